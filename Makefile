@@ -1,0 +1,43 @@
+# The two commands: `make demo` and `make test`. Both set themselves up.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit secret-service venv clean
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements/lock.txt -e '.[test,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m securemsg.demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q -m "not secret_service"
+
+# A real Secret Service: gnome-keyring in a private D-Bus session, headless.
+secret-service: $(STAMP)
+	@if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then \
+	  XDG_DATA_HOME="$$(mktemp -d)" dbus-run-session -- bash -c \
+	    'printf "pw" | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec $(BIN)/pytest -q -m secret_service'; \
+	else \
+	  echo "SKIPPED secret-service tests: dbus-run-session or gnome-keyring-daemon not installed"; \
+	  if [ -n "$$SECUREMSG_REQUIRE_SECRET_SERVICE" ]; then exit 1; fi; \
+	fi
+
+test: lint typecheck unit secret-service
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from securemsg.cli.main import main
+
+main()

@@ -1,0 +1,78 @@
+"""The error hierarchy. Every error carries a user-facing message and a hint.
+
+Exit codes are mapped in one place (:data:`EXIT_CODES` via ``exit_code``) and
+documented in docs/cli.md (EXIT STATUS).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_KEYSTORE = 4
+EXIT_INTERRUPTED = 130
+
+
+class SecureMsgError(Exception):
+    """Base class: a message for the user and a hint saying what to do next."""
+
+    exit_code: int = EXIT_ERROR
+    code: str = "error"
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(SecureMsgError):
+    """The command line asks for something impossible (exit 2)."""
+
+    exit_code = EXIT_USAGE
+    code = "usage"
+
+
+class NotFoundError(SecureMsgError):
+    code = "not_found"
+
+
+class ConflictError(SecureMsgError):
+    """The operation would overwrite or contradict existing state."""
+
+    code = "conflict"
+
+
+class VerificationError(SecureMsgError):
+    """Input that does not verify: bad signature, tamper, malformed (exit 3)."""
+
+    exit_code = EXIT_REFUSED
+    code = "refused"
+
+
+class FormatError(VerificationError):
+    """Input that does not parse as the format it claims to be."""
+
+    code = "malformed"
+
+
+class SignatureError(VerificationError):
+    code = "bad_signature"
+
+
+class ExpiredError(VerificationError):
+    code = "expired"
+
+
+class KeyStoreError(SecureMsgError):
+    """The key store is locked, unavailable, or the passphrase is wrong (exit 4)."""
+
+    exit_code = EXIT_KEYSTORE
+    code = "keystore"
+
+
+class WrongPassphraseError(KeyStoreError):
+    code = "wrong_passphrase"
