@@ -1,0 +1,146 @@
+"""contacts add / list / show / verify."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from securemsg.cli.identity import profile_json, render_profile
+from securemsg.cli.main import Ctx, pass_ctx
+from securemsg.cli.output import Printer, emit, message, warn
+from securemsg.core.card import Card, iso_day
+from securemsg.core.fingerprint import safety_number
+from securemsg.errors import FormatError
+from securemsg.store.contacts import Contact, Contacts
+
+MAX_CARD_FILE = 64 * 1024
+
+
+def contact_json(c: Contact, me: Card | None = None) -> dict[str, Any]:
+    doc = {
+        **profile_json(c.card),
+        "verified": c.verified,
+        "state": c.state,
+        "added": iso_day(c.added),
+        "replaces": c.replaces,
+        "replaced_by": c.replaced_by,
+    }
+    if me is not None:
+        doc["safety_number"] = safety_number(
+            (me.sign_public, me.enc_public), (c.card.sign_public, c.card.enc_public)
+        )
+    return doc
+
+
+def status_text(c: Contact) -> str:
+    if c.state == "replaced":
+        return f"replaced on {iso_day(c.replaced_at or 0)}"
+    return "verified" if c.verified else "not verified"
+
+
+@dataclass
+class ContactView:
+    contact: Contact
+    me: Card
+    status: str = "shown"
+    schema: str = "securemsg.contact/1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, **contact_json(self.contact, self.me)}
+
+    def render(self, out: Printer) -> None:
+        c = self.contact
+        render_profile(out, c.card)
+        out.field("Status", status_text(c), "green" if c.verified else "yellow")
+        if c.replaces:
+            out.field("Key changed", f"replaces key {c.replaces[:16]}... (TOFU key change)", "yellow")
+        sn = safety_number((self.me.sign_public, self.me.enc_public), (c.card.sign_public, c.card.enc_public))
+        out.field("Safety number", sn)
+        if not c.verified:
+            out.line("Compare the fingerprint or safety number with them by phone or in person, then:")
+            out.line(f"  securemsg contacts verify '{c.name}' FINGERPRINT|SAFETY_NUMBER")
+
+
+@dataclass
+class ContactList:
+    contacts: list[Contact]
+    schema: str = "securemsg.contacts/1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"contacts": [contact_json(c) for c in self.contacts]}
+
+    def render(self, out: Printer) -> None:
+        if not self.contacts:
+            out.line("No contacts yet. Add a card with: securemsg contacts add FILE")
+            return
+        rows = [
+            [c.name, c.card.profile.role.value, c.card.display_fingerprint[:24], status_text(c),
+             iso_day(c.card.expires)]
+            for c in self.contacts
+        ]
+        out.table("Contacts", ["Name", "Role", "Fingerprint", "Status", "Card expires"], rows)
+
+
+@click.group()
+def contacts() -> None:
+    """Correspondents, from their signed cards."""
+
+
+@contacts.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--replace", "replace_key", is_flag=True,
+              help="Accept a new key for someone already known (after checking it with them).")
+@pass_ctx
+def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
+    """Add a correspondent from their card (FILE, or - for stdin)."""
+    data = click.get_binary_stream("stdin").read(MAX_CARD_FILE + 1) if str(file) == "-" else _read(file)
+    if len(data) > MAX_CARD_FILE:
+        raise FormatError("this file is too large to be a card")
+    card = Card.parse(data)
+    home = ctx.home()
+    book = Contacts(home)
+    result = book.add(card, ctx.now(), replace_key=replace_key)
+    if result.status == "replaced" and result.previous is not None:
+        warn(f"the key of {card.name} changed: {result.previous.card.display_fingerprint} "
+             f"-> {card.display_fingerprint}. The new key is NOT verified.")
+    elif result.status == "unchanged" and not ctx.as_json:
+        message(f"{card.name} is already a contact with this key")
+    emit(ContactView(result.contact, home.card(), result.status), ctx.as_json)
+
+
+def _read(file: Path) -> bytes:
+    with file.open("rb") as fh:
+        return fh.read(MAX_CARD_FILE + 1)
+
+
+@contacts.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include replaced keys.")
+@pass_ctx
+def contacts_list(ctx: Ctx, show_all: bool) -> None:
+    """List correspondents."""
+    emit(ContactList(Contacts(ctx.home()).all(include_replaced=show_all)), ctx.as_json)
+
+
+@contacts.command("show")
+@click.argument("contact")
+@pass_ctx
+def contacts_show(ctx: Ctx, contact: str) -> None:
+    """Show a contact, its fingerprint and our safety number."""
+    home = ctx.home()
+    emit(ContactView(Contacts(home).find(contact, include_replaced=True), home.card()), ctx.as_json)
+
+
+@contacts.command("verify")
+@click.argument("contact")
+@click.argument("evidence", nargs=-1, required=True)
+@pass_ctx
+def contacts_verify(ctx: Ctx, contact: str, evidence: tuple[str, ...]) -> None:
+    """Mark CONTACT verified after comparing its FINGERPRINT or SAFETY_NUMBER out of band."""
+    home = ctx.home()
+    verified = Contacts(home).mark_verified(contact, " ".join(evidence))
+    if not ctx.as_json:
+        message(f"{verified.name} is now verified", "green")
+    emit(ContactView(verified, home.card(), "verified"), ctx.as_json)

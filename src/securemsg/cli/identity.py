@@ -1,0 +1,145 @@
+"""init, whoami, card export."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from securemsg.cli.main import Ctx, pass_ctx
+from securemsg.cli.output import Printer, emit, message
+from securemsg.core.card import Card, iso_day
+from securemsg.core.identity import Profile, Role, SecretIdentity
+from securemsg.core.testkeys import parse_test_key
+from securemsg.errors import ConflictError, UsageError
+from securemsg.store.fs import atomic_write, ensure_private_dir
+
+
+def profile_json(card: Card) -> dict[str, Any]:
+    p = card.profile
+    return {
+        "name": p.name,
+        "role": p.role.value,
+        "rpps": p.rpps,
+        "specialty": p.specialty,
+        "ins": p.ins,
+        "birth_date": p.birth_date,
+        "email": p.email,
+        "fingerprint": card.fingerprint,
+        "created": iso_day(card.created),
+        "expires": iso_day(card.expires),
+        "test_key": card.test_key,
+    }
+
+
+def render_profile(out: Printer, card: Card) -> None:
+    p = card.profile
+    out.field("Name", p.name)
+    out.field("Role", p.role.value)
+    for label, value in (
+        ("RPPS", p.rpps),
+        ("Specialty", p.specialty),
+        ("INS", p.ins),
+        ("Birth date", p.birth_date),
+        ("Email", p.email),
+    ):
+        if value:
+            out.field(label, value)
+    out.field("Fingerprint", card.display_fingerprint, "cyan")
+    out.field("Card valid", f"{iso_day(card.created)} to {iso_day(card.expires)}")
+    if card.test_key:
+        out.line("PUBLIC TEST KEY: for demos and tests only, never for real patients", "bold red")
+
+
+@dataclass
+class WhoAmI:
+    card: Card
+    home: Path
+    keystore: str
+    schema: str = "securemsg.whoami/1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**profile_json(self.card), "home": str(self.home), "keystore": self.keystore}
+
+    def render(self, out: Printer) -> None:
+        render_profile(out, self.card)
+        out.field("Home", str(self.home))
+        out.field("Keys kept in", self.keystore)
+
+
+@click.command()
+@click.option("--name", required=True, help="Display name, e.g. 'Dr Alice Martin'.")
+@click.option("--role", required=True, help="gp, specialist, emergency, hospital, nurse, "
+              "physiotherapist, medical-adviser, expert or patient.")
+@click.option("--rpps", help="Practitioner's RPPS number (11 digits).")
+@click.option("--specialty", help="Practitioner's specialty.")
+@click.option("--ins", help="Patient's INS (national health identifier).")
+@click.option("--birth-date", help="Patient's birth date, YYYY-MM-DD.")
+@click.option("--email", help="Contact e-mail.")
+@click.option("--test-key", "test_key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              hidden=True, help="Use a PUBLIC TEST KEY from keys/ (demos and tests only).")
+@pass_ctx
+def init(ctx: Ctx, name: str, role: str, rpps: str | None, specialty: str | None,
+         ins: str | None, birth_date: str | None, email: str | None, test_key: Path | None) -> None:
+    """Create my identity: key pairs, profile and signed card."""
+    home = ctx.home()
+    if home.exists():
+        raise ConflictError(
+            f"{home.path} already holds an identity ({home.config()['fingerprint'][:16]}...)",
+            hint="use another --home, or keep the identity you have",
+        )
+    profile = Profile(name=name, role=Role.parse(role), rpps=rpps, specialty=specialty,
+                      ins=ins, birth_date=birth_date, email=email)
+    if test_key is not None:
+        secret = parse_test_key(test_key.read_text("utf-8"))
+        card = Card.create(secret, profile, ctx.now(), test_key=True)
+    else:
+        secret = SecretIdentity.generate()
+        card = Card.create(secret, profile, ctx.now())
+    from securemsg.store.keystore import select_keystore
+
+    ensure_private_dir(home.path)
+    store = select_keystore(home.keys_dir, account=card.fingerprint, env=home.env)
+    store.save(secret.to_bytes())
+    try:
+        home.create(secret, card, store.descriptor())
+    except BaseException:
+        with contextlib.suppress(Exception):
+            store.delete()
+        raise
+    if not ctx.as_json:
+        message(f"Identity created in {home.path}", "green")
+    emit(WhoAmI(card, home.path, store.describe()), ctx.as_json)
+
+
+@click.command()
+@pass_ctx
+def whoami(ctx: Ctx) -> None:
+    """My profile, fingerprint, and which store holds my keys."""
+    home = ctx.home()
+    emit(WhoAmI(home.card(), home.path, home.keystore_description()), ctx.as_json)
+
+
+@click.group()
+def card() -> None:
+    """My signed public card."""
+
+
+@card.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE instead of stdout.")
+@pass_ctx
+def card_export(ctx: Ctx, output: Path | None) -> None:
+    """Print or write my card, to mail or paste to correspondents."""
+    my_card = ctx.home().card()
+    text = my_card.to_text()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if output.exists():
+        raise UsageError(f"{output} exists", hint="choose another file name")
+    atomic_write(output, text.encode(), mode=0o644)
+    message(f"Card written to {output}")

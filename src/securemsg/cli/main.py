@@ -1,0 +1,132 @@
+"""Entry point: global options, command registration, and the one place where
+errors become messages and exit codes (docs/cli.md, EXIT STATUS)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from securemsg import errors
+
+
+@dataclass
+class Ctx:
+    home_option: str | None
+    as_json: bool
+    verbose: bool
+
+    def home(self) -> Any:
+        from securemsg.store.home import Home, resolve_home
+
+        return Home(resolve_home(self.home_option, os.environ))
+
+    @staticmethod
+    def now() -> int:
+        return int(time.time())
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+class LazyGroup(click.Group):
+    """Sub-commands are imported only when run (start-up time matters)."""
+
+    lazy: dict[str, tuple[str, str]] = {
+        "init": ("securemsg.cli.identity", "init"),
+        "whoami": ("securemsg.cli.identity", "whoami"),
+        "card": ("securemsg.cli.identity", "card"),
+        "contacts": ("securemsg.cli.contacts", "contacts"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            import importlib
+
+            module, attr = self.lazy[cmd_name]
+            cmd = getattr(importlib.import_module(module), attr)
+            assert isinstance(cmd, click.Command)
+            return cmd
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+HELP = {
+    "init": "Create my identity (keys, profile, card).",
+    "whoami": "My profile, fingerprint and where my keys are kept.",
+    "card": "Export my signed public card.",
+    "contacts": "Correspondents: add cards, list, show, verify.",
+}
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", "home", metavar="DIR", help="Home folder (or SECUREMSG_HOME).")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(package_name="securemsg")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: bool) -> None:
+    """securemsg: end-to-end encrypted letters between caregivers, with the
+    patient's signed consent."""
+    ctx.obj = Ctx(home, as_json, verbose)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    as_json = "--json" in args
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        rc = cli.main(args=args, prog_name="securemsg", standalone_mode=False)
+    except errors.SecureMsgError as exc:
+        sys.exit(report(exc, as_json, verbose))
+    except click.exceptions.Abort:
+        sys.stderr.write("interrupted\n")
+        sys.exit(errors.EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(errors.EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(errors.EXIT_USAGE if isinstance(exc, click.UsageError) else errors.EXIT_ERROR)
+    except Exception as exc:  # a bug: say so clearly, never dump secrets
+        if verbose:
+            raise
+        sys.stderr.write(f"internal error: {type(exc).__name__}; rerun with -v for details\n")
+        sys.exit(errors.EXIT_ERROR)
+    sys.exit(rc if isinstance(rc, int) else 0)
+
+
+def report(exc: errors.SecureMsgError, as_json: bool, verbose: bool) -> int:
+    if verbose:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    if as_json:
+        doc = {
+            "schema": "securemsg.error/1",
+            "error": exc.code,
+            "message": exc.message,
+            "hint": exc.hint,
+            "exit": exc.exit_code,
+        }
+        for key in ("rule", "party"):
+            if getattr(exc, key, None) is not None:
+                doc[key] = getattr(exc, key)
+        sys.stderr.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write(f"securemsg: error: {exc.message}\n")
+        if exc.hint:
+            sys.stderr.write(f"  hint: {exc.hint}\n")
+    return exc.exit_code

@@ -1,0 +1,87 @@
+"""One renderer: result dataclasses become text (rich) or JSON (stable schema).
+
+stdout carries results only; messages go to stderr. User-supplied text is never
+interpreted as rich markup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TextIO
+
+
+class Result(Protocol):
+    schema: str
+
+    def to_json(self) -> dict[str, Any]: ...
+
+    def render(self, out: Printer) -> None: ...
+
+
+@dataclass
+class Printer:
+    """Small facade over rich, imported only when text is printed."""
+
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+    _console: Any = None
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(
+                file=self.stream,
+                no_color=bool(os.environ.get("NO_COLOR")),
+                highlight=False,
+                markup=False,
+                emoji=False,
+                soft_wrap=True,
+            )
+        return self._console
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        self.console.print(text, style=style, markup=False, highlight=False)
+
+    def field(self, label: str, value: str, style: str | None = None) -> None:
+        from rich.text import Text
+
+        self.console.print(Text.assemble((f"{label}: ", "bold"), (value, style or "")))
+
+    def table(self, title: str, columns: list[str], rows: list[list[str]]) -> None:
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left")
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        self.console.print(table)
+
+    def renderable(self, obj: Any) -> None:
+        self.console.print(obj)
+
+
+def emit(result: Result, as_json: bool, stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+    if as_json:
+        doc = {"schema": result.schema, **result.to_json()}
+        out.write(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+    else:
+        result.render(Printer(out))
+
+
+def message(text: str, style: str | None = None) -> None:
+    """A note for the human on stderr (never a result)."""
+    Printer(sys.stderr).line(text, style)
+
+
+def warn(text: str) -> None:
+    message(f"warning: {text}", "yellow")
+
+
+Renderer = Callable[[Printer], None]

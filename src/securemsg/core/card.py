@@ -1,0 +1,194 @@
+"""Public cards: a profile and both public keys, signed by the signing key.
+
+Binary form: a COSE_Sign1 (type ``labels.COSE_CARD``) whose payload is the
+canonical CBOR map described in docs/format.md §Card. Text form: the binary
+form in base64 between ``-----BEGIN SECUREMSG CARD-----`` lines, after
+informational ``Key: value`` lines that are checked against the payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import nacl.signing
+
+from securemsg.core import cbor, cose, labels
+from securemsg.core.fingerprint import fingerprint, format_fingerprint
+from securemsg.core.identity import Profile, SecretIdentity
+from securemsg.errors import ExpiredError, FormatError
+
+CARD_VERSION = 1
+DEFAULT_VALIDITY_DAYS = 2 * 365
+BEGIN = "-----BEGIN SECUREMSG CARD-----"
+END = "-----END SECUREMSG CARD-----"
+MAX_CARD_TEXT = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A verified card. Obtain one with :meth:`create` or :meth:`parse`."""
+
+    profile: Profile
+    sign_public: bytes
+    enc_public: bytes
+    created: int
+    expires: int
+    test_key: bool
+    encoded: bytes  # the exact COSE_Sign1 bytes
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.sign_public).hex()
+
+    @property
+    def display_fingerprint(self) -> str:
+        return format_fingerprint(self.fingerprint)
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    def verify_key(self) -> nacl.signing.VerifyKey:
+        return nacl.signing.VerifyKey(self.sign_public)
+
+    def is_expired(self, now: int) -> bool:
+        return now >= self.expires
+
+    def check_current(self, now: int) -> None:
+        if now < self.created - 300:
+            raise ExpiredError(f"the card of {self.name} is dated in the future")
+        if self.is_expired(now):
+            raise ExpiredError(
+                f"the card of {self.name} expired on {iso_day(self.expires)}",
+                hint="ask them for their current card (securemsg card export)",
+            )
+
+    @classmethod
+    def create(
+        cls,
+        secret: SecretIdentity,
+        profile: Profile,
+        now: int,
+        validity_days: int = DEFAULT_VALIDITY_DAYS,
+        test_key: bool = False,
+    ) -> Card:
+        payload: dict[str, Any] = {
+            "v": CARD_VERSION,
+            "profile": profile.to_cbor(),
+            "sign_key": secret.sign_public,
+            "enc_key": secret.enc_public,
+            "created": now,
+            "expires": now + validity_days * 86400,
+        }
+        if test_key:
+            payload["test_key"] = True
+        fp = fingerprint(secret.sign_public)
+        encoded = cose.sign(secret.signing_key, labels.COSE_CARD, fp, cbor.dumps(payload))
+        return cls.from_bytes(encoded)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Card:
+        """Parse and verify the self-signature (not the expiry: see check_current)."""
+        obj = cose.parse(data, "card")
+        cose.check_type(obj, labels.COSE_CARD, "card")
+        p = cbor.loads(obj.payload, "card payload")
+        if not isinstance(p, dict) or p.get("v") != CARD_VERSION:
+            raise FormatError("card: unsupported card version")
+        keys = {"v", "profile", "sign_key", "enc_key", "created", "expires", "test_key"}
+        if not set(p) <= keys or not {"profile", "sign_key", "enc_key", "created", "expires"} <= set(p):
+            raise FormatError("card: unknown or missing fields")
+        sk, ek = p["sign_key"], p["enc_key"]
+        if not (isinstance(sk, bytes) and len(sk) == 32 and isinstance(ek, bytes) and len(ek) == 32):
+            raise FormatError("card: public keys must be 32 bytes")
+        created, expires = p["created"], p["expires"]
+        if not (type(created) is int and type(expires) is int and 0 < created < expires < 2**40):
+            raise FormatError("card: bad dates")
+        if "test_key" in p and p["test_key"] is not True:
+            raise FormatError("card: test_key must be true when present")
+        if obj.kid != fingerprint(sk):
+            raise FormatError("card: key id does not match the signing key")
+        try:
+            verify_key = nacl.signing.VerifyKey(sk)
+        except Exception as exc:
+            raise FormatError("card: invalid signing key") from exc
+        cose.verify(obj, labels.COSE_CARD, verify_key, "card")
+        return cls(
+            profile=Profile.from_cbor(p["profile"]),
+            sign_public=sk,
+            enc_public=ek,
+            created=created,
+            expires=expires,
+            test_key="test_key" in p,
+            encoded=data,
+        )
+
+    def to_text(self) -> str:
+        b64 = base64.b64encode(self.encoded).decode()
+        lines = [BEGIN, *self._info_lines(), ""]
+        lines += [b64[i : i + 64] for i in range(0, len(b64), 64)]
+        lines.append(END)
+        return "\n".join(lines) + "\n"
+
+    def _info_lines(self) -> list[str]:
+        p = self.profile
+        out = [f"Name: {p.name}", f"Role: {p.role.value}"]
+        if p.specialty:
+            out.append(f"Specialty: {p.specialty}")
+        out.append(f"Fingerprint: {self.display_fingerprint}")
+        out.append(f"Expires: {iso_day(self.expires)}")
+        if self.test_key:
+            out.append("Warning: PUBLIC TEST KEY - not for real use")
+        return out
+
+    @classmethod
+    def parse(cls, data: bytes | str) -> Card:
+        """Accept the text form (as mailed or pasted) or the binary form."""
+        if isinstance(data, bytes):
+            if len(data) > MAX_CARD_TEXT:
+                raise FormatError("card: file is too large to be a card")
+            if not data.lstrip().startswith(BEGIN.encode()):
+                return cls.from_bytes(data)
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise FormatError("card: text form is not UTF-8") from exc
+        return cls._parse_text(data)
+
+    @classmethod
+    def _parse_text(cls, text: str) -> Card:
+        if len(text) > MAX_CARD_TEXT:
+            raise FormatError("card: text is too large to be a card")
+        lines = [ln.strip() for ln in text.replace("\r\n", "\n").split("\n")]
+        # Mail clients quote with "> "; strip one level of quoting.
+        lines = [ln[1:].strip() if ln.startswith(">") else ln for ln in lines]
+        try:
+            start, end = lines.index(BEGIN), lines.index(END)
+        except ValueError as exc:
+            raise FormatError(
+                "card: no BEGIN/END SECUREMSG CARD lines found",
+                hint="paste the whole card, from -----BEGIN to -----END",
+            ) from exc
+        body = lines[start + 1 : end]
+        info: dict[str, str] = {}
+        while body and ":" in body[0] and not body[0].endswith("="):
+            key, _, value = body.pop(0).partition(":")
+            info[key.strip().lower()] = value.strip()
+        b64 = "".join(body)
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise FormatError("card: the body is not valid base64") from exc
+        card = cls.from_bytes(raw)
+        if "fingerprint" in info and info["fingerprint"].replace(" ", "") != card.fingerprint:
+            raise FormatError("card: the Fingerprint line does not match the signed keys")
+        if "name" in info and info["name"] != card.name:
+            raise FormatError("card: the Name line does not match the signed profile")
+        return card
+
+
+def iso_day(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).date().isoformat()

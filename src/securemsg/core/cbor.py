@@ -1,0 +1,80 @@
+"""Canonical CBOR for signed payloads (RFC 8949 §4.2.1 core deterministic encoding).
+
+Decoding is strict: the input must be at most ``max_size`` bytes, must decode
+without error, and must re-encode to exactly the same bytes. So one value has
+exactly one encoding and a signature cannot be replayed over a different byte
+string that decodes to the same value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cbor2
+
+from securemsg.errors import FormatError
+
+MAX_OBJECT = 1 << 20  # 1 MiB: no signed object of ours is near this.
+MAX_DEPTH = 16
+
+
+def dumps(value: Any) -> bytes:
+    return bytes(cbor2.dumps(value, canonical=True))
+
+
+def loads(data: bytes, what: str, max_size: int = MAX_OBJECT) -> Any:
+    if len(data) > max_size:
+        raise FormatError(f"{what}: {len(data)} bytes is larger than the {max_size} allowed")
+    _check_depth(data, what)
+    try:
+        value = cbor2.loads(data)
+    except Exception as exc:  # cbor2 raises many types on hostile input
+        raise FormatError(f"{what}: not valid CBOR ({type(exc).__name__})") from exc
+    try:
+        again = dumps(value)
+    except Exception as exc:
+        raise FormatError(f"{what}: CBOR holds values we do not accept") from exc
+    if again != data:
+        raise FormatError(f"{what}: CBOR is not in canonical form")
+    return value
+
+
+def _check_depth(data: bytes, what: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before handing bytes to cbor2.
+
+    A linear scan over the CBOR item heads; only arrays, maps and tags nest.
+    """
+    stack: list[int] = []  # remaining items per open container
+    pos = 0
+    n = len(data)
+    items_left = 1
+    while items_left or stack:
+        if items_left == 0:
+            items_left = stack.pop()
+            continue
+        if pos >= n:
+            return  # truncated: let cbor2 report it
+        ib = data[pos]
+        major, info = ib >> 5, ib & 0x1F
+        pos += 1
+        if info < 24:
+            arg = info
+        elif info <= 27:
+            size = 1 << (info - 24)
+            if pos + size > n:
+                return
+            arg = int.from_bytes(data[pos : pos + size], "big")
+            pos += size
+        else:
+            return  # indefinite lengths and reserved values: cbor2 + canonical check refuse
+        items_left -= 1
+        if major in (2, 3):
+            pos += arg
+        elif major in (4, 5, 6):
+            count = arg * 2 if major == 5 else (1 if major == 6 else arg)
+            if count > n:
+                raise FormatError(f"{what}: CBOR announces more items than it has bytes")
+            stack.append(items_left)
+            if len(stack) > MAX_DEPTH:
+                raise FormatError(f"{what}: CBOR nested deeper than {MAX_DEPTH} levels")
+            items_left = count

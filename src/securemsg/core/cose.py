@@ -1,0 +1,115 @@
+"""COSE_Sign1 (RFC 9052 §4.2) with EdDSA over Ed25519, as securemsg uses it.
+
+Profile (normative, docs/format.md §COSE):
+- tagged COSE_Sign1 (CBOR tag 18), payload embedded;
+- protected header, canonical CBOR map with exactly {1: -8 (EdDSA),
+  3: object type (a media type from core.labels), 4: kid (signer fingerprint)};
+- unprotected header: empty map;
+- external_aad: empty; Sig_structure = ["Signature1", protected, h'', payload].
+
+The object type in the protected header is the domain-separation label of
+every signature: a card can never verify as a consent, a consent never as a
+letter manifest, and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+import nacl.exceptions
+import nacl.signing
+
+from securemsg.core import cbor
+from securemsg.errors import FormatError, SignatureError
+
+COSE_SIGN1_TAG = 18
+ALG_EDDSA = -8
+H_ALG, H_CONTENT_TYPE, H_KID = 1, 3, 4
+MAX_COSE = cbor.MAX_OBJECT
+
+
+@dataclass(frozen=True, slots=True)
+class Sign1:
+    """A parsed, not yet verified COSE_Sign1."""
+
+    object_type: str
+    kid: bytes
+    payload: bytes
+    protected: bytes
+    signature: bytes
+
+    def to_be_signed(self) -> bytes:
+        return sig_structure(self.protected, self.payload)
+
+
+def sig_structure(protected: bytes, payload: bytes) -> bytes:
+    return cbor.dumps(["Signature1", protected, b"", payload])
+
+
+def protected_header(object_type: str, kid: bytes) -> bytes:
+    return cbor.dumps({H_ALG: ALG_EDDSA, H_CONTENT_TYPE: object_type, H_KID: kid})
+
+
+def sign(key: nacl.signing.SigningKey, object_type: str, kid: bytes, payload: bytes) -> bytes:
+    """Return the encoded, tagged COSE_Sign1 over ``payload``."""
+    protected = protected_header(object_type, kid)
+    signature = key.sign(sig_structure(protected, payload)).signature
+    return cbor.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, bytes(signature)]))
+
+
+def parse(data: bytes, what: str = "signed object") -> Sign1:
+    """Parse strictly; does not verify the signature (see :func:`verify`)."""
+    value = cbor.loads(data, what, MAX_COSE)
+    if not isinstance(value, cbor2.CBORTag) or value.tag != COSE_SIGN1_TAG:
+        raise FormatError(f"{what}: not a COSE_Sign1 object")
+    body: Any = value.value
+    if not isinstance(body, list | tuple) or len(body) != 4:
+        raise FormatError(f"{what}: COSE_Sign1 must be an array of 4 items")
+    protected, unprotected, payload, signature = body
+    if not isinstance(protected, bytes) or not isinstance(payload, bytes):
+        raise FormatError(f"{what}: COSE_Sign1 protected header and payload must be bytes")
+    if not isinstance(unprotected, Mapping) or len(unprotected) != 0:
+        raise FormatError(f"{what}: COSE_Sign1 unprotected header must be empty")
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        raise FormatError(f"{what}: COSE_Sign1 signature must be 64 bytes")
+    header = cbor.loads(protected, f"{what} protected header")
+    if not isinstance(header, dict) or set(header) != {H_ALG, H_CONTENT_TYPE, H_KID}:
+        raise FormatError(f"{what}: protected header must hold exactly alg, content type, kid")
+    if header[H_ALG] != ALG_EDDSA:
+        raise FormatError(f"{what}: unsupported signature algorithm {header[H_ALG]!r}")
+    otype, kid = header[H_CONTENT_TYPE], header[H_KID]
+    if not isinstance(otype, str) or not isinstance(kid, bytes):
+        raise FormatError(f"{what}: protected header has wrong types")
+    return Sign1(otype, kid, payload, protected, signature)
+
+
+def verify(obj: Sign1, expected_type: str, key: nacl.signing.VerifyKey, what: str) -> bytes:
+    """Check type and signature; return the payload bytes."""
+    check_type(obj, expected_type, what)
+    try:
+        key.verify(obj.to_be_signed(), obj.signature)
+    except nacl.exceptions.BadSignatureError as exc:
+        raise SignatureError(
+            f"{what}: the signature does not verify",
+            hint="the file was altered or was not signed by who it claims; ask for a new copy",
+        ) from exc
+    return obj.payload
+
+
+def check_type(obj: Sign1, expected_type: str, what: str) -> None:
+    if obj.object_type != expected_type:
+        raise SignatureError(
+            f"{what}: this is a {describe_type(obj.object_type)}, "
+            f"not a {describe_type(expected_type)}",
+            hint="check that you passed the right file",
+        )
+
+
+def describe_type(object_type: str) -> str:
+    prefix, suffix = "application/vnd.securemsg.", ".v1+cbor"
+    if object_type.startswith(prefix) and object_type.endswith(suffix):
+        return object_type[len(prefix) : -len(suffix)].replace("-", " ")
+    return f"unknown object type {object_type[:60]!r}"

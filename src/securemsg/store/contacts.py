@@ -1,0 +1,196 @@
+"""The directory of correspondents, built from verified cards (TOFU).
+
+Each row is sealed with the home's storage key: names, INS and birth dates of
+patients never sit in plaintext in the database. Only the fingerprint and the
+row state are clear (needed to find a row; a fingerprint names a key, not a
+person).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from securemsg.core import cbor, names
+from securemsg.core.card import Card
+from securemsg.core.fingerprint import normalize_fingerprint, safety_number
+from securemsg.errors import ConflictError, FormatError, NotFoundError, UsageError, VerificationError
+from securemsg.store.home import Home
+
+MIN_PREFIX = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    card: Card
+    verified: bool
+    added: int
+    state: str = "active"  # active | replaced
+    replaced_by: str | None = None
+    replaced_at: int | None = None
+    replaces: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return self.card.fingerprint
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    def to_cbor(self) -> bytes:
+        rec: dict[str, Any] = {
+            "card": self.card.encoded,
+            "verified": self.verified,
+            "added": self.added,
+            "state": self.state,
+        }
+        for key in ("replaced_by", "replaced_at", "replaces"):
+            if getattr(self, key) is not None:
+                rec[key] = getattr(self, key)
+        return cbor.dumps(rec)
+
+    @classmethod
+    def from_cbor(cls, data: bytes) -> Contact:
+        rec = cbor.loads(data, "contact record")
+        if not isinstance(rec, dict):
+            raise FormatError("contact record is not a map")
+        return cls(
+            card=Card.from_bytes(rec["card"]),
+            verified=bool(rec["verified"]),
+            added=int(rec["added"]),
+            state=str(rec["state"]),
+            replaced_by=rec.get("replaced_by"),
+            replaced_at=rec.get("replaced_at"),
+            replaces=rec.get("replaces"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    contact: Contact
+    status: str  # added | updated | unchanged | replaced
+    previous: Contact | None = None
+
+
+def same_person(a: Card, b: Card) -> bool:
+    pa, pb = a.profile, b.profile
+    if pa.rpps and pa.rpps == pb.rpps:
+        return True
+    if pa.ins and pa.ins == pb.ins:
+        return True
+    return pa.role == pb.role and names.match_key(pa.name) == names.match_key(pb.name)
+
+
+class Contacts:
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.keys = home.storage_keys()
+        self.conn = home.database()
+
+    def _place(self, fp: str) -> bytes:
+        return b"contacts:" + fp.encode()
+
+    def all(self, include_replaced: bool = False) -> list[Contact]:
+        rows = self.conn.execute("SELECT fp, blob FROM contacts ORDER BY rowid").fetchall()
+        out = [Contact.from_cbor(self.keys.open(self._place(fp), blob)) for fp, blob in rows]
+        return [c for c in out if include_replaced or c.state == "active"]
+
+    def get(self, fp: str) -> Contact | None:
+        row = self.conn.execute("SELECT blob FROM contacts WHERE fp = ?", (fp,)).fetchone()
+        return None if row is None else Contact.from_cbor(self.keys.open(self._place(fp), row[0]))
+
+    def _put(self, contact: Contact) -> None:
+        blob = self.keys.seal(self._place(contact.fingerprint), contact.to_cbor())
+        self.conn.execute(
+            "INSERT INTO contacts(fp, state, blob) VALUES (?, ?, ?) "
+            "ON CONFLICT(fp) DO UPDATE SET state = excluded.state, blob = excluded.blob",
+            (contact.fingerprint, contact.state, blob),
+        )
+
+    def add(self, card: Card, now: int, replace_key: bool = False) -> AddResult:
+        card.check_current(now)
+        me = self.home.card()
+        if card.test_key and not me.test_key:
+            raise VerificationError(
+                f"the card of {card.name} belongs to a PUBLIC TEST KEY from securemsg's keys/ folder",
+                hint="anyone can sign with a test key; ask the person for their real card",
+            )
+        if card.fingerprint == me.fingerprint:
+            raise UsageError("this is your own card")
+        existing = self.get(card.fingerprint)
+        if existing is not None:
+            if existing.state == "replaced":
+                raise VerificationError(
+                    f"the key of {card.name} ({card.display_fingerprint}) was replaced "
+                    f"and may not be used again",
+                    hint="ask them for their current card",
+                )
+            if card.created > existing.card.created:
+                updated = replace(existing, card=card)
+                self._write([updated])
+                return AddResult(updated, "updated", existing)
+            return AddResult(existing, "unchanged")
+        clash = [c for c in self.all() if same_person(c.card, card)]
+        if clash and not replace_key:
+            old = clash[0]
+            raise ConflictError(
+                f"{old.name} ({old.card.profile.role.value}) is already known with another key: "
+                f"{old.card.display_fingerprint}; this card has {card.display_fingerprint}",
+                hint="confirm the new key with them out of band, then add it with --replace",
+            )
+        contact = Contact(card=card, verified=False, added=now, replaces=clash[0].fingerprint if clash else None)
+        retired = [replace(c, state="replaced", replaced_by=card.fingerprint, replaced_at=now) for c in clash]
+        self._write([*retired, contact])
+        return AddResult(contact, "replaced" if clash else "added", clash[0] if clash else None)
+
+    def _write(self, contacts: list[Contact]) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for c in contacts:
+                self._put(c)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def find(self, query: str, include_replaced: bool = False) -> Contact:
+        """A display name (case-insensitive) or a fingerprint prefix."""
+        pool = self.all(include_replaced=include_replaced)
+        key = names.match_key(query)
+        hits = [c for c in pool if names.match_key(c.name) == key]
+        prefix = normalize_fingerprint(query)
+        if not hits and key:
+            hits = [c for c in pool if f" {key} " in f" {names.match_key(c.name)} "]
+        if not hits and len(prefix) >= MIN_PREFIX and all(ch in "0123456789abcdef" for ch in prefix):
+            hits = [c for c in pool if c.fingerprint.startswith(prefix)]
+        if not hits:
+            raise NotFoundError(
+                f"no contact matches {query!r}",
+                hint="see `securemsg contacts list`; add a card with `securemsg contacts add FILE`",
+            )
+        if len(hits) > 1:
+            listing = "; ".join(f"{c.name} ({c.card.profile.role.value}) {c.fingerprint[:12]}" for c in hits)
+            raise UsageError(
+                f"{query!r} matches several contacts: {listing}",
+                hint="give a longer fingerprint prefix",
+            )
+        return hits[0]
+
+    def mark_verified(self, query: str, evidence: str) -> Contact:
+        contact = self.find(query)
+        me = self.home.card()
+        given_fp = normalize_fingerprint(evidence)
+        sn = safety_number(
+            (me.sign_public, me.enc_public), (contact.card.sign_public, contact.card.enc_public)
+        )
+        digits = "".join(ch for ch in evidence if ch.isdigit())
+        if given_fp == contact.fingerprint or (len(digits) == 60 and digits == sn.replace(" ", "")):
+            verified = replace(contact, verified=True)
+            self._write([verified])
+            return verified
+        raise VerificationError(
+            f"this does not match the key of {contact.name}: the key you hold is not the one "
+            "they read to you",
+            hint="do not send them anything until you have found out why; ask for their card again",
+        )
