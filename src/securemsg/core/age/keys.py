@@ -1,0 +1,107 @@
+"""X25519 identities (secret keys) and recipients (public keys) in age encoding.
+
+``AGE-SECRET-KEY-1...`` (upper-case bech32) and ``age1...`` (lower-case bech32),
+each carrying 32 raw bytes. Values are frozen and validated on construction; the
+identity never shows its secret in ``repr``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import nacl.utils
+from nacl.bindings import crypto_scalarmult, crypto_scalarmult_base
+
+from . import bech32
+from .errors import KeyFormatError
+
+IDENTITY_HRP = "AGE-SECRET-KEY-"
+RECIPIENT_HRP = "age"
+KEY_SIZE = 32
+
+# Any valid (clamped) scalar: X25519(k, P) is all-zero exactly when P has small order.
+_PROBE_SCALAR = bytes([0x40] + [0] * 30 + [0x40])
+
+
+def _is_low_order(point: bytes) -> bool:
+    try:
+        return crypto_scalarmult(_PROBE_SCALAR, point) == bytes(KEY_SIZE)
+    except RuntimeError:  # libsodium refuses an all-zero result
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class X25519Recipient:
+    """An age X25519 public key; points of small order are refused."""
+
+    public_key: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.public_key, bytes) or len(self.public_key) != KEY_SIZE:
+            raise KeyFormatError("an X25519 recipient is 32 bytes")
+        if _is_low_order(self.public_key):
+            raise KeyFormatError("the X25519 recipient is a point of small order")
+
+    @classmethod
+    def parse(cls, text: str) -> X25519Recipient:
+        try:
+            hrp, data = bech32.decode(text)
+        except bech32.Bech32Error as exc:
+            raise KeyFormatError(f"malformed age recipient: {exc}") from exc
+        if hrp != RECIPIENT_HRP:
+            raise KeyFormatError("not an age X25519 recipient (expected 'age1...')")
+        return cls(data)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> X25519Recipient:
+        return cls(bytes(data))
+
+    def __bytes__(self) -> bytes:
+        return self.public_key
+
+    def __str__(self) -> str:
+        return bech32.encode(RECIPIENT_HRP, self.public_key)
+
+
+@dataclass(frozen=True, slots=True)
+class X25519Identity:
+    """An age X25519 secret key. ``repr`` is redacted; ``str`` is the secret encoding."""
+
+    secret_key: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.secret_key, bytes) or len(self.secret_key) != KEY_SIZE:
+            raise KeyFormatError("an X25519 identity is 32 bytes")
+
+    @classmethod
+    def generate(cls, rng: Callable[[int], bytes] = nacl.utils.random) -> X25519Identity:
+        return cls(bytes(rng(KEY_SIZE)))
+
+    @classmethod
+    def parse(cls, text: str) -> X25519Identity:
+        try:
+            hrp, data = bech32.decode(text)
+        except bech32.Bech32Error as exc:
+            # Never echo the input: it may be (most of) a secret key.
+            raise KeyFormatError(f"malformed age identity: {exc}") from None
+        if hrp != IDENTITY_HRP:
+            raise KeyFormatError("not an age X25519 identity (expected 'AGE-SECRET-KEY-1...')")
+        return cls(data)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> X25519Identity:
+        return cls(bytes(data))
+
+    @property
+    def recipient(self) -> X25519Recipient:
+        return X25519Recipient(crypto_scalarmult_base(self.secret_key))
+
+    def __bytes__(self) -> bytes:
+        return self.secret_key
+
+    def __str__(self) -> str:
+        return bech32.encode(IDENTITY_HRP, self.secret_key).upper()
+
+    def __repr__(self) -> str:
+        return "X25519Identity(<REDACTED>)"
