@@ -76,3 +76,20 @@ class KeyStoreError(SecureMsgError):
 
 class WrongPassphraseError(KeyStoreError):
     code = "wrong_passphrase"
+
+
+class ConsentRefused(VerificationError):
+    """A consent rule refuses the disclosure (exit 3).
+
+    ``rule`` is a stable snake_case id (docs/format-consent.md, "Refusal rules");
+    ``party`` names who it concerns (a fingerprint in hex, or a role), if anyone.
+    """
+
+    code = "consent_refused"
+
+    def __init__(
+        self, message: str, *, rule: str, party: str | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.rule = rule
+        self.party = party

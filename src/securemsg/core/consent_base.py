@@ -1,0 +1,233 @@
+"""Building blocks of the consent objects: recipients, strict field checks, and
+signature verification against the patient's card (docs/format-consent.md).
+
+Everything here is pure. Names ending in ``_`` are helpers shared with core.consent only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from securemsg.core import cbor, cose, labels
+from securemsg.core.card import Card
+from securemsg.core.domains import ALL_DOMAINS, Domain, sorted_domains
+from securemsg.core.fingerprint import FINGERPRINT_BYTES, format_fingerprint
+from securemsg.core.identity import Role, SecretIdentity
+from securemsg.errors import ConsentRefused, FormatError, SignatureError, UsageError
+
+Rng = Callable[[int], bytes]
+
+VERSION: Final = 1
+GRANT_ID_BYTES: Final = 16
+DIGEST_BYTES: Final = 32
+DAY: Final = 86400
+DEFAULT_VALIDITY: Final = 90 * DAY
+MAX_VALIDITY: Final = 3 * 366 * DAY
+MAX_RECIPIENTS: Final = 64
+MAX_TIME: Final = 2**40
+
+KIND_GRANT: Final = "grant"
+KIND_REVOCATION: Final = "revocation"
+KIND_OBJECTION: Final = "objection"
+KINDS: Final = {
+    labels.COSE_CONSENT_GRANT: KIND_GRANT,
+    labels.COSE_CONSENT_REVOCATION: KIND_REVOCATION,
+    labels.COSE_CONSENT_OBJECTION: KIND_OBJECTION,
+}
+
+
+def iso_time(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def short_fp(fp_hex: str) -> str:
+    return format_fingerprint(fp_hex)[:24]
+
+
+# -- recipients ---------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One practitioner by card fingerprint, or anyone holding a role."""
+
+    fp: str | None = None
+    role: Role | None = None
+
+    def __post_init__(self) -> None:
+        if (self.fp is None) == (self.role is None):
+            raise UsageError("a recipient is either a fingerprint or a role")
+        if self.fp is not None:
+            check_fp_hex_(self.fp, "recipient fingerprint")
+        if self.role is Role.PATIENT:
+            raise UsageError(
+                "a consent names practitioners, not patients",
+                hint="the patient always receives letters about themselves",
+            )
+
+    def matches(self, fp: str, role: Role) -> bool:
+        return fp == self.fp if self.fp is not None else role is self.role
+
+    def to_cbor(self) -> dict[str, Any]:
+        if self.fp is not None:
+            return {"fp": bytes.fromhex(self.fp)}
+        assert self.role is not None  # by construction
+        return {"role": self.role.value}
+
+    @classmethod
+    def from_cbor(cls, value: Any, what: str) -> Recipient:
+        if not isinstance(value, dict) or len(value) != 1:
+            raise FormatError(f"{what}: a recipient is a map with one field, fp or role")
+        if "fp" in value:
+            return cls(fp=fp_from_cbor_(value["fp"], what))
+        if "role" in value and isinstance(value["role"], str):
+            try:
+                role = Role(value["role"])
+            except ValueError as exc:
+                raise FormatError(f"{what}: unknown role {value['role'][:40]!r}") from exc
+            if role is Role.PATIENT:
+                raise FormatError(f"{what}: the patient role cannot be a recipient")
+            return cls(role=role)
+        raise FormatError(f"{what}: a recipient is a map with one field, fp or role")
+
+    def sort_key(self) -> tuple[int, str]:
+        return (0, self.fp) if self.fp is not None else (1, str(self.role))
+
+    def describe(self, lookup: Callable[[str], str | None] | None = None) -> str:
+        if self.fp is None:
+            return f"any {self.role}"
+        name = lookup(self.fp) if lookup else None
+        return f"{name} ({short_fp(self.fp)})" if name else f"the holder of key {short_fp(self.fp)}"
+
+
+# -- shared parsing helpers ---------------------------------------------------
+def check_fp_hex_(fp: str, what: str) -> None:
+    if len(fp) != 2 * FINGERPRINT_BYTES or any(c not in "0123456789abcdef" for c in fp):
+        raise UsageError(f"{what} must be {2 * FINGERPRINT_BYTES} lower-case hex digits")
+
+
+def fp_from_cbor_(value: Any, what: str) -> str:
+    if not isinstance(value, bytes) or len(value) != FINGERPRINT_BYTES:
+        raise FormatError(f"{what}: a fingerprint is {FINGERPRINT_BYTES} bytes")
+    return value.hex()
+
+
+def time_(value: Any, what: str) -> int:
+    if type(value) is not int or not 0 < value < MAX_TIME:
+        raise FormatError(f"{what}: a time is a positive integer (seconds since 1970)")
+    return value
+
+
+def domains_(value: Any, what: str) -> frozenset[Domain]:
+    if not isinstance(value, list) or len(value) > len(ALL_DOMAINS):
+        raise FormatError(f"{what}: must be a list of care domains")
+    try:
+        out = [Domain(v) for v in value if isinstance(v, str)]
+    except ValueError as exc:
+        raise FormatError(f"{what}: unknown care domain") from exc
+    if len(out) != len(value) or out != sorted_domains(frozenset(out)):
+        raise FormatError(f"{what}: care domains must be distinct text, in the table's order")
+    return frozenset(out)
+
+
+def fields_(
+    p: Any, required: set[str], optional: set[str], what: str, versioned: bool = True
+) -> dict[str, Any]:
+    if not isinstance(p, dict) or not all(isinstance(k, str) for k in p):
+        raise FormatError(f"{what}: must be a map with text keys")
+    if versioned:
+        if type(p.get("v")) is not int or p["v"] != VERSION:
+            raise FormatError(f"{what}: unsupported version (this software reads {VERSION})")
+        required = required | {"v"}
+    unknown = set(p) - required - optional
+    if unknown:
+        raise FormatError(f"{what}: unknown field(s) {', '.join(sorted(unknown))[:80]}")
+    missing = required - set(p)
+    if missing:
+        raise FormatError(f"{what}: missing field(s) {', '.join(sorted(missing))}")
+    return p
+
+
+def peek(data: bytes) -> tuple[str, str]:
+    """(kind, signer fingerprint hex) of a consent object, NOT verified.
+
+    Only to find which patient card to verify it with.
+    """
+    try:
+        obj = cose.parse(data, "consent object")
+    except FormatError as exc:
+        raise ConsentRefused(exc.message, rule="malformed") from exc
+    kind = KINDS.get(obj.object_type)
+    if kind is None:
+        raise ConsentRefused(
+            f"this is a {cose.describe_type(obj.object_type)}, not a consent grant, "
+            "revocation or objection",
+            rule="bad_signature",
+            hint="check that you passed the right file",
+        )
+    if len(obj.kid) != FINGERPRINT_BYTES:
+        raise ConsentRefused("consent object: the key id is not a fingerprint", rule="malformed")
+    return kind, obj.kid.hex()
+
+
+def verify_signed(data: bytes, patient_card: Card, object_type: str, what: str) -> dict[str, Any]:
+    """Check type, signer and signature; return the decoded payload map."""
+    try:
+        obj = cose.parse(data, what)
+        cose.check_type(obj, object_type, what)
+    except SignatureError as exc:
+        raise ConsentRefused(exc.message, rule="bad_signature", hint=exc.hint) from exc
+    except FormatError as exc:
+        raise ConsentRefused(exc.message, rule="malformed", hint=exc.hint) from exc
+    if not patient_card.profile.role.is_patient:
+        raise ConsentRefused(
+            f"{what}: {patient_card.name} is a {patient_card.profile.role}, not a patient; "
+            "only a patient signs consent",
+            rule="signer_not_patient",
+            party=patient_card.fingerprint,
+        )
+    if obj.kid.hex() != patient_card.fingerprint:
+        raise ConsentRefused(
+            f"{what}: signed by key {short_fp(obj.kid.hex())}, not by the patient "
+            f"{patient_card.name} ({short_fp(patient_card.fingerprint)})",
+            rule="signer_not_patient",
+            party=obj.kid.hex(),
+        )
+    try:
+        cose.verify(obj, object_type, patient_card.verify_key(), what)
+    except SignatureError as exc:
+        raise ConsentRefused(
+            f"{what}: the patient's signature does not verify",
+            rule="bad_signature",
+            party=patient_card.fingerprint,
+            hint=exc.hint,
+        ) from exc
+    try:
+        payload = cbor.loads(obj.payload, f"{what} payload")
+    except FormatError as exc:
+        raise ConsentRefused(exc.message, rule="malformed") from exc
+    return payload  # type: ignore[no-any-return]
+
+
+def refuse_malformed_(exc: FormatError | UsageError) -> ConsentRefused:
+    return ConsentRefused(exc.message, rule="malformed", hint=exc.hint)
+
+
+def check_signer_(secret: SecretIdentity, patient_card: Card) -> None:
+    if not patient_card.profile.role.is_patient:
+        raise ConsentRefused(
+            f"only a patient can grant, revoke or object to consent; this identity "
+            f"({patient_card.name}) is a {patient_card.profile.role}",
+            rule="not_a_patient",
+            party=patient_card.fingerprint,
+            hint="the patient signs consent with their own securemsg identity",
+        )
+    if secret.sign_public != patient_card.sign_public:
+        raise UsageError("the private key does not match the patient's card")
+
+
+def sign_(secret: SecretIdentity, card: Card, object_type: str, payload: dict[str, Any]) -> bytes:
+    return cose.sign(
+        secret.signing_key, object_type, bytes.fromhex(card.fingerprint), cbor.dumps(payload)
+    )

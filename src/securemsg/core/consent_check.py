@@ -1,0 +1,312 @@
+"""The one consent verification function, used by sender and recipient alike.
+
+:func:`check_consent` takes the facts of a letter (who sends, about whom, why,
+which care domains go to which recipient, its digest and date), the patient's
+card, the grant bytes, and the revocations and objections known here; it
+returns a :class:`Decision` or raises :class:`ConsentRefused` naming the rule.
+The checks run in the order of docs/format-consent.md §Verification; the first
+failure is reported. Pure: no clock (``now`` is a parameter), no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from securemsg.core.card import Card
+from securemsg.core.consent import (
+    Grant,
+    Objection,
+    Revocation,
+    iso_time,
+    short_fp,
+)
+from securemsg.core.domains import Domain, Purpose, default_domains, sorted_domains
+from securemsg.core.identity import Role
+from securemsg.errors import ConsentRefused
+
+CLOCK_SKEW: Final = 300  # seconds of clock difference tolerated at both ends of a grant
+DELIVERY_GRACE: Final = 7 * 86400  # a letter sent in time may be received this much later
+
+
+class Basis(enum.StrEnum):
+    CONSENT = "consent"  # R1: a grant signed by the patient
+    EMERGENCY = "emergency"  # R8: emergency report, no grant, objections still apply
+    PSEUDONYMOUS = "pseudonymous"  # R11: the patient is not identified at all
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """What one recipient of a letter receives: the care domains of its sections."""
+
+    recipient_fp: str
+    recipient_role: Role
+    domains: frozenset[Domain]
+    name: str | None = None  # for messages only
+
+    def who(self) -> str:
+        label = self.name or f"key {short_fp(self.recipient_fp)}"
+        return f"{label} ({self.recipient_role})"
+
+
+@dataclass(frozen=True, slots=True)
+class LetterFacts:
+    sender_fp: str
+    patient_fp: str | None
+    purpose: Purpose
+    disclosures: tuple[Disclosure, ...]
+    letter_digest: bytes | None
+    date: int
+    basis: Basis = Basis.CONSENT
+    patient_identifiers_present: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "basis", Basis(self.basis))
+        object.__setattr__(self, "purpose", Purpose(self.purpose))
+        object.__setattr__(self, "disclosures", tuple(self.disclosures))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Accepted: on which basis, under which grant, and what each recipient may get."""
+
+    basis: Basis
+    grant: Grant | None
+    allowed: tuple[tuple[str, frozenset[Domain]], ...]  # (recipient fp, domains)
+
+    def domains_for(self, recipient_fp: str) -> frozenset[Domain]:
+        for fp, domains in self.allowed:
+            if fp == recipient_fp:
+                return domains
+        return frozenset()
+
+
+def allowed_domains(
+    grant: Grant | None, fp: str, role: Role, patient_fp: str | None
+) -> frozenset[Domain]:
+    """The most ``fp`` may receive: role table, narrowed by the grant if any."""
+    if patient_fp is not None and fp == patient_fp:
+        return frozenset(Domain)  # R4: the patient receives everything about themselves
+    base = default_domains(role)
+    if grant is None:
+        return base
+    return (base & grant.domains) - grant.exclude
+
+
+def check_consent(
+    facts: LetterFacts,
+    patient_card: Card | None,
+    consent: bytes | None,
+    revocations: Iterable[Revocation],
+    objections: Iterable[Objection],
+    now: int,
+) -> Decision:
+    """Accept or refuse the disclosures of one letter (docs/format-consent.md)."""
+    if facts.basis is Basis.PSEUDONYMOUS:
+        if facts.patient_fp is not None or facts.patient_identifiers_present:
+            raise ConsentRefused(
+                "a pseudonymous letter must carry no identifier of the patient, but this one "
+                "names the patient",
+                rule="pseudonym_identifies_patient",
+                hint="remove the patient's name, INS and birth date, or send it under a consent",
+            )
+        _check_roles(facts, None, None)
+        return _decision(facts, None, None)
+
+    patient_fp = facts.patient_fp
+    if patient_card is None or patient_fp is None:
+        raise ConsentRefused(
+            "a letter about an identified patient needs the patient's card to check consent",
+            rule="no_consent",
+            hint="add the patient's card as a contact",
+        )
+    if patient_card.fingerprint != patient_fp or not patient_card.profile.role.is_patient:
+        raise ConsentRefused(
+            f"the consent is signed by {patient_card.name} ({short_fp(patient_card.fingerprint)}), "
+            f"who is not the patient of this letter ({short_fp(patient_fp)})",
+            rule="signer_not_patient",
+            party=patient_card.fingerprint,
+        )
+    objections = [o for o in objections if o.patient_fp == patient_fp]
+
+    if facts.basis is Basis.EMERGENCY:
+        if facts.purpose is not Purpose.EMERGENCY_REPORT:
+            raise ConsentRefused(
+                "only an emergency report may travel on the emergency basis, "
+                f"not a {facts.purpose}",
+                rule="purpose_not_allowed",
+                party=facts.sender_fp,
+                hint="ask the patient for a consent grant",
+            )
+        for d in facts.disclosures:
+            _check_objections(d, patient_fp, objections)
+        _check_roles(facts, None, patient_fp)
+        return _decision(facts, None, patient_fp)
+
+    if consent is None:
+        raise ConsentRefused(
+            "this letter names the patient but carries no consent signed by the patient",
+            rule="no_consent",
+            party=patient_fp,
+            hint="ask the patient for a grant: securemsg consent grant (on the patient's side)",
+        )
+    grant = Grant.parse(consent, patient_card)  # bad_signature, signer_not_patient, malformed
+    for rev in revocations:
+        if rev.grant_id == grant.id and rev.patient_fp == patient_fp:
+            raise ConsentRefused(
+                f"the patient revoked this consent (grant {grant.id_hex[:12]}) on "
+                f"{iso_time(rev.date)}",
+                rule="revoked",
+                party=patient_fp,
+                hint="ask the patient for a new consent",
+            )
+    for instant in (facts.date, now):
+        if instant < grant.issued_at - CLOCK_SKEW:
+            raise ConsentRefused(
+                f"the consent is not valid yet: it starts on {iso_time(grant.issued_at)}",
+                rule="not_yet_valid",
+                party=patient_fp,
+                hint="check the computer's clock, or wait",
+            )
+    if facts.date > grant.not_after + CLOCK_SKEW or now > grant.not_after + DELIVERY_GRACE:
+        raise ConsentRefused(
+            f"the consent expired on {iso_time(grant.not_after)}",
+            rule="expired",
+            party=patient_fp,
+            hint="ask the patient for a new consent",
+        )
+    if grant.letter_digest is not None and grant.letter_digest != facts.letter_digest:
+        raise ConsentRefused(
+            "the consent is bound to the exact text of another letter; the patient has not "
+            "read and approved this one",
+            rule="bound_to_other_letter",
+            party=patient_fp,
+            hint="give the patient this letter to read and sign a consent for it (--letter)",
+        )
+    if facts.sender_fp != grant.sender_fp:
+        raise ConsentRefused(
+            f"the consent lets only the practitioner with key {short_fp(grant.sender_fp)} send; "
+            f"this letter is from key {short_fp(facts.sender_fp)}",
+            rule="sender_not_allowed",
+            party=facts.sender_fp,
+        )
+    if facts.purpose is not grant.purpose:
+        raise ConsentRefused(
+            f"the consent is for a {grant.purpose}, not a {facts.purpose}",
+            rule="purpose_not_allowed",
+            party=facts.sender_fp,
+        )
+    for d in facts.disclosures:
+        if d.recipient_fp == patient_fp:
+            continue
+        _check_objections(d, patient_fp, objections)
+        if not any(r.matches(d.recipient_fp, d.recipient_role) for r in grant.recipients):
+            raise ConsentRefused(
+                f"the consent does not allow informing {d.who()}",
+                rule="recipient_not_allowed",
+                party=d.recipient_fp,
+            )
+        excluded = d.domains & grant.exclude
+        if excluded:
+            raise ConsentRefused(
+                f"the patient excluded {_names(excluded)} information, which this letter "
+                f"discloses to {d.who()}",
+                rule="domain_excluded",
+                party=d.recipient_fp,
+            )
+        missing = d.domains - grant.domains
+        if missing:
+            raise ConsentRefused(
+                f"the consent does not grant {_names(missing)} information, which this letter "
+                f"discloses to {d.who()}",
+                rule="domain_not_granted",
+                party=d.recipient_fp,
+            )
+    _check_roles(facts, grant, patient_fp)
+    return _decision(facts, grant, patient_fp)
+
+
+def _names(domains: frozenset[Domain]) -> str:
+    return ", ".join(sorted_domains(domains))
+
+
+def _check_objections(d: Disclosure, patient_fp: str, objections: list[Objection]) -> None:
+    if d.recipient_fp == patient_fp:
+        return
+    for o in objections:
+        if o.applies_to(d.recipient_fp, d.recipient_role):
+            target = "them" if o.target.fp else f"any {o.target.role}"
+            raise ConsentRefused(
+                f"the patient objected on {iso_time(o.date)} to informing {target}; "
+                f"{d.who()} may not receive this letter",
+                rule="recipient_objected",
+                party=d.recipient_fp,
+            )
+
+
+def _check_roles(facts: LetterFacts, grant: Grant | None, patient_fp: str | None) -> None:
+    """R2: each recipient receives only the domains of its own intervention."""
+    for d in facts.disclosures:
+        if patient_fp is not None and d.recipient_fp == patient_fp:
+            continue
+        outside = d.domains - default_domains(d.recipient_role)
+        if outside:
+            raise ConsentRefused(
+                f"{d.who()} may not receive {_names(outside)} information: it is outside the "
+                f"domain of a {d.recipient_role}",
+                rule="domain_not_for_role",
+                party=d.recipient_fp,
+            )
+
+
+def _decision(facts: LetterFacts, grant: Grant | None, patient_fp: str | None) -> Decision:
+    allowed = tuple(
+        (d.recipient_fp, allowed_domains(grant, d.recipient_fp, d.recipient_role, patient_fp))
+        for d in facts.disclosures
+    )
+    return Decision(facts.basis, grant, allowed)
+
+
+# -- plain words --------------------------------------------------------------------
+def grant_status(grant: Grant, revocations: Iterable[Revocation], now: int) -> str:
+    """valid | revoked | expired | not_yet_valid (at ``now``, with CLOCK_SKEW)."""
+    if any(r.grant_id == grant.id and r.patient_fp == grant.patient_fp for r in revocations):
+        return "revoked"
+    if now < grant.issued_at - CLOCK_SKEW:
+        return "not_yet_valid"
+    if now > grant.not_after + CLOCK_SKEW:
+        return "expired"
+    return "valid"
+
+
+def explain(grant: Grant, contacts_lookup: Callable[[str], str | None]) -> list[str]:
+    """What the grant allows, one plain sentence per line."""
+    sender = contacts_lookup(grant.sender_fp)
+    sender_text = (
+        f"{sender} ({short_fp(grant.sender_fp)})"
+        if sender
+        else (f"the practitioner with key {short_fp(grant.sender_fp)}")
+    )
+    tos = [r.describe(contacts_lookup) for r in grant.recipients]
+    lines = [
+        f"{grant.patient_name} allows {sender_text} to send a {grant.purpose} about them "
+        f"to {_join(tos)}.",
+        f"Care domains allowed: {_names(grant.domains)}"
+        + (f"; never: {_names(grant.exclude)}." if grant.exclude else "."),
+        "Each recipient still receives only the domains of its own role "
+        "(a nurse: nursing and administrative; see the domain table).",
+        f"Valid from {iso_time(grant.issued_at)} until {iso_time(grant.not_after)}.",
+    ]
+    if grant.letter_digest is not None:
+        lines.append(
+            "Only for the one letter the patient read "
+            f"(letter digest {grant.letter_digest.hex()[:16]}...)."
+        )
+    lines.append(f"Grant id: {grant.id_hex}.")
+    return lines
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
