@@ -18,6 +18,8 @@ ATTACHMENT_DIGEST: Final = b"securemsg/attachment-digest/v1"
 LETTER_DIGEST: Final = b"securemsg/letter-digest/v1"
 OBJECT_DIGEST: Final = b"securemsg/object-digest/v1"
 LOG_CHAIN: Final = b"securemsg/log-chain/v1"
+ENVELOPE_HEADER: Final = b"securemsg/envelope-header/v1"
+ENVELOPE_FILE: Final = b"securemsg/envelope-file/v1"
 
 # COSE_Sign1 object types: the content type (label 3) of the protected header.
 # A signature made for one type never verifies as another.
@@ -41,6 +43,8 @@ HASH_LABELS: Final = (
     LETTER_DIGEST,
     OBJECT_DIGEST,
     LOG_CHAIN,
+    ENVELOPE_HEADER,
+    ENVELOPE_FILE,
 )
 COSE_TYPES: Final = (
     COSE_CARD,

@@ -18,21 +18,11 @@ import nacl.exceptions
 import nacl.utils
 
 from securemsg.core import labels
+from securemsg.core.age.hkdf import hkdf_sha256
 from securemsg.core.identity import SecretIdentity
 from securemsg.errors import VerificationError
 
 NONCE = nb.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-
-
-def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int = 32) -> bytes:
-    """RFC 5869 HKDF with SHA-256."""
-    prk = hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
-    out, block, counter = b"", b"", 1
-    while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        out += block
-        counter += 1
-    return out[:length]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +37,8 @@ class StorageKeys:
     def derive(cls, secret: SecretIdentity) -> StorageKeys:
         ikm = secret.sign_seed + secret.enc_secret
         return cls(
-            hkdf_sha256(ikm, b"", labels.STORAGE_KEY),
-            hkdf_sha256(ikm, b"", labels.BLIND_INDEX_KEY),
+            hkdf_sha256(ikm, b"", labels.STORAGE_KEY, 32),
+            hkdf_sha256(ikm, b"", labels.BLIND_INDEX_KEY, 32),
         )
 
     def seal(self, place: bytes, plaintext: bytes, rng: Callable[[int], bytes] = nacl.utils.random) -> bytes:

@@ -1,0 +1,1 @@
+"""Letters: source parsing, signed manifest, per-recipient envelope, receipts."""

@@ -1,0 +1,102 @@
+"""Opening a letter envelope addressed to me, step by step, verifying as it goes.
+
+The caller (store/mailbox.py) interleaves its own checks::
+
+    env = Opening(src, my_secret, my_fp)        # age header: is it for me?
+    author = lookup(env.author_fp)                # a known contact, or refuse
+    manifest = env.verify(author)                 # signature, binding, my place
+    consent, card = env.basis_records()           # then check the consent rules
+    for head, item, chunks in env.items(): ...    # digests checked while streaming
+    env.finish()                                  # every item of my domains seen
+
+No section is decrypted before the consent has been checked: items come
+after the manifest, binding and consent in the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from securemsg.core import age
+from securemsg.core.card import Card
+from securemsg.core.identity import SecretIdentity
+from securemsg.core.letter.container import BINDING, CONSENT, MANIFEST, PATIENT_CARD, EnvelopeReader, InItemHead
+from securemsg.core.letter.manifest import Item, ItemHasher, Manifest, RecipientEntry, peek_author, verify_manifest
+from securemsg.core.letter.proofs import verify_binding
+from securemsg.errors import FormatError, VerificationError
+
+
+class NotForMe(VerificationError):
+    code = "not_for_me"
+
+
+class Opening:
+    def __init__(self, src: BinaryIO, secret: SecretIdentity, my_fp: str) -> None:
+        self.my_fp = my_fp
+        self.header, self.header_bytes = age.read_header(src)
+        identity = age.X25519Identity.from_bytes(secret.enc_secret)
+        try:
+            file_key = age.unwrap_file_key(self.header, self.header_bytes, [identity])
+        except age.NoIdentityMatchError as exc:
+            raise NotForMe("this letter is not encrypted to you",
+                           hint="check that you are its recipient (securemsg whoami)") from exc
+        self.reader = EnvelopeReader(age.decrypt_stream(file_key, src))
+        self.manifest_bytes = self.reader.small(MANIFEST, "manifest")
+        self.author_fp = peek_author(self.manifest_bytes)
+        self.manifest: Manifest | None = None
+        self.entry: RecipientEntry | None = None
+        self._seen: set[int] = set()
+
+    def verify(self, author: Card) -> Manifest:
+        manifest = verify_manifest(self.manifest_bytes, author)
+        binding = self.reader.small(BINDING, "envelope binding")
+        verify_binding(binding, author, self.manifest_bytes, self.header_bytes, self.my_fp)
+        entry = manifest.entry_for(self.my_fp)
+        if entry is None:
+            raise VerificationError("you are not among the letter's intended recipients",
+                                    hint="do not read it; tell its author")
+        self.manifest, self.entry = manifest, entry
+        return manifest
+
+    def basis_records(self) -> tuple[bytes | None, bytes | None]:
+        consent = self.reader.optional(CONSENT, "consent")
+        card = self.reader.optional(PATIENT_CARD, "patient card")
+        return consent, card
+
+    def items(self) -> Iterator[tuple[InItemHead, Item, Iterator[bytes]]]:
+        """Each item with a chunk iterator; the digest is checked when it ends."""
+        if self.manifest is None or self.entry is None:
+            raise FormatError("verify the manifest before reading items")
+        last = -1
+        while (head := self.reader.next_item()) is not None:
+            if head.n <= last or head.n >= len(self.manifest.items):
+                raise VerificationError("the letter holds an item without a digest in the manifest")
+            item = self.manifest.items[head.n]
+            if item.domain not in self.entry.domains:
+                raise VerificationError(
+                    f"the letter discloses a {item.domain.value} item to you, which its manifest "
+                    "does not grant you")
+            last = head.n
+            yield head, item, self._checked(head, item)
+            self._seen.add(head.n)
+
+    def _checked(self, head: InItemHead, item: Item) -> Iterator[bytes]:
+        hasher = ItemHasher(item.n, item.kind, item.domain, head.name, head.size, head.salt)
+        for piece in self.reader.body(head.size):
+            hasher.update(piece)
+            yield piece
+        if hasher.digest() != item.digest:
+            raise VerificationError(
+                f"item {item.n} ({head.name[:60]!r}) does not match its signed digest: altered",
+                hint="ask the author to send the letter again")
+
+    def finish(self) -> None:
+        """After items(): every item meant for my domains must have arrived."""
+        if self.manifest is None or self.entry is None:
+            raise FormatError("verify the manifest first")
+        missing = [i.n for i in self.manifest.items
+                   if i.domain in self.entry.domains and i.n not in self._seen]
+        if missing:
+            raise VerificationError(
+                f"items {missing} of the letter are signed for you but missing from the envelope")

@@ -1,0 +1,91 @@
+"""A letter as the doctor writes it: Markdown, optional front matter, sections.
+
+    ---
+    subject: Referral for chest pain
+    ---
+    Dear colleague, ...            <- preamble: a `medical` section
+    ## History                     <- untagged: `medical`
+    ## Dressing care {nursing}     <- tagged with a care domain
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from securemsg.core import names
+from securemsg.core.domains import Domain
+from securemsg.errors import FormatError, UsageError
+
+MAX_SOURCE = 4 * 1024 * 1024
+MAX_SECTIONS = 256
+_HEADING = re.compile(r"^## +(?P<title>.*?)(?: *\{(?P<domain>[a-z-]+)\})? *$")
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str  # "" for the preamble
+    domain: Domain
+    text: str  # the section's Markdown, heading line included
+
+    @property
+    def data(self) -> bytes:
+        return self.text.encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class LetterSource:
+    subject: str
+    sections: tuple[Section, ...]
+    raw: bytes  # the exact file, for the letter digest (R4)
+
+
+def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
+    if len(raw) > MAX_SOURCE:
+        raise UsageError(f"the letter is larger than {MAX_SOURCE // 1024 // 1024} MiB of text",
+                         hint="put large content in attachments (--attach)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError("the letter is not UTF-8 text") from exc
+    text = text.replace("\r\n", "\n")
+    subject = default_subject
+    lines = text.split("\n")
+    if lines and lines[0].strip() == "---":
+        try:
+            end = lines.index("---", 1)
+        except ValueError as exc:
+            raise UsageError("the front matter (---) is not closed") from exc
+        for line in lines[1:end]:
+            key, sep, value = line.partition(":")
+            if not sep:
+                continue
+            if key.strip().lower() == "subject":
+                subject = value.strip()
+        lines = lines[end + 1 :]
+    subject = names.clean_text(subject, "subject", max_len=300)
+    sections: list[Section] = []
+    title, domain, current = "", Domain.MEDICAL, []
+    for line in [*lines, "## \x00end"]:
+        m = _HEADING.match(line)
+        if not m:
+            current.append(line)
+            continue
+        body = "\n".join(current).strip("\n")
+        if body:
+            sections.append(Section(title, domain, body + "\n"))
+        if line == "## \x00end":
+            break
+        title, tag = m.group("title").strip(), m.group("domain")
+        try:
+            domain = Domain(tag) if tag else Domain.MEDICAL
+        except ValueError as exc:
+            choices = ", ".join(d.value for d in Domain)
+            raise UsageError(f"unknown care domain {{{tag}}} in heading {line!r}",
+                             hint=f"use one of: {choices}") from exc
+        current = [f"## {title}"]
+    if not sections:
+        raise UsageError("the letter is empty")
+    if len(sections) > MAX_SECTIONS:
+        raise UsageError(f"the letter has more than {MAX_SECTIONS} sections")
+    return LetterSource(subject, tuple(sections), raw)
