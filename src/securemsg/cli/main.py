@@ -42,6 +42,7 @@ class LazyGroup(click.Group):
         "whoami": ("securemsg.cli.identity", "whoami"),
         "card": ("securemsg.cli.identity", "card"),
         "contacts": ("securemsg.cli.contacts", "contacts"),
+        "consent": ("securemsg.cli.consent", "consent"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -68,6 +69,7 @@ HELP = {
     "whoami": "My profile, fingerprint and where my keys are kept.",
     "card": "Export my signed public card.",
     "contacts": "Correspondents: add cards, list, show, verify.",
+    "consent": "Patient consent: grant, revoke, object, show, import, list.",
 }
 
 

@@ -1,0 +1,191 @@
+"""Consent objects known here: grants, revocations and objections.
+
+A practitioner records the revocations and objections patients give them (and
+may keep grants); a patient keeps a record of what they signed. Each row is
+sealed with the home's storage key and holds the signed object together with
+the patient card that verified it. Clear columns: the object digest (row id),
+the kind, the grant id (random), and a keyed blind index of the patient's
+fingerprint. No name, INS or birth date is ever stored in clear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from securemsg.core import cbor
+from securemsg.core.card import Card
+from securemsg.core.consent import (
+    ConsentObject,
+    Grant,
+    Objection,
+    Revocation,
+    parse_any,
+    peek,
+    short_fp,
+)
+from securemsg.core.digests import object_digest
+from securemsg.errors import ConsentRefused, FormatError
+from securemsg.store.home import Home
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS consents (
+    id TEXT PRIMARY KEY,      -- hex object_digest of the signed object
+    kind TEXT NOT NULL,       -- grant | revocation | objection
+    patient TEXT NOT NULL,    -- blind index of the patient's fingerprint
+    grant_id TEXT,            -- hex grant id (grant, revocation), else NULL
+    blob BLOB NOT NULL        -- sealed CBOR {object, card, added, origin}
+);
+CREATE INDEX IF NOT EXISTS consents_patient ON consents(patient, kind);
+"""
+ORIGINS: Final = ("signed", "imported")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConsent:
+    obj: ConsentObject
+    patient_card: Card
+    added: int
+    origin: str  # signed (by me, the patient) | imported
+
+    @property
+    def digest(self) -> str:
+        return object_digest(self.obj.encoded).hex()
+
+    def to_cbor(self) -> bytes:
+        return cbor.dumps(
+            {
+                "object": self.obj.encoded,
+                "card": self.patient_card.encoded,
+                "added": self.added,
+                "origin": self.origin,
+            }
+        )
+
+    @classmethod
+    def from_cbor(cls, data: bytes) -> StoredConsent:
+        rec = cbor.loads(data, "consent record")
+        if not isinstance(rec, dict) or set(rec) != {"object", "card", "added", "origin"}:
+            raise FormatError("consent record: unexpected fields")
+        card = Card.from_bytes(rec["card"])
+        return cls(parse_any(rec["object"], card), card, int(rec["added"]), str(rec["origin"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    stored: StoredConsent
+    status: str  # added | unchanged
+
+
+class ConsentStore:
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.keys = home.storage_keys()
+        self.conn = home.database()
+        self.conn.executescript(SCHEMA)
+
+    # -- lookups ---------------------------------------------------------------
+    def _patient_index(self, patient_fp: str) -> str:
+        return self.keys.blind_index(b"consent-patient", bytes.fromhex(patient_fp))
+
+    def _place(self, row_id: str) -> bytes:
+        return b"consents:" + row_id.encode()
+
+    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[StoredConsent]:
+        rows = self.conn.execute(
+            f"SELECT id, blob FROM consents {where} ORDER BY rowid",  # noqa: S608 (fixed text)
+            args,
+        ).fetchall()
+        out = []
+        for row_id, blob in rows:
+            stored = StoredConsent.from_cbor(self.keys.open(self._place(row_id), blob))
+            if stored.digest != row_id:
+                raise FormatError("a consent record of the local store was moved")
+            out.append(stored)
+        return out
+
+    def all(self) -> list[StoredConsent]:
+        return self._rows()
+
+    def for_patient(self, patient_fp: str, kind: str) -> list[StoredConsent]:
+        return self._rows("WHERE patient = ? AND kind = ?", (self._patient_index(patient_fp), kind))
+
+    def revocations_for(self, patient_fp: str) -> list[Revocation]:
+        """Verified revocations signed by this patient, known here."""
+        out = [s.obj for s in self.for_patient(patient_fp, Revocation.kind)]
+        return [o for o in out if isinstance(o, Revocation) and o.patient_fp == patient_fp]
+
+    def objections_for(self, patient_fp: str) -> list[Objection]:
+        """Verified objections signed by this patient, known here."""
+        out = [s.obj for s in self.for_patient(patient_fp, Objection.kind)]
+        return [o for o in out if isinstance(o, Objection) and o.patient_fp == patient_fp]
+
+    def grants_for(self, patient_fp: str) -> list[Grant]:
+        out = [s.obj for s in self.for_patient(patient_fp, Grant.kind)]
+        return [o for o in out if isinstance(o, Grant) and o.patient_fp == patient_fp]
+
+    def revocation_of(self, grant: Grant) -> Revocation | None:
+        for rev in self.revocations_for(grant.patient_fp):
+            if rev.grant_id == grant.id:
+                return rev
+        return None
+
+    # -- verification against a known patient -------------------------------
+    def patient_card(self, signer_fp: str) -> Card:
+        """The card of the patient who signed: mine, or a contact's."""
+        me = self.home.card()
+        if signer_fp == me.fingerprint:
+            card = me
+        else:
+            from securemsg.store.contacts import Contacts
+
+            contact = Contacts(self.home).get(signer_fp)
+            if contact is None:
+                raise ConsentRefused(
+                    f"this consent object is signed by key {short_fp(signer_fp)}, which is not "
+                    "one of your contacts: it cannot be verified",
+                    rule="unknown_patient",
+                    party=signer_fp,
+                    hint="add the patient's card first: securemsg contacts add CARD_FILE",
+                )
+            card = contact.card
+        if not card.profile.role.is_patient:
+            raise ConsentRefused(
+                f"this consent object is signed by {card.name}, a {card.profile.role}: "
+                "only a patient signs consent",
+                rule="signer_not_patient",
+                party=signer_fp,
+            )
+        return card
+
+    def verify(self, data: bytes) -> tuple[ConsentObject, Card]:
+        _, signer = peek(data)
+        card = self.patient_card(signer)
+        return parse_any(data, card), card
+
+    # -- writing ------------------------------------------------------------------
+    def record(self, data: bytes, now: int, origin: str = "imported") -> Recorded:
+        """Verify ``data`` against the patient's card and keep it (idempotent)."""
+        if origin not in ORIGINS:
+            raise ValueError(f"origin must be one of {ORIGINS}")
+        obj, card = self.verify(data)
+        stored = StoredConsent(obj, card, now, origin)
+        row_id = stored.digest
+        existing = self._rows("WHERE id = ?", (row_id,))
+        if existing:
+            return Recorded(existing[0], "unchanged")
+        grant_id = obj.id.hex() if isinstance(obj, Grant) else None
+        if isinstance(obj, Revocation):
+            grant_id = obj.grant_id.hex()
+        blob = self.keys.seal(self._place(row_id), stored.to_cbor())
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(
+                "INSERT INTO consents(id, kind, patient, grant_id, blob) VALUES (?, ?, ?, ?, ?)",
+                (row_id, obj.kind, self._patient_index(obj.patient_fp), grant_id, blob),
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return Recorded(stored, "added")
