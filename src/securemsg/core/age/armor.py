@@ -135,9 +135,13 @@ class ArmorReader:
         while True:
             line, eol = self._raw_line(MAX_WHITESPACE)
             skipped += len(line) + 1
-            if line.strip(_WHITESPACE):
+            line = line.lstrip(_WHITESPACE)  # whitespace before the block is allowed
+            skipped -= len(line)
+            if skipped > MAX_WHITESPACE:
+                raise ArmorError("invalid armor: too much whitespace before the BEGIN line")
+            if line:
                 break
-            if not eol or skipped > MAX_WHITESPACE:
+            if not eol:
                 raise ArmorError("invalid armor: no BEGIN line")
         if line != BEGIN or not eol:
             raise ArmorError("invalid armor: the first line must be " + BEGIN.decode())
