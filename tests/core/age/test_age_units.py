@@ -285,3 +285,18 @@ def test_armor_autodetect(alice: age.X25519Identity) -> None:
         plain = io.BytesIO()
         age.decrypt([alice], io.BytesIO(b"\n  " + data if armored else data), plain)
         assert plain.getvalue() == b"hi"
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+def test_armor_large_block_decodes_in_bounded_pieces(eol: bytes) -> None:
+    data = bytes(range(256)) * 4000 + b"tail"  # about 1 MB, many 1024-line blocks
+    text = armor.encode(data).replace(b"\n", eol)
+    reader = armor.ArmorReader(io.BytesIO(text))
+    pieces = list(iter(lambda: reader.read(stream.ENC_CHUNK_SIZE), b""))
+    assert b"".join(pieces) == data
+    assert max(len(p) for p in pieces) <= stream.ENC_CHUNK_SIZE
+    # A bad character deep inside a run of full lines is still found.
+    bad = bytearray(text)
+    bad[len(text) // 2] = ord("*")
+    with pytest.raises(age.ArmorError):
+        armor.decode(bytes(bad))

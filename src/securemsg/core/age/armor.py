@@ -29,6 +29,7 @@ BYTES_PER_LINE = COLUMNS // 4 * 3
 MAX_WHITESPACE = 1024
 _WHITESPACE = b" \t\r\n"
 _READ_SIZE = 64 * 1024
+_FAST_LINES = 1024
 
 
 class Reader(Protocol):
@@ -102,6 +103,7 @@ class ArmorReader:
         self._started = False
         self._expect_end = False
         self._finished = False
+        self._slow_lines = 0  # lines to decode one by one before retrying the fast path
 
     # -- raw lines ----------------------------------------------------------
     def _fill_raw(self) -> bool:
@@ -163,6 +165,9 @@ class ArmorReader:
             return False
         if not self._started:
             self._start()
+        if self._slow_lines == 0 and self._fast_block():
+            return True
+        self._slow_lines = max(0, self._slow_lines - 1)
         line, eol = self._raw_line(COLUMNS + 2)
         if line == END:
             self._finish()
@@ -178,6 +183,31 @@ class ArmorReader:
             self._expect_end = True
         self._out += data
         return True
+
+    def _fast_block(self) -> bool:
+        """Decode a run of full LF-terminated 64-column lines in one go.
+
+        Only the common case of the canonical encoding: exactly 64 base64 characters
+        then LF, no padding, so every line decodes to 48 bytes and is canonical by
+        construction. Anything else (CRLF, the last lines, errors) falls back to the
+        line-by-line path for the lines examined, so the work stays linear.
+        """
+        k = min(len(self._raw) // (COLUMNS + 1), _FAST_LINES)
+        if k < 2:
+            return False
+        size = k * (COLUMNS + 1)
+        block = bytes(self._raw[:size])
+        if block[COLUMNS :: COLUMNS + 1] == b"\n" * k and block.count(b"\n") == k:
+            try:
+                data = binascii.a2b_base64(block.replace(b"\n", b""), strict_mode=True)
+            except binascii.Error:
+                data = b""
+            if len(data) == k * BYTES_PER_LINE:
+                del self._raw[:size]
+                self._out += data
+                return True
+        self._slow_lines = k
+        return False
 
     # -- stream API ---------------------------------------------------------
     def read(self, size: int = -1, /) -> bytes:
