@@ -1,0 +1,187 @@
+"""Fixtures for consent CLI tests: a small world of homes, built once and copied.
+
+The homes use PUBLIC TEST KEYS (``init --test-key``) derived from fixed labels,
+so a test can also sign objects with core (e.g. a grant dated in the past) with
+the very keys the homes hold. Commands run in-process through
+``securemsg.cli.main.main`` (the real entry point: error reporting and exit
+codes included), with stdout/stderr captured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from securemsg.core.card import Card
+from securemsg.core.identity import SecretIdentity
+from securemsg.core.testkeys import derive_test_identity, format_test_key
+
+PASSPHRASE = "consent test passphrase"
+
+# label -> (name, role, extra init options)
+PEOPLE: dict[str, tuple[str, str, list[str]]] = {
+    "patient": (
+        "Paul Durand",
+        "patient",
+        ["--ins", "170017512345665", "--birth-date", "1970-01-01"],
+    ),
+    "other": ("Eve Moreau", "patient", ["--ins", "285027512312317", "--birth-date", "1985-02-03"]),
+    "gp": ("Dr Alice Martin", "gp", ["--rpps", "10000000001"]),
+    "nurse": ("Nina Petit", "nurse", []),
+    "physio": ("Kim Leroy", "physiotherapist", []),
+}
+# who knows whose card
+KNOWS: dict[str, list[str]] = {
+    "patient": ["gp", "nurse", "physio"],
+    "other": ["gp", "nurse"],
+    "gp": ["patient", "other", "nurse", "physio"],
+    "nurse": ["patient", "gp"],
+    "physio": [],
+}
+
+
+@dataclass(frozen=True)
+class Res:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def error(self) -> Any:
+        lines = [ln for ln in self.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1, self.stderr
+        return json.loads(lines[0])
+
+
+@contextlib.contextmanager
+def _env(extra: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(
+        {"SECUREMSG_PASSPHRASE": PASSPHRASE, "SECUREMSG_KEYSTORE": "file", "NO_COLOR": "1"}
+    )
+    os.environ.pop("SECUREMSG_HOME", None)
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def run_cli(home: Path | None, *args: str, env: dict[str, str] | None = None) -> Res:
+    from securemsg.cli.main import main
+
+    argv = (["--home", str(home)] if home is not None else []) + list(args)
+    out, err = io.StringIO(), io.StringIO()
+    code: Any = 0
+    with _env(env or {}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    return Res(int(code or 0), out.getvalue(), err.getvalue())
+
+
+def db_dump(home: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """Every row of every table (sealed blobs included), for before/after checks."""
+    conn = sqlite3.connect(f"file:{home / 'securemsg.db'}?mode=ro", uri=True)
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
+        return [(t, sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables]
+    finally:
+        conn.close()
+
+
+@dataclass
+class World:
+    root: Path
+    homes: dict[str, Path]
+
+    def home(self, label: str) -> Path:
+        return self.homes[label]
+
+    def secret(self, label: str) -> SecretIdentity:
+        return derive_test_identity(f"consent-tests/{label}")
+
+    def card(self, label: str) -> Card:
+        return Card.parse((self.homes[label] / "card.txt").read_bytes())
+
+    def run(self, label: str, *args: str, env: dict[str, str] | None = None) -> Res:
+        return run_cli(self.homes[label], *args, env=env)
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+
+def _build(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for label, (name, role, extra) in PEOPLE.items():
+        keyfile = root / f"{label}.testkey"
+        keyfile.write_text(format_test_key(derive_test_identity(f"consent-tests/{label}")))
+        res = run_cli(
+            root / label, "init", "--name", name, "--role", role, *extra, "--test-key", str(keyfile)
+        )
+        assert res.exit_code == 0, res.stderr
+        res = run_cli(root / label, "card", "export", "-o", str(root / f"{label}.card"))
+        assert res.exit_code == 0, res.stderr
+    for label, known in KNOWS.items():
+        for other in known:
+            res = run_cli(root / label, "contacts", "add", str(root / f"{other}.card"))
+            assert res.exit_code == 0, res.stderr
+        # create the consent table now, so before/after dumps compare like with like
+        res = run_cli(root / label, "consent", "list")
+        assert res.exit_code == 0, res.stderr
+
+
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("consent-world")
+    _build(root)
+    return root
+
+
+@pytest.fixture
+def world(world_template: Path, tmp_path: Path) -> World:
+    root = tmp_path / "world"
+    shutil.copytree(world_template, root)
+    return World(root, {label: root / label for label in PEOPLE})
+
+
+@pytest.fixture(name="db_dump")
+def db_dump_fixture() -> Callable[[Path], list[tuple[str, list[tuple[Any, ...]]]]]:
+    return db_dump
+
+
+@pytest.fixture
+def refused(world: World) -> Callable[..., dict[str, Any]]:
+    """``refused(label, *args, rule=...)``: run with --json, assert exit 3, the rule
+    in the JSON error, and that no home's database changed. Returns the error."""
+
+    def _check(label: str, *args: str, rule: str) -> dict[str, Any]:
+        before = {k: db_dump(h) for k, h in world.homes.items()}
+        res = world.run(label, "--json", *args)
+        assert res.exit_code == 3, (res.stdout, res.stderr)
+        err: dict[str, Any] = res.error()
+        assert err["rule"] == rule, err
+        assert err["exit"] == 3
+        assert err["error"] == "consent_refused"
+        after = {k: db_dump(h) for k, h in world.homes.items()}
+        assert before == after
+        return err
+
+    return _check
