@@ -42,6 +42,15 @@ class LazyGroup(click.Group):
         "whoami": ("securemsg.cli.identity", "whoami"),
         "card": ("securemsg.cli.identity", "card"),
         "contacts": ("securemsg.cli.contacts", "contacts"),
+        "send": ("securemsg.cli.letters", "send"),
+        "receive": ("securemsg.cli.letters", "receive"),
+        "verify": ("securemsg.cli.letters", "verify"),
+        "inbox": ("securemsg.cli.mail", "inbox"),
+        "sent": ("securemsg.cli.mail", "sent"),
+        "read": ("securemsg.cli.mail", "read"),
+        "thread": ("securemsg.cli.mail", "thread"),
+        "receipts": ("securemsg.cli.mail", "receipts"),
+        "log": ("securemsg.cli.mail", "log"),
         "consent": ("securemsg.cli.consent", "consent"),
     }
 
@@ -69,6 +78,15 @@ HELP = {
     "whoami": "My profile, fingerprint and where my keys are kept.",
     "card": "Export my signed public card.",
     "contacts": "Correspondents: add cards, list, show, verify.",
+    "send": "Sign, encrypt and deliver a letter.",
+    "receive": "Verify and accept letters and receipts addressed to me.",
+    "verify": "Check a letter addressed to me without storing it.",
+    "inbox": "Received letters.",
+    "sent": "My doubles and their receipts.",
+    "read": "Read a letter under its verification panel.",
+    "thread": "A letter and its replies.",
+    "receipts": "Import receipts for letters I sent.",
+    "log": "Verify the mailbox's tamper-evident log.",
     "consent": "Patient consent: grant, revoke, object, show, import, list.",
 }
 

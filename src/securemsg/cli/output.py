@@ -40,7 +40,7 @@ class Printer:
                 highlight=False,
                 markup=False,
                 emoji=False,
-                soft_wrap=True,
+                soft_wrap=False,
             )
         return self._console
 

@@ -1,0 +1,177 @@
+"""send, receive, verify."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from securemsg.cli.main import Ctx, pass_ctx
+from securemsg.cli.output import Printer, emit, message
+from securemsg.cli.view import LetterView
+from securemsg.core.domains import Domain, Purpose
+from securemsg.core.letter.source import parse_letter
+from securemsg.errors import EXIT_REFUSED, UsageError
+from securemsg.store.mailbox import Mailbox
+from securemsg.store.sending import AttachmentFile, SendRequest, SendResult, send as do_send
+
+MAX_CONSENT_FILE = 64 * 1024
+
+
+def parse_attach(spec: str) -> AttachmentFile:
+    path, domain = spec, Domain.MEDICAL
+    head, sep, tail = spec.rpartition(":")
+    if sep and tail in {d.value for d in Domain}:
+        path, domain = head, Domain(tail)
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"attachment {path} is not a readable file")
+    return AttachmentFile(p, domain)
+
+
+def parse_when(value: str) -> int:
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError("--phone-call takes a date and time, e.g. 2026-11-29T10:30") from exc
+    if when.tzinfo is None:
+        when = when.astimezone()
+    return int(when.timestamp())
+
+
+@dataclass
+class SentView:
+    result: SendResult
+    schema: str = "securemsg.send/1"
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.result
+        return {
+            "message_id": r.message_id,
+            "basis": r.basis,
+            "outputs": [{"recipient": o.name, "fingerprint": o.fp, "role": o.role,
+                         "domains": list(o.domains), "file": str(o.path),
+                         "patient_copy": o.patient_copy} for o in r.outputs],
+            "withheld": [{"recipient": n, "domains": list(d)} for n, d in r.withheld],
+            "double": str(r.double),
+        }
+
+    def render(self, out: Printer) -> None:
+        r = self.result
+        out.field("Message id", r.message_id, "cyan")
+        out.field("Legal basis", r.basis)
+        rows = [[o.name + (" (patient's copy)" if o.patient_copy else ""), o.role,
+                 ", ".join(o.domains), str(o.path)] for o in r.outputs]
+        out.table("Sent", ["Recipient", "Role", "Receives", "File"], rows)
+        for name, doms in r.withheld:
+            out.line(f"Withheld from {name}: {', '.join(doms)} (not their care domain or not "
+                     "consented)")
+        out.field("Double kept", str(r.double))
+
+
+@click.command()
+@click.argument("letter", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "to", multiple=True, required=True, help="Recipient contact (repeat).")
+@click.option("--kind", required=True, help="referral, reply, emergency-report, hospital-report, "
+              "dossier-transfer, tele-expertise, second-opinion.")
+@click.option("--patient", help="The patient (a contact).")
+@click.option("--consent", "consent", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The patient's signed consent grant.")
+@click.option("--emergency", is_flag=True, help="Emergency report without prior consent (R8).")
+@click.option("--pseudonym", help="Name the patient only by this label (tele-expertise, R11).")
+@click.option("--attach", multiple=True, metavar="FILE[:DOMAIN]", help="Attach a file (repeat).")
+@click.option("--reply-to", metavar="MESSAGE_ID", help="The letter this one answers.")
+@click.option("--phone-call", metavar="ISO-DATETIME", help="The phone call this letter confirms.")
+@click.option("--no-patient-copy", is_flag=True, help="Do not send the patient a copy.")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one .smsg file per recipient into DIR.")
+@click.option("--drop", type=click.Path(file_okay=False, path_type=Path),
+              help="Deliver into a shared drop folder.")
+@pass_ctx
+def send(ctx: Ctx, letter: Path, to: tuple[str, ...], kind: str, patient: str | None,
+         consent: Path | None, emergency: bool, pseudonym: str | None, attach: tuple[str, ...],
+         reply_to: str | None, phone_call: str | None, no_patient_copy: bool,
+         out_dir: Path | None, drop: Path | None) -> None:
+    """Sign, encrypt and deliver LETTER (Markdown) to each recipient."""
+    consent_bytes = None
+    if consent is not None:
+        consent_bytes = consent.read_bytes()[: MAX_CONSENT_FILE + 1]
+    req = SendRequest(
+        source=parse_letter(letter.read_bytes(), default_subject=letter.stem),
+        to=list(to), kind=Purpose.parse(kind), patient=patient, consent=consent_bytes,
+        emergency=emergency, pseudonym=pseudonym,
+        attachments=[parse_attach(a) for a in attach], reply_to=reply_to,
+        phone_call=parse_when(phone_call) if phone_call else None,
+        no_patient_copy=no_patient_copy, out_dir=out_dir, drop=drop)
+    box = Mailbox(ctx.home())
+    result = do_send(box, req, ctx.now())
+    emit(SentView(result), ctx.as_json)
+
+
+@dataclass
+class ReceiveReport:
+    rows: list[dict[str, Any]]
+    schema: str = "securemsg.receive/1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"results": self.rows}
+
+    def render(self, out: Printer) -> None:
+        if not self.rows:
+            out.line("Nothing to receive.")
+            return
+        table = []
+        for r in self.rows:
+            what = r.get("message_id") or ""
+            table.append([Path(r["file"]).name, r["status"], what[:16],
+                          r.get("from", ""), r.get("detail", "")])
+        out.table("Received", ["File", "Status", "Message", "From", "Detail"], table)
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--drop", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Collect what waits for me in a shared drop folder.")
+@click.option("--receipt-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the receipt (one FILE only).")
+@pass_ctx
+def receive(ctx: Ctx, files: tuple[Path, ...], drop: Path | None, receipt_out: Path | None) -> None:
+    """Verify letters (and receipts) addressed to me, and accept them into my mailbox."""
+    from securemsg.cli.receiving import receive_drop, receive_files
+
+    if bool(files) == bool(drop):
+        raise UsageError("give letter FILEs or --drop DIR")
+    if receipt_out is not None and len(files) != 1:
+        raise UsageError("--receipt-out works with one FILE")
+    box = Mailbox(ctx.home())
+    rows = (receive_drop(box, drop, ctx.now()) if drop is not None
+            else receive_files(box, list(files), receipt_out, ctx.now()))
+    emit(ReceiveReport(rows), ctx.as_json)
+    refused = [r for r in rows if r["status"] == "refused"]
+    for r in refused:
+        message(f"refused {r['file']}: {r['detail']}", "red")
+        if r.get("hint"):
+            message(f"  hint: {r['hint']}")
+    if refused:
+        ctx_exit(EXIT_REFUSED)
+
+
+def ctx_exit(code: int) -> None:
+    raise click.exceptions.Exit(code)
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def verify(ctx: Ctx, file: Path) -> None:
+    """Check a letter addressed to me, without storing it."""
+    from securemsg.store.reading import open_letter
+
+    box = Mailbox(ctx.home())
+    with file.open("rb") as fh:
+        opened = open_letter(box, fh, ctx.now())
+    emit(LetterView(opened, box.card, show_body=False, status="verified"), ctx.as_json)
+

@@ -1,0 +1,230 @@
+"""The mailbox: letters (received and doubles), deliveries, and the signed log.
+
+Letters are kept as the .smsg envelopes themselves, encrypted to this home's
+key, under HOME/mail/{in,sent}/. The database holds, per letter, clear routing
+columns (id, folder, dates, author fingerprint, kind, thread) and a summary
+sealed with the storage key (subject, patient, recipients). The patient column
+is a keyed blind index: lookups work, the patient's identity is not stored.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from securemsg.core import cbor
+from securemsg.core.card import Card
+from securemsg.core.identity import SecretIdentity
+from securemsg.core.log import GENESIS, ChainReport, LogEntry, make_entry, verify_chain
+from securemsg.core.storage import StorageKeys
+from securemsg.errors import NotFoundError, UsageError
+from securemsg.store.fs import ensure_private_dir
+from securemsg.store.home import Home
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS letters (
+    id TEXT NOT NULL,             -- message id, hex
+    folder TEXT NOT NULL,         -- in | sent
+    stored_at INTEGER NOT NULL,
+    date INTEGER NOT NULL,
+    author TEXT NOT NULL,         -- author's fingerprint
+    kind TEXT NOT NULL,
+    in_reply_to TEXT,
+    patient_ix TEXT,              -- keyed blind index of the patient's fingerprint
+    envelope_digest BLOB NOT NULL,
+    path TEXT NOT NULL,           -- relative to HOME
+    summary BLOB NOT NULL,        -- sealed CBOR
+    receipt BLOB,                 -- the receipt we signed (folder in)
+    PRIMARY KEY (id, folder)
+);
+CREATE INDEX IF NOT EXISTS letters_by_date ON letters(folder, date);
+CREATE INDEX IF NOT EXISTS letters_by_patient ON letters(patient_ix, date);
+CREATE INDEX IF NOT EXISTS letters_by_thread ON letters(in_reply_to);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT NOT NULL,
+    recipient TEXT NOT NULL,      -- fingerprint
+    envelope_digest BLOB NOT NULL,
+    status TEXT NOT NULL,         -- sent | delivered | refused
+    proof BLOB,                   -- the receipt or refusal notice
+    at INTEGER,
+    PRIMARY KEY (id, recipient)
+);
+CREATE TABLE IF NOT EXISTS log (
+    seq INTEGER PRIMARY KEY,
+    entry BLOB NOT NULL,
+    hash BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LetterRow:
+    id: str
+    folder: str
+    stored_at: int
+    date: int
+    author: str
+    kind: str
+    in_reply_to: str | None
+    envelope_digest: bytes
+    path: str
+    summary: dict[str, Any]
+    receipt: bytes | None
+
+
+class Mailbox:
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.secret: SecretIdentity = home.unlock()
+        self.keys: StorageKeys = home.storage_keys()
+        self.card: Card = home.card()
+        self.conn: sqlite3.Connection = home.database()
+        self.conn.executescript(SCHEMA)
+        for folder in ("in", "sent"):
+            ensure_private_dir(self.home.path / "mail" / folder)
+
+    # -- paths ------------------------------------------------------------
+    def letter_path(self, folder: str, message_id: str) -> Path:
+        return self.home.path / "mail" / folder / f"{message_id}.smsg"
+
+    def temp_dir(self, folder: str) -> Path:
+        return self.home.path / "mail" / folder
+
+    # -- transactions -----------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- log --------------------------------------------------------------
+    def log_head(self) -> tuple[int, bytes]:
+        row = self.conn.execute("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        return (0, GENESIS) if row is None else (row[0] + 1, row[1])
+
+    def append_log(self, now: int, event: str, message_id: bytes | None = None,
+                   peer: str | None = None, digest: bytes | None = None) -> LogEntry:
+        """Inside a transaction: sign and append one entry."""
+        seq, prev = self.log_head()
+        entry = make_entry(self.secret, seq, prev, now, event, message_id, peer, digest)
+        self.conn.execute("INSERT INTO log(seq, entry, hash) VALUES (?, ?, ?)",
+                          (seq, entry.encoded, entry.hash))
+        self.conn.execute("INSERT INTO meta(k, v) VALUES ('log_head', ?) "
+                          "ON CONFLICT(k) DO UPDATE SET v = excluded.v", (entry.hash.hex(),))
+        return entry
+
+    def verify_log(self) -> ChainReport:
+        rows = self.conn.execute("SELECT seq, entry, hash FROM log ORDER BY seq").fetchall()
+        head = self.conn.execute("SELECT v FROM meta WHERE k = 'log_head'").fetchone()
+        return verify_chain(rows, self.card, bytes.fromhex(head[0]) if head else None)
+
+    def log_rows(self) -> list[tuple[int, bytes]]:
+        return [(s, e) for s, e in self.conn.execute("SELECT seq, entry FROM log ORDER BY seq")]
+
+    # -- letters ----------------------------------------------------------
+    def patient_index(self, patient_fp: str) -> str:
+        return self.keys.blind_index(b"patient", bytes.fromhex(patient_fp))
+
+    def _place(self, folder: str, message_id: str) -> bytes:
+        return f"letters:{folder}:{message_id}".encode()
+
+    def insert_letter(self, row: LetterRow, patient_fp: str | None) -> None:
+        sealed = self.keys.seal(self._place(row.folder, row.id), cbor.dumps(row.summary))
+        self.conn.execute(
+            "INSERT INTO letters(id, folder, stored_at, date, author, kind, in_reply_to, patient_ix,"
+            " envelope_digest, path, summary, receipt) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (row.id, row.folder, row.stored_at, row.date, row.author, row.kind, row.in_reply_to,
+             self.patient_index(patient_fp) if patient_fp else None, row.envelope_digest,
+             row.path, sealed, row.receipt))
+
+    def _row(self, r: tuple[Any, ...]) -> LetterRow:
+        summary = cbor.loads(self.keys.open(self._place(r[1], r[0]), r[9]), "letter summary")
+        return LetterRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], summary, r[10])
+
+    _COLS = ("id, folder, stored_at, date, author, kind, in_reply_to, envelope_digest, path,"
+             " summary, receipt")
+
+    def get(self, message_id: str, folder: str | None = None) -> LetterRow | None:
+        q = f"SELECT {self._COLS} FROM letters WHERE id = ?"
+        args: tuple[Any, ...] = (message_id,)
+        if folder:
+            q += " AND folder = ?"
+            args += (folder,)
+        r = self.conn.execute(q + " ORDER BY folder", args).fetchone()
+        return None if r is None else self._row(r)
+
+    def find(self, prefix: str) -> LetterRow:
+        prefix = prefix.strip().lower()
+        if len(prefix) < 6 or any(ch not in "0123456789abcdef" for ch in prefix):
+            raise UsageError("give a message id (at least 6 hex digits)")
+        rows = self.conn.execute(
+            f"SELECT {self._COLS} FROM letters WHERE id >= ? AND id < ? ORDER BY folder",
+            (prefix, prefix + "g")).fetchall()
+        ids = {r[0] for r in rows}
+        if not rows:
+            raise NotFoundError(f"no letter {prefix} in this mailbox",
+                                hint="see `securemsg inbox` and `securemsg sent`")
+        if len(ids) > 1:
+            raise UsageError(f"{prefix} matches several letters: {', '.join(sorted(ids))}")
+        return self._row(rows[0])
+
+    def listing(self, folder: str, limit: int = 50, offset: int = 0,
+                patient_fp: str | None = None) -> list[LetterRow]:
+        q = f"SELECT {self._COLS} FROM letters WHERE folder = ?"
+        args: tuple[Any, ...] = (folder,)
+        if patient_fp is not None:
+            q += " AND patient_ix = ?"
+            args += (self.patient_index(patient_fp),)
+        q += " ORDER BY date DESC, id LIMIT ? OFFSET ?"
+        return [self._row(r) for r in self.conn.execute(q, (*args, limit, offset))]
+
+    def thread(self, root: str) -> list[LetterRow]:
+        seen: dict[tuple[str, str], LetterRow] = {}
+        todo = [root]
+        while todo:
+            mid = todo.pop()
+            for r in self.conn.execute(
+                    f"SELECT {self._COLS} FROM letters WHERE id = ? OR in_reply_to = ?", (mid, mid)):
+                if (r[0], r[1]) not in seen:
+                    seen[(r[0], r[1])] = self._row(r)
+                    if r[0] != mid:
+                        todo.append(r[0])
+        return sorted(seen.values(), key=lambda row: (row.date, row.folder))
+
+    # -- deliveries --------------------------------------------------------
+    def deliveries(self, message_id: str) -> list[tuple[str, str, int | None]]:
+        return list(self.conn.execute(
+            "SELECT recipient, status, at FROM deliveries WHERE id = ? ORDER BY recipient",
+            (message_id,)))
+
+    def delivery(self, message_id: str, recipient: str) -> tuple[bytes, str] | None:
+        r = self.conn.execute(
+            "SELECT envelope_digest, status FROM deliveries WHERE id = ? AND recipient = ?",
+            (message_id, recipient)).fetchone()
+        return None if r is None else (r[0], r[1])
+
+    def cleanup_orphans(self) -> int:
+        """Remove envelope files left by a crash before their database commit."""
+        removed = 0
+        for folder in ("in", "sent"):
+            d = self.temp_dir(folder)
+            known = {r[0] for r in self.conn.execute("SELECT path FROM letters WHERE folder = ?",
+                                                      (folder,))}
+            for f in d.iterdir():
+                rel = str(f.relative_to(self.home.path))
+                if f.name.startswith(".") or (f.suffix == ".smsg" and rel not in known):
+                    try:
+                        f.unlink()
+                        removed += 1
+                    except FileNotFoundError:
+                        pass
+        return removed

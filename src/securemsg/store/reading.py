@@ -1,0 +1,114 @@
+"""Reading a stored letter (received or double): decrypt and re-verify it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from securemsg.core.card import Card
+from securemsg.core.consent import Grant
+from securemsg.core.letter.manifest import Manifest
+from securemsg.core.letter.opening import Opening
+from securemsg.errors import UsageError
+from securemsg.store.mailbox import Mailbox
+from securemsg.store.receiving import author_card, check_basis, resolve_patient
+
+MAX_SECTION_SHOWN = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedItem:
+    n: int
+    kind: str
+    domain: str
+    name: str
+    size: int
+    text: str | None  # sections
+    saved_to: Path | None  # attachments, when asked
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedLetter:
+    manifest: Manifest
+    author: Card
+    author_verified: bool
+    patient: Card | None
+    grant: Grant | None
+    items: tuple[OpenedItem, ...]
+    my_domains: tuple[str, ...]
+
+
+def open_letter(box: Mailbox, src: BinaryIO, now: int, save_dir: Path | None = None,
+                check_consent_now: bool = True) -> OpenedLetter:
+    env = Opening(src, box.secret, box.card.fingerprint)
+    author = author_card(box, env.author_fp, now) if check_consent_now else _known(box, env.author_fp)
+    manifest = env.verify(author)
+    consent, carried = env.basis_records()
+    if check_consent_now:
+        check_basis(box, manifest, consent, carried, now)
+    patient = resolve_patient(box, manifest, carried)
+    grant = Grant.parse(consent, patient) if consent is not None and patient is not None else None
+    items: list[OpenedItem] = []
+    saved: list[tuple[Path, Path]] = []
+    try:
+        for head, item, chunks in env.items():
+            if item.kind == "section":
+                data = b"".join(chunks)
+                items.append(OpenedItem(item.n, item.kind, item.domain.value, head.name, head.size,
+                                        data.decode("utf-8", "replace"), None))
+                continue
+            target = None
+            if save_dir is not None:
+                target = _safe_name(save_dir, head.name)
+                fd, tmp = tempfile.mkstemp(prefix=".att-", dir=save_dir)
+                saved.append((Path(tmp), target))
+                with os.fdopen(fd, "wb") as fh:
+                    for piece in chunks:
+                        fh.write(piece)
+            else:
+                for _ in chunks:
+                    pass
+            items.append(OpenedItem(item.n, item.kind, item.domain.value, head.name, head.size,
+                                    None, target))
+        env.finish()
+        for tmp, target in saved:
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in saved:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    from securemsg.store.contacts import Contacts
+
+    contact = Contacts(box.home).get(author.fingerprint)
+    entry = env.entry
+    return OpenedLetter(manifest, author, bool(contact and contact.verified), patient, grant,
+                        tuple(items),
+                        tuple(sorted(d.value for d in entry.domains)) if entry else ())
+
+
+def _known(box: Mailbox, fp: str) -> Card:
+    """For stored letters: the author's card even if replaced or expired since."""
+    if fp == box.card.fingerprint:
+        return box.card
+    from securemsg.store.contacts import Contacts
+
+    contact = Contacts(box.home).get(fp)
+    if contact is None:
+        raise UsageError("the author of this stored letter is no longer a contact")
+    return contact.card
+
+
+def _safe_name(directory: Path, name: str) -> Path:
+    base = os.path.basename(name.replace("\\", "/")).lstrip(".") or "attachment"
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / base
+    stem, suffix, i = target.stem, target.suffix, 1
+    while target.exists():
+        target = directory / f"{stem}-{i}{suffix}"
+        i += 1
+    return target
+
