@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,17 @@ class ContactView:
         render_profile(out, c.card)
         out.field("Status", status_text(c), "green" if c.verified else "yellow")
         if c.replaces:
-            out.field("Key changed", f"replaces key {c.replaces[:16]}... (TOFU key change)", "yellow")
-        sn = safety_number((self.me.sign_public, self.me.enc_public), (c.card.sign_public, c.card.enc_public))
+            out.field(
+                "Key changed", f"replaces key {c.replaces[:16]}... (TOFU key change)", "yellow"
+            )
+        sn = safety_number(
+            (self.me.sign_public, self.me.enc_public), (c.card.sign_public, c.card.enc_public)
+        )
         out.field("Safety number", sn)
         if not c.verified:
-            out.line("Compare the fingerprint or safety number with them by phone or in person, then:")
+            out.line(
+                "Compare the fingerprint or safety number with them by phone or in person, then:"
+            )
             out.line(f"  securemsg contacts verify '{c.name}' FINGERPRINT|SAFETY_NUMBER")
 
 
@@ -77,8 +84,13 @@ class ContactList:
             out.line("No contacts yet. Add a card with: securemsg contacts add FILE")
             return
         rows = [
-            [c.name, c.card.profile.role.value, c.card.display_fingerprint[:24], status_text(c),
-             iso_day(c.card.expires)]
+            [
+                c.name,
+                c.card.profile.role.value,
+                c.card.display_fingerprint[:24],
+                status_text(c),
+                iso_day(c.card.expires),
+            ]
             for c in self.contacts
         ]
         out.table("Contacts", ["Name", "Role", "Fingerprint", "Status", "Card expires"], rows)
@@ -90,13 +102,23 @@ def contacts() -> None:
 
 
 @contacts.command("add")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
-@click.option("--replace", "replace_key", is_flag=True,
-              help="Accept a new key for someone already known (after checking it with them).")
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
+)
+@click.option(
+    "--replace",
+    "replace_key",
+    is_flag=True,
+    help="Accept a new key for someone already known (after checking it with them).",
+)
 @pass_ctx
 def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
     """Add a correspondent from their card (FILE, or - for stdin)."""
-    data = click.get_binary_stream("stdin").read(MAX_CARD_FILE + 1) if str(file) == "-" else _read(file)
+    data = (
+        sys.stdin.buffer.read(MAX_CARD_FILE + 1)
+        if str(file) == "-"
+        else _read(file)
+    )
     if len(data) > MAX_CARD_FILE:
         raise FormatError("this file is too large to be a card")
     card = Card.parse(data)
@@ -104,8 +126,10 @@ def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
     book = Contacts(home)
     result = book.add(card, ctx.now(), replace_key=replace_key)
     if result.status == "replaced" and result.previous is not None:
-        warn(f"the key of {card.name} changed: {result.previous.card.display_fingerprint} "
-             f"-> {card.display_fingerprint}. The new key is NOT verified.")
+        warn(
+            f"the key of {card.name} changed: {result.previous.card.display_fingerprint} "
+            f"-> {card.display_fingerprint}. The new key is NOT verified."
+        )
     elif result.status == "unchanged" and not ctx.as_json:
         message(f"{card.name} is already a contact with this key")
     emit(ContactView(result.contact, home.card(), result.status), ctx.as_json)

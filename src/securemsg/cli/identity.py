@@ -72,18 +72,36 @@ class WhoAmI:
 
 @click.command()
 @click.option("--name", required=True, help="Display name, e.g. 'Dr Alice Martin'.")
-@click.option("--role", required=True, help="gp, specialist, emergency, hospital, nurse, "
-              "physiotherapist, medical-adviser, expert or patient.")
+@click.option(
+    "--role",
+    required=True,
+    help="gp, specialist, emergency, hospital, nurse, "
+    "physiotherapist, medical-adviser, expert or patient.",
+)
 @click.option("--rpps", help="Practitioner's RPPS number (11 digits).")
 @click.option("--specialty", help="Practitioner's specialty.")
 @click.option("--ins", help="Patient's INS (national health identifier).")
 @click.option("--birth-date", help="Patient's birth date, YYYY-MM-DD.")
 @click.option("--email", help="Contact e-mail.")
-@click.option("--test-key", "test_key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              hidden=True, help="Use a PUBLIC TEST KEY from keys/ (demos and tests only).")
+@click.option(
+    "--test-key",
+    "test_key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    hidden=True,
+    help="Use a PUBLIC TEST KEY from keys/ (demos and tests only).",
+)
 @pass_ctx
-def init(ctx: Ctx, name: str, role: str, rpps: str | None, specialty: str | None,
-         ins: str | None, birth_date: str | None, email: str | None, test_key: Path | None) -> None:
+def init(
+    ctx: Ctx,
+    name: str,
+    role: str,
+    rpps: str | None,
+    specialty: str | None,
+    ins: str | None,
+    birth_date: str | None,
+    email: str | None,
+    test_key: Path | None,
+) -> None:
     """Create my identity: key pairs, profile and signed card."""
     home = ctx.home()
     if home.exists():
@@ -91,8 +109,15 @@ def init(ctx: Ctx, name: str, role: str, rpps: str | None, specialty: str | None
             f"{home.path} already holds an identity ({home.config()['fingerprint'][:16]}...)",
             hint="use another --home, or keep the identity you have",
         )
-    profile = Profile(name=name, role=Role.parse(role), rpps=rpps, specialty=specialty,
-                      ins=ins, birth_date=birth_date, email=email)
+    profile = Profile(
+        name=name,
+        role=Role.parse(role),
+        rpps=rpps,
+        specialty=specialty,
+        ins=ins,
+        birth_date=birth_date,
+        email=email,
+    )
     if test_key is not None:
         secret = parse_test_key(test_key.read_text("utf-8"))
         card = Card.create(secret, profile, ctx.now(), test_key=True)
@@ -129,8 +154,12 @@ def card() -> None:
 
 
 @card.command("export")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to FILE instead of stdout.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of stdout.",
+)
 @pass_ctx
 def card_export(ctx: Ctx, output: Path | None) -> None:
     """Print or write my card, to mail or paste to correspondents."""

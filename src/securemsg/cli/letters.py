@@ -16,7 +16,8 @@ from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter.source import parse_letter
 from securemsg.errors import EXIT_REFUSED, UsageError
 from securemsg.store.mailbox import Mailbox
-from securemsg.store.sending import AttachmentFile, SendRequest, SendResult, send as do_send
+from securemsg.store.sending import AttachmentFile, SendRequest, SendResult
+from securemsg.store.sending import send as do_send
 
 MAX_CONSENT_FILE = 64 * 1024
 
@@ -52,9 +53,17 @@ class SentView:
         return {
             "message_id": r.message_id,
             "basis": r.basis,
-            "outputs": [{"recipient": o.name, "fingerprint": o.fp, "role": o.role,
-                         "domains": list(o.domains), "file": str(o.path),
-                         "patient_copy": o.patient_copy} for o in r.outputs],
+            "outputs": [
+                {
+                    "recipient": o.name,
+                    "fingerprint": o.fp,
+                    "role": o.role,
+                    "domains": list(o.domains),
+                    "file": str(o.path),
+                    "patient_copy": o.patient_copy,
+                }
+                for o in r.outputs
+            ],
             "withheld": [{"recipient": n, "domains": list(d)} for n, d in r.withheld],
             "double": str(r.double),
         }
@@ -63,49 +72,93 @@ class SentView:
         r = self.result
         out.field("Message id", r.message_id, "cyan")
         out.field("Legal basis", r.basis)
-        rows = [[o.name + (" (patient's copy)" if o.patient_copy else ""), o.role,
-                 ", ".join(o.domains), str(o.path)] for o in r.outputs]
+        rows = [
+            [
+                o.name + (" (patient's copy)" if o.patient_copy else ""),
+                o.role,
+                ", ".join(o.domains),
+                str(o.path),
+            ]
+            for o in r.outputs
+        ]
         out.table("Sent", ["Recipient", "Role", "Receives", "File"], rows)
         for name, doms in r.withheld:
-            out.line(f"Withheld from {name}: {', '.join(doms)} (not their care domain or not "
-                     "consented)")
+            out.line(
+                f"Withheld from {name}: {', '.join(doms)} (not their care domain or not consented)"
+            )
         out.field("Double kept", str(r.double))
 
 
 @click.command()
 @click.argument("letter", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--to", "to", multiple=True, required=True, help="Recipient contact (repeat).")
-@click.option("--kind", required=True, help="referral, reply, emergency-report, hospital-report, "
-              "dossier-transfer, tele-expertise, second-opinion.")
+@click.option(
+    "--kind",
+    required=True,
+    help="referral, reply, emergency-report, hospital-report, "
+    "dossier-transfer, tele-expertise, second-opinion.",
+)
 @click.option("--patient", help="The patient (a contact).")
-@click.option("--consent", "consent", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The patient's signed consent grant.")
+@click.option(
+    "--consent",
+    "consent",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The patient's signed consent grant.",
+)
 @click.option("--emergency", is_flag=True, help="Emergency report without prior consent (R8).")
 @click.option("--pseudonym", help="Name the patient only by this label (tele-expertise, R11).")
 @click.option("--attach", multiple=True, metavar="FILE[:DOMAIN]", help="Attach a file (repeat).")
 @click.option("--reply-to", metavar="MESSAGE_ID", help="The letter this one answers.")
 @click.option("--phone-call", metavar="ISO-DATETIME", help="The phone call this letter confirms.")
 @click.option("--no-patient-copy", is_flag=True, help="Do not send the patient a copy.")
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write one .smsg file per recipient into DIR.")
-@click.option("--drop", type=click.Path(file_okay=False, path_type=Path),
-              help="Deliver into a shared drop folder.")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one .smsg file per recipient into DIR.",
+)
+@click.option(
+    "--drop",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Deliver into a shared drop folder.",
+)
 @pass_ctx
-def send(ctx: Ctx, letter: Path, to: tuple[str, ...], kind: str, patient: str | None,
-         consent: Path | None, emergency: bool, pseudonym: str | None, attach: tuple[str, ...],
-         reply_to: str | None, phone_call: str | None, no_patient_copy: bool,
-         out_dir: Path | None, drop: Path | None) -> None:
+def send(
+    ctx: Ctx,
+    letter: Path,
+    to: tuple[str, ...],
+    kind: str,
+    patient: str | None,
+    consent: Path | None,
+    emergency: bool,
+    pseudonym: str | None,
+    attach: tuple[str, ...],
+    reply_to: str | None,
+    phone_call: str | None,
+    no_patient_copy: bool,
+    out_dir: Path | None,
+    drop: Path | None,
+) -> None:
     """Sign, encrypt and deliver LETTER (Markdown) to each recipient."""
     consent_bytes = None
     if consent is not None:
         consent_bytes = consent.read_bytes()[: MAX_CONSENT_FILE + 1]
     req = SendRequest(
         source=parse_letter(letter.read_bytes(), default_subject=letter.stem),
-        to=list(to), kind=Purpose.parse(kind), patient=patient, consent=consent_bytes,
-        emergency=emergency, pseudonym=pseudonym,
-        attachments=[parse_attach(a) for a in attach], reply_to=reply_to,
+        to=list(to),
+        kind=Purpose.parse(kind),
+        patient=patient,
+        consent=consent_bytes,
+        emergency=emergency,
+        pseudonym=pseudonym,
+        attachments=[parse_attach(a) for a in attach],
+        reply_to=reply_to,
         phone_call=parse_when(phone_call) if phone_call else None,
-        no_patient_copy=no_patient_copy, out_dir=out_dir, drop=drop)
+        no_patient_copy=no_patient_copy,
+        out_dir=out_dir,
+        drop=drop,
+    )
     box = Mailbox(ctx.home())
     result = do_send(box, req, ctx.now())
     emit(SentView(result), ctx.as_json)
@@ -126,17 +179,30 @@ class ReceiveReport:
         table = []
         for r in self.rows:
             what = r.get("message_id") or ""
-            table.append([Path(r["file"]).name, r["status"], what[:16],
-                          r.get("from", ""), r.get("detail", "")])
+            table.append(
+                [
+                    Path(r["file"]).name,
+                    r["status"],
+                    what[:16],
+                    r.get("from", ""),
+                    r.get("detail", ""),
+                ]
+            )
         out.table("Received", ["File", "Status", "Message", "From", "Detail"], table)
 
 
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--drop", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Collect what waits for me in a shared drop folder.")
-@click.option("--receipt-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the receipt (one FILE only).")
+@click.option(
+    "--drop",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Collect what waits for me in a shared drop folder.",
+)
+@click.option(
+    "--receipt-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the receipt (one FILE only).",
+)
 @pass_ctx
 def receive(ctx: Ctx, files: tuple[Path, ...], drop: Path | None, receipt_out: Path | None) -> None:
     """Verify letters (and receipts) addressed to me, and accept them into my mailbox."""
@@ -147,8 +213,11 @@ def receive(ctx: Ctx, files: tuple[Path, ...], drop: Path | None, receipt_out: P
     if receipt_out is not None and len(files) != 1:
         raise UsageError("--receipt-out works with one FILE")
     box = Mailbox(ctx.home())
-    rows = (receive_drop(box, drop, ctx.now()) if drop is not None
-            else receive_files(box, list(files), receipt_out, ctx.now()))
+    rows = (
+        receive_drop(box, drop, ctx.now())
+        if drop is not None
+        else receive_files(box, list(files), receipt_out, ctx.now())
+    )
     emit(ReceiveReport(rows), ctx.as_json)
     refused = [r for r in rows if r["status"] == "refused"]
     for r in refused:
@@ -174,4 +243,3 @@ def verify(ctx: Ctx, file: Path) -> None:
     with file.open("rb") as fh:
         opened = open_letter(box, fh, ctx.now())
     emit(LetterView(opened, box.card, show_body=False, status="verified"), ctx.as_json)
-

@@ -55,8 +55,11 @@ def sent(ctx: Ctx, patient: str | None, limit: int, page: int) -> None:
 
 @click.command()
 @click.argument("message_id")
-@click.option("--save-attachments", type=click.Path(file_okay=False, path_type=Path),
-              help="Write the attachments into DIR.")
+@click.option(
+    "--save-attachments",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the attachments into DIR.",
+)
 @pass_ctx
 def read(ctx: Ctx, message_id: str, save_attachments: Path | None) -> None:
     """Show a received letter or a double, under its verification panel."""
@@ -65,8 +68,7 @@ def read(ctx: Ctx, message_id: str, save_attachments: Path | None) -> None:
     box = Mailbox(ctx.home())
     row = box.find(message_id)
     with (box.home.path / row.path).open("rb") as fh:
-        opened = open_letter(box, fh, ctx.now(), save_dir=save_attachments,
-                             check_consent_now=False)
+        opened = open_letter(box, fh, ctx.now(), save_dir=save_attachments, check_consent_now=False)
     if opened.manifest.id_hex != row.id:
         raise VerificationError("the stored letter does not match its mailbox record")
     emit(LetterView(opened, box.card, names=_names(box)), ctx.as_json)
@@ -92,8 +94,9 @@ def receipts() -> None:
 
 
 @receipts.command("import")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @pass_ctx
 def receipts_import(ctx: Ctx, files: tuple[Path, ...]) -> None:
     """Match receipts (or refusal notices) to the doubles they prove."""
@@ -121,17 +124,36 @@ class LogReport:
     schema: str = "securemsg.log/1"
 
     def to_json(self) -> dict[str, Any]:
-        return {"entries": self.entries, "head": self.head, "ok": self.problem is None,
-                "problem": self.problem, "log": self.rows}
+        return {
+            "entries": self.entries,
+            "head": self.head,
+            "ok": self.problem is None,
+            "problem": self.problem,
+            "log": self.rows,
+        }
 
     def render(self, out: Printer) -> None:
         if self.rows:
-            out.table("Log", ["#", "Time", "Event", "Message", "Peer"],
-                      [[str(r["seq"]), r["time"], r["event"], (r["message_id"] or "")[:12],
-                        r["peer"] or ""] for r in self.rows])
+            out.table(
+                "Log",
+                ["#", "Time", "Event", "Message", "Peer"],
+                [
+                    [
+                        str(r["seq"]),
+                        r["time"],
+                        r["event"],
+                        (r["message_id"] or "")[:12],
+                        r["peer"] or "",
+                    ]
+                    for r in self.rows
+                ],
+            )
         if self.problem is None:
-            out.line(f"Log verified: {self.entries} entries, chain and signatures intact "
-                     f"(head {self.head[:16]})", "green")
+            out.line(
+                f"Log verified: {self.entries} entries, chain and signatures intact "
+                f"(head {self.head[:16]})",
+                "green",
+            )
         else:
             out.line(f"LOG INCONSISTENT: {self.problem}", "bold red")
 
@@ -155,10 +177,18 @@ def log_verify(ctx: Ctx, show: bool) -> None:
         names = _names(box)
         for _seq, encoded in box.log_rows():
             e = parse_entry(encoded, box.card)
-            rows.append({"seq": e.seq, "time": iso_time(e.time), "event": e.event,
-                         "message_id": e.message_id.hex() if e.message_id else None,
-                         "peer": names.get(e.peer or "", e.peer)})
+            rows.append(
+                {
+                    "seq": e.seq,
+                    "time": iso_time(e.time),
+                    "event": e.event,
+                    "message_id": e.message_id.hex() if e.message_id else None,
+                    "peer": names.get(e.peer or "", e.peer),
+                }
+            )
     emit(LogReport(report.entries, report.head.hex(), report.problem, rows), ctx.as_json)
     if report.problem is not None:
-        raise VerificationError(f"the log is inconsistent: {report.problem}",
-                                hint="the mailbox database was edited outside securemsg")
+        raise VerificationError(
+            f"the log is inconsistent: {report.problem}",
+            hint="the mailbox database was edited outside securemsg",
+        )

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -37,7 +37,7 @@ pass_ctx = click.make_pass_decorator(Ctx)
 class LazyGroup(click.Group):
     """Sub-commands are imported only when run (start-up time matters)."""
 
-    lazy: dict[str, tuple[str, str]] = {
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
         "init": ("securemsg.cli.identity", "init"),
         "whoami": ("securemsg.cli.identity", "whoami"),
         "card": ("securemsg.cli.identity", "card"),
@@ -62,8 +62,7 @@ class LazyGroup(click.Group):
             import importlib
 
             module, attr = self.lazy[cmd_name]
-            cmd = getattr(importlib.import_module(module), attr)
-            assert isinstance(cmd, click.Command)
+            cmd: click.Command = getattr(importlib.import_module(module), attr)
             return cmd
         return super().get_command(ctx, cmd_name)
 

@@ -26,21 +26,34 @@ def _accept(box: Mailbox, path: Path, now: int) -> tuple[dict[str, Any], bytes |
             result = accept(box, fh, now)
     except SecureMsgError as exc:
         refused = refusal_notice(box, path, exc, now)
-        row = {"file": str(path), "status": "refused", "error": exc.code,
-               "rule": getattr(exc, "rule", None), "detail": exc.message, "hint": exc.hint,
-               "notice": refused.notice is not None}
+        row = {
+            "file": str(path),
+            "status": "refused",
+            "error": exc.code,
+            "rule": getattr(exc, "rule", None),
+            "detail": exc.message,
+            "hint": exc.hint,
+            "notice": refused.notice is not None,
+        }
         if refused.notice is not None:
             row["message_id"] = refused.notice.message_id.hex()
         return row, (refused.notice.encoded if refused.notice else None), refused.author_fp
     m = result.manifest
-    row = {"file": str(path), "status": "duplicate" if result.duplicate else "accepted",
-           "message_id": m.id_hex, "from": result.author.name, "kind": m.kind.value,
-           "domains": list(result.domains), "detail": m.subject}
+    row = {
+        "file": str(path),
+        "status": "duplicate" if result.duplicate else "accepted",
+        "message_id": m.id_hex,
+        "from": result.author.name,
+        "kind": m.kind.value,
+        "domains": list(result.domains),
+        "detail": m.subject,
+    }
     return row, result.receipt.encoded, m.author
 
 
-def receive_files(box: Mailbox, files: list[Path], receipt_out: Path | None,
-                  now: int) -> list[dict[str, Any]]:
+def receive_files(
+    box: Mailbox, files: list[Path], receipt_out: Path | None, now: int
+) -> list[dict[str, Any]]:
     rows = []
     for path in files:
         if path.suffix in (".receipt", ".refusal"):
@@ -61,10 +74,20 @@ def _import(box: Mailbox, path: Path, now: int) -> dict[str, Any]:
         with path.open("rb") as fh:
             r = import_proof(box, fh.read(MAX_PROOF + 1), now)
     except SecureMsgError as exc:
-        return {"file": str(path), "status": "refused", "error": exc.code,
-                "detail": exc.message, "hint": exc.hint}
-    return {"file": str(path), "status": f"{r.kind} {r.status}", "message_id": r.message_id,
-            "from": r.recipient_name, "detail": r.reason or ""}
+        return {
+            "file": str(path),
+            "status": "refused",
+            "error": exc.code,
+            "detail": exc.message,
+            "hint": exc.hint,
+        }
+    return {
+        "file": str(path),
+        "status": f"{r.kind} {r.status}",
+        "message_id": r.message_id,
+        "from": r.recipient_name,
+        "detail": r.reason or "",
+    }
 
 
 def receive_drop(box: Mailbox, drop: Path, now: int) -> list[dict[str, Any]]:

@@ -13,8 +13,15 @@ from securemsg.store.reading import OpenedLetter
 
 
 def recipients_json(o: OpenedLetter, names: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"fingerprint": r.fp, "name": names.get(r.fp), "role": r.role.value,
-             "domains": sorted(d.value for d in r.domains)} for r in o.manifest.recipients]
+    return [
+        {
+            "fingerprint": r.fp,
+            "name": names.get(r.fp),
+            "role": r.role.value,
+            "domains": sorted(d.value for d in r.domains),
+        }
+        for r in o.manifest.recipients
+    ]
 
 
 @dataclass
@@ -27,8 +34,10 @@ class LetterView:
     schema: str = "securemsg.letter/1"
 
     def _names(self) -> dict[str, str]:
-        base = {self.me.fingerprint: f"{self.me.name} (you)",
-                self.opened.author.fingerprint: self.opened.author.name}
+        base = {
+            self.me.fingerprint: f"{self.me.name} (you)",
+            self.opened.author.fingerprint: self.opened.author.name,
+        }
         if self.opened.patient is not None:
             base[self.opened.patient.fingerprint] = self.opened.patient.name
         return {**base, **(self.names or {})}
@@ -42,26 +51,48 @@ class LetterView:
             "kind": m.kind.value,
             "date": iso_time(m.date),
             "subject": m.subject,
-            "author": {"name": o.author.name, "fingerprint": o.author.fingerprint,
-                       "role": o.author.profile.role.value, "verified": o.author_verified},
-            "patient": ({"fingerprint": m.patient_fp, **dict(m.patient_ids)} if m.patient_fp
-                        else None),
+            "author": {
+                "name": o.author.name,
+                "fingerprint": o.author.fingerprint,
+                "role": o.author.profile.role.value,
+                "verified": o.author_verified,
+            },
+            "patient": (
+                {"fingerprint": m.patient_fp, **dict(m.patient_ids)} if m.patient_fp else None
+            ),
             "pseudonym": m.pseudonym,
             "basis": m.basis,
-            "consent": ({"grant_id": grant.id_hex, "purpose": grant.purpose.value,
-                         "not_after": iso_time(grant.not_after),
-                         "domains": sorted(d.value for d in grant.domains),
-                         "exclude": sorted(d.value for d in grant.exclude)} if grant else None),
+            "consent": (
+                {
+                    "grant_id": grant.id_hex,
+                    "purpose": grant.purpose.value,
+                    "not_after": iso_time(grant.not_after),
+                    "domains": sorted(d.value for d in grant.domains),
+                    "exclude": sorted(d.value for d in grant.exclude),
+                }
+                if grant
+                else None
+            ),
             "in_reply_to": m.in_reply_to.hex() if m.in_reply_to else None,
-            "phone_call": ({"time": iso_time(m.phone_call.time), "caller": m.phone_call.caller}
-                           if m.phone_call else None),
+            "phone_call": (
+                {"time": iso_time(m.phone_call.time), "caller": m.phone_call.caller}
+                if m.phone_call
+                else None
+            ),
             "recipients": recipients_json(o, self._names()),
             "my_domains": list(o.my_domains),
-            "items": [{"n": i.n, "kind": i.kind, "domain": i.domain, "name": i.name,
-                       "size": i.size, **({"text": i.text} if self.show_body and i.text is not None
-                                          else {}),
-                       **({"saved_to": str(i.saved_to)} if i.saved_to else {})}
-                      for i in o.items],
+            "items": [
+                {
+                    "n": i.n,
+                    "kind": i.kind,
+                    "domain": i.domain,
+                    "name": i.name,
+                    "size": i.size,
+                    **({"text": i.text} if self.show_body and i.text is not None else {}),
+                    **({"saved_to": str(i.saved_to)} if i.saved_to else {}),
+                }
+                for i in o.items
+            ],
             "withheld_items": len(m.items) - len(o.items),
         }
 
@@ -80,11 +111,17 @@ class LetterView:
             t.append(value + "\n", style=style)
 
         line("Signature", "valid: signed by its author, untouched, addressed to you", "green")
-        author = f"{o.author.name} ({o.author.profile.role.value}), key {o.author.display_fingerprint}"
+        author = (
+            f"{o.author.name} ({o.author.profile.role.value}), key {o.author.display_fingerprint}"
+        )
         line("Author", author)
-        line("Author's key", "verified by you" if o.author_verified else
-             "NOT verified: compare the safety number (securemsg contacts show)",
-             "green" if o.author_verified else "yellow")
+        line(
+            "Author's key",
+            "verified by you"
+            if o.author_verified
+            else "NOT verified: compare the safety number (securemsg contacts show)",
+            "green" if o.author_verified else "yellow",
+        )
         line("Date", iso_time(m.date))
         line("Kind", m.kind.value)
         line("Subject", m.subject)
@@ -93,16 +130,25 @@ class LetterView:
             line("Patient", ", ".join(f"{v}" for v in ids.values()) or m.patient_fp)
         else:
             line("Patient", f"pseudonym {m.pseudonym!r} (identity withheld, R11)")
-        basis = {"consent": "the patient's signed consent",
-                 "emergency": "emergency report without prior consent (R8)",
-                 "pseudonymous": "pseudonymous tele-expertise (R11)"}[m.basis]
+        basis = {
+            "consent": "the patient's signed consent",
+            "emergency": "emergency report without prior consent (R8)",
+            "pseudonymous": "pseudonymous tele-expertise (R11)",
+        }[m.basis]
         line("Legal basis", basis)
         if o.grant is not None:
             g = o.grant
-            line("Consent", f"grant {g.id_hex[:12]} for {g.purpose.value}, domains "
-                 f"{', '.join(sorted(d.value for d in g.domains))}"
-                 + (f", excluding {', '.join(sorted(d.value for d in g.exclude))}" if g.exclude else "")
-                 + f", valid until {iso_time(g.not_after)}")
+            line(
+                "Consent",
+                f"grant {g.id_hex[:12]} for {g.purpose.value}, domains "
+                f"{', '.join(sorted(d.value for d in g.domains))}"
+                + (
+                    f", excluding {', '.join(sorted(d.value for d in g.exclude))}"
+                    if g.exclude
+                    else ""
+                )
+                + f", valid until {iso_time(g.not_after)}",
+            )
         if m.in_reply_to:
             line("In reply to", m.in_reply_to.hex())
         if m.phone_call:
@@ -117,8 +163,11 @@ class LetterView:
         for col in ("Recipient", "Role", "Domains"):
             table.add_column(col)
         for r in m.recipients:
-            table.add_row(names.get(r.fp, r.fp[:16]), r.role.value,
-                          ", ".join(sorted(d.value for d in r.domains)))
+            table.add_row(
+                names.get(r.fp, r.fp[:16]),
+                r.role.value,
+                ", ".join(sorted(d.value for d in r.domains)),
+            )
         out.renderable(table)
         if not self.show_body:
             return
@@ -144,15 +193,23 @@ class ListView:
         for r in self.rows:
             s = r.summary
             doc: dict[str, Any] = {
-                "message_id": r.id, "folder": r.folder, "date": iso_time(r.date), "kind": r.kind,
-                "author": s.get("author_name"), "author_fingerprint": r.author,
-                "patient": s.get("patient") or None, "pseudonym": s.get("pseudonym") or None,
-                "subject": s.get("subject"), "basis": s.get("basis"),
+                "message_id": r.id,
+                "folder": r.folder,
+                "date": iso_time(r.date),
+                "kind": r.kind,
+                "author": s.get("author_name"),
+                "author_fingerprint": r.author,
+                "patient": s.get("patient") or None,
+                "pseudonym": s.get("pseudonym") or None,
+                "subject": s.get("subject"),
+                "basis": s.get("basis"),
                 "in_reply_to": r.in_reply_to,
             }
             if r.folder == "sent":
-                doc["deliveries"] = [{"recipient": self.names.get(fp, fp), "fingerprint": fp,
-                                      "status": st} for fp, st, _ in self.deliveries.get(r.id, [])]
+                doc["deliveries"] = [
+                    {"recipient": self.names.get(fp, fp), "fingerprint": fp, "status": st}
+                    for fp, st, _ in self.deliveries.get(r.id, [])
+                ]
             out.append(doc)
         return {"folder": self.folder, "letters": out}
 
@@ -164,15 +221,30 @@ class ListView:
         for r in self.rows:
             s = r.summary
             patient = (s.get("patient") or {}).get("name") or (
-                f"pseudonym {s.get('pseudonym')}" if s.get("pseudonym") else "")
+                f"pseudonym {s.get('pseudonym')}" if s.get("pseudonym") else ""
+            )
             if self.folder == "sent":
-                status = "; ".join(f"{self.names.get(fp, fp[:10])}: {st}"
-                                   for fp, st, _ in self.deliveries.get(r.id, []))
-                rows.append([r.id[:12], iso_time(r.date), r.kind, patient, str(s.get("subject")),
-                             status])
+                status = "; ".join(
+                    f"{self.names.get(fp, fp[:10])}: {st}"
+                    for fp, st, _ in self.deliveries.get(r.id, [])
+                )
+                rows.append(
+                    [r.id[:12], iso_time(r.date), r.kind, patient, str(s.get("subject")), status]
+                )
             else:
-                rows.append([r.id[:12], iso_time(r.date), r.kind, str(s.get("author_name")),
-                             patient, str(s.get("subject"))])
-        cols = (["Id", "Date", "Kind", "Patient", "Subject", "Receipts"] if self.folder == "sent"
-                else ["Id", "Date", "Kind", "Author", "Patient", "Subject"])
+                rows.append(
+                    [
+                        r.id[:12],
+                        iso_time(r.date),
+                        r.kind,
+                        str(s.get("author_name")),
+                        patient,
+                        str(s.get("subject")),
+                    ]
+                )
+        cols = (
+            ["Id", "Date", "Kind", "Patient", "Subject", "Receipts"]
+            if self.folder == "sent"
+            else ["Id", "Date", "Kind", "Author", "Patient", "Subject"]
+        )
         out.table("Sent (doubles)" if self.folder == "sent" else "Inbox", cols, rows)

@@ -99,10 +99,18 @@ class Card:
         if not isinstance(p, dict) or p.get("v") != CARD_VERSION:
             raise FormatError("card: unsupported card version")
         keys = {"v", "profile", "sign_key", "enc_key", "created", "expires", "test_key"}
-        if not set(p) <= keys or not {"profile", "sign_key", "enc_key", "created", "expires"} <= set(p):
+        if not set(p) <= keys or not {
+            "profile",
+            "sign_key",
+            "enc_key",
+            "created",
+            "expires",
+        } <= set(p):
             raise FormatError("card: unknown or missing fields")
         sk, ek = p["sign_key"], p["enc_key"]
-        if not (isinstance(sk, bytes) and len(sk) == 32 and isinstance(ek, bytes) and len(ek) == 32):
+        if not (
+            isinstance(sk, bytes) and len(sk) == 32 and isinstance(ek, bytes) and len(ek) == 32
+        ):
             raise FormatError("card: public keys must be 32 bytes")
         created, expires = p["created"], p["expires"]
         if not (type(created) is int and type(expires) is int and 0 < created < expires < 2**40):

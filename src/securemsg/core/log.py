@@ -45,9 +45,16 @@ class LogEntry:
         return chain_hash(self.encoded)
 
 
-def make_entry(secret: SecretIdentity, seq: int, prev: bytes, now: int, event: str,
-               message_id: bytes | None = None, peer: str | None = None,
-               digest: bytes | None = None) -> LogEntry:
+def make_entry(
+    secret: SecretIdentity,
+    seq: int,
+    prev: bytes,
+    now: int,
+    event: str,
+    message_id: bytes | None = None,
+    peer: str | None = None,
+    digest: bytes | None = None,
+) -> LogEntry:
     if event not in EVENTS:
         raise ValueError(f"unknown log event {event}")
     payload: dict[str, Any] = {"v": 1, "seq": seq, "prev": prev, "time": now, "event": event}
@@ -57,20 +64,33 @@ def make_entry(secret: SecretIdentity, seq: int, prev: bytes, now: int, event: s
         payload["peer"] = bytes.fromhex(peer)
     if digest is not None:
         payload["digest"] = digest
-    encoded = cose.sign(secret.signing_key, labels.COSE_LOG_ENTRY,
-                        fingerprint(secret.sign_public), cbor.dumps(payload))
+    encoded = cose.sign(
+        secret.signing_key,
+        labels.COSE_LOG_ENTRY,
+        fingerprint(secret.sign_public),
+        cbor.dumps(payload),
+    )
     return LogEntry(seq, prev, now, event, message_id, peer, digest, encoded)
 
 
 def parse_entry(encoded: bytes, owner: Card) -> LogEntry:
     obj = cose.parse(encoded, "log entry")
-    p = cbor.loads(cose.verify(obj, labels.COSE_LOG_ENTRY, owner.verify_key(), "log entry"),
-                   "log entry")
+    p = cbor.loads(
+        cose.verify(obj, labels.COSE_LOG_ENTRY, owner.verify_key(), "log entry"), "log entry"
+    )
     if not isinstance(p, dict) or p.get("v") != 1 or not set(p) <= FIELDS:
         raise VerificationError("log entry: unsupported version or fields")
     peer = p.get("peer")
-    return LogEntry(p["seq"], p["prev"], p["time"], p["event"], p.get("id"),
-                    peer.hex() if isinstance(peer, bytes) else None, p.get("digest"), encoded)
+    return LogEntry(
+        p["seq"],
+        p["prev"],
+        p["time"],
+        p["event"],
+        p.get("id"),
+        peer.hex() if isinstance(peer, bytes) else None,
+        p.get("digest"),
+        encoded,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +101,9 @@ class ChainReport:
     at_seq: int | None
 
 
-def verify_chain(rows: Iterable[tuple[int, bytes, bytes]], owner: Card,
-                 expected_head: bytes | None = None) -> ChainReport:
+def verify_chain(
+    rows: Iterable[tuple[int, bytes, bytes]], owner: Card, expected_head: bytes | None = None
+) -> ChainReport:
     """rows: (seq, entry bytes, stored chain hash) in seq order."""
     prev, count = GENESIS, 0
     for seq, encoded, stored in rows:
@@ -91,13 +112,20 @@ def verify_chain(rows: Iterable[tuple[int, bytes, bytes]], owner: Card,
         except SecureMsgError as exc:
             return ChainReport(count, prev, f"entry {seq}: {exc.message}", seq)
         if seq != count or entry.seq != seq:
-            return ChainReport(count, prev, f"entry {seq}: out of sequence (expected {count}): "
-                               "an entry was deleted, inserted or reordered", seq)
+            return ChainReport(
+                count,
+                prev,
+                f"entry {seq}: out of sequence (expected {count}): "
+                "an entry was deleted, inserted or reordered",
+                seq,
+            )
         if entry.prev != prev:
             return ChainReport(count, prev, f"entry {seq}: does not follow the previous entry", seq)
         if stored != entry.hash:
             return ChainReport(count, prev, f"entry {seq}: stored hash does not match", seq)
         prev, count = entry.hash, count + 1
     if expected_head is not None and expected_head != prev:
-        return ChainReport(count, prev, "the last entries were removed (head does not match)", count)
+        return ChainReport(
+            count, prev, "the last entries were removed (head does not match)", count
+        )
     return ChainReport(count, prev, None, None)

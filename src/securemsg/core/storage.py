@@ -41,7 +41,9 @@ class StorageKeys:
             hkdf_sha256(ikm, b"", labels.BLIND_INDEX_KEY, 32),
         )
 
-    def seal(self, place: bytes, plaintext: bytes, rng: Callable[[int], bytes] = nacl.utils.random) -> bytes:
+    def seal(
+        self, place: bytes, plaintext: bytes, rng: Callable[[int], bytes] = nacl.utils.random
+    ) -> bytes:
         nonce = rng(NONCE)
         return nonce + nb.crypto_aead_xchacha20poly1305_ietf_encrypt(
             plaintext, place, nonce, self.seal_key

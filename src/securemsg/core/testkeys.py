@@ -35,7 +35,9 @@ def parse_test_key(text: str) -> SecretIdentity:
     for line in text.splitlines():
         if line.startswith(PREFIX):
             try:
-                return SecretIdentity.from_bytes(base64.b64decode(line[len(PREFIX) :], validate=True))
+                return SecretIdentity.from_bytes(
+                    base64.b64decode(line[len(PREFIX) :], validate=True)
+                )
             except (binascii.Error, ValueError) as exc:
                 raise FormatError("test key file is damaged") from exc
     raise FormatError("not a securemsg public test key file")

@@ -14,7 +14,13 @@ from typing import Any
 from securemsg.core import cbor, names
 from securemsg.core.card import Card
 from securemsg.core.fingerprint import normalize_fingerprint, safety_number
-from securemsg.errors import ConflictError, FormatError, NotFoundError, UsageError, VerificationError
+from securemsg.errors import (
+    ConflictError,
+    FormatError,
+    NotFoundError,
+    UsageError,
+    VerificationError,
+)
 from securemsg.store.home import Home
 
 MIN_PREFIX = 6
@@ -113,7 +119,8 @@ class Contacts:
         me = self.home.card()
         if card.test_key and not me.test_key:
             raise VerificationError(
-                f"the card of {card.name} belongs to a PUBLIC TEST KEY from securemsg's keys/ folder",
+                f"the card of {card.name} belongs to a PUBLIC TEST KEY "
+                "from securemsg's keys/ folder",
                 hint="anyone can sign with a test key; ask the person for their real card",
             )
         if card.fingerprint == me.fingerprint:
@@ -139,8 +146,13 @@ class Contacts:
                 f"{old.card.display_fingerprint}; this card has {card.display_fingerprint}",
                 hint="confirm the new key with them out of band, then add it with --replace",
             )
-        contact = Contact(card=card, verified=False, added=now, replaces=clash[0].fingerprint if clash else None)
-        retired = [replace(c, state="replaced", replaced_by=card.fingerprint, replaced_at=now) for c in clash]
+        contact = Contact(
+            card=card, verified=False, added=now, replaces=clash[0].fingerprint if clash else None
+        )
+        retired = [
+            replace(c, state="replaced", replaced_by=card.fingerprint, replaced_at=now)
+            for c in clash
+        ]
         self._write([*retired, contact])
         return AddResult(contact, "replaced" if clash else "added", clash[0] if clash else None)
 
@@ -162,7 +174,11 @@ class Contacts:
         prefix = normalize_fingerprint(query)
         if not hits and key:
             hits = [c for c in pool if f" {key} " in f" {names.match_key(c.name)} "]
-        if not hits and len(prefix) >= MIN_PREFIX and all(ch in "0123456789abcdef" for ch in prefix):
+        if (
+            not hits
+            and len(prefix) >= MIN_PREFIX
+            and all(ch in "0123456789abcdef" for ch in prefix)
+        ):
             hits = [c for c in pool if c.fingerprint.startswith(prefix)]
         if not hits:
             raise NotFoundError(
@@ -170,7 +186,9 @@ class Contacts:
                 hint="see `securemsg contacts list`; add a card with `securemsg contacts add FILE`",
             )
         if len(hits) > 1:
-            listing = "; ".join(f"{c.name} ({c.card.profile.role.value}) {c.fingerprint[:12]}" for c in hits)
+            listing = "; ".join(
+                f"{c.name} ({c.card.profile.role.value}) {c.fingerprint[:12]}" for c in hits
+            )
             raise UsageError(
                 f"{query!r} matches several contacts: {listing}",
                 hint="give a longer fingerprint prefix",

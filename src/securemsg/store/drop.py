@@ -24,8 +24,10 @@ def folder(drop: Path, fp: str) -> Path:
     if not _FP.match(fp):
         raise UsageError("bad fingerprint for a drop folder")
     if not drop.is_dir():
-        raise UsageError(f"the drop folder {drop} does not exist",
-                         hint="create it, or check the path of the shared folder")
+        raise UsageError(
+            f"the drop folder {drop} does not exist",
+            hint="create it, or check the path of the shared folder",
+        )
     d = drop / fp
     d.mkdir(mode=0o700, exist_ok=True)
     return d
@@ -39,8 +41,9 @@ def proof_path(drop: Path, sender_fp: str, message_id: str, recipient_fp: str, k
     return folder(drop, sender_fp) / f"{message_id}.{recipient_fp}.{kind}"
 
 
-def put_proof(drop: Path, sender_fp: str, message_id: str, recipient_fp: str, kind: str,
-              data: bytes) -> Path:
+def put_proof(
+    drop: Path, sender_fp: str, message_id: str, recipient_fp: str, kind: str, data: bytes
+) -> Path:
     path = proof_path(drop, sender_fp, message_id, recipient_fp, kind)
     atomic_write(path, data, mode=0o644)
     return path

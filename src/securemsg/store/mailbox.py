@@ -9,7 +9,6 @@ is a keyed blind index: lookups work, the patient's identity is not stored.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,15 +110,25 @@ class Mailbox:
         row = self.conn.execute("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
         return (0, GENESIS) if row is None else (row[0] + 1, row[1])
 
-    def append_log(self, now: int, event: str, message_id: bytes | None = None,
-                   peer: str | None = None, digest: bytes | None = None) -> LogEntry:
+    def append_log(
+        self,
+        now: int,
+        event: str,
+        message_id: bytes | None = None,
+        peer: str | None = None,
+        digest: bytes | None = None,
+    ) -> LogEntry:
         """Inside a transaction: sign and append one entry."""
         seq, prev = self.log_head()
         entry = make_entry(self.secret, seq, prev, now, event, message_id, peer, digest)
-        self.conn.execute("INSERT INTO log(seq, entry, hash) VALUES (?, ?, ?)",
-                          (seq, entry.encoded, entry.hash))
-        self.conn.execute("INSERT INTO meta(k, v) VALUES ('log_head', ?) "
-                          "ON CONFLICT(k) DO UPDATE SET v = excluded.v", (entry.hash.hex(),))
+        self.conn.execute(
+            "INSERT INTO log(seq, entry, hash) VALUES (?, ?, ?)", (seq, entry.encoded, entry.hash)
+        )
+        self.conn.execute(
+            "INSERT INTO meta(k, v) VALUES ('log_head', ?) "
+            "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            (entry.hash.hex(),),
+        )
         return entry
 
     def verify_log(self) -> ChainReport:
@@ -140,21 +149,36 @@ class Mailbox:
     def insert_letter(self, row: LetterRow, patient_fp: str | None) -> None:
         sealed = self.keys.seal(self._place(row.folder, row.id), cbor.dumps(row.summary))
         self.conn.execute(
-            "INSERT INTO letters(id, folder, stored_at, date, author, kind, in_reply_to, patient_ix,"
-            " envelope_digest, path, summary, receipt) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (row.id, row.folder, row.stored_at, row.date, row.author, row.kind, row.in_reply_to,
-             self.patient_index(patient_fp) if patient_fp else None, row.envelope_digest,
-             row.path, sealed, row.receipt))
+            "INSERT INTO letters(id, folder, stored_at, date, author, kind, in_reply_to,"
+            " patient_ix, envelope_digest, path, summary, receipt)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                row.id,
+                row.folder,
+                row.stored_at,
+                row.date,
+                row.author,
+                row.kind,
+                row.in_reply_to,
+                self.patient_index(patient_fp) if patient_fp else None,
+                row.envelope_digest,
+                row.path,
+                sealed,
+                row.receipt,
+            ),
+        )
 
     def _row(self, r: tuple[Any, ...]) -> LetterRow:
         summary = cbor.loads(self.keys.open(self._place(r[1], r[0]), r[9]), "letter summary")
         return LetterRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], summary, r[10])
 
-    _COLS = ("id, folder, stored_at, date, author, kind, in_reply_to, envelope_digest, path,"
-             " summary, receipt")
+    _COLS = (
+        "id, folder, stored_at, date, author, kind, in_reply_to, envelope_digest, path,"
+        " summary, receipt"
+    )
 
     def get(self, message_id: str, folder: str | None = None) -> LetterRow | None:
-        q = f"SELECT {self._COLS} FROM letters WHERE id = ?"
+        q = f"SELECT {self._COLS} FROM letters WHERE id = ?"  # noqa: S608 (fixed column list)
         args: tuple[Any, ...] = (message_id,)
         if folder:
             q += " AND folder = ?"
@@ -167,19 +191,23 @@ class Mailbox:
         if len(prefix) < 6 or any(ch not in "0123456789abcdef" for ch in prefix):
             raise UsageError("give a message id (at least 6 hex digits)")
         rows = self.conn.execute(
-            f"SELECT {self._COLS} FROM letters WHERE id >= ? AND id < ? ORDER BY folder",
-            (prefix, prefix + "g")).fetchall()
+            f"SELECT {self._COLS} FROM letters WHERE id >= ? AND id < ? ORDER BY folder",  # noqa: S608 (fixed column list)
+            (prefix, prefix + "g"),
+        ).fetchall()
         ids = {r[0] for r in rows}
         if not rows:
-            raise NotFoundError(f"no letter {prefix} in this mailbox",
-                                hint="see `securemsg inbox` and `securemsg sent`")
+            raise NotFoundError(
+                f"no letter {prefix} in this mailbox",
+                hint="see `securemsg inbox` and `securemsg sent`",
+            )
         if len(ids) > 1:
             raise UsageError(f"{prefix} matches several letters: {', '.join(sorted(ids))}")
         return self._row(rows[0])
 
-    def listing(self, folder: str, limit: int = 50, offset: int = 0,
-                patient_fp: str | None = None) -> list[LetterRow]:
-        q = f"SELECT {self._COLS} FROM letters WHERE folder = ?"
+    def listing(
+        self, folder: str, limit: int = 50, offset: int = 0, patient_fp: str | None = None
+    ) -> list[LetterRow]:
+        q = f"SELECT {self._COLS} FROM letters WHERE folder = ?"  # noqa: S608 (fixed column list)
         args: tuple[Any, ...] = (folder,)
         if patient_fp is not None:
             q += " AND patient_ix = ?"
@@ -193,7 +221,9 @@ class Mailbox:
         while todo:
             mid = todo.pop()
             for r in self.conn.execute(
-                    f"SELECT {self._COLS} FROM letters WHERE id = ? OR in_reply_to = ?", (mid, mid)):
+                f"SELECT {self._COLS} FROM letters WHERE id = ? OR in_reply_to = ?",  # noqa: S608
+                (mid, mid),
+            ):
                 if (r[0], r[1]) not in seen:
                     seen[(r[0], r[1])] = self._row(r)
                     if r[0] != mid:
@@ -202,14 +232,18 @@ class Mailbox:
 
     # -- deliveries --------------------------------------------------------
     def deliveries(self, message_id: str) -> list[tuple[str, str, int | None]]:
-        return list(self.conn.execute(
-            "SELECT recipient, status, at FROM deliveries WHERE id = ? ORDER BY recipient",
-            (message_id,)))
+        return list(
+            self.conn.execute(
+                "SELECT recipient, status, at FROM deliveries WHERE id = ? ORDER BY recipient",
+                (message_id,),
+            )
+        )
 
     def delivery(self, message_id: str, recipient: str) -> tuple[bytes, str] | None:
         r = self.conn.execute(
             "SELECT envelope_digest, status FROM deliveries WHERE id = ? AND recipient = ?",
-            (message_id, recipient)).fetchone()
+            (message_id, recipient),
+        ).fetchone()
         return None if r is None else (r[0], r[1])
 
     def cleanup_orphans(self) -> int:
@@ -217,8 +251,10 @@ class Mailbox:
         removed = 0
         for folder in ("in", "sent"):
             d = self.temp_dir(folder)
-            known = {r[0] for r in self.conn.execute("SELECT path FROM letters WHERE folder = ?",
-                                                      (folder,))}
+            known = {
+                r[0]
+                for r in self.conn.execute("SELECT path FROM letters WHERE folder = ?", (folder,))
+            }
             for f in d.iterdir():
                 rel = str(f.relative_to(self.home.path))
                 if f.name.startswith(".") or (f.suffix == ".smsg" and rel not in known):

@@ -30,8 +30,10 @@ def import_proof(box: Mailbox, data: bytes, now: int) -> ProofResult:
     otype, signer = peek_signer(data, "receipt")
     contact = Contacts(box.home).get(signer)
     if contact is None:
-        raise VerificationError(f"this proof is signed by key {signer[:16]}, not a contact",
-                                hint="add the recipient's card first")
+        raise VerificationError(
+            f"this proof is signed by key {signer[:16]}, not a contact",
+            hint="add the recipient's card first",
+        )
     if otype == labels.COSE_RECEIPT:
         r = Receipt.verify(data, contact.card)
         kind, mid, digest, status = "receipt", r.message_id.hex(), r.envelope_digest, "delivered"
@@ -52,12 +54,15 @@ def import_proof(box: Mailbox, data: bytes, now: int) -> ProofResult:
         if sent_digest != digest:
             raise VerificationError(
                 f"this {kind} is for another envelope than the one sent to {contact.name}",
-                hint="the letter they received is not the one you sent")
+                hint="the letter they received is not the one you sent",
+            )
         if current == status:
             return ProofResult(kind, mid, signer, contact.name, "unchanged", rule, reason)
         if current != "sent":
             raise VerificationError(f"letter {mid} is already marked {current} for {contact.name}")
-        box.conn.execute("UPDATE deliveries SET status = ?, proof = ?, at = ? "
-                         "WHERE id = ? AND recipient = ?", (status, data, now, mid, signer))
+        box.conn.execute(
+            "UPDATE deliveries SET status = ?, proof = ?, at = ? WHERE id = ? AND recipient = ?",
+            (status, data, now, mid, signer),
+        )
         box.append_log(now, kind, bytes.fromhex(mid), signer, digest)
     return ProofResult(kind, mid, signer, contact.name, status, rule, reason)

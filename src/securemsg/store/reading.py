@@ -42,10 +42,17 @@ class OpenedLetter:
     my_domains: tuple[str, ...]
 
 
-def open_letter(box: Mailbox, src: BinaryIO, now: int, save_dir: Path | None = None,
-                check_consent_now: bool = True) -> OpenedLetter:
+def open_letter(
+    box: Mailbox,
+    src: BinaryIO,
+    now: int,
+    save_dir: Path | None = None,
+    check_consent_now: bool = True,
+) -> OpenedLetter:
     env = Opening(src, box.secret, box.card.fingerprint)
-    author = author_card(box, env.author_fp, now) if check_consent_now else _known(box, env.author_fp)
+    author = (
+        author_card(box, env.author_fp, now) if check_consent_now else _known(box, env.author_fp)
+    )
     manifest = env.verify(author)
     consent, carried = env.basis_records()
     if check_consent_now:
@@ -58,10 +65,19 @@ def open_letter(box: Mailbox, src: BinaryIO, now: int, save_dir: Path | None = N
         for head, item, chunks in env.items():
             if item.kind == "section":
                 data = b"".join(chunks)
-                items.append(OpenedItem(item.n, item.kind, item.domain.value, head.name, head.size,
-                                        data.decode("utf-8", "replace"), None))
+                items.append(
+                    OpenedItem(
+                        item.n,
+                        item.kind,
+                        item.domain.value,
+                        head.name,
+                        head.size,
+                        data.decode("utf-8", "replace"),
+                        None,
+                    )
+                )
                 continue
-            target = None
+            target: Path | None = None
             if save_dir is not None:
                 target = _safe_name(save_dir, head.name)
                 fd, tmp = tempfile.mkstemp(prefix=".att-", dir=save_dir)
@@ -72,22 +88,29 @@ def open_letter(box: Mailbox, src: BinaryIO, now: int, save_dir: Path | None = N
             else:
                 for _ in chunks:
                     pass
-            items.append(OpenedItem(item.n, item.kind, item.domain.value, head.name, head.size,
-                                    None, target))
+            items.append(
+                OpenedItem(item.n, item.kind, item.domain.value, head.name, head.size, None, target)
+            )
         env.finish()
-        for tmp, target in saved:
-            os.replace(tmp, target)
+        for done, final in saved:
+            os.replace(done, final)
     finally:
-        for tmp, _ in saved:
+        for left, _ in saved:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+                os.unlink(left)
     from securemsg.store.contacts import Contacts
 
     contact = Contacts(box.home).get(author.fingerprint)
     entry = env.entry
-    return OpenedLetter(manifest, author, bool(contact and contact.verified), patient, grant,
-                        tuple(items),
-                        tuple(sorted(d.value for d in entry.domains)) if entry else ())
+    return OpenedLetter(
+        manifest,
+        author,
+        bool(contact and contact.verified),
+        patient,
+        grant,
+        tuple(items),
+        tuple(sorted(d.value for d in entry.domains)) if entry else (),
+    )
 
 
 def _known(box: Mailbox, fp: str) -> Card:
@@ -111,4 +134,3 @@ def _safe_name(directory: Path, name: str) -> Path:
         target = directory / f"{stem}-{i}{suffix}"
         i += 1
     return target
-

@@ -103,8 +103,11 @@ def resolve_patient(box: Mailbox, m: Manifest, carried: bytes | None) -> Card | 
     contact = Contacts(box.home).get(m.patient_fp)
     if contact is not None:
         if contact.state != "active":
-            raise ConsentRefused("the patient's key named in this letter was replaced",
-                                 rule="patient_key_replaced", party=m.patient_fp)
+            raise ConsentRefused(
+                "the patient's key named in this letter was replaced",
+                rule="patient_key_replaced",
+                party=m.patient_fp,
+            )
         return contact.card
     if carried is None:
         return None
@@ -114,12 +117,15 @@ def resolve_patient(box: Mailbox, m: Manifest, carried: bytes | None) -> Card | 
     return card
 
 
-def check_basis(box: Mailbox, m: Manifest, consent: bytes | None, carried: bytes | None,
-                now: int) -> None:
+def check_basis(
+    box: Mailbox, m: Manifest, consent: bytes | None, carried: bytes | None, now: int
+) -> None:
     if m.basis == "consent":
         if consent is None or m.consent_digest != object_digest(consent):
-            raise ConsentRefused("the consent in the letter is not the one its author signed for",
-                                 rule="bad_signature")
+            raise ConsentRefused(
+                "the consent in the letter is not the one its author signed for",
+                rule="bad_signature",
+            )
     elif consent is not None:
         raise VerificationError("a letter on the emergency or pseudonymous basis carries a consent")
     patient = resolve_patient(box, m, carried)
@@ -136,11 +142,14 @@ def author_card(box: Mailbox, author_fp: str, now: int) -> Card:
     if contact is None:
         raise UnknownSender(
             f"the letter's author (key {author_fp[:16]}) is not one of your contacts",
-            hint="ask the author for their card, check it with them, then: securemsg contacts add FILE")
+            hint="ask the author for their card, check it with them, then: "
+            "securemsg contacts add FILE",
+        )
     if contact.state != "active":
         raise VerificationError(
             f"the letter is signed with a key of {contact.name} that was replaced on your side",
-            hint="it may be an old or stolen key; ask them to send it again")
+            hint="it may be an old or stolen key; ask them to send it again",
+        )
     contact.card.check_current(now)
     return contact.card
 
@@ -173,8 +182,15 @@ def receive(box: Mailbox, src: BinaryIO, now: int) -> Accepted:
             os.unlink(tmp)
 
 
-def _commit(box: Mailbox, m: Manifest, author: Card, tmp: Path, digest: bytes,
-            domains: tuple[str, ...], now: int) -> Accepted:
+def _commit(
+    box: Mailbox,
+    m: Manifest,
+    author: Card,
+    tmp: Path,
+    digest: bytes,
+    domains: tuple[str, ...],
+    now: int,
+) -> Accepted:
     final = box.letter_path("in", m.id_hex)
     with box.transaction():
         existing = box.get(m.id_hex, "in")
@@ -182,18 +198,37 @@ def _commit(box: Mailbox, m: Manifest, author: Card, tmp: Path, digest: bytes,
             if existing.envelope_digest != digest or existing.receipt is None:
                 raise Replayed(
                     f"letter {m.id_hex} was already received with different content",
-                    hint="a replayed or altered copy; the first one is kept")
+                    hint="a replayed or altered copy; the first one is kept",
+                )
             return Accepted(m, author, Receipt.verify(existing.receipt, box.card), True, domains)
         os.replace(tmp, final)
         entry = box.append_log(now, "accept", m.message_id, m.author, digest)
-        receipt = Receipt.create(box.secret, m.message_id, m.encoded, digest, box.card.fingerprint,
-                                 now, entry.seq, entry.hash)
-        box.insert_letter(LetterRow(
-            id=m.id_hex, folder="in", stored_at=now, date=m.date, author=m.author,
-            kind=m.kind.value, in_reply_to=m.in_reply_to.hex() if m.in_reply_to else None,
-            envelope_digest=digest, path=str(final.relative_to(box.home.path)),
-            summary=summary_of(m, author, domains), receipt=receipt.encoded,
-        ), m.patient_fp)
+        receipt = Receipt.create(
+            box.secret,
+            m.message_id,
+            m.encoded,
+            digest,
+            box.card.fingerprint,
+            now,
+            entry.seq,
+            entry.hash,
+        )
+        box.insert_letter(
+            LetterRow(
+                id=m.id_hex,
+                folder="in",
+                stored_at=now,
+                date=m.date,
+                author=m.author,
+                kind=m.kind.value,
+                in_reply_to=m.in_reply_to.hex() if m.in_reply_to else None,
+                envelope_digest=digest,
+                path=str(final.relative_to(box.home.path)),
+                summary=summary_of(m, author, domains),
+                receipt=receipt.encoded,
+            ),
+            m.patient_fp,
+        )
     return Accepted(m, author, receipt, False, domains)
 
 
@@ -227,8 +262,9 @@ def refusal_notice(box: Mailbox, src_path: Path, error: SecureMsgError, now: int
         while data := fh.read(1 << 16):
             hasher.update(data)
     rule = getattr(error, "rule", None) or error.code
-    notice = Refusal.create(box.secret, message_id, hasher.digest(), box.card.fingerprint, now,
-                            str(rule), error.message)
+    notice = Refusal.create(
+        box.secret, message_id, hasher.digest(), box.card.fingerprint, now, str(rule), error.message
+    )
     return Refused(error, notice, author_fp)
 
 

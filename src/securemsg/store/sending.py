@@ -109,8 +109,9 @@ def _recipients(contacts: Contacts, queries: list[str], me: Card, now: int) -> l
     return cards
 
 
-def _basis(req: SendRequest, box: Mailbox, contacts: Contacts, now: int
-           ) -> tuple[Basis, Card | None, Grant | None]:
+def _basis(
+    req: SendRequest, box: Mailbox, contacts: Contacts, now: int
+) -> tuple[Basis, Card | None, Grant | None]:
     chosen = [req.consent is not None, req.emergency, req.pseudonym is not None]
     if sum(chosen) != 1:
         raise UsageError("give exactly one of --consent FILE, --emergency or --pseudonym LABEL")
@@ -145,8 +146,9 @@ def send(box: Mailbox, req: SendRequest, now: int) -> SendResult:
     basis, patient, grant = _basis(req, box, contacts, now)
     phone = PhoneCall(req.phone_call, recipients[0].fingerprint) if req.phone_call else None
     if req.no_patient_copy and (req.kind in PATIENT_COPY_REQUIRED or phone is not None):
-        raise UsageError("the patient's copy is mandatory for emergency reports and phone "
-                         "follow-ups (R6, R8)")
+        raise UsageError(
+            "the patient's copy is mandatory for emergency reports and phone follow-ups (R6, R8)"
+        )
     if patient is not None and any(c.fingerprint == patient.fingerprint for c in recipients):
         raise UsageError("the patient gets their copy automatically; do not name them with --to")
     if patient is not None and not req.no_patient_copy:
@@ -163,28 +165,50 @@ def send(box: Mailbox, req: SendRequest, now: int) -> SendResult:
             raise UsageError(
                 f"nothing in this letter may go to {card.name} ({card.profile.role.value}): "
                 f"it may receive {', '.join(sorted(d.value for d in allowed)) or 'nothing'}",
-                hint="tag the sections for their care domain, e.g. '## Dressing care {nursing}'")
+                hint="tag the sections for their care domain, e.g. '## Dressing care {nursing}'",
+            )
         if present - gets:
             withheld.append((card.name, tuple(sorted(d.value for d in present - gets))))
         plan_recipients.append((card, gets))
     facts = LetterFacts(
-        sender_fp=me.fingerprint, patient_fp=patient_fp, purpose=req.kind,
-        disclosures=tuple(Disclosure(c.fingerprint, c.profile.role, d, c.name)
-                          for c, d in plan_recipients),
-        letter_digest=letter_digest(req.source.raw), date=now, basis=basis,
-        patient_identifiers_present=patient is not None)
+        sender_fp=me.fingerprint,
+        patient_fp=patient_fp,
+        purpose=req.kind,
+        disclosures=tuple(
+            Disclosure(c.fingerprint, c.profile.role, d, c.name) for c, d in plan_recipients
+        ),
+        letter_digest=letter_digest(req.source.raw),
+        date=now,
+        basis=basis,
+        patient_identifiers_present=patient is not None,
+    )
     store = ConsentStore(box.home)
-    check_consent(facts, patient, req.consent,
-                  store.revocations_for(patient_fp) if patient_fp else [],
-                  store.objections_for(patient_fp) if patient_fp else [], now)
+    check_consent(
+        facts,
+        patient,
+        req.consent,
+        store.revocations_for(patient_fp) if patient_fp else [],
+        store.objections_for(patient_fp) if patient_fp else [],
+        now,
+    )
     planned = compose.plan(
         source=req.source,
-        attachments=[compose.Attachment(a.path.name, a.domain, a.size(), a.chunks)
-                     for a in req.attachments],
-        kind=req.kind, author=box.secret, author_card=me, recipients=plan_recipients,
-        basis=basis.value, now=now, patient=patient, pseudonym=req.pseudonym,
-        consent=req.consent, consent_digest=object_digest(req.consent) if req.consent else None,
-        in_reply_to=in_reply_to, phone_call=phone)
+        attachments=[
+            compose.Attachment(a.path.name, a.domain, a.size(), a.chunks) for a in req.attachments
+        ],
+        kind=req.kind,
+        author=box.secret,
+        author_card=me,
+        recipients=plan_recipients,
+        basis=basis.value,
+        now=now,
+        patient=patient,
+        pseudonym=req.pseudonym,
+        consent=req.consent,
+        consent_digest=object_digest(req.consent) if req.consent else None,
+        in_reply_to=in_reply_to,
+        phone_call=phone,
+    )
     return _write_all(box, req, planned, plan_recipients, patient, withheld, now)
 
 
@@ -211,51 +235,84 @@ def _write_temp(directory: Path, chunks: Iterable[bytes]) -> tuple[Path, bytes]:
     return Path(tmp), hasher.digest()
 
 
-def _write_all(box: Mailbox, req: SendRequest, planned: compose.Planned,
-               recipients: list[tuple[Card, frozenset[Domain]]], patient: Card | None,
-               withheld: list[tuple[str, tuple[str, ...]]], now: int) -> SendResult:
+def _write_all(
+    box: Mailbox,
+    req: SendRequest,
+    planned: compose.Planned,
+    recipients: list[tuple[Card, frozenset[Domain]]],
+    patient: Card | None,
+    withheld: list[tuple[str, tuple[str, ...]]],
+    now: int,
+) -> SendResult:
     m = planned.manifest
     consent, pcard = req.consent, (patient.encoded if patient else None)
     temps: list[Path] = []
     outputs: list[tuple[Output, Path, bytes]] = []
     try:
         for card, domains in recipients:
-            final = (dropfolder.letter_path(req.drop, card.fingerprint, m.id_hex) if req.drop
-                     else req.out_dir / f"{m.id_hex}-{card.fingerprint[:12]}.smsg")  # type: ignore[operator]
+            if req.drop is not None:
+                final = dropfolder.letter_path(req.drop, card.fingerprint, m.id_hex)
+            else:
+                assert req.out_dir is not None  # checked in send()
+                final = req.out_dir / f"{m.id_hex}-{card.fingerprint[:12]}.smsg"
             if final.exists():
                 raise UsageError(f"{final} already exists")
-            tmp, digest = _write_temp(final.parent, compose.envelope(
-                planned, box.secret, card, domains, consent, pcard))
+            tmp, digest = _write_temp(
+                final.parent, compose.envelope(planned, box.secret, card, domains, consent, pcard)
+            )
             temps.append(tmp)
-            out = Output(card.name, card.fingerprint, card.profile.role.value,
-                         tuple(sorted(d.value for d in domains)), final,
-                         patient is not None and card.fingerprint == patient.fingerprint)
+            out = Output(
+                card.name,
+                card.fingerprint,
+                card.profile.role.value,
+                tuple(sorted(d.value for d in domains)),
+                final,
+                patient is not None and card.fingerprint == patient.fingerprint,
+            )
             outputs.append((out, tmp, digest))
         all_domains = frozenset(i.domain for i in m.items)
-        dtmp, ddigest = _write_temp(box.temp_dir("sent"), compose.envelope(
-            planned, box.secret, box.card, all_domains, consent, pcard))
+        dtmp, ddigest = _write_temp(
+            box.temp_dir("sent"),
+            compose.envelope(planned, box.secret, box.card, all_domains, consent, pcard),
+        )
         temps.append(dtmp)
         double = box.letter_path("sent", m.id_hex)
         with box.transaction():
             if box.get(m.id_hex, "sent") is not None:
                 raise UsageError("message id collision")  # 128 random bits: never in practice
             os.replace(dtmp, double)
-            box.insert_letter(LetterRow(
-                id=m.id_hex, folder="sent", stored_at=now, date=m.date, author=m.author,
-                kind=m.kind.value, in_reply_to=m.in_reply_to.hex() if m.in_reply_to else None,
-                envelope_digest=ddigest, path=str(double.relative_to(box.home.path)),
-                summary={
-                    "subject": m.subject, "author_name": box.card.name,
-                    "patient": dict(m.patient_ids), "patient_fp": m.patient_fp or "",
-                    "pseudonym": m.pseudonym or "", "basis": m.basis,
-                    "domains": sorted(d.value for d in all_domains),
-                    "recipients": [r.fp for r in m.recipients],
-                    "recipient_names": [o.name for o, _, _ in outputs],
-                }, receipt=None), m.patient_fp)
+            box.insert_letter(
+                LetterRow(
+                    id=m.id_hex,
+                    folder="sent",
+                    stored_at=now,
+                    date=m.date,
+                    author=m.author,
+                    kind=m.kind.value,
+                    in_reply_to=m.in_reply_to.hex() if m.in_reply_to else None,
+                    envelope_digest=ddigest,
+                    path=str(double.relative_to(box.home.path)),
+                    summary={
+                        "subject": m.subject,
+                        "author_name": box.card.name,
+                        "patient": dict(m.patient_ids),
+                        "patient_fp": m.patient_fp or "",
+                        "pseudonym": m.pseudonym or "",
+                        "basis": m.basis,
+                        "domains": sorted(d.value for d in all_domains),
+                        "recipients": [r.fp for r in m.recipients],
+                        "recipient_names": [o.name for o, _, _ in outputs],
+                    },
+                    receipt=None,
+                ),
+                m.patient_fp,
+            )
             for out, _tmp, digest in outputs:
                 box.conn.execute(
                     "INSERT INTO deliveries(id, recipient, envelope_digest, status, at) "
-                    "VALUES (?, ?, ?, 'sent', ?)", (m.id_hex, out.fp, digest, now))
+                    "VALUES (?, ?, ?, 'sent', ?)",
+                    (m.id_hex, out.fp, digest, now),
+                )
                 box.append_log(now, "send", m.message_id, out.fp, digest)
         for out, tmp, _digest in outputs:
             os.replace(tmp, out.path)
@@ -263,5 +320,6 @@ def _write_all(box: Mailbox, req: SendRequest, planned: compose.Planned,
         for tmp in temps:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-    return SendResult(m.id_hex, m.subject, m.basis, tuple(o for o, _, _ in outputs),
-                      tuple(withheld), double)
+    return SendResult(
+        m.id_hex, m.subject, m.basis, tuple(o for o, _, _ in outputs), tuple(withheld), double
+    )

@@ -77,26 +77,40 @@ def plan(
         def content(data: bytes = data) -> Iterable[bytes]:
             return (data,)
 
-        digest = item_digest(n, "section", section.domain, section.title, salt, content(), len(data))
-        pairs.append((Item(n, "section", section.domain, digest),
-                      OutItem(n, salt, section.title, len(data), content)))
+        digest = item_digest(
+            n, "section", section.domain, section.title, salt, content(), len(data)
+        )
+        pairs.append(
+            (
+                Item(n, "section", section.domain, digest),
+                OutItem(n, salt, section.title, len(data), content),
+            )
+        )
     for att in attachments:
         n, salt = len(pairs), rng(SALT_BYTES)
         digest = item_digest(n, "attachment", att.domain, att.name, salt, att.content(), att.size)
-        pairs.append((Item(n, "attachment", att.domain, digest),
-                      OutItem(n, salt, att.name, att.size, att.content)))
+        pairs.append(
+            (
+                Item(n, "attachment", att.domain, digest),
+                OutItem(n, salt, att.name, att.size, att.content),
+            )
+        )
     patient_ids: tuple[tuple[str, str], ...] = ()
     if patient is not None:
         prof = patient.profile
-        patient_ids = tuple((k, v) for k, v in (("name", prof.name), ("ins", prof.ins),
-                                                 ("birth_date", prof.birth_date)) if v)
+        patient_ids = tuple(
+            (k, v)
+            for k, v in (("name", prof.name), ("ins", prof.ins), ("birth_date", prof.birth_date))
+            if v
+        )
     manifest = Manifest(
         message_id=rng(ID_BYTES),
         kind=kind,
         date=now,
         author=author_card.fingerprint,
-        recipients=tuple(RecipientEntry(card.fingerprint, card.profile.role, doms)
-                         for card, doms in recipients),
+        recipients=tuple(
+            RecipientEntry(card.fingerprint, card.profile.role, doms) for card, doms in recipients
+        ),
         subject=source.subject,
         items=tuple(item for item, _ in pairs),
         basis=basis,
@@ -132,7 +146,8 @@ def envelope(
     file_key = age.new_file_key(rng)
     header = age.build_header(file_key, keys, rng)
     binding = sign_binding(author, planned.manifest.encoded, header, recipient.fingerprint)
-    records = write_envelope(planned.manifest.encoded, binding, consent, patient_card,
-                             planned.items_for(domains))
+    records = write_envelope(
+        planned.manifest.encoded, binding, consent, patient_card, planned.items_for(domains)
+    )
     yield header
     yield from age.encrypt_stream(file_key, records, rng)

@@ -44,8 +44,13 @@ class OutItem:
     content: Callable[[], Iterable[bytes]]
 
 
-def write_envelope(manifest: bytes, binding: bytes, consent: bytes | None,
-                   patient_card: bytes | None, items: Iterable[OutItem]) -> Iterator[bytes]:
+def write_envelope(
+    manifest: bytes,
+    binding: bytes,
+    consent: bytes | None,
+    patient_card: bytes | None,
+    items: Iterable[OutItem],
+) -> Iterator[bytes]:
     yield small_record(MANIFEST, manifest)
     yield small_record(BINDING, binding)
     if consent is not None:
@@ -53,7 +58,9 @@ def write_envelope(manifest: bytes, binding: bytes, consent: bytes | None,
     if patient_card is not None:
         yield small_record(PATIENT_CARD, patient_card)
     for item in items:
-        yield small_record(ITEM_HEAD, cbor.dumps({"n": item.n, "salt": item.salt, "name": item.name}))
+        yield small_record(
+            ITEM_HEAD, cbor.dumps({"n": item.n, "salt": item.salt, "name": item.name})
+        )
         yield record_head(ITEM_BODY, item.size)
         written = 0
         for piece in item.content():
@@ -152,6 +159,12 @@ class EnvelopeReader:
 
 
 def _name(rtype: int) -> str:
-    return {MANIFEST: "manifest", BINDING: "binding", CONSENT: "consent",
-            PATIENT_CARD: "patient card", ITEM_HEAD: "item head", ITEM_BODY: "item body",
-            END: "end"}.get(rtype, f"unknown (type {rtype})")
+    return {
+        MANIFEST: "manifest",
+        BINDING: "binding",
+        CONSENT: "consent",
+        PATIENT_CARD: "patient card",
+        ITEM_HEAD: "item head",
+        ITEM_BODY: "item body",
+        END: "end",
+    }.get(rtype, f"unknown (type {rtype})")

@@ -88,8 +88,11 @@ class Manifest:
             "date": self.date,
             "author": bytes.fromhex(self.author),
             "recipients": [
-                {"fp": bytes.fromhex(r.fp), "role": r.role.value,
-                 "domains": sorted(d.value for d in r.domains)}
+                {
+                    "fp": bytes.fromhex(r.fp),
+                    "role": r.role.value,
+                    "domains": sorted(d.value for d in r.domains),
+                }
                 for r in self.recipients
             ],
             "subject": self.subject,
@@ -117,8 +120,9 @@ class Manifest:
 
     def sign(self, author: SecretIdentity) -> Manifest:
         fp = bytes.fromhex(self.author)
-        encoded = cose.sign(author.signing_key, labels.COSE_LETTER_MANIFEST, fp,
-                            cbor.dumps(self.to_payload()))
+        encoded = cose.sign(
+            author.signing_key, labels.COSE_LETTER_MANIFEST, fp, cbor.dumps(self.to_payload())
+        )
         return parse_payload(cbor.loads(cbor.dumps(self.to_payload()), "manifest"), encoded)
 
 
@@ -174,8 +178,23 @@ def _text(value: Any, what: str, max_len: int = 300) -> str:
 
 
 PATIENT_ID_FIELDS = ("name", "ins", "birth_date")
-TOP_FIELDS = {"v", "id", "kind", "date", "author", "recipients", "subject", "items", "basis",
-              "letter_digest", "patient", "pseudonym", "consent", "in_reply_to", "phone_call"}
+TOP_FIELDS = {
+    "v",
+    "id",
+    "kind",
+    "date",
+    "author",
+    "recipients",
+    "subject",
+    "items",
+    "basis",
+    "letter_digest",
+    "patient",
+    "pseudonym",
+    "consent",
+    "in_reply_to",
+    "phone_call",
+}
 
 
 def parse_payload(p: Any, encoded: bytes) -> Manifest:
@@ -199,13 +218,16 @@ def parse_payload(p: Any, encoded: bytes) -> Manifest:
     basis = p.get("basis")
     if basis not in BASES:
         raise FormatError("letter manifest: unknown legal basis")
-    patient_fp, patient_ids = None, ()
+    patient_fp: str | None = None
+    patient_ids: tuple[tuple[str, str], ...] = ()
     if "patient" in p:
         pat = p["patient"]
         if not isinstance(pat, dict) or not set(pat) <= {"fp", *PATIENT_ID_FIELDS}:
             raise FormatError("letter manifest: bad patient field")
         patient_fp = _fp(pat.get("fp"), "patient")
-        patient_ids = tuple((k, _text(pat[k], f"patient {k}")) for k in PATIENT_ID_FIELDS if k in pat)
+        patient_ids = tuple(
+            (k, _text(pat[k], f"patient {k}")) for k in PATIENT_ID_FIELDS if k in pat
+        )
     pseudonym = _text(p["pseudonym"], "pseudonym", 100) if "pseudonym" in p else None
     if (basis == "pseudonymous") != (pseudonym is not None) or (pseudonym and patient_fp):
         raise FormatError("letter manifest: a pseudonymous letter names a pseudonym and no patient")
@@ -219,8 +241,10 @@ def parse_payload(p: Any, encoded: bytes) -> Manifest:
         c = p["phone_call"]
         if not isinstance(c, dict) or not set(c) <= {"time", "caller"}:
             raise FormatError("letter manifest: bad phone_call field")
-        call = PhoneCall(_int(c.get("time"), "phone call time"),
-                         _fp(c["caller"], "phone caller") if "caller" in c else None)
+        call = PhoneCall(
+            _int(c.get("time"), "phone call time"),
+            _fp(c["caller"], "phone caller") if "caller" in c else None,
+        )
     return Manifest(
         message_id=_bytes(p.get("id"), ID_BYTES, "id"),
         kind=_enum(Purpose, p.get("kind"), "kind"),
@@ -235,7 +259,9 @@ def parse_payload(p: Any, encoded: bytes) -> Manifest:
         patient_ids=patient_ids,
         pseudonym=pseudonym,
         consent_digest=consent,
-        in_reply_to=_bytes(p["in_reply_to"], ID_BYTES, "in_reply_to") if "in_reply_to" in p else None,
+        in_reply_to=_bytes(p["in_reply_to"], ID_BYTES, "in_reply_to")
+        if "in_reply_to" in p
+        else None,
         phone_call=call,
         encoded=encoded,
     )
@@ -247,8 +273,11 @@ def _recipient(r: Any) -> RecipientEntry:
     doms = r["domains"]
     if not isinstance(doms, list) or len(set(doms)) != len(doms):
         raise FormatError("letter manifest: bad recipient domains")
-    return RecipientEntry(_fp(r["fp"], "recipient"), _enum(Role, r["role"], "role"),
-                          frozenset(_enum(Domain, d, "domain") for d in doms))
+    return RecipientEntry(
+        _fp(r["fp"], "recipient"),
+        _enum(Role, r["role"], "role"),
+        frozenset(_enum(Domain, d, "domain") for d in doms),
+    )
 
 
 def _item(i: Any) -> Item:
@@ -256,8 +285,12 @@ def _item(i: Any) -> Item:
         raise FormatError("letter manifest: bad item entry")
     if i["kind"] not in ITEM_KINDS or type(i["n"]) is not int:
         raise FormatError("letter manifest: bad item kind or number")
-    return Item(i["n"], i["kind"], _enum(Domain, i["domain"], "domain"),
-                _bytes(i["digest"], 32, "item digest"))
+    return Item(
+        i["n"],
+        i["kind"],
+        _enum(Domain, i["domain"], "domain"),
+        _bytes(i["digest"], 32, "item digest"),
+    )
 
 
 class ItemHasher:
@@ -266,7 +299,9 @@ class ItemHasher:
     head = canonical CBOR [n, kind, domain, name, size]. Content is fed in pieces.
     """
 
-    def __init__(self, n: int, kind: str, domain: Domain, name: str, size: int, salt: bytes) -> None:
+    def __init__(
+        self, n: int, kind: str, domain: Domain, name: str, size: int, salt: bytes
+    ) -> None:
         if len(salt) != SALT_BYTES:
             raise FormatError("item salt must be 16 bytes")
         label = labels.SECTION_DIGEST if kind == "section" else labels.ATTACHMENT_DIGEST
@@ -280,10 +315,10 @@ class ItemHasher:
         return self._h.digest()
 
 
-def item_digest(n: int, kind: str, domain: Domain, name: str, salt: bytes,
-                content: Iterable[bytes], size: int) -> bytes:
+def item_digest(
+    n: int, kind: str, domain: Domain, name: str, salt: bytes, content: Iterable[bytes], size: int
+) -> bytes:
     h = ItemHasher(n, kind, domain, name, size, salt)
     for piece in content:
         h.update(piece)
     return h.digest()
-

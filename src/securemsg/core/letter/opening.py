@@ -21,8 +21,22 @@ from typing import BinaryIO
 from securemsg.core import age
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
-from securemsg.core.letter.container import BINDING, CONSENT, MANIFEST, PATIENT_CARD, EnvelopeReader, InItemHead
-from securemsg.core.letter.manifest import Item, ItemHasher, Manifest, RecipientEntry, peek_author, verify_manifest
+from securemsg.core.letter.container import (
+    BINDING,
+    CONSENT,
+    MANIFEST,
+    PATIENT_CARD,
+    EnvelopeReader,
+    InItemHead,
+)
+from securemsg.core.letter.manifest import (
+    Item,
+    ItemHasher,
+    Manifest,
+    RecipientEntry,
+    peek_author,
+    verify_manifest,
+)
 from securemsg.core.letter.proofs import verify_binding
 from securemsg.errors import FormatError, VerificationError
 
@@ -39,8 +53,10 @@ class Opening:
         try:
             file_key = age.unwrap_file_key(self.header, self.header_bytes, [identity])
         except age.NoIdentityMatchError as exc:
-            raise NotForMe("this letter is not encrypted to you",
-                           hint="check that you are its recipient (securemsg whoami)") from exc
+            raise NotForMe(
+                "this letter is not encrypted to you",
+                hint="check that you are its recipient (securemsg whoami)",
+            ) from exc
         self.reader = EnvelopeReader(age.decrypt_stream(file_key, src))
         self.manifest_bytes = self.reader.small(MANIFEST, "manifest")
         self.author_fp = peek_author(self.manifest_bytes)
@@ -55,10 +71,14 @@ class Opening:
         entry = manifest.entry_for(self.my_fp)
         if entry is None and manifest.author == self.my_fp:
             # The author's own double: every item, sealed to the author's key.
-            entry = RecipientEntry(self.my_fp, author.profile.role, frozenset(i.domain for i in manifest.items))
+            entry = RecipientEntry(
+                self.my_fp, author.profile.role, frozenset(i.domain for i in manifest.items)
+            )
         if entry is None:
-            raise VerificationError("you are not among the letter's intended recipients",
-                                    hint="do not read it; tell its author")
+            raise VerificationError(
+                "you are not among the letter's intended recipients",
+                hint="do not read it; tell its author",
+            )
         self.manifest, self.entry = manifest, entry
         return manifest
 
@@ -79,7 +99,8 @@ class Opening:
             if item.domain not in self.entry.domains:
                 raise VerificationError(
                     f"the letter discloses a {item.domain.value} item to you, which its manifest "
-                    "does not grant you")
+                    "does not grant you"
+                )
             last = head.n
             yield head, item, self._checked(head, item)
             self._seen.add(head.n)
@@ -92,14 +113,19 @@ class Opening:
         if hasher.digest() != item.digest:
             raise VerificationError(
                 f"item {item.n} of the letter does not match its signed digest: it was altered",
-                hint="ask the author to send the letter again")
+                hint="ask the author to send the letter again",
+            )
 
     def finish(self) -> None:
         """After items(): every item meant for my domains must have arrived."""
         if self.manifest is None or self.entry is None:
             raise FormatError("verify the manifest first")
-        missing = [i.n for i in self.manifest.items
-                   if i.domain in self.entry.domains and i.n not in self._seen]
+        missing = [
+            i.n
+            for i in self.manifest.items
+            if i.domain in self.entry.domains and i.n not in self._seen
+        ]
         if missing:
             raise VerificationError(
-                f"items {missing} of the letter are signed for you but missing from the envelope")
+                f"items {missing} of the letter are signed for you but missing from the envelope"
+            )

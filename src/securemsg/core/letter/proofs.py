@@ -69,18 +69,24 @@ def _check_bytes(value: Any, size: int, what: str) -> bytes:
 BINDING_FIELDS = {"v", "manifest", "header", "recipient"}
 
 
-def sign_binding(author: SecretIdentity, manifest: bytes, header_bytes: bytes,
-                 recipient_fp: str) -> bytes:
-    return _sign(author, labels.COSE_ENVELOPE_BINDING, {
-        "v": VERSION,
-        "manifest": object_digest(manifest),
-        "header": header_digest(header_bytes),
-        "recipient": bytes.fromhex(recipient_fp),
-    })
+def sign_binding(
+    author: SecretIdentity, manifest: bytes, header_bytes: bytes, recipient_fp: str
+) -> bytes:
+    return _sign(
+        author,
+        labels.COSE_ENVELOPE_BINDING,
+        {
+            "v": VERSION,
+            "manifest": object_digest(manifest),
+            "header": header_digest(header_bytes),
+            "recipient": bytes.fromhex(recipient_fp),
+        },
+    )
 
 
-def verify_binding(encoded: bytes, author: Card, manifest: bytes, header_bytes: bytes,
-                   my_fp: str) -> None:
+def verify_binding(
+    encoded: bytes, author: Card, manifest: bytes, header_bytes: bytes, my_fp: str
+) -> None:
     p = _open(encoded, labels.COSE_ENVELOPE_BINDING, author, "envelope binding", BINDING_FIELDS)
     if p["manifest"] != object_digest(manifest):
         raise VerificationError("envelope binding: it binds another letter manifest")
@@ -112,16 +118,41 @@ class Receipt:
     encoded: bytes
 
     @classmethod
-    def create(cls, secret: SecretIdentity, message_id: bytes, manifest: bytes,
-               envelope_digest: bytes, recipient_fp: str, now: int, log_seq: int,
-               log_head: bytes) -> Receipt:
-        encoded = _sign(secret, labels.COSE_RECEIPT, {
-            "v": VERSION, "id": message_id, "manifest": object_digest(manifest),
-            "envelope": envelope_digest, "recipient": bytes.fromhex(recipient_fp),
-            "time": now, "log_seq": log_seq, "log_head": log_head,
-        })
-        return cls(message_id, object_digest(manifest), envelope_digest, recipient_fp, now,
-                   log_seq, log_head, encoded)
+    def create(
+        cls,
+        secret: SecretIdentity,
+        message_id: bytes,
+        manifest: bytes,
+        envelope_digest: bytes,
+        recipient_fp: str,
+        now: int,
+        log_seq: int,
+        log_head: bytes,
+    ) -> Receipt:
+        encoded = _sign(
+            secret,
+            labels.COSE_RECEIPT,
+            {
+                "v": VERSION,
+                "id": message_id,
+                "manifest": object_digest(manifest),
+                "envelope": envelope_digest,
+                "recipient": bytes.fromhex(recipient_fp),
+                "time": now,
+                "log_seq": log_seq,
+                "log_head": log_head,
+            },
+        )
+        return cls(
+            message_id,
+            object_digest(manifest),
+            envelope_digest,
+            recipient_fp,
+            now,
+            log_seq,
+            log_head,
+            encoded,
+        )
 
     @classmethod
     def verify(cls, encoded: bytes, recipient: Card) -> Receipt:
@@ -130,11 +161,16 @@ class Receipt:
             raise FormatError("receipt: the recipient field does not match the signer")
         if type(p["time"]) is not int or type(p["log_seq"]) is not int:
             raise FormatError("receipt: bad time or log position")
-        return cls(_check_bytes(p["id"], ID_BYTES, "receipt id"),
-                   _check_bytes(p["manifest"], 32, "receipt manifest digest"),
-                   _check_bytes(p["envelope"], 32, "receipt envelope digest"),
-                   recipient.fingerprint, p["time"], p["log_seq"],
-                   _check_bytes(p["log_head"], 32, "receipt log head"), encoded)
+        return cls(
+            _check_bytes(p["id"], ID_BYTES, "receipt id"),
+            _check_bytes(p["manifest"], 32, "receipt manifest digest"),
+            _check_bytes(p["envelope"], 32, "receipt envelope digest"),
+            recipient.fingerprint,
+            p["time"],
+            p["log_seq"],
+            _check_bytes(p["log_head"], 32, "receipt log head"),
+            encoded,
+        )
 
 
 def peek_signer(encoded: bytes, what: str) -> tuple[str, str]:
@@ -160,13 +196,29 @@ class Refusal:
     encoded: bytes
 
     @classmethod
-    def create(cls, secret: SecretIdentity, message_id: bytes, envelope_digest: bytes,
-               recipient_fp: str, now: int, rule: str, reason: str) -> Refusal:
-        encoded = _sign(secret, labels.COSE_REFUSAL, {
-            "v": VERSION, "id": message_id, "envelope": envelope_digest,
-            "recipient": bytes.fromhex(recipient_fp), "time": now, "rule": rule,
-            "reason": reason[:500],
-        })
+    def create(
+        cls,
+        secret: SecretIdentity,
+        message_id: bytes,
+        envelope_digest: bytes,
+        recipient_fp: str,
+        now: int,
+        rule: str,
+        reason: str,
+    ) -> Refusal:
+        encoded = _sign(
+            secret,
+            labels.COSE_REFUSAL,
+            {
+                "v": VERSION,
+                "id": message_id,
+                "envelope": envelope_digest,
+                "recipient": bytes.fromhex(recipient_fp),
+                "time": now,
+                "rule": rule,
+                "reason": reason[:500],
+            },
+        )
         return cls(message_id, envelope_digest, recipient_fp, now, rule, reason[:500], encoded)
 
     @classmethod
@@ -176,6 +228,12 @@ class Refusal:
             raise FormatError("refusal notice: bad rule")
         if type(p["time"]) is not int:
             raise FormatError("refusal notice: bad time")
-        return cls(_check_bytes(p["id"], ID_BYTES, "refusal id"),
-                   _check_bytes(p["envelope"], 32, "refusal envelope digest"),
-                   recipient.fingerprint, p["time"], p["rule"][:80], p["reason"][:500], encoded)
+        return cls(
+            _check_bytes(p["id"], ID_BYTES, "refusal id"),
+            _check_bytes(p["envelope"], 32, "refusal envelope digest"),
+            recipient.fingerprint,
+            p["time"],
+            p["rule"][:80],
+            p["reason"][:500],
+            encoded,
+        )

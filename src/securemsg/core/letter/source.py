@@ -1,11 +1,11 @@
 """A letter as the doctor writes it: Markdown, optional front matter, sections.
 
-    ---
-    subject: Referral for chest pain
-    ---
-    Dear colleague, ...            <- preamble: a `medical` section
-    ## History                     <- untagged: `medical`
-    ## Dressing care {nursing}     <- tagged with a care domain
+---
+subject: Referral for chest pain
+---
+Dear colleague, ...            <- preamble: a `medical` section
+## History                     <- untagged: `medical`
+## Dressing care {nursing}     <- tagged with a care domain
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ class LetterSource:
 
 def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
     if len(raw) > MAX_SOURCE:
-        raise UsageError(f"the letter is larger than {MAX_SOURCE // 1024 // 1024} MiB of text",
-                         hint="put large content in attachments (--attach)")
+        raise UsageError(
+            f"the letter is larger than {MAX_SOURCE // 1024 // 1024} MiB of text",
+            hint="put large content in attachments (--attach)",
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -81,8 +83,9 @@ def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
             domain = Domain(tag) if tag else Domain.MEDICAL
         except ValueError as exc:
             choices = ", ".join(d.value for d in Domain)
-            raise UsageError(f"unknown care domain {{{tag}}} in heading {line!r}",
-                             hint=f"use one of: {choices}") from exc
+            raise UsageError(
+                f"unknown care domain {{{tag}}} in heading {line!r}", hint=f"use one of: {choices}"
+            ) from exc
         current = [f"## {title}"]
     if not sections:
         raise UsageError("the letter is empty")
