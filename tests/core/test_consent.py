@@ -331,8 +331,14 @@ def test_bad_signature() -> None:
 
 def test_signer_not_patient() -> None:
     other_secret = _ident("other")
-    g = Grant.create(other_secret, OTHER, sender_fp=GP.fingerprint,
-                     recipients=[Recipient(role=Role.NURSE)], purpose=Purpose.REFERRAL, now=NOW)  # fmt: skip
+    g = Grant.create(
+        other_secret,
+        OTHER,
+        sender_fp=GP.fingerprint,
+        recipients=[Recipient(role=Role.NURSE)],
+        purpose=Purpose.REFERRAL,
+        now=NOW,
+    )
     e = refused("signer_not_patient", facts(), g, card=OTHER)  # card of another patient
     assert e.party == OTHER.fingerprint
     refused("signer_not_patient", facts(), g)  # right card, wrong signer
