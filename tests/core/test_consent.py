@@ -524,3 +524,61 @@ def test_any_mutation_property(pos: int, byte: int) -> None:
 
 
 GRANT_FOR_MUTATION = make_grant(rng=counter_rng())
+
+
+# -- known-answer vectors of docs/format-consent.md --------------------------------------
+VT = 1_800_000_000
+
+
+def doc_vectors() -> dict[str, bytes]:
+    p = derive_test_identity("consent-vector/patient")
+    prof = Profile(
+        name="Paul Durand", role=Role.PATIENT, ins="170017512345665", birth_date="1970-01-01"
+    )
+    pc = Card.create(p, prof, VT)
+    gc = Card.create(
+        derive_test_identity("consent-vector/gp"), Profile(name="Dr Alice Martin", role=Role.GP), VT
+    )
+    sc = Card.create(
+        derive_test_identity("consent-vector/specialist"),
+        Profile(name="Dr Bob Bernard", role=Role.SPECIALIST),
+        VT,
+    )
+    g = Grant.create(
+        p,
+        pc,
+        sender_fp=gc.fingerprint,
+        recipients=[Recipient(fp=sc.fingerprint), Recipient(role=Role.NURSE)],
+        purpose=Purpose.REFERRAL,
+        now=VT,
+        exclude=[D.INSURANCE],
+        letter_digest=letter_digest(b"# Referral\n"),
+        rng=lambda n: bytes(range(n)),
+    )
+    r = Revocation.create(p, pc, g, VT + DAY)
+    o = Objection.create(p, pc, Recipient(role=Role.MEDICAL_ADVISER), VT + DAY)
+    return {
+        "patient-card": pc.encoded,
+        "grant": g.encoded,
+        "revocation": r.encoded,
+        "objection": o.encoded,
+    }
+
+
+def test_vectors_in_doc() -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "format-consent.md").read_text("utf-8")
+    blocks = {
+        name: bytes.fromhex("".join(body.split()))
+        for name, body in re.findall(r"```vector ([a-z-]+)\n(.*?)```", doc, re.S)
+    }
+    expected = doc_vectors()
+    assert blocks == expected
+    card = Card.from_bytes(blocks["patient-card"])
+    assert card.fingerprint == "e7fedacc9ed710ba3c5ca266ba1e1e67a5800c27"
+    g = Grant.parse(blocks["grant"], card)
+    assert g.id == bytes(range(16)) and g.not_after == VT + 90 * DAY
+    assert Revocation.parse(blocks["revocation"], card).grant_id == g.id
+    assert Objection.parse(blocks["objection"], card).target == Recipient(role=Role.MEDICAL_ADVISER)
