@@ -77,7 +77,9 @@ def emit(result: Result, as_json: bool, stream: TextIO | None = None) -> None:
 
 def message(text: str, style: str | None = None) -> None:
     """A note for the human on stderr (never a result)."""
-    Printer(sys.stderr).line(text, style)
+    Printer(sys.stderr).console.print(
+        text, style=style, markup=False, highlight=False, soft_wrap=True
+    )
 
 
 def warn(text: str) -> None:

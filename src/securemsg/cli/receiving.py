@@ -81,9 +81,14 @@ def _import(box: Mailbox, path: Path, now: int) -> dict[str, Any]:
             "detail": exc.message,
             "hint": exc.hint,
         }
+    status = {
+        "delivered": "receipt: delivered",
+        "refused": "notice: refused by recipient",
+        "unchanged": f"{r.kind}: already recorded",
+    }[r.status]
     return {
         "file": str(path),
-        "status": f"{r.kind} {r.status}",
+        "status": status,
         "message_id": r.message_id,
         "from": r.recipient_name,
         "detail": r.reason or "",
@@ -99,6 +104,9 @@ def receive_drop(box: Mailbox, drop: Path, now: int) -> list[dict[str, Any]]:
             row = _import(box, path, now)
             if row["status"] != "refused":
                 _remove(path)
+            else:  # kept for inspection, never processed again
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(path, path.with_name(path.name + ".refused"))
             rows.append(row)
             continue
         if not path.exists():  # another receiver took it

@@ -49,6 +49,12 @@ def import_proof(box: Mailbox, data: bytes, now: int) -> ProofResult:
     with box.transaction():
         row = box.delivery(mid, signer)
         if row is None:
+            if box.get(mid, "sent") is not None:
+                raise VerificationError(
+                    f"{contact.name} reports receiving your letter {mid}, which you never sent "
+                    "them: someone forwarded a copy",
+                    hint="find out which recipient passed it on; see `securemsg sent`",
+                )
             raise NotFoundError(f"no letter {mid} was sent to {contact.name} from this mailbox")
         sent_digest, current = row
         if sent_digest != digest:
