@@ -114,11 +114,7 @@ def contacts() -> None:
 @pass_ctx
 def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
     """Add a correspondent from their card (FILE, or - for stdin)."""
-    data = (
-        sys.stdin.buffer.read(MAX_CARD_FILE + 1)
-        if str(file) == "-"
-        else _read(file)
-    )
+    data = sys.stdin.buffer.read(MAX_CARD_FILE + 1) if str(file) == "-" else _read(file)
     if len(data) > MAX_CARD_FILE:
         raise FormatError("this file is too large to be a card")
     card = Card.parse(data)
