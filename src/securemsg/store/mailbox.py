@@ -84,6 +84,7 @@ class Mailbox:
         self.card: Card = home.card()
         self.conn: sqlite3.Connection = home.database()
         self.conn.executescript(SCHEMA)
+        ensure_private_dir(self.home.path / "mail")  # mkdir(parents=True) left it 0755
         for folder in ("in", "sent"):
             ensure_private_dir(self.home.path / "mail" / folder)
 
@@ -216,6 +217,21 @@ class Mailbox:
         return [self._row(r) for r in self.conn.execute(q, (*args, limit, offset))]
 
     def thread(self, root: str) -> list[LetterRow]:
+        """The whole conversation ``root`` belongs to: climb to the first letter
+        held here, then collect every reply below it."""
+        climbed = {root}
+        while True:
+            parent = self.conn.execute(
+                "SELECT in_reply_to FROM letters WHERE id = ? AND in_reply_to IS NOT NULL",
+                (root,),
+            ).fetchone()
+            if parent is None or parent[0] in climbed:
+                break
+            if self.conn.execute("SELECT 1 FROM letters WHERE id = ?", (parent[0],)).fetchone():
+                root = parent[0]
+                climbed.add(root)
+            else:
+                break
         seen: dict[tuple[str, str], LetterRow] = {}
         todo = [root]
         while todo:
