@@ -159,8 +159,15 @@ def send(
         out_dir=out_dir,
         drop=drop,
     )
+    from securemsg.cli.progress import with_progress
+
+    envelopes = len(to) + 1 + (1 if patient and not no_patient_copy else 0)  # + the double
+    req.attachments, bar = with_progress(req.attachments, passes=envelopes + 1)
     box = Mailbox(ctx.home())
-    result = do_send(box, req, ctx.now())
+    try:
+        result = do_send(box, req, ctx.now())
+    finally:
+        bar.close()
     emit(SentView(result), ctx.as_json)
 
 

@@ -1,0 +1,71 @@
+"""A progress bar on the terminal (stderr) for large attachments."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from securemsg.store.sending import AttachmentFile
+
+THRESHOLD = 16 * 1024 * 1024  # below this, no bar
+
+
+class Bar:
+    """Lazily creates a rich progress bar; silent when stderr is not a terminal."""
+
+    def __init__(self, total: int, description: str) -> None:
+        self.total, self.description = total, description
+        self._progress: Any = None
+        self._task: Any = None
+        self.enabled = sys.stderr.isatty() and total >= THRESHOLD
+
+    def advance(self, n: int) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._progress = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.description, total=self.total)
+        self._progress.advance(self._task, n)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressAttachment(AttachmentFile):
+    bar: Bar | None = None
+
+    def chunks(self) -> Iterator[bytes]:
+        for piece in AttachmentFile.chunks(self):
+            if self.bar is not None:
+                self.bar.advance(len(piece))
+            yield piece
+
+
+def with_progress(
+    attachments: list[AttachmentFile], passes: int
+) -> tuple[list[AttachmentFile], Bar]:
+    """Each attachment is read once to hash it and once per envelope (``passes``)."""
+    bar = Bar(sum(a.size() for a in attachments) * passes, "Signing and encrypting attachments")
+    return [ProgressAttachment(a.path, a.domain, bar) for a in attachments], bar
