@@ -1,0 +1,222 @@
+"""Root fixtures: isolated environment, real CLI runs, temp homes, cards.
+
+``run`` calls ``securemsg.cli.main.main(argv)`` in-process (no interpreter
+start-up per call, and monkeypatching core functions reaches the CLI); stdout
+and stderr are captured, ``SystemExit`` gives the exit code. Every test gets a
+clean environment: no SECUREMSG_* variable from the developer's shell, HOME and
+XDG folders inside tmp_path, file key store, a passphrase, NO_COLOR.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import io
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PASSPHRASE = "correct horse battery staple"
+
+_CLEARED = (
+    "SECUREMSG_HOME",
+    "SECUREMSG_PASSPHRASE",
+    "SECUREMSG_KEYSTORE",
+    "PYTHON_KEYRING_BACKEND",
+    "FORCE_COLOR",
+    "COLUMNS",
+)
+
+
+@dataclass(frozen=True)
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def error_json(self) -> Any:
+        """The ``--json`` error document: exactly one JSON object on stderr."""
+        lines = [ln for ln in self.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1, self.stderr
+        return json.loads(lines[0])
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in _CLEARED:
+        monkeypatch.delenv(var, raising=False)
+    fake_home = tmp_path / "userhome"
+    fake_home.mkdir()
+    monkeypatch.setenv("HOME", str(fake_home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(fake_home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(fake_home / "config"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setenv("SECUREMSG_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("SECUREMSG_KEYSTORE", "file")
+
+
+RunFn = Callable[..., Result]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch) -> RunFn:
+    """``run(home, *args, input=None, env=None) -> Result``.
+
+    ``home`` (a Path or None) becomes ``--home HOME``; global options such as
+    ``--json`` go in ``args`` before the command. ``env`` maps variables to set
+    (a value of None removes the variable) for this one call.
+    """
+    from securemsg.cli.main import main
+
+    def _run(
+        home: Path | None,
+        *args: str,
+        input: bytes | str | None = None,
+        env: dict[str, str | None] | None = None,
+    ) -> Result:
+        argv = [*(["--home", str(home)] if home is not None else []), *map(str, args)]
+        raw_in = input.encode() if isinstance(input, str) else (input or b"")
+        out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+        err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+        stdin = io.TextIOWrapper(io.BytesIO(raw_in), encoding="utf-8")
+        with monkeypatch.context() as mp:
+            for key, value in (env or {}).items():
+                if value is None:
+                    mp.delenv(key, raising=False)
+                else:
+                    mp.setenv(key, value)
+            mp.setattr(sys, "stdin", stdin)
+            mp.setattr(sys, "stdout", out)
+            mp.setattr(sys, "stderr", err)
+            code: int | str | None = 0
+            try:
+                main(argv)
+            except SystemExit as exc:
+                code = exc.code
+        gc.collect()  # close SQLite connections held by dropped Home objects
+        exit_code = code if isinstance(code, int) else (0 if code is None else 1)
+        return Result(
+            exit_code,
+            out.buffer.getvalue().decode("utf-8"),  # type: ignore[attr-defined]
+            err.buffer.getvalue().decode("utf-8"),  # type: ignore[attr-defined]
+        )
+
+    return _run
+
+
+def profile_args(**profile: str) -> list[str]:
+    out: list[str] = []
+    for key, value in profile.items():
+        out += [f"--{key.replace('_', '-')}", value]
+    return out
+
+
+@pytest.fixture
+def make_home(tmp_path: Path, run: RunFn) -> Callable[..., Path]:
+    """``make_home(name, role, **profile) -> Path``: ``securemsg init`` through the CLI."""
+    counter = iter(range(1000))
+
+    def _make(name: str, role: str, **profile: str) -> Path:
+        home = tmp_path / f"home{next(counter)}"
+        res = run(home, "init", "--name", name, "--role", role, *profile_args(**profile))
+        assert res.exit_code == 0, res.stderr
+        return home
+
+    return _make
+
+
+@dataclass(frozen=True)
+class MadeCard:
+    card: Any  # securemsg.core.card.Card
+    secret: Any  # securemsg.core.identity.SecretIdentity
+    path: Path
+
+
+@pytest.fixture
+def make_card(tmp_path: Path) -> Callable[..., MadeCard]:
+    """``make_card(name, role, now=None, secret=None, validity_days=..., test_key=False,
+    binary=False, **profile)``: a card built with core (no home, no Argon2), written
+    to a file in its text form (or binary)."""
+    from securemsg.core.card import Card
+    from securemsg.core.identity import Profile, Role, SecretIdentity
+
+    counter = iter(range(10_000))
+
+    def _make(
+        name: str,
+        role: str,
+        *,
+        now: int | None = None,
+        secret: Any = None,
+        validity_days: int = 365,
+        test_key: bool = False,
+        binary: bool = False,
+        **profile: str,
+    ) -> MadeCard:
+        secret = secret or SecretIdentity.generate()
+        prof = Profile(name=name, role=Role.parse(role), **profile)
+        when = int(time.time()) if now is None else now
+        card = Card.create(secret, prof, when, validity_days=validity_days, test_key=test_key)
+        path = tmp_path / f"card{next(counter)}.{'bin' if binary else 'txt'}"
+        path.write_bytes(card.encoded if binary else card.to_text().encode())
+        return MadeCard(card, secret, path)
+
+    return _make
+
+
+def _db_rows(db: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
+        return [(t, sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables]
+    finally:
+        conn.close()
+
+
+def snapshot_home(home: Path) -> dict[str, Any]:
+    """Every DB row, plus every other file's path, mode and digest.
+
+    SQLite's own files (-wal, -shm, the DB page image) are compared through
+    their rows, since a checkpoint may rewrite pages without changing data.
+    """
+    gc.collect()
+    files: dict[str, tuple[int, str]] = {}
+    for path in sorted(home.rglob("*")):
+        rel = path.relative_to(home).as_posix()
+        mode = path.stat().st_mode & 0o7777
+        if path.is_dir():
+            files[rel + "/"] = (mode, "")
+        elif not rel.startswith("securemsg.db"):
+            files[rel] = (mode, hashlib.sha256(path.read_bytes()).hexdigest())
+    return {"files": files, "db": _db_rows(home / "securemsg.db")}
+
+
+@pytest.fixture
+def snapshot() -> Callable[[Path], dict[str, Any]]:
+    return snapshot_home
+
+
+@pytest.fixture
+def no_tty_env() -> Iterator[dict[str, str]]:
+    """Environment for a subprocess run without a controlling terminal."""
+    env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
+    src = Path(__file__).resolve().parent.parent / "src"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH", "")]))
+    yield env

@@ -1,0 +1,173 @@
+"""The layers of conventions.md, enforced on the source: core is pure, store
+never reaches up into cli, and nothing but cli (and __main__) imports cli.
+
+Every module is parsed with ``ast`` (never imported), so a violation is found
+even in code no test runs. Each module is its own test case.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+PKG = SRC / "securemsg"
+
+# Modules core may not import: I/O, the clock, the environment, UI, key stores.
+CORE_FORBIDDEN_MODULES = {
+    "os", "pathlib", "sqlite3", "subprocess", "socket", "time", "keyring", "click", "rich",
+    "tempfile", "shutil", "getpass", "platformdirs", "urllib", "http", "requests",
+}  # fmt: skip
+# Calls core may not make: builtins that do I/O, and the clock through datetime.
+CORE_FORBIDDEN_BUILTINS = {"open", "print", "input", "exit", "quit", "breakpoint"}
+CLOCK_ATTRIBUTES = {"now", "today", "utcnow", "utcfromtimestamp"}
+
+# Known violations in modules as they stand (module -> reason). Strict xfail:
+# fixing the module makes its entry fail until removed from here.
+KNOWN_CORE_VIOLATIONS: dict[str, str] = {}
+
+
+def module_name(path: Path, root: Path = SRC) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules(sub: str) -> list[Path]:
+    return sorted((PKG / sub).rglob("*.py"))
+
+
+def imports(path: Path, root: Path = SRC) -> Iterator[tuple[int, str]]:
+    """(line, absolute module name) for every import, relative ones resolved."""
+    tree = ast.parse(path.read_text("utf-8"), str(path))
+    name = module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            yield node.lineno, target
+            for alias in node.names:  # "from securemsg import cli"
+                yield node.lineno, f"{target}.{alias.name}"
+
+
+def within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def core_violations(path: Path, root: Path = SRC) -> list[str]:
+    out = []
+    for line, name in imports(path, root):
+        if within(name, "securemsg.store") or within(name, "securemsg.cli"):
+            out.append(f"line {line}: imports {name}")
+        top = name.split(".")[0]
+        if top in CORE_FORBIDDEN_MODULES and not name.startswith("securemsg"):
+            out.append(f"line {line}: imports {name}")
+    tree = ast.parse(path.read_text("utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in CORE_FORBIDDEN_BUILTINS:
+                out.append(f"line {node.lineno}: calls {func.id}()")
+            if isinstance(func, ast.Attribute) and func.attr in CLOCK_ATTRIBUTES:
+                out.append(f"line {node.lineno}: reads the clock (.{func.attr}())")
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "open"
+                and isinstance(func.value, ast.Name)
+                and func.value.id in ("io", "os", "builtins", "codecs", "gzip")
+            ):
+                out.append(f"line {node.lineno}: calls {func.value.id}.open()")
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if (node.value.id, node.attr) in {("time", "time"), ("os", "environ"), ("sys", "exit")}:
+                out.append(f"line {node.lineno}: uses {node.value.id}.{node.attr}")
+            if (node.value.id, node.attr) in {
+                ("sys", "stdout"),
+                ("sys", "stderr"),
+                ("sys", "stdin"),
+            }:
+                out.append(f"line {node.lineno}: uses {node.value.id}.{node.attr}")
+    return out
+
+
+def _core_params() -> list[object]:
+    params = []
+    for path in modules("core"):
+        rel = path.relative_to(SRC).as_posix()
+        marks = []
+        if rel in KNOWN_CORE_VIOLATIONS:
+            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_CORE_VIOLATIONS[rel]))
+        params.append(pytest.param(path, id=rel, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("path", _core_params())
+def test_core_is_pure(path: Path) -> None:
+    assert core_violations(path) == []
+
+
+@pytest.mark.parametrize("path", modules("store"), ids=lambda p: p.relative_to(SRC).as_posix())
+def test_store_does_not_import_cli_nor_exit(path: Path) -> None:
+    bad = [f"line {ln}: imports {n}" for ln, n in imports(path) if within(n, "securemsg.cli")]
+    tree = ast.parse(path.read_text("utf-8"))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and (node.value.id, node.attr) == ("sys", "exit")
+        ):
+            bad.append(f"line {node.lineno}: sys.exit (library code never exits)")
+    assert bad == []
+
+
+def test_nothing_outside_cli_imports_cli() -> None:
+    offenders = []
+    for path in sorted(PKG.rglob("*.py")):
+        rel = path.relative_to(PKG).as_posix()
+        if rel.startswith("cli/") or rel == "__main__.py":
+            continue
+        offenders += [f"{rel}:{ln} {n}" for ln, n in imports(path) if within(n, "securemsg.cli")]
+    assert offenders == []
+
+
+def test_the_checker_catches_violations(tmp_path: Path) -> None:
+    """The rules above would be worthless if the scanner missed these."""
+    probe = tmp_path / "securemsg" / "core" / "probe.py"
+    probe.parent.mkdir(parents=True)
+    probe.write_text(
+        "import os\n"
+        "from ..store import home\n"
+        "from securemsg.cli.main import main\n"
+        "import datetime as dt\n"
+        "def f():\n"
+        "    print(open('x').read(), dt.datetime.now(), dt.date.today())\n"
+        "    import time; return time.time()\n"
+    )
+    found = " | ".join(core_violations(probe, root=tmp_path))
+    for needle in (
+        "imports os",
+        "imports securemsg.store",
+        "imports securemsg.cli.main",
+        "calls print()",
+        "calls open()",
+        ".now()",
+        ".today()",
+        "imports time",
+        "uses time.time",
+    ):
+        assert needle in found, needle
+    clean = probe.with_name("clean.py")
+    clean.write_text(
+        "import datetime as dt\nfrom . import cbor\n"
+        "def g(ts, keys):\n    return dt.datetime.fromtimestamp(ts), keys.open(b'p', b's')\n"
+    )
+    assert core_violations(clean, root=tmp_path) == []
