@@ -257,12 +257,6 @@ def test_same_person_other_key_refused_unless_replace(
     assert snapshot(me) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: cli/contacts.py contacts_show searches replaced keys too "
-    "(find(include_replaced=True)), so after a key change the contact's own name is "
-    "'ambiguous' (exit 2) between the current and the retired key",
-)
 def test_show_by_name_after_replace_shows_the_current_key(me: Path, run, make_card) -> None:
     old = make_card("Dr Bob", "specialist")
     new = make_card("Dr Bob", "specialist")

@@ -288,11 +288,6 @@ def test_json_error_is_one_object_on_stderr(tmp_path: Path, run) -> None:
     assert "no securemsg identity" in doc["message"] and doc["hint"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: cli/main.py main() prints click usage errors (bad option, missing file) as "
-    "plain text even with --json, so --json error output is not always securemsg.error/1",
-)
 def test_json_usage_error_is_json_too(tmp_path: Path, run) -> None:
     res = run(tmp_path / "empty", "--json", "contacts", "add", str(tmp_path / "missing.card"))
     assert res.exit_code == 2

@@ -73,11 +73,6 @@ def test_rpps_invalid(bad: str) -> None:
         names.check_rpps(bad)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: core/names.py _RPPS/_INS use '$', which matches before a trailing newline; "
-    "'12345678901\\n' is accepted and stored verbatim (use re.fullmatch or \\Z)",
-)
 def test_rpps_and_ins_with_trailing_newline_refused() -> None:
     with pytest.raises(UsageError):
         names.check_rpps("12345678901\n")

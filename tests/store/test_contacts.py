@@ -189,12 +189,6 @@ def test_replace_flag_without_clash_just_adds(book: Contacts) -> None:
     assert res.status == "added" and res.contact.replaces is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: store/contacts.py Contacts.add, 'updated' branch: a newer card for an already "
-    "known key skips the same-person check, so a contact can re-issue its card with another "
-    "contact's RPPS/name and become a second 'Dr Bob' with a different key, no --replace needed",
-)
 def test_updated_card_cannot_take_over_another_contacts_identity(
     home: Home, book: Contacts
 ) -> None:

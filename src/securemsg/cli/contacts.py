@@ -14,7 +14,7 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.core.card import Card, iso_day
 from securemsg.core.fingerprint import safety_number
-from securemsg.errors import FormatError
+from securemsg.errors import FormatError, NotFoundError
 from securemsg.store.contacts import Contact, Contacts
 
 MAX_CARD_FILE = 64 * 1024
@@ -150,7 +150,12 @@ def contacts_list(ctx: Ctx, show_all: bool) -> None:
 def contacts_show(ctx: Ctx, contact: str) -> None:
     """Show a contact, its fingerprint and our safety number."""
     home = ctx.home()
-    emit(ContactView(Contacts(home).find(contact, include_replaced=True), home.card()), ctx.as_json)
+    book = Contacts(home)
+    try:
+        found = book.find(contact)
+    except NotFoundError:
+        found = book.find(contact, include_replaced=True)  # a retired key, by name or prefix
+    emit(ContactView(found, home.card()), ctx.as_json)
 
 
 @contacts.command("verify")

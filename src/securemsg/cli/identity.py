@@ -109,6 +109,13 @@ def init(
             f"{home.path} already holds an identity ({home.config()['fingerprint'][:16]}...)",
             hint="use another --home, or keep the identity you have",
         )
+    leftover = home.keys_dir / "identity.key"
+    if leftover.exists():
+        raise ConflictError(
+            f"{leftover} exists but {home.path} has no identity: an interrupted init, or a "
+            "damaged home",
+            hint="move the keys folder aside (it may be the only copy of a key), then run init",
+        )
     profile = Profile(
         name=name,
         role=Role.parse(role),

@@ -117,8 +117,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("interrupted\n")
         sys.exit(errors.EXIT_INTERRUPTED)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(errors.EXIT_USAGE if isinstance(exc, click.UsageError) else errors.EXIT_ERROR)
+        code = errors.EXIT_USAGE if isinstance(exc, click.UsageError) else errors.EXIT_ERROR
+        if not as_json:
+            exc.show()
+            sys.exit(code)
+        wrapped = errors.UsageError(exc.format_message())
+        wrapped.exit_code = code
+        sys.exit(report(wrapped, as_json, verbose))
     except Exception as exc:  # a bug: say so clearly, never dump secrets
         if verbose:
             raise

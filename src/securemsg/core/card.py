@@ -158,7 +158,7 @@ class Card:
         if isinstance(data, bytes):
             if len(data) > MAX_CARD_TEXT:
                 raise FormatError("card: file is too large to be a card")
-            if not data.lstrip().startswith(BEGIN.encode()):
+            if BEGIN.encode() not in data:
                 return cls.from_bytes(data)
             try:
                 data = data.decode("utf-8")
@@ -182,9 +182,14 @@ class Card:
             ) from exc
         body = lines[start + 1 : end]
         info: dict[str, str] = {}
-        while body and ":" in body[0] and not body[0].endswith("="):
-            key, _, value = body.pop(0).partition(":")
-            info[key.strip().lower()] = value.strip()
+        if "" in body:  # informational lines, a blank line, then the base64 body
+            split = body.index("")
+            for line in body[:split]:
+                key, sep, value = line.partition(":")
+                if not sep:
+                    raise FormatError(f"card: unexpected line {line[:40]!r} before the body")
+                info[key.strip().lower()] = value.strip()
+            body = body[split + 1 :]
         b64 = "".join(body)
         try:
             raw = base64.b64decode(b64, validate=True)
@@ -193,8 +198,16 @@ class Card:
         card = cls.from_bytes(raw)
         if "fingerprint" in info and info["fingerprint"].replace(" ", "") != card.fingerprint:
             raise FormatError("card: the Fingerprint line does not match the signed keys")
-        if "name" in info and info["name"] != card.name:
-            raise FormatError("card: the Name line does not match the signed profile")
+        expected = {
+            key.lower(): value.strip()
+            for key, _, value in (line.partition(":") for line in card._info_lines())
+        }
+        for key, value in info.items():
+            if key in expected and key != "fingerprint" and value != expected[key]:
+                raise FormatError(
+                    f"card: the {key.capitalize()} line does not match the signed card",
+                    hint="the text around the card was edited; ask for the card again",
+                )
         return card
 
 

@@ -45,7 +45,7 @@ def scripts_of(value: str) -> set[str]:
 
 
 def check_rpps(value: str) -> str:
-    if not _RPPS.match(value):
+    if not _RPPS.fullmatch(value):
         raise UsageError("an RPPS number has 11 digits")
     return value
 
@@ -58,7 +58,7 @@ def ins_key(body13: str) -> int:
 def check_ins(value: str) -> str:
     """French INS (NIR form): 13 characters and a 2-digit key, key checked."""
     value = value.replace(" ", "").upper()
-    if not _INS.match(value) or ins_key(value[:13]) != int(value[13:]):
+    if not _INS.fullmatch(value) or ins_key(value[:13]) != int(value[13:]):
         raise UsageError(
             "the INS is not valid (15 characters, key checked)",
             hint="copy it from the patient's carte Vitale or INS record",

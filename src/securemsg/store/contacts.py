@@ -134,6 +134,14 @@ class Contacts:
                     hint="ask them for their current card",
                 )
             if card.created > existing.card.created:
+                others = [c for c in self.all() if c.fingerprint != card.fingerprint]
+                taken = [c for c in others if same_person(c.card, card)]
+                if taken:
+                    raise ConflictError(
+                        f"this re-issued card of key {card.display_fingerprint} now claims the "
+                        f"identity of {taken[0].name}, who is known with another key",
+                        hint="do not accept it; ask both persons which key is theirs",
+                    )
                 updated = replace(existing, card=card)
                 self._write([updated])
                 return AddResult(updated, "updated", existing)
