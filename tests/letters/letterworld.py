@@ -361,14 +361,15 @@ class World:
         )
 
     def craft(self, recipient: str = "card", name: str | None = None, **kw: Any) -> Path:
-        """Plan a letter to ``recipient`` and write its envelope as a file."""
-        env_kw = {k: kw.pop(k) for k in ("consent_in_envelope",) if k in kw}
+        """Plan a letter to ``recipient`` (plan() keywords) and write its envelope."""
         kw.setdefault("to", ((recipient, frozenset({M, N})),))
         planned = self.plan(**kw)
+        consent = kw.get("consent")
         data = self.envelope(
             planned,
             recipient,
-            consent=env_kw.get("consent_in_envelope", "auto"),
+            author=kw.get("author", "gp"),
+            consent=consent if consent is not None else "auto",
         )
         path = self.path(name or f"crafted-{planned.manifest.id_hex}.smsg")
         path.write_bytes(data)

@@ -263,9 +263,24 @@ def refusal_notice(box: Mailbox, src_path: Path, error: SecureMsgError, now: int
             hasher.update(data)
     rule = getattr(error, "rule", None) or error.code
     notice = Refusal.create(
-        box.secret, message_id, hasher.digest(), box.card.fingerprint, now, str(rule), error.message
+        box.secret,
+        message_id,
+        hasher.digest(),
+        box.card.fingerprint,
+        now,
+        str(rule),
+        _reason(error),
     )
     return Refused(error, notice, author_fp)
+
+
+def _reason(error: SecureMsgError) -> str:
+    """The notice's reason: the rule only, never the error message. A notice is
+    signed, not encrypted, and travels through shared folders; messages may name
+    the patient (e.g. signer_not_patient names the card's holder)."""
+    if isinstance(error, ConsentRefused):
+        return f"the recipient's mailbox refused the letter under the consent rule {error.rule}"
+    return f"the recipient's mailbox could not verify the letter ({error.code})"
 
 
 def _peek_id(env: Opening) -> str:
