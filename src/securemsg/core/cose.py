@@ -102,10 +102,14 @@ def verify(obj: Sign1, expected_type: str, key: nacl.signing.VerifyKey, what: st
 def check_type(obj: Sign1, expected_type: str, what: str) -> None:
     if obj.object_type != expected_type:
         raise SignatureError(
-            f"{what}: this is a {describe_type(obj.object_type)}, "
-            f"not a {describe_type(expected_type)}",
+            f"{what}: this is {_article(describe_type(obj.object_type))}, "
+            f"not {_article(describe_type(expected_type))}",
             hint="check that you passed the right file",
         )
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 def describe_type(object_type: str) -> str:

@@ -75,22 +75,26 @@ def make_entry(
 
 def parse_entry(encoded: bytes, owner: Card) -> LogEntry:
     obj = cose.parse(encoded, "log entry")
+    if obj.kid != fingerprint(owner.sign_public):
+        raise VerificationError("log entry: signed with another key than the mailbox owner's")
     p = cbor.loads(
         cose.verify(obj, labels.COSE_LOG_ENTRY, owner.verify_key(), "log entry"), "log entry"
     )
     if not isinstance(p, dict) or p.get("v") != 1 or not set(p) <= FIELDS:
         raise VerificationError("log entry: unsupported version or fields")
-    peer = p.get("peer")
-    return LogEntry(
-        p["seq"],
-        p["prev"],
-        p["time"],
-        p["event"],
-        p.get("id"),
-        peer.hex() if isinstance(peer, bytes) else None,
-        p.get("digest"),
-        encoded,
-    )
+    seq, prev, time, event = p.get("seq"), p.get("prev"), p.get("time"), p.get("event")
+    mid, peer, digest = p.get("id"), p.get("peer"), p.get("digest")
+    if not (type(seq) is int and seq >= 0 and type(time) is int and event in EVENTS):
+        raise VerificationError("log entry: missing or invalid seq, time or event")
+    if not (isinstance(prev, bytes) and len(prev) == 32):
+        raise VerificationError("log entry: missing or invalid prev")
+    if mid is not None and not (isinstance(mid, bytes) and len(mid) == 16):
+        raise VerificationError("log entry: invalid message id")
+    if peer is not None and not (isinstance(peer, bytes) and len(peer) == 20):
+        raise VerificationError("log entry: invalid peer")
+    if digest is not None and not (isinstance(digest, bytes) and len(digest) == 32):
+        raise VerificationError("log entry: invalid digest")
+    return LogEntry(seq, prev, time, event, mid, peer.hex() if peer else None, digest, encoded)
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,17 +215,19 @@ class Refusal:
                 "envelope": envelope_digest,
                 "recipient": bytes.fromhex(recipient_fp),
                 "time": now,
-                "rule": rule,
+                "rule": rule[:80],
                 "reason": reason[:500],
             },
         )
-        return cls(message_id, envelope_digest, recipient_fp, now, rule, reason[:500], encoded)
+        return cls(message_id, envelope_digest, recipient_fp, now, rule[:80], reason[:500], encoded)
 
     @classmethod
     def verify(cls, encoded: bytes, recipient: Card) -> Refusal:
         p = _open(encoded, labels.COSE_REFUSAL, recipient, "refusal notice", REFUSAL_FIELDS)
         if not isinstance(p["rule"], str) or not isinstance(p["reason"], str):
             raise FormatError("refusal notice: bad rule")
+        if p["recipient"] != bytes.fromhex(recipient.fingerprint):
+            raise FormatError("refusal notice: the recipient field does not match the signer")
         if type(p["time"]) is not int:
             raise FormatError("refusal notice: bad time")
         return cls(
