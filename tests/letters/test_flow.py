@@ -421,3 +421,18 @@ def test_log_verify_detects_edits(world: World, how: str) -> None:
         "delete_last": "head does not match",
     }[how]
     assert expected in problem, problem
+
+
+def test_verify_checks_without_storing(world: World) -> None:
+    sent = world.send("-o", world.path("outbox"))
+    f = next(o["file"] for o in sent["outputs"] if o["role"] == "specialist")
+    before = world.snap()
+    doc = world.ok("card", "verify", f)
+    assert doc["status"] == "verified" and doc["message_id"] == sent["message_id"]
+    assert all("text" not in i for i in doc["items"])
+    assert world.snap() == before
+    data = Path(f).read_bytes()
+    bad = world.write("bad.smsg", data[:-30] + bytes([data[-30] ^ 1]) + data[-29:])
+    res = world.run("card", "--json", "verify", bad)
+    assert res.exit_code == 3 and res.error()["error"] == "age_payload"
+    assert world.snap() == before

@@ -466,3 +466,14 @@ def test_refusal_notice_carries_no_patient_identity(
     notice = Refusal.verify(raw, world.card("card"))
     assert notice.rule == "signer_not_patient"
     assert notice.message_id == planned.manifest.message_id
+
+
+def test_envelope_discloses_more_than_manifest_grants(
+    world: World, refused_at_receive: RefusedCheck
+) -> None:
+    """The author's tool puts medical items in the nurse's envelope: refused, and
+    nothing of it stays in her mailbox."""
+    planned = world.plan(to=(("nurse", frozenset({N})),))
+    data = world.envelope(planned, "nurse", frozenset({M, N}))
+    refused_at_receive("nurse", world.write("over.smsg", data), match="does not grant you")
+    assert not any((world.home("nurse") / "mail").rglob("*.smsg"))
