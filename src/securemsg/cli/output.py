@@ -22,6 +22,10 @@ class Result(Protocol):
     def render(self, out: Printer) -> None: ...
 
 
+# C0 (but tab and newline), DEL and C1 controls, shown as U+FFFD in plain output.
+_CONTROLS = {c: "\ufffd" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
+
+
 @dataclass
 class Printer:
     """Small facade over rich, imported only when text is printed."""
@@ -44,10 +48,23 @@ class Printer:
             )
         return self._console
 
+    @property
+    def plain(self) -> bool:
+        """Not a terminal: no style can show, so skip rich (~25 ms of imports)
+        and write plain, unwrapped lines with control characters neutralised."""
+        isatty = getattr(self.stream, "isatty", None)
+        return self._console is None and not (isatty is not None and isatty())
+
     def line(self, text: str = "", style: str | None = None) -> None:
+        if self.plain:
+            self.stream.write(text.translate(_CONTROLS) + "\n")
+            return
         self.console.print(text, style=style, markup=False, highlight=False)
 
     def field(self, label: str, value: str, style: str | None = None) -> None:
+        if self.plain:
+            self.stream.write(f"{label}: {value}".translate(_CONTROLS) + "\n")
+            return
         from rich.text import Text
 
         self.console.print(Text.assemble((f"{label}: ", "bold"), (value, style or "")))

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import nacl.bindings
 import nacl.exceptions
-import nacl.pwhash.argon2id
 import nacl.utils
 
 from securemsg.errors import FormatError, WrongPassphraseError
@@ -178,6 +177,8 @@ def passphrase_bytes(passphrase: str) -> bytes:
 
 
 def derive_key(passphrase: bytes, params: KdfParams, salt: bytes) -> bytes:
+    import nacl.pwhash.argon2id  # here, not at import: `whoami` only parses the header
+
     key: bytes = nacl.pwhash.argon2id.kdf(
         KEY_SIZE, passphrase, salt, opslimit=params.opslimit, memlimit=params.memlimit
     )

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
-from securemsg.core.storage import StorageKeys
 from securemsg.errors import ConflictError, FormatError, KeyStoreError, NotFoundError
-from securemsg.store import db
 from securemsg.store.fs import atomic_write, ensure_private_dir
+
+if TYPE_CHECKING:  # sqlite3 and the storage keys are imported when used (start-up time)
+    import sqlite3
+
+    from securemsg.core.storage import StorageKeys
 
 CONFIG_SCHEMA = 1
 
@@ -121,6 +123,8 @@ class Home:
         return self._secret
 
     def storage_keys(self) -> StorageKeys:
+        from securemsg.core.storage import StorageKeys
+
         return StorageKeys.derive(self.unlock())
 
     def keystore_description(self) -> str:
@@ -130,6 +134,8 @@ class Home:
 
     def database(self) -> sqlite3.Connection:
         if self._conn is None:
+            from securemsg.store import db
+
             ensure_private_dir(self.path)
             self._conn = db.connect(self.db_path)
         return self._conn

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import getpass
 import os
 import sys
 import warnings
@@ -85,6 +84,8 @@ def read_terminal(prompt: str) -> str | None:
         os.close(fd)
     elif not sys.stdin.isatty():
         return None
+    import getpass
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", getpass.GetPassWarning)
         try:
