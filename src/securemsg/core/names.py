@@ -44,6 +44,26 @@ def scripts_of(value: str) -> set[str]:
     return out
 
 
+# Letters of other scripts that look like Latin ones (after NFKC), the common
+# Cyrillic and Greek homoglyphs of UTS #39's confusables table, upper and lower
+# case each mapped to the Latin letter it is mistaken for.
+_HOMOGLYPHS = str.maketrans(
+    "АаВвЕеЁёКкМмНнОоРрСсТтУуХхЅѕІіЇїЈјҺһԀԁԚԛԜԝӀӏЬьҮү"  # Cyrillic
+    "ΑαΒβΕεΖΗηΙιΚκΜΝνΟοΡρΤτΥυΧχγϲϹϳͿ"  # Greek
+    "ıɑɡǀI10|",  # Latin and digits
+    "AaBbEeEeKkMmHhOoPpCcTtYyXxSsIiIiJjhhddQqWwllbbYyAaBbEeZHnIiKkMNvOoPpTtYuXxycCjJiaglllol",
+)
+
+
+def skeleton(value: str) -> str:
+    """A form under which names that look the same compare equal (UTS #39
+    "skeleton", restricted to Latin, Cyrillic and Greek look-alikes): NFKC
+    (so NFC and NFD spellings agree), homoglyphs to Latin, case-folded,
+    single spaces, "rn" read as "m"."""
+    text = unicodedata.normalize("NFKC", value).translate(_HOMOGLYPHS)
+    return " ".join(text.casefold().split()).replace("rn", "m")
+
+
 def check_rpps(value: str) -> str:
     if not _RPPS.fullmatch(value):
         raise UsageError("an RPPS number has 11 digits")

@@ -147,6 +147,24 @@ class Contacts:
                 return AddResult(updated, "updated", existing)
             return AddResult(existing, "unchanged")
         clash = [c for c in self.all() if same_person(c.card, card)]
+        lookalike = [
+            c
+            for c in self.all()
+            if c not in clash
+            and names.skeleton(c.name) == names.skeleton(card.name)
+            and names.match_key(c.name) != names.match_key(card.name)
+        ]  # the same name with another role is another person; a look-alike is not
+        if lookalike and not replace_key:
+            old = lookalike[0]
+            scripts = sorted(names.scripts_of(card.name))
+            raise ConflictError(
+                f"the name {card.name!r} looks like the name of your contact {old.name} "
+                f"({old.card.profile.role.value}, {old.card.display_fingerprint}) "
+                f"but the key is another ({card.display_fingerprint}); "
+                f"letters of the name: {', '.join(scripts).lower()}",
+                hint="it may impersonate them; if it is really someone else, check the "
+                "fingerprint with that person, then add it with --replace",
+            )
         if clash and not replace_key:
             old = clash[0]
             raise ConflictError(
