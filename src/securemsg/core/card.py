@@ -17,6 +17,7 @@ from typing import Any
 import nacl.signing
 
 from securemsg.core import cbor, cose, labels
+from securemsg.core.age.keys import X25519Recipient
 from securemsg.core.fingerprint import fingerprint, format_fingerprint
 from securemsg.core.identity import Profile, SecretIdentity
 from securemsg.errors import ExpiredError, FormatError
@@ -112,6 +113,10 @@ class Card:
             isinstance(sk, bytes) and len(sk) == 32 and isinstance(ek, bytes) and len(ek) == 32
         ):
             raise FormatError("card: public keys must be 32 bytes")
+        try:  # a point of small order would make every letter to this card readable
+            X25519Recipient.from_bytes(ek)
+        except FormatError as exc:
+            raise FormatError("card: the encryption key is a point of small order") from exc
         created, expires = p["created"], p["expires"]
         if not (type(created) is int and type(expires) is int and 0 < created < expires < 2**40):
             raise FormatError("card: bad dates")
