@@ -208,7 +208,12 @@ class Card:
             for key, _, value in (line.partition(":") for line in card._info_lines())
         }
         for key, value in info.items():
-            if key in expected and key != "fingerprint" and value != expected[key]:
+            if key not in expected:  # e.g. "Nаme:" with a Cyrillic a, shown but never checked
+                raise FormatError(
+                    f"card: unknown line {key[:20]!r} before the body",
+                    hint="the text around the card was edited; ask for the card again",
+                )
+            if key != "fingerprint" and value != expected[key]:
                 raise FormatError(
                     f"card: the {key.capitalize()} line does not match the signed card",
                     hint="the text around the card was edited; ask for the card again",
