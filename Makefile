@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit secret-service venv clean
+.PHONY: demo test lint typecheck unit secret-service venv clean bench bench-quick
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,15 @@ secret-service: $(STAMP)
 	fi
 
 test: lint typecheck unit secret-service
+
+# Benchmarks (not run in CI): figures, ratios and PASS/MISS per target of issue 6.
+# `bench` writes docs/performance.png and docs/performance-results.md.
+bench: $(STAMP)
+	$(BIN)/pip install -q -c requirements/lock.txt -e '.[bench]'
+	$(BIN)/python -m benchmarks --out docs
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
