@@ -109,9 +109,12 @@ def receive_drop(box: Mailbox, drop: Path, now: int) -> list[dict[str, Any]]:
                     os.replace(path, path.with_name(path.name + ".refused"))
             rows.append(row)
             continue
-        if not path.exists():  # another receiver took it
-            continue
-        row, proof, author = _accept(box, path, now)
+        try:
+            row, proof, author = _accept(box, path, now)
+        except FileNotFoundError:
+            if path.exists():
+                raise
+            continue  # another receiver took it meanwhile
         if proof is not None and author is not None:
             kind = "refusal" if row["status"] == "refused" else "receipt"
             mid = row.get("message_id") or path.stem

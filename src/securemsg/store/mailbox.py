@@ -9,6 +9,8 @@ is a keyed blind index: lookups work, the patient's identity is not stored.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,6 +89,13 @@ class Mailbox:
         ensure_private_dir(self.home.path / "mail")  # mkdir(parents=True) left it 0755
         for folder in ("in", "sent"):
             ensure_private_dir(self.home.path / "mail" / folder)
+        # Every process with the mailbox open holds a shared lock on HOME/.mailbox.lock
+        # (released by the kernel when it exits, even on SIGKILL). cleanup_orphans
+        # runs only when it can take the lock exclusively: no other live process
+        # then has a temp file or an uncommitted envelope in mail/.
+        fd = os.open(self.home.path / ".mailbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        self._lock = os.fdopen(fd, "rb")
+        fcntl.flock(self._lock, fcntl.LOCK_SH)
 
     # -- paths ------------------------------------------------------------
     def letter_path(self, folder: str, message_id: str) -> Path:
@@ -263,7 +272,21 @@ class Mailbox:
         return None if r is None else (r[0], r[1])
 
     def cleanup_orphans(self) -> int:
-        """Remove envelope files left by a crash before their database commit."""
+        """Remove envelope files left by a crash before their database commit.
+
+        Skipped (returns 0) while another process has this mailbox open: its
+        temp files and its envelope being committed are not orphans."""
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fcntl.flock(self._lock, fcntl.LOCK_SH)  # a failed upgrade may drop the lock
+            return 0
+        try:
+            return self._cleanup_orphans()
+        finally:
+            fcntl.flock(self._lock, fcntl.LOCK_SH)
+
+    def _cleanup_orphans(self) -> int:
         removed = 0
         for folder in ("in", "sent"):
             d = self.temp_dir(folder)
