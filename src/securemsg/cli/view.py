@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from securemsg.cli.output import Printer
 from securemsg.core.card import Card
 from securemsg.core.consent_base import iso_time
 from securemsg.store.mailbox import LetterRow
-from securemsg.store.reading import OpenedLetter
+
+if TYPE_CHECKING:  # a type only: `inbox` need not import the whole reading path
+    from securemsg.store.reading import OpenedLetter
 
 
 def recipients_json(o: OpenedLetter, names: dict[str, str]) -> list[dict[str, Any]]:

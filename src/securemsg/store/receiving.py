@@ -28,6 +28,7 @@ from securemsg.errors import ConsentRefused, FormatError, SecureMsgError, Verifi
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import LetterRow, Mailbox
+from securemsg.store.pipeline import TeeAhead
 
 MAX_ENVELOPE = 1 << 40
 
@@ -63,6 +64,10 @@ class TeeReader:
     def drain(self) -> None:
         while self.read(1 << 16):
             pass
+
+
+def _too_large() -> FormatError:
+    return FormatError("the letter file is absurdly large")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,20 +165,25 @@ def receive(box: Mailbox, src: BinaryIO, now: int) -> Accepted:
     fd, tmp = tempfile.mkstemp(prefix=".recv-", suffix=".tmp", dir=box.temp_dir(folder))
     try:
         with os.fdopen(fd, "wb") as sink:
-            tee = TeeReader(src, sink)
-            env = Opening(tee, box.secret, box.card.fingerprint)  # type: ignore[arg-type]
-            author = author_card(box, env.author_fp, now)
-            manifest = env.verify(author)
-            consent, carried = env.basis_records()
-            check_basis(box, manifest, consent, carried, now)
-            for _head, _item, chunks in env.items():
-                for _ in chunks:  # digests are checked as it streams; nothing is kept
-                    pass
-            env.finish()
-            tee.drain()
+            # The file is read, copied and hashed on a worker thread while this
+            # one decrypts and checks the digests (store/pipeline.py).
+            tee = TeeAhead(src, sink, EnvelopeHasher(), MAX_ENVELOPE, _too_large)
+            try:
+                env = Opening(tee, box.secret, box.card.fingerprint)  # type: ignore[arg-type]
+                author = author_card(box, env.author_fp, now)
+                manifest = env.verify(author)
+                consent, carried = env.basis_records()
+                check_basis(box, manifest, consent, carried, now)
+                for _head, _item, chunks in env.items():
+                    for _ in chunks:  # digests are checked as it streams; nothing is kept
+                        pass
+                env.finish()
+                tee.drain()
+            finally:
+                tee.close()
             sink.flush()
             os.fsync(sink.fileno())
-        digest = tee.hasher.digest()
+        digest = tee.hasher.digest()  # type: ignore[attr-defined]
         entry = manifest.entry_for(box.card.fingerprint)
         domains = tuple(sorted(d.value for d in entry.domains)) if entry else ()
         return _commit(box, manifest, author, Path(tmp), digest, domains, now)

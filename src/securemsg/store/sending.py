@@ -37,6 +37,7 @@ from securemsg.store import drop as dropfolder
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import LetterRow, Mailbox
+from securemsg.store.pipeline import ahead
 
 PIECE = 1 << 20
 PATIENT_COPY_REQUIRED = (Purpose.EMERGENCY_REPORT,)
@@ -223,7 +224,8 @@ def _write_temp(directory: Path, chunks: Iterable[bytes]) -> tuple[Path, bytes]:
     hasher = EnvelopeHasher()
     try:
         with os.fdopen(fd, "wb") as fh:
-            for chunk in chunks:
+            # Encrypted on a worker thread while this one hashes and writes.
+            for chunk in ahead(chunks):
                 hasher.update(chunk)
                 fh.write(chunk)
             fh.flush()
