@@ -30,8 +30,10 @@ def _send_many(world: World, n: int) -> list[str]:
 
 def _receiver(world: World, label: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "securemsg", "-v", "--home", str(world.home(label)), "--json"]
-        + ["receive", "--drop", str(world.drop)],
+        [
+            *(sys.executable, "-m", "securemsg", "-v", "--home", str(world.home(label))),
+            *("--json", "receive", "--drop", str(world.drop)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

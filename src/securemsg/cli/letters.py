@@ -164,6 +164,7 @@ def send(
     envelopes = len(to) + 1 + (1 if patient and not no_patient_copy else 0)  # + the double
     req.attachments, bar = with_progress(req.attachments, passes=envelopes + 1)
     box = Mailbox(ctx.home())
+    box.cleanup_orphans()  # temp files of a send that was killed
     try:
         result = do_send(box, req, ctx.now())
     finally:
