@@ -39,6 +39,10 @@ secret-service: $(STAMP)
 
 test: lint typecheck unit secret-service
 
+# Coverage-guided fuzzing of every parser (atheris), FUZZ_SECONDS per target (default 120).
+fuzz: $(STAMP)
+	$(BIN)/pip install -q -c requirements/lock.txt atheris && PYTHON=$(BIN)/python bash fuzz/run.sh
+
 # Benchmarks (not run in CI): figures, ratios and PASS/MISS per target of issue 6.
 # `bench` writes docs/performance.png and docs/performance-results.md.
 bench: $(STAMP)

@@ -1,0 +1,17 @@
+"""atheris target (coverage-guided): consent, see fuzz/harness.py. Run: bash fuzz/run.sh consent"""
+
+import sys
+
+import atheris
+
+with atheris.instrument_imports():
+    import harness
+
+
+def test_one_input(data: bytes) -> None:
+    harness.run("consent", data)
+
+
+if __name__ == "__main__":
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
