@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): age_decrypt, see fuzz/harness.py. Run: bash fuzz/run.sh age_decrypt"""
+"""atheris target (coverage-guided): age_decrypt, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh age_decrypt
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): age_header, see fuzz/harness.py. Run: bash fuzz/run.sh age_header"""
+"""atheris target (coverage-guided): age_header, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh age_header
+"""
 
 import sys
 

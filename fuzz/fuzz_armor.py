@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): armor, see fuzz/harness.py. Run: bash fuzz/run.sh armor"""
+"""atheris target (coverage-guided): armor, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh armor
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): binding, see fuzz/harness.py. Run: bash fuzz/run.sh binding"""
+"""atheris target (coverage-guided): binding, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh binding
+"""
 
 import sys
 

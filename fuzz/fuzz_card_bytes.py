@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): card_bytes, see fuzz/harness.py. Run: bash fuzz/run.sh card_bytes"""
+"""atheris target (coverage-guided): card_bytes, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh card_bytes
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): card_text, see fuzz/harness.py. Run: bash fuzz/run.sh card_text"""
+"""atheris target (coverage-guided): card_text, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh card_text
+"""
 
 import sys
 

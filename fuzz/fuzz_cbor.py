@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): cbor, see fuzz/harness.py. Run: bash fuzz/run.sh cbor"""
+"""atheris target (coverage-guided): cbor, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh cbor
+"""
 
 import sys
 

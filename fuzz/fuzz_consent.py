@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): consent, see fuzz/harness.py. Run: bash fuzz/run.sh consent"""
+"""atheris target (coverage-guided): consent, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh consent
+"""
 
 import sys
 

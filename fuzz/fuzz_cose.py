@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): cose, see fuzz/harness.py. Run: bash fuzz/run.sh cose"""
+"""atheris target (coverage-guided): cose, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh cose
+"""
 
 import sys
 

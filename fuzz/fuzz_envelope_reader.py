@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): envelope_reader, see fuzz/harness.py. Run: bash fuzz/run.sh envelope_reader"""
+"""atheris target (coverage-guided): envelope_reader, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh envelope_reader
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): keyfile, see fuzz/harness.py. Run: bash fuzz/run.sh keyfile"""
+"""atheris target (coverage-guided): keyfile, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh keyfile
+"""
 
 import sys
 

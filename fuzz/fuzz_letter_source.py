@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): letter_source, see fuzz/harness.py. Run: bash fuzz/run.sh letter_source"""
+"""atheris target (coverage-guided): letter_source, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh letter_source
+"""
 
 import sys
 

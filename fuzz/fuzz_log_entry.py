@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): log_entry, see fuzz/harness.py. Run: bash fuzz/run.sh log_entry"""
+"""atheris target (coverage-guided): log_entry, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh log_entry
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): manifest, see fuzz/harness.py. Run: bash fuzz/run.sh manifest"""
+"""atheris target (coverage-guided): manifest, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh manifest
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): manifest_payload, see fuzz/harness.py. Run: bash fuzz/run.sh manifest_payload"""
+"""atheris target (coverage-guided): manifest_payload, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh manifest_payload
+"""
 
 import sys
 

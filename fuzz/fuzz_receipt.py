@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): receipt, see fuzz/harness.py. Run: bash fuzz/run.sh receipt"""
+"""atheris target (coverage-guided): receipt, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh receipt
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): refusal, see fuzz/harness.py. Run: bash fuzz/run.sh refusal"""
+"""atheris target (coverage-guided): refusal, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh refusal
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): signed_binding, see fuzz/harness.py. Run: bash fuzz/run.sh signed_binding"""
+"""atheris target (coverage-guided): signed_binding, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh signed_binding
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): signed_card, see fuzz/harness.py. Run: bash fuzz/run.sh signed_card"""
+"""atheris target (coverage-guided): signed_card, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh signed_card
+"""
 
 import sys
 

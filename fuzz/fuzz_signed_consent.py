@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): signed_consent, see fuzz/harness.py. Run: bash fuzz/run.sh signed_consent"""
+"""atheris target (coverage-guided): signed_consent, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh signed_consent
+"""
 
 import sys
 

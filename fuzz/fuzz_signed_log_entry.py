@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): signed_log_entry, see fuzz/harness.py. Run: bash fuzz/run.sh signed_log_entry"""
+"""atheris target (coverage-guided): signed_log_entry, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh signed_log_entry
+"""
 
 import sys
 

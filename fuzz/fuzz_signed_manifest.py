@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): signed_manifest, see fuzz/harness.py. Run: bash fuzz/run.sh signed_manifest"""
+"""atheris target (coverage-guided): signed_manifest, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh signed_manifest
+"""
 
 import sys
 

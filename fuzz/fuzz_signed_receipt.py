@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): signed_receipt, see fuzz/harness.py. Run: bash fuzz/run.sh signed_receipt"""
+"""atheris target (coverage-guided): signed_receipt, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh signed_receipt
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): signed_refusal, see fuzz/harness.py. Run: bash fuzz/run.sh signed_refusal"""
+"""atheris target (coverage-guided): signed_refusal, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh signed_refusal
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""atheris target (coverage-guided): test_key, see fuzz/harness.py. Run: bash fuzz/run.sh test_key"""
+"""atheris target (coverage-guided): test_key, see fuzz/harness.py.
+
+Run: bash fuzz/run.sh test_key
+"""
 
 import sys
 
