@@ -53,6 +53,8 @@ class Printer:
         """Not a terminal: no style can show, so skip rich (~25 ms of imports)
         and write plain, unwrapped lines with control characters neutralised."""
         isatty = getattr(self.stream, "isatty", None)
+        if os.environ.get("FORCE_COLOR"):  # rich's own switch: render as on a terminal
+            return False
         return self._console is None and not (isatty is not None and isatty())
 
     def line(self, text: str = "", style: str | None = None) -> None:

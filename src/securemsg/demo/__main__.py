@@ -66,9 +66,10 @@ class Demo:
             **os.environ,
             "SECUREMSG_PASSPHRASE": "demo passphrase",
             "SECUREMSG_KEYSTORE": "file",
-            "NO_COLOR": os.environ.get("NO_COLOR", ""),
-            "COLUMNS": "100",
+            "COLUMNS": str(max(100, shutil.get_terminal_size().columns)),
         }
+        if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+            self.env["FORCE_COLOR"] = "1"  # the commands' output goes to this terminal
         self.env.pop("SECUREMSG_HOME", None)
 
     def home(self, who: str) -> Path:
