@@ -114,10 +114,10 @@ def plot(results: list[throughput.SizeResult], path: Path) -> None:
         "o--",
         label="securemsg receive (verify)",
     )
-    styles = {"age": ("s-", "s--"), "gpg": ("^-", "^--")}
+    styles = {"age": ("s-", "s--"), "gpg": ("^-", "^--"), "gpg -z 0": ("v-", "v--")}
     for name, (e_style, d_style) in styles.items():
         if all(name in r.peers for r in results):
-            op = "-se" if name == "gpg" else "-e"
+            op = "-se" if name.startswith("gpg") else "-e"
             ax1.plot(
                 sizes,
                 [mbps(r, r.peers[name][0].median) for r in results],

@@ -85,9 +85,14 @@ def measure(report: Report, w: World, count: int, runs: int) -> None:
 
     in_process_env(w)
     pat_fp = Contacts(Home(w.bob, env=w.env)).find("Jeanne").fingerprint
+    # Bob's mailbox holds the letters of the other benchmarks: start from an
+    # emptied copy, and grow another copy of it.
+    empty = w.root / "bob-empty"
+    shutil.copytree(w.bob, empty)
+    _empty_letters(empty)
     big = w.root / "bob-big"
-    shutil.copytree(w.bob, big)
-    db0 = (w.bob / "securemsg.db").stat().st_size
+    shutil.copytree(empty, big)
+    db0 = _db_size(empty)
     half = count // 2
     populate(big, w, half, pat_fp)
     db_half = _db_size(big)
@@ -101,7 +106,7 @@ def measure(report: Report, w: World, count: int, runs: int) -> None:
         f" {(db_half - db0) / half:.0f} B/letter for the first: linear)"
     )
     cmds = {
-        "inbox, empty": [*SECUREMSG, "--home", str(w.bob), "inbox"],
+        "inbox, empty": [*SECUREMSG, "--home", str(empty), "inbox"],
         f"inbox, {count}": [*SECUREMSG, "--home", str(big), "inbox"],
         "inbox --patient, empty": [
             *SECUREMSG,
@@ -148,6 +153,19 @@ def measure(report: Report, w: World, count: int, runs: int) -> None:
         ((db_full - db_half) / (count - half)) / ((db_half - db0) / half),
         "<= 1.2",
     )
+
+
+def _empty_letters(home: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(home / "securemsg.db")
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'letters'").fetchone():
+        conn.execute("DELETE FROM letters")
+        conn.commit()
+    conn.execute("VACUUM")
+    conn.close()
+    for f in (home / "mail" / "in").glob("*.smsg"):
+        f.unlink()
 
 
 def _db_size(home: Path) -> int:

@@ -72,6 +72,14 @@ class Printer:
         self.console.print(Text.assemble((f"{label}: ", "bold"), (value, style or "")))
 
     def table(self, title: str, columns: list[str], rows: list[list[str]]) -> None:
+        if self.plain:  # aligned columns, no rich (an `inbox` page in a pipe)
+            cells = [[c.translate(_CONTROLS) for c in row] for row in [columns, *rows]]
+            widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+            lines = [title.translate(_CONTROLS)]
+            for row in cells:
+                lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+            self.stream.write("\n".join(line.rstrip() for line in lines) + "\n")
+            return
         from rich.table import Table
 
         table = Table(title=title, title_justify="left")
