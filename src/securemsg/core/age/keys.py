@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import nacl.utils
-from nacl.bindings import crypto_scalarmult, crypto_scalarmult_base
+from nacl.bindings import crypto_scalarmult_base
+
+from securemsg.core.x25519_point import is_low_order
 
 from . import bech32
 from .errors import KeyFormatError
@@ -20,15 +22,7 @@ IDENTITY_HRP = "AGE-SECRET-KEY-"
 RECIPIENT_HRP = "age"
 KEY_SIZE = 32
 
-# Any valid (clamped) scalar: X25519(k, P) is all-zero exactly when P has small order.
-_PROBE_SCALAR = bytes([0x40] + [0] * 30 + [0x40])
-
-
-def _is_low_order(point: bytes) -> bool:
-    try:
-        return crypto_scalarmult(_PROBE_SCALAR, point) == bytes(KEY_SIZE)
-    except RuntimeError:  # libsodium refuses an all-zero result
-        return True
+_is_low_order = is_low_order
 
 
 @dataclass(frozen=True, slots=True)
