@@ -30,8 +30,9 @@ unit: $(STAMP)
 # A real Secret Service: gnome-keyring in a private D-Bus session, headless.
 secret-service: $(STAMP)
 	@if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then \
-	  XDG_DATA_HOME="$$(mktemp -d)" dbus-run-session -- bash -c \
+	  xdg="$$(mktemp -d)"; XDG_DATA_HOME="$$xdg" dbus-run-session -- bash -c \
 	    'printf "pw" | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec $(BIN)/pytest -q -m secret_service'; \
+	  rc=$$?; rm -rf "$$xdg"; exit $$rc; \
 	else \
 	  echo "SKIPPED secret-service tests: dbus-run-session or gnome-keyring-daemon not installed"; \
 	  if [ -n "$$SECUREMSG_REQUIRE_SECRET_SERVICE" ]; then exit 1; fi; \
