@@ -11,41 +11,56 @@ import threading
 import pytest
 
 from securemsg.store import pipeline
-from securemsg.store.pipeline import TeeAhead, ahead
+from securemsg.store.pipeline import Behind, TeeAhead
 
 
-def test_ahead_same_chunks_in_order() -> None:
-    chunks = [bytes([i % 251]) * (i * 977 % 70_000) for i in range(300)]
-    assert list(ahead(iter(chunks))) == chunks
-    assert list(ahead(iter([]))) == []
+def test_behind_consumes_in_order_then_done() -> None:
+    got: list[object] = []
+    w = Behind(got.append, lambda: got.append("done"))
+    items = [bytes([i % 251]) * (i * 977 % 70_000) for i in range(300)]
+    for item in items:
+        w.put(item)
+    w.finish()
+    assert got == [*items, "done"]
 
 
-def test_ahead_raises_the_producer_error_after_what_came_before() -> None:
-    def gen():
-        yield b"a" * (2 << 20)
-        raise ValueError("boom")
+def test_behind_raises_the_worker_error_and_never_blocks() -> None:
+    def consume(item: object) -> None:
+        if item == 3:
+            raise ValueError("boom")
 
-    got = []
+    w = Behind(consume, lambda: None)
     with pytest.raises(ValueError, match="boom"):
-        for c in ahead(gen()):
-            got.append(c)
-    assert got == [b"a" * (2 << 20)]
+        for i in range(10_000):  # far more than the queue holds
+            w.put(i)
+    with pytest.raises(ValueError, match="boom"):
+        w.finish()
 
 
-def test_ahead_early_stop_closes_the_producer() -> None:
-    closed = threading.Event()
+def test_behind_error_in_done_reaches_finish() -> None:
+    def done() -> None:
+        raise OSError("disk full")
 
-    def gen():
-        try:
-            while True:
-                yield b"x" * 65536
-        finally:
-            closed.set()
+    w = Behind(lambda item: None, done)
+    w.put(1)
+    with pytest.raises(OSError, match="disk full"):
+        w.finish()
 
-    it = ahead(gen())
-    next(it)
-    it.close()  # the consumer gives up (a refusal, an error)
-    assert closed.wait(5)
+
+def test_behind_abort_skips_done() -> None:
+    started, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def consume(item: object) -> None:
+        started.set()
+        release.wait(5)
+
+    w = Behind(consume, done.set)
+    for i in range(pipeline.DEPTH + 1):
+        w.put(i)
+    assert started.wait(5)
+    release.set()
+    w.abort()
+    assert not w.thread.is_alive() and not done.is_set()
 
 
 def _tee(data: bytes, limit: int = 1 << 40) -> tuple[TeeAhead, io.BytesIO]:
@@ -62,13 +77,18 @@ def test_tee_reads_like_the_file_and_copies_it_all(size: int) -> None:
     ref = io.BytesIO(data)
     try:
         for step in range(200):
-            if step % 3 == 0:
+            if step % 4 == 0:
                 assert tee.readline() == ref.readline()
-            elif step % 3 == 1:
+            elif step % 4 == 1:
                 assert tee.readline(5) == ref.readline(5)
-            else:
+            elif step % 4 == 2:
                 n = (step * 7919) % 70_000
                 assert tee.read(n) == ref.read(n)
+            else:  # read1: up to n bytes, empty only at the end
+                n = (step * 7919) % (2 * pipeline.BATCH) + 1
+                got = tee.read1(n)
+                assert len(got) <= n and got == ref.read(len(got))
+                assert got or ref.read(1) == b""
         tee.drain()
     finally:
         tee.close()

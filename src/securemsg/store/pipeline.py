@@ -3,13 +3,14 @@
 libsodium (through cffi) and hashlib release the GIL on large buffers, so a
 producer on a worker thread and a consumer on the calling thread overlap:
 
-* :func:`ahead`: the sender encrypts an envelope on the worker while the
-  calling thread hashes the ciphertext and writes it.
+* :class:`Behind`: the sender reads each attachment once on the calling
+  thread and hands every piece to one worker per envelope, which encrypts it,
+  hashes the ciphertext and writes it (docs/performance.md).
 * :class:`TeeAhead`: the receiver reads the envelope file, copies it into the
   mailbox and hashes it on the worker while the calling thread decrypts and
   checks the item digests.
 
-Both hand over batches of about 1 MiB through a bounded queue (memory stays
+All hand over batches of about 1 MiB through a bounded queue (memory stays
 bounded), re-raise the worker's exception in the caller, and stop the worker
 when the caller stops early (a refusal, an error, an interrupt).
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import BinaryIO
 
 BATCH = 1 << 20
@@ -69,35 +70,53 @@ class _Worker:
         self.thread.join()
 
 
-def ahead(chunks: Iterable[bytes], batch: int = BATCH) -> Iterator[bytes]:
-    """``chunks``, produced on a worker thread, about ``batch`` bytes ahead."""
+class Behind:
+    """Runs ``consume(item)`` on a worker thread for each item :meth:`put`, in
+    order, then ``done()`` at :meth:`finish`.
 
-    def produce(put: Callable[[object], bool]) -> None:
-        it = iter(chunks)
+    The queue is bounded (``put`` blocks while the worker is :data:`DEPTH` items
+    behind). The worker's exception is raised by the next ``put`` or by
+    ``finish``; after it the worker only discards. :meth:`abort` stops it without
+    ``done()``. Call ``finish`` or ``abort`` exactly once.
+    """
+
+    def __init__(self, consume: Callable[[object], None], done: Callable[[], None]) -> None:
+        self.q: queue.Queue[object] = queue.Queue(maxsize=DEPTH)
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._consume, self._done = consume, done
+        self.thread = threading.Thread(target=self._run, daemon=True, name="securemsg-pipeline")
+        self.thread.start()
+
+    def _run(self) -> None:
+        ended = False
         try:
-            pending: list[bytes] = []
-            size = 0
-            for chunk in it:
-                pending.append(chunk)
-                size += len(chunk)
-                if size >= batch:
-                    if not put(pending):
-                        return
-                    pending, size = [], 0
-            if pending:
-                put(pending)
-        finally:
-            close = getattr(it, "close", None)
-            if close is not None:
-                close()
+            while (item := self.q.get()) is not _END:
+                if not self._stop.is_set():
+                    self._consume(item)
+            ended = True
+            if not self._stop.is_set():
+                self._done()
+        except BaseException as exc:  # handed to the caller, raised there
+            self.error = exc
+            while not ended:  # keep draining: put never blocks for ever
+                ended = self.q.get() is _END
 
-    worker = _Worker(produce)
-    try:
-        while (item := worker.get()) is not _END:
-            assert isinstance(item, list)
-            yield from item
-    finally:
-        worker.close()
+    def put(self, item: object) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put(item)
+
+    def finish(self) -> None:
+        self.q.put(_END)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        self._stop.set()
+        self.q.put(_END)
+        self.thread.join()
 
 
 class TeeAhead:
@@ -163,6 +182,27 @@ class TeeAhead:
             return self._take(len(self._buf) - self._pos)
         self._fill(size)
         return self._take(min(size, len(self._buf) - self._pos))
+
+    def read1(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes (at least one, unless at the end): what is buffered,
+        else the worker's next batch, handed over whole, without a copy."""
+        if self._pos < len(self._buf):
+            avail = len(self._buf) - self._pos
+            return self._take(avail if size < 0 else min(avail, size))
+        if self._eof or size == 0:
+            return b""
+        item = self._worker.get()
+        if item is _END:
+            self._eof = True
+            return b""
+        assert isinstance(item, bytes)
+        self._buf.clear()
+        self._pos = 0
+        if 0 <= size < len(item):
+            self._buf += item[size:]
+            item = item[:size]
+        self.size += len(item)
+        return item
 
     def readline(self, size: int = -1, /) -> bytes:
         scanned = 0  # unread bytes already searched for a newline

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from securemsg.store import drop as dropfolder
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import LetterRow, Mailbox
-from securemsg.store.pipeline import ahead
+from securemsg.store.pipeline import Behind
 
 PIECE = 1 << 20
 PATIENT_COPY_REQUIRED = (Purpose.EMERGENCY_REPORT,)
@@ -219,22 +219,79 @@ def _reply_to(box: Mailbox, ref: str | None) -> bytes | None:
     return bytes.fromhex(box.find(ref).id)
 
 
-def _write_temp(directory: Path, chunks: Iterable[bytes]) -> tuple[Path, bytes]:
-    fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=directory)
-    hasher = EnvelopeHasher()
+class _EnvelopeFile:
+    """One envelope being written to a hidden temp file: a worker thread seals
+    the plaintext pieces it is given, hashes the ciphertext and writes it."""
+
+    def __init__(self, directory: Path, sealing: compose.Sealing) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=directory)
+        self.path = Path(tmp)
+        self.fh = os.fdopen(fd, "wb")
+        self.hasher = EnvelopeHasher()
+        self.encryptor = sealing.encryptor
+        try:
+            self._write(sealing.header)
+            self._write(sealing.nonce)
+        except BaseException:
+            self.fh.close()
+            self.path.unlink()
+            raise
+        self.worker = Behind(self._consume, self._done)
+        self.running = True
+
+    def _write(self, data: bytes | memoryview) -> None:
+        self.hasher.update(data)
+        self.fh.write(data)
+
+    def _consume(self, piece: object) -> None:
+        assert isinstance(piece, bytes)
+        sealed = self.encryptor.feed(piece)
+        if sealed:
+            self._write(sealed)
+
+    def _done(self) -> None:
+        self._write(self.encryptor.finalize())
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+
+    def finish(self) -> bytes:
+        self.running = False
+        self.worker.finish()
+        return self.hasher.digest()
+
+    def close(self) -> None:
+        if self.running:
+            self.running = False
+            self.worker.abort()
+        self.fh.close()
+
+
+def _write_envelopes(
+    box: Mailbox,
+    planned: compose.Planned,
+    targets: list[tuple[Card, frozenset[Domain]]],
+    directories: list[Path],
+    consent: bytes | None,
+    patient_card: bytes | None,
+    temps: list[Path],
+) -> list[bytes]:
+    """Every envelope of the letter, in lockstep: each attachment is read once
+    and each piece goes to the worker of every envelope that holds it (one
+    worker per envelope; docs/performance.md). Returns the envelope digests;
+    the temp files are appended to ``temps`` as they are created."""
+    sealings, plaintext = compose.envelopes(planned, box.secret, targets, consent, patient_card)
+    files: list[_EnvelopeFile] = []
     try:
-        with os.fdopen(fd, "wb") as fh:
-            # Encrypted on a worker thread while this one hashes and writes.
-            for chunk in ahead(chunks):
-                hasher.update(chunk)
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return Path(tmp), hasher.digest()
+        for directory, sealing in zip(directories, sealings, strict=True):
+            files.append(_EnvelopeFile(directory, sealing))
+            temps.append(files[-1].path)
+        for who, piece in plaintext:
+            for k in who:
+                files[k].worker.put(piece)
+        return [f.finish() for f in files]
+    finally:
+        for f in files:
+            f.close()
 
 
 def _write_all(
@@ -251,7 +308,8 @@ def _write_all(
     temps: list[Path] = []
     outputs: list[tuple[Output, Path, bytes]] = []
     try:
-        for card, domains in recipients:
+        finals: list[Path] = []
+        for card, _domains in recipients:
             if req.drop is not None:
                 final = dropfolder.letter_path(req.drop, card.fingerprint, m.id_hex)
             else:
@@ -259,10 +317,20 @@ def _write_all(
                 final = req.out_dir / f"{m.id_hex}-{card.fingerprint[:12]}.smsg"
             if final.exists():
                 raise UsageError(f"{final} already exists")
-            tmp, digest = _write_temp(
-                final.parent, compose.envelope(planned, box.secret, card, domains, consent, pcard)
-            )
-            temps.append(tmp)
+            finals.append(final)
+        all_domains = frozenset(i.domain for i in m.items)
+        digests = _write_envelopes(
+            box,
+            planned,
+            [*recipients, (box.card, all_domains)],
+            [f.parent for f in finals] + [box.temp_dir("sent")],
+            consent,
+            pcard,
+            temps,
+        )
+        for (card, domains), final, tmp, digest in zip(
+            recipients, finals, temps, digests, strict=False
+        ):
             out = Output(
                 card.name,
                 card.fingerprint,
@@ -272,12 +340,7 @@ def _write_all(
                 patient is not None and card.fingerprint == patient.fingerprint,
             )
             outputs.append((out, tmp, digest))
-        all_domains = frozenset(i.domain for i in m.items)
-        dtmp, ddigest = _write_temp(
-            box.temp_dir("sent"),
-            compose.envelope(planned, box.secret, box.card, all_domains, consent, pcard),
-        )
-        temps.append(dtmp)
+        dtmp, ddigest = temps[-1], digests[-1]
         double = box.letter_path("sent", m.id_hex)
         with box.transaction():
             if box.get(m.id_hex, "sent") is not None:

@@ -200,3 +200,16 @@ def test_any_single_mutation_is_rejected(
     # Whatever was released before the error is authentic: a prefix of the plaintext.
     assert pt.startswith(released)
     assert len(released) % CHUNK == 0 or released == pt
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=sizes, seed=st.integers(0, 2**32), cuts=st.lists(st.integers(0, 10**6), max_size=6))
+def test_stream_feed_is_update_without_copies(size: int, seed: int, cuts: list[int]) -> None:
+    """feed() (sealing into a reused buffer, the sender's path) gives the same
+    ciphertext as update(), whatever the pieces."""
+    pt = _data(size, seed)
+    key, nonce = _data(16, seed + 1), _data(16, seed + 2)
+    fed = stream.StreamEncryptor(key, nonce)
+    ct = b"".join(bytes(fed.feed(p)) for p in _split(pt, cuts)) + fed.finalize()
+    whole = stream.StreamEncryptor(key, nonce)
+    assert ct == whole.update(pt) + whole.finalize()

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import nacl.exceptions
+from nacl._sodium import ffi as _ffi
+from nacl._sodium import lib as _lib
 from nacl.bindings import (
     crypto_aead_chacha20poly1305_ietf_decrypt as _open,
 )
@@ -58,6 +60,48 @@ class StreamEncryptor:
         self._counter = 0
         self._buf = bytearray()
         self._done = False
+        self._out = bytearray()
+
+    def feed(self, data: bytes | bytearray | memoryview) -> memoryview:
+        """Like :meth:`update`, without copies: the chunks are sealed straight from
+        ``data`` into a buffer this encryptor reuses. The returned view is valid
+        until the next call; the caller must not keep it."""
+        if self._done:
+            raise ValueError("StreamEncryptor already finalized")
+        view = memoryview(data).cast("B")
+        held = len(self._buf)
+        # Seal every full chunk that has at least one byte after it (see iter_update).
+        count = (held + len(view) - 1) // CHUNK_SIZE if held + len(view) else 0
+        if not count:
+            self._buf += view
+            return memoryview(b"")
+        need = count * ENC_CHUNK_SIZE
+        if len(self._out) < need:
+            self._out = bytearray(need)  # a new buffer: the old one may still be viewed
+        out = _ffi.from_buffer(self._out, require_writable=True)
+        at, pos = 0, 0
+        if held:
+            pos = CHUNK_SIZE - held
+            self._buf += view[:pos]
+            self._seal_into(out, _ffi.from_buffer(bytes(self._buf)))
+            self._buf.clear()
+            at = 1
+        if at < count:
+            src = _ffi.from_buffer(view)
+            for k in range(at, count):
+                self._seal_into(out + k * ENC_CHUNK_SIZE, src + pos)
+                pos += CHUNK_SIZE
+        self._buf += view[pos:]
+        return memoryview(self._out)[:need]
+
+    def _seal_into(self, out: object, src: object) -> None:
+        nonce = _chunk_nonce(self._counter, False)
+        rc = _lib.crypto_aead_chacha20poly1305_ietf_encrypt(
+            out, _ffi.NULL, src, CHUNK_SIZE, _ffi.NULL, 0, _ffi.NULL, nonce, self._key
+        )
+        if rc != 0:  # libsodium's encrypt cannot fail on these sizes
+            raise RuntimeError("ChaCha20-Poly1305 encryption failed")
+        self._counter += 1
 
     def iter_update(self, data: bytes | bytearray | memoryview) -> Iterator[bytes]:
         """Like :meth:`update`, one sealed chunk at a time (no join of big inputs)."""
@@ -139,6 +183,67 @@ class StreamDecryptor:
             if not out:
                 raise
         return out
+
+    def feed(self, data: bytes | bytearray | memoryview) -> memoryview:
+        """Like :meth:`update`, with fewer copies: the full chunks are opened straight
+        from ``data`` into one new buffer, returned as a view (never reused, so it
+        may be kept). Same release and error rules as :meth:`update`."""
+        self._check()
+        view = memoryview(data).cast("B")
+        held = len(self._buf)
+        count = (held + len(view)) // ENC_CHUNK_SIZE
+        if not count:
+            if self._done and view:
+                self._error = PayloadError("trailing data after the end of the encrypted payload")
+                raise self._error
+            self._buf += view
+            return memoryview(b"")
+        plain = bytearray(count * CHUNK_SIZE)
+        out = _ffi.from_buffer(plain, require_writable=True)
+        done, pos = 0, 0
+        try:
+            if held:
+                pos = ENC_CHUNK_SIZE - held
+                self._buf += view[:pos]
+                self._open_into(out, _ffi.from_buffer(bytes(self._buf)))
+                self._buf.clear()
+                done = 1
+            if done < count:
+                src = _ffi.from_buffer(view)
+                while done < count:
+                    self._open_into(out + done * CHUNK_SIZE, src + pos)
+                    pos += ENC_CHUNK_SIZE
+                    done += 1
+            if self._done and pos < len(view):
+                raise PayloadError("trailing data after the end of the encrypted payload")
+            self._buf += view[pos:]
+        except PayloadError as exc:
+            self._error = exc
+            if not done:
+                raise
+        return memoryview(plain)[: done * CHUNK_SIZE]
+
+    def _open_into(self, out: object, src: object) -> None:
+        """Open one full-size chunk (non-final, else final) into ``out``."""
+        if self._done:
+            raise PayloadError("trailing data after the end of the encrypted payload")
+        for last in (False, True):
+            rc = _lib.crypto_aead_chacha20poly1305_ietf_decrypt(
+                out,
+                _ffi.NULL,
+                _ffi.NULL,
+                src,
+                ENC_CHUNK_SIZE,
+                _ffi.NULL,
+                0,
+                _chunk_nonce(self._counter, last),
+                self._key,
+            )
+            if rc == 0:
+                self._done = last
+                self._counter += 1
+                return
+        raise PayloadError("payload chunk failed to authenticate")
 
     def finalize(self) -> list[bytes]:
         """Process the final short chunk; raise if the payload is incomplete."""

@@ -17,7 +17,7 @@ from securemsg.core.card import Card
 from securemsg.core.digests import letter_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import SecretIdentity
-from securemsg.core.letter.container import OutItem, write_envelope
+from securemsg.core.letter.container import OutItem, write_envelope, write_envelopes
 from securemsg.core.letter.manifest import (
     ID_BYTES,
     SALT_BYTES,
@@ -151,3 +151,55 @@ def envelope(
     )
     yield header
     yield from age.encrypt_stream(file_key, records, rng)
+
+
+@dataclass(frozen=True, slots=True)
+class Sealing:
+    """The start of one envelope written by :func:`envelopes`: write ``header``,
+    then ``nonce``, then the plaintext sealed by ``encryptor``, then its final chunk."""
+
+    header: bytes
+    nonce: bytes
+    encryptor: age.StreamEncryptor
+
+
+def envelopes(
+    planned: Planned,
+    author: SecretIdentity,
+    targets: Sequence[tuple[Card, frozenset[Domain]]],
+    consent: bytes | None,
+    patient_card: bytes | None,
+    rng: Rng = nacl.utils.random,
+) -> tuple[list[Sealing], Iterator[tuple[tuple[int, ...], bytes]]]:
+    """All envelopes of a letter at once, reading each attachment once.
+
+    Returns one :class:`Sealing` per target (its own file key, header and payload
+    nonce) and the plaintext as ``(envelope indexes, bytes)`` pairs, in order: feed
+    each piece to the encryptor of every envelope it names. Each envelope comes out
+    byte for byte as :func:`envelope` writes it (with the same ``rng`` draws, target
+    after target: file key, header, nonce).
+    """
+    sealings: list[Sealing] = []
+    bindings: list[bytes] = []
+    for card, _domains in targets:
+        file_key = age.new_file_key(rng)
+        header = age.build_header(file_key, [age.X25519Recipient.from_bytes(card.enc_public)], rng)
+        bindings.append(sign_binding(author, planned.manifest.encoded, header, card.fingerprint))
+        nonce = bytes(rng(age.NONCE_SIZE))
+        if len(nonce) != age.NONCE_SIZE:
+            raise ValueError("rng returned the wrong number of bytes")
+        sealings.append(Sealing(header, nonce, age.StreamEncryptor(file_key, nonce)))
+    domain_of = {out.n: item.domain for item, out in planned.items}
+
+    def includes(domains: frozenset[Domain]) -> Callable[[OutItem], bool]:
+        return lambda out: domain_of[out.n] in domains
+
+    plaintext = write_envelopes(
+        planned.manifest.encoded,
+        bindings,
+        consent,
+        patient_card,
+        [out for _item, out in planned.items],
+        [includes(domains) for _card, domains in targets],
+    )
+    return sealings, plaintext

@@ -11,7 +11,7 @@ content, of any size, streamed. Nothing may follow END. Spec: docs/format.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,6 @@ from securemsg.errors import FormatError
 MANIFEST, BINDING, CONSENT, PATIENT_CARD, ITEM_HEAD, ITEM_BODY, END = 1, 2, 3, 4, 5, 6, 0xFF
 MAX_SMALL = 1 << 20  # any record but ITEM_BODY
 MAX_ITEM = 1 << 40
-PIECE = 64 * 1024
 
 
 def record_head(rtype: int, length: int) -> bytes:
@@ -71,6 +70,42 @@ def write_envelope(
     yield record_head(END, 0)
 
 
+def write_envelopes(
+    manifest: bytes,
+    bindings: Sequence[bytes],
+    consent: bytes | None,
+    patient_card: bytes | None,
+    items: Iterable[OutItem],
+    includes: Sequence[Callable[[OutItem], bool]],
+) -> Iterator[tuple[tuple[int, ...], bytes]]:
+    """The plaintext of several envelopes of one letter at once, reading each item
+    once: pairs ``(envelopes, bytes)``, where ``envelopes`` are the indexes (into
+    ``bindings``) of the envelopes the bytes belong to, in order. Envelope ``k``
+    holds the items ``includes[k]`` accepts; its bytes, concatenated, are exactly
+    what :func:`write_envelope` gives for it."""
+    every = tuple(range(len(bindings)))
+    for k, binding in enumerate(bindings):
+        start = [small_record(MANIFEST, manifest), small_record(BINDING, binding)]
+        if consent is not None:
+            start.append(small_record(CONSENT, consent))
+        if patient_card is not None:
+            start.append(small_record(PATIENT_CARD, patient_card))
+        yield (k,), b"".join(start)
+    for item in items:
+        who = tuple(k for k in every if includes[k](item))
+        if not who:
+            continue
+        head = cbor.dumps({"n": item.n, "salt": item.salt, "name": item.name})
+        yield who, small_record(ITEM_HEAD, head) + record_head(ITEM_BODY, item.size)
+        written = 0
+        for piece in item.content():
+            written += len(piece)
+            yield who, piece
+        if written != item.size:
+            raise FormatError(f"attachment {item.name!r} changed size while it was being sent")
+    yield every, record_head(END, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class InItemHead:
     n: int
@@ -80,33 +115,43 @@ class InItemHead:
 
 
 class EnvelopeReader:
-    """Reads records from an iterator of plaintext chunks, in bounded memory."""
+    """Reads records from an iterator of plaintext chunks, in bounded memory.
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    Item bodies are handed out as views of the chunks, without copies (the
+    chunks must not change afterwards: bytes, or buffers never reused)."""
+
+    def __init__(self, chunks: Iterator[bytes | memoryview]) -> None:
         self._chunks = chunks
-        self._buf = bytearray()
-        self._pending: int | None = None  # type of a record head already read
+        self._cur = memoryview(b"")
+        self._off = 0
 
-    def _fill(self, n: int) -> None:
-        while len(self._buf) < n:
+    def _more(self) -> None:
+        """Make the next non-empty chunk current (the current one is used up)."""
+        while self._off == len(self._cur):
             try:
-                self._buf += next(self._chunks)
+                self._cur = memoryview(next(self._chunks)).cast("B")
             except StopIteration:
                 raise FormatError("the letter ends in the middle of a record") from None
+            self._off = 0
 
     def _take(self, n: int) -> bytes:
-        self._fill(n)
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        return out
+        parts: list[bytes] = []
+        while n:
+            if self._off == len(self._cur):
+                self._more()
+            k = min(n, len(self._cur) - self._off)
+            parts.append(bytes(self._cur[self._off : self._off + k]))
+            self._off += k
+            n -= k
+        return b"".join(parts)
 
     def _head(self) -> tuple[int, int]:
         head = self._take(9)
         return head[0], int.from_bytes(head[1:], "big")
 
     def peek_type(self) -> int:
-        self._fill(1)
-        return self._buf[0]
+        self._more()
+        return self._cur[self._off]
 
     def small(self, rtype: int, what: str) -> bytes:
         got, length = self._head()
@@ -139,19 +184,18 @@ class EnvelopeReader:
             raise FormatError("an item head is not followed by its body")
         return InItemHead(n, salt, name, size)
 
-    def body(self, size: int) -> Iterator[bytes]:
+    def body(self, size: int) -> Iterator[memoryview]:
         left = size
         while left:
-            if not self._buf:
-                self._fill(1)
-            take = min(left, len(self._buf), PIECE * 4)
-            piece = bytes(self._buf[:take])
-            del self._buf[:take]
+            self._more()
+            take = min(left, len(self._cur) - self._off)
+            piece = self._cur[self._off : self._off + take]
+            self._off += take
             left -= take
             yield piece
 
     def _fill_end(self) -> None:
-        if self._buf:
+        if self._off < len(self._cur):
             raise FormatError("data follows the end of the letter")
         for extra in self._chunks:
             if extra:

@@ -308,7 +308,7 @@ class ItemHasher:
         self._h = hashlib.sha256(label + b"\x00" + salt)
         self._h.update(cbor.dumps([n, kind, domain.value, name, size]))
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | bytearray | memoryview) -> None:
         self._h.update(data)
 
     def digest(self) -> bytes:

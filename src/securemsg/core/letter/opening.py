@@ -57,7 +57,7 @@ class Opening:
                 "this letter is not encrypted to you",
                 hint="check that you are its recipient (securemsg whoami)",
             ) from exc
-        self.reader = EnvelopeReader(age.decrypt_stream(file_key, src))
+        self.reader = EnvelopeReader(age.decrypt_views(file_key, src))
         self.manifest_bytes = self.reader.small(MANIFEST, "manifest")
         self.author_fp = peek_author(self.manifest_bytes)
         self.manifest: Manifest | None = None
@@ -87,7 +87,7 @@ class Opening:
         card = self.reader.optional(PATIENT_CARD, "patient card")
         return consent, card
 
-    def items(self) -> Iterator[tuple[InItemHead, Item, Iterator[bytes]]]:
+    def items(self) -> Iterator[tuple[InItemHead, Item, Iterator[memoryview]]]:
         """Each item with a chunk iterator; the digest is checked when it ends."""
         if self.manifest is None or self.entry is None:
             raise FormatError("verify the manifest before reading items")
@@ -105,7 +105,7 @@ class Opening:
             yield head, item, self._checked(head, item)
             self._seen.add(head.n)
 
-    def _checked(self, head: InItemHead, item: Item) -> Iterator[bytes]:
+    def _checked(self, head: InItemHead, item: Item) -> Iterator[memoryview]:
         hasher = ItemHasher(item.n, item.kind, item.domain, head.name, head.size, head.salt)
         for piece in self.reader.body(head.size):
             hasher.update(piece)

@@ -34,7 +34,7 @@ class EnvelopeHasher:
     def __init__(self) -> None:
         self._h = hashlib.sha256(labels.ENVELOPE_FILE + b"\x00")
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | bytearray | memoryview) -> None:
         self._h.update(data)
 
     def digest(self) -> bytes:
