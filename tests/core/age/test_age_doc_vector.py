@@ -46,7 +46,9 @@ def test_doc_vector_matches_implementation() -> None:
     doc_hex = "".join(_fenced(text, "hex", "Resulting file").split())
     assert produced.hex() == doc_hex
     assert _fenced(text, "text", "Header:").encode() == header_bytes
-    assert str(IDENTITY) in text and str(IDENTITY.recipient) in text
+    assert str(IDENTITY.recipient) in text and "keys/age-doc-vector.agekey" in text
+    keyfile = DOC.parents[1] / "keys" / "age-doc-vector.agekey"
+    assert str(IDENTITY) in keyfile.read_text(encoding="utf-8").splitlines()
 
     plain = io.BytesIO()
     age.decrypt([IDENTITY], io.BytesIO(bytes.fromhex(doc_hex)), plain)

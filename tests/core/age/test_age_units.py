@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,12 @@ from securemsg.core import age
 from securemsg.core.age import armor, bech32, header, stream, x25519
 from securemsg.errors import FormatError
 
-CCTV_IDENTITY = "AGE-SECRET-KEY-1EGTZVFFV20835NWYV6270LXYVK2VKNX2MMDKWYKLMGR48UAWX40Q2P2LM0"
+# The CCTV vectors' public test identity, kept with the other public test keys.
+CCTV_IDENTITY = next(
+    line
+    for line in (Path(__file__).parents[3] / "keys" / "age-cctv.agekey").read_text().splitlines()
+    if line.startswith("AGE-SECRET-KEY-1")
+)
 CCTV_RECIPIENT = "age1xmwwc06ly3ee5rytxm9mflaz2u56jjj36s0mypdrwsvlul66mv4q47ryef"  # age-keygen -y
 
 
