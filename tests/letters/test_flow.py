@@ -64,9 +64,21 @@ def test_referral_via_drop_everyone_receives_own_part(world: World) -> None:
     assert recips["specialist"]["domains"] == ["medical", "nursing"]
     assert recips["patient"]["fingerprint"] == world.fp("pat")
     assert pat["author"]["fingerprint"] == world.fp("gp")
-    # inbox
+    # ... and in plain words, for the patient only
+    about = pat["about_you"]
+    assert about[0].startswith("Dr Alice Martin (gp) wrote this referral about you on")
+    assert "Claire Petit (nurse) received only the nursing part(s)." in about
+    assert "You received the whole letter." in about
+    assert any(s.startswith("It was sent under the consent you signed") for s in about)
+    assert card["about_you"] is None and nurse["about_you"] is None
+    # inbox: the patient sees who else received each letter
     (row,) = world.ok("pat", "inbox")["letters"]
     assert row["message_id"] == mid
+    assert {r["fingerprint"] for r in row["recipients"]} == {
+        world.fp("card"),
+        world.fp("nurse"),
+        world.fp("pat"),
+    }
 
     # receipts come back through the drop folder
     sent_before = world.ok("gp", "sent")

@@ -30,7 +30,8 @@ def _listing(ctx: Ctx, folder: str, limit: int, page: int, patient: str | None) 
         patient_fp = Contacts(box.home).find(patient, include_replaced=True).fingerprint
     rows = box.listing(folder, limit=limit, offset=(page - 1) * limit, patient_fp=patient_fp)
     deliveries = {r.id: box.deliveries(r.id) for r in rows} if folder == "sent" else {}
-    emit(ListView(rows, folder, deliveries, _names(box) if folder == "sent" else {}), ctx.as_json)
+    view = ListView(rows, folder, deliveries, _names(box), box.card.profile.role.is_patient)
+    emit(view, ctx.as_json)
 
 
 @click.command()

@@ -44,10 +44,51 @@ class LetterView:
             base[self.opened.patient.fingerprint] = self.opened.patient.name
         return {**base, **(self.names or {})}
 
+    def patient_sentences(self) -> list[str]:
+        """For the patient (R4): who wrote about them, to whom, what each received,
+        on which basis, in plain words."""
+        o, m = self.opened, self.opened.manifest
+        names = self._names()
+        role = o.author.profile.role.value
+        out = [
+            f"{o.author.name} ({role}) wrote this {m.kind.value} about you on "
+            f'{iso_time(m.date)}: "{m.subject}".'
+        ]
+        everything = {i.domain for i in m.items}
+        for r in m.recipients:
+            who = (
+                "You"
+                if r.fp == self.me.fingerprint
+                else f"{names.get(r.fp, r.fp[:16])} ({r.role.value})"
+            )
+            if r.domains >= everything:
+                what = "the whole letter"
+            else:
+                parts = ", ".join(sorted(d.value for d in r.domains & everything))
+                what = f"only the {parts} part(s)"
+            out.append(f"{who} received {what}.")
+        if o.grant is not None:
+            g = o.grant
+            out.append(
+                f"It was sent under the consent you signed on {iso_time(g.issued_at)} "
+                f"for {g.purpose.value} (grant {g.id_hex[:12]}), valid until "
+                f"{iso_time(g.not_after)}."
+            )
+        elif m.basis == "emergency":
+            out.append(
+                "It was sent as an emergency report, without your prior consent, as the "
+                "code of ethics allows unless you objected to the recipient (R8)."
+            )
+        if m.phone_call is not None:
+            out.append(f"It confirms in writing a phone call on {iso_time(m.phone_call.time)}.")
+        return out
+
     def to_json(self) -> dict[str, Any]:
         o, m = self.opened, self.opened.manifest
         grant = o.grant
+        about_you = self.patient_sentences() if self.me.profile.role.is_patient else None
         return {
+            "about_you": about_you,
             "status": self.status,
             "message_id": m.id_hex,
             "kind": m.kind.value,
@@ -161,6 +202,9 @@ class LetterView:
         if withheld:
             line("Withheld from you", f"{withheld} item(s) outside your care domains")
         out.renderable(Panel(t, title=f"Letter {m.id_hex}", title_align="left"))
+        if self.me.profile.role.is_patient:
+            for sentence in self.patient_sentences():
+                out.line(sentence)
         table = Table(title="Who received what", title_justify="left")
         for col in ("Recipient", "Role", "Domains"):
             table.add_column(col)
@@ -188,6 +232,7 @@ class ListView:
     folder: str
     deliveries: dict[str, list[tuple[str, str, int | None]]]
     names: dict[str, str]
+    patient_view: bool = False
     schema: str = "securemsg.letters/1"
 
     def to_json(self) -> dict[str, Any]:
@@ -207,6 +252,9 @@ class ListView:
                 "basis": s.get("basis"),
                 "in_reply_to": r.in_reply_to,
             }
+            doc["recipients"] = [
+                {"fingerprint": fp, "name": self.names.get(fp)} for fp in s.get("recipients", [])
+            ]
             if r.folder == "sent":
                 doc["deliveries"] = [
                     {"recipient": self.names.get(fp, fp), "fingerprint": fp, "status": st}
@@ -234,6 +282,12 @@ class ListView:
                     [r.id[:12], iso_time(r.date), r.kind, patient, str(s.get("subject")), status]
                 )
             else:
+                if self.patient_view:  # the patient is the reader: say who else got it
+                    patient = ", ".join(
+                        self.names.get(fp, fp[:10])
+                        for fp in s.get("recipients", [])
+                        if not self.names.get(fp, "").endswith("(you)")
+                    )
                 rows.append(
                     [
                         r.id[:12],
@@ -247,6 +301,13 @@ class ListView:
         cols = (
             ["Id", "Date", "Kind", "Patient", "Subject", "Receipts"]
             if self.folder == "sent"
-            else ["Id", "Date", "Kind", "Author", "Patient", "Subject"]
+            else [
+                "Id",
+                "Date",
+                "Kind",
+                "Author",
+                "Sent to" if self.patient_view else "Patient",
+                "Subject",
+            ]
         )
         out.table("Sent (doubles)" if self.folder == "sent" else "Inbox", cols, rows)
