@@ -9,13 +9,16 @@ XDG folders inside tmp_path, file key store, a passphrase, NO_COLOR.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import hashlib
 import io
 import json
 import os
+import shutil
 import sqlite3
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# Tests leave nothing outside temp dirs: no example database, and hypothesis's
+# other caches in a temp dir removed at exit, not in the checkout.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="securemsg-hypothesis-")
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, True)
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+settings.register_profile("securemsg", database=None)
+settings.load_profile("securemsg")
 
 PASSPHRASE = "correct horse battery staple"
 
