@@ -198,6 +198,8 @@ class Card:
             raw = base64.b64decode(b64, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise FormatError("card: the body is not valid base64") from exc
+        if base64.b64encode(raw).decode() != b64:  # unused bits set: another text, same bytes
+            raise FormatError("card: the body is not in canonical base64")
         card = cls.from_bytes(raw)
         if "fingerprint" in info and info["fingerprint"].replace(" ", "") != card.fingerprint:
             raise FormatError("card: the Fingerprint line does not match the signed keys")
