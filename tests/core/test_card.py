@@ -491,3 +491,26 @@ def test_property_any_mutation_is_rejected_or_yields_an_identical_card(data: st.
     except SecureMsgError:
         return
     assert same(Card.from_bytes(got.encoded), original) and got.encoded == enc
+
+
+def test_non_canonical_base64_body_refused() -> None:
+    """Set padding bits decode to the same bytes: another text for the same card
+    must still be refused (found by the mutation sweep)."""
+    b64alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    for n in range(3):  # some name length gives a body with padding
+        c = Card.create(SECRET, Profile("Dr A" + "x" * n, Role.GP), NOW)
+        b64 = base64.b64encode(c.encoded).decode()
+        if b64.endswith("="):
+            break
+    else:
+        raise AssertionError("no padded body found")
+    data = b64.rstrip("=")
+    last = data[-1]
+    twin = data[:-1] + b64alpha[b64alpha.index(last) ^ 1] + b64[len(data) :]
+    assert base64.b64decode(twin) == c.encoded  # the same bytes...
+    text = c.to_text()
+    tail = b64[-16:]
+    assert tail in text
+    forged = text.replace(tail, twin[-16:])
+    with pytest.raises(FormatError, match="canonical base64"):  # ...yet refused
+        Card.parse(forged)
