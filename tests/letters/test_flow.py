@@ -138,7 +138,9 @@ def test_referral_via_files_and_receipts_import(world: World) -> None:
     assert world.snap("gp") == before
     # the cardiologist's receipt is not the nurse's: refused
     before = world.snap("gp")
-    bad = world.write("swapped.receipt", world.path("nurse-receipt.bin").read_bytes()[:-1] + b"\0")
+    good = world.path("nurse-receipt.bin").read_bytes()
+    # flip a bit of the signature (setting the byte to 0 was a no-op 1 time in 256)
+    bad = world.write("swapped.receipt", good[:-1] + bytes([good[-1] ^ 0x01]))
     res = world.run("gp", "--json", "receipts", "import", bad)
     assert res.exit_code == 3
     assert world.snap("gp") == before
