@@ -9,19 +9,16 @@ codes included), with stdout/stderr captured.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import os
 import shutil
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from clirun import Res, db_rows
+from clirun import run_cli as _run_cli
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
 from securemsg.core.testkeys import derive_test_identity, format_test_key
@@ -50,61 +47,13 @@ KNOWS: dict[str, list[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Res:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    def error(self) -> Any:
-        lines = [ln for ln in self.stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1, self.stderr
-        return json.loads(lines[0])
-
-
-@contextlib.contextmanager
-def _env(extra: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(
-        {"SECUREMSG_PASSPHRASE": PASSPHRASE, "SECUREMSG_KEYSTORE": "file", "NO_COLOR": "1"}
-    )
-    os.environ.pop("SECUREMSG_HOME", None)
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def run_cli(home: Path | None, *args: str, env: dict[str, str] | None = None) -> Res:
-    from securemsg.cli.main import main
-
-    argv = (["--home", str(home)] if home is not None else []) + list(args)
-    out, err = io.StringIO(), io.StringIO()
-    code: Any = 0
-    with _env(env or {}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return Res(int(code or 0), out.getvalue(), err.getvalue())
+    return _run_cli(home, *args, passphrase=PASSPHRASE, env=env)
 
 
 def db_dump(home: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """Every row of every table (sealed blobs included), for before/after checks."""
-    conn = sqlite3.connect(f"file:{home / 'securemsg.db'}?mode=ro", uri=True)
-    try:
-        tables = [
-            r[0]
-            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
-        ]
-        return [(t, sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables]
-    finally:
-        conn.close()
+    return db_rows(home / "securemsg.db")
 
 
 @dataclass

@@ -20,23 +20,22 @@ World (built once per session, then ``shutil.copytree`` per test):
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gc
 import hashlib
 import io
-import json
 import os
 import shutil
-import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from clirun import Res, db_rows
+from clirun import run_cli as _run_cli
 from securemsg.core import age
 from securemsg.core.card import Card
 from securemsg.core.digests import object_digest
@@ -86,68 +85,11 @@ def secret_of(label: str) -> SecretIdentity:
     return derive_test_identity(f"letters-tests/{label}")
 
 
-@dataclass(frozen=True)
-class Res:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    def error(self) -> Any:
-        lines = [ln for ln in self.stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1, self.stderr
-        return json.loads(lines[0])
-
-
-@contextlib.contextmanager
-def _env() -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(
-        {
-            "SECUREMSG_PASSPHRASE": PASSPHRASE,
-            "SECUREMSG_KEYSTORE": "file",
-            "NO_COLOR": "1",
-            "COLUMNS": "200",
-        }
-    )
-    os.environ.pop("SECUREMSG_HOME", None)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def run_cli(home: Path | None, *args: str | Path) -> Res:
-    from securemsg.cli.main import main
-
-    argv = (["--home", str(home)] if home is not None else []) + [str(a) for a in args]
-    out, err = io.StringIO(), io.StringIO()
-    code: Any = 0
-    with _env(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    gc.collect()  # close SQLite connections held by dropped Home objects
-    return Res(int(code or 0), out.getvalue(), err.getvalue())
+    return _run_cli(home, *args, passphrase=PASSPHRASE)
 
 
 # -- snapshots -------------------------------------------------------------------------
-def db_rows(db: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        tables = [
-            r[0]
-            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
-        ]
-        return [(t, sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables]
-    finally:
-        conn.close()
-
-
 def snapshot(home: Path) -> dict[str, Any]:
     """Every row of every table, and (path, sha256) of every other file in the home.
 
