@@ -226,18 +226,19 @@ def receive(ctx: Ctx, files: tuple[Path, ...], drop: Path | None, receipt_out: P
         if drop is not None
         else receive_files(box, list(files), receipt_out, ctx.now())
     )
-    emit(ReceiveReport(rows), ctx.as_json)
+    finish_report(rows, ctx.as_json)
+
+
+def finish_report(rows: list[dict[str, Any]], as_json: bool) -> None:
+    """Print the report; explain each refusal on stderr and exit 3 if there was one."""
+    emit(ReceiveReport(rows), as_json)
     refused = [r for r in rows if r["status"] == "refused"]
     for r in refused:
         message(f"refused {r['file']}: {r['detail']}", "red")
         if r.get("hint"):
             message(f"  hint: {r['hint']}")
     if refused:
-        ctx_exit(EXIT_REFUSED)
-
-
-def ctx_exit(code: int) -> None:
-    raise click.exceptions.Exit(code)
+        raise click.exceptions.Exit(EXIT_REFUSED)
 
 
 @click.command()

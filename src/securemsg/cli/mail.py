@@ -101,19 +101,11 @@ def receipts() -> None:
 @pass_ctx
 def receipts_import(ctx: Ctx, files: tuple[Path, ...]) -> None:
     """Match receipts (or refusal notices) to the doubles they prove."""
-    from securemsg.cli.letters import ReceiveReport, ctx_exit
-    from securemsg.cli.receiving import _import
+    from securemsg.cli.letters import finish_report
+    from securemsg.cli.receiving import import_file
 
     box = Mailbox(ctx.home())
-    rows = [_import(box, f, ctx.now()) for f in files]
-    emit(ReceiveReport(rows), ctx.as_json)
-    if any(r["status"] == "refused" for r in rows):
-        from securemsg.errors import EXIT_REFUSED
-
-        for r in rows:
-            if r["status"] == "refused":
-                click.echo(f"securemsg: error: {r['file']}: {r['detail']}", err=True)
-        ctx_exit(EXIT_REFUSED)
+    finish_report([import_file(box, f, ctx.now()) for f in files], ctx.as_json)
 
 
 @dataclass

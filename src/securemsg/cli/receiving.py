@@ -57,7 +57,7 @@ def receive_files(
     rows = []
     for path in files:
         if path.suffix in (".receipt", ".refusal"):
-            rows.append(_import(box, path, now))
+            rows.append(import_file(box, path, now))
             continue
         row, proof, _author = _accept(box, path, now)
         if proof is not None:
@@ -69,7 +69,7 @@ def receive_files(
     return rows
 
 
-def _import(box: Mailbox, path: Path, now: int) -> dict[str, Any]:
+def import_file(box: Mailbox, path: Path, now: int) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             r = import_proof(box, fh.read(MAX_PROOF + 1), now)
@@ -101,7 +101,7 @@ def receive_drop(box: Mailbox, drop: Path, now: int) -> list[dict[str, Any]]:
     rows = []
     for path in dropfolder.collect(drop, my_fp):
         if path.suffix in (".receipt", ".refusal"):
-            row = _import(box, path, now)
+            row = import_file(box, path, now)
             if row["status"] != "refused":
                 _remove(path)
             else:  # kept for inspection, never processed again

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 from securemsg.core import cbor
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
+from securemsg.core.letter.manifest import Manifest
 from securemsg.core.log import GENESIS, ChainReport, LogEntry, make_entry, verify_chain
 from securemsg.core.storage import StorageKeys
 from securemsg.errors import NotFoundError, UsageError
@@ -76,6 +77,43 @@ class LetterRow:
     path: str
     summary: dict[str, Any]
     receipt: bytes | None
+
+    @classmethod
+    def of(
+        cls,
+        m: Manifest,
+        folder: str,
+        now: int,
+        envelope_digest: bytes,
+        path: str,
+        author_name: str,
+        domains: Iterable[str],
+        receipt: bytes | None,
+    ) -> LetterRow:
+        """The row of a letter (received or double); the summary is sealed on insert."""
+        summary = {
+            "subject": m.subject,
+            "author_name": author_name,
+            "patient": dict(m.patient_ids),
+            "patient_fp": m.patient_fp or "",
+            "pseudonym": m.pseudonym or "",
+            "basis": m.basis,
+            "domains": sorted(domains),
+            "recipients": [r.fp for r in m.recipients],
+        }
+        return cls(
+            id=m.id_hex,
+            folder=folder,
+            stored_at=now,
+            date=m.date,
+            author=m.author,
+            kind=m.kind.value,
+            in_reply_to=m.in_reply_to.hex() if m.in_reply_to else None,
+            envelope_digest=envelope_digest,
+            path=path,
+            summary=summary,
+            receipt=receipt,
+        )
 
 
 class Mailbox:

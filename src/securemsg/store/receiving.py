@@ -223,36 +223,10 @@ def _commit(
             entry.seq,
             entry.hash,
         )
-        box.insert_letter(
-            LetterRow(
-                id=m.id_hex,
-                folder="in",
-                stored_at=now,
-                date=m.date,
-                author=m.author,
-                kind=m.kind.value,
-                in_reply_to=m.in_reply_to.hex() if m.in_reply_to else None,
-                envelope_digest=digest,
-                path=str(final.relative_to(box.home.path)),
-                summary=summary_of(m, author, domains),
-                receipt=receipt.encoded,
-            ),
-            m.patient_fp,
-        )
+        path = str(final.relative_to(box.home.path))
+        row = LetterRow.of(m, "in", now, digest, path, author.name, domains, receipt.encoded)
+        box.insert_letter(row, m.patient_fp)
     return Accepted(m, author, receipt, False, domains)
-
-
-def summary_of(m: Manifest, author: Card, domains: tuple[str, ...]) -> dict[str, object]:
-    return {
-        "subject": m.subject,
-        "author_name": author.name,
-        "patient": dict(m.patient_ids),
-        "patient_fp": m.patient_fp or "",
-        "pseudonym": m.pseudonym or "",
-        "basis": m.basis,
-        "domains": list(domains),
-        "recipients": [r.fp for r in m.recipients],
-    }
 
 
 def refusal_notice(box: Mailbox, src_path: Path, error: SecureMsgError, now: int) -> Refused:

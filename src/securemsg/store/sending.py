@@ -346,32 +346,10 @@ def _write_all(
             if box.get(m.id_hex, "sent") is not None:
                 raise UsageError("message id collision")  # 128 random bits: never in practice
             os.replace(dtmp, double)
-            box.insert_letter(
-                LetterRow(
-                    id=m.id_hex,
-                    folder="sent",
-                    stored_at=now,
-                    date=m.date,
-                    author=m.author,
-                    kind=m.kind.value,
-                    in_reply_to=m.in_reply_to.hex() if m.in_reply_to else None,
-                    envelope_digest=ddigest,
-                    path=str(double.relative_to(box.home.path)),
-                    summary={
-                        "subject": m.subject,
-                        "author_name": box.card.name,
-                        "patient": dict(m.patient_ids),
-                        "patient_fp": m.patient_fp or "",
-                        "pseudonym": m.pseudonym or "",
-                        "basis": m.basis,
-                        "domains": sorted(d.value for d in all_domains),
-                        "recipients": [r.fp for r in m.recipients],
-                        "recipient_names": [o.name for o, _, _ in outputs],
-                    },
-                    receipt=None,
-                ),
-                m.patient_fp,
-            )
+            path = str(double.relative_to(box.home.path))
+            everything = [d.value for d in all_domains]
+            row = LetterRow.of(m, "sent", now, ddigest, path, box.card.name, everything, None)
+            box.insert_letter(row, m.patient_fp)
             for out, _tmp, digest in outputs:
                 box.conn.execute(
                     "INSERT INTO deliveries(id, recipient, envelope_digest, status, at) "
