@@ -14,7 +14,7 @@ from securemsg.cli.output import Printer, emit, message
 from securemsg.cli.view import LetterView
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter.source import parse_letter
-from securemsg.errors import EXIT_REFUSED, UsageError
+from securemsg.errors import EXIT_REFUSED, FormatError, UsageError
 from securemsg.store.mailbox import Mailbox
 from securemsg.store.sending import AttachmentFile, SendRequest, SendResult
 from securemsg.store.sending import send as do_send
@@ -143,7 +143,10 @@ def send(
     """Sign, encrypt and deliver LETTER (Markdown) to each recipient."""
     consent_bytes = None
     if consent is not None:
-        consent_bytes = consent.read_bytes()[: MAX_CONSENT_FILE + 1]
+        with consent.open("rb") as fh:  # bounded read: never load a huge file
+            consent_bytes = fh.read(MAX_CONSENT_FILE + 1)
+        if len(consent_bytes) > MAX_CONSENT_FILE:
+            raise FormatError(f"{consent} is too large to be a consent grant")
     req = SendRequest(
         source=parse_letter(letter.read_bytes(), default_subject=letter.stem),
         to=list(to),
