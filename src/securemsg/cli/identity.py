@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,7 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card, iso_day
 from securemsg.core.identity import Profile, Role, SecretIdentity
-from securemsg.core.testkeys import parse_test_key
 from securemsg.errors import ConflictError, UsageError
-from securemsg.store.fs import atomic_write, ensure_private_dir
 
 
 def profile_json(card: Card) -> dict[str, Any]:
@@ -54,12 +51,18 @@ def render_profile(out: Printer, card: Card) -> None:
         out.line("PUBLIC TEST KEY: for demos and tests only, never for real patients", "bold red")
 
 
-@dataclass
 class WhoAmI:
-    card: Card
-    home: Path
-    keystore: str
-    schema: str = "securemsg.whoami/1"
+    """The result of init and whoami (no dataclass: start-up time)."""
+
+    schema = "securemsg.whoami/1"
+
+    def __init__(self, card: Card, home: Path, keystore: str) -> None:
+        self.card = card
+        self.home = home
+        self.keystore = keystore
+
+    def __repr__(self) -> str:
+        return f"WhoAmI(card={self.card!r}, home={self.home!r}, keystore={self.keystore!r})"
 
     def to_json(self) -> dict[str, Any]:
         return {**profile_json(self.card), "home": str(self.home), "keystore": self.keystore}
@@ -126,11 +129,14 @@ def init(
         email=email,
     )
     if test_key is not None:
+        from securemsg.core.testkeys import parse_test_key
+
         secret = parse_test_key(test_key.read_text("utf-8"))
         card = Card.create(secret, profile, ctx.now(), test_key=True)
     else:
         secret = SecretIdentity.generate()
         card = Card.create(secret, profile, ctx.now())
+    from securemsg.store.fs import ensure_private_dir
     from securemsg.store.keystore import select_keystore
 
     ensure_private_dir(home.path)
@@ -177,5 +183,7 @@ def card_export(ctx: Ctx, output: Path | None) -> None:
         return
     if output.exists():
         raise UsageError(f"{output} exists", hint="choose another file name")
+    from securemsg.store.fs import atomic_write
+
     atomic_write(output, text.encode(), mode=0o644)
     message(f"Card written to {output}")

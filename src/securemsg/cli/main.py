@@ -3,11 +3,9 @@ errors become messages and exit codes (docs/cli.md, EXIT STATUS)."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import click
@@ -15,11 +13,21 @@ import click
 from securemsg import errors
 
 
-@dataclass
 class Ctx:
-    home_option: str | None
-    as_json: bool
-    verbose: bool
+    """The global options, handed to every command (no dataclass: start-up time)."""
+
+    __slots__ = ("as_json", "home_option", "verbose")
+
+    def __init__(self, home_option: str | None, as_json: bool, verbose: bool) -> None:
+        self.home_option = home_option
+        self.as_json = as_json
+        self.verbose = verbose
+
+    def __repr__(self) -> str:
+        return (
+            f"Ctx(home_option={self.home_option!r}, as_json={self.as_json!r}, "
+            f"verbose={self.verbose!r})"
+        )
 
     def home(self) -> Any:
         from securemsg.store.home import Home, resolve_home
@@ -138,6 +146,8 @@ def report(exc: errors.SecureMsgError, as_json: bool, verbose: bool) -> int:
 
         traceback.print_exception(exc, file=sys.stderr)
     if as_json:
+        import json
+
         doc = {
             "schema": "securemsg.error/1",
             "error": exc.code,

@@ -1,4 +1,5 @@
-"""One renderer: result dataclasses become text (rich) or JSON (stable schema).
+"""One renderer: results (classes with ``to_json`` and ``render``) become text
+(rich) or JSON (stable schema).
 
 stdout carries results only; messages go to stderr. User-supplied text is never
 interpreted as rich markup.
@@ -6,11 +7,9 @@ interpreted as rich markup.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
 
@@ -26,12 +25,15 @@ class Result(Protocol):
 _CONTROLS = {c: "\ufffd" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
 
 
-@dataclass
 class Printer:
     """Small facade over rich, imported only when text is printed."""
 
-    stream: TextIO = field(default_factory=lambda: sys.stdout)
-    _console: Any = None
+    def __init__(self, stream: TextIO | None = None, _console: Any = None) -> None:
+        self.stream: TextIO = sys.stdout if stream is None else stream
+        self._console = _console
+
+    def __repr__(self) -> str:
+        return f"Printer(stream={self.stream!r})"
 
     @property
     def console(self) -> Any:
@@ -96,6 +98,8 @@ class Printer:
 def emit(result: Result, as_json: bool, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
     if as_json:
+        import json
+
         doc = {"schema": result.schema, **result.to_json()}
         out.write(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
     else:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 import nacl.signing
 
 from securemsg.core import cbor, cose, labels
 from securemsg.core.fingerprint import fingerprint, format_fingerprint
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import Profile, SecretIdentity
 from securemsg.core.x25519_point import is_low_order
 from securemsg.errors import ExpiredError, FormatError
@@ -29,10 +29,20 @@ END = "-----END SECUREMSG CARD-----"
 MAX_CARD_TEXT = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Card:
-    """A verified card. Obtain one with :meth:`create` or :meth:`parse`."""
+class Card(Frozen):
+    """A verified card. Obtain one with :meth:`create` or :meth:`parse`.
 
+    A frozen value (core.frozen: no dataclass on whoami's import path)."""
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "profile",
+        "sign_public",
+        "enc_public",
+        "created",
+        "expires",
+        "test_key",
+        "encoded",
+    )
     profile: Profile
     sign_public: bytes
     enc_public: bytes
@@ -40,6 +50,24 @@ class Card:
     expires: int
     test_key: bool
     encoded: bytes  # the exact COSE_Sign1 bytes
+
+    def __init__(
+        self,
+        profile: Profile,
+        sign_public: bytes,
+        enc_public: bytes,
+        created: int,
+        expires: int,
+        test_key: bool,
+        encoded: bytes,
+    ) -> None:
+        _set(self, "profile", profile)
+        _set(self, "sign_public", sign_public)
+        _set(self, "enc_public", enc_public)
+        _set(self, "created", created)
+        _set(self, "expires", expires)
+        _set(self, "test_key", test_key)
+        _set(self, "encoded", encoded)
 
     @property
     def fingerprint(self) -> str:

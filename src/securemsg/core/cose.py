@@ -15,7 +15,6 @@ letter manifest, and so on.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import cbor2
@@ -23,6 +22,7 @@ import nacl.exceptions
 import nacl.signing
 
 from securemsg.core import cbor
+from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, SignatureError
 
 COSE_SIGN1_TAG = 18
@@ -31,15 +31,24 @@ H_ALG, H_CONTENT_TYPE, H_KID = 1, 3, 4
 MAX_COSE = cbor.MAX_OBJECT
 
 
-@dataclass(frozen=True, slots=True)
-class Sign1:
-    """A parsed, not yet verified COSE_Sign1."""
+class Sign1(Frozen):
+    """A parsed, not yet verified COSE_Sign1 (a frozen value, core.frozen)."""
 
+    __slots__ = ("object_type", "kid", "payload", "protected", "signature")  # noqa: RUF023 (field order)
     object_type: str
     kid: bytes
     payload: bytes
     protected: bytes
     signature: bytes
+
+    def __init__(
+        self, object_type: str, kid: bytes, payload: bytes, protected: bytes, signature: bytes
+    ) -> None:
+        _set(self, "object_type", object_type)
+        _set(self, "kid", kid)
+        _set(self, "payload", payload)
+        _set(self, "protected", protected)
+        _set(self, "signature", signature)
 
     def to_be_signed(self) -> bytes:
         return sig_structure(self.protected, self.payload)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import nacl.bindings
@@ -12,6 +11,7 @@ import nacl.signing
 import nacl.utils
 
 from securemsg.core import names
+from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, UsageError
 
 Rng = Callable[[int], bytes]
@@ -41,35 +41,53 @@ class Role(enum.StrEnum):
             raise UsageError(f"unknown role {value!r}", hint=f"choose one of: {choices}") from exc
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """What a card says about its holder. Constructing one validates it."""
+class Profile(Frozen):
+    """What a card says about its holder. Constructing one validates it.
 
+    A frozen value (core.frozen: no dataclass on whoami's import path)."""
+
+    __slots__ = ("name", "role", "rpps", "specialty", "ins", "birth_date", "email")  # noqa: RUF023 (field order)
     name: str
     role: Role
-    rpps: str | None = None
-    specialty: str | None = None
-    ins: str | None = None
-    birth_date: str | None = None
-    email: str | None = None
+    rpps: str | None
+    specialty: str | None
+    ins: str | None
+    birth_date: str | None
+    email: str | None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "name", names.clean_text(self.name, "name"))
-        patient = self.role.is_patient
-        if patient and (self.rpps or self.specialty):
+    def __init__(
+        self,
+        name: str,
+        role: Role,
+        rpps: str | None = None,
+        specialty: str | None = None,
+        ins: str | None = None,
+        birth_date: str | None = None,
+        email: str | None = None,
+    ) -> None:
+        name = names.clean_text(name, "name")
+        patient = role.is_patient
+        if patient and (rpps or specialty):
             raise UsageError("a patient has no RPPS number or specialty")
-        if not patient and (self.ins or self.birth_date):
+        if not patient and (ins or birth_date):
             raise UsageError("INS and birth date are for patients only")
-        if self.rpps is not None:
-            names.check_rpps(self.rpps)
-        if self.ins is not None:
-            object.__setattr__(self, "ins", names.check_ins(self.ins))
-        if self.birth_date is not None:
-            object.__setattr__(self, "birth_date", names.check_date(self.birth_date, "birth date"))
-        for attr in ("specialty", "email"):
-            value = getattr(self, attr)
-            if value is not None:
-                object.__setattr__(self, attr, names.clean_text(value, attr))
+        if rpps is not None:
+            names.check_rpps(rpps)
+        if ins is not None:
+            ins = names.check_ins(ins)
+        if birth_date is not None:
+            birth_date = names.check_date(birth_date, "birth date")
+        if specialty is not None:
+            specialty = names.clean_text(specialty, "specialty")
+        if email is not None:
+            email = names.clean_text(email, "email")
+        _set(self, "name", name)
+        _set(self, "role", role)
+        _set(self, "rpps", rpps)
+        _set(self, "specialty", specialty)
+        _set(self, "ins", ins)
+        _set(self, "birth_date", birth_date)
+        _set(self, "email", email)
 
     def to_cbor(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "role": self.role.value}
@@ -105,16 +123,19 @@ class Profile:
 SECRET_MAGIC = b"securemsg-secret-v1\x00"
 
 
-@dataclass(frozen=True, slots=True)
-class SecretIdentity:
+class SecretIdentity(Frozen):
     """A user's two private keys. Never printed: ``repr`` is redacted."""
 
-    sign_seed: bytes = field(repr=False)
-    enc_secret: bytes = field(repr=False)
+    __slots__ = ("sign_seed", "enc_secret")  # noqa: RUF023 (field order)
+    _hidden = frozenset(__slots__)
+    sign_seed: bytes
+    enc_secret: bytes
 
-    def __post_init__(self) -> None:
-        if len(self.sign_seed) != 32 or len(self.enc_secret) != 32:
+    def __init__(self, sign_seed: bytes, enc_secret: bytes) -> None:
+        if len(sign_seed) != 32 or len(enc_secret) != 32:
             raise FormatError("private keys must be 32 bytes each")
+        _set(self, "sign_seed", sign_seed)
+        _set(self, "enc_secret", enc_secret)
 
     def __repr__(self) -> str:
         return "SecretIdentity(<redacted>)"

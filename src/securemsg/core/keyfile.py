@@ -23,12 +23,12 @@ from __future__ import annotations
 import struct
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import nacl.bindings
 import nacl.exceptions
 import nacl.utils
 
+from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, WrongPassphraseError
 
 MAGIC_PREFIX = b"securemsg-keyfile-v"
@@ -68,17 +68,22 @@ def _params_problem(opslimit: int, memlimit: int) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class KdfParams:
-    """Argon2id cost parameters, in libsodium's units (passes, bytes)."""
+class KdfParams(Frozen):
+    """Argon2id cost parameters, in libsodium's units (passes, bytes).
 
+    The classes here are frozen values (core.frozen: no dataclass on whoami's
+    import path)."""
+
+    __slots__ = ("opslimit", "memlimit")  # noqa: RUF023 (field order)
     opslimit: int
     memlimit: int
 
-    def __post_init__(self) -> None:
-        problem = _params_problem(self.opslimit, self.memlimit)
+    def __init__(self, opslimit: int, memlimit: int) -> None:
+        problem = _params_problem(opslimit, memlimit)
         if problem is not None:
             raise ValueError(problem)
+        _set(self, "opslimit", opslimit)
+        _set(self, "memlimit", memlimit)
 
     def __str__(self) -> str:
         mem = self.memlimit
@@ -92,35 +97,40 @@ class KdfParams:
 DEFAULT_PARAMS = KdfParams(opslimit=3, memlimit=32 * 1024 * 1024)
 
 
-@dataclass(frozen=True, slots=True)
-class KeyFileHeader:
+class KeyFileHeader(Frozen):
     """Everything before the ciphertext; its encoding is the AEAD's associated data."""
 
+    __slots__ = ("params", "salt", "nonce")  # noqa: RUF023 (field order)
     params: KdfParams
     salt: bytes
     nonce: bytes
 
-    def __post_init__(self) -> None:
-        if len(self.salt) != SALT_SIZE:
+    def __init__(self, params: KdfParams, salt: bytes, nonce: bytes) -> None:
+        if len(salt) != SALT_SIZE:
             raise ValueError(f"salt must be {SALT_SIZE} bytes")
-        if len(self.nonce) != NONCE_SIZE:
+        if len(nonce) != NONCE_SIZE:
             raise ValueError(f"nonce must be {NONCE_SIZE} bytes")
+        _set(self, "params", params)
+        _set(self, "salt", salt)
+        _set(self, "nonce", nonce)
 
     def __bytes__(self) -> bytes:
         fixed = _PARAMS.pack(KDF_ARGON2ID, self.params.opslimit, self.params.memlimit)
         return MAGIC + fixed + self.salt + self.nonce
 
 
-@dataclass(frozen=True, slots=True)
-class KeyFile:
+class KeyFile(Frozen):
     """A parsed key file. Holds only public data: the header and the ciphertext."""
 
+    __slots__ = ("header", "ciphertext")  # noqa: RUF023 (field order)
     header: KeyFileHeader
     ciphertext: bytes
 
-    def __post_init__(self) -> None:
-        if not TAG_SIZE < len(self.ciphertext) <= MAX_SECRET_SIZE + TAG_SIZE:
+    def __init__(self, header: KeyFileHeader, ciphertext: bytes) -> None:
+        if not TAG_SIZE < len(ciphertext) <= MAX_SECRET_SIZE + TAG_SIZE:
             raise ValueError("ciphertext length out of range")
+        _set(self, "header", header)
+        _set(self, "ciphertext", ciphertext)
 
     def __bytes__(self) -> bytes:
         return bytes(self.header) + self.ciphertext

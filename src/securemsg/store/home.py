@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +39,26 @@ def resolve_home(option: str | None, env: Mapping[str, str]) -> Path:
     return Path(platformdirs.user_data_dir("securemsg", appauthor=False))
 
 
-@dataclass
 class Home:
-    path: Path
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    _secret: SecretIdentity | None = field(default=None, repr=False)
-    _conn: sqlite3.Connection | None = field(default=None, repr=False)
+    """One home folder. ``env`` is the environment the key store reads
+    (default: a copy of ``os.environ``); ``repr`` shows only the path."""
+
+    __slots__ = ("_conn", "_secret", "env", "path")
+
+    def __init__(
+        self,
+        path: Path,
+        env: Mapping[str, str] | None = None,
+        _secret: SecretIdentity | None = None,
+        _conn: sqlite3.Connection | None = None,
+    ) -> None:
+        self.path = path
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        self._secret = _secret
+        self._conn = _conn
+
+    def __repr__(self) -> str:
+        return f"Home(path={self.path!r})"
 
     @property
     def config_path(self) -> Path:

@@ -1,0 +1,62 @@
+"""A base for small frozen value classes written by hand.
+
+The conventions ask for ``@dataclass(frozen=True, slots=True)``; the classes on
+the import path of ``securemsg whoami`` (card, profile, identity, COSE, key file)
+are written by hand instead, on this base: importing :mod:`dataclasses` costs
+about 9 ms (inspect, copy) and each decorated class about half a millisecond
+more, against a start-up budget of a few milliseconds (docs/performance.md,
+target 4).
+
+A subclass lists its fields, in order (not sorted), as ``__slots__`` and writes its own
+``__init__``: validate, then store each field with :func:`_set`. The base gives
+what the dataclass gave: assignment and deletion raise
+:class:`FrozenInstanceError` (an ``AttributeError``); equality is "same class
+and equal fields"; the hash is the hash of the fields; ``repr`` is
+``Name(field=value, ...)`` without the fields named in ``_hidden``; copy and
+pickle rebuild through ``__init__`` (so through its checks).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+_set = object.__setattr__
+"""Store a field from ``__init__`` (plain assignment raises)."""
+
+
+class FrozenInstanceError(AttributeError):
+    """A field of a frozen value was assigned or deleted."""
+
+
+class Frozen:
+    __slots__ = ()
+    _hidden: ClassVar[frozenset[str]] = frozenset()
+
+    def _names(self) -> tuple[str, ...]:
+        return cast(tuple[str, ...], self.__slots__)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._names())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Frozen) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        shown = (
+            f"{name}={getattr(self, name)!r}" for name in self._names() if name not in self._hidden
+        )
+        return f"{type(self).__qualname__}({', '.join(shown)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._fields())
