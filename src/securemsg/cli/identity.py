@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any
 
 import click
@@ -13,6 +12,8 @@ from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card, iso_day
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.errors import ConflictError, UsageError
+
+# No pathlib at import (start-up time of whoami): file options arrive as str.
 
 
 def profile_json(card: Card) -> dict[str, Any]:
@@ -56,7 +57,7 @@ class WhoAmI:
 
     schema = "securemsg.whoami/1"
 
-    def __init__(self, card: Card, home: Path, keystore: str) -> None:
+    def __init__(self, card: Card, home: str, keystore: str) -> None:
         self.card = card
         self.home = home
         self.keystore = keystore
@@ -89,7 +90,7 @@ class WhoAmI:
 @click.option(
     "--test-key",
     "test_key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False),
     hidden=True,
     help="Use a PUBLIC TEST KEY from keys/ (demos and tests only).",
 )
@@ -103,7 +104,7 @@ def init(
     ins: str | None,
     birth_date: str | None,
     email: str | None,
-    test_key: Path | None,
+    test_key: str | None,
 ) -> None:
     """Create my identity: key pairs, profile and signed card."""
     home = ctx.home()
@@ -129,9 +130,11 @@ def init(
         email=email,
     )
     if test_key is not None:
+        from pathlib import Path
+
         from securemsg.core.testkeys import parse_test_key
 
-        secret = parse_test_key(test_key.read_text("utf-8"))
+        secret = parse_test_key(Path(test_key).read_text("utf-8"))
         card = Card.create(secret, profile, ctx.now(), test_key=True)
     else:
         secret = SecretIdentity.generate()
@@ -150,7 +153,7 @@ def init(
         raise
     if not ctx.as_json:
         message(f"Identity created in {home.path}", "green")
-    emit(WhoAmI(card, home.path, store.describe()), ctx.as_json)
+    emit(WhoAmI(card, home.dir, store.describe()), ctx.as_json)
 
 
 @click.command()
@@ -158,7 +161,7 @@ def init(
 def whoami(ctx: Ctx) -> None:
     """My profile, fingerprint, and which store holds my keys."""
     home = ctx.home()
-    emit(WhoAmI(home.card(), home.path, home.keystore_description()), ctx.as_json)
+    emit(WhoAmI(home.card(), home.dir, home.keystore_description()), ctx.as_json)
 
 
 @click.group()
@@ -170,17 +173,21 @@ def card() -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    "output_name",
+    type=click.Path(dir_okay=False),
     help="Write to FILE instead of stdout.",
 )
 @pass_ctx
-def card_export(ctx: Ctx, output: Path | None) -> None:
+def card_export(ctx: Ctx, output_name: str | None) -> None:
     """Print or write my card, to mail or paste to correspondents."""
     my_card = ctx.home().card()
     text = my_card.to_text()
-    if output is None:
+    if output_name is None:
         click.echo(text, nl=False)
         return
+    from pathlib import Path
+
+    output = Path(output_name)
     if output.exists():
         raise UsageError(f"{output} exists", hint="choose another file name")
     from securemsg.store.fs import atomic_write

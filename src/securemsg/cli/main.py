@@ -30,9 +30,9 @@ class Ctx:
         )
 
     def home(self) -> Any:
-        from securemsg.store.home import Home, resolve_home
+        from securemsg.store.home import Home, home_dir
 
-        return Home(resolve_home(self.home_option, os.environ))
+        return Home(home_dir(self.home_option, os.environ))
 
     @staticmethod
     def now() -> int:

@@ -6,59 +6,128 @@ Layout (all private: folders 0700, files 0600)::
     HOME/card.txt        my own signed public card (text form)
     HOME/keys/           passphrase-protected key file, when no OS key store
     HOME/securemsg.db    SQLite; every row holding a person's data is sealed
+
+``whoami`` reads the config, the card and the key file's header through the
+folder's name as a string (:attr:`Home.dir`): pathlib costs ~3 ms at start-up
+(docs/performance.md, target 4). Everything else uses :attr:`Home.path`.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
 from securemsg.errors import ConflictError, FormatError, KeyStoreError, NotFoundError
-from securemsg.store.fs import atomic_write, ensure_private_dir
 
-if TYPE_CHECKING:  # sqlite3 and the storage keys are imported when used (start-up time)
+if TYPE_CHECKING:  # imported when used (start-up time)
     import sqlite3
+    from pathlib import Path
 
     from securemsg.core.storage import StorageKeys
 
 CONFIG_SCHEMA = 1
 
 
-def resolve_home(option: str | None, env: Mapping[str, str]) -> Path:
+def home_dir(option: str | None, env: Mapping[str, str]) -> str:
+    """The home folder: ``--home``, else ``SECUREMSG_HOME``, else the platform's
+    data folder; as ``str(Path(...).expanduser())``."""
     if option:
-        return Path(option).expanduser()
+        return path_str(option, expand_user=True)
     if env.get("SECUREMSG_HOME"):
-        return Path(env["SECUREMSG_HOME"]).expanduser()
+        return path_str(env["SECUREMSG_HOME"], expand_user=True)
     import platformdirs
 
-    return Path(platformdirs.user_data_dir("securemsg", appauthor=False))
+    return path_str(platformdirs.user_data_dir("securemsg", appauthor=False))
+
+
+def resolve_home(option: str | None, env: Mapping[str, str]) -> Path:
+    from pathlib import Path
+
+    return Path(home_dir(option, env))
+
+
+def path_str(path: str, expand_user: bool = False) -> str:
+    """``str(Path(path))`` (or ``str(Path(path).expanduser())``), computed
+    without importing pathlib on POSIX; tests/store/test_home_paths.py holds
+    it to pathlib's answer."""
+    if os.name != "posix":
+        from pathlib import Path
+
+        p = Path(path)
+        return str(p.expanduser() if expand_user else p)
+    root, parts = _posix_parts(path)
+    if expand_user and not root and parts and parts[0].startswith("~"):
+        home = os.path.expanduser(parts[0])
+        if home.startswith("~"):
+            raise RuntimeError("Could not determine home directory.")
+        root, first = _posix_parts(home)
+        parts = first + parts[1:]
+    return root + "/".join(parts) or "."
+
+
+def _posix_parts(path: str) -> tuple[str, list[str]]:
+    """The root ("", "/" or "//") and the parts of a POSIX path, as pathlib
+    parses them: empty and "." parts dropped, ".." kept."""
+    rest = path.lstrip("/")
+    slashes = len(path) - len(rest)
+    root = "//" if slashes == 2 else "/" if slashes else ""
+    return root, [part for part in rest.split("/") if part not in ("", ".")]
+
+
+def _exists(path: str) -> bool:
+    """``Path(path).exists()``: False when missing, other errors raised."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            return False
+        if getattr(exc, "winerror", None) in (21, 123, 1921):
+            return False
+        raise
+    except ValueError:
+        return False
+    return True
 
 
 class Home:
     """One home folder. ``env`` is the environment the key store reads
     (default: a copy of ``os.environ``); ``repr`` shows only the path."""
 
-    __slots__ = ("_conn", "_secret", "env", "path")
+    __slots__ = ("_conn", "_path", "_secret", "dir", "env")
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         env: Mapping[str, str] | None = None,
         _secret: SecretIdentity | None = None,
         _conn: sqlite3.Connection | None = None,
     ) -> None:
-        self.path = path
+        self.dir = path_str(path) if isinstance(path, str) else str(path)
+        """The folder, as ``str(self.path)``."""
+        self._path = None if isinstance(path, str) else path
         self.env: Mapping[str, str] = dict(os.environ) if env is None else env
         self._secret = _secret
         self._conn = _conn
 
     def __repr__(self) -> str:
         return f"Home(path={self.path!r})"
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            from pathlib import Path
+
+            self._path = Path(self.dir)
+        return self._path
+
+    def _file(self, name: str) -> str:
+        """A file of the home, for I/O only (not for messages: see the *_path)."""
+        return os.path.join(self.dir, name)
 
     @property
     def config_path(self) -> Path:
@@ -77,7 +146,7 @@ class Home:
         return self.path / "securemsg.db"
 
     def exists(self) -> bool:
-        return self.config_path.exists()
+        return _exists(self._file("config.json"))
 
     def require(self) -> None:
         if not self.exists():
@@ -90,7 +159,8 @@ class Home:
     def config(self) -> dict[str, Any]:
         self.require()
         try:
-            data = json.loads(self.config_path.read_text("utf-8"))
+            with open(self._file("config.json"), encoding="utf-8") as fh:
+                data = json.loads(fh.read())
         except (OSError, ValueError) as exc:
             raise FormatError(f"cannot read {self.config_path}") from exc
         if not isinstance(data, dict) or data.get("schema") != CONFIG_SCHEMA:
@@ -99,7 +169,8 @@ class Home:
 
     def card(self) -> Card:
         self.require()
-        return Card.parse(self.card_path.read_bytes())
+        with open(self._file("card.txt"), "rb") as fh:
+            return Card.parse(fh.read())
 
     def create(
         self, secret: SecretIdentity, card: Card, keystore_descriptor: Mapping[str, str]
@@ -107,6 +178,8 @@ class Home:
         """Write a new identity. The key store must already hold the secret."""
         if self.exists():
             raise ConflictError(f"{self.path} already holds an identity")
+        from securemsg.store.fs import atomic_write, ensure_private_dir
+
         ensure_private_dir(self.path)
         atomic_write(self.card_path, card.to_text().encode())
         config = {
@@ -141,13 +214,14 @@ class Home:
         return StorageKeys.derive(self.unlock())
 
     def keystore_description(self) -> str:
-        from securemsg.store.keystore import open_keystore
+        from securemsg.store.keystore import describe_keystore
 
-        return open_keystore(self.config()["keystore"], self.path, env=self.env).describe()
+        return describe_keystore(self.config()["keystore"], self.dir)
 
     def database(self) -> sqlite3.Connection:
         if self._conn is None:
             from securemsg.store import db
+            from securemsg.store.fs import ensure_private_dir
 
             ensure_private_dir(self.path)
             self._conn = db.connect(self.db_path)

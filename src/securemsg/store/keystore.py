@@ -12,7 +12,9 @@ Two backends behind one protocol, :class:`KeyStore`:
 Unlock order: the OS key store if the identity lives there; otherwise the
 passphrase from ``SECUREMSG_PASSPHRASE``, else a no-echo prompt on the
 controlling terminal. The secret is opaque ``bytes``; nothing here prints, logs,
-or reprs it. ``keyring`` is imported lazily: it costs ~80 ms at start-up.
+or reprs it. ``keyring`` is imported lazily: it costs ~80 ms at start-up; so is
+``pathlib`` (~3 ms): ``whoami`` describes the store with :func:`describe_keystore`,
+on strings.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path, PurePosixPath
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from securemsg.core import keyfile
 from securemsg.core.keyfile import DEFAULT_PARAMS, KdfParams
 from securemsg.errors import FormatError, KeyStoreError, UsageError
-from securemsg.store.fs import atomic_write, ensure_private_dir
+
+if TYPE_CHECKING:  # pathlib is imported when used (start-up time)
+    from pathlib import Path
 
 SERVICE: Final = "securemsg"
 KEYFILE_NAME: Final = "identity.key"
@@ -140,14 +143,25 @@ class EnvOrTerminal:
 
 
 def _check_relpath(relpath: str) -> str:
-    """A path inside the home: relative, no '..', not empty."""
-    p = PurePosixPath(relpath)
-    if not relpath or p.is_absolute() or any(part in ("..", ".") for part in p.parts):
+    """A path inside the home: relative, no '..', not empty. Returns its normal
+    form, as ``PurePosixPath(relpath).as_posix()`` (empty and '.' parts dropped)."""
+    parts = [part for part in relpath.split("/") if part not in ("", ".")]
+    if not relpath or relpath.startswith("/") or ".." in parts:
         raise KeyStoreError(
             f"key file path {relpath!r} must be a relative path inside the home",
             hint="fix the key store entry in the home's configuration",
         )
-    return p.as_posix()
+    return "/".join(parts) or "."
+
+
+def _describe_file(path: str | Path, params: KdfParams) -> str:
+    """The description of a passphrase file: its path and Argon2id parameters
+    (read from its header if it can be read, else ``params``)."""
+    with contextlib.suppress(OSError, FormatError):
+        with open(path, "rb") as fh:
+            data = fh.read(keyfile.MAX_FILE_SIZE + 1)
+        params = keyfile.KeyFile.parse(data).header.params
+    return f"passphrase file: {path} ({params})"
 
 
 class PassphraseFileStore:
@@ -164,6 +178,8 @@ class PassphraseFileStore:
         env: Mapping[str, str] | None = None,
         params: KdfParams = DEFAULT_PARAMS,
     ) -> None:
+        from pathlib import Path
+
         self._relpath = _check_relpath(relpath)
         self.path = Path(home) / self._relpath
         self._source = passphrase_source or EnvOrTerminal(env, label=str(self.path))
@@ -173,10 +189,7 @@ class PassphraseFileStore:
         return f"PassphraseFileStore({str(self.path)!r}, {self._params})"
 
     def describe(self) -> str:
-        params = self._params
-        with contextlib.suppress(OSError, KeyStoreError, FormatError):
-            params = keyfile.KeyFile.parse(self._read()).header.params
-        return f"passphrase file: {self.path} ({params})"
+        return _describe_file(self.path, self._params)
 
     def descriptor(self) -> dict[str, str]:
         return {"kind": self.kind, "path": self._relpath}
@@ -190,6 +203,8 @@ class PassphraseFileStore:
                 hint="choose a passphrase; several random words are easy to type and strong",
             )
         data = keyfile.seal(secret, keyfile.passphrase_bytes(passphrase), self._params)
+        from securemsg.store.fs import atomic_write, ensure_private_dir
+
         try:
             ensure_private_dir(self.path.parent)
             atomic_write(self.path, data)
@@ -413,6 +428,8 @@ def select_keystore(
     picks the OS key store when a real backend exists, else a passphrase file in
     ``home_keys_dir``. An explicit ``prefer`` wins over the environment.
     """
+    from pathlib import Path
+
     env_map = os.environ if env is None else env
     choice = prefer
     if choice == "auto":
@@ -446,7 +463,7 @@ def select_keystore(
 
 def open_keystore(
     descriptor: Mapping[str, str],
-    home: Path,
+    home: Path | str,
     env: Mapping[str, str] | None = None,
     passphrase_source: PassphraseSource | None = None,
 ) -> KeyStore:
@@ -466,8 +483,28 @@ def open_keystore(
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise bad from exc
     if kind == "file":
+        from pathlib import Path
+
         path = descriptor.get("path")
         if not isinstance(path, str):
             raise bad
         return PassphraseFileStore(Path(home), path, passphrase_source=passphrase_source, env=env)
     raise bad
+
+
+def describe_keystore(descriptor: Mapping[str, str], home: str) -> str:
+    """``open_keystore(descriptor, Path(home)).describe()``, without pathlib.
+
+    ``home`` must be in normal form, ``str(Path(home))`` (store.home.home_dir).
+    Only reads the key file's public header; nothing is unlocked."""
+    path = descriptor.get("path") if descriptor.get("kind") == "file" else None
+    if not isinstance(path, str):  # the OS key store, or an invalid entry: as open_keystore
+        return open_keystore(descriptor, home).describe()
+    rel = _check_relpath(path)
+    if rel == ".":
+        shown = home
+    elif home == ".":
+        shown = rel
+    else:
+        shown = home + rel if home.endswith("/") else f"{home}/{rel}"
+    return _describe_file(shown, DEFAULT_PARAMS)
