@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from benchmarks import batch, primitives, scale, startup, throughput, unlock
+from benchmarks import batch, common, primitives, scale, startup, throughput, unlock
 from benchmarks.common import GiB, MiB, Report, human, machine, workdir
 from benchmarks.world import make_world
 
@@ -29,7 +29,13 @@ def main() -> int:
         "--out", type=Path, help="write performance.png and performance-results.md here"
     )
     ap.add_argument("--only", choices=SECTIONS, action="append")
+    ap.add_argument(
+        "--cold",
+        action="store_true",
+        help="do not warm the RAM disk before each timed run (common.warm_ram)",
+    )
     args = ap.parse_args()
+    common.WARM = not args.cold
     only = set(args.only or SECTIONS)
     if args.quick:
         big, sweep, runs, limit_size = 64 * MiB, [1 * MiB, 8 * MiB, 64 * MiB], 3, 64 * MiB
@@ -43,6 +49,14 @@ def main() -> int:
     info = machine()
     for k, v in info.items():
         report.say(f"  {k}: {v}")
+    report.say(
+        "  RAM disk warmed before each timed file run: "
+        + (
+            "yes, 3x the file size, for every tool (common.warm_ram)"
+            if common.WARM
+            else "no (--cold)"
+        )
+    )
     results: list[throughput.SizeResult] = []
     with workdir() as root:
         w = make_world(root)

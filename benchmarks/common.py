@@ -225,6 +225,32 @@ def rss_of(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, 
     return rss, seconds
 
 
+WARM = True  # python -m benchmarks --cold turns it off
+
+
+def warm_ram(directory: Path, nbytes: int) -> None:
+    """Write ``nbytes`` to a new file in ``directory`` and delete it, before a
+    timed run, for every tool alike.
+
+    On the virtual machines this suite was written on, guest memory that was not
+    touched recently costs the hypervisor about 3 s per GiB the first time it is
+    touched (a 1 GiB file written to /dev/shm: 0.47 s, then 0.99 s, then 3.16 s for
+    the third; 0.5 s each once warm), and freed memory turns cold again within
+    seconds. Unwarmed, that cost lands on whichever tool writes first, so it
+    measures the hypervisor rather than the tool (docs/performance.md)."""
+    if not WARM or nbytes <= 0:
+        return
+    block = bytes(16 * MiB)
+    path = directory / ".warm"
+    with path.open("wb") as fh:
+        left = nbytes
+        while left:
+            n = min(left, len(block))
+            fh.write(block[:n] if n < len(block) else block)
+            left -= n
+    path.unlink()
+
+
 def peer(name: str) -> str | None:
     return shutil.which(name)
 

@@ -16,11 +16,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import MiB, Report, Stats, human, make_file, peer, rss_of
+from benchmarks.common import MiB, Report, Stats, human, make_file, peer, rss_of, warm_ram
 from benchmarks.primitives import Limits
 from benchmarks.world import World, in_process_env, now
 
 ENVELOPES = 2  # the recipient's and the double
+WARM = 3  # before each timed run, warm this many times the file size of RAM (common.warm_ram)
 
 
 def copy_io(src: Path, dsts: list[Path], extra_reads: int = 0) -> None:
@@ -70,18 +71,22 @@ def in_process(report: Report, w: World, limits: Limits, size: int, runs: int) -
         # pass and the envelope pass; two new files: the envelope and the double)
         # and as a receive (the envelope once, its copy into the mailbox), in the
         # same folders, interleaved with the real runs.
+        warm_ram(w.root, WARM * size)
         t0 = time.perf_counter()
         copy_io(att, [out / "io-envelope", sent_dir / "io-double"], extra_reads=1)
         send_io.append(time.perf_counter() - t0)
+        warm_ram(w.root, WARM * size)
         t0, c0 = time.perf_counter(), cpu()
         r = send(a, w.send_request(att, out), now())  # type: ignore[arg-type]
         send_t.append(time.perf_counter() - t0)
         send_c.append(cpu() - c0)
         envelope = r.outputs[0].path
         w.clear_doubles()  # only the files the receive needs stay on the RAM disk
+        warm_ram(w.root, WARM * size)
         t0 = time.perf_counter()
         copy_io(envelope, [in_dir / "io-copy"])
         recv_io.append(time.perf_counter() - t0)
+        warm_ram(w.root, WARM * size)
         t0, c0 = time.perf_counter(), cpu()
         with envelope.open("rb") as fh:
             receive(b, fh, now())  # type: ignore[arg-type]
@@ -275,11 +280,13 @@ def processes(report: Report, w: World, p: Peers, size: int, runs: int) -> SizeR
     peer_t: dict[str, tuple[list[float], list[float]]] = {}
     cmds = peer_cmds(p, src, w.root / "peer.plain", w.root / "peer.enc")
     for _ in range(runs):
+        warm_ram(w.root, WARM * size)
         rss, sec = rss_of(w.send_cmd(src, out), env=w.env)
         send_t.append(sec)
         send_rss = max(send_rss, rss)
         (envelope,) = out.glob("*.smsg")
         w.clear_doubles()
+        warm_ram(w.root, WARM * size)
         rss, sec = rss_of(w.receive_cmd(envelope), env=w.env)
         recv_t.append(sec)
         recv_rss = max(recv_rss, rss)
@@ -288,7 +295,9 @@ def processes(report: Report, w: World, p: Peers, size: int, runs: int) -> SizeR
         w.clear_inbox()
         for name, (enc, dec) in cmds.items():
             penv = gpg_env(p) if name.startswith("gpg") else None
+            warm_ram(w.root, WARM * size)
             e = rss_of(enc, env=penv)[1]
+            warm_ram(w.root, WARM * size)
             d = rss_of(dec, env=penv)[1]
             peer_t.setdefault(name, ([], []))
             peer_t[name][0].append(e)
