@@ -38,6 +38,7 @@ from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import LetterRow, Mailbox
 from securemsg.store.pipeline import Behind
+from securemsg.store.space import Reserved, is_full, no_space
 
 PIECE = 1 << 20
 PATIENT_COPY_REQUIRED = (Purpose.EMERGENCY_REPORT,)
@@ -192,14 +193,63 @@ def send(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         store.objections_for(patient_fp) if patient_fp else [],
         now,
     )
-    planned = compose.plan(
+    # The envelopes' temp files are made now and their space reserved on a
+    # worker while plan() hashes the attachments (store/space.py).
+    reserved = Reserved(_reservations(box, req, plan_recipients))
+    try:
+        planned = _plan(box, req, plan_recipients, basis, now, patient, in_reply_to, phone)
+        return _write_all(box, req, planned, plan_recipients, patient, withheld, now, reserved)
+    except OSError as exc:
+        if is_full(exc):
+            raise no_space(None, exc) from exc
+        raise
+    finally:
+        reserved.close()
+
+
+def _reservations(
+    box: Mailbox, req: SendRequest, recipients: list[tuple[Card, frozenset[Domain]]]
+) -> list[tuple[Path, int] | None]:
+    """Where each envelope (the recipients', then the double) will be written and
+    about how large it will be: the letter and the attachments it holds, plus
+    the STREAM tags (16 bytes per 64 KiB) and room for the header and manifest.
+    None where the folder does not exist yet: a drop folder's recipient folder
+    is made later, as before (a send that fails before must leave no trace)."""
+    dirs: list[Path] = []
+    for card, _domains in recipients:
+        if req.drop is not None:
+            dirs.append(req.drop / card.fingerprint)
+        else:
+            assert req.out_dir is not None  # checked in send()
+            dirs.append(req.out_dir)
+    dirs.append(box.temp_dir("sent"))
+    sizes = {a.path: a.size() for a in req.attachments}
+    everything = frozenset(Domain)
+    out: list[tuple[Path, int] | None] = []
+    for directory, domains in zip(dirs, [d for _c, d in recipients] + [everything], strict=True):
+        n = len(req.source.raw) + sum(sizes[a.path] for a in req.attachments if a.domain in domains)
+        out.append((directory, n + n // 4096 + (64 << 10)) if directory.is_dir() else None)
+    return out
+
+
+def _plan(
+    box: Mailbox,
+    req: SendRequest,
+    plan_recipients: list[tuple[Card, frozenset[Domain]]],
+    basis: Basis,
+    now: int,
+    patient: Card | None,
+    in_reply_to: bytes | None,
+    phone: PhoneCall | None,
+) -> compose.Planned:
+    return compose.plan(
         source=req.source,
         attachments=[
             compose.Attachment(a.path.name, a.domain, a.size(), a.chunks) for a in req.attachments
         ],
         kind=req.kind,
         author=box.secret,
-        author_card=me,
+        author_card=box.card,
         recipients=plan_recipients,
         basis=basis.value,
         now=now,
@@ -210,7 +260,6 @@ def send(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         in_reply_to=in_reply_to,
         phone_call=phone,
     )
-    return _write_all(box, req, planned, plan_recipients, patient, withheld, now)
 
 
 def _reply_to(box: Mailbox, ref: str | None) -> bytes | None:
@@ -223,9 +272,14 @@ class _EnvelopeFile:
     """One envelope being written to a hidden temp file: a worker thread seals
     the plaintext pieces it is given, hashes the ciphertext and writes it."""
 
-    def __init__(self, directory: Path, sealing: compose.Sealing) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=directory)
-        self.path = Path(tmp)
+    def __init__(
+        self, directory: Path, sealing: compose.Sealing, reserved: tuple[Path, int] | None
+    ) -> None:
+        if reserved is None:
+            fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=directory)
+            self.path = Path(tmp)
+        else:  # made, and its space reserved, by store/space.py
+            self.path, fd = reserved
         self.fh = os.fdopen(fd, "wb")
         self.hasher = EnvelopeHasher()
         self.encryptor = sealing.encryptor
@@ -251,6 +305,7 @@ class _EnvelopeFile:
 
     def _done(self) -> None:
         self._write(self.encryptor.finalize())
+        self.fh.truncate()  # a reservation may have been larger than the envelope
         self.fh.flush()
         os.fsync(self.fh.fileno())
 
@@ -274,17 +329,23 @@ def _write_envelopes(
     consent: bytes | None,
     patient_card: bytes | None,
     temps: list[Path],
+    reserved: Reserved,
 ) -> list[bytes]:
     """Every envelope of the letter, in lockstep: each attachment is read once
     and each piece goes to the worker of every envelope that holds it (one
     worker per envelope; docs/performance.md). Returns the envelope digests;
     the temp files are appended to ``temps`` as they are created."""
     sealings, plaintext = compose.envelopes(planned, box.secret, targets, consent, patient_card)
+    reserved.wait()
     files: list[_EnvelopeFile] = []
     try:
-        for directory, sealing in zip(directories, sealings, strict=True):
-            files.append(_EnvelopeFile(directory, sealing))
-            temps.append(files[-1].path)
+        for k, (directory, sealing) in enumerate(zip(directories, sealings, strict=True)):
+            mine = reserved.take(k)
+            if mine is not None:
+                temps.append(mine[0])
+            files.append(_EnvelopeFile(directory, sealing, mine))
+            if mine is None:
+                temps.append(files[-1].path)
         for who, piece in plaintext:
             for k in who:
                 files[k].worker.put(piece)
@@ -302,6 +363,7 @@ def _write_all(
     patient: Card | None,
     withheld: list[tuple[str, tuple[str, ...]]],
     now: int,
+    reserved: Reserved,
 ) -> SendResult:
     m = planned.manifest
     consent, pcard = req.consent, (patient.encoded if patient else None)
@@ -327,6 +389,7 @@ def _write_all(
             consent,
             pcard,
             temps,
+            reserved,
         )
         for (card, domains), final, tmp, digest in zip(
             recipients, finals, temps, digests, strict=False
