@@ -125,3 +125,25 @@ def test_a_send_to_a_full_folder_is_refused_and_leaves_nothing(
     assert "free some space" in doc["hint"]
     assert list(out.iterdir()) == []
     assert world.snap("gp") == before
+
+
+def test_a_receive_on_a_full_disk_says_so_and_leaves_the_letter_in_the_drop(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.send("--to", "Bob")
+    letters = sorted((world.drop / world.fp("card")).glob("*.smsg"))
+    assert len(letters) == 1
+    before = world.snap("card")
+
+    def fsync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    res = world.run("card", "--json", "receive", "--drop", world.drop)
+    assert res.exit_code == 1
+    assert res.error()["error"] == "no_space"
+    # not the letter's fault: no refusal, no notice, the letter stays to be received later
+    assert sorted((world.drop / world.fp("card")).glob("*")) == letters
+    assert world.snap("card") == before
+    monkeypatch.undo()
+    assert world.receive_drop("card")[1]["results"][0]["status"] == "accepted"

@@ -133,6 +133,11 @@ def main(argv: list[str] | None = None) -> None:
         wrapped.exit_code = code
         sys.exit(report(wrapped, as_json, verbose))
     except Exception as exc:  # a bug: say so clearly, never dump secrets
+        if isinstance(exc, OSError):
+            from securemsg.store.space import is_full, no_space
+
+            if is_full(exc):  # a full disk is no bug: say so, like any refusal
+                sys.exit(report(no_space(None, exc), as_json, verbose))
         if verbose:
             raise
         sys.stderr.write(f"internal error: {type(exc).__name__}; rerun with -v for details\n")
