@@ -62,7 +62,7 @@ def main() -> int:
         w = make_world(root)
         if "throughput" in only:
             limits = primitives.measure(report, limit_size, 5)
-            throughput.in_process(report, w, limits, big, runs)
+            throughput.in_process(report, w, limits, big, 3 if args.quick else 5)
             p = throughput.setup_peers(report, root)
             try:
                 for size in sweep:
