@@ -20,15 +20,21 @@ _FP = re.compile(r"^[0-9a-f]{40}$")
 _NAME = re.compile(r"^[0-9a-f]{32}(\.[0-9a-f]{40})?\.(smsg|receipt|refusal)$")
 
 
-def folder(drop: Path, fp: str) -> Path:
+def folder_path(drop: Path, fp: str) -> Path:
+    """Where ``fp``'s folder is in the drop folder (it may not exist yet)."""
     if not _FP.match(fp):
         raise UsageError("bad fingerprint for a drop folder")
+    return drop / fp
+
+
+def folder(drop: Path, fp: str) -> Path:
+    """``fp``'s folder in the drop folder, made if needed."""
+    d = folder_path(drop, fp)
     if not drop.is_dir():
         raise UsageError(
             f"the drop folder {drop} does not exist",
             hint="create it, or check the path of the shared folder",
         )
-    d = drop / fp
     d.mkdir(mode=0o700, exist_ok=True)
     return d
 

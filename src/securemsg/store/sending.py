@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,7 @@ from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import LetterRow, Mailbox
 from securemsg.store.pipeline import Behind
-from securemsg.store.space import Reserved, is_full, no_space
+from securemsg.store.space import Reserved, temp_file
 
 PIECE = 1 << 20
 PATIENT_COPY_REQUIRED = (Purpose.EMERGENCY_REPORT,)
@@ -195,14 +194,11 @@ def send(box: Mailbox, req: SendRequest, now: int) -> SendResult:
     )
     # The envelopes' temp files are made now and their space reserved on a
     # worker while plan() hashes the attachments (store/space.py).
+    # (A full disk met later is reported as no_space by cli/main, for every command.)
     reserved = Reserved(_reservations(box, req, plan_recipients))
     try:
         planned = _plan(box, req, plan_recipients, basis, now, patient, in_reply_to, phone)
         return _write_all(box, req, planned, plan_recipients, patient, withheld, now, reserved)
-    except OSError as exc:
-        if is_full(exc):
-            raise no_space(None, exc) from exc
-        raise
     finally:
         reserved.close()
 
@@ -217,8 +213,8 @@ def _reservations(
     is made later, as before (a send that fails before must leave no trace)."""
     dirs: list[Path] = []
     for card, _domains in recipients:
-        if req.drop is not None:
-            dirs.append(req.drop / card.fingerprint)
+        if req.drop is not None:  # the folder of _write_all's dropfolder.letter_path
+            dirs.append(dropfolder.folder_path(req.drop, card.fingerprint))
         else:
             assert req.out_dir is not None  # checked in send()
             dirs.append(req.out_dir)
@@ -272,14 +268,8 @@ class _EnvelopeFile:
     """One envelope being written to a hidden temp file: a worker thread seals
     the plaintext pieces it is given, hashes the ciphertext and writes it."""
 
-    def __init__(
-        self, directory: Path, sealing: compose.Sealing, reserved: tuple[Path, int] | None
-    ) -> None:
-        if reserved is None:
-            fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=directory)
-            self.path = Path(tmp)
-        else:  # made, and its space reserved, by store/space.py
-            self.path, fd = reserved
+    def __init__(self, temp: tuple[Path, int], sealing: compose.Sealing) -> None:
+        self.path, fd = temp  # made (and its space reserved) by store/space.py
         self.fh = os.fdopen(fd, "wb")
         self.hasher = EnvelopeHasher()
         self.encryptor = sealing.encryptor
@@ -340,12 +330,9 @@ def _write_envelopes(
     files: list[_EnvelopeFile] = []
     try:
         for k, (directory, sealing) in enumerate(zip(directories, sealings, strict=True)):
-            mine = reserved.take(k)
-            if mine is not None:
-                temps.append(mine[0])
-            files.append(_EnvelopeFile(directory, sealing, mine))
-            if mine is None:
-                temps.append(files[-1].path)
+            temp = reserved.take(k) or temp_file(directory)
+            temps.append(temp[0])
+            files.append(_EnvelopeFile(temp, sealing))
         for who, piece in plaintext:
             for k in who:
                 files[k].worker.put(piece)

@@ -43,6 +43,12 @@ def is_full(exc: OSError) -> bool:
     return exc.errno in _FULL
 
 
+def temp_file(directory: Path) -> tuple[Path, int]:
+    """A new hidden temp file for an envelope in ``directory``: (path, descriptor)."""
+    fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=directory)
+    return Path(tmp), fd
+
+
 class Reserved:
     """One hidden temp file per ``(directory, expected size)``, created now (none
     for a ``None`` target); the space of the large ones is reserved on a worker
@@ -58,8 +64,7 @@ class Reserved:
                 if target is None:
                     self._files.append(None)
                     continue
-                fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=target[0])
-                self._files.append((Path(tmp), fd))
+                self._files.append(temp_file(target[0]))
         except BaseException:
             self.close()
             raise
