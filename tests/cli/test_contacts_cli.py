@@ -54,7 +54,7 @@ def test_add_list_show(me: Path, run, make_card, my_card: Card) -> None:
     assert res.exit_code == 0, res.stderr
     doc = res.json()
     assert set(doc) == CONTACT_KEYS
-    assert doc["schema"] == "securemsg.contact/1"
+    assert doc["schema"] == "securemsg.contact/2"
     assert (doc["status"], doc["name"], doc["verified"], doc["state"]) == (
         "added",
         "Dr Bob Durand",
@@ -67,7 +67,7 @@ def test_add_list_show(me: Path, run, make_card, my_card: Card) -> None:
     listing = run(me, "--json", "contacts", "list")
     assert listing.exit_code == 0
     ldoc = listing.json()
-    assert ldoc["schema"] == "securemsg.contacts/1"
+    assert ldoc["schema"] == "securemsg.contacts/2"
     assert [c["fingerprint"] for c in ldoc["contacts"]] == [bob.card.fingerprint]
 
     text = run(me, "contacts", "list")
@@ -111,7 +111,7 @@ def test_add_same_card_twice_is_unchanged(me: Path, run, make_card, snapshot) ->
 
 def test_empty_list(me: Path, run) -> None:
     assert run(me, "--json", "contacts", "list").json() == {
-        "schema": "securemsg.contacts/1",
+        "schema": "securemsg.contacts/2",
         "contacts": [],
     }
     assert "No contacts yet" in run(me, "contacts", "list").stdout

@@ -81,7 +81,7 @@ def test_init_json(tmp_path: Path, run) -> None:
     )
     assert res.exit_code == 0, res.stderr
     doc = res.json()
-    assert doc["schema"] == "securemsg.whoami/1"
+    assert doc["schema"] == "securemsg.whoami/2"
     assert set(doc) == WHOAMI_KEYS
     assert (doc["role"], doc["ins"], doc["rpps"]) == ("patient", "184127505600774", None)
     assert res.stderr == ""
@@ -160,7 +160,7 @@ def test_whoami_text_and_json(make_home, run) -> None:
     res = run(home, "--json", "whoami")
     doc = res.json()
     assert set(doc) == WHOAMI_KEYS
-    assert doc["schema"] == "securemsg.whoami/1"
+    assert doc["schema"] == "securemsg.whoami/2"
     assert doc["fingerprint"] == card.fingerprint
     assert doc["keystore"].startswith("passphrase file: ") and "identity.key" in doc["keystore"]
     assert doc["home"] == str(home)

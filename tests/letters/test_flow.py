@@ -207,7 +207,7 @@ def test_reply_after_phone_call_threads_with_referral(world: World) -> None:
     assert world.receive_drop("gp")[0] == 0
     got = world.ok("gp", "read", rid)
     assert got["in_reply_to"] == mid
-    assert got["phone_call"]["time"].startswith("2026-01-15 09:30")
+    assert got["phone_call"]["time"] == "2026-01-15T09:30:00Z"
     assert got["phone_call"]["caller"] == world.fp("gp")
     thread = world.ok("gp", "thread", mid)
     assert {(t["message_id"], t["folder"]) for t in thread["letters"]} == {

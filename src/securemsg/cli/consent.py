@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from securemsg.core.consent_check import (
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Domain, Purpose, sorted_domains
 from securemsg.core.identity import Role
+from securemsg.core.times import rfc3339
 from securemsg.errors import ConsentRefused, FormatError, UsageError
 from securemsg.store.consents import ConsentStore
 from securemsg.store.fs import atomic_writer
@@ -54,8 +54,7 @@ STATUS_TEXT = {
 
 
 # -- JSON and text views ------------------------------------------------------------
-def iso_json(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+iso_json = rfc3339
 
 
 def party_json(fp: str, lookup: Lookup) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.core.card import Card, iso_day
 from securemsg.core.fingerprint import safety_number
+from securemsg.core.times import rfc3339
 from securemsg.errors import FormatError, NotFoundError
 from securemsg.store.contacts import Contact, Contacts
 
@@ -25,7 +26,7 @@ def contact_json(c: Contact, me: Card | None = None) -> dict[str, Any]:
         **profile_json(c.card),
         "verified": c.verified,
         "state": c.state,
-        "added": iso_day(c.added),
+        "added": rfc3339(c.added),
         "replaces": c.replaces,
         "replaced_by": c.replaced_by,
     }
@@ -47,7 +48,7 @@ class ContactView:
     contact: Contact
     me: Card
     status: str = "shown"
-    schema: str = "securemsg.contact/1"
+    schema: str = "securemsg.contact/2"
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, **contact_json(self.contact, self.me)}
@@ -74,7 +75,7 @@ class ContactView:
 @dataclass
 class ContactList:
     contacts: list[Contact]
-    schema: str = "securemsg.contacts/1"
+    schema: str = "securemsg.contacts/2"
 
     def to_json(self) -> dict[str, Any]:
         return {"contacts": [contact_json(c) for c in self.contacts]}

@@ -11,6 +11,7 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card, iso_day
 from securemsg.core.identity import Profile, Role, SecretIdentity
+from securemsg.core.times import rfc3339
 from securemsg.errors import ConflictError, UsageError
 
 # No pathlib at import (start-up time of whoami): file options arrive as str.
@@ -27,8 +28,8 @@ def profile_json(card: Card) -> dict[str, Any]:
         "birth_date": p.birth_date,
         "email": p.email,
         "fingerprint": card.fingerprint,
-        "created": iso_day(card.created),
-        "expires": iso_day(card.expires),
+        "created": rfc3339(card.created),
+        "expires": rfc3339(card.expires),
         "test_key": card.test_key,
     }
 
@@ -55,7 +56,7 @@ def render_profile(out: Printer, card: Card) -> None:
 class WhoAmI:
     """The result of init and whoami (no dataclass: start-up time)."""
 
-    schema = "securemsg.whoami/1"
+    schema = "securemsg.whoami/2"
 
     def __init__(self, card: Card, home: str, keystore: str) -> None:
         self.card = card

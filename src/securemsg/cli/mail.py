@@ -12,6 +12,7 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit
 from securemsg.cli.view import LetterView, ListView
 from securemsg.core.consent_base import iso_time
+from securemsg.core.times import rfc3339
 from securemsg.errors import VerificationError
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import Mailbox
@@ -85,7 +86,7 @@ def thread(ctx: Ctx, message_id: str) -> None:
     rows = box.thread(root.id)
     deliveries = {r.id: box.deliveries(r.id) for r in rows if r.folder == "sent"}
     view = ListView(rows, "thread", deliveries, _names(box))
-    view.schema = "securemsg.thread/1"
+    view.schema = "securemsg.thread/2"
     emit(view, ctx.as_json)
 
 
@@ -114,7 +115,7 @@ class LogReport:
     head: str
     problem: str | None
     rows: list[dict[str, Any]]
-    schema: str = "securemsg.log/1"
+    schema: str = "securemsg.log/2"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,7 +123,7 @@ class LogReport:
             "head": self.head,
             "ok": self.problem is None,
             "problem": self.problem,
-            "log": self.rows,
+            "log": [{**r, "time": rfc3339(r["time"])} for r in self.rows],
         }
 
     def render(self, out: Printer) -> None:
@@ -133,7 +134,7 @@ class LogReport:
                 [
                     [
                         str(r["seq"]),
-                        r["time"],
+                        iso_time(r["time"]),
                         r["event"],
                         (r["message_id"] or "")[:12],
                         r["peer"] or "",
@@ -173,7 +174,7 @@ def log_verify(ctx: Ctx, show: bool) -> None:
             rows.append(
                 {
                     "seq": e.seq,
-                    "time": iso_time(e.time),
+                    "time": e.time,
                     "event": e.event,
                     "message_id": e.message_id.hex() if e.message_id else None,
                     "peer": names.get(e.peer or "", e.peer),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from securemsg.cli.output import Printer
 from securemsg.core.card import Card
 from securemsg.core.consent_base import iso_time
+from securemsg.core.times import rfc3339
 from securemsg.store.mailbox import LetterRow
 
 if TYPE_CHECKING:  # a type only: `inbox` need not import the whole reading path
@@ -33,7 +34,7 @@ class LetterView:
     show_body: bool = True
     status: str = "read"
     names: dict[str, str] | None = None
-    schema: str = "securemsg.letter/1"
+    schema: str = "securemsg.letter/2"
 
     def _names(self) -> dict[str, str]:
         base = {
@@ -92,7 +93,7 @@ class LetterView:
             "status": self.status,
             "message_id": m.id_hex,
             "kind": m.kind.value,
-            "date": iso_time(m.date),
+            "date": rfc3339(m.date),
             "subject": m.subject,
             "author": {
                 "name": o.author.name,
@@ -109,7 +110,7 @@ class LetterView:
                 {
                     "grant_id": grant.id_hex,
                     "purpose": grant.purpose.value,
-                    "not_after": iso_time(grant.not_after),
+                    "not_after": rfc3339(grant.not_after),
                     "domains": sorted(d.value for d in grant.domains),
                     "exclude": sorted(d.value for d in grant.exclude),
                 }
@@ -118,7 +119,7 @@ class LetterView:
             ),
             "in_reply_to": m.in_reply_to.hex() if m.in_reply_to else None,
             "phone_call": (
-                {"time": iso_time(m.phone_call.time), "caller": m.phone_call.caller}
+                {"time": rfc3339(m.phone_call.time), "caller": m.phone_call.caller}
                 if m.phone_call
                 else None
             ),
@@ -233,7 +234,7 @@ class ListView:
     deliveries: dict[str, list[tuple[str, str, int | None]]]
     names: dict[str, str]
     patient_view: bool = False
-    schema: str = "securemsg.letters/1"
+    schema: str = "securemsg.letters/2"
 
     def to_json(self) -> dict[str, Any]:
         out = []
@@ -242,7 +243,7 @@ class ListView:
             doc: dict[str, Any] = {
                 "message_id": r.id,
                 "folder": r.folder,
-                "date": iso_time(r.date),
+                "date": rfc3339(r.date),
                 "kind": r.kind,
                 "author": s.get("author_name"),
                 "author_fingerprint": r.author,
