@@ -164,8 +164,7 @@ def send(
     )
     from securemsg.cli.progress import with_progress
 
-    envelopes = len(to) + 1 + (1 if patient and not no_patient_copy else 0)  # + the double
-    req.attachments, bar = with_progress(req.attachments, passes=envelopes + 1)
+    req.attachments, bar = with_progress(req.attachments)
     box = Mailbox(ctx.home())
     box.cleanup_orphans()  # temp files of a send that was killed
     try:

@@ -63,9 +63,9 @@ class ProgressAttachment(AttachmentFile):
             yield piece
 
 
-def with_progress(
-    attachments: list[AttachmentFile], passes: int
-) -> tuple[list[AttachmentFile], Bar]:
-    """Each attachment is read once to hash it and once per envelope (``passes``)."""
-    bar = Bar(sum(a.size() for a in attachments) * passes, "Signing and encrypting attachments")
+def with_progress(attachments: list[AttachmentFile]) -> tuple[list[AttachmentFile], Bar]:
+    """The bar advances by the bytes actually read; its total is what a send reads
+    (``AttachmentFile.READS`` passes over each attachment), so it ends full."""
+    total = sum(a.size() for a in attachments) * AttachmentFile.READS
+    bar = Bar(total, "Signing and encrypting attachments")
     return [ProgressAttachment(a.path, a.domain, bar) for a in attachments], bar

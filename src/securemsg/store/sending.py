@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from securemsg.core.card import Card
 from securemsg.core.consent import Grant
@@ -46,8 +47,13 @@ PSEUDONYMOUS_KINDS = (Purpose.TELE_EXPERTISE, Purpose.SECOND_OPINION)
 
 @dataclass(frozen=True, slots=True)
 class AttachmentFile:
+    """An attachment on disk. A send reads it ``READS`` times: once to hash it
+    (the manifest binds its digest), once to encrypt it into every envelope at
+    once (core/letter/compose.py). The progress bar is sized from this."""
+
     path: Path
     domain: Domain
+    READS: ClassVar[int] = 2
 
     def size(self) -> int:
         return self.path.stat().st_size
