@@ -1,4 +1,4 @@
-"""consent grant / revoke / object / show / import / list (docs/cli-consent.md)."""
+"""consent grant / revoke / object / show / import / list (docs/cli.md, "Consent")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Canonical CBOR for signed payloads (RFC 8949 §4.2.1 core deterministic encoding).
+"""Canonical CBOR for signed payloads: length-first map keys (RFC 8949 §4.2.3; docs/format.md).
 
 Decoding is strict: the input must be at most ``max_size`` bytes, must decode
 without error, and must re-encode to exactly the same bytes. So one value has
