@@ -36,6 +36,16 @@ class UsageError(SecureMsgError):
     code = "usage"
 
 
+class InvalidValue(SecureMsgError, ValueError):
+    """A value that ``core`` refuses (an empty name, a malformed INS, an unknown
+    domain, a letter with no text). Core does not know who typed it; the CLI
+    reports it like a usage error (exit 2, code ``usage``), other callers may
+    catch it as a ``ValueError``."""
+
+    exit_code = EXIT_USAGE
+    code = "usage"
+
+
 class NotFoundError(SecureMsgError):
     code = "not_found"
 

@@ -18,9 +18,9 @@ from securemsg.core.testkeys import derive_test_identity
 from securemsg.errors import (
     ExpiredError,
     FormatError,
+    InvalidValue,
     SecureMsgError,
     SignatureError,
-    UsageError,
 )
 
 NOW = 1_800_000_000
@@ -417,7 +417,7 @@ name_chars = st.characters(
 def _profile(name: str, role: Role) -> Profile | None:
     try:
         return Profile(name, role)
-    except UsageError:
+    except InvalidValue:
         return None
 
 

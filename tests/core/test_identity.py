@@ -9,7 +9,7 @@ import nacl.signing
 import pytest
 
 from securemsg.core.identity import SECRET_MAGIC, Profile, Role, SecretIdentity
-from securemsg.errors import FormatError, UsageError
+from securemsg.errors import FormatError, InvalidValue
 
 VALID_INS = "184127505600774"
 RPPS = "10003456789"
@@ -40,7 +40,7 @@ def test_role_parse_is_case_insensitive() -> None:
 
 
 def test_unknown_role_is_a_usage_error_listing_choices() -> None:
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(InvalidValue) as info:
         Role.parse("surgeon")
     assert info.value.exit_code == 2
     assert info.value.hint is not None and "physiotherapist" in info.value.hint
@@ -81,13 +81,13 @@ def test_patient_profile_normalises_ins_and_date() -> None:
     ],
 )
 def test_invalid_profiles_cannot_exist(kwargs: dict[str, object]) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         Profile(name="Some One", **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", ["Dr \u202eniltraM", "Dr\u200bA", "Dr\x1b[2JA", "", " \t"])
 def test_control_bidi_in_names_refused(name: str) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         Profile(name, Role.GP)
 
 

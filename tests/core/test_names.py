@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from securemsg.core import names
-from securemsg.errors import UsageError
+from securemsg.errors import InvalidValue
 
 VALID_INS = "184127505600774"
 VALID_INS_CORSICA = "185032A12345601"
@@ -35,13 +35,13 @@ VALID_INS_CORSICA = "185032A12345601"
     ],
 )
 def test_control_bidi_and_invisible_characters_refused(bad: str) -> None:
-    with pytest.raises(UsageError, match="invisible or control character"):
+    with pytest.raises(InvalidValue, match="invisible or control character"):
         names.clean_text(bad, "name")
 
 
 def test_unassigned_code_point_refused() -> None:
     cp = next(c for c in range(0x0870, 0x10FFFF) if unicodedata.category(chr(c)) == "Cn")
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         names.clean_text(f"Dr {chr(cp)}", "name")
 
 
@@ -52,7 +52,7 @@ def test_clean_text_normalises_to_nfc_and_strips() -> None:
 
 @pytest.mark.parametrize("bad", ["", "   ", "x" * 201])
 def test_empty_or_too_long_refused(bad: str) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         names.clean_text(bad, "name")
 
 
@@ -69,14 +69,14 @@ def test_rpps_valid(good: str) -> None:
 
 @pytest.mark.parametrize("bad", ["1234567890", "123456789012", "1234567890a", "\u0661" * 11, ""])
 def test_rpps_invalid(bad: str) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         names.check_rpps(bad)
 
 
 def test_rpps_and_ins_with_trailing_newline_refused() -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         names.check_rpps("12345678901\n")
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         names.check_ins(VALID_INS + "\n")
 
 
@@ -102,7 +102,7 @@ def test_ins_valid_and_normalised(good: str) -> None:
     ],
 )
 def test_bad_ins_refused(bad: str) -> None:
-    with pytest.raises(UsageError, match="INS"):
+    with pytest.raises(InvalidValue, match="INS"):
         names.check_ins(bad)
 
 
@@ -114,7 +114,7 @@ def test_ins_key_definition() -> None:
 def test_dates() -> None:
     assert names.check_date("1970-01-31", "birth date") == "1970-01-31"
     for bad in ("31/01/1970", "1970-02-30", "yesterday", ""):
-        with pytest.raises(UsageError, match="YYYY-MM-DD"):
+        with pytest.raises(InvalidValue, match="YYYY-MM-DD"):
             names.check_date(bad, "birth date")
 
 

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Final
 
 from securemsg.core.identity import Role
-from securemsg.errors import UsageError
+from securemsg.errors import InvalidValue
 
 
 class Domain(enum.StrEnum):
@@ -30,7 +30,7 @@ class Domain(enum.StrEnum):
             return cls(value.strip().lower())
         except ValueError as exc:
             choices = ", ".join(d.value for d in cls)
-            raise UsageError(
+            raise InvalidValue(
                 f"unknown care domain {value!r}", hint=f"choose one of: {choices}"
             ) from exc
 
@@ -52,7 +52,7 @@ class Purpose(enum.StrEnum):
             return cls(value.strip().lower())
         except ValueError as exc:
             choices = ", ".join(p.value for p in cls)
-            raise UsageError(
+            raise InvalidValue(
                 f"unknown purpose {value!r}", hint=f"choose one of: {choices}"
             ) from exc
 

@@ -12,7 +12,7 @@ import nacl.utils
 
 from securemsg.core import names
 from securemsg.core.frozen import Frozen, _set
-from securemsg.errors import FormatError, UsageError
+from securemsg.errors import FormatError, InvalidValue
 
 Rng = Callable[[int], bytes]
 
@@ -38,7 +38,7 @@ class Role(enum.StrEnum):
             return cls(value.strip().lower())
         except ValueError as exc:
             choices = ", ".join(r.value for r in cls)
-            raise UsageError(f"unknown role {value!r}", hint=f"choose one of: {choices}") from exc
+            raise InvalidValue(f"unknown role {value!r}", hint=f"choose one of: {choices}") from exc
 
 
 class Profile(Frozen):
@@ -68,9 +68,9 @@ class Profile(Frozen):
         name = names.clean_text(name, "name")
         patient = role.is_patient
         if patient and (rpps or specialty):
-            raise UsageError("a patient has no RPPS number or specialty")
+            raise InvalidValue("a patient has no RPPS number or specialty")
         if not patient and (ins or birth_date):
-            raise UsageError("INS and birth date are for patients only")
+            raise InvalidValue("INS and birth date are for patients only")
         if rpps is not None:
             names.check_rpps(rpps)
         if ins is not None:
@@ -116,7 +116,7 @@ class Profile(Frozen):
                 birth_date=data.get("birth_date"),
                 email=data.get("email"),
             )
-        except UsageError as exc:
+        except InvalidValue as exc:
             raise FormatError(f"profile: {exc.message}") from exc
 
 

@@ -6,7 +6,7 @@ import datetime as _dt
 import re
 import unicodedata
 
-from securemsg.errors import UsageError
+from securemsg.errors import InvalidValue
 
 MAX_TEXT = 200
 _RPPS = re.compile(r"^[0-9]{11}$")
@@ -17,13 +17,13 @@ def clean_text(value: str, field: str, max_len: int = MAX_TEXT) -> str:
     """NFC-normalise and refuse control, format (bidi) and unassigned characters."""
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
-        raise UsageError(f"{field} must not be empty")
+        raise InvalidValue(f"{field} must not be empty")
     if len(text) > max_len:
-        raise UsageError(f"{field} is longer than {max_len} characters")
+        raise InvalidValue(f"{field} is longer than {max_len} characters")
     for ch in text:
         cat = unicodedata.category(ch)
         if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            raise UsageError(
+            raise InvalidValue(
                 f"{field} holds an invisible or control character (U+{ord(ch):04X})",
                 hint="type the text again without copy-pasting it",
             )
@@ -66,7 +66,7 @@ def skeleton(value: str) -> str:
 
 def check_rpps(value: str) -> str:
     if not _RPPS.fullmatch(value):
-        raise UsageError("an RPPS number has 11 digits")
+        raise InvalidValue("an RPPS number has 11 digits")
     return value
 
 
@@ -79,7 +79,7 @@ def check_ins(value: str) -> str:
     """French INS (NIR form): 13 characters and a 2-digit key, key checked."""
     value = value.replace(" ", "").upper()
     if not _INS.fullmatch(value) or ins_key(value[:13]) != int(value[13:]):
-        raise UsageError(
+        raise InvalidValue(
             "the INS is not valid (15 characters, key checked)",
             hint="copy it from the patient's carte Vitale or INS record",
         )
@@ -90,5 +90,5 @@ def check_date(value: str, field: str) -> str:
     try:
         day = _dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise UsageError(f"{field} must be a date as YYYY-MM-DD") from exc
+        raise InvalidValue(f"{field} must be a date as YYYY-MM-DD") from exc
     return day.isoformat()

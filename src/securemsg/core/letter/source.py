@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from securemsg.core import names
 from securemsg.core.domains import Domain
-from securemsg.errors import FormatError, UsageError
+from securemsg.errors import FormatError, InvalidValue
 
 MAX_SOURCE = 4 * 1024 * 1024
 MAX_SECTIONS = 256
@@ -42,7 +42,7 @@ class LetterSource:
 
 def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
     if len(raw) > MAX_SOURCE:
-        raise UsageError(
+        raise InvalidValue(
             f"the letter is larger than {MAX_SOURCE // 1024 // 1024} MiB of text",
             hint="put large content in attachments (--attach)",
         )
@@ -57,7 +57,7 @@ def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
         try:
             end = lines.index("---", 1)
         except ValueError as exc:
-            raise UsageError("the front matter (---) is not closed") from exc
+            raise InvalidValue("the front matter (---) is not closed") from exc
         for line in lines[1:end]:
             key, sep, value = line.partition(":")
             if not sep:
@@ -83,12 +83,12 @@ def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
             domain = Domain(tag) if tag else Domain.MEDICAL
         except ValueError as exc:
             choices = ", ".join(d.value for d in Domain)
-            raise UsageError(
+            raise InvalidValue(
                 f"unknown care domain {{{tag}}} in heading {line!r}", hint=f"use one of: {choices}"
             ) from exc
         current = [f"## {title}"]
     if not sections:
-        raise UsageError("the letter is empty")
+        raise InvalidValue("the letter is empty")
     if len(sections) > MAX_SECTIONS:
-        raise UsageError(f"the letter has more than {MAX_SECTIONS} sections")
+        raise InvalidValue(f"the letter has more than {MAX_SECTIONS} sections")
     return LetterSource(subject, tuple(sections), raw)
