@@ -77,6 +77,18 @@ class ExpiredError(VerificationError):
     code = "expired"
 
 
+class NoSpaceError(SecureMsgError):
+    """A folder cannot hold what is about to be written there (exit 1)."""
+
+    code = "no_space"
+
+
+class NotForMe(VerificationError):
+    """A letter that is not addressed to my key."""
+
+    code = "not_for_me"
+
+
 class KeyStoreError(SecureMsgError):
     """The key store is locked, unavailable, or the passphrase is wrong (exit 4)."""
 

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from letterworld import World
 
+from securemsg.errors import NoSpaceError
 from securemsg.store import space
-from securemsg.store.space import NoSpaceError, Reserved
+from securemsg.store.space import Reserved
 
 
 def _folder(tmp_path: Path) -> Path:

@@ -19,16 +19,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-from securemsg.errors import SecureMsgError
+from securemsg.errors import NoSpaceError
 
 RESERVE_FROM = 8 << 20  # smaller envelopes are not worth a thread
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-
-
-class NoSpaceError(SecureMsgError):
-    """A folder cannot hold what is about to be written there (exit 1)."""
-
-    code = "no_space"
 
 
 def no_space(directory: Path | None, exc: OSError) -> NoSpaceError:

@@ -38,11 +38,7 @@ from securemsg.core.letter.manifest import (
     verify_manifest,
 )
 from securemsg.core.letter.proofs import verify_binding
-from securemsg.errors import FormatError, VerificationError
-
-
-class NotForMe(VerificationError):
-    code = "not_for_me"
+from securemsg.errors import FormatError, NotForMe, VerificationError
 
 
 class Opening:
