@@ -14,12 +14,9 @@ from keystore_testlib import FAST
 
 from securemsg.errors import KeyStoreError
 from securemsg.store.home import Home, home_dir, path_str
-from securemsg.store.keystore import (
-    PassphraseFileStore,
-    _check_relpath,
-    describe_keystore,
-    open_keystore,
-)
+from securemsg.store.keystore.describe import check_relpath, describe_keystore
+from securemsg.store.keystore.file import PassphraseFileStore
+from securemsg.store.keystore.selection import open_keystore
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="the string forms are POSIX's")
 paths = st.text(alphabet="/.~ab-", max_size=12)
@@ -65,7 +62,7 @@ def test_path_str_is_pathlibs(home: str, path: str) -> None:
 @given(relpath=paths)
 def test_check_relpath_is_the_pathlib_check(relpath: str) -> None:
     for p in (relpath, *SAMPLES):
-        same_result(old_check_relpath, _check_relpath, p)
+        same_result(old_check_relpath, check_relpath, p)
 
 
 @posix_only

@@ -16,13 +16,10 @@ from keystore_testlib import FAST, flips, truncations
 
 from securemsg.core import keyfile
 from securemsg.errors import FormatError, KeyStoreError, UsageError, WrongPassphraseError
-from securemsg.store.keystore import (
-    LOCKED_HINT,
-    EnvOrTerminal,
-    PassphraseFileStore,
-    open_keystore,
-    select_keystore,
-)
+from securemsg.store.keystore import LOCKED_HINT
+from securemsg.store.keystore.file import PassphraseFileStore
+from securemsg.store.keystore.prompt import EnvOrTerminal
+from securemsg.store.keystore.selection import open_keystore, select_keystore
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = bytes.fromhex("5ec2e7" * 20) + b"\x00\xff" * 10
@@ -238,7 +235,7 @@ def test_no_terminal_for_real(tmp_path: Path) -> None:
     make_store(tmp_path).save(SECRET)
     code = (
         "from pathlib import Path\n"
-        "from securemsg.store.keystore import PassphraseFileStore\n"
+        "from securemsg.store.keystore.file import PassphraseFileStore\n"
         "from securemsg.errors import KeyStoreError\n"
         f"store = PassphraseFileStore(Path({str(tmp_path)!r}))\n"
         "try:\n"
@@ -264,7 +261,7 @@ def test_prompt_on_the_controlling_terminal_without_echo(tmp_path: Path) -> None
     code = (
         "from pathlib import Path\n"
         "from securemsg.core.keyfile import KdfParams\n"
-        "from securemsg.store.keystore import PassphraseFileStore\n"
+        "from securemsg.store.keystore.file import PassphraseFileStore\n"
         f"s = PassphraseFileStore(Path({str(tmp_path)!r}), params=KdfParams(1, 8192))\n"
         "s.save(b'sekret')\n"
         "print('LOADED', s.load() == b'sekret')\n"
@@ -385,7 +382,7 @@ def test_importing_the_keystore_does_not_import_keyring(tmp_path: Path) -> None:
         "import sys\n"
         "from pathlib import Path\n"
         "from securemsg.core.keyfile import KdfParams\n"
-        "from securemsg.store.keystore import select_keystore, open_keystore\n"
+        "from securemsg.store.keystore.selection import select_keystore, open_keystore\n"
         "assert 'keyring' not in sys.modules, 'imported at start-up'\n"
         f"s = select_keystore(Path({str(tmp_path)!r}) / 'keys', 'a', prefer='file',"
         " params=KdfParams(1, 8192))\n"

@@ -17,14 +17,10 @@ import pytest
 from keystore_testlib import FAST, MemoryKeyring, install_keyring
 
 from securemsg.errors import KeyStoreError
-from securemsg.store.keystore import (
-    SERVICE,
-    KeyringStore,
-    PassphraseFileStore,
-    detect_backend,
-    open_keystore,
-    select_keystore,
-)
+from securemsg.store.keystore import SERVICE
+from securemsg.store.keystore.file import PassphraseFileStore
+from securemsg.store.keystore.os_keyring import KeyringStore, detect_backend
+from securemsg.store.keystore.selection import open_keystore, select_keystore
 
 SECRET = bytes(range(256))
 ACCOUNT = "5J3Q-8KX2-home-1f2e"

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from securemsg.errors import KeyStoreError
-from securemsg.store.keystore import SERVICE, KeyringStore, open_keystore, select_keystore
+from securemsg.store.keystore import SERVICE
+from securemsg.store.keystore.os_keyring import KeyringStore
+from securemsg.store.keystore.selection import open_keystore, select_keystore
 
 SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
 

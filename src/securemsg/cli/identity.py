@@ -141,7 +141,7 @@ def init(
         secret = SecretIdentity.generate()
         card = Card.create(secret, profile, ctx.now())
     from securemsg.store.fs import ensure_private_dir
-    from securemsg.store.keystore import select_keystore
+    from securemsg.store.keystore.selection import select_keystore
 
     ensure_private_dir(home.path)
     store = select_keystore(home.keys_dir, account=card.fingerprint, env=home.env)

@@ -196,7 +196,7 @@ class Home:
     def unlock(self) -> SecretIdentity:
         """Load the private keys once per process (OS store, env, prompt)."""
         if self._secret is None:
-            from securemsg.store.keystore import open_keystore
+            from securemsg.store.keystore.selection import open_keystore
 
             store = open_keystore(self.config()["keystore"], self.path, env=self.env)
             secret = SecretIdentity.from_bytes(store.load())
@@ -214,7 +214,7 @@ class Home:
         return StorageKeys.derive(self.unlock())
 
     def keystore_description(self) -> str:
-        from securemsg.store.keystore import describe_keystore
+        from securemsg.store.keystore.describe import describe_keystore
 
         return describe_keystore(self.config()["keystore"], self.dir)
 
