@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit secret-service venv clean bench bench-quick
+.PHONY: demo test test-fast lint typecheck unit fast-unit secret-service venv clean bench bench-quick
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,11 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not secret_service"
 
+# Everything but the slow hostile and crash suites (marker `slow`) and the real
+# Secret Service: the inner loop, under 90 s on the 2-core machine.
+fast-unit: $(STAMP)
+	$(BIN)/pytest -q -m "not slow and not secret_service"
+
 # A real Secret Service: gnome-keyring in a private D-Bus session, headless.
 secret-service: $(STAMP)
 	@if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then \
@@ -38,7 +43,11 @@ secret-service: $(STAMP)
 	  if [ -n "$$SECUREMSG_REQUIRE_SECRET_SERVICE" ]; then exit 1; fi; \
 	fi
 
+# The full suite: what CI runs (.ci/run).
 test: lint typecheck unit secret-service
+
+# The inner loop: lint, type check and the fast tests (README.md).
+test-fast: lint typecheck fast-unit
 
 # Coverage-guided fuzzing of every parser (atheris), FUZZ_SECONDS per target (default 120).
 fuzz: $(STAMP)

@@ -1,26 +1,43 @@
-"""Running the real CLI in-process for the test worlds (consent and letters).
+"""The one way the tests run the real CLI: :func:`run_cli`.
 
-``securemsg.cli.main.main`` is the real entry point (error reporting and exit
-codes included); stdout and stderr are captured; the environment is isolated
-for the call and restored afterwards.
+In-process by default: ``securemsg.cli.main.main(argv)``, the real entry point
+(error reporting and exit codes included), with stdin, stdout and stderr
+replaced by byte buffers and the environment changed for the call only (then
+restored). No interpreter start-up per call, and monkeypatching core functions
+reaches the CLI. Usable outside a test too (session fixtures build their worlds
+with it).
+
+``executable=True`` runs the installed ``securemsg`` executable (the console
+script next to this interpreter) as a child process instead: a new session (no
+controlling terminal, so never a prompt on the developer's terminal), the same
+environment rules, the same :class:`Result`. Processes that are killed or run
+side by side use :func:`cli_command` and :func:`child_env` with ``subprocess``
+directly.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import io
 import json
 import os
+import shutil
 import sqlite3
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+Env = Mapping[str, str | None]
+"""Variables to set for one call; a value of None removes the variable."""
+
 
 @dataclass(frozen=True)
-class Res:
+class Result:
     exit_code: int
     stdout: str
     stderr: str
@@ -28,52 +45,103 @@ class Res:
     def json(self) -> Any:
         return json.loads(self.stdout)
 
-    def error(self) -> Any:
+    def error_json(self) -> Any:
         """The ``--json`` error document: exactly one JSON object on stderr."""
         lines = [ln for ln in self.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1, self.stderr
         return json.loads(lines[0])
 
 
-@contextlib.contextmanager
-def cli_env(passphrase: str, extra: dict[str, str] | None = None) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(
-        {
-            "SECUREMSG_PASSPHRASE": passphrase,
-            "SECUREMSG_KEYSTORE": "file",
-            "NO_COLOR": "1",
-            "COLUMNS": "200",
-        }
-    )
-    os.environ.pop("SECUREMSG_HOME", None)
-    os.environ.update(extra or {})
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def world_env(passphrase: str) -> dict[str, str | None]:
+    """The environment of the test worlds' homes: a file key store under
+    ``passphrase``, no SECUREMSG_HOME, no colour, wide lines."""
+    return {
+        "SECUREMSG_PASSPHRASE": passphrase,
+        "SECUREMSG_KEYSTORE": "file",
+        "SECUREMSG_HOME": None,
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
+
+
+def cli_command() -> list[str]:
+    """The installed ``securemsg`` executable, next to this interpreter (``make venv``
+    installs it); ``python -m securemsg`` where there is none."""
+    exe = shutil.which("securemsg", path=os.path.dirname(sys.executable))
+    return [exe] if exe else [sys.executable, "-m", "securemsg"]
+
+
+def child_env(env: Env | None = None) -> dict[str, str]:
+    """This process's environment with ``env`` applied, for a child process; the
+    checkout's ``src`` first on PYTHONPATH (the code under test, installed or not)."""
+    out = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    out["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), out.get("PYTHONPATH", "")]))
+    return out
 
 
 def run_cli(
-    home: Path | None, *args: str | Path, passphrase: str, env: dict[str, str] | None = None
-) -> Res:
+    home: Path | None,
+    *args: str | Path,
+    env: Env | None = None,
+    input: bytes | str | None = None,
+    executable: bool = False,
+    timeout: float = 120,
+) -> Result:
+    """``securemsg [--home HOME] ARGS`` with ``env`` applied and ``input`` on stdin.
+
+    Global options such as ``--json`` go in ``args`` before the command."""
+    argv = [*(["--home", str(home)] if home is not None else []), *map(str, args)]
+    raw_in = input.encode() if isinstance(input, str) else (input or b"")
+    if executable:
+        proc = subprocess.run(
+            [*cli_command(), *argv],
+            input=raw_in,
+            capture_output=True,
+            env=child_env(env),
+            timeout=timeout,
+            start_new_session=True,  # no controlling terminal
+            check=False,
+        )
+        return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+    return _in_process(argv, raw_in, env or {})
+
+
+def _in_process(argv: list[str], raw_in: bytes, env: Env) -> Result:
     from securemsg.cli.main import main
 
-    argv = (["--home", str(home)] if home is not None else []) + [str(a) for a in args]
-    out, err = io.StringIO(), io.StringIO()
-    code: Any = 0
-    with (
-        cli_env(passphrase, env),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    stdin = io.TextIOWrapper(io.BytesIO(raw_in), encoding="utf-8")
+    saved_env = dict(os.environ)
+    saved_io = sys.stdin, sys.stdout, sys.stderr
+    code: int | str | None = 0
+    try:
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        sys.stdin, sys.stdout, sys.stderr = stdin, out, err
         try:
             main(argv)
         except SystemExit as exc:
             code = exc.code
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_io
+        os.environ.clear()
+        os.environ.update(saved_env)
     gc.collect()  # close SQLite connections held by dropped Home objects
-    return Res(int(code or 0), out.getvalue(), err.getvalue())
+    exit_code = code if isinstance(code, int) else (0 if code is None else 1)
+    return Result(
+        exit_code,
+        out.buffer.getvalue().decode("utf-8"),  # type: ignore[attr-defined]
+        err.buffer.getvalue().decode("utf-8"),  # type: ignore[attr-defined]
+    )
 
 
 def db_rows(db: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:

@@ -1,8 +1,8 @@
 """Root fixtures: isolated environment, real CLI runs, temp homes, cards.
 
-``run`` calls ``securemsg.cli.main.main(argv)`` in-process (no interpreter
-start-up per call, and monkeypatching core functions reaches the CLI); stdout
-and stderr are captured, ``SystemExit`` gives the exit code. Every test gets a
+``run`` is ``clirun.run_cli``: ``securemsg.cli.main.main(argv)`` in-process (no
+interpreter start-up per call, and monkeypatching core functions reaches the
+CLI), or the installed executable with ``executable=True``. Every test gets a
 clean environment: no SECUREMSG_* variable from the developer's shell, HOME and
 XDG folders inside tmp_path, file key store, a passphrase, NO_COLOR.
 """
@@ -12,15 +12,11 @@ from __future__ import annotations
 import atexit
 import gc
 import hashlib
-import io
-import json
-import os
 import shutil
 import sqlite3
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +24,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
+
+from clirun import Result, run_cli
 
 # Tests leave nothing outside temp dirs: no example database, and hypothesis's
 # other caches in a temp dir removed at exit, not in the checkout.
@@ -49,22 +47,6 @@ _CLEARED = (
 )
 
 
-@dataclass(frozen=True)
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    def error_json(self) -> Any:
-        """The ``--json`` error document: exactly one JSON object on stderr."""
-        lines = [ln for ln in self.stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1, self.stderr
-        return json.loads(lines[0])
-
-
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for var in _CLEARED:
@@ -84,49 +66,15 @@ RunFn = Callable[..., Result]
 
 
 @pytest.fixture
-def run(monkeypatch: pytest.MonkeyPatch) -> RunFn:
-    """``run(home, *args, input=None, env=None) -> Result``.
+def run() -> RunFn:
+    """``run(home, *args, input=None, env=None, executable=False) -> Result``: the CLI,
+    in-process unless ``executable`` (clirun.run_cli, the one runner of the tests).
 
     ``home`` (a Path or None) becomes ``--home HOME``; global options such as
     ``--json`` go in ``args`` before the command. ``env`` maps variables to set
     (a value of None removes the variable) for this one call.
     """
-    from securemsg.cli.main import main
-
-    def _run(
-        home: Path | None,
-        *args: str,
-        input: bytes | str | None = None,
-        env: dict[str, str | None] | None = None,
-    ) -> Result:
-        argv = [*(["--home", str(home)] if home is not None else []), *map(str, args)]
-        raw_in = input.encode() if isinstance(input, str) else (input or b"")
-        out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
-        err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
-        stdin = io.TextIOWrapper(io.BytesIO(raw_in), encoding="utf-8")
-        with monkeypatch.context() as mp:
-            for key, value in (env or {}).items():
-                if value is None:
-                    mp.delenv(key, raising=False)
-                else:
-                    mp.setenv(key, value)
-            mp.setattr(sys, "stdin", stdin)
-            mp.setattr(sys, "stdout", out)
-            mp.setattr(sys, "stderr", err)
-            code: int | str | None = 0
-            try:
-                main(argv)
-            except SystemExit as exc:
-                code = exc.code
-        gc.collect()  # close SQLite connections held by dropped Home objects
-        exit_code = code if isinstance(code, int) else (0 if code is None else 1)
-        return Result(
-            exit_code,
-            out.buffer.getvalue().decode("utf-8"),  # type: ignore[attr-defined]
-            err.buffer.getvalue().decode("utf-8"),  # type: ignore[attr-defined]
-        )
-
-    return _run
+    return run_cli
 
 
 def profile_args(**profile: str) -> list[str]:
@@ -226,10 +174,8 @@ def snapshot() -> Callable[[Path], dict[str, Any]]:
     return snapshot_home
 
 
-@pytest.fixture
-def no_tty_env() -> Iterator[dict[str, str]]:
-    """Environment for a subprocess run without a controlling terminal."""
-    env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
-    src = Path(__file__).resolve().parent.parent / "src"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH", "")]))
-    yield env
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The CLI runner calls gc.collect() after each command (SQLite connections held
+    # by dropped Home objects); freezing what import and collection made keeps each
+    # of those collections short.
+    gc.freeze()

@@ -1,7 +1,9 @@
-"""Tamper helpers shared by every adversarial test.
+"""The tamper helper shared by every adversarial test (core, age, key store, CLI,
+hostile suite): flip a byte, truncate, insert, delete, duplicate, swap, append.
 
-Each function returns new bytes and never mutates its input. The generators
-(``all_bit_flips``, ``all_truncations``...) enumerate a family of mutations,
+Each function returns new bytes and never mutates its input; an offset or range
+outside the data raises ``IndexError``. The generators (``byte_flips``,
+``all_bit_flips``, ``all_truncations``...) enumerate a family of mutations,
 yielding ``(description, mutated)`` so a failing case names itself.
 """
 
@@ -68,12 +70,16 @@ def append(data: bytes, garbage: bytes = b"\x00") -> bytes:
     return data + garbage
 
 
-def all_bit_flips(data: bytes, extra_masks: tuple[int, ...] = (0xFF,)) -> Iterator[Mutation]:
-    """Every single-bit flip of every byte, plus each of ``extra_masks``."""
-    masks = (1, 2, 4, 8, 16, 32, 64, 128, *extra_masks)
+def byte_flips(data: bytes, masks: tuple[int, ...]) -> Iterator[Mutation]:
+    """Every byte XORed with each of ``masks``."""
     for i in range(len(data)):
         for m in masks:
             yield f"flip byte {i} ^ {m:#04x}", flip(data, i, m)
+
+
+def all_bit_flips(data: bytes, extra_masks: tuple[int, ...] = (0xFF,)) -> Iterator[Mutation]:
+    """Every single-bit flip of every byte, plus each of ``extra_masks``."""
+    return byte_flips(data, (1, 2, 4, 8, 16, 32, 64, 128, *extra_masks))
 
 
 def all_truncations(data: bytes) -> Iterator[Mutation]:

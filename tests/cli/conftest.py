@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from clirun import Res, db_rows
+from clirun import Result, db_rows, world_env
 from clirun import run_cli as _run_cli
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
@@ -47,8 +47,8 @@ KNOWS: dict[str, list[str]] = {
 }
 
 
-def run_cli(home: Path | None, *args: str, env: dict[str, str] | None = None) -> Res:
-    return _run_cli(home, *args, passphrase=PASSPHRASE, env=env)
+def run_cli(home: Path | None, *args: str, env: dict[str, str] | None = None) -> Result:
+    return _run_cli(home, *args, env={**world_env(PASSPHRASE), **(env or {})})
 
 
 def db_dump(home: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
@@ -70,7 +70,7 @@ class World:
     def card(self, label: str) -> Card:
         return Card.parse((self.homes[label] / "card.txt").read_bytes())
 
-    def run(self, label: str, *args: str, env: dict[str, str] | None = None) -> Res:
+    def run(self, label: str, *args: str, env: dict[str, str] | None = None) -> Result:
         return run_cli(self.homes[label], *args, env=env)
 
     def path(self, name: str) -> Path:
@@ -125,7 +125,7 @@ def refused(world: World) -> Callable[..., dict[str, Any]]:
         before = {k: db_dump(h) for k, h in world.homes.items()}
         res = world.run(label, "--json", *args)
         assert res.exit_code == 3, (res.stdout, res.stderr)
-        err: dict[str, Any] = res.error()
+        err: dict[str, Any] = res.error_json()
         assert err["rule"] == rule, err
         assert err["exit"] == 3
         assert err["error"] == "consent_refused"

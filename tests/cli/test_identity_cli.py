@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from clirun import Result, run_cli
 from securemsg.core.card import Card
 from securemsg.core.testkeys import derive_test_identity, format_test_key
 
@@ -230,30 +228,16 @@ def test_wrong_passphrase_is_exit_4_with_a_clear_message(make_home, run, snapsho
     assert snapshot(home) == before
 
 
-def _cli_without_tty(
-    home: Path, *args: str, passphrase: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SECUREMSG_PASSPHRASE"}
-    if passphrase is not None:
-        env["SECUREMSG_PASSPHRASE"] = passphrase
-    src = Path(__file__).resolve().parents[2] / "src"
-    env["PYTHONPATH"] = str(src)
-    return subprocess.run(
-        [sys.executable, "-m", "securemsg", "--home", str(home), *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
-        timeout=60,
-    )
+def _cli_without_tty(home: Path, *args: str, passphrase: str | None = None) -> Result:
+    """The installed executable in a new session: /dev/tty cannot be opened."""
+    return run_cli(home, *args, env={"SECUREMSG_PASSPHRASE": passphrase}, executable=True)
 
 
 def test_no_passphrase_and_no_tty_is_exit_4(make_home, snapshot) -> None:
     home = make_home("Dr A", "gp")
     before = snapshot(home)
     res = _cli_without_tty(home, "contacts", "list")
-    assert res.returncode == 4, res.stderr
+    assert res.exit_code == 4, res.stderr
     assert "locked" in res.stderr and "SECUREMSG_PASSPHRASE" in res.stderr
     assert snapshot(home) == before
 
@@ -261,7 +245,7 @@ def test_no_passphrase_and_no_tty_is_exit_4(make_home, snapshot) -> None:
 def test_init_without_passphrase_and_tty_creates_nothing(tmp_path: Path, run) -> None:
     home = tmp_path / "h"
     res = _cli_without_tty(home, "init", "--name", "Dr A", "--role", "gp")
-    assert res.returncode == 4, res.stderr
+    assert res.exit_code == 4, res.stderr
     assert not (home / "config.json").exists() and not (home / "keys" / "identity.key").exists()
     assert run(home, "init", "--name", "Dr A", "--role", "gp").exit_code == 0
 
@@ -270,7 +254,7 @@ def test_empty_passphrase_counts_as_unset(make_home, snapshot) -> None:
     home = make_home("Dr A", "gp")
     before = snapshot(home)
     res = _cli_without_tty(home, "contacts", "list", passphrase="")
-    assert res.returncode == 4, res.stderr
+    assert res.exit_code == 4, res.stderr
     assert "locked" in res.stderr
     assert snapshot(home) == before
 

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from letterworld import PASSPHRASE, World, run_cli
 
+from clirun import child_env, cli_command, world_env
 from securemsg.errors import SecureMsgError
 from securemsg.store.home import Home
 
@@ -41,13 +42,9 @@ def open_home(path: Path) -> Home:
 
 
 def subprocess_env() -> dict[str, str]:
-    """Environment for `python -m securemsg` children: the source tree, a passphrase."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SECUREMSG_")}
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env.update(ENV)
-    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    env["NO_COLOR"] = "1"
-    return env
+    """Environment for child processes on the world's homes (clirun.child_env): the
+    source tree, the world's passphrase, a file key store."""
+    return child_env(world_env(PASSPHRASE))
 
 
 # -- watching a store -------------------------------------------------------------------
@@ -168,4 +165,14 @@ def sweep(
     return tally
 
 
-__all__ = ["FIGURES", "FULL", "TALLIES", "StoreWatch", "Tally", "World", "run_cli", "sweep"]
+__all__ = [
+    "FIGURES",
+    "FULL",
+    "TALLIES",
+    "StoreWatch",
+    "Tally",
+    "World",
+    "cli_command",
+    "run_cli",
+    "sweep",
+]

@@ -5,6 +5,10 @@ docs/security-testing.md for the map). Each crafts a file with ``core`` and the
 PUBLIC TEST KEYS of the world, runs the real command (``securemsg receive``,
 ``contacts add``, ``consent import``, ``send``...) and checks the exit status,
 the error and that no home changed.
+
+The cases marked ``@BOTH_WAYS`` run twice: in-process, and through the installed
+``securemsg`` executable as a child process (tests/clirun.py), so the entry point a
+user runs meets the same hostile input.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ MEDICAL, NURSING = Domain.MEDICAL, Domain.NURSING
 LOW_ORDER = bytes(32)  # the identity point; X25519 with it is all zeros
 # A point of order 8 on Curve25519 (from the libsodium blocklist).
 ORDER_8 = bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")
+BOTH_WAYS = pytest.mark.parametrize("executable", [False, True], ids=["in-process", "executable"])
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -96,7 +101,10 @@ def manifest_payload(world: World, **changes: Any) -> dict[str, Any]:
 
 
 # -- stanzas added or removed after signing ------------------------------------------------
-def test_stanza_added_after_signing_by_a_recipient(world: World, refused_at_receive) -> None:
+@BOTH_WAYS
+def test_stanza_added_after_signing_by_a_recipient(
+    world: World, refused_at_receive, executable: bool
+) -> None:
     """card (who holds the file key) adds a stanza for out and fixes the header MAC."""
     planned = world.plan()
     env = world.envelope(planned, "card")
@@ -105,8 +113,12 @@ def test_stanza_added_after_signing_by_a_recipient(world: World, refused_at_rece
     extra = age.x25519.wrap(fk, age.X25519Recipient.from_bytes(world.card("out").enc_public))
     forged = reheader(fk, (*header.stanzas, extra), payload)
     f = world.write("stanza-added.smsg", forged)
-    refused_at_receive("out", f, match="addressed by its author to someone else")
-    refused_at_receive("card", f, match="re-encrypted or its recipients changed")
+    refused_at_receive(
+        "out", f, match="addressed by its author to someone else", executable=executable
+    )
+    refused_at_receive(
+        "card", f, match="re-encrypted or its recipients changed", executable=executable
+    )
 
 
 def test_stanza_removed_after_signing(world: World, refused_at_receive) -> None:
@@ -266,14 +278,15 @@ def card_with_enc_key(label: str, name: str, enc_key: bytes, now: int) -> bytes:
     )
 
 
+@BOTH_WAYS
 @pytest.mark.parametrize("point", [LOW_ORDER, ORDER_8], ids=["zero", "order8"])
-def test_low_order_card_refused_at_add(world: World, point: bytes) -> None:
+def test_low_order_card_refused_at_add(world: World, point: bytes, executable: bool) -> None:
     """A card whose encryption key has small order is refused as soon as it is read
     (before the fix it was added, and only ``send`` refused it)."""
     raw = card_with_enc_key("low", "Dr Nora Lowe", point, int(time.time()))
     f = world.write("low.card", raw)
     before = world.snap()
-    res = world.run("gp", "--json", "contacts", "add", f)
+    res = world.run("gp", "--json", "contacts", "add", f, executable=executable)
     assert res.exit_code == 3, (res.stdout, res.stderr)
     assert "small order" in res.stderr
     assert world.snap() == before
@@ -319,20 +332,22 @@ def test_too_many_sections(world: World, refused_at_receive) -> None:
     refused_at_receive("card", f, error="malformed", match="items expected")
 
 
-def test_deeply_nested_cbor_manifest(world: World, refused_at_receive) -> None:
+@BOTH_WAYS
+def test_deeply_nested_cbor_manifest(world: World, refused_at_receive, executable: bool) -> None:
     nested = b"\x81" * 100_000 + b"\x00"  # [[[[...0...]]]] 100k deep, signed by gp
     f = world.write(
         "nested.smsg", plaintext_envelope(world, "card", forged_manifest_records(world, nested))
     )
-    refused_at_receive("card", f, error="malformed", match="nested deeper")
+    refused_at_receive("card", f, error="malformed", match="nested deeper", executable=executable)
 
 
-def test_deeply_nested_cbor_card(world: World) -> None:
+@BOTH_WAYS
+def test_deeply_nested_cbor_card(world: World, executable: bool) -> None:
     nested = b"\x81" * 100_000 + b"\x00"
     obj = cbor2.dumps(cbor2.CBORTag(18, [b"", {}, b"", bytes(64)]))
     for blob in (nested, obj[:-70] + nested):
         f = world.write("nested.card", blob)
-        res = world.run("gp", "--json", "contacts", "add", f)
+        res = world.run("gp", "--json", "contacts", "add", f, executable=executable)
         assert res.exit_code == 3, (res.stdout, res.stderr)
 
 

@@ -1,6 +1,6 @@
 """Item 6 of issue 5: two ``receive --drop`` processes on one mailbox and drop folder.
 
-30 letters wait for the cardiologist; two real processes (``python -m securemsg``)
+30 letters wait for the cardiologist; two real processes (the installed ``securemsg``)
 start at once on the same home and the same drop folder. Afterwards each letter is
 in the inbox exactly once (one row, one file), none is left or set aside in the
 drop folder, every receipt is in the sender's folder and imports as "delivered",
@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
-from hostile_kit import FIGURES, World, subprocess_env
+import pytest
+from hostile_kit import FIGURES, World, cli_command, subprocess_env
+
+# A slow suite: `make test` runs it, `make test-fast` does not (pyproject.toml, markers).
+pytestmark = pytest.mark.slow
 
 LETTERS = 30
 ROUNDS = 2
@@ -31,7 +34,7 @@ def _send_many(world: World, n: int) -> list[str]:
 def _receiver(world: World, label: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
-            *(sys.executable, "-m", "securemsg", "-v", "--home", str(world.home(label))),
+            *(*cli_command(), "-v", "--home", str(world.home(label))),
             *("--json", "receive", "--drop", str(world.drop)),
         ],
         stdout=subprocess.PIPE,

@@ -1,7 +1,7 @@
 """Item 5 of issue 5: SIGKILL in the middle of ``receive --drop`` and ``send``.
 
-No hook in the code: real processes (``python -m securemsg``) are killed after
-seeded random delays spread over their run, then restarted. After every kill:
+No hook in the code: real processes (the installed ``securemsg`` executable) are
+killed after seeded random delays spread over their run, then restarted. After every kill:
 no letter is lost (each is in the inbox or still in the drop folder). At the
 end: each letter is in the inbox exactly once (one row, one file), the drop
 folder is empty, ``PRAGMA integrity_check`` is ok, ``log verify`` passes, no
@@ -17,11 +17,14 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from hostile_kit import FIGURES, World, subprocess_env
+import pytest
+from hostile_kit import FIGURES, World, cli_command, subprocess_env
+
+# A slow suite: `make test` runs it, `make test-fast` does not (pyproject.toml, markers).
+pytestmark = pytest.mark.slow
 
 LETTERS = 20
 KILLS = 16
@@ -29,9 +32,7 @@ ROUNDS = 3
 
 
 def _cmd(world: World, label: str, *args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "securemsg", "--home", str(world.home(label)), "--json"] + [
-        str(a) for a in args
-    ]
+    return [*cli_command(), "--home", str(world.home(label)), "--json"] + [str(a) for a in args]
 
 
 def _kill_after(cmd: list[str], delay: float) -> bool:
@@ -65,7 +66,7 @@ def _measure(world: World, label: str, *args: str | Path) -> float:
             str(a).replace(str(world.root), str(copy)).replace("{drop}", str(copy / "drop"))
             for a in args
         ]
-        cmd = [sys.executable, "-m", "securemsg", "--home", str(copy / label), "--json", *argv]
+        cmd = [*cli_command(), "--home", str(copy / label), "--json", *argv]
         t = time.perf_counter()
         subprocess.run(cmd, capture_output=True, env=subprocess_env(), check=True, timeout=120)
         return time.perf_counter() - t

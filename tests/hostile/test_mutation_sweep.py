@@ -42,6 +42,9 @@ from securemsg.store.mailbox import Mailbox
 from securemsg.store.proofs import import_proof
 from securemsg.store.receiving import receive
 
+# A slow suite: `make test` runs it, `make test-fast` does not (pyproject.toml, markers).
+pytestmark = pytest.mark.slow
+
 MASKS = (0x01, 0x80, 0xFF)
 CHUNK = 64 * 1024 + 16  # age STREAM: 64 KiB of plaintext and a 16-byte Poly1305 tag
 NONCE = 16

@@ -19,9 +19,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hostile_kit import FIGURES, subprocess_env
 
 from securemsg.core.testkeys import parse_test_key
+
+# A slow suite: `make test` runs it, `make test-fast` does not (pyproject.toml, markers).
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 HOMES = ("gp", "cardiologist", "nurse", "patient", "outsider")

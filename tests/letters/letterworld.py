@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from clirun import Res, db_rows
+from clirun import Result, db_rows, world_env
 from clirun import run_cli as _run_cli
 from securemsg.core import age
 from securemsg.core.card import Card
@@ -85,8 +85,10 @@ def secret_of(label: str) -> SecretIdentity:
     return derive_test_identity(f"letters-tests/{label}")
 
 
-def run_cli(home: Path | None, *args: str | Path) -> Res:
-    return _run_cli(home, *args, passphrase=PASSPHRASE)
+def run_cli(home: Path | None, *args: str | Path, executable: bool = False) -> Result:
+    """``securemsg`` on ``home`` (clirun.run_cli): in-process, or the installed
+    executable as a child process."""
+    return _run_cli(home, *args, env=world_env(PASSPHRASE), executable=executable)
 
 
 # -- snapshots -------------------------------------------------------------------------
@@ -184,8 +186,8 @@ class World:
     def drop(self) -> Path:
         return self.root / "drop"
 
-    def run(self, label: str, *args: str | Path) -> Res:
-        return run_cli(self.home(label), *args)
+    def run(self, label: str, *args: str | Path, executable: bool = False) -> Result:
+        return run_cli(self.home(label), *args, executable=executable)
 
     def ok(self, label: str, *args: str | Path) -> Any:
         """Run with --json, assert exit 0, return the parsed stdout."""
@@ -357,9 +359,10 @@ RefusedCheck = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 def refused_at_receive(world: World) -> RefusedCheck:
-    """``refused_at_receive(label, file, error=..., rule=..., match=...)``: ``receive FILE``
-    exits 3, the report row says refused with that error/rule, and no home changed
-    (the refusal notice, if any, is written next to the file, outside the homes)."""
+    """``refused_at_receive(label, file, error=..., rule=..., match=..., executable=False)``:
+    ``receive FILE`` exits 3, the report row says refused with that error/rule, and no
+    home changed (the refusal notice, if any, is written next to the file, outside the
+    homes). ``executable``: through the installed executable, in a child process."""
 
     def _check(
         label: str,
@@ -368,9 +371,10 @@ def refused_at_receive(world: World) -> RefusedCheck:
         error: str | None = None,
         rule: str | None = None,
         match: str | None = None,
+        executable: bool = False,
     ) -> dict[str, Any]:
         before = world.snap()
-        res = world.run(label, "--json", "receive", file)
+        res = world.run(label, "--json", "receive", file, executable=executable)
         assert res.exit_code == 3, (res.stdout, res.stderr)
         doc = res.json()
         assert doc["schema"] == "securemsg.receive/1"

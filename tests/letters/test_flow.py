@@ -255,8 +255,8 @@ def test_phone_followup_without_patient_copy_is_refused(world: World) -> None:
         "--drop",
         world.drop,
     )
-    assert res.exit_code == 2 and res.error()["error"] == "usage"
-    assert "mandatory" in res.error()["message"]
+    assert res.exit_code == 2 and res.error_json()["error"] == "usage"
+    assert "mandatory" in res.error_json()["message"]
     assert world.snap() == before and not any(world.drop.rglob("*.smsg"))
 
 
@@ -277,7 +277,7 @@ def test_emergency_report_patient_copy_mandatory(world: World) -> None:
     before = world.snap()
     res = world.run("gp", "--json", *args, "--no-patient-copy")
     assert res.exit_code == 2, res.stderr
-    assert "mandatory" in res.error()["message"]
+    assert "mandatory" in res.error_json()["message"]
     assert world.snap() == before and not any(world.drop.rglob("*.smsg"))
     sent = world.ok("gp", *args)
     assert sent["basis"] == "emergency"
@@ -308,7 +308,7 @@ def test_emergency_refused_to_objected_recipient(world: World) -> None:
         "--drop",
         world.drop,
     )
-    assert res.exit_code == 3 and res.error()["rule"] == "recipient_objected"
+    assert res.exit_code == 3 and res.error_json()["rule"] == "recipient_objected"
     assert world.snap() == before
 
 
@@ -425,7 +425,7 @@ def test_log_verify_detects_edits(world: World, how: str) -> None:
     res = world.run("gp", "--json", "log", "verify")
     assert res.exit_code == 3, (res.stdout, res.stderr)
     assert res.json()["ok"] is False
-    err = res.error()
+    err = res.error_json()
     assert err["exit"] == 3 and "inconsistent" in err["message"]
     problem = res.json()["problem"]
     expected = {
@@ -448,5 +448,5 @@ def test_verify_checks_without_storing(world: World) -> None:
     data = Path(f).read_bytes()
     bad = world.write("bad.smsg", data[:-30] + bytes([data[-30] ^ 1]) + data[-29:])
     res = world.run("card", "--json", "verify", bad)
-    assert res.exit_code == 3 and res.error()["error"] == "age_payload"
+    assert res.exit_code == 3 and res.error_json()["error"] == "age_payload"
     assert world.snap() == before

@@ -157,7 +157,7 @@ def test_expired_consent(world: World, refused_at_receive: RefusedCheck) -> None
         "--drop",
         world.drop,
     )
-    assert res.exit_code == 3 and res.error()["rule"] == "expired", res.stderr
+    assert res.exit_code == 3 and res.error_json()["rule"] == "expired", res.stderr
     assert world.snap() == before and not any(world.drop.rglob("*.smsg"))
     # and so does the recipient
     f = world.craft("card", consent=old)
@@ -190,7 +190,7 @@ def test_revoked_consent_imported_before_receiving(
         "--drop",
         world.drop,
     )
-    assert res.exit_code == 3 and res.error()["rule"] == "revoked"
+    assert res.exit_code == 3 and res.error_json()["rule"] == "revoked"
     assert world.snap() == before
 
 
@@ -219,7 +219,7 @@ def test_objection_imported_before_receiving(
         "--drop",
         world.drop,
     )
-    assert res.exit_code == 3 and res.error()["rule"] == "recipient_objected"
+    assert res.exit_code == 3 and res.error_json()["rule"] == "recipient_objected"
     assert world.snap() == before
 
 
@@ -242,7 +242,7 @@ def test_wrong_patient(world: World, refused_at_receive: RefusedCheck) -> None:
         world.drop,
     )
     assert res.exit_code == 3, res.stderr
-    sender_rule = res.error()["rule"]
+    sender_rule = res.error_json()["rule"]
     assert world.snap() == before
     # Jeanne's consent in a letter about Marc (whose card travels in the envelope)
     planned = world.plan(patient="pat2")
@@ -270,7 +270,7 @@ def test_sender_not_allowed(world: World, refused_at_receive: RefusedCheck) -> N
         "--drop",
         world.drop,
     )
-    assert res.exit_code == 3 and res.error()["rule"] == "sender_not_allowed", res.stderr
+    assert res.exit_code == 3 and res.error_json()["rule"] == "sender_not_allowed", res.stderr
     assert world.snap() == before
     f = world.craft("nurse", author="card", to=(("nurse", frozenset({N})),))
     refused_at_receive("nurse", f, error="consent_refused", rule="sender_not_allowed")
@@ -296,8 +296,8 @@ def test_recipient_not_allowed(world: World, refused_at_receive: RefusedCheck) -
         "--drop",
         world.drop,
     )
-    assert res.exit_code == 3 and res.error()["rule"] == "recipient_not_allowed", res.stderr
-    assert res.error()["party"] == world.fp("out")
+    assert res.exit_code == 3 and res.error_json()["rule"] == "recipient_not_allowed", res.stderr
+    assert res.error_json()["party"] == world.fp("out")
     assert world.snap() == before and not any(world.drop.rglob("*.smsg"))
     f = world.craft("out")
     refused_at_receive("out", f, error="consent_refused", rule="recipient_not_allowed")
@@ -321,7 +321,7 @@ def test_purpose_not_allowed(world: World, refused_at_receive: RefusedCheck) -> 
         "--drop",
         world.drop,
     )
-    assert res.exit_code == 3 and res.error()["rule"] == "purpose_not_allowed", res.stderr
+    assert res.exit_code == 3 and res.error_json()["rule"] == "purpose_not_allowed", res.stderr
     assert world.snap() == before
     f = world.craft("card", kind=Purpose.HOSPITAL_REPORT)
     refused_at_receive("card", f, error="consent_refused", rule="purpose_not_allowed")

@@ -121,7 +121,7 @@ def test_a_send_to_a_full_folder_is_refused_and_leaves_nothing(
     before = world.snap("gp")
     res = world.run("gp", *_send_args(world), out)
     assert res.exit_code == 1
-    doc = res.error()
+    doc = res.error_json()
     assert doc["error"] == "no_space" and doc["exit"] == 1
     assert "free some space" in doc["hint"]
     assert list(out.iterdir()) == []
@@ -142,7 +142,7 @@ def test_a_receive_on_a_full_disk_says_so_and_leaves_the_letter_in_the_drop(
     monkeypatch.setattr(os, "fsync", fsync)
     res = world.run("card", "--json", "receive", "--drop", world.drop)
     assert res.exit_code == 1
-    assert res.error()["error"] == "no_space"
+    assert res.error_json()["error"] == "no_space"
     # not the letter's fault: no refusal, no notice, the letter stays to be received later
     assert sorted((world.drop / world.fp("card")).glob("*")) == letters
     assert world.snap("card") == before

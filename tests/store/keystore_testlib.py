@@ -1,9 +1,8 @@
-"""Helpers for the key store tests: fast KDF parameters, an in-memory keyring
-backend, and the tamper helpers (flip every byte, truncate everywhere)."""
+"""Helpers for the key store tests: fast KDF parameters and an in-memory keyring
+backend. (Tampering: tests/tamper.py, as for every adversarial test.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import keyring
@@ -48,19 +47,6 @@ def install_keyring(monkeypatch: pytest.MonkeyPatch, backend: Any, *discoverable
     monkeypatch.setattr(keyring.backend, "get_all_keyring", lambda: found)
 
 
+# The byte flips the key file tests try at every offset (tamper.byte_flips): the
+# lowest and highest bit, and every bit at once.
 MASKS = (0x01, 0x80, 0xFF)
-
-
-def flips(data: bytes) -> Iterator[tuple[int, int, bytes]]:
-    """Every single-byte change of ``data``: (position, xor mask, mutated)."""
-    for i in range(len(data)):
-        for mask in MASKS:
-            mutated = bytearray(data)
-            mutated[i] ^= mask
-            yield i, mask, bytes(mutated)
-
-
-def truncations(data: bytes) -> Iterator[bytes]:
-    """Every proper prefix of ``data``, including the empty one."""
-    for n in range(len(data)):
-        yield data[:n]

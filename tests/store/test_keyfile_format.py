@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from keystore_testlib import FAST, flips, truncations
+from keystore_testlib import FAST, MASKS
 
+import tamper
 from securemsg.core import keyfile
 from securemsg.core.keyfile import DEFAULT_PARAMS, KdfParams, KeyFile
 from securemsg.errors import FormatError, KeyStoreError, WrongPassphraseError
@@ -151,19 +152,19 @@ def test_wrong_passphrase_message() -> None:
 def test_every_byte_flip_is_rejected() -> None:
     data = keyfile.seal(SECRET, PW, FAST)
     seen: set[type[Exception]] = set()
-    for i, mask, mutated in flips(data):
+    for desc, mutated in tamper.byte_flips(data, MASKS):
         try:
             keyfile.open_keyfile(mutated, PW)
         except (WrongPassphraseError, FormatError) as exc:
             seen.add(type(exc))
         else:
-            pytest.fail(f"flip {mask:#x} at {i} was accepted")
+            pytest.fail(f"{desc} was accepted")
     assert seen == {WrongPassphraseError, FormatError}
 
 
 def test_every_truncation_is_rejected() -> None:
     data = keyfile.seal(SECRET, PW, FAST)
-    for prefix in truncations(data):
+    for _, prefix in tamper.all_truncations(data):
         with pytest.raises((WrongPassphraseError, FormatError)):
             keyfile.open_keyfile(prefix, PW)
 

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from keystore_testlib import FAST, flips, truncations
+from keystore_testlib import FAST, MASKS
 
+import tamper
 from securemsg.core import keyfile
 from securemsg.errors import FormatError, KeyStoreError, UsageError, WrongPassphraseError
 from securemsg.store.keystore import LOCKED_HINT
@@ -97,16 +98,16 @@ def test_every_byte_flip_of_the_file(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     store.save(SECRET)
     original = store.path.read_bytes()
-    for i, mask, mutated in flips(original):
+    for desc, mutated in tamper.byte_flips(original, MASKS):
         store.path.write_bytes(mutated)
         try:
             store.load()
         except (WrongPassphraseError, FormatError):
             pass
         except Exception as exc:
-            pytest.fail(f"flip {mask:#x} at {i}: {type(exc).__name__}: {exc}")
+            pytest.fail(f"{desc}: {type(exc).__name__}: {exc}")
         else:
-            pytest.fail(f"flip {mask:#x} at {i} was accepted")
+            pytest.fail(f"{desc} was accepted")
         assert store.path.read_bytes() == mutated  # loading never rewrites the file
 
 
@@ -114,7 +115,7 @@ def test_every_truncation_of_the_file(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     store.save(SECRET)
     original = store.path.read_bytes()
-    for prefix in truncations(original):
+    for _, prefix in tamper.all_truncations(original):
         store.path.write_bytes(prefix)
         with pytest.raises((WrongPassphraseError, FormatError)):
             store.load()

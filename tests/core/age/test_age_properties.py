@@ -7,11 +7,11 @@ from __future__ import annotations
 import hashlib
 import io
 
-import age_tamper as tamper
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import tamper
 from securemsg.core import age
 from securemsg.core.age import armor, header, stream
 
@@ -83,7 +83,7 @@ def test_armor_is_canonical_under_bit_flips(data: bytes, index: int, bit: int) -
     """Armor is an encoding, not a MAC: a flip may decode to other data, but only if
     the flipped text is itself the one canonical armoring of that data."""
     text = armor.encode(data)
-    mutated = tamper.flip(text, index % len(text), bit)
+    mutated = tamper.flip(text, index % len(text), 1 << bit)
     try:
         decoded = armor.decode(mutated)
     except age.ArmorError:
@@ -119,7 +119,7 @@ def test_header_mutation_is_rejected_or_canonical(
     items: list[header.Stanza], index: int, bit: int
 ) -> None:
     raw = header.Header(tuple(items), bytes(32)).encode()
-    mutated = tamper.flip(raw, index % len(raw), bit)
+    mutated = tamper.flip(raw, index % len(raw), 1 << bit)
     try:
         parsed, parsed_raw = header.parse(io.BytesIO(mutated))
     except age.HeaderError:
@@ -161,11 +161,11 @@ def _mutate(blob: bytes, how: tuple[str, object, object]) -> bytes:
     kind, a, b = how
     n = len(blob)
     if kind == "flip":
-        return tamper.flip(blob, int(a) % n, int(b))  # type: ignore[call-overload]
+        return tamper.flip(blob, int(a) % n, 1 << int(b))  # type: ignore[call-overload]
     if kind == "truncate":
         return tamper.truncate(blob, int(a) % n)  # type: ignore[call-overload]
     if kind == "extend":
-        return tamper.extend(blob, a)  # type: ignore[arg-type]
+        return tamper.append(blob, a)  # type: ignore[arg-type]
     start = int(a) % n  # type: ignore[call-overload]
     length = min(int(b), n - start)  # type: ignore[call-overload]
     if kind == "duplicate":
@@ -173,9 +173,10 @@ def _mutate(blob: bytes, how: tuple[str, object, object]) -> bytes:
     if kind == "delete":
         return tamper.delete(blob, start, start + length)
     other = (start + length + int(a) // 7) % n  # type: ignore[call-overload]
+    span = min(length, abs(other - start))
     try:
-        return tamper.swap(blob, start, other, min(length, abs(other - start)))
-    except ValueError:
+        return tamper.swap(blob, (start, start + span), (other, other + span))
+    except IndexError:  # ranges empty, overlapping or outside the data
         assume(False)
         raise
 
