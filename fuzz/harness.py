@@ -21,23 +21,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from securemsg.core import age, cbor, cose, labels
 from securemsg.core.age import armor
 from securemsg.core.card import Card
-from securemsg.core.consent import parse_any
+from securemsg.core.consent import verify_any
 from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.keyfile import KeyFile
 from securemsg.core.letter.container import MANIFEST, EnvelopeReader
-from securemsg.core.letter.manifest import parse_payload, verify_manifest
-from securemsg.core.letter.proofs import Receipt, Refusal, verify_binding
+from securemsg.core.letter.manifest import Manifest
+from securemsg.core.letter.proofs import Binding, Receipt, Refusal
 from securemsg.core.letter.source import parse_letter
-from securemsg.core.log import parse_entry
+from securemsg.core.log import LogEntry
 from securemsg.core.testkeys import derive_test_identity, parse_test_key
 from securemsg.errors import SecureMsgError
 
 NOW = 1_800_000_000
 DOCTOR = derive_test_identity("fuzz/doctor")
 PATIENT = derive_test_identity("fuzz/patient")
-DOCTOR_CARD = Card.create(DOCTOR, Profile("Dr Fuzz", Role.GP), NOW, test_key=True)
-PATIENT_CARD = Card.create(
+DOCTOR_CARD = Card.sign(DOCTOR, Profile("Dr Fuzz", Role.GP), NOW, test_key=True)
+PATIENT_CARD = Card.sign(
     PATIENT, Profile("Pat Fuzz", Role.PATIENT, birth_date="1950-01-01"), NOW, test_key=True
 )
 AGE_IDENTITY = age.X25519Identity.from_bytes(DOCTOR.enc_secret)
@@ -77,16 +77,16 @@ def _age_decrypt(data: bytes) -> None:
 
 
 def _manifest_payload(data: bytes) -> None:
-    parse_payload(cbor.loads(data, "manifest"), b"")
+    Manifest.from_payload(cbor.loads(data, "manifest"), b"")
 
 
 def _binding(data: bytes) -> None:
-    verify_binding(data, DOCTOR_CARD, b"manifest", b"header", DOCTOR_CARD.fingerprint)
+    Binding.verify(data, DOCTOR_CARD).check(b"manifest", b"header", DOCTOR_CARD.fingerprint)
 
 
 def _signed_consent(data: bytes) -> None:
     otype = CONSENT_TYPES[data[0] % 3] if data else CONSENT_TYPES[0]
-    parse_any(_sign(PATIENT, otype, data[1:]), PATIENT_CARD)
+    verify_any(_sign(PATIENT, otype, data[1:]), PATIENT_CARD)
 
 
 TARGETS: dict[str, Callable[[bytes], object]] = {
@@ -94,14 +94,14 @@ TARGETS: dict[str, Callable[[bytes], object]] = {
     "card_text": lambda d: Card.parse(d.decode("utf-8", "replace")),
     "cose": lambda d: cose.parse(d),
     "cbor": lambda d: cbor.loads(d, "fuzz"),
-    "consent": lambda d: parse_any(d, PATIENT_CARD),
-    "manifest": lambda d: verify_manifest(d, DOCTOR_CARD),
+    "consent": lambda d: verify_any(d, PATIENT_CARD),
+    "manifest": lambda d: Manifest.verify(d, DOCTOR_CARD),
     "manifest_payload": _manifest_payload,
     "envelope_reader": _envelope_reader,
     "receipt": lambda d: Receipt.verify(d, DOCTOR_CARD),
     "refusal": lambda d: Refusal.verify(d, DOCTOR_CARD),
     "binding": _binding,
-    "log_entry": lambda d: parse_entry(d, DOCTOR_CARD),
+    "log_entry": lambda d: LogEntry.verify(d, DOCTOR_CARD),
     "age_header": lambda d: age.read_header(io.BytesIO(d)),
     "age_decrypt": _age_decrypt,
     "armor": lambda d: armor.decode(d),
@@ -109,14 +109,16 @@ TARGETS: dict[str, Callable[[bytes], object]] = {
     "letter_source": lambda d: parse_letter(d, "fuzz"),
     "test_key": lambda d: parse_test_key(d.decode("utf-8", "replace")),
     # behind the signature: the fuzzed bytes are the signed payload
-    "signed_card": lambda d: Card.from_bytes(_sign(DOCTOR, labels.COSE_CARD, d)),
+    "signed_card": lambda d: Card.verify(_sign(DOCTOR, labels.COSE_CARD, d)),
     "signed_consent": _signed_consent,
-    "signed_manifest": lambda d: verify_manifest(
+    "signed_manifest": lambda d: Manifest.verify(
         _sign(DOCTOR, labels.COSE_LETTER_MANIFEST, d), DOCTOR_CARD
     ),
     "signed_receipt": lambda d: Receipt.verify(_sign(DOCTOR, labels.COSE_RECEIPT, d), DOCTOR_CARD),
     "signed_refusal": lambda d: Refusal.verify(_sign(DOCTOR, labels.COSE_REFUSAL, d), DOCTOR_CARD),
-    "signed_log_entry": lambda d: parse_entry(_sign(DOCTOR, labels.COSE_LOG_ENTRY, d), DOCTOR_CARD),
+    "signed_log_entry": lambda d: LogEntry.verify(
+        _sign(DOCTOR, labels.COSE_LOG_ENTRY, d), DOCTOR_CARD
+    ),
     "signed_binding": lambda d: _binding(_sign(DOCTOR, labels.COSE_ENVELOPE_BINDING, d)),
 }
 
@@ -130,7 +132,7 @@ def run(name: str, data: bytes) -> None:
 def seeds(name: str) -> list[bytes]:
     """Valid inputs to start from (the fuzzers mutate them)."""
     card, pcard = DOCTOR_CARD.encoded, PATIENT_CARD.encoded
-    receipt = Receipt.create(
+    receipt = Receipt.sign(
         DOCTOR, bytes(16), card, bytes(32), DOCTOR_CARD.fingerprint, NOW, 0, bytes(32)
     )
     payload = cbor.loads(cose.parse(receipt.encoded).payload, "receipt")

@@ -34,7 +34,7 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     for label, profile in PEOPLE.items():
         secret = derive_test_identity(label)
-        card = Card.create(secret, profile, CREATED, VALIDITY_DAYS, test_key=True)
+        card = Card.sign(secret, profile, CREATED, VALIDITY_DAYS, test_key=True)
         (out / f"{label}.testkey").write_text(format_test_key(secret))
         (out / f"{label}.card").write_text(card.to_text())
         print(f"{label:14} {card.display_fingerprint}  {profile.name}")

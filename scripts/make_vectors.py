@@ -34,9 +34,9 @@ from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.letter import compose
 from securemsg.core.letter.container import OutItem, write_envelope
-from securemsg.core.letter.proofs import EnvelopeHasher, Receipt, Refusal, sign_binding
+from securemsg.core.letter.proofs import Binding, EnvelopeHasher, Receipt, Refusal
 from securemsg.core.letter.source import parse_letter
-from securemsg.core.log import GENESIS, LogEntry, make_entry
+from securemsg.core.log import GENESIS, LogEntry
 from securemsg.core.testkeys import derive_test_identity
 
 Rng = Callable[[int], bytes]
@@ -95,7 +95,7 @@ class Person:
 
 def person(label: str, profile: Profile, created: int = CARD_CREATED, days: int = 730) -> Person:
     secret = derive_test_identity(label)
-    card = Card.create(secret, profile, now=created, validity_days=days, test_key=True)
+    card = Card.sign(secret, profile, now=created, validity_days=days, test_key=True)
     return Person(label, secret, card)
 
 
@@ -410,7 +410,7 @@ GRANT_ISSUED = NOW - 3 * DAY
 
 
 def make_grant(seed: str, issued: int = GRANT_ISSUED) -> Grant:
-    return Grant.create(
+    return Grant.sign(
         PATIENT.secret,
         PATIENT.card,
         sender_fp=GP.fp,
@@ -423,8 +423,8 @@ def make_grant(seed: str, issued: int = GRANT_ISSUED) -> Grant:
 
 
 GRANT = make_grant("consent-grant")
-REVOCATION = Revocation.create(PATIENT.secret, PATIENT.card, GRANT, now=NOW - DAY)
-OBJECTION = Objection.create(PATIENT.secret, PATIENT.card, Recipient(fp=NURSE2.fp), now=NOW - DAY)
+REVOCATION = Revocation.sign(PATIENT.secret, PATIENT.card, GRANT, now=NOW - DAY)
+OBJECTION = Objection.sign(PATIENT.secret, PATIENT.card, Recipient(fp=NURSE2.fp), now=NOW - DAY)
 
 
 def grant_decoded(g: Grant) -> list[tuple[str, str]]:
@@ -836,7 +836,7 @@ def custom_envelope(
     file_key = age.new_file_key(rng)
     keys = [age.X25519Recipient.from_bytes(p.card.enc_public) for p in to]
     header = age.build_header(file_key, keys, rng)
-    binding = sign_binding(GP.secret, MANIFEST.encoded, header, binding_for.fp)
+    binding = bytes(Binding.sign(GP.secret, MANIFEST.encoded, header, binding_for.fp))
     records = envelope_bytes(
         write_envelope(MANIFEST.encoded, binding, GRANT.encoded, PATIENT.card.encoded, items)
     )
@@ -855,7 +855,7 @@ ENV_NURSE = real_envelope(NURSE, NURSING, "envelope-nurse")
 ENV_CARDIO = real_envelope(CARDIO, MEDICAL_NURSING, "envelope-cardiologist")
 ENV_PATIENT = real_envelope(PATIENT, MEDICAL_NURSING, "envelope-patient")
 HEADER_NURSE = header_of(ENV_NURSE)
-BINDING_NURSE = sign_binding(GP.secret, MANIFEST.encoded, HEADER_NURSE, NURSE.fp)
+BINDING_NURSE = bytes(Binding.sign(GP.secret, MANIFEST.encoded, HEADER_NURSE, NURSE.fp))
 
 
 def digest_of(env: bytes) -> bytes:
@@ -1095,20 +1095,22 @@ def binding_vectors() -> list[Vector]:
 # -- log, receipt, refusal ------------------------------------------------------------------
 def gp_log() -> list[LogEntry]:
     d_cardio, d_nurse = digest_of(ENV_CARDIO), digest_of(ENV_NURSE)
-    e0 = make_entry(
+    e0 = LogEntry.sign(
         GP.secret, 0, GENESIS, LETTER_DATE, "send", MANIFEST.message_id, CARDIO.fp, d_cardio
     )
-    e1 = make_entry(
+    e1 = LogEntry.sign(
         GP.secret, 1, e0.hash, LETTER_DATE, "send", MANIFEST.message_id, NURSE.fp, d_nurse
     )
-    e2 = make_entry(GP.secret, 2, e1.hash, NOW, "receipt", MANIFEST.message_id, NURSE.fp, d_nurse)
+    e2 = LogEntry.sign(
+        GP.secret, 2, e1.hash, NOW, "receipt", MANIFEST.message_id, NURSE.fp, d_nurse
+    )
     return [e0, e1, e2]
 
 
-NURSE_ACCEPT = make_entry(
+NURSE_ACCEPT = LogEntry.sign(
     NURSE.secret, 0, GENESIS, NOW - 3600, "accept", MANIFEST.message_id, GP.fp, digest_of(ENV_NURSE)
 )
-RECEIPT = Receipt.create(
+RECEIPT = Receipt.sign(
     NURSE.secret,
     MANIFEST.message_id,
     MANIFEST.encoded,
@@ -1118,7 +1120,7 @@ RECEIPT = Receipt.create(
     NURSE_ACCEPT.seq,
     NURSE_ACCEPT.hash,
 )
-REFUSAL = Refusal.create(
+REFUSAL = Refusal.sign(
     CARDIO.secret,
     MANIFEST.message_id,
     digest_of(ENV_CARDIO),
@@ -1275,7 +1277,7 @@ def proof_vectors() -> list[Vector]:
             e2.hash,
         )
     )
-    edited = make_entry(
+    edited = LogEntry.sign(
         GP.secret,
         1,
         e0.hash,
@@ -1321,7 +1323,7 @@ def proof_vectors() -> list[Vector]:
             e2.hash,
         )
     )
-    forged = make_entry(
+    forged = LogEntry.sign(
         NURSE.secret,
         1,
         e0.hash,

@@ -129,7 +129,7 @@ def make_card(tmp_path: Path) -> Callable[..., MadeCard]:
         secret = secret or SecretIdentity.generate()
         prof = Profile(name=name, role=Role.parse(role), **profile)
         when = int(time.time()) if now is None else now
-        card = Card.create(secret, prof, when, validity_days=validity_days, test_key=test_key)
+        card = Card.sign(secret, prof, when, validity_days=validity_days, test_key=test_key)
         path = tmp_path / f"card{next(counter)}.{'bin' if binary else 'txt'}"
         path.write_bytes(card.encoded if binary else card.to_text().encode())
         return MadeCard(card, secret, path)

@@ -38,7 +38,7 @@ def grant(
 
 
 def core_grant(world: World, now: int, valid_for: int = 90 * DAY) -> Path:
-    g = Grant.create(
+    g = Grant.sign(
         world.secret("patient"),
         world.card("patient"),
         sender_fp=world.card("gp").fingerprint,
@@ -340,8 +340,8 @@ def test_pycose_made_grant_parses(world: World) -> None:
     )
     msg.key = OKPKey(crv=Ed25519, d=secret.sign_seed, x=card.sign_public)
     encoded = msg.encode(tag=True)
-    parsed = Grant.parse(encoded, card)
-    assert parsed.id == Grant.parse(ours, card).id
+    parsed = Grant.verify(encoded, card)
+    assert parsed.id == Grant.verify(ours, card).id
     path = world.path("pycose.cose")
     path.write_bytes(encoded)
     res = world.run("gp", "--json", "consent", "show", str(path))

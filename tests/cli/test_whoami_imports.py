@@ -41,6 +41,7 @@ ON_PATH = frozenset(
         "securemsg.core.keyfile",
         "securemsg.core.labels",
         "securemsg.core.names",
+        "securemsg.core.signed",  # the reader of signed objects, through core.card
         "securemsg.core.times",
         "securemsg.core.x25519_point",
         "securemsg.store",

@@ -33,7 +33,7 @@ PATIENT = Profile("Paul Durand", Role.PATIENT, ins="184127505600774", birth_date
 
 @pytest.fixture(scope="module")
 def card() -> Card:
-    return Card.create(SECRET, PROFILE, NOW)
+    return Card.sign(SECRET, PROFILE, NOW)
 
 
 def same(a: Card, b: Card) -> bool:
@@ -79,11 +79,11 @@ def test_create_fields(card: Card) -> None:
 
 
 def test_create_is_deterministic() -> None:
-    assert Card.create(SECRET, PROFILE, NOW).encoded == Card.create(SECRET, PROFILE, NOW).encoded
+    assert Card.sign(SECRET, PROFILE, NOW).encoded == Card.sign(SECRET, PROFILE, NOW).encoded
 
 
 def test_binary_round_trip(card: Card) -> None:
-    assert same(Card.from_bytes(card.encoded), card)
+    assert same(Card.verify(card.encoded), card)
     assert same(Card.parse(card.encoded), card)
 
 
@@ -94,7 +94,7 @@ def test_text_round_trip(card: Card) -> None:
 
 
 def test_patient_card_round_trip() -> None:
-    c = Card.create(OTHER, PATIENT, NOW)
+    c = Card.sign(OTHER, PATIENT, NOW)
     assert Card.parse(c.to_text()).profile == PATIENT
 
 
@@ -147,7 +147,7 @@ def test_indented_text(card: Card) -> None:
 
 def test_test_key_card() -> None:
     secret = derive_test_identity("alice")
-    c = Card.create(secret, PROFILE, NOW, test_key=True)
+    c = Card.sign(secret, PROFILE, NOW, test_key=True)
     assert c.test_key is True
     assert "Warning: PUBLIC TEST KEY - not for real use" in c.to_text()
     assert Card.parse(c.to_text()).test_key is True
@@ -211,7 +211,7 @@ def test_role_and_expires_lines_must_match(card: Card) -> None:
 
 
 def test_text_round_trip_name_ending_with_equals() -> None:
-    c = Card.create(SECRET, Profile("Dr A=", Role.GP), NOW)
+    c = Card.sign(SECRET, Profile("Dr A=", Role.GP), NOW)
     assert same(Card.parse(c.to_text()), c)
 
 
@@ -273,7 +273,7 @@ def test_oversized_input_refused(card: Card) -> None:
 
 
 def test_check_current_window() -> None:
-    c = Card.create(SECRET, PROFILE, NOW, validity_days=10)
+    c = Card.sign(SECRET, PROFILE, NOW, validity_days=10)
     c.check_current(NOW)
     c.check_current(NOW - 299)  # small clock skew tolerated
     c.check_current(c.expires - 1)
@@ -282,21 +282,21 @@ def test_check_current_window() -> None:
 
 
 def test_expired_card_refused() -> None:
-    c = Card.create(SECRET, PROFILE, NOW - 400 * DAY, validity_days=365)
+    c = Card.sign(SECRET, PROFILE, NOW - 400 * DAY, validity_days=365)
     with pytest.raises(ExpiredError, match="expired on") as info:
         c.check_current(NOW)
     assert info.value.exit_code == 3 and info.value.hint
 
 
 def test_future_card_refused() -> None:
-    c = Card.create(SECRET, PROFILE, NOW + 3600)
+    c = Card.sign(SECRET, PROFILE, NOW + 3600)
     with pytest.raises(ExpiredError, match="future"):
         c.check_current(NOW)
 
 
 def test_expired_card_still_parses() -> None:
     """Parsing checks the signature; expiry is the caller's policy (check_current)."""
-    c = Card.create(SECRET, PROFILE, NOW - 400 * DAY, validity_days=365)
+    c = Card.sign(SECRET, PROFILE, NOW - 400 * DAY, validity_days=365)
     assert same(Card.parse(c.to_text()), c)
 
 
@@ -307,7 +307,7 @@ def test_expired_card_still_parses() -> None:
 def test_card_payload_signed_as_another_type_refused(otype: str) -> None:
     data = sign_payload(good_payload(), otype=otype)
     with pytest.raises(SignatureError, match="not a card"):
-        Card.from_bytes(data)
+        Card.verify(data)
 
 
 def test_card_signature_under_another_type_label_refused(card: Card) -> None:
@@ -326,7 +326,7 @@ def test_card_signature_under_another_type_label_refused(card: Card) -> None:
         )
     )
     with pytest.raises(SignatureError):
-        Card.from_bytes(relabelled)
+        Card.verify(relabelled)
 
 
 def test_signed_by_another_key_refused() -> None:
@@ -338,7 +338,7 @@ def test_signed_by_another_key_refused() -> None:
         cbor.dumps(good_payload()),
     )
     with pytest.raises(SignatureError):
-        Card.from_bytes(forged)
+        Card.verify(forged)
 
 
 def test_kid_must_match_signing_key() -> None:
@@ -349,7 +349,7 @@ def test_kid_must_match_signing_key() -> None:
         cbor.dumps(good_payload()),
     )
     with pytest.raises(FormatError, match="key id"):
-        Card.from_bytes(data)
+        Card.verify(data)
 
 
 @pytest.mark.parametrize(
@@ -379,13 +379,13 @@ def test_kid_must_match_signing_key() -> None:
 )
 def test_signed_but_invalid_payloads_refused(changes: dict[str, Any], why: str) -> None:
     with pytest.raises(FormatError):
-        Card.from_bytes(sign_payload(good_payload(**changes)))
+        Card.verify(sign_payload(good_payload(**changes)))
 
 
 def test_payload_not_a_map_refused() -> None:
     for payload in ([1, 2], 1, "card"):
         with pytest.raises(FormatError):
-            Card.from_bytes(sign_payload(payload))
+            Card.verify(sign_payload(payload))
 
 
 def test_non_canonical_payload_refused_even_if_signed() -> None:
@@ -396,13 +396,13 @@ def test_non_canonical_payload_refused_even_if_signed() -> None:
     raw = cbor2.dumps(dict(reversed(list(good_payload().items()))))
     assert raw != canonical
     with pytest.raises(FormatError, match="canonical"):
-        Card.from_bytes(sign_payload(raw))
+        Card.verify(sign_payload(raw))
 
 
 def test_deeply_nested_payload_refused_without_recursion_error() -> None:
     deep = b"\x81" * 100_000 + b"\x00"
     with pytest.raises(FormatError):
-        Card.from_bytes(sign_payload(deep))
+        Card.verify(sign_payload(deep))
     with pytest.raises(FormatError):
         Card.parse(b"\xd2" + b"\x81" * 60_000 + b"\x00")
 
@@ -435,7 +435,7 @@ def test_property_text_round_trip(name: str, role: Role, quote: bool, crlf: bool
     assume(
         not profile.name.endswith("=")
     )  # known bug, see test_text_round_trip_name_ending_with_equals
-    c = Card.create(SECRET, profile, NOW)
+    c = Card.sign(SECRET, profile, NOW)
     text = c.to_text()
     if quote:
         text = "".join(f"> {ln}\n" for ln in text.splitlines())
@@ -447,8 +447,8 @@ def test_property_text_round_trip(name: str, role: Role, quote: bool, crlf: bool
 @pytest.fixture(scope="module")
 def encoded_cards() -> list[bytes]:
     return [
-        Card.create(SECRET, PROFILE, NOW).encoded,
-        Card.create(OTHER, PATIENT, NOW, test_key=True).encoded,
+        Card.sign(SECRET, PROFILE, NOW).encoded,
+        Card.sign(OTHER, PATIENT, NOW, test_key=True).encoded,
     ]
 
 
@@ -459,9 +459,9 @@ MUTATIONS = ("flip", "set", "truncate", "delete", "insert", "duplicate", "swap",
 @given(data=st.data())
 def test_property_any_mutation_is_rejected_or_yields_an_identical_card(data: st.DataObject) -> None:
     original = (
-        Card.create(SECRET, PROFILE, NOW)
+        Card.sign(SECRET, PROFILE, NOW)
         if data.draw(st.booleans())
-        else Card.create(OTHER, PATIENT, NOW, test_key=True)
+        else Card.sign(OTHER, PATIENT, NOW, test_key=True)
     )
     enc = original.encoded
     n = len(enc)
@@ -490,7 +490,7 @@ def test_property_any_mutation_is_rejected_or_yields_an_identical_card(data: st.
         got = Card.parse(bad)
     except SecureMsgError:
         return
-    assert same(Card.from_bytes(got.encoded), original) and got.encoded == enc
+    assert same(Card.verify(got.encoded), original) and got.encoded == enc
 
 
 def test_non_canonical_base64_body_refused() -> None:
@@ -498,7 +498,7 @@ def test_non_canonical_base64_body_refused() -> None:
     must still be refused (found by the mutation sweep)."""
     b64alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     for n in range(3):  # some name length gives a body with padding
-        c = Card.create(SECRET, Profile("Dr A" + "x" * n, Role.GP), NOW)
+        c = Card.sign(SECRET, Profile("Dr A" + "x" * n, Role.GP), NOW)
         b64 = base64.b64encode(c.encoded).decode()
         if b64.endswith("="):
             break

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from securemsg.core import cbor, cose, labels
 from securemsg.core.card import Card
-from securemsg.core.consent import Grant, Objection, Recipient, Revocation, parse_any, peek
+from securemsg.core.consent import Grant, Objection, Recipient, Revocation, peek, verify_any
 from securemsg.core.consent_check import (
     CLOCK_SKEW,
     DELIVERY_GRACE,
@@ -39,7 +39,7 @@ def _ident(label: str) -> SecretIdentity:
 
 
 def _card(label: str, name: str, role: Role, **kw: str) -> Card:
-    return Card.create(_ident(label), Profile(name=name, role=role, **kw), NOW - 1000)
+    return Card.sign(_ident(label), Profile(name=name, role=role, **kw), NOW - 1000)
 
 
 PATIENT = _card(
@@ -68,7 +68,7 @@ def make_grant(**kw: Any) -> Grant:
         "exclude": [D.INSURANCE],
     }
     args.update(kw)
-    return Grant.create(SECRET, PATIENT, **args)
+    return Grant.sign(SECRET, PATIENT, **args)
 
 
 def disc(card: Card, *domains: Domain) -> Disclosure:
@@ -112,7 +112,7 @@ def refused(rule: str, f: LetterFacts, grant: Any = None, **kw: Any) -> ConsentR
 # -- objects --------------------------------------------------------------------------
 def test_grant_round_trip() -> None:
     g = make_grant(letter_digest=letter_digest(b"# Letter\n"))
-    again = Grant.parse(g.to_bytes(), PATIENT)
+    again = Grant.verify(bytes(g), PATIENT)
     assert again == g
     assert g.patient_ins == "170017512345665" and g.patient_name == "Paul Durand"
     assert g.not_after - g.issued_at == 90 * DAY
@@ -129,21 +129,21 @@ def test_grant_id_from_rng() -> None:
 
 def test_revocation_and_objection_round_trip() -> None:
     g = make_grant()
-    r = Revocation.create(SECRET, PATIENT, g, NOW + 10)
-    assert Revocation.parse(r.encoded, PATIENT) == r and r.grant_id == g.id
+    r = Revocation.sign(SECRET, PATIENT, g, NOW + 10)
+    assert Revocation.verify(r.encoded, PATIENT) == r and r.grant_id == g.id
     for target in (Recipient(fp=NURSE.fingerprint), Recipient(role=Role.MEDICAL_ADVISER)):
-        o = Objection.create(SECRET, PATIENT, target, NOW)
-        assert Objection.parse(o.encoded, PATIENT) == o and o.target == target
-        assert parse_any(o.encoded, PATIENT) == o
+        o = Objection.sign(SECRET, PATIENT, target, NOW)
+        assert Objection.verify(o.encoded, PATIENT) == o and o.target == target
+        assert verify_any(o.encoded, PATIENT) == o
 
 
 def test_practitioner_cannot_sign_consent() -> None:
     for make in (
-        lambda: Grant.create(
+        lambda: Grant.sign(
             _ident("gp"), GP, sender_fp=SPEC.fingerprint, recipients=[Recipient(role=Role.NURSE)],
             purpose=Purpose.REFERRAL, now=NOW,
         ),
-        lambda: Objection.create(_ident("gp"), GP, Recipient(role=Role.NURSE), NOW),
+        lambda: Objection.sign(_ident("gp"), GP, Recipient(role=Role.NURSE), NOW),
     ):  # fmt: skip
         with pytest.raises(ConsentRefused) as info:
             make()
@@ -204,7 +204,7 @@ def test_grant_schema_strict(mutate: Any) -> None:
     p = _payload(make_grant())
     mutate(p)
     with pytest.raises(ConsentRefused) as info:
-        Grant.parse(_resign(p), PATIENT)
+        Grant.verify(_resign(p), PATIENT)
     assert info.value.rule in {"malformed", "signer_not_patient"}
 
 
@@ -212,7 +212,7 @@ def test_grant_naming_another_patient() -> None:
     p = _payload(make_grant())
     p["patient"] = {**p["patient"], "fp": bytes.fromhex(OTHER.fingerprint)}
     with pytest.raises(ConsentRefused) as info:
-        Grant.parse(_resign(p), PATIENT)
+        Grant.verify(_resign(p), PATIENT)
     assert info.value.rule == "signer_not_patient"
 
 
@@ -222,8 +222,8 @@ def test_any_single_byte_tamper_refused(kind: str) -> None:
     g = make_grant()
     obj: Any = {
         "grant": g,
-        "revocation": Revocation.create(SECRET, PATIENT, g, NOW),
-        "objection": Objection.create(SECRET, PATIENT, Recipient(role=Role.NURSE), NOW),
+        "revocation": Revocation.sign(SECRET, PATIENT, g, NOW),
+        "objection": Objection.sign(SECRET, PATIENT, Recipient(role=Role.NURSE), NOW),
     }[kind]
     data = obj.encoded
     for i in range(len(data)):
@@ -231,19 +231,19 @@ def test_any_single_byte_tamper_refused(kind: str) -> None:
             bad = bytearray(data)
             bad[i] ^= flip
             with pytest.raises(ConsentRefused):
-                type(obj).parse(bytes(bad), PATIENT)
+                type(obj).verify(bytes(bad), PATIENT)
     # truncation and extension too
     for bad in (data[:-1], data + b"\x00", data[1:]):
         with pytest.raises(ConsentRefused):
-            type(obj).parse(bad, PATIENT)
+            type(obj).verify(bad, PATIENT)
 
 
 def test_cross_type_confusion() -> None:
     g = make_grant()
     objs: dict[str, Any] = {
         labels.COSE_CONSENT_GRANT: g,
-        labels.COSE_CONSENT_REVOCATION: Revocation.create(SECRET, PATIENT, g, NOW),
-        labels.COSE_CONSENT_OBJECTION: Objection.create(
+        labels.COSE_CONSENT_REVOCATION: Revocation.sign(SECRET, PATIENT, g, NOW),
+        labels.COSE_CONSENT_OBJECTION: Objection.sign(
             SECRET, PATIENT, Recipient(role=Role.NURSE), NOW
         ),
     }
@@ -252,14 +252,14 @@ def test_cross_type_confusion() -> None:
     for (t1, obj), (t2, parser) in itertools.product(objs.items(), parsers.items()):
         if t1 != t2:
             with pytest.raises(ConsentRefused) as info:
-                parser.parse(obj.encoded, PATIENT)
+                parser.verify(obj.encoded, PATIENT)
             assert info.value.rule == "bad_signature"
     # a card never parses as a consent object, nor a consent as a card
     for parser in parsers.values():
         with pytest.raises(ConsentRefused):
-            parser.parse(PATIENT.encoded, PATIENT)  # type: ignore[attr-defined]
+            parser.verify(PATIENT.encoded, PATIENT)  # type: ignore[attr-defined]
     with pytest.raises(SignatureError):
-        Card.from_bytes(g.encoded)
+        Card.verify(g.encoded)
 
 
 @pytest.mark.parametrize(
@@ -273,14 +273,14 @@ def test_signature_bound_to_type(other_type: str) -> None:
     relabelled = cbor.dumps(cbor.cbor2.CBORTag(18, [protected, {}, obj.payload, obj.signature]))
     for parser in (Grant, Revocation, Objection):
         with pytest.raises(ConsentRefused):
-            parser.parse(relabelled, PATIENT)  # type: ignore[attr-defined]
+            parser.verify(relabelled, PATIENT)  # type: ignore[attr-defined]
     # and the grant payload, honestly signed as another consent type, is refused too
     for parser, otype in (
         (Revocation, labels.COSE_CONSENT_REVOCATION),
         (Objection, labels.COSE_CONSENT_OBJECTION),
     ):
         with pytest.raises(ConsentRefused) as info:
-            parser.parse(_resign(_payload(g), otype), PATIENT)  # type: ignore[attr-defined]
+            parser.verify(_resign(_payload(g), otype), PATIENT)  # type: ignore[attr-defined]
         assert info.value.rule == "malformed"
 
 
@@ -297,7 +297,7 @@ def test_patient_recipient_always_allowed() -> None:
     g = make_grant(domains=[D.ADMINISTRATIVE], exclude=[D.MEDICAL])
     d = check(facts(me), g)
     assert d.domains_for(PATIENT.fingerprint) == ALL_DOMAINS
-    o = Objection.create(SECRET, PATIENT, Recipient(role=Role.NURSE), NOW)
+    o = Objection.sign(SECRET, PATIENT, Recipient(role=Role.NURSE), NOW)
     assert check(facts(me, basis=Basis.EMERGENCY, purpose=Purpose.EMERGENCY_REPORT), objections=[o])
 
 
@@ -325,13 +325,13 @@ def test_bad_signature() -> None:
     refused(
         "bad_signature",
         facts(),
-        Objection.create(SECRET, PATIENT, Recipient(role=Role.NURSE), NOW).encoded,
+        Objection.sign(SECRET, PATIENT, Recipient(role=Role.NURSE), NOW).encoded,
     )
 
 
 def test_signer_not_patient() -> None:
     other_secret = _ident("other")
-    g = Grant.create(
+    g = Grant.sign(
         other_secret,
         OTHER,
         sender_fp=GP.fingerprint,
@@ -403,17 +403,17 @@ def test_bound_to_other_letter() -> None:
 
 def test_revoked() -> None:
     g = make_grant()
-    r = Revocation.create(SECRET, PATIENT, g, NOW + 30)
+    r = Revocation.sign(SECRET, PATIENT, g, NOW + 30)
     e = refused("revoked", facts(), g, revocations=[r])
     assert "revoked" in e.message
-    other = Revocation.create(SECRET, PATIENT, make_grant(), NOW)  # another grant: no effect
+    other = Revocation.sign(SECRET, PATIENT, make_grant(), NOW)  # another grant: no effect
     assert check(facts(), g, revocations=[other])
     assert grant_status(g, [r], NOW) == "revoked"
 
 
 @pytest.mark.parametrize("target", [Recipient(fp=NURSE.fingerprint), Recipient(role=Role.NURSE)])
 def test_recipient_objected(target: Recipient) -> None:
-    o = Objection.create(SECRET, PATIENT, target, NOW)
+    o = Objection.sign(SECRET, PATIENT, target, NOW)
     e = refused("recipient_objected", facts(), objections=[o])
     assert e.party == NURSE.fingerprint
     # an objection of another patient does not count
@@ -426,7 +426,7 @@ def test_emergency_basis() -> None:
               purpose=Purpose.EMERGENCY_REPORT)  # fmt: skip
     d = check_consent(f, PATIENT, None, (), (), NOW)
     assert d.basis is Basis.EMERGENCY and d.grant is None
-    o = Objection.create(SECRET, PATIENT, Recipient(role=Role.GP), NOW)
+    o = Objection.sign(SECRET, PATIENT, Recipient(role=Role.GP), NOW)
     with pytest.raises(ConsentRefused) as info:
         check_consent(f, PATIENT, None, (), [o], NOW)
     assert info.value.rule == "recipient_objected"
@@ -495,10 +495,10 @@ def test_grant_round_trip_property(
     valid_for: int, now: int, letter: bytes | None, seed: bytes,
 ) -> None:  # fmt: skip
     excl -= doms
-    g = Grant.create(SECRET, PATIENT, sender_fp=GP.fingerprint, recipients=tos, purpose=purpose,
+    g = Grant.sign(SECRET, PATIENT, sender_fp=GP.fingerprint, recipients=tos, purpose=purpose,
                      now=now, domains=doms, exclude=excl, valid_for=valid_for,
                      letter_digest=letter, rng=lambda n: seed[:n])  # fmt: skip
-    again = Grant.parse(g.encoded, PATIENT)
+    again = Grant.verify(g.encoded, PATIENT)
     assert again == g
     assert set(again.recipients) == tos and again.domains == doms and again.exclude == excl
     assert again.letter_digest == letter and again.id == seed
@@ -508,10 +508,10 @@ def test_grant_round_trip_property(
 @settings(max_examples=40, deadline=None)
 @given(target=st.sampled_from(RECIPIENTS), now=st.integers(1, 2**39))
 def test_objection_revocation_round_trip_property(target: Recipient, now: int) -> None:
-    o = Objection.create(SECRET, PATIENT, target, now)
-    assert Objection.parse(o.encoded, PATIENT) == o
-    r = Revocation.create(SECRET, PATIENT, make_grant(), now)
-    assert Revocation.parse(r.encoded, PATIENT) == r
+    o = Objection.sign(SECRET, PATIENT, target, now)
+    assert Objection.verify(o.encoded, PATIENT) == o
+    r = Revocation.sign(SECRET, PATIENT, make_grant(), now)
+    assert Revocation.verify(r.encoded, PATIENT) == r
 
 
 @settings(max_examples=200, deadline=None)
@@ -520,7 +520,7 @@ def test_any_mutation_property(pos: int, byte: int) -> None:
     data = bytearray(GRANT_FOR_MUTATION.encoded)
     data[pos % len(data)] ^= byte
     with pytest.raises(ConsentRefused):
-        Grant.parse(bytes(data), PATIENT)
+        Grant.verify(bytes(data), PATIENT)
 
 
 GRANT_FOR_MUTATION = make_grant(rng=counter_rng())
@@ -535,16 +535,16 @@ def doc_vectors() -> dict[str, bytes]:
     prof = Profile(
         name="Paul Durand", role=Role.PATIENT, ins="170017512345665", birth_date="1970-01-01"
     )
-    pc = Card.create(p, prof, VT)
-    gc = Card.create(
+    pc = Card.sign(p, prof, VT)
+    gc = Card.sign(
         derive_test_identity("consent-vector/gp"), Profile(name="Dr Alice Martin", role=Role.GP), VT
     )
-    sc = Card.create(
+    sc = Card.sign(
         derive_test_identity("consent-vector/specialist"),
         Profile(name="Dr Bob Bernard", role=Role.SPECIALIST),
         VT,
     )
-    g = Grant.create(
+    g = Grant.sign(
         p,
         pc,
         sender_fp=gc.fingerprint,
@@ -555,8 +555,8 @@ def doc_vectors() -> dict[str, bytes]:
         letter_digest=letter_digest(b"# Referral\n"),
         rng=lambda n: bytes(range(n)),
     )
-    r = Revocation.create(p, pc, g, VT + DAY)
-    o = Objection.create(p, pc, Recipient(role=Role.MEDICAL_ADVISER), VT + DAY)
+    r = Revocation.sign(p, pc, g, VT + DAY)
+    o = Objection.sign(p, pc, Recipient(role=Role.MEDICAL_ADVISER), VT + DAY)
     return {
         "patient-card": pc.encoded,
         "grant": g.encoded,
@@ -576,9 +576,11 @@ def test_vectors_in_doc() -> None:
     }
     expected = doc_vectors()
     assert blocks == expected
-    card = Card.from_bytes(blocks["patient-card"])
+    card = Card.verify(blocks["patient-card"])
     assert card.fingerprint == "e7fedacc9ed710ba3c5ca266ba1e1e67a5800c27"
-    g = Grant.parse(blocks["grant"], card)
+    g = Grant.verify(blocks["grant"], card)
     assert g.id == bytes(range(16)) and g.not_after == VT + 90 * DAY
-    assert Revocation.parse(blocks["revocation"], card).grant_id == g.id
-    assert Objection.parse(blocks["objection"], card).target == Recipient(role=Role.MEDICAL_ADVISER)
+    assert Revocation.verify(blocks["revocation"], card).grant_id == g.id
+    assert Objection.verify(blocks["objection"], card).target == Recipient(
+        role=Role.MEDICAL_ADVISER
+    )

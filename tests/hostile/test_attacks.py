@@ -42,7 +42,7 @@ from securemsg.core.letter.container import (
     small_record,
 )
 from securemsg.core.letter.manifest import Item
-from securemsg.core.letter.proofs import sign_binding
+from securemsg.core.letter.proofs import Binding
 from securemsg.core.testkeys import derive_test_identity
 
 MEDICAL, NURSING = Domain.MEDICAL, Domain.NURSING
@@ -188,7 +188,7 @@ def test_other_signature_as_letter_manifest(world: World, refused_at_receive, wh
         if what == "receipt":
             from securemsg.core.letter.proofs import Receipt
 
-            obj = Receipt.create(
+            obj = Receipt.sign(
                 world.secret("gp"),
                 planned.manifest.message_id,
                 planned.manifest.encoded,
@@ -201,11 +201,14 @@ def test_other_signature_as_letter_manifest(world: World, refused_at_receive, wh
         elif what == "card":
             obj = world.card("gp").encoded
         elif what == "binding":
-            obj = sign_binding(world.secret("gp"), planned.manifest.encoded, b"x", world.fp("card"))
+            binding = Binding.sign(
+                world.secret("gp"), planned.manifest.encoded, b"x", world.fp("card")
+            )
+            obj = bytes(binding)
         else:
-            from securemsg.core.log import make_entry
+            from securemsg.core.log import LogEntry
 
-            obj = make_entry(world.secret("gp"), 0, bytes(32), int(time.time()), "send").encoded
+            obj = LogEntry.sign(world.secret("gp"), 0, bytes(32), int(time.time()), "send").encoded
     records = small_record(MANIFEST, obj) + small_record(BINDING, obj) + record_head(END, 0)
     f = world.write(f"{what}-as-manifest.smsg", plaintext_envelope(world, to, records))
     row = refused_at_receive(to, f)
@@ -469,7 +472,7 @@ def test_absurd_lengths_bounded_memory(world: World, baseline_kb: int, kind: str
 # -- names: look-alikes and normalisation --------------------------------------------------
 def lookalike_card(world: World, name: str, role: Role = Role.GP, label: str = "mallory") -> Path:
     secret = derive_test_identity(f"hostile/{label}")
-    card = Card.create(secret, Profile(name, role), int(time.time()) - 60, test_key=True)
+    card = Card.sign(secret, Profile(name, role), int(time.time()) - 60, test_key=True)
     return world.write(f"{label}.card", card.to_text().encode())
 
 
@@ -528,14 +531,14 @@ def test_log_entry_forged_with_another_key(world: World) -> None:
     """An entry that chains correctly but is signed by someone else's key."""
     import sqlite3
 
-    from securemsg.core.log import make_entry
+    from securemsg.core.log import LogEntry
 
     world.send()
     assert world.ok("gp", "log", "verify")["ok"] is True
     db = world.home("gp") / "securemsg.db"
     conn = sqlite3.connect(db, isolation_level=None)
     seq, prev = conn.execute("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
-    forged = make_entry(world.secret("nurse"), seq + 1, prev, int(time.time()), "receipt")
+    forged = LogEntry.sign(world.secret("nurse"), seq + 1, prev, int(time.time()), "receipt")
     conn.execute(
         "INSERT INTO log(seq, entry, hash) VALUES (?,?,?)", (seq + 1, forged.encoded, forged.hash)
     )

@@ -185,7 +185,7 @@ def test_consent_every_byte(s: Sent) -> None:
     now = int(time.time())
 
     def attempt(data: bytes) -> object:
-        Grant.parse(data, patient)
+        Grant.verify(data, patient)
         return store.record(data, now)
 
     watch = StoreWatch(home)

@@ -112,7 +112,7 @@ def snapshot(home: Path) -> dict[str, Any]:
 # -- the world ---------------------------------------------------------------------------
 def _pat2_card(root: Path) -> Card:
     secret = secret_of("pat2")
-    card = Card.create(
+    card = Card.sign(
         secret,
         Profile(name="Marc Autre", role=Role.PATIENT, birth_date="1960-01-01"),
         int(time.time()) - 60,

@@ -19,7 +19,7 @@ from letterworld import (
 
 from securemsg.core.domains import Domain
 from securemsg.core.letter.container import BINDING, CONSENT, MANIFEST, PATIENT_CARD, EnvelopeReader
-from securemsg.core.letter.manifest import verify_manifest
+from securemsg.core.letter.manifest import Manifest
 
 
 def test_nurse_mailbox_never_holds_medical_sections(world: World) -> None:
@@ -35,7 +35,7 @@ def test_nurse_mailbox_never_holds_medical_sections(world: World) -> None:
         assert MEDICAL_TEXT.encode() not in plain and PREAMBLE.encode() not in plain
         assert pdf[1000:1064] not in plain and len(plain) < len(pdf)
         reader = EnvelopeReader(iter([plain]))
-        manifest = verify_manifest(reader.small(MANIFEST, "manifest"), gp)  # signature holds
+        manifest = Manifest.verify(reader.small(MANIFEST, "manifest"), gp)  # signature holds
         reader.small(BINDING, "binding")
         reader.optional(CONSENT, "consent")
         reader.optional(PATIENT_CARD, "patient card")

@@ -36,7 +36,7 @@ def _grant(world: World, **kw: object) -> bytes:
         "now": int(time.time()),
     }
     args.update(kw)
-    g = Grant.create(world.secret("pat"), world.card("pat"), **args)  # type: ignore[arg-type]
+    g = Grant.sign(world.secret("pat"), world.card("pat"), **args)  # type: ignore[arg-type]
     return g.encoded
 
 
@@ -440,7 +440,7 @@ def test_letter_from_replaced_key(world: World, refused_at_receive: RefusedCheck
     f = _card_file(world, "specialist")  # signed with the GP's current key
     from securemsg.core.testkeys import derive_test_identity
 
-    new = Card.create(
+    new = Card.sign(
         derive_test_identity("letters-tests/gp-new"),
         Profile(name="Dr Alice Martin", role=world.card("gp").profile.role),
         int(time.time()) - 5,

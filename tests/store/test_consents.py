@@ -27,7 +27,7 @@ def ident(label: str) -> SecretIdentity:
 
 
 def card(label: str, name: str, role: Role, **kw: str) -> Card:
-    return Card.create(ident(label), Profile(name=name, role=role, **kw), NOW - 60, test_key=True)
+    return Card.sign(ident(label), Profile(name=name, role=role, **kw), NOW - 60, test_key=True)
 
 
 PATIENT = card("patient", "Paul Durand", Role.PATIENT, ins="170017512345665")
@@ -58,7 +58,7 @@ def grant(**kw: Any) -> Grant:
         "now": NOW,
     }
     args.update(kw)
-    return Grant.create(ident("patient"), PATIENT, **args)
+    return Grant.sign(ident("patient"), PATIENT, **args)
 
 
 def dump(home: Home) -> list[Any]:
@@ -68,8 +68,8 @@ def dump(home: Home) -> list[Any]:
 def test_record_and_lookups(gp_home: Home) -> None:
     store = ConsentStore(gp_home)
     g = grant()
-    rev = Revocation.create(ident("patient"), PATIENT, g, NOW)
-    obj = Objection.create(ident("patient"), PATIENT, Recipient(role=Role.NURSE), NOW)
+    rev = Revocation.sign(ident("patient"), PATIENT, g, NOW)
+    obj = Objection.sign(ident("patient"), PATIENT, Recipient(role=Role.NURSE), NOW)
     assert store.record(g.encoded, NOW).status == "added"
     assert store.record(rev.encoded, NOW).status == "added"
     assert store.record(obj.encoded, NOW).status == "added"
@@ -118,7 +118,7 @@ def test_practitioner_signed_object_refused(tmp_path: Path) -> None:
         labels.COSE_CONSENT_OBJECTION,
         bytes.fromhex(GP.fingerprint),
         cose.parse(
-            Objection.create(ident("patient"), PATIENT, Recipient(role=Role.GP), NOW).encoded
+            Objection.sign(ident("patient"), PATIENT, Recipient(role=Role.GP), NOW).encoded
         ).payload,
     )
     store = ConsentStore(home)

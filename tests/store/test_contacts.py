@@ -34,7 +34,7 @@ DESCRIPTOR = {"kind": "file", "path": "keys/identity.key"}
 
 def new_home(path: Path, test_key: bool = False) -> Home:
     secret = derive_test_identity("me") if test_key else SecretIdentity.generate()
-    card = Card.create(secret, Profile("Dr Me Myself", Role.GP), NOW, test_key=test_key)
+    card = Card.sign(secret, Profile("Dr Me Myself", Role.GP), NOW, test_key=test_key)
     home = Home(path, env={})
     home.create(secret, card, DESCRIPTOR)
     return home
@@ -43,7 +43,7 @@ def new_home(path: Path, test_key: bool = False) -> Home:
 def card(
     name: str, role: Role, secret: SecretIdentity | None = None, now: int = NOW, **kw: str
 ) -> Card:
-    return Card.create(secret or SecretIdentity.generate(), Profile(name, role, **kw), now)
+    return Card.sign(secret or SecretIdentity.generate(), Profile(name, role, **kw), now)
 
 
 def rows(home: Home) -> list[tuple[str, str, bytes]]:
@@ -214,7 +214,7 @@ def test_expired_and_future_cards_refused(home: Home, book: Contacts) -> None:
 
 
 def test_test_key_card_refused_by_a_real_home(home: Home, book: Contacts) -> None:
-    c = Card.create(
+    c = Card.sign(
         derive_test_identity("bob"), Profile("Dr Bob", Role.SPECIALIST), NOW, test_key=True
     )
     with pytest.raises(VerificationError, match="PUBLIC TEST KEY") as info:
@@ -225,7 +225,7 @@ def test_test_key_card_refused_by_a_real_home(home: Home, book: Contacts) -> Non
 
 def test_test_key_card_accepted_by_a_test_home(tmp_path: Path) -> None:
     book = Contacts(new_home(tmp_path / "demo", test_key=True))
-    c = Card.create(
+    c = Card.sign(
         derive_test_identity("bob"), Profile("Dr Bob", Role.SPECIALIST), NOW, test_key=True
     )
     assert book.add(c, NOW).status == "added"

@@ -36,10 +36,10 @@ from securemsg.core.consent_check import Disclosure, LetterFacts, check_consent
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.fingerprint import fingerprint, safety_number
 from securemsg.core.identity import Role, SecretIdentity
-from securemsg.core.letter.manifest import verify_manifest
+from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
-from securemsg.core.letter.proofs import EnvelopeHasher, Receipt, Refusal, verify_binding
-from securemsg.core.log import chain_hash, parse_entry, verify_chain
+from securemsg.core.letter.proofs import Binding, EnvelopeHasher, Receipt, Refusal
+from securemsg.core.log import LogEntry, chain_hash, verify_chain
 from securemsg.core.testkeys import derive_test_identity
 from securemsg.errors import ConsentRefused, SecureMsgError
 
@@ -126,7 +126,7 @@ class LogBroken(Exception):
 
 
 def signer_card(v: Vector) -> Card:
-    card = Card.from_bytes(v.hex("signer-card"))
+    card = Card.verify(v.hex("signer-card"))
     assert card.sign_public == v.hex("signer-key")
     label = v.opt("signer-test-key")
     if label is not None:  # the public test key really is the one derived from the label
@@ -135,7 +135,7 @@ def signer_card(v: Vector) -> Card:
 
 
 def run_card(v: Vector) -> dict[str, str]:
-    card = Card.parse(v.body) if isinstance(v.body, str) else Card.from_bytes(v.body)
+    card = Card.parse(v.body) if isinstance(v.body, str) else Card.verify(v.body)
     card.check_current(int(v.get("now")))
     return {
         "name": card.name,
@@ -152,13 +152,13 @@ def run_consent(v: Vector) -> dict[str, str]:
     patient = signer_card(v)
     kind = v.get("object")
     if kind == "consent-revocation":
-        rev = Revocation.parse(v.body, patient)
+        rev = Revocation.verify(v.body, patient)
         return {"grant": rev.grant_id.hex(), "date": str(rev.date)}
     if kind == "consent-objection":
-        obj = Objection.parse(v.body, patient)
+        obj = Objection.verify(v.body, patient)
         t = obj.target
         return {"target": f"fp:{t.fp}" if t.fp else f"role:{t.role}", "date": str(obj.date)}
-    grant = Grant.parse(v.body, patient)
+    grant = Grant.verify(v.body, patient)
     if v.opt("check-sender") is not None:
         fp, role, domains = v.get("check-recipient").split(" ")
         facts = LetterFacts(
@@ -171,8 +171,8 @@ def run_consent(v: Vector) -> dict[str, str]:
             letter_digest=None,
             date=int(v.get("check-date")),
         )
-        revocations = [Revocation.parse(bytes.fromhex(h), patient) for h in v.all("revocation")]
-        objections = [Objection.parse(bytes.fromhex(h), patient) for h in v.all("objection")]
+        revocations = [Revocation.verify(bytes.fromhex(h), patient) for h in v.all("revocation")]
+        objections = [Objection.verify(bytes.fromhex(h), patient) for h in v.all("objection")]
         check_consent(facts, patient, v.body, revocations, objections, int(v.get("now")))
     return {
         "id": grant.id.hex(),
@@ -190,7 +190,7 @@ def run_consent(v: Vector) -> dict[str, str]:
 
 
 def run_manifest(v: Vector) -> dict[str, str]:
-    m = verify_manifest(v.body, signer_card(v))
+    m = Manifest.verify(v.body, signer_card(v))
     return {
         "id": m.id_hex,
         "kind": m.kind.value,
@@ -207,7 +207,8 @@ def run_manifest(v: Vector) -> dict[str, str]:
 
 def run_binding(v: Vector) -> dict[str, str]:
     header = v.hex("header")
-    verify_binding(v.body, signer_card(v), v.hex("manifest"), header, v.get("recipient-fp"))
+    binding = Binding.verify(v.body, signer_card(v))
+    binding.check(v.hex("manifest"), header, v.get("recipient-fp"))
     from securemsg.core.digests import object_digest
     from securemsg.core.letter.proofs import header_digest
 
@@ -246,7 +247,7 @@ def run_log(v: Vector) -> dict[str, str]:
     report = verify_chain(rows, owner, v.hex("head"))
     if report.problem is not None:
         raise LogBroken(report.at_seq, report.problem)
-    events = [parse_entry(e, owner).event for e in v.body]
+    events = [LogEntry.verify(e, owner).event for e in v.body]
     return {"entries": str(report.entries), "head": report.head.hex(), "events": ",".join(events)}
 
 
@@ -269,7 +270,7 @@ def run_envelope(v: Vector) -> dict[str, str]:
     env.finish()
     if consent is not None:  # the carried consent verifies with the carried patient card
         assert patient_card is not None
-        Grant.parse(consent, Card.from_bytes(patient_card))
+        Grant.verify(consent, Card.verify(patient_card))
     hasher = EnvelopeHasher()
     hasher.update(v.body)
     return {

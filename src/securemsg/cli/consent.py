@@ -374,7 +374,7 @@ def consent_grant(
     if sender_contact.card.profile.role.is_patient:
         raise UsageError(f"{sender_contact.name} is a patient; the sender is a practitioner")
     recipients = [resolve_recipient(home, t) for t in to]
-    grant = Grant.create(
+    grant = Grant.sign(
         secret,
         me,
         sender_fp=sender_contact.fingerprint,
@@ -409,11 +409,11 @@ def consent_revoke(ctx: Ctx, grant_file: Path, output: Path) -> None:
     home = ctx.home()
     me = require_patient(home)
     check_output(output)
-    grant = Grant.parse(read_limited(grant_file, MAX_CONSENT_FILE, "consent grant"), me)
+    grant = Grant.verify(read_limited(grant_file, MAX_CONSENT_FILE, "consent grant"), me)
     secret = home.unlock()
     store = ConsentStore(home)
     store.record(grant.encoded, ctx.now(), origin="signed")
-    _write_and_keep(ctx, home, Revocation.create(secret, me, grant, ctx.now()), output)
+    _write_and_keep(ctx, home, Revocation.sign(secret, me, grant, ctx.now()), output)
 
 
 @consent.command("object")
@@ -427,7 +427,7 @@ def consent_object(ctx: Ctx, to: str, output: Path) -> None:
     check_output(output)
     secret = home.unlock()
     target = resolve_recipient(home, to)
-    _write_and_keep(ctx, home, Objection.create(secret, me, target, ctx.now()), output)
+    _write_and_keep(ctx, home, Objection.sign(secret, me, target, ctx.now()), output)
 
 
 @consent.command("show")

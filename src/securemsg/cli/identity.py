@@ -136,10 +136,10 @@ def init(
         from securemsg.core.testkeys import parse_test_key
 
         secret = parse_test_key(Path(test_key).read_text("utf-8"))
-        card = Card.create(secret, profile, ctx.now(), test_key=True)
+        card = Card.sign(secret, profile, ctx.now(), test_key=True)
     else:
         secret = SecretIdentity.generate()
-        card = Card.create(secret, profile, ctx.now())
+        card = Card.sign(secret, profile, ctx.now())
     from securemsg.store.fs import ensure_private_dir
     from securemsg.store.keystore.selection import select_keystore
 

@@ -162,7 +162,7 @@ def log() -> None:
 @pass_ctx
 def log_verify(ctx: Ctx, show: bool) -> None:
     """Recompute the hash chain and every signature; report the first inconsistency."""
-    from securemsg.core.log import parse_entry
+    from securemsg.core.log import LogEntry
 
     box = Mailbox(ctx.home())
     report = box.verify_log()
@@ -170,7 +170,7 @@ def log_verify(ctx: Ctx, show: bool) -> None:
     if show and report.problem is None:
         names = _names(box)
         for _seq, encoded in box.log_rows():
-            e = parse_entry(encoded, box.card)
+            e = LogEntry.verify(encoded, box.card)
             rows.append(
                 {
                     "seq": e.seq,

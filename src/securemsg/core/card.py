@@ -15,7 +15,7 @@ from typing import Any
 
 import nacl.signing
 
-from securemsg.core import cbor, cose, labels
+from securemsg.core import labels, signed
 from securemsg.core.fingerprint import fingerprint, format_fingerprint
 from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import Profile, SecretIdentity
@@ -29,8 +29,21 @@ END = "-----END SECUREMSG CARD-----"
 MAX_CARD_TEXT = 64 * 1024
 
 
+def _kid_mismatch(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> FormatError:
+    return FormatError("card: key id does not match the signing key")
+
+
+CARD = signed.Kind(
+    labels.COSE_CARD,
+    "card",
+    required=("profile", "sign_key", "enc_key", "created", "expires"),
+    optional=("test_key",),
+    wrong_signer=_kid_mismatch,
+)
+
+
 class Card(Frozen):
-    """A verified card. Obtain one with :meth:`create` or :meth:`parse`.
+    """A verified card. Obtain one with :meth:`sign`, :meth:`verify` or :meth:`parse`.
 
     A frozen value (core.frozen: no dataclass on whoami's import path)."""
 
@@ -96,8 +109,11 @@ class Card(Frozen):
                 hint="ask them for their current card (securemsg card export)",
             )
 
+    def __bytes__(self) -> bytes:
+        return self.encoded
+
     @classmethod
-    def create(
+    def sign(
         cls,
         secret: SecretIdentity,
         profile: Profile,
@@ -115,48 +131,27 @@ class Card(Frozen):
         }
         if test_key:
             payload["test_key"] = True
-        fp = fingerprint(secret.sign_public)
-        encoded = cose.sign(secret.signing_key, labels.COSE_CARD, fp, cbor.dumps(payload))
-        return cls.from_bytes(encoded)
+        return cls.verify(signed.sign(secret, CARD, payload))
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Card:
-        """Parse and verify the self-signature (not the expiry: see check_current)."""
-        obj = cose.parse(data, "card")
-        cose.check_type(obj, labels.COSE_CARD, "card")
-        p = cbor.loads(obj.payload, "card payload")
-        if not isinstance(p, dict) or p.get("v") != CARD_VERSION:
-            raise FormatError("card: unsupported card version")
-        keys = {"v", "profile", "sign_key", "enc_key", "created", "expires", "test_key"}
-        if not set(p) <= keys or not {
-            "profile",
-            "sign_key",
-            "enc_key",
-            "created",
-            "expires",
-        } <= set(p):
-            raise FormatError("card: unknown or missing fields")
-        sk, ek = p["sign_key"], p["enc_key"]
-        if not (
-            isinstance(sk, bytes) and len(sk) == 32 and isinstance(ek, bytes) and len(ek) == 32
-        ):
-            raise FormatError("card: public keys must be 32 bytes")
+    def verify(cls, data: bytes) -> Card:
+        """Parse and verify the self-signature (not the expiry: see check_current).
+
+        The order of docs/format.md §5.3: the payload names the signer's key, so
+        it is read before the kid and the signature are checked (core.signed)."""
+        obj = signed.Unverified(data, CARD)
+        p = obj.payload()
+        sk, ek = p.bstr("sign_key", 32), p.bstr("enc_key", 32)
         if is_low_order(ek):  # would make every letter to this card readable
             raise FormatError("card: the encryption key is a point of small order")
-        created, expires = p["created"], p["expires"]
-        if not (type(created) is int and type(expires) is int and 0 < created < expires < 2**40):
-            raise FormatError("card: bad dates")
-        if "test_key" in p and p["test_key"] is not True:
+        created, expires = p.time("created"), p.time("expires")
+        if not created < expires:
+            raise FormatError("card: expires must come after created")
+        if "test_key" in p and p.raw("test_key") is not True:
             raise FormatError("card: test_key must be true when present")
-        if obj.kid != fingerprint(sk):
-            raise FormatError("card: key id does not match the signing key")
-        try:
-            verify_key = nacl.signing.VerifyKey(sk)
-        except Exception as exc:
-            raise FormatError("card: invalid signing key") from exc
-        cose.verify(obj, labels.COSE_CARD, verify_key, "card")
+        obj.check(signed.Key(sk))
         return cls(
-            profile=Profile.from_cbor(p["profile"]),
+            profile=Profile.from_cbor(p.raw("profile")),
             sign_public=sk,
             enc_public=ek,
             created=created,
@@ -190,7 +185,7 @@ class Card(Frozen):
             if len(data) > MAX_CARD_TEXT:
                 raise FormatError("card: file is too large to be a card")
             if BEGIN.encode() not in data:
-                return cls.from_bytes(data)
+                return cls.verify(data)
             try:
                 data = data.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -228,7 +223,7 @@ class Card(Frozen):
             raise FormatError("card: the body is not valid base64") from exc
         if base64.b64encode(raw).decode() != b64:  # unused bits set: another text, same bytes
             raise FormatError("card: the body is not in canonical base64")
-        card = cls.from_bytes(raw)
+        card = cls.verify(raw)
         if "fingerprint" in info and info["fingerprint"].replace(" ", "") != card.fingerprint:
             raise FormatError("card: the Fingerprint line does not match the signed keys")
         expected = {

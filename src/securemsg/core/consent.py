@@ -20,12 +20,13 @@ from typing import Any
 
 import nacl.utils
 
-from securemsg.core import labels
+from securemsg.core import signed
 from securemsg.core.card import Card
 from securemsg.core.consent_base import (
     DAY,
     DEFAULT_VALIDITY,
     DIGEST_BYTES,
+    GRANT,
     GRANT_ID_BYTES,
     KIND_GRANT,
     KIND_OBJECTION,
@@ -33,21 +34,18 @@ from securemsg.core.consent_base import (
     KINDS,
     MAX_RECIPIENTS,
     MAX_VALIDITY,
-    VERSION,
+    OBJECTION,
+    REVOCATION,
     Recipient,
     Rng,
     check_fp_hex_,
     check_signer_,
     domains_,
-    fields_,
-    fp_from_cbor_,
     iso_time,
     peek,
+    read_signed,
     refuse_malformed_,
     short_fp,
-    sign_,
-    time_,
-    verify_signed,
 )
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, sorted_domains
 from securemsg.core.identity import Role, SecretIdentity
@@ -62,16 +60,16 @@ __all__ = [
     "Recipient",
     "Revocation",
     "iso_time",
-    "parse_any",
     "peek",
     "short_fp",
+    "verify_any",
 ]
 
 
 # -- grant ----------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """A verified consent grant. Obtain one with :meth:`create` or :meth:`parse`."""
+    """A verified consent grant. Obtain one with :meth:`sign` or :meth:`verify`."""
 
     id: bytes
     patient_fp: str
@@ -94,14 +92,11 @@ class Grant:
     def id_hex(self) -> str:
         return self.id.hex()
 
-    def to_bytes(self) -> bytes:
-        return self.encoded
-
     def __bytes__(self) -> bytes:
         return self.encoded
 
     @classmethod
-    def create(
+    def sign(
         cls,
         secret: SecretIdentity,
         patient_card: Card,
@@ -145,7 +140,7 @@ class Grant:
         if profile.birth_date is not None:
             patient["birth_date"] = profile.birth_date
         payload: dict[str, Any] = {
-            "v": VERSION,
+            "v": signed.VERSION,
             "id": rng(GRANT_ID_BYTES),
             "patient": patient,
             "from": bytes.fromhex(sender_fp),
@@ -158,29 +153,23 @@ class Grant:
         }
         if letter_digest is not None:
             payload["letter"] = letter_digest
-        return cls.parse(
-            sign_(secret, patient_card, labels.COSE_CONSENT_GRANT, payload), patient_card
-        )
+        return cls.verify(signed.sign(secret, GRANT, payload), patient_card)
 
     @classmethod
-    def parse(cls, data: bytes, patient_card: Card) -> Grant:
+    def verify(cls, data: bytes, patient_card: Card) -> Grant:
         """Verify type, signer and signature, then the payload, strictly."""
-        what = "consent grant"
-        p = verify_signed(data, patient_card, labels.COSE_CONSENT_GRANT, what)
+        p = read_signed(data, patient_card, GRANT)
         try:
-            return cls._from_payload(p, data, patient_card, what)
+            return cls._from_fields(p, data, patient_card)
         except (FormatError, UsageError) as exc:
             raise refuse_malformed_(exc) from exc
 
     @classmethod
-    def _from_payload(cls, p: Any, data: bytes, card: Card, what: str) -> Grant:
-        required = {"id", "patient", "from", "to", "purpose", "domains", "exclude"}
-        p = fields_(p, required | {"issued_at", "not_after"}, {"letter"}, what)
-        gid = p["id"]
-        if not isinstance(gid, bytes) or len(gid) != GRANT_ID_BYTES:
-            raise FormatError(f"{what}: id must be {GRANT_ID_BYTES} bytes")
-        pat = fields_(p["patient"], {"fp", "name"}, {"ins", "birth_date"}, f"{what} patient", False)
-        patient_fp = fp_from_cbor_(pat["fp"], f"{what} patient")
+    def _from_fields(cls, p: signed.Fields, data: bytes, card: Card) -> Grant:
+        what = GRANT.what
+        gid = p.bstr("id", GRANT_ID_BYTES)
+        pat = p.map("patient", {"fp", "name"}, {"ins", "birth_date"})
+        patient_fp = pat.fp("fp")
         if patient_fp != card.fingerprint:
             raise ConsentRefused(
                 f"{what}: names patient key {short_fp(patient_fp)} but is signed by "
@@ -188,46 +177,37 @@ class Grant:
                 rule="signer_not_patient",
                 party=card.fingerprint,
             )
-        for key in ("name", "ins", "birth_date"):
-            if key in pat and not isinstance(pat[key], str):
-                raise FormatError(f"{what}: patient {key} must be text")
-        if (pat["name"], pat.get("ins"), pat.get("birth_date")) != (
+        name = pat.tstr("name")
+        ins = pat.tstr("ins") if "ins" in pat else None
+        birth_date = pat.tstr("birth_date") if "birth_date" in pat else None
+        if (name, ins, birth_date) != (
             card.profile.name,
             card.profile.ins,
             card.profile.birth_date,
         ):
             raise FormatError(f"{what}: patient identifiers differ from the patient's card")
-        sender = fp_from_cbor_(p["from"], f"{what} from")
-        to = p["to"]
-        if not isinstance(to, list) or not 0 < len(to) <= MAX_RECIPIENTS:
-            raise FormatError(f"{what}: to must list 1 to {MAX_RECIPIENTS} recipients")
+        sender = p.fp("from")
+        to = p.array("to", 1, MAX_RECIPIENTS, "recipients")
         recipients = tuple(Recipient.from_cbor(r, f"{what} to") for r in to)
         if list(recipients) != sorted(set(recipients), key=Recipient.sort_key):
             raise FormatError(f"{what}: recipients must be distinct and sorted")
-        if not isinstance(p["purpose"], str):
-            raise FormatError(f"{what}: purpose must be text")
-        try:
-            purpose = Purpose(p["purpose"])
-        except ValueError as exc:
-            raise FormatError(f"{what}: unknown purpose {p['purpose'][:40]!r}") from exc
-        domains = domains_(p["domains"], f"{what} domains")
-        exclude = domains_(p["exclude"], f"{what} exclude")
+        purpose = p.enum("purpose", Purpose)
+        domains = domains_(p.raw("domains"), f"{what} domains")
+        exclude = domains_(p.raw("exclude"), f"{what} exclude")
         if not domains or domains & exclude:
             raise FormatError(f"{what}: domains must be non-empty and disjoint from exclude")
-        issued, not_after = time_(p["issued_at"], what), time_(p["not_after"], what)
+        issued, not_after = p.time("issued_at"), p.time("not_after")
         if not 0 < not_after - issued <= MAX_VALIDITY:
             raise FormatError(f"{what}: not_after must follow issued_at by at most 3 years")
-        letter = p.get("letter")
-        if "letter" in p and (not isinstance(letter, bytes) or len(letter) != DIGEST_BYTES):
-            raise FormatError(f"{what}: letter must be a {DIGEST_BYTES}-byte digest")
+        letter = p.bstr("letter", DIGEST_BYTES) if "letter" in p else None
         if sender == patient_fp:
             raise FormatError(f"{what}: the sender cannot be the patient")
         return cls(
             id=gid,
             patient_fp=patient_fp,
-            patient_name=pat["name"],
-            patient_ins=pat.get("ins"),
-            patient_birth_date=pat.get("birth_date"),
+            patient_name=name,
+            patient_ins=ins,
+            patient_birth_date=birth_date,
             sender_fp=sender,
             recipients=recipients,
             purpose=purpose,
@@ -252,16 +232,11 @@ class Revocation:
 
     kind = KIND_REVOCATION
 
-    def to_bytes(self) -> bytes:
-        return self.encoded
-
     def __bytes__(self) -> bytes:
         return self.encoded
 
     @classmethod
-    def create(
-        cls, secret: SecretIdentity, patient_card: Card, grant: Grant, now: int
-    ) -> Revocation:
+    def sign(cls, secret: SecretIdentity, patient_card: Card, grant: Grant, now: int) -> Revocation:
         check_signer_(secret, patient_card)
         if grant.patient_fp != patient_card.fingerprint:
             raise ConsentRefused(
@@ -270,30 +245,25 @@ class Revocation:
                 party=grant.patient_fp,
             )
         payload = {
-            "v": VERSION,
+            "v": signed.VERSION,
             "patient": bytes.fromhex(patient_card.fingerprint),
             "grant": grant.id,
             "date": now,
         }
-        data = sign_(secret, patient_card, labels.COSE_CONSENT_REVOCATION, payload)
-        return cls.parse(data, patient_card)
+        return cls.verify(signed.sign(secret, REVOCATION, payload), patient_card)
 
     @classmethod
-    def parse(cls, data: bytes, patient_card: Card) -> Revocation:
-        what = "consent revocation"
-        p = verify_signed(data, patient_card, labels.COSE_CONSENT_REVOCATION, what)
+    def verify(cls, data: bytes, patient_card: Card) -> Revocation:
+        p = read_signed(data, patient_card, REVOCATION)
         try:
-            p = fields_(p, {"patient", "grant", "date"}, set(), what)
-            patient_fp = fp_from_cbor_(p["patient"], what)
-            gid = p["grant"]
-            if not isinstance(gid, bytes) or len(gid) != GRANT_ID_BYTES:
-                raise FormatError(f"{what}: grant must be a {GRANT_ID_BYTES}-byte grant id")
-            date = time_(p["date"], what)
+            patient_fp = p.fp("patient")
+            gid = p.bstr("grant", GRANT_ID_BYTES, "grant (a grant id)")
+            date = p.time("date")
         except FormatError as exc:
             raise refuse_malformed_(exc) from exc
         if patient_fp != patient_card.fingerprint:
             raise ConsentRefused(
-                f"{what}: names another patient than its signer",
+                f"{REVOCATION.what}: names another patient than its signer",
                 rule="signer_not_patient",
                 party=patient_card.fingerprint,
             )
@@ -312,9 +282,6 @@ class Objection:
 
     kind = KIND_OBJECTION
 
-    def to_bytes(self) -> bytes:
-        return self.encoded
-
     def __bytes__(self) -> bytes:
         return self.encoded
 
@@ -322,30 +289,28 @@ class Objection:
         return self.target.matches(fp, role)
 
     @classmethod
-    def create(
+    def sign(
         cls, secret: SecretIdentity, patient_card: Card, target: Recipient, now: int
     ) -> Objection:
         check_signer_(secret, patient_card)
         if target.fp == patient_card.fingerprint:
             raise UsageError("a patient cannot object to themselves")
         payload = {
-            "v": VERSION,
+            "v": signed.VERSION,
             "patient": bytes.fromhex(patient_card.fingerprint),
             "to": target.to_cbor(),
             "date": now,
         }
-        data = sign_(secret, patient_card, labels.COSE_CONSENT_OBJECTION, payload)
-        return cls.parse(data, patient_card)
+        return cls.verify(signed.sign(secret, OBJECTION, payload), patient_card)
 
     @classmethod
-    def parse(cls, data: bytes, patient_card: Card) -> Objection:
-        what = "consent objection"
-        p = verify_signed(data, patient_card, labels.COSE_CONSENT_OBJECTION, what)
+    def verify(cls, data: bytes, patient_card: Card) -> Objection:
+        what = OBJECTION.what
+        p = read_signed(data, patient_card, OBJECTION)
         try:
-            p = fields_(p, {"patient", "to", "date"}, set(), what)
-            patient_fp = fp_from_cbor_(p["patient"], what)
-            target = Recipient.from_cbor(p["to"], what)
-            date = time_(p["date"], what)
+            patient_fp = p.fp("patient")
+            target = Recipient.from_cbor(p.raw("to"), what)
+            date = p.time("date")
         except (FormatError, UsageError) as exc:
             raise refuse_malformed_(exc) from exc
         if patient_fp != patient_card.fingerprint:
@@ -360,11 +325,11 @@ class Objection:
 ConsentObject = Grant | Revocation | Objection
 
 
-def parse_any(data: bytes, patient_card: Card) -> ConsentObject:
-    """Parse whichever of the three objects ``data`` is, verified."""
+def verify_any(data: bytes, patient_card: Card) -> ConsentObject:
+    """Verify whichever of the three objects ``data`` is."""
     kind, _ = peek(data)
     if kind == KIND_GRANT:
-        return Grant.parse(data, patient_card)
+        return Grant.verify(data, patient_card)
     if kind == KIND_REVOCATION:
-        return Revocation.parse(data, patient_card)
-    return Objection.parse(data, patient_card)
+        return Revocation.verify(data, patient_card)
+    return Objection.verify(data, patient_card)

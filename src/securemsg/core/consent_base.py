@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from securemsg.core import cbor, cose, labels
+from securemsg.core import cose, labels, signed
 from securemsg.core.card import Card
 from securemsg.core.domains import ALL_DOMAINS, Domain, sorted_domains
 from securemsg.core.fingerprint import FINGERPRINT_BYTES, format_fingerprint
@@ -20,14 +20,12 @@ from securemsg.errors import ConsentRefused, FormatError, SignatureError, UsageE
 
 Rng = Callable[[int], bytes]
 
-VERSION: Final = 1
 GRANT_ID_BYTES: Final = 16
 DIGEST_BYTES: Final = 32
 DAY: Final = 86400
 DEFAULT_VALIDITY: Final = 90 * DAY
 MAX_VALIDITY: Final = 3 * 366 * DAY
 MAX_RECIPIENTS: Final = 64
-MAX_TIME: Final = 2**40
 
 KIND_GRANT: Final = "grant"
 KIND_REVOCATION: Final = "revocation"
@@ -80,7 +78,7 @@ class Recipient:
         if not isinstance(value, dict) or len(value) != 1:
             raise FormatError(f"{what}: a recipient is a map with one field, fp or role")
         if "fp" in value:
-            return cls(fp=fp_from_cbor_(value["fp"], what))
+            return cls(fp=signed.Fields(value, what, (), ("fp",)).fp("fp"))
         if "role" in value and isinstance(value["role"], str):
             try:
                 role = Role(value["role"])
@@ -107,18 +105,6 @@ def check_fp_hex_(fp: str, what: str) -> None:
         raise UsageError(f"{what} must be {2 * FINGERPRINT_BYTES} lower-case hex digits")
 
 
-def fp_from_cbor_(value: Any, what: str) -> str:
-    if not isinstance(value, bytes) or len(value) != FINGERPRINT_BYTES:
-        raise FormatError(f"{what}: a fingerprint is {FINGERPRINT_BYTES} bytes")
-    return value.hex()
-
-
-def time_(value: Any, what: str) -> int:
-    if type(value) is not int or not 0 < value < MAX_TIME:
-        raise FormatError(f"{what}: a time is a positive integer (seconds since 1970)")
-    return value
-
-
 def domains_(value: Any, what: str) -> frozenset[Domain]:
     if not isinstance(value, list) or len(value) > len(ALL_DOMAINS):
         raise FormatError(f"{what}: must be a list of care domains")
@@ -131,22 +117,37 @@ def domains_(value: Any, what: str) -> frozenset[Domain]:
     return frozenset(out)
 
 
-def fields_(
-    p: Any, required: set[str], optional: set[str], what: str, versioned: bool = True
-) -> dict[str, Any]:
-    if not isinstance(p, dict) or not all(isinstance(k, str) for k in p):
-        raise FormatError(f"{what}: must be a map with text keys")
-    if versioned:
-        if type(p.get("v")) is not int or p["v"] != VERSION:
-            raise FormatError(f"{what}: unsupported version (this software reads {VERSION})")
-        required = required | {"v"}
-    unknown = set(p) - required - optional
-    if unknown:
-        raise FormatError(f"{what}: unknown field(s) {', '.join(sorted(unknown))[:80]}")
-    missing = required - set(p)
-    if missing:
-        raise FormatError(f"{what}: missing field(s) {', '.join(sorted(missing))}")
-    return p
+# -- the three signed objects ---------------------------------------------------
+def _not_the_patient(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> ConsentRefused:
+    return ConsentRefused(
+        f"{kind.what}: signed by key {short_fp(kid.hex())}, not by the patient "
+        f"{signer.name} ({short_fp(signer.fingerprint)})",
+        rule="signer_not_patient",
+        party=kid.hex(),
+    )
+
+
+GRANT: Final = signed.Kind(
+    labels.COSE_CONSENT_GRANT,
+    "consent grant",
+    required=(
+        "id", "patient", "from", "to", "purpose", "domains", "exclude", "issued_at", "not_after"
+    ),
+    optional=("letter",),
+    wrong_signer=_not_the_patient,
+)  # fmt: skip
+REVOCATION: Final = signed.Kind(
+    labels.COSE_CONSENT_REVOCATION,
+    "consent revocation",
+    required=("patient", "grant", "date"),
+    wrong_signer=_not_the_patient,
+)
+OBJECTION: Final = signed.Kind(
+    labels.COSE_CONSENT_OBJECTION,
+    "consent objection",
+    required=("patient", "to", "date"),
+    wrong_signer=_not_the_patient,
+)
 
 
 def peek(data: bytes) -> tuple[str, str]:
@@ -154,8 +155,9 @@ def peek(data: bytes) -> tuple[str, str]:
 
     Only to find which patient card to verify it with.
     """
+    what = "consent object"
     try:
-        obj = cose.parse(data, "consent object")
+        obj = cose.parse(data, what)
     except FormatError as exc:
         raise ConsentRefused(exc.message, rule="malformed") from exc
     kind = KINDS.get(obj.object_type)
@@ -166,16 +168,18 @@ def peek(data: bytes) -> tuple[str, str]:
             rule="bad_signature",
             hint="check that you passed the right file",
         )
-    if len(obj.kid) != FINGERPRINT_BYTES:
-        raise ConsentRefused("consent object: the key id is not a fingerprint", rule="malformed")
-    return kind, obj.kid.hex()
-
-
-def verify_signed(data: bytes, patient_card: Card, object_type: str, what: str) -> dict[str, Any]:
-    """Check type, signer and signature; return the decoded payload map."""
     try:
-        obj = cose.parse(data, what)
-        cose.check_type(obj, object_type, what)
+        return kind, signed.signer_fp(obj, what)
+    except FormatError as exc:
+        raise ConsentRefused(exc.message, rule="malformed") from exc
+
+
+def read_signed(data: bytes, patient_card: Card, kind: signed.Kind) -> signed.Fields:
+    """The steps of core.signed, worded as consent refusals (docs/format-consent.md
+    §7.1): type, signer is a patient, kid = the patient, signature, payload."""
+    what = kind.what
+    try:
+        obj = signed.Unverified(data, kind)
     except SignatureError as exc:
         raise ConsentRefused(exc.message, rule="bad_signature", hint=exc.hint) from exc
     except FormatError as exc:
@@ -187,15 +191,9 @@ def verify_signed(data: bytes, patient_card: Card, object_type: str, what: str) 
             rule="signer_not_patient",
             party=patient_card.fingerprint,
         )
-    if obj.kid.hex() != patient_card.fingerprint:
-        raise ConsentRefused(
-            f"{what}: signed by key {short_fp(obj.kid.hex())}, not by the patient "
-            f"{patient_card.name} ({short_fp(patient_card.fingerprint)})",
-            rule="signer_not_patient",
-            party=obj.kid.hex(),
-        )
+    obj.check_signer(patient_card)  # ConsentRefused, signer_not_patient
     try:
-        cose.verify(obj, object_type, patient_card.verify_key(), what)
+        obj.check_signature(patient_card)
     except SignatureError as exc:
         raise ConsentRefused(
             f"{what}: the patient's signature does not verify",
@@ -204,10 +202,9 @@ def verify_signed(data: bytes, patient_card: Card, object_type: str, what: str) 
             hint=exc.hint,
         ) from exc
     try:
-        payload = cbor.loads(obj.payload, f"{what} payload")
+        return obj.payload()
     except FormatError as exc:
-        raise ConsentRefused(exc.message, rule="malformed") from exc
-    return payload  # type: ignore[no-any-return]
+        raise refuse_malformed_(exc) from exc
 
 
 def refuse_malformed_(exc: FormatError | UsageError) -> ConsentRefused:
@@ -225,9 +222,3 @@ def check_signer_(secret: SecretIdentity, patient_card: Card) -> None:
         )
     if secret.sign_public != patient_card.sign_public:
         raise UsageError("the private key does not match the patient's card")
-
-
-def sign_(secret: SecretIdentity, card: Card, object_type: str, payload: dict[str, Any]) -> bytes:
-    return cose.sign(
-        secret.signing_key, object_type, bytes.fromhex(card.fingerprint), cbor.dumps(payload)
-    )

@@ -152,7 +152,7 @@ def check_consent(
             party=patient_fp,
             hint="ask the patient for a grant: securemsg consent grant (on the patient's side)",
         )
-    grant = Grant.parse(consent, patient_card)  # bad_signature, signer_not_patient, malformed
+    grant = Grant.verify(consent, patient_card)  # bad_signature, signer_not_patient, malformed
     for rev in revocations:
         if rev.grant_id == grant.id and rev.patient_fp == patient_fp:
             raise ConsentRefused(

@@ -14,19 +14,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from securemsg.core import cbor, cose, labels
+from securemsg.core import labels, signed
 from securemsg.core.card import Card
-from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import SecretIdentity
-from securemsg.errors import SecureMsgError, VerificationError
+from securemsg.errors import FormatError, SecureMsgError, VerificationError
 
 GENESIS = bytes(32)
 EVENTS = ("send", "accept", "receipt", "refusal", "consent")
-FIELDS = {"v", "seq", "prev", "time", "event", "id", "peer", "digest"}
 
 
 def chain_hash(entry: bytes) -> bytes:
     return hashlib.sha256(labels.LOG_CHAIN + b"\x00" + entry).digest()
+
+
+def _not_the_owner(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> VerificationError:
+    return VerificationError("log entry: signed with another key than the mailbox owner's")
+
+
+LOG_ENTRY = signed.Kind(
+    labels.COSE_LOG_ENTRY,
+    "log entry",
+    required=("seq", "prev", "time", "event"),
+    optional=("id", "peer", "digest"),
+    wrong_signer=_not_the_owner,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,57 +55,55 @@ class LogEntry:
     def hash(self) -> bytes:
         return chain_hash(self.encoded)
 
+    def __bytes__(self) -> bytes:
+        return self.encoded
 
-def make_entry(
-    secret: SecretIdentity,
-    seq: int,
-    prev: bytes,
-    now: int,
-    event: str,
-    message_id: bytes | None = None,
-    peer: str | None = None,
-    digest: bytes | None = None,
-) -> LogEntry:
-    if event not in EVENTS:
-        raise ValueError(f"unknown log event {event}")
-    payload: dict[str, Any] = {"v": 1, "seq": seq, "prev": prev, "time": now, "event": event}
-    if message_id is not None:
-        payload["id"] = message_id
-    if peer is not None:
-        payload["peer"] = bytes.fromhex(peer)
-    if digest is not None:
-        payload["digest"] = digest
-    encoded = cose.sign(
-        secret.signing_key,
-        labels.COSE_LOG_ENTRY,
-        fingerprint(secret.sign_public),
-        cbor.dumps(payload),
-    )
-    return LogEntry(seq, prev, now, event, message_id, peer, digest, encoded)
+    @classmethod
+    def sign(
+        cls,
+        secret: SecretIdentity,
+        seq: int,
+        prev: bytes,
+        now: int,
+        event: str,
+        message_id: bytes | None = None,
+        peer: str | None = None,
+        digest: bytes | None = None,
+    ) -> LogEntry:
+        if event not in EVENTS:
+            raise ValueError(f"unknown log event {event}")
+        payload: dict[str, Any] = {
+            "v": signed.VERSION,
+            "seq": seq,
+            "prev": prev,
+            "time": now,
+            "event": event,
+        }
+        if message_id is not None:
+            payload["id"] = message_id
+        if peer is not None:
+            payload["peer"] = bytes.fromhex(peer)
+        if digest is not None:
+            payload["digest"] = digest
+        encoded = signed.sign(secret, LOG_ENTRY, payload)
+        return cls(seq, prev, now, event, message_id, peer, digest, encoded)
 
-
-def parse_entry(encoded: bytes, owner: Card) -> LogEntry:
-    obj = cose.parse(encoded, "log entry")
-    if obj.kid != fingerprint(owner.sign_public):
-        raise VerificationError("log entry: signed with another key than the mailbox owner's")
-    p = cbor.loads(
-        cose.verify(obj, labels.COSE_LOG_ENTRY, owner.verify_key(), "log entry"), "log entry"
-    )
-    if not isinstance(p, dict) or p.get("v") != 1 or not set(p) <= FIELDS:
-        raise VerificationError("log entry: unsupported version or fields")
-    seq, prev, time, event = p.get("seq"), p.get("prev"), p.get("time"), p.get("event")
-    mid, peer, digest = p.get("id"), p.get("peer"), p.get("digest")
-    if not (type(seq) is int and seq >= 0 and type(time) is int and event in EVENTS):
-        raise VerificationError("log entry: missing or invalid seq, time or event")
-    if not (isinstance(prev, bytes) and len(prev) == 32):
-        raise VerificationError("log entry: missing or invalid prev")
-    if mid is not None and not (isinstance(mid, bytes) and len(mid) == 16):
-        raise VerificationError("log entry: invalid message id")
-    if peer is not None and not (isinstance(peer, bytes) and len(peer) == 20):
-        raise VerificationError("log entry: invalid peer")
-    if digest is not None and not (isinstance(digest, bytes) and len(digest) == 32):
-        raise VerificationError("log entry: invalid digest")
-    return LogEntry(seq, prev, time, event, mid, peer.hex() if peer else None, digest, encoded)
+    @classmethod
+    def verify(cls, encoded: bytes, owner: Card) -> LogEntry:
+        p = signed.read(encoded, LOG_ENTRY, owner)
+        event = p.raw("event")
+        if event not in EVENTS:
+            raise FormatError(f"log entry: unknown event {str(event)[:20]!r}")
+        return cls(
+            p.integer("seq", 0),
+            p.bstr("prev", 32),
+            p.integer("time"),
+            event,
+            p.bstr("id", 16, "message id") if "id" in p else None,
+            p.fp("peer") if "peer" in p else None,
+            p.bstr("digest", 32) if "digest" in p else None,
+            encoded,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +121,7 @@ def verify_chain(
     prev, count = GENESIS, 0
     for seq, encoded, stored in rows:
         try:
-            entry = parse_entry(encoded, owner)
+            entry = LogEntry.verify(encoded, owner)
         except SecureMsgError as exc:
             return ChainReport(count, prev, f"entry {seq}: {exc.message}", seq)
         if seq != count or entry.seq != seq:

@@ -20,9 +20,9 @@ from securemsg.core.consent import (
     Grant,
     Objection,
     Revocation,
-    parse_any,
     peek,
     short_fp,
+    verify_any,
 )
 from securemsg.core.digests import object_digest
 from securemsg.errors import ConsentRefused, FormatError
@@ -67,8 +67,8 @@ class StoredConsent:
         rec = cbor.loads(data, "consent record")
         if not isinstance(rec, dict) or set(rec) != {"object", "card", "added", "origin"}:
             raise FormatError("consent record: unexpected fields")
-        card = Card.from_bytes(rec["card"])
-        return cls(parse_any(rec["object"], card), card, int(rec["added"]), str(rec["origin"]))
+        card = Card.verify(rec["card"])
+        return cls(verify_any(rec["object"], card), card, int(rec["added"]), str(rec["origin"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +161,7 @@ class ConsentStore:
     def verify(self, data: bytes) -> tuple[ConsentObject, Card]:
         _, signer = peek(data)
         card = self.patient_card(signer)
-        return parse_any(data, card), card
+        return verify_any(data, card), card
 
     # -- writing ------------------------------------------------------------------
     def record(self, data: bytes, now: int, origin: str = "imported") -> Recorded:

@@ -62,7 +62,7 @@ class Contact:
         if not isinstance(rec, dict):
             raise FormatError("contact record is not a map")
         return cls(
-            card=Card.from_bytes(rec["card"]),
+            card=Card.verify(rec["card"]),
             verified=bool(rec["verified"]),
             added=int(rec["added"]),
             state=str(rec["state"]),

@@ -22,7 +22,7 @@ from securemsg.core import cbor
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
 from securemsg.core.letter.manifest import Manifest
-from securemsg.core.log import GENESIS, ChainReport, LogEntry, make_entry, verify_chain
+from securemsg.core.log import GENESIS, ChainReport, LogEntry, verify_chain
 from securemsg.core.storage import StorageKeys
 from securemsg.errors import NotFoundError, UsageError
 from securemsg.store.fs import ensure_private_dir
@@ -168,7 +168,7 @@ class Mailbox:
     ) -> LogEntry:
         """Inside a transaction: sign and append one entry."""
         seq, prev = self.log_head()
-        entry = make_entry(self.secret, seq, prev, now, event, message_id, peer, digest)
+        entry = LogEntry.sign(self.secret, seq, prev, now, event, message_id, peer, digest)
         self.conn.execute(
             "INSERT INTO log(seq, entry, hash) VALUES (?, ?, ?)", (seq, entry.encoded, entry.hash)
         )

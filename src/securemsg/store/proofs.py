@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from securemsg.core import labels
-from securemsg.core.letter.proofs import Receipt, Refusal, peek_signer
+from securemsg.core.letter.proofs import Receipt, Refusal
+from securemsg.core.signed import peek as peek_signer
 from securemsg.errors import FormatError, NotFoundError, VerificationError
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import Mailbox

@@ -58,7 +58,7 @@ def open_letter(
     if check_consent_now:
         check_basis(box, manifest, consent, carried, now)
     patient = resolve_patient(box, manifest, carried)
-    grant = Grant.parse(consent, patient) if consent is not None and patient is not None else None
+    grant = Grant.verify(consent, patient) if consent is not None and patient is not None else None
     items: list[OpenedItem] = []
     saved: list[tuple[Path, Path]] = []
     try:

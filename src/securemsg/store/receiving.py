@@ -116,7 +116,7 @@ def resolve_patient(box: Mailbox, m: Manifest, carried: bytes | None) -> Card | 
         return contact.card
     if carried is None:
         return None
-    card = Card.from_bytes(carried)
+    card = Card.verify(carried)
     if card.fingerprint != m.patient_fp:
         raise VerificationError("the patient card in the letter is not the patient's it names")
     return card
@@ -213,7 +213,7 @@ def _commit(
             return Accepted(m, author, Receipt.verify(existing.receipt, box.card), True, domains)
         os.replace(tmp, final)
         entry = box.append_log(now, "accept", m.message_id, m.author, digest)
-        receipt = Receipt.create(
+        receipt = Receipt.sign(
             box.secret,
             m.message_id,
             m.encoded,
@@ -246,7 +246,7 @@ def refusal_notice(box: Mailbox, src_path: Path, error: SecureMsgError, now: int
         while data := fh.read(1 << 16):
             hasher.update(data)
     rule = getattr(error, "rule", None) or error.code
-    notice = Refusal.create(
+    notice = Refusal.sign(
         box.secret,
         message_id,
         hasher.digest(),

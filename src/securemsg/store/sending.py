@@ -139,7 +139,7 @@ def _basis(
             raise UsageError("--emergency is for --kind emergency-report only")
         return Basis.EMERGENCY, pc.card, None
     assert req.consent is not None
-    return Basis.CONSENT, pc.card, Grant.parse(req.consent, pc.card)
+    return Basis.CONSENT, pc.card, Grant.verify(req.consent, pc.card)
 
 
 def send(box: Mailbox, req: SendRequest, now: int) -> SendResult:

@@ -27,7 +27,7 @@ from securemsg.core.letter.manifest import (
     RecipientEntry,
     item_digest,
 )
-from securemsg.core.letter.proofs import sign_binding
+from securemsg.core.letter.proofs import Binding
 from securemsg.core.letter.source import LetterSource
 
 Rng = Callable[[int], bytes]
@@ -145,7 +145,7 @@ def envelope(
         keys.append(age.X25519Recipient.from_bytes(public))
     file_key = age.new_file_key(rng)
     header = age.build_header(file_key, keys, rng)
-    binding = sign_binding(author, planned.manifest.encoded, header, recipient.fingerprint)
+    binding = bytes(Binding.sign(author, planned.manifest.encoded, header, recipient.fingerprint))
     records = write_envelope(
         planned.manifest.encoded, binding, consent, patient_card, planned.items_for(domains)
     )
@@ -184,7 +184,8 @@ def envelopes(
     for card, _domains in targets:
         file_key = age.new_file_key(rng)
         header = age.build_header(file_key, [age.X25519Recipient.from_bytes(card.enc_public)], rng)
-        bindings.append(sign_binding(author, planned.manifest.encoded, header, card.fingerprint))
+        binding = Binding.sign(author, planned.manifest.encoded, header, card.fingerprint)
+        bindings.append(bytes(binding))
         nonce = bytes(rng(age.NONCE_SIZE))
         if len(nonce) != age.NONCE_SIZE:
             raise ValueError("rng returned the wrong number of bytes")

@@ -14,18 +14,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from securemsg.core import cbor, cose, labels
+from securemsg.core import cbor, labels, signed
 from securemsg.core.card import Card
 from securemsg.core.domains import Domain, Purpose
-from securemsg.core.fingerprint import FINGERPRINT_BYTES
+from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import Role, SecretIdentity
 from securemsg.errors import FormatError
 
-VERSION = 1
 ID_BYTES = 16
 SALT_BYTES = 16
 MAX_RECIPIENTS = 64
 MAX_ITEMS = 1024
+MAX_TEXT = 300  # subject, patient identifiers
+MAX_PSEUDONYM = 100
+MAX_TIME = 2**40  # manifest times are 0 <= t < 2^40 (docs/format.md §1)
 BASES = ("consent", "emergency", "pseudonymous")
 ITEM_KINDS = ("section", "attachment")
 
@@ -82,7 +84,7 @@ class Manifest:
 
     def to_payload(self) -> dict[str, Any]:
         p: dict[str, Any] = {
-            "v": VERSION,
+            "v": signed.VERSION,
             "id": self.message_id,
             "kind": self.kind.value,
             "date": self.date,
@@ -118,179 +120,129 @@ class Manifest:
             p["phone_call"] = call
         return p
 
+    def __bytes__(self) -> bytes:
+        return self.encoded
+
     def sign(self, author: SecretIdentity) -> Manifest:
-        fp = bytes.fromhex(self.author)
-        encoded = cose.sign(
-            author.signing_key, labels.COSE_LETTER_MANIFEST, fp, cbor.dumps(self.to_payload())
+        """Sign this draft (``encoded`` empty) as its author; read back strictly."""
+        if fingerprint(author.sign_public).hex() != self.author:
+            raise ValueError("the manifest names another author than the signing key")
+        encoded = signed.sign(author, MANIFEST, self.to_payload())
+        return Manifest.from_payload(cbor.loads(cbor.dumps(self.to_payload()), "manifest"), encoded)
+
+    @classmethod
+    def verify(cls, data: bytes, author: Card) -> Manifest:
+        """The manifest ``data`` signed by ``author`` (docs/format.md §9)."""
+        manifest = cls._from_fields(signed.read(data, MANIFEST, author), data)
+        if manifest.author != author.fingerprint:
+            raise FormatError("letter manifest: the author field does not match the signer")
+        return manifest
+
+    @classmethod
+    def from_payload(cls, payload: Any, encoded: bytes) -> Manifest:
+        """The manifest in a decoded payload, read strictly (the signature is not checked)."""
+        return cls._from_fields(MANIFEST.fields(payload), encoded)
+
+    @classmethod
+    def _from_fields(cls, p: signed.Fields, encoded: bytes) -> Manifest:
+        recipients = tuple(_recipient(r) for r in p.array("recipients", 1, MAX_RECIPIENTS))
+        if len({r.fp for r in recipients}) != len(recipients):
+            raise FormatError("letter manifest: a recipient is listed twice")
+        items = tuple(_item(i) for i in p.array("items", 1, MAX_ITEMS))
+        if [i.n for i in items] != list(range(len(items))):
+            raise FormatError("letter manifest: items must be numbered 0, 1, 2, ... in order")
+        if len({i.digest for i in items}) != len(items):
+            raise FormatError("letter manifest: two items have the same digest")
+        basis = p.raw("basis")
+        if basis not in BASES:
+            raise FormatError("letter manifest: unknown legal basis")
+        patient_fp: str | None = None
+        patient_ids: tuple[tuple[str, str], ...] = ()
+        if "patient" in p:
+            pat = p.map("patient", {"fp"}, PATIENT_ID_FIELDS)
+            patient_fp = pat.fp("fp")
+            patient_ids = tuple((k, pat.tstr(k, MAX_TEXT)) for k in PATIENT_ID_FIELDS if k in pat)
+        pseudonym = p.tstr("pseudonym", MAX_PSEUDONYM) if "pseudonym" in p else None
+        if (basis == "pseudonymous") != (pseudonym is not None) or (pseudonym and patient_fp):
+            raise FormatError(
+                "letter manifest: a pseudonymous letter names a pseudonym and no patient"
+            )
+        if basis != "pseudonymous" and patient_fp is None:
+            raise FormatError("letter manifest: the patient is missing")
+        consent = p.bstr("consent", 32, "consent digest") if "consent" in p else None
+        if (basis == "consent") != (consent is not None):
+            raise FormatError("letter manifest: the consent digest and the basis disagree")
+        call = None
+        if "phone_call" in p:
+            c = p.map("phone_call", {"time"}, {"caller"})
+            call = PhoneCall(
+                c.integer("time", 0, MAX_TIME, "phone call time"),
+                c.fp("caller", "phone caller") if "caller" in c else None,
+            )
+        return cls(
+            message_id=p.bstr("id", ID_BYTES),
+            kind=p.enum("kind", Purpose),
+            date=p.integer("date", 0, MAX_TIME),
+            author=p.fp("author"),
+            recipients=recipients,
+            subject=p.tstr("subject", MAX_TEXT),
+            items=items,
+            basis=basis,
+            letter_digest=p.bstr("letter_digest", 32, "letter digest"),
+            patient_fp=patient_fp,
+            patient_ids=patient_ids,
+            pseudonym=pseudonym,
+            consent_digest=consent,
+            in_reply_to=p.bstr("in_reply_to", ID_BYTES) if "in_reply_to" in p else None,
+            phone_call=call,
+            encoded=encoded,
         )
-        return parse_payload(cbor.loads(cbor.dumps(self.to_payload()), "manifest"), encoded)
+
+
+def _author_mismatch(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> FormatError:
+    return FormatError("letter manifest: signed with another key than the author's")
+
+
+PATIENT_ID_FIELDS = ("name", "ins", "birth_date")
+MANIFEST = signed.Kind(
+    labels.COSE_LETTER_MANIFEST,
+    "letter manifest",
+    required=(
+        "id", "kind", "date", "author", "recipients", "subject", "items", "basis", "letter_digest"
+    ),
+    optional=("patient", "pseudonym", "consent", "in_reply_to", "phone_call"),
+    wrong_signer=_author_mismatch,
+)  # fmt: skip
 
 
 def peek_author(encoded: bytes) -> str:
     """The claimed author's fingerprint (not verified yet: look up their card)."""
-    obj = cose.parse(encoded, "letter manifest")
-    cose.check_type(obj, labels.COSE_LETTER_MANIFEST, "letter manifest")
-    if len(obj.kid) != FINGERPRINT_BYTES:
-        raise FormatError("letter manifest: bad key id")
-    return obj.kid.hex()
+    return signed.Unverified(encoded, MANIFEST).signer_fp
 
 
-def verify_manifest(encoded: bytes, author: Card) -> Manifest:
-    obj = cose.parse(encoded, "letter manifest")
-    if obj.kid.hex() != author.fingerprint:
-        raise FormatError("letter manifest: signed with another key than the author's")
-    payload = cose.verify(obj, labels.COSE_LETTER_MANIFEST, author.verify_key(), "letter manifest")
-    manifest = parse_payload(cbor.loads(payload, "letter manifest"), encoded)
-    if manifest.author != author.fingerprint:
-        raise FormatError("letter manifest: the author field does not match the signer")
-    return manifest
-
-
-def _fp(value: Any, what: str) -> str:
-    if not isinstance(value, bytes) or len(value) != FINGERPRINT_BYTES:
-        raise FormatError(f"letter manifest: {what} must be a {FINGERPRINT_BYTES}-byte fingerprint")
-    return value.hex()
-
-
-def _enum(cls: Any, value: Any, what: str) -> Any:
-    try:
-        return cls(value)
-    except (ValueError, TypeError) as exc:
-        raise FormatError(f"letter manifest: unknown {what} {str(value)[:40]!r}") from exc
-
-
-def _bytes(value: Any, size: int, what: str) -> bytes:
-    if not isinstance(value, bytes) or len(value) != size:
-        raise FormatError(f"letter manifest: {what} must be {size} bytes")
-    return value
-
-
-def _int(value: Any, what: str) -> int:
-    if type(value) is not int or not 0 <= value < 2**40:
-        raise FormatError(f"letter manifest: {what} must be a timestamp")
-    return value
-
-
-def _text(value: Any, what: str, max_len: int = 300) -> str:
-    if not isinstance(value, str) or len(value) > max_len:
-        raise FormatError(f"letter manifest: {what} must be text of at most {max_len} characters")
-    return value
-
-
-PATIENT_ID_FIELDS = ("name", "ins", "birth_date")
-TOP_FIELDS = {
-    "v",
-    "id",
-    "kind",
-    "date",
-    "author",
-    "recipients",
-    "subject",
-    "items",
-    "basis",
-    "letter_digest",
-    "patient",
-    "pseudonym",
-    "consent",
-    "in_reply_to",
-    "phone_call",
-}
-
-
-def parse_payload(p: Any, encoded: bytes) -> Manifest:
-    if not isinstance(p, dict) or p.get("v") != VERSION:
-        raise FormatError("letter manifest: unsupported version")
-    if not set(p) <= TOP_FIELDS:
-        raise FormatError("letter manifest: unknown fields")
-    recips_raw, items_raw = p.get("recipients"), p.get("items")
-    if not isinstance(recips_raw, list) or not 0 < len(recips_raw) <= MAX_RECIPIENTS:
-        raise FormatError(f"letter manifest: 1 to {MAX_RECIPIENTS} recipients expected")
-    if not isinstance(items_raw, list) or not 0 < len(items_raw) <= MAX_ITEMS:
-        raise FormatError(f"letter manifest: 1 to {MAX_ITEMS} items expected")
-    recipients = tuple(_recipient(r) for r in recips_raw)
-    if len({r.fp for r in recipients}) != len(recipients):
-        raise FormatError("letter manifest: a recipient is listed twice")
-    items = tuple(_item(i) for i in items_raw)
-    if [i.n for i in items] != list(range(len(items))):
-        raise FormatError("letter manifest: items must be numbered 0, 1, 2, ... in order")
-    if len({i.digest for i in items}) != len(items):
-        raise FormatError("letter manifest: two items have the same digest")
-    basis = p.get("basis")
-    if basis not in BASES:
-        raise FormatError("letter manifest: unknown legal basis")
-    patient_fp: str | None = None
-    patient_ids: tuple[tuple[str, str], ...] = ()
-    if "patient" in p:
-        pat = p["patient"]
-        if not isinstance(pat, dict) or not set(pat) <= {"fp", *PATIENT_ID_FIELDS}:
-            raise FormatError("letter manifest: bad patient field")
-        patient_fp = _fp(pat.get("fp"), "patient")
-        patient_ids = tuple(
-            (k, _text(pat[k], f"patient {k}")) for k in PATIENT_ID_FIELDS if k in pat
-        )
-    pseudonym = _text(p["pseudonym"], "pseudonym", 100) if "pseudonym" in p else None
-    if (basis == "pseudonymous") != (pseudonym is not None) or (pseudonym and patient_fp):
-        raise FormatError("letter manifest: a pseudonymous letter names a pseudonym and no patient")
-    if basis != "pseudonymous" and patient_fp is None:
-        raise FormatError("letter manifest: the patient is missing")
-    consent = _bytes(p["consent"], 32, "consent digest") if "consent" in p else None
-    if (basis == "consent") != (consent is not None):
-        raise FormatError("letter manifest: the consent digest and the basis disagree")
-    call = None
-    if "phone_call" in p:
-        c = p["phone_call"]
-        if not isinstance(c, dict) or not set(c) <= {"time", "caller"}:
-            raise FormatError("letter manifest: bad phone_call field")
-        call = PhoneCall(
-            _int(c.get("time"), "phone call time"),
-            _fp(c["caller"], "phone caller") if "caller" in c else None,
-        )
-    return Manifest(
-        message_id=_bytes(p.get("id"), ID_BYTES, "id"),
-        kind=_enum(Purpose, p.get("kind"), "kind"),
-        date=_int(p.get("date"), "date"),
-        author=_fp(p.get("author"), "author"),
-        recipients=recipients,
-        subject=_text(p.get("subject"), "subject"),
-        items=items,
-        basis=basis,
-        letter_digest=_bytes(p.get("letter_digest"), 32, "letter digest"),
-        patient_fp=patient_fp,
-        patient_ids=patient_ids,
-        pseudonym=pseudonym,
-        consent_digest=consent,
-        in_reply_to=_bytes(p["in_reply_to"], ID_BYTES, "in_reply_to")
-        if "in_reply_to" in p
-        else None,
-        phone_call=call,
-        encoded=encoded,
-    )
-
-
-def _recipient(r: Any) -> RecipientEntry:
-    if not isinstance(r, dict) or set(r) != {"fp", "role", "domains"}:
-        raise FormatError("letter manifest: bad recipient entry")
-    doms = r["domains"]
-    if not isinstance(doms, list) or len(set(doms)) != len(doms):
+def _recipient(value: Any) -> RecipientEntry:
+    r = signed.Fields(value, "letter manifest recipient", {"fp", "role", "domains"})
+    raw = r.raw("domains")
+    if not isinstance(raw, list):
         raise FormatError("letter manifest: bad recipient domains")
-    return RecipientEntry(
-        _fp(r["fp"], "recipient"),
-        _enum(Role, r["role"], "role"),
-        frozenset(_enum(Domain, d, "domain") for d in doms),
-    )
+    domains = [_domain(d, r.what) for d in raw]  # before set(): a map in the list is unhashable
+    if len(set(domains)) != len(domains):
+        raise FormatError("letter manifest: bad recipient domains")
+    return RecipientEntry(r.fp("fp"), r.enum("role", Role), frozenset(domains))
 
 
-def _item(i: Any) -> Item:
-    if not isinstance(i, dict) or set(i) != {"n", "kind", "domain", "digest"}:
-        raise FormatError("letter manifest: bad item entry")
-    if i["kind"] not in ITEM_KINDS or type(i["n"]) is not int:
-        raise FormatError("letter manifest: bad item kind or number")
-    return Item(
-        i["n"],
-        i["kind"],
-        _enum(Domain, i["domain"], "domain"),
-        _bytes(i["digest"], 32, "item digest"),
-    )
+def _domain(value: Any, what: str) -> Domain:
+    try:
+        return Domain(value)
+    except (ValueError, TypeError) as exc:
+        raise FormatError(f"{what}: unknown domain {str(value)[:40]!r}") from exc
+
+
+def _item(value: Any) -> Item:
+    i = signed.Fields(value, "letter manifest item", {"n", "kind", "domain", "digest"})
+    if i.raw("kind") not in ITEM_KINDS:
+        raise FormatError("letter manifest: bad item kind")
+    return Item(i.integer("n"), i.raw("kind"), i.enum("domain", Domain), i.bstr("digest", 32))
 
 
 class ItemHasher:

@@ -29,15 +29,8 @@ from securemsg.core.letter.container import (
     EnvelopeReader,
     InItemHead,
 )
-from securemsg.core.letter.manifest import (
-    Item,
-    ItemHasher,
-    Manifest,
-    RecipientEntry,
-    peek_author,
-    verify_manifest,
-)
-from securemsg.core.letter.proofs import verify_binding
+from securemsg.core.letter.manifest import Item, ItemHasher, Manifest, RecipientEntry, peek_author
+from securemsg.core.letter.proofs import Binding
 from securemsg.errors import FormatError, NotForMe, VerificationError
 
 
@@ -61,9 +54,9 @@ class Opening:
         self._seen: set[int] = set()
 
     def verify(self, author: Card) -> Manifest:
-        manifest = verify_manifest(self.manifest_bytes, author)
+        manifest = Manifest.verify(self.manifest_bytes, author)
         binding = self.reader.small(BINDING, "envelope binding")
-        verify_binding(binding, author, self.manifest_bytes, self.header_bytes, self.my_fp)
+        Binding.verify(binding, author).check(self.manifest_bytes, self.header_bytes, self.my_fp)
         entry = manifest.entry_for(self.my_fp)
         if entry is None and manifest.author == self.my_fp:
             # The author's own double: every item, sealed to the author's key.

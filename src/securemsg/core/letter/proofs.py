@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
-from securemsg.core import cbor, cose, labels
+from securemsg.core import labels, signed
 from securemsg.core.card import Card
 from securemsg.core.digests import object_digest
-from securemsg.core.fingerprint import FINGERPRINT_BYTES
 from securemsg.core.identity import SecretIdentity
 from securemsg.core.letter.manifest import ID_BYTES
 from securemsg.errors import FormatError, VerificationError
-
-VERSION = 1
 
 
 def header_digest(header_bytes: bytes) -> bytes:
@@ -41,69 +37,66 @@ class EnvelopeHasher:
         return self._h.digest()
 
 
-def _sign(secret: SecretIdentity, otype: str, payload: dict[str, Any]) -> bytes:
-    from securemsg.core.fingerprint import fingerprint
-
-    kid = fingerprint(secret.sign_public)
-    return cose.sign(secret.signing_key, otype, kid, cbor.dumps(payload))
-
-
-def _open(encoded: bytes, otype: str, signer: Card, what: str, fields: set[str]) -> dict[str, Any]:
-    obj = cose.parse(encoded, what)
-    cose.check_type(obj, otype, what)
-    if obj.kid.hex() != signer.fingerprint:
-        raise VerificationError(f"{what}: signed by another key than {signer.name}'s")
-    payload = cbor.loads(cose.verify(obj, otype, signer.verify_key(), what), what)
-    if not isinstance(payload, dict) or payload.get("v") != VERSION or set(payload) != fields:
-        raise FormatError(f"{what}: unsupported version or fields")
-    return payload
-
-
-def _check_bytes(value: Any, size: int, what: str) -> bytes:
-    if not isinstance(value, bytes) or len(value) != size:
-        raise FormatError(f"{what} must be {size} bytes")
-    return value
-
-
 # -- binding -----------------------------------------------------------------
-BINDING_FIELDS = {"v", "manifest", "header", "recipient"}
+BINDING = signed.Kind(
+    labels.COSE_ENVELOPE_BINDING, "envelope binding", required=("manifest", "header", "recipient")
+)
 
 
-def sign_binding(
-    author: SecretIdentity, manifest: bytes, header_bytes: bytes, recipient_fp: str
-) -> bytes:
-    return _sign(
-        author,
-        labels.COSE_ENVELOPE_BINDING,
-        {
-            "v": VERSION,
-            "manifest": object_digest(manifest),
-            "header": header_digest(header_bytes),
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """The author's statement: this manifest, in this age header, for this recipient."""
+
+    manifest_digest: bytes
+    header_digest: bytes
+    recipient: str
+    encoded: bytes
+
+    def __bytes__(self) -> bytes:
+        return self.encoded
+
+    @classmethod
+    def sign(
+        cls, author: SecretIdentity, manifest: bytes, header_bytes: bytes, recipient_fp: str
+    ) -> Binding:
+        manifest_digest, header = object_digest(manifest), header_digest(header_bytes)
+        payload = {
+            "v": signed.VERSION,
+            "manifest": manifest_digest,
+            "header": header,
             "recipient": bytes.fromhex(recipient_fp),
-        },
-    )
+        }
+        return cls(manifest_digest, header, recipient_fp, signed.sign(author, BINDING, payload))
 
+    @classmethod
+    def verify(cls, encoded: bytes, author: Card) -> Binding:
+        """Signed by ``author``; then :meth:`check` it against the envelope."""
+        p = signed.read(encoded, BINDING, author)
+        return cls(p.bstr("manifest", 32), p.bstr("header", 32), p.fp("recipient"), encoded)
 
-def verify_binding(
-    encoded: bytes, author: Card, manifest: bytes, header_bytes: bytes, my_fp: str
-) -> None:
-    p = _open(encoded, labels.COSE_ENVELOPE_BINDING, author, "envelope binding", BINDING_FIELDS)
-    if p["manifest"] != object_digest(manifest):
-        raise VerificationError("envelope binding: it binds another letter manifest")
-    if p["recipient"] != bytes.fromhex(my_fp):
-        raise VerificationError(
-            "this letter was addressed by its author to someone else and re-encrypted to you",
-            hint="whoever forwarded it is not its author; do not trust it as sent to you",
-        )
-    if p["header"] != header_digest(header_bytes):
-        raise VerificationError(
-            "the envelope was re-encrypted or its recipients changed after the author signed it",
-            hint="ask the author to send it to you directly",
-        )
+    def check(self, manifest: bytes, header_bytes: bytes, my_fp: str) -> None:
+        """It binds this manifest, to me, in this age header (docs/format.md §12)."""
+        if self.manifest_digest != object_digest(manifest):
+            raise VerificationError("envelope binding: it binds another letter manifest")
+        if self.recipient != my_fp:
+            raise VerificationError(
+                "this letter was addressed by its author to someone else and re-encrypted to you",
+                hint="whoever forwarded it is not its author; do not trust it as sent to you",
+            )
+        if self.header_digest != header_digest(header_bytes):
+            raise VerificationError(
+                "the envelope was re-encrypted or its recipients changed after the author "
+                "signed it",
+                hint="ask the author to send it to you directly",
+            )
 
 
 # -- receipt -----------------------------------------------------------------
-RECEIPT_FIELDS = {"v", "id", "manifest", "envelope", "recipient", "time", "log_seq", "log_head"}
+RECEIPT = signed.Kind(
+    labels.COSE_RECEIPT,
+    "receipt",
+    required=("id", "manifest", "envelope", "recipient", "time", "log_seq", "log_head"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +110,11 @@ class Receipt:
     log_head: bytes
     encoded: bytes
 
+    def __bytes__(self) -> bytes:
+        return self.encoded
+
     @classmethod
-    def create(
+    def sign(
         cls,
         secret: SecretIdentity,
         message_id: bytes,
@@ -129,11 +125,11 @@ class Receipt:
         log_seq: int,
         log_head: bytes,
     ) -> Receipt:
-        encoded = _sign(
+        encoded = signed.sign(
             secret,
-            labels.COSE_RECEIPT,
+            RECEIPT,
             {
-                "v": VERSION,
+                "v": signed.VERSION,
                 "id": message_id,
                 "manifest": object_digest(manifest),
                 "envelope": envelope_digest,
@@ -156,33 +152,28 @@ class Receipt:
 
     @classmethod
     def verify(cls, encoded: bytes, recipient: Card) -> Receipt:
-        p = _open(encoded, labels.COSE_RECEIPT, recipient, "receipt", RECEIPT_FIELDS)
-        if p["recipient"] != bytes.fromhex(recipient.fingerprint):
+        p = signed.read(encoded, RECEIPT, recipient)
+        if p.fp("recipient") != recipient.fingerprint:
             raise FormatError("receipt: the recipient field does not match the signer")
-        if type(p["time"]) is not int or type(p["log_seq"]) is not int:
-            raise FormatError("receipt: bad time or log position")
         return cls(
-            _check_bytes(p["id"], ID_BYTES, "receipt id"),
-            _check_bytes(p["manifest"], 32, "receipt manifest digest"),
-            _check_bytes(p["envelope"], 32, "receipt envelope digest"),
+            p.bstr("id", ID_BYTES),
+            p.bstr("manifest", 32, "manifest digest"),
+            p.bstr("envelope", 32, "envelope digest"),
             recipient.fingerprint,
-            p["time"],
-            p["log_seq"],
-            _check_bytes(p["log_head"], 32, "receipt log head"),
+            p.integer("time"),
+            p.integer("log_seq", name="log position"),
+            p.bstr("log_head", 32, "log head"),
             encoded,
         )
 
 
-def peek_signer(encoded: bytes, what: str) -> tuple[str, str]:
-    """(object type, signer fingerprint) of a signed object, before verifying it."""
-    obj = cose.parse(encoded, what)
-    if len(obj.kid) != FINGERPRINT_BYTES:
-        raise FormatError(f"{what}: bad key id")
-    return obj.object_type, obj.kid.hex()
-
-
 # -- refusal notice ----------------------------------------------------------
-REFUSAL_FIELDS = {"v", "id", "envelope", "recipient", "time", "rule", "reason"}
+REFUSAL = signed.Kind(
+    labels.COSE_REFUSAL,
+    "refusal notice",
+    required=("id", "envelope", "recipient", "time", "rule", "reason"),
+)
+MAX_RULE, MAX_REASON = 80, 500  # characters kept by writer and reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +186,11 @@ class Refusal:
     reason: str
     encoded: bytes
 
+    def __bytes__(self) -> bytes:
+        return self.encoded
+
     @classmethod
-    def create(
+    def sign(
         cls,
         secret: SecretIdentity,
         message_id: bytes,
@@ -206,36 +200,34 @@ class Refusal:
         rule: str,
         reason: str,
     ) -> Refusal:
-        encoded = _sign(
+        rule, reason = rule[:MAX_RULE], reason[:MAX_REASON]
+        encoded = signed.sign(
             secret,
-            labels.COSE_REFUSAL,
+            REFUSAL,
             {
-                "v": VERSION,
+                "v": signed.VERSION,
                 "id": message_id,
                 "envelope": envelope_digest,
                 "recipient": bytes.fromhex(recipient_fp),
                 "time": now,
-                "rule": rule[:80],
-                "reason": reason[:500],
+                "rule": rule,
+                "reason": reason,
             },
         )
-        return cls(message_id, envelope_digest, recipient_fp, now, rule[:80], reason[:500], encoded)
+        return cls(message_id, envelope_digest, recipient_fp, now, rule, reason, encoded)
 
     @classmethod
     def verify(cls, encoded: bytes, recipient: Card) -> Refusal:
-        p = _open(encoded, labels.COSE_REFUSAL, recipient, "refusal notice", REFUSAL_FIELDS)
-        if not isinstance(p["rule"], str) or not isinstance(p["reason"], str):
-            raise FormatError("refusal notice: bad rule")
-        if p["recipient"] != bytes.fromhex(recipient.fingerprint):
+        p = signed.read(encoded, REFUSAL, recipient)
+        rule, reason = p.tstr("rule"), p.tstr("reason")
+        if p.fp("recipient") != recipient.fingerprint:
             raise FormatError("refusal notice: the recipient field does not match the signer")
-        if type(p["time"]) is not int:
-            raise FormatError("refusal notice: bad time")
         return cls(
-            _check_bytes(p["id"], ID_BYTES, "refusal id"),
-            _check_bytes(p["envelope"], 32, "refusal envelope digest"),
+            p.bstr("id", ID_BYTES),
+            p.bstr("envelope", 32, "envelope digest"),
             recipient.fingerprint,
-            p["time"],
-            p["rule"][:80],
-            p["reason"][:500],
+            p.integer("time"),
+            rule[:MAX_RULE],
+            reason[:MAX_REASON],
             encoded,
         )
