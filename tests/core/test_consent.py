@@ -1,4 +1,4 @@
-"""core.consent and core.consent_check: objects, strict parsing, every rule."""
+"""core.consent (grant, statements, check, explain): objects, strict parsing, every rule."""
 
 from __future__ import annotations
 
@@ -12,16 +12,21 @@ from hypothesis import strategies as st
 
 from securemsg.core import cbor, cose, labels
 from securemsg.core.card import Card
-from securemsg.core.consent import Grant, Objection, Recipient, Revocation, peek, verify_any
-from securemsg.core.consent_check import (
+from securemsg.core.consent import (
     CLOCK_SKEW,
     DELIVERY_GRACE,
     Basis,
     Disclosure,
+    Grant,
     LetterFacts,
+    Objection,
+    Recipient,
+    Revocation,
     check_consent,
     explain,
     grant_status,
+    peek,
+    verify_any,
 )
 from securemsg.core.digests import letter_digest
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, default_domains

@@ -15,7 +15,7 @@ import pytest
 from securemsg.core import cbor, cose, labels, signed
 from securemsg.core.card import CARD, Card
 from securemsg.core.consent import Grant, Objection, Recipient, Revocation
-from securemsg.core.consent_base import GRANT, OBJECTION, REVOCATION
+from securemsg.core.consent.common import GRANT, OBJECTION, REVOCATION
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import Profile, Role, SecretIdentity

@@ -31,8 +31,14 @@ import pytest
 
 from securemsg.core import labels
 from securemsg.core.card import Card
-from securemsg.core.consent import Grant, Objection, Revocation
-from securemsg.core.consent_check import Disclosure, LetterFacts, check_consent
+from securemsg.core.consent import (
+    Disclosure,
+    Grant,
+    LetterFacts,
+    Objection,
+    Revocation,
+    check_consent,
+)
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.fingerprint import fingerprint, safety_number
 from securemsg.core.identity import Role, SecretIdentity

@@ -14,23 +14,21 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card
 from securemsg.core.consent import (
+    Basis,
     ConsentObject,
+    Decision,
+    Disclosure,
     Grant,
+    LetterFacts,
     Objection,
     Recipient,
     Revocation,
-    iso_time,
-    short_fp,
-)
-from securemsg.core.consent_check import (
-    Basis,
-    Decision,
-    Disclosure,
-    LetterFacts,
     allowed_domains,
     check_consent,
     explain,
     grant_status,
+    iso_time,
+    short_fp,
 )
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Domain, Purpose, sorted_domains

@@ -11,7 +11,7 @@ import click
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit
 from securemsg.cli.view import LetterView, ListView
-from securemsg.core.consent_base import iso_time
+from securemsg.core.consent import iso_time
 from securemsg.core.times import rfc3339
 from securemsg.errors import VerificationError
 from securemsg.store.contacts import Contacts

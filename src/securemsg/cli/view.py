@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from securemsg.cli.output import Printer
 from securemsg.core.card import Card
-from securemsg.core.consent_base import iso_time
+from securemsg.core.consent import iso_time
 from securemsg.core.times import rfc3339
 from securemsg.store.mailbox import LetterRow
 

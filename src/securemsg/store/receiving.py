@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from securemsg.core.card import Card
-from securemsg.core.consent_check import Basis, Disclosure, LetterFacts, check_consent
+from securemsg.core.consent import Basis, Disclosure, LetterFacts, check_consent
 from securemsg.core.digests import object_digest
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening

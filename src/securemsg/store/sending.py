@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from securemsg.core.card import Card
-from securemsg.core.consent import Grant
-from securemsg.core.consent_check import (
+from securemsg.core.consent import (
     Basis,
     Disclosure,
+    Grant,
     LetterFacts,
     allowed_domains,
     check_consent,

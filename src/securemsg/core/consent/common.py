@@ -1,20 +1,21 @@
-"""Building blocks of the consent objects: recipients, strict field checks, and
-signature verification against the patient's card (docs/format-consent.md).
+"""What the three consent objects share (docs/format-consent.md): limits, the
+recipient of a grant or objection, the signed-object kinds, and reading one
+through core.signed with its failures worded as consent refusals.
 
-Everything here is pure. Names ending in ``_`` are helpers shared with core.consent only.
+Pure. Names without a leading underscore are used by the sibling modules.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from securemsg.core import cose, labels, signed
 from securemsg.core.card import Card
+from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, sorted_domains
-from securemsg.core.fingerprint import FINGERPRINT_BYTES, format_fingerprint
+from securemsg.core.fingerprint import FINGERPRINT_BYTES
 from securemsg.core.identity import Role, SecretIdentity
 from securemsg.errors import ConsentRefused, FormatError, SignatureError, UsageError
 
@@ -37,14 +38,6 @@ KINDS: Final = {
 }
 
 
-def iso_time(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def short_fp(fp_hex: str) -> str:
-    return format_fingerprint(fp_hex)[:24]
-
-
 # -- recipients ---------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Recipient:
@@ -57,7 +50,7 @@ class Recipient:
         if (self.fp is None) == (self.role is None):
             raise UsageError("a recipient is either a fingerprint or a role")
         if self.fp is not None:
-            check_fp_hex_(self.fp, "recipient fingerprint")
+            check_fp_hex(self.fp, "recipient fingerprint")
         if self.role is Role.PATIENT:
             raise UsageError(
                 "a consent names practitioners, not patients",
@@ -100,12 +93,12 @@ class Recipient:
 
 
 # -- shared parsing helpers ---------------------------------------------------
-def check_fp_hex_(fp: str, what: str) -> None:
+def check_fp_hex(fp: str, what: str) -> None:
     if len(fp) != 2 * FINGERPRINT_BYTES or any(c not in "0123456789abcdef" for c in fp):
         raise UsageError(f"{what} must be {2 * FINGERPRINT_BYTES} lower-case hex digits")
 
 
-def domains_(value: Any, what: str) -> frozenset[Domain]:
+def read_domains(value: Any, what: str) -> frozenset[Domain]:
     if not isinstance(value, list) or len(value) > len(ALL_DOMAINS):
         raise FormatError(f"{what}: must be a list of care domains")
     try:
@@ -204,14 +197,14 @@ def read_signed(data: bytes, patient_card: Card, kind: signed.Kind) -> signed.Fi
     try:
         return obj.payload()
     except FormatError as exc:
-        raise refuse_malformed_(exc) from exc
+        raise refuse_malformed(exc) from exc
 
 
-def refuse_malformed_(exc: FormatError | UsageError) -> ConsentRefused:
+def refuse_malformed(exc: FormatError | UsageError) -> ConsentRefused:
     return ConsentRefused(exc.message, rule="malformed", hint=exc.hint)
 
 
-def check_signer_(secret: SecretIdentity, patient_card: Card) -> None:
+def check_patient_signer(secret: SecretIdentity, patient_card: Card) -> None:
     if not patient_card.profile.role.is_patient:
         raise ConsentRefused(
             f"only a patient can grant, revoke or object to consent; this identity "

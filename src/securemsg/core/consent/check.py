@@ -11,19 +11,15 @@ failure is reported. Pure: no clock (``now`` is a parameter), no I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
 from securemsg.core.card import Card
-from securemsg.core.consent import (
-    Grant,
-    Objection,
-    Revocation,
-    iso_time,
-    short_fp,
-)
-from securemsg.core.domains import Domain, Purpose, default_domains, sorted_domains
+from securemsg.core.consent.explain import domain_names, iso_time, short_fp
+from securemsg.core.consent.grant import Grant
+from securemsg.core.consent.statements import Objection, Revocation
+from securemsg.core.domains import Domain, Purpose, default_domains
 from securemsg.core.identity import Role
 from securemsg.errors import ConsentRefused
 
@@ -211,7 +207,7 @@ def check_consent(
         excluded = d.domains & grant.exclude
         if excluded:
             raise ConsentRefused(
-                f"the patient excluded {_names(excluded)} information, which this letter "
+                f"the patient excluded {domain_names(excluded)} information, which this letter "
                 f"discloses to {d.who()}",
                 rule="domain_excluded",
                 party=d.recipient_fp,
@@ -219,17 +215,13 @@ def check_consent(
         missing = d.domains - grant.domains
         if missing:
             raise ConsentRefused(
-                f"the consent does not grant {_names(missing)} information, which this letter "
-                f"discloses to {d.who()}",
+                f"the consent does not grant {domain_names(missing)} information, which this "
+                f"letter discloses to {d.who()}",
                 rule="domain_not_granted",
                 party=d.recipient_fp,
             )
     _check_roles(facts, grant, patient_fp)
     return _decision(facts, grant, patient_fp)
-
-
-def _names(domains: frozenset[Domain]) -> str:
-    return ", ".join(sorted_domains(domains))
 
 
 def _check_objections(d: Disclosure, patient_fp: str, objections: list[Objection]) -> None:
@@ -254,7 +246,7 @@ def _check_roles(facts: LetterFacts, grant: Grant | None, patient_fp: str | None
         outside = d.domains - default_domains(d.recipient_role)
         if outside:
             raise ConsentRefused(
-                f"{d.who()} may not receive {_names(outside)} information: it is outside the "
+                f"{d.who()} may not receive {domain_names(outside)} information: it is outside the "
                 f"domain of a {d.recipient_role}",
                 rule="domain_not_for_role",
                 party=d.recipient_fp,
@@ -269,7 +261,6 @@ def _decision(facts: LetterFacts, grant: Grant | None, patient_fp: str | None) -
     return Decision(facts.basis, grant, allowed)
 
 
-# -- plain words --------------------------------------------------------------------
 def grant_status(grant: Grant, revocations: Iterable[Revocation], now: int) -> str:
     """valid | revoked | expired | not_yet_valid (at ``now``, with CLOCK_SKEW)."""
     if any(r.grant_id == grant.id and r.patient_fp == grant.patient_fp for r in revocations):
@@ -279,34 +270,3 @@ def grant_status(grant: Grant, revocations: Iterable[Revocation], now: int) -> s
     if now > grant.not_after + CLOCK_SKEW:
         return "expired"
     return "valid"
-
-
-def explain(grant: Grant, contacts_lookup: Callable[[str], str | None]) -> list[str]:
-    """What the grant allows, one plain sentence per line."""
-    sender = contacts_lookup(grant.sender_fp)
-    sender_text = (
-        f"{sender} ({short_fp(grant.sender_fp)})"
-        if sender
-        else (f"the practitioner with key {short_fp(grant.sender_fp)}")
-    )
-    tos = [r.describe(contacts_lookup) for r in grant.recipients]
-    lines = [
-        f"{grant.patient_name} allows {sender_text} to send a {grant.purpose} about them "
-        f"to {_join(tos)}.",
-        f"Care domains allowed: {_names(grant.domains)}"
-        + (f"; never: {_names(grant.exclude)}." if grant.exclude else "."),
-        "Each recipient still receives only the domains of its own role "
-        "(a nurse: nursing and administrative; see the domain table).",
-        f"Valid from {iso_time(grant.issued_at)} until {iso_time(grant.not_after)}.",
-    ]
-    if grant.letter_digest is not None:
-        lines.append(
-            "Only for the one letter the patient read "
-            f"(letter digest {grant.letter_digest.hex()[:16]}...)."
-        )
-    lines.append(f"Grant id: {grant.id_hex}.")
-    return lines
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

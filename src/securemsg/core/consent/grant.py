@@ -1,15 +1,10 @@
-"""The patient's signed consent objects: grants, revocations, objections (R1, R3, R4).
+"""The patient's consent grant (R1): who may send what about them, to whom, until when.
 
-Each is a COSE_Sign1 (core.cose profile) signed with the patient's own signing
-key, whose protected header names the object type (labels.COSE_CONSENT_*), over
-a canonical CBOR map. docs/format-consent.md is the normative description of
-every field; :func:`securemsg.core.consent_check.check_consent` is the one
-verification function that sender and recipient share.
-
-Parsing is strict: unknown fields, missing fields, wrong types, a signer other
-than the patient whose card is given, or a signature that does not verify are
-all refused with :class:`ConsentRefused` (rules ``malformed``,
-``signer_not_patient``, ``bad_signature``).
+A COSE_Sign1 (type labels.COSE_CONSENT_GRANT) signed with the patient's own key
+over the canonical CBOR map of docs/format-consent.md §3. Verified strictly:
+unknown or missing fields, wrong types, a signer other than the patient whose
+card is given, or a bad signature are all refused with :class:`ConsentRefused`
+(rules ``malformed``, ``signer_not_patient``, ``bad_signature``).
 """
 
 from __future__ import annotations
@@ -22,51 +17,29 @@ import nacl.utils
 
 from securemsg.core import signed
 from securemsg.core.card import Card
-from securemsg.core.consent_base import (
+from securemsg.core.consent.common import (
     DAY,
     DEFAULT_VALIDITY,
     DIGEST_BYTES,
     GRANT,
     GRANT_ID_BYTES,
     KIND_GRANT,
-    KIND_OBJECTION,
-    KIND_REVOCATION,
-    KINDS,
     MAX_RECIPIENTS,
     MAX_VALIDITY,
-    OBJECTION,
-    REVOCATION,
     Recipient,
     Rng,
-    check_fp_hex_,
-    check_signer_,
-    domains_,
-    iso_time,
-    peek,
+    check_fp_hex,
+    check_patient_signer,
+    read_domains,
     read_signed,
-    refuse_malformed_,
-    short_fp,
+    refuse_malformed,
 )
+from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, sorted_domains
-from securemsg.core.identity import Role, SecretIdentity
+from securemsg.core.identity import SecretIdentity
 from securemsg.errors import ConsentRefused, FormatError, UsageError
 
-__all__ = [
-    "DEFAULT_VALIDITY",
-    "KINDS",
-    "ConsentObject",
-    "Grant",
-    "Objection",
-    "Recipient",
-    "Revocation",
-    "iso_time",
-    "peek",
-    "short_fp",
-    "verify_any",
-]
 
-
-# -- grant ----------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Grant:
     """A verified consent grant. Obtain one with :meth:`sign` or :meth:`verify`."""
@@ -112,8 +85,8 @@ class Grant:
         rng: Rng = nacl.utils.random,
     ) -> Grant:
         """Sign a grant. ``domains`` None means all domains not excluded."""
-        check_signer_(secret, patient_card)
-        check_fp_hex_(sender_fp, "sender fingerprint")
+        check_patient_signer(secret, patient_card)
+        check_fp_hex(sender_fp, "sender fingerprint")
         if sender_fp == patient_card.fingerprint:
             raise UsageError("the sender of a letter is a practitioner, not the patient")
         excl = frozenset(exclude)
@@ -162,7 +135,7 @@ class Grant:
         try:
             return cls._from_fields(p, data, patient_card)
         except (FormatError, UsageError) as exc:
-            raise refuse_malformed_(exc) from exc
+            raise refuse_malformed(exc) from exc
 
     @classmethod
     def _from_fields(cls, p: signed.Fields, data: bytes, card: Card) -> Grant:
@@ -192,8 +165,8 @@ class Grant:
         if list(recipients) != sorted(set(recipients), key=Recipient.sort_key):
             raise FormatError(f"{what}: recipients must be distinct and sorted")
         purpose = p.enum("purpose", Purpose)
-        domains = domains_(p.raw("domains"), f"{what} domains")
-        exclude = domains_(p.raw("exclude"), f"{what} exclude")
+        domains = read_domains(p.raw("domains"), f"{what} domains")
+        exclude = read_domains(p.raw("exclude"), f"{what} exclude")
         if not domains or domains & exclude:
             raise FormatError(f"{what}: domains must be non-empty and disjoint from exclude")
         issued, not_after = p.time("issued_at"), p.time("not_after")
@@ -218,118 +191,3 @@ class Grant:
             letter_digest=letter,
             encoded=data,
         )
-
-
-# -- revocation -------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Revocation:
-    """The patient withdraws one grant, by id, from ``date`` on."""
-
-    patient_fp: str
-    grant_id: bytes
-    date: int
-    encoded: bytes = field(repr=False)
-
-    kind = KIND_REVOCATION
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
-
-    @classmethod
-    def sign(cls, secret: SecretIdentity, patient_card: Card, grant: Grant, now: int) -> Revocation:
-        check_signer_(secret, patient_card)
-        if grant.patient_fp != patient_card.fingerprint:
-            raise ConsentRefused(
-                "this grant was signed by another patient; only they can revoke it",
-                rule="signer_not_patient",
-                party=grant.patient_fp,
-            )
-        payload = {
-            "v": signed.VERSION,
-            "patient": bytes.fromhex(patient_card.fingerprint),
-            "grant": grant.id,
-            "date": now,
-        }
-        return cls.verify(signed.sign(secret, REVOCATION, payload), patient_card)
-
-    @classmethod
-    def verify(cls, data: bytes, patient_card: Card) -> Revocation:
-        p = read_signed(data, patient_card, REVOCATION)
-        try:
-            patient_fp = p.fp("patient")
-            gid = p.bstr("grant", GRANT_ID_BYTES, "grant (a grant id)")
-            date = p.time("date")
-        except FormatError as exc:
-            raise refuse_malformed_(exc) from exc
-        if patient_fp != patient_card.fingerprint:
-            raise ConsentRefused(
-                f"{REVOCATION.what}: names another patient than its signer",
-                rule="signer_not_patient",
-                party=patient_card.fingerprint,
-            )
-        return cls(patient_fp, gid, date, data)
-
-
-# -- objection -------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Objection:
-    """The patient refuses to have ``target`` informed (R3, R8), from ``date`` on."""
-
-    patient_fp: str
-    target: Recipient
-    date: int
-    encoded: bytes = field(repr=False)
-
-    kind = KIND_OBJECTION
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
-
-    def applies_to(self, fp: str, role: Role) -> bool:
-        return self.target.matches(fp, role)
-
-    @classmethod
-    def sign(
-        cls, secret: SecretIdentity, patient_card: Card, target: Recipient, now: int
-    ) -> Objection:
-        check_signer_(secret, patient_card)
-        if target.fp == patient_card.fingerprint:
-            raise UsageError("a patient cannot object to themselves")
-        payload = {
-            "v": signed.VERSION,
-            "patient": bytes.fromhex(patient_card.fingerprint),
-            "to": target.to_cbor(),
-            "date": now,
-        }
-        return cls.verify(signed.sign(secret, OBJECTION, payload), patient_card)
-
-    @classmethod
-    def verify(cls, data: bytes, patient_card: Card) -> Objection:
-        what = OBJECTION.what
-        p = read_signed(data, patient_card, OBJECTION)
-        try:
-            patient_fp = p.fp("patient")
-            target = Recipient.from_cbor(p.raw("to"), what)
-            date = p.time("date")
-        except (FormatError, UsageError) as exc:
-            raise refuse_malformed_(exc) from exc
-        if patient_fp != patient_card.fingerprint:
-            raise ConsentRefused(
-                f"{what}: names another patient than its signer",
-                rule="signer_not_patient",
-                party=patient_card.fingerprint,
-            )
-        return cls(patient_fp, target, date, data)
-
-
-ConsentObject = Grant | Revocation | Objection
-
-
-def verify_any(data: bytes, patient_card: Card) -> ConsentObject:
-    """Verify whichever of the three objects ``data`` is."""
-    kind, _ = peek(data)
-    if kind == KIND_GRANT:
-        return Grant.verify(data, patient_card)
-    if kind == KIND_REVOCATION:
-        return Revocation.verify(data, patient_card)
-    return Objection.verify(data, patient_card)

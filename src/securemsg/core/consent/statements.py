@@ -1,0 +1,144 @@
+"""The patient's statements about consent: a revocation withdraws one grant (R1),
+an objection refuses that a practitioner or a role be informed (R3, R8).
+
+COSE_Sign1 objects (labels.COSE_CONSENT_REVOCATION, labels.COSE_CONSENT_OBJECTION)
+signed with the patient's own key, read like a grant (docs/format-consent.md §4, §5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from securemsg.core import signed
+from securemsg.core.card import Card
+from securemsg.core.consent.common import (
+    GRANT_ID_BYTES,
+    KIND_GRANT,
+    KIND_OBJECTION,
+    KIND_REVOCATION,
+    OBJECTION,
+    REVOCATION,
+    Recipient,
+    check_patient_signer,
+    peek,
+    read_signed,
+    refuse_malformed,
+)
+from securemsg.core.consent.grant import Grant
+from securemsg.core.identity import Role, SecretIdentity
+from securemsg.errors import ConsentRefused, FormatError, UsageError
+
+
+# -- revocation -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """The patient withdraws one grant, by id, from ``date`` on."""
+
+    patient_fp: str
+    grant_id: bytes
+    date: int
+    encoded: bytes = field(repr=False)
+
+    kind = KIND_REVOCATION
+
+    def __bytes__(self) -> bytes:
+        return self.encoded
+
+    @classmethod
+    def sign(cls, secret: SecretIdentity, patient_card: Card, grant: Grant, now: int) -> Revocation:
+        check_patient_signer(secret, patient_card)
+        if grant.patient_fp != patient_card.fingerprint:
+            raise ConsentRefused(
+                "this grant was signed by another patient; only they can revoke it",
+                rule="signer_not_patient",
+                party=grant.patient_fp,
+            )
+        payload = {
+            "v": signed.VERSION,
+            "patient": bytes.fromhex(patient_card.fingerprint),
+            "grant": grant.id,
+            "date": now,
+        }
+        return cls.verify(signed.sign(secret, REVOCATION, payload), patient_card)
+
+    @classmethod
+    def verify(cls, data: bytes, patient_card: Card) -> Revocation:
+        p = read_signed(data, patient_card, REVOCATION)
+        try:
+            patient_fp = p.fp("patient")
+            gid = p.bstr("grant", GRANT_ID_BYTES, "grant (a grant id)")
+            date = p.time("date")
+        except FormatError as exc:
+            raise refuse_malformed(exc) from exc
+        if patient_fp != patient_card.fingerprint:
+            raise ConsentRefused(
+                f"{REVOCATION.what}: names another patient than its signer",
+                rule="signer_not_patient",
+                party=patient_card.fingerprint,
+            )
+        return cls(patient_fp, gid, date, data)
+
+
+# -- objection -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Objection:
+    """The patient refuses to have ``target`` informed (R3, R8), from ``date`` on."""
+
+    patient_fp: str
+    target: Recipient
+    date: int
+    encoded: bytes = field(repr=False)
+
+    kind = KIND_OBJECTION
+
+    def __bytes__(self) -> bytes:
+        return self.encoded
+
+    def applies_to(self, fp: str, role: Role) -> bool:
+        return self.target.matches(fp, role)
+
+    @classmethod
+    def sign(
+        cls, secret: SecretIdentity, patient_card: Card, target: Recipient, now: int
+    ) -> Objection:
+        check_patient_signer(secret, patient_card)
+        if target.fp == patient_card.fingerprint:
+            raise UsageError("a patient cannot object to themselves")
+        payload = {
+            "v": signed.VERSION,
+            "patient": bytes.fromhex(patient_card.fingerprint),
+            "to": target.to_cbor(),
+            "date": now,
+        }
+        return cls.verify(signed.sign(secret, OBJECTION, payload), patient_card)
+
+    @classmethod
+    def verify(cls, data: bytes, patient_card: Card) -> Objection:
+        what = OBJECTION.what
+        p = read_signed(data, patient_card, OBJECTION)
+        try:
+            patient_fp = p.fp("patient")
+            target = Recipient.from_cbor(p.raw("to"), what)
+            date = p.time("date")
+        except (FormatError, UsageError) as exc:
+            raise refuse_malformed(exc) from exc
+        if patient_fp != patient_card.fingerprint:
+            raise ConsentRefused(
+                f"{what}: names another patient than its signer",
+                rule="signer_not_patient",
+                party=patient_card.fingerprint,
+            )
+        return cls(patient_fp, target, date, data)
+
+
+ConsentObject = Grant | Revocation | Objection
+
+
+def verify_any(data: bytes, patient_card: Card) -> ConsentObject:
+    """Verify whichever of the three objects ``data`` is."""
+    kind, _ = peek(data)
+    if kind == KIND_GRANT:
+        return Grant.verify(data, patient_card)
+    if kind == KIND_REVOCATION:
+        return Revocation.verify(data, patient_card)
+    return Objection.verify(data, patient_card)
