@@ -42,7 +42,7 @@ CARD = signed.Kind(
 )
 
 
-class Card(Frozen):
+class Card(Frozen, signed.Signed):
     """A verified card. Obtain one with :meth:`sign`, :meth:`verify` or :meth:`parse`.
 
     A frozen value (core.frozen: no dataclass on whoami's import path)."""
@@ -108,9 +108,6 @@ class Card(Frozen):
                 f"the card of {self.name} expired on {iso_day(self.expires)}",
                 hint="ask them for their current card (securemsg card export)",
             )
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
 
     @classmethod
     def sign(

@@ -41,7 +41,7 @@ LOG_ENTRY = signed.Kind(
 
 
 @dataclass(frozen=True, slots=True)
-class LogEntry:
+class LogEntry(signed.Signed):
     seq: int
     prev: bytes
     time: int
@@ -54,9 +54,6 @@ class LogEntry:
     @property
     def hash(self) -> bytes:
         return chain_hash(self.encoded)
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
 
     @classmethod
     def sign(

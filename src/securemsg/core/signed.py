@@ -76,6 +76,16 @@ class Key(Frozen):
         return fingerprint(self.sign_public).hex()
 
 
+class Signed:
+    """Base of every signed object: ``bytes(x)`` is its exact signed bytes, ``x.encoded``."""
+
+    __slots__ = ()
+    encoded: bytes
+
+    def __bytes__(self) -> bytes:
+        return self.encoded
+
+
 WrongSigner = Callable[["Kind", bytes, Signer], SecureMsgError]
 """Builds the error for step 3 from (kind, the kid found, the expected signer)."""
 

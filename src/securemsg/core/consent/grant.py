@@ -41,7 +41,7 @@ from securemsg.errors import ConsentRefused, FormatError, UsageError
 
 
 @dataclass(frozen=True, slots=True)
-class Grant:
+class Grant(signed.Signed):
     """A verified consent grant. Obtain one with :meth:`sign` or :meth:`verify`."""
 
     id: bytes
@@ -64,9 +64,6 @@ class Grant:
     @property
     def id_hex(self) -> str:
         return self.id.hex()
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
 
     @classmethod
     def sign(

@@ -31,7 +31,7 @@ from securemsg.errors import ConsentRefused, FormatError, UsageError
 
 # -- revocation -------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class Revocation:
+class Revocation(signed.Signed):
     """The patient withdraws one grant, by id, from ``date`` on."""
 
     patient_fp: str
@@ -40,9 +40,6 @@ class Revocation:
     encoded: bytes = field(repr=False)
 
     kind = KIND_REVOCATION
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
 
     @classmethod
     def sign(cls, secret: SecretIdentity, patient_card: Card, grant: Grant, now: int) -> Revocation:
@@ -81,7 +78,7 @@ class Revocation:
 
 # -- objection -------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class Objection:
+class Objection(signed.Signed):
     """The patient refuses to have ``target`` informed (R3, R8), from ``date`` on."""
 
     patient_fp: str
@@ -90,9 +87,6 @@ class Objection:
     encoded: bytes = field(repr=False)
 
     kind = KIND_OBJECTION
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
 
     def applies_to(self, fp: str, role: Role) -> bool:
         return self.target.matches(fp, role)

@@ -54,7 +54,7 @@ class PhoneCall:
 
 
 @dataclass(frozen=True, slots=True)
-class Manifest:
+class Manifest(signed.Signed):
     message_id: bytes
     kind: Purpose
     date: int
@@ -119,9 +119,6 @@ class Manifest:
                 call["caller"] = bytes.fromhex(self.phone_call.caller)
             p["phone_call"] = call
         return p
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
 
     def sign(self, author: SecretIdentity) -> Manifest:
         """Sign this draft (``encoded`` empty) as its author; read back strictly."""

@@ -44,16 +44,13 @@ BINDING = signed.Kind(
 
 
 @dataclass(frozen=True, slots=True)
-class Binding:
+class Binding(signed.Signed):
     """The author's statement: this manifest, in this age header, for this recipient."""
 
     manifest_digest: bytes
     header_digest: bytes
     recipient: str
     encoded: bytes
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
 
     @classmethod
     def sign(
@@ -100,7 +97,7 @@ RECEIPT = signed.Kind(
 
 
 @dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(signed.Signed):
     message_id: bytes
     manifest_digest: bytes
     envelope_digest: bytes
@@ -109,9 +106,6 @@ class Receipt:
     log_seq: int
     log_head: bytes
     encoded: bytes
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
 
     @classmethod
     def sign(
@@ -177,7 +171,7 @@ MAX_RULE, MAX_REASON = 80, 500  # characters kept by writer and reader
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
+class Refusal(signed.Signed):
     message_id: bytes
     envelope_digest: bytes
     recipient: str
@@ -185,9 +179,6 @@ class Refusal:
     rule: str
     reason: str
     encoded: bytes
-
-    def __bytes__(self) -> bytes:
-        return self.encoded
 
     @classmethod
     def sign(
