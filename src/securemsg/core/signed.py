@@ -19,10 +19,16 @@ naming the object and the field. :func:`sign` is the one writer.
 
 Every signed object class has the same shape: ``X.sign(secret, ...)`` makes one,
 ``X.verify(data, signer)`` reads one, ``bytes(x)`` gives back its exact signed
-bytes. Two read in a different order, on purpose: a card is self-signed, so
-its signer is the key its own payload names (it runs 1, 2, 5, 6, then 3, 4 on
-:class:`Unverified`); a consent object first checks that the signer's card is a
-patient's (docs/format-consent.md §7.1).
+bytes (the :class:`Signed` base). Two read in another order, on purpose: a card
+is self-signed, so its signer is the key its own payload names (it runs 1, 2,
+5, 6, then 3, 4 on :class:`Unverified`); a consent object first checks that the
+signer's card is a patient's (docs/format-consent.md §7.1).
+
+Step 3 has no single error class because docs/format.md (normative) and the
+vectors in tests/vectors name the class per object: FormatError for a card
+and a letter manifest, VerificationError for a binding, receipt, refusal
+notice and log entry, ConsentRefused ``signer_not_patient`` for consent. Each
+object declares it once, in its :class:`Kind`; this module raises it.
 
 On the import path of ``securemsg whoami`` (through core.card): no dataclasses.
 """
