@@ -32,7 +32,7 @@ from securemsg.core.digests import letter_digest
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, default_domains
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.testkeys import derive_test_identity
-from securemsg.errors import ConsentRefused, SignatureError, UsageError
+from securemsg.errors import ConsentRefused, InvalidValue, SignatureError
 
 NOW = 1_800_000_000
 DAY = 86400
@@ -156,15 +156,15 @@ def test_practitioner_cannot_sign_consent() -> None:
 
 
 def test_create_validates() -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         make_grant(domains=[D.NURSING], exclude=[D.NURSING])
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         make_grant(recipients=[])
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         make_grant(valid_for=5 * 365 * DAY)
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         Recipient(role=Role.PATIENT)
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidValue):
         Recipient(fp="zz")
 
 

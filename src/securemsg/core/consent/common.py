@@ -17,7 +17,7 @@ from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, sorted_domains
 from securemsg.core.fingerprint import FINGERPRINT_BYTES
 from securemsg.core.identity import Role, SecretIdentity
-from securemsg.errors import ConsentRefused, FormatError, SignatureError, UsageError
+from securemsg.errors import ConsentRefused, FormatError, InvalidValue, SignatureError
 
 Rng = Callable[[int], bytes]
 
@@ -48,11 +48,11 @@ class Recipient:
 
     def __post_init__(self) -> None:
         if (self.fp is None) == (self.role is None):
-            raise UsageError("a recipient is either a fingerprint or a role")
+            raise InvalidValue("a recipient is either a fingerprint or a role")
         if self.fp is not None:
             check_fp_hex(self.fp, "recipient fingerprint")
         if self.role is Role.PATIENT:
-            raise UsageError(
+            raise InvalidValue(
                 "a consent names practitioners, not patients",
                 hint="the patient always receives letters about themselves",
             )
@@ -95,7 +95,7 @@ class Recipient:
 # -- shared parsing helpers ---------------------------------------------------
 def check_fp_hex(fp: str, what: str) -> None:
     if len(fp) != 2 * FINGERPRINT_BYTES or any(c not in "0123456789abcdef" for c in fp):
-        raise UsageError(f"{what} must be {2 * FINGERPRINT_BYTES} lower-case hex digits")
+        raise InvalidValue(f"{what} must be {2 * FINGERPRINT_BYTES} lower-case hex digits")
 
 
 def read_domains(value: Any, what: str) -> frozenset[Domain]:
@@ -200,7 +200,7 @@ def read_signed(data: bytes, patient_card: Card, kind: signed.Kind) -> signed.Fi
         raise refuse_malformed(exc) from exc
 
 
-def refuse_malformed(exc: FormatError | UsageError) -> ConsentRefused:
+def refuse_malformed(exc: FormatError | InvalidValue) -> ConsentRefused:
     return ConsentRefused(exc.message, rule="malformed", hint=exc.hint)
 
 
@@ -214,4 +214,4 @@ def check_patient_signer(secret: SecretIdentity, patient_card: Card) -> None:
             hint="the patient signs consent with their own securemsg identity",
         )
     if secret.sign_public != patient_card.sign_public:
-        raise UsageError("the private key does not match the patient's card")
+        raise InvalidValue("the private key does not match the patient's card")

@@ -37,7 +37,7 @@ from securemsg.core.consent.common import (
 from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, sorted_domains
 from securemsg.core.identity import SecretIdentity
-from securemsg.errors import ConsentRefused, FormatError, UsageError
+from securemsg.errors import ConsentRefused, FormatError, InvalidValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,21 +85,21 @@ class Grant(signed.Signed):
         check_patient_signer(secret, patient_card)
         check_fp_hex(sender_fp, "sender fingerprint")
         if sender_fp == patient_card.fingerprint:
-            raise UsageError("the sender of a letter is a practitioner, not the patient")
+            raise InvalidValue("the sender of a letter is a practitioner, not the patient")
         excl = frozenset(exclude)
         doms = ALL_DOMAINS - excl if domains is None else frozenset(domains)
         if doms & excl:
             both = ", ".join(sorted_domains(doms & excl))
-            raise UsageError(f"a domain cannot be both allowed and excluded: {both}")
+            raise InvalidValue(f"a domain cannot be both allowed and excluded: {both}")
         if not doms:
-            raise UsageError("the grant allows no care domain", hint="name one with --domain")
+            raise InvalidValue("the grant allows no care domain", hint="name one with --domain")
         tos = sorted(set(recipients), key=Recipient.sort_key)
         if not tos or len(tos) > MAX_RECIPIENTS:
-            raise UsageError(f"a grant names 1 to {MAX_RECIPIENTS} recipients")
+            raise InvalidValue(f"a grant names 1 to {MAX_RECIPIENTS} recipients")
         if not 0 < valid_for <= MAX_VALIDITY:
-            raise UsageError(f"a grant is valid for 1 second to {MAX_VALIDITY // DAY} days")
+            raise InvalidValue(f"a grant is valid for 1 second to {MAX_VALIDITY // DAY} days")
         if letter_digest is not None and len(letter_digest) != DIGEST_BYTES:
-            raise UsageError("a letter digest is 32 bytes")
+            raise InvalidValue("a letter digest is 32 bytes")
         profile = patient_card.profile
         patient: dict[str, Any] = {
             "fp": bytes.fromhex(patient_card.fingerprint),
@@ -131,7 +131,7 @@ class Grant(signed.Signed):
         p = read_signed(data, patient_card, GRANT)
         try:
             return cls._from_fields(p, data, patient_card)
-        except (FormatError, UsageError) as exc:
+        except (FormatError, InvalidValue) as exc:
             raise refuse_malformed(exc) from exc
 
     @classmethod

@@ -26,7 +26,7 @@ from securemsg.core.consent.common import (
 )
 from securemsg.core.consent.grant import Grant
 from securemsg.core.identity import Role, SecretIdentity
-from securemsg.errors import ConsentRefused, FormatError, UsageError
+from securemsg.errors import ConsentRefused, FormatError, InvalidValue
 
 
 # -- revocation -------------------------------------------------------------------
@@ -97,7 +97,7 @@ class Objection(signed.Signed):
     ) -> Objection:
         check_patient_signer(secret, patient_card)
         if target.fp == patient_card.fingerprint:
-            raise UsageError("a patient cannot object to themselves")
+            raise InvalidValue("a patient cannot object to themselves")
         payload = {
             "v": signed.VERSION,
             "patient": bytes.fromhex(patient_card.fingerprint),
@@ -114,7 +114,7 @@ class Objection(signed.Signed):
             patient_fp = p.fp("patient")
             target = Recipient.from_cbor(p.raw("to"), what)
             date = p.time("date")
-        except (FormatError, UsageError) as exc:
+        except (FormatError, InvalidValue) as exc:
             raise refuse_malformed(exc) from exc
         if patient_fp != patient_card.fingerprint:
             raise ConsentRefused(
