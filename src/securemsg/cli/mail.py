@@ -32,6 +32,7 @@ def _listing(ctx: Ctx, folder: str, limit: int, page: int, patient: str | None) 
     rows = box.listing(folder, limit=limit, offset=(page - 1) * limit, patient_fp=patient_fp)
     deliveries = {r.id: box.deliveries(r.id) for r in rows} if folder == "sent" else {}
     view = ListView(rows, folder, deliveries, _names(box), box.card.profile.role.is_patient)
+    view.me = box.card.fingerprint
     emit(view, ctx.as_json)
 
 

@@ -235,6 +235,7 @@ class ListView:
     names: dict[str, str]
     patient_view: bool = False
     schema: str = "securemsg.letters/2"
+    me: str | None = None  # the reader's fingerprint: "you", whatever the names say
 
     def to_json(self) -> dict[str, Any]:
         out = []
@@ -287,7 +288,7 @@ class ListView:
                     patient = ", ".join(
                         self.names.get(fp, fp[:10])
                         for fp in s.get("recipients", [])
-                        if not self.names.get(fp, "").endswith("(you)")
+                        if fp != self.me
                     )
                 rows.append(
                     [
