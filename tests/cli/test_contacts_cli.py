@@ -23,7 +23,7 @@ DAY = 86400
 CONTACT_KEYS = {
     "schema", "status", "name", "role", "rpps", "specialty", "ins", "birth_date", "email",
     "fingerprint", "created", "expires", "test_key", "verified", "state", "added",
-    "replaces", "replaced_by", "safety_number",
+    "replaces", "replaced_by", "safety_number", "warnings",
 }  # fmt: skip
 
 
@@ -63,6 +63,7 @@ def test_add_list_show(me: Path, run, make_card, my_card: Card) -> None:
     )
     assert doc["fingerprint"] == bob.card.fingerprint
     assert doc["safety_number"] == sn(my_card, bob.card)
+    assert doc["warnings"] == []
 
     listing = run(me, "--json", "contacts", "list")
     assert listing.exit_code == 0

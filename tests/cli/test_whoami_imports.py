@@ -38,6 +38,7 @@ ON_PATH = frozenset(
         "securemsg.core.fingerprint",
         "securemsg.core.frozen",
         "securemsg.core.identity",
+        "securemsg.core.ignorable_data",  # names refused in a name, through core.names
         "securemsg.core.keyfile",
         "securemsg.core.labels",
         "securemsg.core.names",

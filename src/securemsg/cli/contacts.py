@@ -48,10 +48,12 @@ class ContactView:
     contact: Contact
     me: Card
     status: str = "shown"
+    warnings: tuple[str, ...] = ()
     schema: str = "securemsg.contact/2"
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, **contact_json(self.contact, self.me)}
+        doc = {"status": self.status, **contact_json(self.contact, self.me)}
+        return {**doc, "warnings": list(self.warnings)}
 
     def render(self, out: Printer) -> None:
         c = self.contact
@@ -129,7 +131,9 @@ def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
         )
     elif result.status == "unchanged" and not ctx.as_json:
         message(f"{card.name} is already a contact with this key")
-    emit(ContactView(result.contact, home.card(), result.status), ctx.as_json)
+    for text in result.warnings:  # names close to a known one (store/contacts.py)
+        warn(text)
+    emit(ContactView(result.contact, home.card(), result.status, result.warnings), ctx.as_json)
 
 
 def _read(file: Path) -> bytes:

@@ -65,7 +65,7 @@ class Profile(Frozen):
         birth_date: str | None = None,
         email: str | None = None,
     ) -> None:
-        name = names.clean_text(name, "name")
+        name = names.clean_name(name, "name")
         patient = role.is_patient
         if patient and (rpps or specialty):
             raise InvalidValue("a patient has no RPPS number or specialty")
@@ -117,7 +117,10 @@ class Profile(Frozen):
                 email=data.get("email"),
             )
         except InvalidValue as exc:
-            raise FormatError(f"profile: {exc.message}") from exc
+            raise FormatError(
+                f"profile: {exc.message}",
+                hint="securemsg refuses this profile: do not use the card, ask for a new one",
+            ) from exc
 
 
 SECRET_MAGIC = b"securemsg-secret-v1\x00"

@@ -1,11 +1,31 @@
-"""Human-entered text: names, identifiers, dates. Validation and matching forms."""
+"""Human-entered text: names, identifiers, dates. Validation and matching forms.
+
+Names are compared as they look on Unicode's own data, not on a hand-made list:
+the UTS #39 confusables table (confusables.txt, Unicode 17.0) for the skeleton
+and the Default_Ignorable_Code_Point property for the characters refused in
+names. scripts/make_unicode_tables.py turns them into the Python tables
+core/confusables_data.py and core/ignorable_data.py, committed with the Unicode
+version stated and checked against the data files by
+tests/core/test_unicode_tables.py: core reads no data file at run time.
+
+No library was taken. On PyPI, confusable-homoglyphs (3.3.1, January 2024)
+offers per-character checks but no skeleton (one-to-one mappings only, read at
+import from a JSON file whose folder an environment variable may change);
+confusables (1.2.0, 2021) ships Unicode 13 data with hand-made additions
+("a" as "@"); disarm (0.17, a Rust extension released in 2026) computes keys
+that depart from UTS #39 on purpose (no "m" as "rn"). The skeleton itself is
+four lines (:func:`skeleton`); the table is what must be right, and it is
+Unicode's.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
 import unicodedata
+from bisect import bisect_right
 
+from securemsg.core.ignorable_data import DEFAULT_IGNORABLE
 from securemsg.errors import InvalidValue
 
 MAX_TEXT = 200
@@ -44,24 +64,90 @@ def scripts_of(value: str) -> set[str]:
     return out
 
 
-# Letters of other scripts that look like Latin ones (after NFKC), the common
-# Cyrillic and Greek homoglyphs of UTS #39's confusables table, upper and lower
-# case each mapped to the Latin letter it is mistaken for.
-_HOMOGLYPHS = str.maketrans(
-    "АаВвЕеЁёКкМмНнОоРрСсТтУуХхЅѕІіЇїЈјҺһԀԁԚԛԜԝӀӏЬьҮү"  # Cyrillic
-    "ΑαΒβΕεΖΗηΙιΚκΜΝνΟοΡρΤτΥυΧχγϲϹϳͿ"  # Greek
-    "ıɑɡǀI10|",  # Latin and digits
-    "AaBbEeEeKkMmHhOoPpCcTtYyXxSsIiIiJjhhddQqWwllbbYyAaBbEeZHnIiKkMNvOoPpTtYuXxycCjJiaglllol",
-)
+# -- names: invisible characters refused, look-alikes compared -----------------------------
+# Characters that show as an empty space but are not spaces (besides the
+# default-ignorable ones, which include the Hangul fillers U+115F, U+1160, U+3164
+# and U+FFA0).
+_BLANKS = {
+    0x2800: "BRAILLE PATTERN BLANK",
+    0x1D159: "MUSICAL SYMBOL NULL NOTEHEAD",
+}
+
+
+def is_default_ignorable(ch: str) -> bool:
+    """Unicode's Default_Ignorable_Code_Point: a renderer may show it as nothing."""
+    code = ord(ch)
+    i = bisect_right(DEFAULT_IGNORABLE, (code, 0x10FFFF))
+    return i > 0 and DEFAULT_IGNORABLE[i - 1][0] <= code <= DEFAULT_IGNORABLE[i - 1][1]
+
+
+def clean_name(value: str, field: str = "name") -> str:
+    """:func:`clean_text`, and refuse what shows as nothing in a person's name:
+    default-ignorable characters (joiners, variation selectors, Hangul fillers...)
+    and blank-looking ones (braille blank...): with them, two different names
+    look the same, or a name looks empty."""
+    text = clean_text(value, field)
+    for ch in text:
+        code = ord(ch)
+        if code >= 0xAD and (code in _BLANKS or is_default_ignorable(ch)):
+            what = _BLANKS.get(code) or unicodedata.name(ch, "an unnamed character")
+            raise InvalidValue(
+                f"{field} holds a character that shows as nothing on screen "
+                f"(U+{code:04X} {what}): with it, two different names can look the same",
+                hint="type the name with the keyboard, with ordinary letters and spaces, "
+                "instead of pasting it",
+            )
+    return text
 
 
 def skeleton(value: str) -> str:
-    """A form under which names that look the same compare equal (UTS #39
-    "skeleton", restricted to Latin, Cyrillic and Greek look-alikes): NFKC
-    (so NFC and NFD spellings agree), homoglyphs to Latin, case-folded,
-    single spaces, "rn" read as "m"."""
-    text = unicodedata.normalize("NFKC", value).translate(_HOMOGLYPHS)
-    return " ".join(text.casefold().split()).replace("rn", "m")
+    """The UTS #39 skeleton (Unicode Security Mechanisms, section 4): NFD, remove
+    default-ignorable characters, map each character to its prototype in
+    confusables.txt, NFD again. Two strings with the same skeleton are visually
+    confusable ("Раul" in Cyrillic and "Paul", "rn" and "m", "I" and "l")."""
+    from securemsg.core.confusables_data import PROTOTYPES
+
+    text = unicodedata.normalize("NFD", value)
+    text = "".join(ch for ch in text if ord(ch) < 0xAD or not is_default_ignorable(ch))
+    return unicodedata.normalize("NFD", text.translate(PROTOTYPES))
+
+
+def lookalike_keys(value: str) -> tuple[str, str]:
+    """Two forms under which names that look alike compare equal (see
+    :func:`looks_alike`). Small capitals are first read as the letters they are
+    ("ᴍᴀʀᴛɪɴ": UTS #39 keeps most of them apart). Then the UTS #39 skeleton is
+    taken before case folding (its table maps capitals such as Cyrillic "М" to
+    Latin "M") and after it (so that a Cyrillic letter in a name written in
+    capitals, "DR АLICE", is still seen). Spaces collapsed."""
+    from securemsg.core.confusables_data import SMALL_CAPITALS
+
+    text = unicodedata.normalize("NFD", value).translate(SMALL_CAPITALS)
+    before = skeleton(text).casefold()
+    after = skeleton(text.casefold()).translate(SMALL_CAPITALS)
+    return " ".join(before.split()), " ".join(after.split())
+
+
+def looks_alike(a: str, b: str) -> bool:
+    """Visually confusable names (by either of :func:`lookalike_keys`). With
+    different :func:`match_key`, they are look-alikes: refused as contacts."""
+    return any(x == y for x, y in zip(lookalike_keys(a), lookalike_keys(b), strict=True))
+
+
+def _loose(key: str) -> str:
+    kept = []
+    for ch in unicodedata.normalize("NFD", key):
+        cat = unicodedata.category(ch)
+        if cat[0] != "M":
+            kept.append(" " if cat[0] == "P" else ch)
+    return " ".join("".join(kept).split())
+
+
+def nearly_alike(a: str, b: str) -> bool:
+    """Names that differ only by accents (combining marks) and punctuation once
+    look-alikes are folded: "Dr. Alice Martín" and "Dr Alice Martin". Not a proof
+    of imitation (accents and punctuation are visible), a reason to warn."""
+    ka, kb = lookalike_keys(a), lookalike_keys(b)
+    return any(_loose(x) == _loose(y) for x, y in zip(ka, kb, strict=True))
 
 
 def check_rpps(value: str) -> str:

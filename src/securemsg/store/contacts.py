@@ -77,6 +77,7 @@ class AddResult:
     contact: Contact
     status: str  # added | updated | unchanged | replaced
     previous: Contact | None = None
+    warnings: tuple[str, ...] = ()  # names close to a known one (name_warnings)
 
 
 def same_person(a: Card, b: Card) -> bool:
@@ -86,6 +87,56 @@ def same_person(a: Card, b: Card) -> bool:
     if pa.ins and pa.ins == pb.ins:
         return True
     return pa.role == pb.role and names.match_key(pa.name) == names.match_key(pb.name)
+
+
+def _who(c: Card, me: Card) -> str:
+    if c.fingerprint == me.fingerprint:
+        return "your own name"
+    return f"the name of your contact {c.name} ({c.profile.role.value}, {c.display_fingerprint})"
+
+
+def check_lookalike(card: Card, known: list[Card], me: Card) -> None:
+    """Refuse a name visually confusable with a known one but not the same
+    (UTS #39 skeletons, names.looks_alike): "Dr Аlice Martin" with a Cyrillic
+    "А" beside Dr Alice Martin. The same name with another role is another
+    person, and is only warned about (name_warnings)."""
+    for old in [me, *known]:
+        if names.looks_alike(old.name, card.name) and not _same_name(old, card):
+            scripts = sorted(names.scripts_of(card.name))
+            raise ConflictError(
+                f"the name {card.name!r} looks like {_who(old, me)} "
+                f"but the key is another ({card.display_fingerprint}); "
+                f"letters of the name: {', '.join(scripts).lower()}",
+                hint="it may impersonate them; if it is really someone else, check the "
+                "fingerprint with that person, then add it with --replace",
+            )
+
+
+def name_warnings(card: Card, known: list[Card], me: Card) -> tuple[str, ...]:
+    """Names close to a known one, not refused: the same name with another role,
+    or one that differs only by accents or punctuation ("Martín", "Dr.")."""
+    out = []
+    for old in [me, *known]:
+        if old.fingerprint == card.fingerprint:
+            continue
+        if _same_name(old, card):
+            if old.profile.role != card.profile.role or old.fingerprint == me.fingerprint:
+                out.append(
+                    f"{card.name} ({card.profile.role.value}) has {_who(old, me)}; "
+                    "check which one you mean before you write to them"
+                )
+        elif names.looks_alike(old.name, card.name):  # accepted with --replace
+            out.append(f"the name {card.name!r} looks like {_who(old, me)}")
+        elif names.nearly_alike(old.name, card.name):
+            out.append(
+                f"the name {card.name!r} differs from {_who(old, me)} only by accents or "
+                "punctuation; check the fingerprint with them before you write to them"
+            )
+    return tuple(out)
+
+
+def _same_name(a: Card, b: Card) -> bool:
+    return names.match_key(a.name) == names.match_key(b.name)
 
 
 class Contacts:
@@ -142,29 +193,17 @@ class Contacts:
                         f"identity of {taken[0].name}, who is known with another key",
                         hint="do not accept it; ask both persons which key is theirs",
                     )
+                known = [c.card for c in others]
+                if not replace_key:
+                    check_lookalike(card, known, me)
                 updated = replace(existing, card=card)
                 self._write([updated])
-                return AddResult(updated, "updated", existing)
+                return AddResult(updated, "updated", existing, name_warnings(card, known, me))
             return AddResult(existing, "unchanged")
         clash = [c for c in self.all() if same_person(c.card, card)]
-        lookalike = [
-            c
-            for c in self.all()
-            if c not in clash
-            and names.skeleton(c.name) == names.skeleton(card.name)
-            and names.match_key(c.name) != names.match_key(card.name)
-        ]  # the same name with another role is another person; a look-alike is not
-        if lookalike and not replace_key:
-            old = lookalike[0]
-            scripts = sorted(names.scripts_of(card.name))
-            raise ConflictError(
-                f"the name {card.name!r} looks like the name of your contact {old.name} "
-                f"({old.card.profile.role.value}, {old.card.display_fingerprint}) "
-                f"but the key is another ({card.display_fingerprint}); "
-                f"letters of the name: {', '.join(scripts).lower()}",
-                hint="it may impersonate them; if it is really someone else, check the "
-                "fingerprint with that person, then add it with --replace",
-            )
+        known = [c.card for c in self.all() if c not in clash]
+        if not replace_key:
+            check_lookalike(card, known, me)
         if clash and not replace_key:
             old = clash[0]
             raise ConflictError(
@@ -180,7 +219,12 @@ class Contacts:
             for c in clash
         ]
         self._write([*retired, contact])
-        return AddResult(contact, "replaced" if clash else "added", clash[0] if clash else None)
+        return AddResult(
+            contact,
+            "replaced" if clash else "added",
+            clash[0] if clash else None,
+            name_warnings(card, known, me),
+        )
 
     def _write(self, contacts: list[Contact]) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
