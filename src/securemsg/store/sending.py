@@ -289,7 +289,7 @@ class _EnvelopeFile:
         self.worker = Behind(self._consume, self._done)
         self.running = True
 
-    def _write(self, data: bytes | memoryview) -> None:
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
         self.hasher.update(data)
         self.fh.write(data)
 

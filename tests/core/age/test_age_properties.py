@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+from typing import Any
 
 import pytest
+from age_reference import RefStreamDecryptor, RefStreamEncryptor
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -47,16 +49,21 @@ def test_stream_round_trip_any_split(size: int, seed: int, cuts: list[int]) -> N
     pt = _data(size, seed)
     key, nonce = _data(16, seed + 1), _data(16, seed + 2)
     enc = stream.StreamEncryptor(key, nonce)
-    ct = b"".join(enc.update(p) for p in _split(pt, cuts)) + enc.finalize()
-    whole = stream.StreamEncryptor(key, nonce)
+    ct = b"".join(enc.feed(p) for p in _split(pt, cuts)) + enc.finalize()
+    whole = RefStreamEncryptor(key, nonce)
     assert ct == whole.update(pt) + whole.finalize()
     dec = stream.StreamDecryptor(key, nonce)
-    out: list[bytes] = []
-    for piece in _split(ct, cuts):
-        out += dec.update(piece)
-    out += dec.finalize()
+    out: list[bytes] = [bytes(dec.feed(piece)) for piece in _split(ct, cuts)]
+    assert all(len(c) % CHUNK == 0 for c in out)  # whole chunks only, until the last
+    out.append(bytes(dec.finalize()))
     assert b"".join(out) == pt
-    assert all(len(c) <= CHUNK for c in out)
+    ref = RefStreamDecryptor(key, nonce)
+    chunks: list[bytes] = []
+    for piece in _split(ct, cuts):
+        chunks += ref.update(piece)
+    chunks += ref.finalize()
+    assert b"".join(chunks) == pt
+    assert all(len(c) <= CHUNK for c in chunks)
 
 
 @settings(max_examples=60, deadline=None)
@@ -205,12 +212,49 @@ def test_any_single_mutation_is_rejected(
 
 @settings(max_examples=60, deadline=None)
 @given(size=sizes, seed=st.integers(0, 2**32), cuts=st.lists(st.integers(0, 10**6), max_size=6))
-def test_stream_feed_is_update_without_copies(size: int, seed: int, cuts: list[int]) -> None:
-    """feed() (sealing into a reused buffer, the sender's path) gives the same
-    ciphertext as update(), whatever the pieces."""
+def test_stream_feed_is_the_reference_without_copies(size: int, seed: int, cuts: list[int]) -> None:
+    """feed() (sealing straight into new buffers, the only path) gives the same
+    ciphertext as the reference, chunk at a time, whatever the pieces."""
     pt = _data(size, seed)
     key, nonce = _data(16, seed + 1), _data(16, seed + 2)
     fed = stream.StreamEncryptor(key, nonce)
     ct = b"".join(bytes(fed.feed(p)) for p in _split(pt, cuts)) + fed.finalize()
-    whole = stream.StreamEncryptor(key, nonce)
+    whole = RefStreamEncryptor(key, nonce)
     assert ct == whole.update(pt) + whole.finalize()
+
+
+def _run_decryptor(feed: Any, finalize: Any, pieces: list[bytes]) -> tuple[bytes, str | None]:
+    out = bytearray()
+    try:
+        for piece in pieces:
+            got = feed(piece)
+            out += b"".join(got) if isinstance(got, list) else got
+        got = finalize()
+        out += b"".join(got) if isinstance(got, list) else got
+    except age.PayloadError as exc:
+        return bytes(out), exc.message
+    return bytes(out), None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    size=sizes,
+    seed=st.integers(0, 2**16),
+    how=mutations,
+    cuts=st.lists(st.integers(0, 10**6), max_size=6),
+)
+def test_stream_decryptor_is_the_reference_under_mutation(
+    size: int, seed: int, how: tuple[str, object, object], cuts: list[int]
+) -> None:
+    """For a tampered, truncated or extended payload fed in any pieces, feed()
+    releases exactly what the reference releases, and fails with the same error."""
+    pt = _data(size, seed)
+    key, nonce = _data(16, seed + 1), _data(16, seed + 2)
+    enc = RefStreamEncryptor(key, nonce)
+    ct = _mutate(enc.update(pt) + enc.finalize(), how)
+    pieces = _split(ct, cuts)
+    dec = stream.StreamDecryptor(key, nonce)
+    ref = RefStreamDecryptor(key, nonce)
+    got = _run_decryptor(dec.feed, dec.finalize, pieces)
+    assert got == _run_decryptor(ref.update, ref.finalize, pieces)
+    assert pt.startswith(got[0])

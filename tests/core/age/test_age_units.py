@@ -226,27 +226,27 @@ def test_error_messages_do_not_say_which_stanza(
 def test_stream_chunking_matches_spec(size: int) -> None:
     key, nonce = bytes(16), bytes(16)
     enc = stream.StreamEncryptor(key, nonce)
-    ct = enc.update(b"\x01" * size) + enc.finalize()
+    ct = enc.feed(b"\x01" * size) + enc.finalize()
     full, rest = divmod(size, stream.CHUNK_SIZE)
     chunks = full + (1 if rest or size == 0 else 0)
     assert len(ct) == size + stream.TAG_SIZE * chunks
     dec = stream.StreamDecryptor(key, nonce)
-    assert b"".join(dec.update(ct) + dec.finalize()) == b"\x01" * size
+    assert dec.feed(ct) + dec.finalize() == b"\x01" * size
 
 
 def test_stream_error_is_sticky_and_released_chunks_survive() -> None:
     key, nonce = bytes(16), bytes(16)
     enc = stream.StreamEncryptor(key, nonce)
     pt = bytes(range(256)) * 1024  # 4 chunks
-    ct = bytearray(enc.update(pt) + enc.finalize())
+    ct = bytearray(enc.feed(pt) + enc.finalize())
     ct[stream.ENC_CHUNK_SIZE + 5] ^= 1  # corrupt the second chunk
     dec = stream.StreamDecryptor(key, nonce)
-    released = dec.update(bytes(ct))
-    assert released == [pt[: stream.CHUNK_SIZE]]
+    released = dec.feed(bytes(ct))
+    assert released == pt[: stream.CHUNK_SIZE]
     with pytest.raises(age.PayloadError):
         dec.finalize()
     with pytest.raises(age.PayloadError):
-        dec.update(b"x")
+        dec.feed(b"x")
 
 
 def test_nonce_truncation_is_a_header_failure() -> None:

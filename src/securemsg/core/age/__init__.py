@@ -72,12 +72,13 @@ __all__ = [
     "X25519Recipient",
     "build_header",
     "decrypt",
+    "decrypt_payload",
     "decrypt_stream",
-    "decrypt_views",
     "encrypt",
     "encrypt_stream",
     "header_mac_input",
     "new_file_key",
+    "new_payload_nonce",
     "read_header",
     "unwrap_file_key",
 ]
@@ -104,23 +105,32 @@ def build_header(
     return Header(stanzas, compute_mac(file_key, mac_input)).encode()
 
 
-def encrypt_stream(
-    file_key: bytes, src_chunks: Iterable[bytes], rng: Rng = nacl.utils.random
-) -> Iterator[bytes]:
-    """The payload: the 16-byte nonce, then each sealed 64 KiB chunk as it is ready."""
+def new_payload_nonce(rng: Rng = nacl.utils.random) -> bytes:
     nonce = bytes(rng(NONCE_SIZE))
     if len(nonce) != NONCE_SIZE:
         raise ValueError("rng returned the wrong number of bytes")
+    return nonce
+
+
+def encrypt_stream(
+    file_key: bytes, src_chunks: Iterable[bytes], rng: Rng = nacl.utils.random
+) -> Iterator[bytes | bytearray]:
+    """The payload: the 16-byte nonce, then the sealed chunks as they are ready."""
+    nonce = new_payload_nonce(rng)
     yield nonce
     enc = StreamEncryptor(file_key, nonce)
     for chunk in src_chunks:
-        yield from enc.iter_update(chunk)
+        if sealed := enc.feed(chunk):
+            yield sealed
     yield enc.finalize()
 
 
-def _chunks(src: bytes | bytearray | memoryview | BinaryIO) -> Iterator[bytes]:
+def _pieces(src: bytes | bytearray | memoryview | BinaryIO) -> Iterator[bytes | memoryview]:
+    """``src`` in pieces of one chunk (so each write is at most one sealed chunk)."""
     if isinstance(src, bytes | bytearray | memoryview):
-        yield src if isinstance(src, bytes) else bytes(src)
+        with memoryview(src) as view:
+            for at in range(0, len(view), CHUNK_SIZE):
+                yield view[at : at + CHUNK_SIZE]
         return
     while data := src.read(CHUNK_SIZE):
         yield data
@@ -136,11 +146,16 @@ def encrypt(
     """Encrypt ``plaintext`` to ``recipients`` into ``out``; return the header bytes."""
     file_key = new_file_key(rng)
     header_bytes = build_header(file_key, recipients, rng)
+    nonce = new_payload_nonce(rng)
     writer = ArmorWriter(out) if armor else None
     write = writer.write if writer is not None else out.write
     write(header_bytes)
-    for piece in encrypt_stream(file_key, _chunks(plaintext), rng):
-        write(piece)
+    write(nonce)
+    enc = StreamEncryptor(file_key, nonce)
+    for piece in _pieces(plaintext):
+        if sealed := enc.feed(piece):
+            write(sealed)
+    write(enc.finalize())
     if writer is not None:
         writer.close()
     return header_bytes
@@ -183,36 +198,30 @@ def _read_exact(src: LineReader, n: int) -> bytes:
     return buf
 
 
-def decrypt_stream(file_key: bytes, src: LineReader) -> Iterator[bytes]:
-    """Plaintext chunks (at most 64 KiB each) of the payload in ``src``, as each
-    authenticates. Raises :class:`PayloadError` when the payload turns out bad, after
+BLOCK = 16 * ENC_CHUNK_SIZE
+
+
+def decrypt_payload(file_key: bytes, src: LineReader, block: int = BLOCK) -> Iterator[bytearray]:
+    """The plaintext of the payload in ``src``, as it authenticates: reads ``src`` in
+    pieces of up to ``block`` bytes (with ``read1`` if it has one) and yields the
+    plaintext of the whole chunks each completes (new buffers the caller owns; see
+    stream.py). Raises :class:`PayloadError` when the payload turns out bad, after
     yielding what authenticated before; a missing nonce is a :class:`HeaderError`."""
     nonce = _read_exact(src, NONCE_SIZE)
     if len(nonce) != NONCE_SIZE:
         raise HeaderError("the file ends before the payload nonce")
     dec = StreamDecryptor(file_key, nonce)
-    while data := src.read(ENC_CHUNK_SIZE):
-        yield from dec.update(data)
-    yield from dec.finalize()
-
-
-BLOCK = 16 * ENC_CHUNK_SIZE
-
-
-def decrypt_views(file_key: bytes, src: LineReader) -> Iterator[memoryview]:
-    """Like :func:`decrypt_stream`, with fewer copies: reads ``src`` in blocks of
-    about 1 MiB (with ``read1`` if it has one) and yields views of the plaintext
-    (up to 16 chunks each; the buffers are never reused, so views may be kept)."""
-    nonce = _read_exact(src, NONCE_SIZE)
-    if len(nonce) != NONCE_SIZE:
-        raise HeaderError("the file ends before the payload nonce")
-    dec = StreamDecryptor(file_key, nonce)
     read = getattr(src, "read1", src.read)
-    while data := read(BLOCK):
+    while data := read(block):
         if plain := dec.feed(data):
             yield plain
-    for last in dec.finalize():
-        yield memoryview(last)
+    if last := dec.finalize():
+        yield last
+
+
+def decrypt_stream(file_key: bytes, src: LineReader) -> Iterator[bytearray]:
+    """Plaintext chunks (at most 64 KiB each) of the payload in ``src``."""
+    return decrypt_payload(file_key, src, ENC_CHUNK_SIZE)
 
 
 class _Prefixed:
@@ -264,6 +273,6 @@ def decrypt(
     reader: LineReader = ArmorReader(src, prefix) if armored else _Prefixed(prefix, src)
     header, header_bytes = read_header(reader)
     file_key = unwrap_file_key(header, header_bytes, identities)
-    for chunk in decrypt_stream(file_key, reader):
+    for chunk in decrypt_payload(file_key, reader, ENC_CHUNK_SIZE):
         out.write(chunk)
     return header

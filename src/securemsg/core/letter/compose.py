@@ -134,7 +134,7 @@ def envelope(
     patient_card: bytes | None,
     rng: Rng = nacl.utils.random,
     extra_recipients: Mapping[str, bytes] | None = None,
-) -> Iterator[bytes]:
+) -> Iterator[bytes | bytearray]:
     """The bytes of one recipient's .smsg file, streamed: age header, then payload.
 
     ``extra_recipients`` exists for the attack tests only (a stanza added

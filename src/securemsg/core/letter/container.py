@@ -120,7 +120,7 @@ class EnvelopeReader:
     Item bodies are handed out as views of the chunks, without copies (the
     chunks must not change afterwards: bytes, or buffers never reused)."""
 
-    def __init__(self, chunks: Iterator[bytes | memoryview]) -> None:
+    def __init__(self, chunks: Iterator[bytes | bytearray | memoryview]) -> None:
         self._chunks = chunks
         self._cur = memoryview(b"")
         self._off = 0

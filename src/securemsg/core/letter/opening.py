@@ -46,7 +46,7 @@ class Opening:
                 "this letter is not encrypted to you",
                 hint="check that you are its recipient (securemsg whoami)",
             ) from exc
-        self.reader = EnvelopeReader(age.decrypt_views(file_key, src))
+        self.reader = EnvelopeReader(age.decrypt_payload(file_key, src))
         self.manifest_bytes = self.reader.small(MANIFEST, "manifest")
         self.author_fp = peek_author(self.manifest_bytes)
         self.manifest: Manifest | None = None
