@@ -19,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from securemsg.core import age, cbor, cose, labels
-from securemsg.core.age import armor
+from securemsg.core.age.hazmat.armor import ArmorReader
+from securemsg.core.age.hazmat.file import read_header
 from securemsg.core.card import Card
 from securemsg.core.consent import verify_any
 from securemsg.core.fingerprint import fingerprint
@@ -102,9 +103,9 @@ TARGETS: dict[str, Callable[[bytes], object]] = {
     "refusal": lambda d: Refusal.verify(d, DOCTOR_CARD),
     "binding": _binding,
     "log_entry": lambda d: LogEntry.verify(d, DOCTOR_CARD),
-    "age_header": lambda d: age.read_header(io.BytesIO(d)),
+    "age_header": lambda d: read_header(io.BytesIO(d)),
     "age_decrypt": _age_decrypt,
-    "armor": lambda d: armor.decode(d),
+    "armor": lambda d: ArmorReader(io.BytesIO(d)).read(),
     "keyfile": lambda d: KeyFile.parse(d),
     "letter_source": lambda d: parse_letter(d, "fuzz"),
     "test_key": lambda d: parse_test_key(d.decode("utf-8", "replace")),

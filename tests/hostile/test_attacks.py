@@ -24,13 +24,15 @@ import cbor2
 import pytest
 from hostile_kit import World
 
+import reference
 from securemsg.core import age, cbor, cose, labels
-from securemsg.core.age.header import Header, compute_mac, encode_without_mac
+from securemsg.core.age.hazmat import x25519
+from securemsg.core.age.hazmat.file import read_header, unwrap_file_key
+from securemsg.core.age.hazmat.header import Header, b64encode_raw, compute_mac, encode_without_mac
 from securemsg.core.card import Card
 from securemsg.core.domains import Domain
 from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import Profile, Role
-from securemsg.core.letter import compose
 from securemsg.core.letter.container import (
     BINDING,
     END,
@@ -54,14 +56,14 @@ BOTH_WAYS = pytest.mark.parametrize("executable", [False, True], ids=["in-proces
 
 # -- helpers -----------------------------------------------------------------------------
 def split(env: bytes) -> tuple[Header, bytes, bytes]:
-    header, header_bytes = age.read_header(io.BytesIO(env))
+    header, header_bytes = read_header(io.BytesIO(env))
     return header, header_bytes, env[len(header_bytes) :]
 
 
 def file_key_of(world: World, label: str, env: bytes) -> bytes:
     header, header_bytes, _ = split(env)
     ident = age.X25519Identity.from_bytes(world.secret(label).enc_secret)
-    return age.unwrap_file_key(header, header_bytes, [ident])
+    return unwrap_file_key(header, header_bytes, [ident])
 
 
 def reheader(file_key: bytes, stanzas: tuple[Any, ...], payload: bytes) -> bytes:
@@ -110,7 +112,7 @@ def test_stanza_added_after_signing_by_a_recipient(
     env = world.envelope(planned, "card")
     fk = file_key_of(world, "card", env)
     header, _, payload = split(env)
-    extra = age.x25519.wrap(fk, age.X25519Recipient.from_bytes(world.card("out").enc_public))
+    extra = x25519.wrap(fk, age.X25519Recipient.from_bytes(world.card("out").enc_public))
     forged = reheader(fk, (*header.stanzas, extra), payload)
     f = world.write("stanza-added.smsg", forged)
     refused_at_receive(
@@ -125,7 +127,7 @@ def test_stanza_removed_after_signing(world: World, refused_at_receive) -> None:
     """The author signed a header for card and nurse; the nurse's stanza is removed."""
     planned = world.plan()
     env = b"".join(
-        compose.envelope(
+        reference.envelope(
             planned,
             world.secret("gp"),
             world.card("card"),
@@ -140,7 +142,7 @@ def test_stanza_removed_after_signing(world: World, refused_at_receive) -> None:
     header, _, payload = split(env)
     assert len(header.stanzas) == 2
     ident = age.X25519Identity.from_bytes(world.secret("card").enc_secret)
-    mine = tuple(s for s in header.stanzas if age.x25519.unwrap(s, ident) is not None)
+    mine = tuple(s for s in header.stanzas if x25519.unwrap(s, ident) is not None)
     forged = reheader(fk, mine, payload)
     f = world.write("stanza-removed.smsg", forged)
     refused_at_receive("card", f, match="re-encrypted or its recipients changed")
@@ -300,7 +302,7 @@ def test_envelope_with_low_order_share(world: World, refused_at_receive, point: 
     env = world.envelope(world.plan(), "card")
     header, _, payload = split(env)
     (st,) = header.stanzas
-    bad = dataclasses.replace(st, args=(age.header.b64encode_raw(point),))
+    bad = dataclasses.replace(st, args=(b64encode_raw(point),))
     forged = Header((bad,), header.mac).encode() + payload
     f = world.write("low-share.smsg", forged)
     row = refused_at_receive("card", f)

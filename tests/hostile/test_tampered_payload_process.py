@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hostile_kit import World, subprocess_env
 
-from securemsg.core import age
+from securemsg.core.age.hazmat.file import read_header
 
 ENC_CHUNK = 64 * 1024 + 16
 
@@ -36,7 +36,7 @@ def securemsg_command() -> list[str]:
 
 def flip_in_chunk(envelope: bytes, chunk: int) -> bytes:
     """One bit flipped inside payload chunk ``chunk`` (0-based) of an age file."""
-    _header, header_bytes = age.read_header(io.BytesIO(envelope))
+    _header, header_bytes = read_header(io.BytesIO(envelope))
     at = len(header_bytes) + 16 + chunk * ENC_CHUNK + 100
     assert at + ENC_CHUNK < len(envelope), "the chunk must not be the last"
     data = bytearray(envelope)

@@ -19,6 +19,7 @@ from types import ModuleType
 import pytest
 
 from securemsg.core import age
+from securemsg.core.age.hazmat.file import read_header
 
 pytestmark = pytest.mark.peers
 
@@ -125,7 +126,7 @@ def test_age_binary_to_ours(age_bin: str, size: int, armored: bool) -> None:
     for identity in IDENTITIES:
         assert _ours_decrypt(ct, identity) == pt
     if not armored:
-        header, header_bytes = age.read_header(io.BytesIO(ct))
+        header, header_bytes = read_header(io.BytesIO(ct))
         assert len(header.stanzas) == len(RECIPIENTS)
         assert ct.startswith(header_bytes)
 

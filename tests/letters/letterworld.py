@@ -34,6 +34,7 @@ from typing import Any
 
 import pytest
 
+import reference
 from clirun import Result, db_rows, world_env
 from clirun import run_cli as _run_cli
 from securemsg.core import age
@@ -299,7 +300,7 @@ class World:
             pcard = self.card(patient).encoded
         assert not isinstance(consent, str)
         return b"".join(
-            compose.envelope(
+            reference.envelope(
                 planned, self.secret(author), self.card(recipient), domains, consent, pcard
             )
         )

@@ -1,6 +1,6 @@
 """compose.envelopes (the sender's path: every envelope of a letter from one
-read of each attachment) writes each envelope byte for byte as compose.envelope
-does, and reads each item once. (Speed is measured by benchmarks/.)"""
+read of each attachment) writes each envelope byte for byte as the one-envelope
+writer of tests/reference.py does, and reads each item once. (Speed is measured by benchmarks/.)"""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 
 from letterworld import World
 
+import reference
 from securemsg.core.domains import Domain
 from securemsg.core.letter import compose
 from securemsg.core.letter.container import OutItem
@@ -70,5 +71,5 @@ def test_envelopes_match_envelope_and_read_each_item_once(world: World) -> None:
 
     rng = counter_rng(b"x")  # the same draws, envelope after envelope
     for k, (card, domains) in enumerate(targets):
-        one = compose.envelope(planned, world.secret("gp"), card, domains, consent, pcard, rng)
+        one = reference.envelope(planned, world.secret("gp"), card, domains, consent, pcard, rng)
         assert b"".join(got[k]) == b"".join(one)

@@ -18,7 +18,7 @@ import nacl.exceptions
 import nacl.utils
 
 from securemsg.core import labels
-from securemsg.core.age.hkdf import hkdf_sha256
+from securemsg.core.age.hazmat.hkdf import hkdf_sha256
 from securemsg.core.identity import SecretIdentity
 from securemsg.errors import VerificationError
 

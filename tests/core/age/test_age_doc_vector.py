@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from securemsg.core import age
+from securemsg.core.age.hazmat.file import read_header, unwrap_file_key
 
 DOC = Path(__file__).parents[3] / "docs" / "format-age.md"
 
@@ -53,5 +54,5 @@ def test_doc_vector_matches_implementation() -> None:
     plain = io.BytesIO()
     age.decrypt([IDENTITY], io.BytesIO(bytes.fromhex(doc_hex)), plain)
     assert plain.getvalue() == PLAINTEXT
-    header, hb = age.read_header(io.BytesIO(produced))
-    assert age.unwrap_file_key(header, hb, [IDENTITY]) == FILE_KEY
+    header, hb = read_header(io.BytesIO(produced))
+    assert unwrap_file_key(header, hb, [IDENTITY]) == FILE_KEY

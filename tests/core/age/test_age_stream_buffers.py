@@ -16,7 +16,7 @@ import hashlib
 import pytest
 
 from securemsg.core import age
-from securemsg.core.age import stream
+from securemsg.core.age.hazmat import stream
 
 CHUNK, ENC = stream.CHUNK_SIZE, stream.ENC_CHUNK_SIZE
 KEY, NONCE = bytes(range(16)), bytes(range(16, 32))

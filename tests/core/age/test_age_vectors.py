@@ -18,7 +18,8 @@ import pytest
 from age_helpers import vectors_dir
 
 from securemsg.core import age
-from securemsg.core.age.armor import ArmorReader
+from securemsg.core.age.hazmat.armor import ArmorReader
+from securemsg.core.age.hazmat.file import read_header, unwrap_file_key
 
 OUTCOMES: dict[str, type[age.AgeError] | None] = {
     "success": None,
@@ -139,10 +140,10 @@ def _check_success_details(vec: Vector) -> None:
     """On success, the step API must agree: same file key, exact header bytes."""
     src = io.BytesIO(vec.body)
     reader = ArmorReader(src) if vec.armored else src
-    header, header_bytes = age.read_header(reader)
+    header, header_bytes = read_header(reader)
     assert header.encode() == header_bytes
     identities = [age.X25519Identity.parse(i) for i in vec.identities]
-    file_key = age.unwrap_file_key(header, header_bytes, identities)
+    file_key = unwrap_file_key(header, header_bytes, identities)
     if vec.file_key is not None:
         assert file_key == vec.file_key
     if not vec.armored:

@@ -15,8 +15,8 @@ from nacl.bindings import crypto_scalarmult_base
 
 from securemsg.core.x25519_point import is_low_order
 
-from . import bech32
 from .errors import KeyFormatError
+from .hazmat import bech32
 
 IDENTITY_HRP = "AGE-SECRET-KEY-"
 RECIPIENT_HRP = "age"

@@ -7,17 +7,19 @@ table) and checks the consent before calling :func:`plan`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import nacl.utils
 
-from securemsg.core import age
+from securemsg.core.age import X25519Recipient
+from securemsg.core.age.hazmat.file import build_header, new_file_key, new_payload_nonce
+from securemsg.core.age.hazmat.stream import StreamEncryptor
 from securemsg.core.card import Card
 from securemsg.core.digests import letter_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import SecretIdentity
-from securemsg.core.letter.container import OutItem, write_envelope, write_envelopes
+from securemsg.core.letter.container import OutItem, write_envelopes
 from securemsg.core.letter.manifest import (
     ID_BYTES,
     SALT_BYTES,
@@ -45,9 +47,6 @@ class Attachment:
 class Planned:
     manifest: Manifest
     items: tuple[tuple[Item, OutItem], ...]
-
-    def items_for(self, domains: frozenset[Domain]) -> list[OutItem]:
-        return [out for item, out in self.items if item.domain in domains]
 
 
 def plan(
@@ -125,34 +124,6 @@ def plan(
     return Planned(manifest, tuple(pairs))
 
 
-def envelope(
-    planned: Planned,
-    author: SecretIdentity,
-    recipient: Card,
-    domains: frozenset[Domain],
-    consent: bytes | None,
-    patient_card: bytes | None,
-    rng: Rng = nacl.utils.random,
-    extra_recipients: Mapping[str, bytes] | None = None,
-) -> Iterator[bytes | bytearray]:
-    """The bytes of one recipient's .smsg file, streamed: age header, then payload.
-
-    ``extra_recipients`` exists for the attack tests only (a stanza added
-    before signing); securemsg itself never passes it.
-    """
-    keys = [age.X25519Recipient.from_bytes(recipient.enc_public)]
-    for public in (extra_recipients or {}).values():
-        keys.append(age.X25519Recipient.from_bytes(public))
-    file_key = age.new_file_key(rng)
-    header = age.build_header(file_key, keys, rng)
-    binding = bytes(Binding.sign(author, planned.manifest.encoded, header, recipient.fingerprint))
-    records = write_envelope(
-        planned.manifest.encoded, binding, consent, patient_card, planned.items_for(domains)
-    )
-    yield header
-    yield from age.encrypt_stream(file_key, records, rng)
-
-
 @dataclass(frozen=True, slots=True)
 class Sealing:
     """The start of one envelope written by :func:`envelopes`: write ``header``,
@@ -160,7 +131,7 @@ class Sealing:
 
     header: bytes
     nonce: bytes
-    encryptor: age.StreamEncryptor
+    encryptor: StreamEncryptor
 
 
 def envelopes(
@@ -176,20 +147,19 @@ def envelopes(
     Returns one :class:`Sealing` per target (its own file key, header and payload
     nonce) and the plaintext as ``(envelope indexes, bytes)`` pairs, in order: feed
     each piece to the encryptor of every envelope it names. Each envelope comes out
-    byte for byte as :func:`envelope` writes it (with the same ``rng`` draws, target
-    after target: file key, header, nonce).
+    byte for byte as if written on its own with the same ``rng`` draws, target
+    after target: file key, header, nonce (``envelope`` in tests/reference.py,
+    checked by tests/letters/test_lockstep.py).
     """
     sealings: list[Sealing] = []
     bindings: list[bytes] = []
     for card, _domains in targets:
-        file_key = age.new_file_key(rng)
-        header = age.build_header(file_key, [age.X25519Recipient.from_bytes(card.enc_public)], rng)
+        file_key = new_file_key(rng)
+        header = build_header(file_key, [X25519Recipient.from_bytes(card.enc_public)], rng)
         binding = Binding.sign(author, planned.manifest.encoded, header, card.fingerprint)
         bindings.append(bytes(binding))
-        nonce = bytes(rng(age.NONCE_SIZE))
-        if len(nonce) != age.NONCE_SIZE:
-            raise ValueError("rng returned the wrong number of bytes")
-        sealings.append(Sealing(header, nonce, age.StreamEncryptor(file_key, nonce)))
+        nonce = new_payload_nonce(rng)
+        sealings.append(Sealing(header, nonce, StreamEncryptor(file_key, nonce)))
     domain_of = {out.n: item.domain for item, out in planned.items}
 
     def includes(domains: frozenset[Domain]) -> Callable[[OutItem], bool]:

@@ -43,33 +43,6 @@ class OutItem:
     content: Callable[[], Iterable[bytes]]
 
 
-def write_envelope(
-    manifest: bytes,
-    binding: bytes,
-    consent: bytes | None,
-    patient_card: bytes | None,
-    items: Iterable[OutItem],
-) -> Iterator[bytes]:
-    yield small_record(MANIFEST, manifest)
-    yield small_record(BINDING, binding)
-    if consent is not None:
-        yield small_record(CONSENT, consent)
-    if patient_card is not None:
-        yield small_record(PATIENT_CARD, patient_card)
-    for item in items:
-        yield small_record(
-            ITEM_HEAD, cbor.dumps({"n": item.n, "salt": item.salt, "name": item.name})
-        )
-        yield record_head(ITEM_BODY, item.size)
-        written = 0
-        for piece in item.content():
-            written += len(piece)
-            yield piece
-        if written != item.size:
-            raise FormatError(f"attachment {item.name!r} changed size while it was being sent")
-    yield record_head(END, 0)
-
-
 def write_envelopes(
     manifest: bytes,
     bindings: Sequence[bytes],
@@ -81,8 +54,8 @@ def write_envelopes(
     """The plaintext of several envelopes of one letter at once, reading each item
     once: pairs ``(envelopes, bytes)``, where ``envelopes`` are the indexes (into
     ``bindings``) of the envelopes the bytes belong to, in order. Envelope ``k``
-    holds the items ``includes[k]`` accepts; its bytes, concatenated, are exactly
-    what :func:`write_envelope` gives for it."""
+    holds the items ``includes[k]`` accepts; its bytes, concatenated, are its
+    records in the order of the format (docs/format.md)."""
     every = tuple(range(len(bindings)))
     for k, binding in enumerate(bindings):
         start = [small_record(MANIFEST, manifest), small_record(BINDING, binding)]

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from securemsg.core import age
+from securemsg.core.age import NoIdentityMatchError, X25519Identity
+from securemsg.core.age.hazmat.file import decrypt_payload, read_header, unwrap_file_key
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
 from securemsg.core.letter.container import (
@@ -37,16 +38,16 @@ from securemsg.errors import FormatError, NotForMe, VerificationError
 class Opening:
     def __init__(self, src: BinaryIO, secret: SecretIdentity, my_fp: str) -> None:
         self.my_fp = my_fp
-        self.header, self.header_bytes = age.read_header(src)
-        identity = age.X25519Identity.from_bytes(secret.enc_secret)
+        self.header, self.header_bytes = read_header(src)
+        identity = X25519Identity.from_bytes(secret.enc_secret)
         try:
-            file_key = age.unwrap_file_key(self.header, self.header_bytes, [identity])
-        except age.NoIdentityMatchError as exc:
+            file_key = unwrap_file_key(self.header, self.header_bytes, [identity])
+        except NoIdentityMatchError as exc:
             raise NotForMe(
                 "this letter is not encrypted to you",
                 hint="check that you are its recipient (securemsg whoami)",
             ) from exc
-        self.reader = EnvelopeReader(age.decrypt_payload(file_key, src))
+        self.reader = EnvelopeReader(decrypt_payload(file_key, src))
         self.manifest_bytes = self.reader.small(MANIFEST, "manifest")
         self.author_fp = peek_author(self.manifest_bytes)
         self.manifest: Manifest | None = None

@@ -23,10 +23,10 @@ from nacl.bindings import (
     crypto_scalarmult_base,
 )
 
-from .errors import HeaderError
+from ..errors import HeaderError
+from ..keys import KEY_SIZE, X25519Identity, X25519Recipient
 from .header import Stanza, b64decode_raw, b64encode_raw
 from .hkdf import hkdf_sha256
-from .keys import KEY_SIZE, X25519Identity, X25519Recipient
 
 STANZA_TYPE = "X25519"
 LABEL = b"age-encryption.org/v1/X25519"

@@ -17,10 +17,9 @@ beyond 66 bytes (1 KiB in the leading whitespace).
 from __future__ import annotations
 
 import binascii
-import io
 from typing import Protocol
 
-from .errors import ArmorError
+from ..errors import ArmorError
 
 BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 END = b"-----END AGE ENCRYPTED FILE-----"
@@ -69,10 +68,6 @@ class ArmorWriter:
         self._closed = True
         self._out.write(_lines(binascii.b2a_base64(self._buf, newline=False)) + END + b"\n")
         self._buf.clear()
-
-
-def encode(data: bytes) -> bytes:
-    return BEGIN + b"\n" + _lines(binascii.b2a_base64(data, newline=False)) + END + b"\n"
 
 
 def _decode_line(line: bytes) -> bytes:
@@ -228,11 +223,6 @@ class ArmorReader:
             if (size >= 0 and len(self._out) >= size) or not self._step():
                 return self.read(size)
             start = limit
-
-
-def decode(text: bytes) -> bytes:
-    """Decode a whole armored file held in memory."""
-    return ArmorReader(io.BytesIO(text)).read()
 
 
 def sniff(src: Reader) -> tuple[bool, bytes]:
