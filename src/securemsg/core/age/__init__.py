@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import nacl.utils
 
-from .errors import (
+from securemsg.errors import (
     AgeError,
     ArmorError,
     HeaderError,
@@ -28,6 +28,7 @@ from .errors import (
     NoIdentityMatchError,
     PayloadError,
 )
+
 from .hazmat.armor import ArmorReader, ArmorWriter, sniff
 from .hazmat.file import (
     build_header,

@@ -14,8 +14,8 @@ import nacl.utils
 from nacl.bindings import crypto_scalarmult_base
 
 from securemsg.core.x25519_point import is_low_order
+from securemsg.errors import KeyFormatError
 
-from .errors import KeyFormatError
 from .hazmat import bech32
 
 IDENTITY_HRP = "AGE-SECRET-KEY-"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import binascii
 from typing import Protocol
 
-from ..errors import ArmorError
+from securemsg.errors import ArmorError
 
 BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 END = b"-----END AGE ENCRYPTED FILE-----"

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import nacl.utils
 
-from ..errors import HeaderError, HMACError, NoIdentityMatchError
+from securemsg.errors import HeaderError, HMACError, NoIdentityMatchError
+
 from ..keys import X25519Identity, X25519Recipient
 from . import x25519
 from .header import Header, LineReader, compute_mac, encode_without_mac, header_mac_input, parse

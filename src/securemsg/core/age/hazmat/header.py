@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..errors import HeaderError
+from securemsg.errors import HeaderError
+
 from .hkdf import hkdf_sha256
 
 VERSION_LINE = b"age-encryption.org/v1\n"

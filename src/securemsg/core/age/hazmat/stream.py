@@ -29,8 +29,8 @@ released. Nothing unauthenticated is ever released.
 from __future__ import annotations
 
 from securemsg.core.sodium import aead_open_into, aead_seal_into
+from securemsg.errors import PayloadError
 
-from ..errors import PayloadError
 from .hkdf import hkdf_sha256
 
 CHUNK_SIZE = 64 * 1024

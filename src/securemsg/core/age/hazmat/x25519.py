@@ -23,7 +23,8 @@ from nacl.bindings import (
     crypto_scalarmult_base,
 )
 
-from ..errors import HeaderError
+from securemsg.errors import HeaderError
+
 from ..keys import KEY_SIZE, X25519Identity, X25519Recipient
 from .header import Stanza, b64decode_raw, b64encode_raw
 from .hkdf import hkdf_sha256
