@@ -1,5 +1,6 @@
 """The layers of conventions.md, enforced on the source: core is pure, store
-never reaches up into cli, and nothing but cli (and __main__) imports cli.
+never reaches up into cli, nothing but cli (and __main__) imports cli, and
+only the owner of a table runs SQL.
 
 Every module is parsed with ``ast`` (never imported), so a violation is found
 even in code no test runs. Each module is its own test case.
@@ -8,6 +9,7 @@ even in code no test runs. Each module is its own test case.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,19 @@ CORE_FORBIDDEN_MODULES = {
 # Calls core may not make: builtins that do I/O, and the clock through datetime.
 CORE_FORBIDDEN_BUILTINS = {"open", "print", "input", "exit", "quit", "breakpoint"}
 CLOCK_ATTRIBUTES = {"now", "today", "utcnow", "utcfromtimestamp"}
+
+# The only modules that run SQL: the owners of the tables, and the schema (store/db.py).
+SQL_OWNERS = {
+    "securemsg/store/db.py",
+    "securemsg/store/contacts.py",
+    "securemsg/store/mailbox.py",
+    "securemsg/store/consents.py",
+}
+SQL_METHODS = {"execute", "executemany", "executescript"}
+SQL_KEYWORDS = re.compile(
+    r"\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|PRAGMA|BEGIN|COMMIT|ROLLBACK"
+    r"|WITH|VACUUM|ATTACH)\b"
+)
 
 # Known violations in modules as they stand (module -> reason). Strict xfail:
 # fixing the module makes its entry fail until removed from here.
@@ -101,6 +116,19 @@ def core_violations(path: Path, root: Path = SRC) -> list[str]:
     return out
 
 
+def sql_uses(path: Path) -> list[str]:
+    """Calls of a DB-API ``execute*`` method and SQL text, with their lines."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+        func = node.func if isinstance(node, ast.Call) else None
+        if isinstance(func, ast.Attribute) and func.attr in SQL_METHODS:
+            out.append(f"line {node.lineno}: calls .{func.attr}()")
+        text = node.value if isinstance(node, ast.Constant) else None
+        if isinstance(text, str) and SQL_KEYWORDS.match(text):
+            out.append(f"line {node.lineno}: SQL text {text.split()[0]}")
+    return out
+
+
 def _core_params() -> list[object]:
     params = []
     for path in modules("core"):
@@ -139,6 +167,45 @@ def test_nothing_outside_cli_imports_cli() -> None:
             continue
         offenders += [f"{rel}:{ln} {n}" for ln, n in imports(path) if within(n, "securemsg.cli")]
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "path", sorted(PKG.rglob("*.py")), ids=lambda p: p.relative_to(SRC).as_posix()
+)
+def test_only_table_owners_run_sql(path: Path) -> None:
+    if path.relative_to(SRC).as_posix() in SQL_OWNERS:
+        return
+    assert sql_uses(path) == []
+
+
+PROBE_SQL = """\
+def f(box, store, cur, t):
+    box.conn.execute('SELECT 1')
+    store._conn.executescript(SCRIPT)
+    cur.executemany(q, rows)
+    q = f'\\n  DELETE FROM {t}'
+    return 'UPDATE deliveries SET x = 1', "INSERT INTO log", 'CREATE INDEX i'
+"""
+
+
+def test_the_sql_checker_catches_sql(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE_SQL)
+    found = " | ".join(sql_uses(probe))
+    for needle in (
+        "line 2: calls .execute()",
+        "line 2: SQL text SELECT",
+        "line 3: calls .executescript()",
+        "line 4: calls .executemany()",
+        "line 5: SQL text DELETE",
+        "line 6: SQL text UPDATE",
+        "line 6: SQL text INSERT",
+        "line 6: SQL text CREATE",
+    ):
+        assert needle in found, needle
+    clean = tmp_path / "clean.py"
+    clean.write_text("def g(x):\n    'Select the letters; update the bar.'\n    return x.run()\n")
+    assert sql_uses(clean) == []
 
 
 def test_the_checker_catches_violations(tmp_path: Path) -> None:

@@ -282,12 +282,6 @@ def status_of(store: ConsentStore, obj: ConsentObject, now: int) -> str:
     return "valid"
 
 
-def is_recorded(store: ConsentStore, obj: ConsentObject) -> bool:
-    digest = object_digest(obj.encoded).hex()
-    row = store.conn.execute("SELECT 1 FROM consents WHERE id = ?", (digest,)).fetchone()
-    return row is not None
-
-
 def refuse_unusable(grant: Grant, status: str, store: ConsentStore) -> None:
     if status == "revoked":
         rev = store.revocation_of(grant)
@@ -461,7 +455,7 @@ def consent_show(
     obj, card = store.verify(read_limited(file, MAX_CONSENT_FILE, "consent object"))
     now = ctx.now()
     status = status_of(store, obj, now)
-    view = ConsentView(obj, card, status, is_recorded(store, obj), make_lookup(home))
+    view = ConsentView(obj, card, status, store.is_recorded(obj), make_lookup(home))
     checking = bool(sender or recipients or purpose or domains or letter)
     if checking:
         if not isinstance(obj, Grant):

@@ -6,6 +6,8 @@ sealed with the home's storage key and holds the signed object together with
 the patient card that verified it. Clear columns: the object digest (row id),
 the kind, the grant id (random), and a keyed blind index of the patient's
 fingerprint. No name, INS or birth date is ever stored in clear.
+
+This module owns the table consents (its schema is in store/db.py).
 """
 
 from __future__ import annotations
@@ -28,16 +30,6 @@ from securemsg.core.digests import object_digest
 from securemsg.errors import ConsentRefused, FormatError
 from securemsg.store.home import Home
 
-SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS consents (
-    id TEXT PRIMARY KEY,      -- hex object_digest of the signed object
-    kind TEXT NOT NULL,       -- grant | revocation | objection
-    patient TEXT NOT NULL,    -- blind index of the patient's fingerprint
-    grant_id TEXT,            -- hex grant id (grant, revocation), else NULL
-    blob BLOB NOT NULL        -- sealed CBOR {object, card, added, origin}
-);
-CREATE INDEX IF NOT EXISTS consents_patient ON consents(patient, kind);
-"""
 ORIGINS: Final = ("signed", "imported")
 
 
@@ -81,8 +73,7 @@ class ConsentStore:
     def __init__(self, home: Home) -> None:
         self.home = home
         self.keys = home.storage_keys()
-        self.conn = home.database()
-        self.conn.executescript(SCHEMA)
+        self._conn = home.database()  # tables: store/db.py
 
     # -- lookups ---------------------------------------------------------------
     def _patient_index(self, patient_fp: str) -> str:
@@ -92,7 +83,7 @@ class ConsentStore:
         return b"consents:" + row_id.encode()
 
     def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[StoredConsent]:
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             f"SELECT id, blob FROM consents {where} ORDER BY rowid",  # noqa: S608 (fixed text)
             args,
         ).fetchall()
@@ -123,6 +114,12 @@ class ConsentStore:
     def grants_for(self, patient_fp: str) -> list[Grant]:
         out = [s.obj for s in self.for_patient(patient_fp, Grant.kind)]
         return [o for o in out if isinstance(o, Grant) and o.patient_fp == patient_fp]
+
+    def is_recorded(self, obj: ConsentObject) -> bool:
+        """Whether this very object (by digest) is kept here."""
+        row_id = object_digest(obj.encoded).hex()
+        row = self._conn.execute("SELECT 1 FROM consents WHERE id = ?", (row_id,)).fetchone()
+        return row is not None
 
     def revocation_of(self, grant: Grant) -> Revocation | None:
         for rev in self.revocations_for(grant.patient_fp):
@@ -178,14 +175,14 @@ class ConsentStore:
         if isinstance(obj, Revocation):
             grant_id = obj.grant_id.hex()
         blob = self.keys.seal(self._place(row_id), stored.to_cbor())
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self.conn.execute(
+            self._conn.execute(
                 "INSERT INTO consents(id, kind, patient, grant_id, blob) VALUES (?, ?, ?, ?, ?)",
                 (row_id, obj.kind, self._patient_index(obj.patient_fp), grant_id, blob),
             )
-            self.conn.execute("COMMIT")
+            self._conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             raise
         return Recorded(stored, "added")

@@ -4,6 +4,8 @@ Each row is sealed with the home's storage key: names, INS and birth dates of
 patients never sit in plaintext in the database. Only the fingerprint and the
 row state are clear (needed to find a row; a fingerprint names a key, not a
 person).
+
+This module owns the table contacts (its schema is in store/db.py).
 """
 
 from __future__ import annotations
@@ -143,23 +145,23 @@ class Contacts:
     def __init__(self, home: Home) -> None:
         self.home = home
         self.keys = home.storage_keys()
-        self.conn = home.database()
+        self._conn = home.database()  # tables: store/db.py
 
     def _place(self, fp: str) -> bytes:
         return b"contacts:" + fp.encode()
 
     def all(self, include_replaced: bool = False) -> list[Contact]:
-        rows = self.conn.execute("SELECT fp, blob FROM contacts ORDER BY rowid").fetchall()
+        rows = self._conn.execute("SELECT fp, blob FROM contacts ORDER BY rowid").fetchall()
         out = [Contact.from_cbor(self.keys.open(self._place(fp), blob)) for fp, blob in rows]
         return [c for c in out if include_replaced or c.state == "active"]
 
     def get(self, fp: str) -> Contact | None:
-        row = self.conn.execute("SELECT blob FROM contacts WHERE fp = ?", (fp,)).fetchone()
+        row = self._conn.execute("SELECT blob FROM contacts WHERE fp = ?", (fp,)).fetchone()
         return None if row is None else Contact.from_cbor(self.keys.open(self._place(fp), row[0]))
 
     def _put(self, contact: Contact) -> None:
         blob = self.keys.seal(self._place(contact.fingerprint), contact.to_cbor())
-        self.conn.execute(
+        self._conn.execute(
             "INSERT INTO contacts(fp, state, blob) VALUES (?, ?, ?) "
             "ON CONFLICT(fp) DO UPDATE SET state = excluded.state, blob = excluded.blob",
             (contact.fingerprint, contact.state, blob),
@@ -227,13 +229,13 @@ class Contacts:
         )
 
     def _write(self, contacts: list[Contact]) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("BEGIN IMMEDIATE")
         try:
             for c in contacts:
                 self._put(c)
-            self.conn.execute("COMMIT")
+            self._conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             raise
 
     def find(self, query: str, include_replaced: bool = False) -> Contact:

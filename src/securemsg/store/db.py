@@ -1,4 +1,12 @@
-"""The home's SQLite database: opened with private permissions, WAL, full sync."""
+"""The home's SQLite database: opened with private permissions, WAL, full sync;
+its whole schema, and the migrations between versions (``PRAGMA user_version``).
+
+Each table has one owner, the only module that runs SQL on it:
+``contacts`` -> store/contacts.py; ``letters``, ``deliveries``, ``log`` and
+``meta`` (the log head) -> store/mailbox.py; ``consents`` -> store/consents.py.
+tests/test_layering.py holds every other module to that; tests/store/test_db.py
+pins the schema.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +14,64 @@ import os
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
-
-SCHEMA = """
+# Version 1: every table below. Until the schema moved here, each owner made its
+# own tables (IF NOT EXISTS) the first time it opened the database: a home at
+# version 1 may lack some, and connect() adds them (the same statements, so the
+# same schema). MIGRATIONS[v] takes a database from version v to v + 1.
+SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS contacts (
     fp TEXT PRIMARY KEY,       -- fingerprint of the card's signing key
     state TEXT NOT NULL,       -- active | replaced
     blob BLOB NOT NULL         -- sealed CBOR record (card, verified, dates)
 );
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS letters (
+    id TEXT NOT NULL,             -- message id, hex
+    folder TEXT NOT NULL,         -- in | sent
+    stored_at INTEGER NOT NULL,
+    date INTEGER NOT NULL,
+    author TEXT NOT NULL,         -- author's fingerprint
+    kind TEXT NOT NULL,
+    in_reply_to TEXT,
+    patient_ix TEXT,              -- keyed blind index of the patient's fingerprint
+    envelope_digest BLOB NOT NULL,
+    path TEXT NOT NULL,           -- relative to HOME
+    summary BLOB NOT NULL,        -- sealed CBOR
+    receipt BLOB,                 -- the receipt we signed (folder in)
+    PRIMARY KEY (id, folder)
+);
+CREATE INDEX IF NOT EXISTS letters_by_date ON letters(folder, date);
+CREATE INDEX IF NOT EXISTS letters_by_patient ON letters(patient_ix, date);
+CREATE INDEX IF NOT EXISTS letters_by_thread ON letters(in_reply_to);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT NOT NULL,
+    recipient TEXT NOT NULL,      -- fingerprint
+    envelope_digest BLOB NOT NULL,
+    status TEXT NOT NULL,         -- sent | delivered | refused
+    proof BLOB,                   -- the receipt or refusal notice
+    at INTEGER,
+    PRIMARY KEY (id, recipient)
+);
+CREATE TABLE IF NOT EXISTS log (
+    seq INTEGER PRIMARY KEY,
+    entry BLOB NOT NULL,
+    hash BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consents (
+    id TEXT PRIMARY KEY,      -- hex object_digest of the signed object
+    kind TEXT NOT NULL,       -- grant | revocation | objection
+    patient TEXT NOT NULL,    -- blind index of the patient's fingerprint
+    grant_id TEXT,            -- hex grant id (grant, revocation), else NULL
+    blob BLOB NOT NULL        -- sealed CBOR {object, card, added, origin}
+);
+CREATE INDEX IF NOT EXISTS consents_patient ON consents(patient, kind);
 """
+V1_OBJECTS = (
+    "contacts", "meta", "letters", "letters_by_date", "letters_by_patient", "letters_by_thread",
+    "deliveries", "log", "consents", "consents_patient",
+)  # fmt: skip
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -29,12 +85,26 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version >= 1 and not _complete_v1(conn):
+        version = 0  # a version-1 home made before the schema moved here: replay v1
     if version < SCHEMA_VERSION:
-        conn.executescript(
-            "BEGIN IMMEDIATE;" + SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
-        )
+        _migrate(conn, version)
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)
         if side.exists():
             os.chmod(side, 0o600)
     return conn
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    steps = "".join(MIGRATIONS[version:])
+    conn.executescript(f"BEGIN IMMEDIATE;{steps}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+
+
+def _complete_v1(conn: sqlite3.Connection) -> bool:
+    marks = ",".join("?" * len(V1_OBJECTS))
+    (n,) = conn.execute(
+        f"SELECT count(*) FROM sqlite_master WHERE name IN ({marks})",  # noqa: S608 (marks only)
+        V1_OBJECTS,
+    ).fetchone()
+    return int(n) == len(V1_OBJECTS)

@@ -5,6 +5,9 @@ key, under HOME/mail/{in,sent}/. The database holds, per letter, clear routing
 columns (id, folder, dates, author fingerprint, kind, thread) and a summary
 sealed with the storage key (subject, patient, recipients). The patient column
 is a keyed blind index: lookups work, the patient's identity is not stored.
+
+This module owns the tables letters, deliveries, log and meta (their schema is
+in store/db.py): no other module runs SQL on them.
 """
 
 from __future__ import annotations
@@ -27,41 +30,6 @@ from securemsg.core.storage import StorageKeys
 from securemsg.errors import NotFoundError, UsageError
 from securemsg.store.fs import ensure_private_dir
 from securemsg.store.home import Home
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS letters (
-    id TEXT NOT NULL,             -- message id, hex
-    folder TEXT NOT NULL,         -- in | sent
-    stored_at INTEGER NOT NULL,
-    date INTEGER NOT NULL,
-    author TEXT NOT NULL,         -- author's fingerprint
-    kind TEXT NOT NULL,
-    in_reply_to TEXT,
-    patient_ix TEXT,              -- keyed blind index of the patient's fingerprint
-    envelope_digest BLOB NOT NULL,
-    path TEXT NOT NULL,           -- relative to HOME
-    summary BLOB NOT NULL,        -- sealed CBOR
-    receipt BLOB,                 -- the receipt we signed (folder in)
-    PRIMARY KEY (id, folder)
-);
-CREATE INDEX IF NOT EXISTS letters_by_date ON letters(folder, date);
-CREATE INDEX IF NOT EXISTS letters_by_patient ON letters(patient_ix, date);
-CREATE INDEX IF NOT EXISTS letters_by_thread ON letters(in_reply_to);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id TEXT NOT NULL,
-    recipient TEXT NOT NULL,      -- fingerprint
-    envelope_digest BLOB NOT NULL,
-    status TEXT NOT NULL,         -- sent | delivered | refused
-    proof BLOB,                   -- the receipt or refusal notice
-    at INTEGER,
-    PRIMARY KEY (id, recipient)
-);
-CREATE TABLE IF NOT EXISTS log (
-    seq INTEGER PRIMARY KEY,
-    entry BLOB NOT NULL,
-    hash BLOB NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +90,7 @@ class Mailbox:
         self.secret: SecretIdentity = home.unlock()
         self.keys: StorageKeys = home.storage_keys()
         self.card: Card = home.card()
-        self.conn: sqlite3.Connection = home.database()
-        self.conn.executescript(SCHEMA)
+        self._conn: sqlite3.Connection = home.database()  # tables: store/db.py
         ensure_private_dir(self.home.path / "mail")  # mkdir(parents=True) left it 0755
         for folder in ("in", "sent"):
             ensure_private_dir(self.home.path / "mail" / folder)
@@ -144,18 +111,18 @@ class Mailbox:
 
     # -- transactions -----------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
+    def transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.conn
+            yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        self._conn.execute("COMMIT")
 
     # -- log --------------------------------------------------------------
     def log_head(self) -> tuple[int, bytes]:
-        row = self.conn.execute("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        row = self._conn.execute("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
         return (0, GENESIS) if row is None else (row[0] + 1, row[1])
 
     def append_log(
@@ -169,10 +136,10 @@ class Mailbox:
         """Inside a transaction: sign and append one entry."""
         seq, prev = self.log_head()
         entry = LogEntry.sign(self.secret, seq, prev, now, event, message_id, peer, digest)
-        self.conn.execute(
+        self._conn.execute(
             "INSERT INTO log(seq, entry, hash) VALUES (?, ?, ?)", (seq, entry.encoded, entry.hash)
         )
-        self.conn.execute(
+        self._conn.execute(
             "INSERT INTO meta(k, v) VALUES ('log_head', ?) "
             "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
             (entry.hash.hex(),),
@@ -180,12 +147,12 @@ class Mailbox:
         return entry
 
     def verify_log(self) -> ChainReport:
-        rows = self.conn.execute("SELECT seq, entry, hash FROM log ORDER BY seq").fetchall()
-        head = self.conn.execute("SELECT v FROM meta WHERE k = 'log_head'").fetchone()
+        rows = self._conn.execute("SELECT seq, entry, hash FROM log ORDER BY seq").fetchall()
+        head = self._conn.execute("SELECT v FROM meta WHERE k = 'log_head'").fetchone()
         return verify_chain(rows, self.card, bytes.fromhex(head[0]) if head else None)
 
     def log_rows(self) -> list[tuple[int, bytes]]:
-        return [(s, e) for s, e in self.conn.execute("SELECT seq, entry FROM log ORDER BY seq")]
+        return [(s, e) for s, e in self._conn.execute("SELECT seq, entry FROM log ORDER BY seq")]
 
     # -- letters ----------------------------------------------------------
     def patient_index(self, patient_fp: str) -> str:
@@ -196,7 +163,7 @@ class Mailbox:
 
     def insert_letter(self, row: LetterRow, patient_fp: str | None) -> None:
         sealed = self.keys.seal(self._place(row.folder, row.id), cbor.dumps(row.summary))
-        self.conn.execute(
+        self._conn.execute(
             "INSERT INTO letters(id, folder, stored_at, date, author, kind, in_reply_to,"
             " patient_ix, envelope_digest, path, summary, receipt)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -231,14 +198,14 @@ class Mailbox:
         if folder:
             q += " AND folder = ?"
             args += (folder,)
-        r = self.conn.execute(q + " ORDER BY folder", args).fetchone()
+        r = self._conn.execute(q + " ORDER BY folder", args).fetchone()
         return None if r is None else self._row(r)
 
     def find(self, prefix: str) -> LetterRow:
         prefix = prefix.strip().lower()
         if len(prefix) < 6 or any(ch not in "0123456789abcdef" for ch in prefix):
             raise UsageError("give a message id (at least 6 hex digits)")
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             f"SELECT {self._COLS} FROM letters WHERE id >= ? AND id < ? ORDER BY folder",  # noqa: S608 (fixed column list)
             (prefix, prefix + "g"),
         ).fetchall()
@@ -261,20 +228,20 @@ class Mailbox:
             q += " AND patient_ix = ?"
             args += (self.patient_index(patient_fp),)
         q += " ORDER BY date DESC, id LIMIT ? OFFSET ?"
-        return [self._row(r) for r in self.conn.execute(q, (*args, limit, offset))]
+        return [self._row(r) for r in self._conn.execute(q, (*args, limit, offset))]
 
     def thread(self, root: str) -> list[LetterRow]:
         """The whole conversation ``root`` belongs to: climb to the first letter
         held here, then collect every reply below it."""
         climbed = {root}
         while True:
-            parent = self.conn.execute(
+            parent = self._conn.execute(
                 "SELECT in_reply_to FROM letters WHERE id = ? AND in_reply_to IS NOT NULL",
                 (root,),
             ).fetchone()
             if parent is None or parent[0] in climbed:
                 break
-            if self.conn.execute("SELECT 1 FROM letters WHERE id = ?", (parent[0],)).fetchone():
+            if self._conn.execute("SELECT 1 FROM letters WHERE id = ?", (parent[0],)).fetchone():
                 root = parent[0]
                 climbed.add(root)
             else:
@@ -283,7 +250,7 @@ class Mailbox:
         todo = [root]
         while todo:
             mid = todo.pop()
-            for r in self.conn.execute(
+            for r in self._conn.execute(
                 f"SELECT {self._COLS} FROM letters WHERE id = ? OR in_reply_to = ?",  # noqa: S608
                 (mid, mid),
             ):
@@ -296,18 +263,35 @@ class Mailbox:
     # -- deliveries --------------------------------------------------------
     def deliveries(self, message_id: str) -> list[tuple[str, str, int | None]]:
         return list(
-            self.conn.execute(
+            self._conn.execute(
                 "SELECT recipient, status, at FROM deliveries WHERE id = ? ORDER BY recipient",
                 (message_id,),
             )
         )
 
     def delivery(self, message_id: str, recipient: str) -> tuple[bytes, str] | None:
-        r = self.conn.execute(
+        r = self._conn.execute(
             "SELECT envelope_digest, status FROM deliveries WHERE id = ? AND recipient = ?",
             (message_id, recipient),
         ).fetchone()
         return None if r is None else (r[0], r[1])
+
+    def add_delivery(self, message_id: str, recipient: str, digest: bytes, now: int) -> None:
+        """Inside a transaction: one envelope of a letter sent, awaiting its receipt."""
+        self._conn.execute(
+            "INSERT INTO deliveries(id, recipient, envelope_digest, status, at) "
+            "VALUES (?, ?, ?, 'sent', ?)",
+            (message_id, recipient, digest, now),
+        )
+
+    def settle_delivery(
+        self, message_id: str, recipient: str, status: str, proof: bytes, now: int
+    ) -> None:
+        """Inside a transaction: the receipt or refusal notice a recipient sent back."""
+        self._conn.execute(
+            "UPDATE deliveries SET status = ?, proof = ?, at = ? WHERE id = ? AND recipient = ?",
+            (status, proof, now, message_id, recipient),
+        )
 
     def cleanup_orphans(self) -> int:
         """Remove envelope files left by a crash before their database commit.
@@ -330,7 +314,7 @@ class Mailbox:
             d = self.temp_dir(folder)
             known = {
                 r[0]
-                for r in self.conn.execute("SELECT path FROM letters WHERE folder = ?", (folder,))
+                for r in self._conn.execute("SELECT path FROM letters WHERE folder = ?", (folder,))
             }
             for f in d.iterdir():
                 rel = str(f.relative_to(self.home.path))

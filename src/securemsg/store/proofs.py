@@ -67,9 +67,6 @@ def import_proof(box: Mailbox, data: bytes, now: int) -> ProofResult:
             return ProofResult(kind, mid, signer, contact.name, "unchanged", rule, reason)
         if current != "sent":
             raise VerificationError(f"letter {mid} is already marked {current} for {contact.name}")
-        box.conn.execute(
-            "UPDATE deliveries SET status = ?, proof = ?, at = ? WHERE id = ? AND recipient = ?",
-            (status, data, now, mid, signer),
-        )
+        box.settle_delivery(mid, signer, status, data, now)
         box.append_log(now, kind, bytes.fromhex(mid), signer, digest)
     return ProofResult(kind, mid, signer, contact.name, status, rule, reason)

@@ -407,11 +407,7 @@ def _write_all(
             row = LetterRow.of(m, "sent", now, ddigest, path, box.card.name, everything, None)
             box.insert_letter(row, m.patient_fp)
             for out, _tmp, digest in outputs:
-                box.conn.execute(
-                    "INSERT INTO deliveries(id, recipient, envelope_digest, status, at) "
-                    "VALUES (?, ?, ?, 'sent', ?)",
-                    (m.id_hex, out.fp, digest, now),
-                )
+                box.add_delivery(m.id_hex, out.fp, digest, now)
                 box.append_log(now, "send", m.message_id, out.fp, digest)
         for out, tmp, _digest in outputs:
             os.replace(tmp, out.path)
