@@ -8,7 +8,7 @@ from benchmarks.world import World, in_process_env, now
 
 
 def fill_drop(w: World, count: int) -> None:
-    from securemsg.store.sending import send
+    from securemsg.app.send import send_letter as send
 
     in_process_env(w)
     box = w.mailbox(w.alice)

@@ -54,8 +54,8 @@ def cpu() -> float:
 
 
 def in_process(report: Report, w: World, limits: Limits, size: int, runs: int) -> None:
-    from securemsg.store.receiving import receive
-    from securemsg.store.sending import send
+    from securemsg.app.receive import receive
+    from securemsg.app.send import send_letter as send
 
     in_process_env(w)
     att = make_file(w.root / "inproc.bin", size)

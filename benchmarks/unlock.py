@@ -8,9 +8,9 @@ from benchmarks.world import World, in_process_env, now
 
 
 def measure(report: Report, w: World, runs: int) -> None:
+    from securemsg.app.send import send_letter as send
     from securemsg.core import keyfile
     from securemsg.store.home import Home
-    from securemsg.store.sending import send
 
     in_process_env(w)
     p = keyfile.DEFAULT_PARAMS

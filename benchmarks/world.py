@@ -56,9 +56,9 @@ class World:
         return Mailbox(Home(home, env=self.env))
 
     def send_request(self, attachment: Path, out_dir: Path) -> object:
+        from securemsg.app.send import AttachmentFile, SendRequest
         from securemsg.core.domains import Domain, Purpose
         from securemsg.core.letter.source import parse_letter
-        from securemsg.store.sending import AttachmentFile, SendRequest
 
         return SendRequest(
             source=parse_letter(LETTER, default_subject="letter"),

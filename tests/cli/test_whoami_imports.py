@@ -27,6 +27,8 @@ ON_PATH = frozenset(
     {
         "securemsg",
         "securemsg.errors",
+        "securemsg.app",
+        "securemsg.app.home",
         "securemsg.cli",
         "securemsg.cli.main",
         "securemsg.cli.identity",

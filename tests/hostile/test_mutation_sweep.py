@@ -6,10 +6,10 @@ extended with garbage, and, for the 300 kB envelope, cut into its age STREAM
 chunks (64 KiB of plaintext + 16-byte tag) which are duplicated, swapped and
 dropped. Each mutation goes through the real verification path in-process:
 
-- envelopes: ``store.receiving.receive`` into the recipient's mailbox;
+- envelopes: ``app.receive.receive`` into the recipient's mailbox;
 - consent: ``Grant.parse`` then ``ConsentStore.record`` (what ``consent import`` runs);
 - card: ``Card.parse`` then ``Contacts.add`` (what ``contacts add`` runs);
-- receipt: ``Receipt.verify`` then ``store.proofs.import_proof`` into the sender's mailbox.
+- receipt: ``Receipt.verify`` then ``app.proofs.import_proof`` into the sender's mailbox.
 
 Each must raise a SecureMsgError (any other exception is a crash) and leave the
 store unchanged (StoreWatch: change counter, data_version, row counts, files).
@@ -33,14 +33,14 @@ from hostile_kit import FULL, StoreWatch, open_home, sweep
 
 import tamper
 from conftest import Sent
+from securemsg.app.proofs import import_proof
+from securemsg.app.receive import receive
 from securemsg.core.card import END, Card
 from securemsg.core.consent import Grant
 from securemsg.core.letter.proofs import Receipt
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import Mailbox
-from securemsg.store.proofs import import_proof
-from securemsg.store.receiving import receive
 
 # A slow suite: `make test` runs it, `make test-fast` does not (pyproject.toml, markers).
 pytestmark = pytest.mark.slow

@@ -123,9 +123,9 @@ def test_wal_holds_no_plaintext_before_checkpoint(world: World) -> None:
     """Receive in-process and scan while the connection (and its WAL) is still open."""
     import os
 
+    from securemsg.app.receive import receive
     from securemsg.store.home import Home
     from securemsg.store.mailbox import Mailbox
-    from securemsg.store.receiving import receive
 
     sent = world.send("-o", world.path("outbox"))
     f = next(o["file"] for o in sent["outputs"] if o["role"] == "patient")

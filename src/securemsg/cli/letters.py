@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from securemsg.app import receive as receiving
+from securemsg.app import send as sending
+from securemsg.app.receive import LetterReceived, Outcome, Received
+from securemsg.app.send import AttachmentFile, SendRequest, SendResult
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.cli.view import LetterView
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter.source import parse_letter
 from securemsg.errors import EXIT_REFUSED, FormatError, UsageError
-from securemsg.store.mailbox import Mailbox
-from securemsg.store.sending import AttachmentFile, SendRequest, SendResult
-from securemsg.store.sending import send as do_send
 
 MAX_CONSENT_FILE = 64 * 1024
 
@@ -165,13 +167,56 @@ def send(
     from securemsg.cli.progress import with_progress
 
     req.attachments, bar = with_progress(req.attachments)
-    box = Mailbox(ctx.home())
-    box.cleanup_orphans()  # temp files of a send that was killed
     try:
-        result = do_send(box, req, ctx.now())
+        result = sending.send(ctx.home(), req, ctx.now())
     finally:
         bar.close()
     emit(SentView(result), ctx.as_json)
+
+
+PROOF_STATUS = {
+    Outcome.DELIVERED: "receipt: delivered",
+    Outcome.REFUSED_BY_RECIPIENT: "notice: refused by recipient",
+}
+
+
+def received_row(r: Received) -> dict[str, Any]:
+    """One line of the receive report (securemsg.receive/1)."""
+    row: dict[str, Any] = {"file": str(r.file)}
+    exc = r.error  # set exactly when the outcome is REFUSED
+    if exc is not None:
+        row.update({"status": "refused", "error": exc.code})
+        if isinstance(r, LetterReceived):
+            row["rule"] = getattr(exc, "rule", None)
+        row.update({"detail": exc.message, "hint": exc.hint})
+        if isinstance(r, LetterReceived):
+            row["notice"] = r.notice
+            if r.notice:
+                row["message_id"] = r.message_id
+    elif isinstance(r, LetterReceived):
+        row.update(
+            {
+                "status": r.outcome.value,
+                "message_id": r.message_id,
+                "from": r.author,
+                "kind": r.kind,
+                "domains": list(r.domains),
+                "detail": r.subject,
+            }
+        )
+    else:
+        status = PROOF_STATUS.get(r.outcome) or f"{r.kind}: already recorded"
+        row.update(
+            {
+                "status": status,
+                "message_id": r.message_id,
+                "from": r.recipient,
+                "detail": r.reason or "",
+            }
+        )
+    if isinstance(r, LetterReceived) and r.proof_file is not None:
+        row["proof_file"] = str(r.proof_file)
+    return row
 
 
 @dataclass
@@ -216,23 +261,21 @@ class ReceiveReport:
 @pass_ctx
 def receive(ctx: Ctx, files: tuple[Path, ...], drop: Path | None, receipt_out: Path | None) -> None:
     """Verify letters (and receipts) addressed to me, and accept them into my mailbox."""
-    from securemsg.cli.receiving import receive_drop, receive_files
-
     if bool(files) == bool(drop):
         raise UsageError("give letter FILEs or --drop DIR")
     if receipt_out is not None and len(files) != 1:
         raise UsageError("--receipt-out works with one FILE")
-    box = Mailbox(ctx.home())
-    rows = (
-        receive_drop(box, drop, ctx.now())
+    results = (
+        receiving.receive_drop(ctx.home(), drop, ctx.now())
         if drop is not None
-        else receive_files(box, list(files), receipt_out, ctx.now())
+        else receiving.receive_files(ctx.home(), list(files), receipt_out, ctx.now())
     )
-    finish_report(rows, ctx.as_json)
+    finish_report(results, ctx.as_json)
 
 
-def finish_report(rows: list[dict[str, Any]], as_json: bool) -> None:
+def finish_report(results: Sequence[Received], as_json: bool) -> None:
     """Print the report; explain each refusal on stderr and exit 3 if there was one."""
+    rows = [received_row(r) for r in results]
     emit(ReceiveReport(rows), as_json)
     refused = [r for r in rows if r["status"] == "refused"]
     for r in refused:
@@ -248,9 +291,7 @@ def finish_report(rows: list[dict[str, Any]], as_json: bool) -> None:
 @pass_ctx
 def verify(ctx: Ctx, file: Path) -> None:
     """Check a letter addressed to me, without storing it."""
-    from securemsg.store.reading import open_letter
+    from securemsg.app.verify import verify as verify_letter
 
-    box = Mailbox(ctx.home())
-    with file.open("rb") as fh:
-        opened = open_letter(box, fh, ctx.now())
-    emit(LetterView(opened, box.card, show_body=False, status="verified"), ctx.as_json)
+    v = verify_letter(ctx.home(), file, ctx.now())
+    emit(LetterView(v.opened, v.me, show_body=False, status="verified"), ctx.as_json)

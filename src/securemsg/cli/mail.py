@@ -8,32 +8,17 @@ from typing import Any
 
 import click
 
+from securemsg.app import mailbox
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit
 from securemsg.cli.view import LetterView, ListView
 from securemsg.core.consent import iso_time
 from securemsg.core.times import rfc3339
 from securemsg.errors import VerificationError
-from securemsg.store.contacts import Contacts
-from securemsg.store.mailbox import Mailbox
-
-
-def _names(box: Mailbox) -> dict[str, str]:
-    out = {c.fingerprint: c.name for c in Contacts(box.home).all(include_replaced=True)}
-    out[box.card.fingerprint] = f"{box.card.name} (you)"
-    return out
 
 
 def _listing(ctx: Ctx, folder: str, limit: int, page: int, patient: str | None) -> None:
-    box = Mailbox(ctx.home())
-    patient_fp = None
-    if patient is not None:
-        patient_fp = Contacts(box.home).find(patient, include_replaced=True).fingerprint
-    rows = box.listing(folder, limit=limit, offset=(page - 1) * limit, patient_fp=patient_fp)
-    deliveries = {r.id: box.deliveries(r.id) for r in rows} if folder == "sent" else {}
-    view = ListView(rows, folder, deliveries, _names(box), box.card.profile.role.is_patient)
-    view.me = box.card.fingerprint
-    emit(view, ctx.as_json)
+    emit(ListView.of(mailbox.listing(ctx.home(), folder, limit, page, patient)), ctx.as_json)
 
 
 @click.command()
@@ -66,15 +51,10 @@ def sent(ctx: Ctx, patient: str | None, limit: int, page: int) -> None:
 @pass_ctx
 def read(ctx: Ctx, message_id: str, save_attachments: Path | None) -> None:
     """Show a received letter or a double, under its verification panel."""
-    from securemsg.store.reading import open_letter
+    from securemsg.app.read import read as read_letter
 
-    box = Mailbox(ctx.home())
-    row = box.find(message_id)
-    with (box.home.path / row.path).open("rb") as fh:
-        opened = open_letter(box, fh, ctx.now(), save_dir=save_attachments, check_consent_now=False)
-    if opened.manifest.id_hex != row.id:
-        raise VerificationError("the stored letter does not match its mailbox record")
-    emit(LetterView(opened, box.card, names=_names(box)), ctx.as_json)
+    r = read_letter(ctx.home(), message_id, ctx.now(), save_dir=save_attachments)
+    emit(LetterView(r.opened, r.me, names=r.names), ctx.as_json)
 
 
 @click.command()
@@ -82,11 +62,7 @@ def read(ctx: Ctx, message_id: str, save_attachments: Path | None) -> None:
 @pass_ctx
 def thread(ctx: Ctx, message_id: str) -> None:
     """A letter and its replies."""
-    box = Mailbox(ctx.home())
-    root = box.find(message_id)
-    rows = box.thread(root.id)
-    deliveries = {r.id: box.deliveries(r.id) for r in rows if r.folder == "sent"}
-    view = ListView(rows, "thread", deliveries, _names(box))
+    view = ListView.of(mailbox.thread(ctx.home(), message_id))
     view.schema = "securemsg.thread/2"
     emit(view, ctx.as_json)
 
@@ -103,11 +79,10 @@ def receipts() -> None:
 @pass_ctx
 def receipts_import(ctx: Ctx, files: tuple[Path, ...]) -> None:
     """Match receipts (or refusal notices) to the doubles they prove."""
+    from securemsg.app.receive import import_proofs
     from securemsg.cli.letters import finish_report
-    from securemsg.cli.receiving import import_file
 
-    box = Mailbox(ctx.home())
-    finish_report([import_file(box, f, ctx.now()) for f in files], ctx.as_json)
+    finish_report(import_proofs(ctx.home(), list(files), ctx.now()), ctx.as_json)
 
 
 @dataclass
@@ -163,27 +138,20 @@ def log() -> None:
 @pass_ctx
 def log_verify(ctx: Ctx, show: bool) -> None:
     """Recompute the hash chain and every signature; report the first inconsistency."""
-    from securemsg.core.log import LogEntry
-
-    box = Mailbox(ctx.home())
-    report = box.verify_log()
-    rows: list[dict[str, Any]] = []
-    if show and report.problem is None:
-        names = _names(box)
-        for _seq, encoded in box.log_rows():
-            e = LogEntry.verify(encoded, box.card)
-            rows.append(
-                {
-                    "seq": e.seq,
-                    "time": e.time,
-                    "event": e.event,
-                    "message_id": e.message_id.hex() if e.message_id else None,
-                    "peer": names.get(e.peer or "", e.peer),
-                }
-            )
-    emit(LogReport(report.entries, report.head.hex(), report.problem, rows), ctx.as_json)
-    if report.problem is not None:
+    check = mailbox.verify_log(ctx.home(), show)
+    rows = [
+        {
+            "seq": e.seq,
+            "time": e.time,
+            "event": e.event,
+            "message_id": e.message_id,
+            "peer": e.peer,
+        }
+        for e in check.lines
+    ]
+    emit(LogReport(check.entries, check.head, check.problem, rows), ctx.as_json)
+    if check.status is mailbox.LogStatus.INCONSISTENT:
         raise VerificationError(
-            f"the log is inconsistent: {report.problem}",
+            f"the log is inconsistent: {check.problem}",
             hint="the mailbox database was edited outside securemsg",
         )

@@ -30,9 +30,9 @@ class Ctx:
         )
 
     def home(self) -> Any:
-        from securemsg.store.home import Home, home_dir
+        from securemsg.app.home import open_home
 
-        return Home(home_dir(self.home_option, os.environ))
+        return open_home(self.home_option, os.environ)
 
     @staticmethod
     def now() -> int:
@@ -134,10 +134,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(report(wrapped, as_json, verbose))
     except Exception as exc:  # a bug: say so clearly, never dump secrets
         if isinstance(exc, OSError):
-            from securemsg.store.space import is_full, no_space
+            from securemsg.app.home import disk_full
 
-            if is_full(exc):  # a full disk is no bug: say so, like any refusal
-                sys.exit(report(no_space(None, exc), as_json, verbose))
+            full = disk_full(exc)
+            if full is not None:  # a full disk is no bug: say so, like any refusal
+                sys.exit(report(full, as_json, verbose))
         if verbose:
             raise
         sys.stderr.write(f"internal error: {type(exc).__name__}; rerun with -v for details\n")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from securemsg.store.sending import AttachmentFile
+from securemsg.app.send import AttachmentFile
 
 THRESHOLD = 16 * 1024 * 1024  # below this, no bar
 

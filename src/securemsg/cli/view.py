@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from securemsg.app.mailbox import LetterRow, Listing
 from securemsg.cli.output import Printer
 from securemsg.core.card import Card
 from securemsg.core.consent import iso_time
 from securemsg.core.times import rfc3339
-from securemsg.store.mailbox import LetterRow
 
 if TYPE_CHECKING:  # a type only: `inbox` need not import the whole reading path
-    from securemsg.store.reading import OpenedLetter
+    from securemsg.app.read import OpenedLetter
 
 
 def recipients_json(o: OpenedLetter, names: dict[str, str]) -> list[dict[str, Any]]:
@@ -236,6 +236,17 @@ class ListView:
     patient_view: bool = False
     schema: str = "securemsg.letters/2"
     me: str | None = None  # the reader's fingerprint: "you", whatever the names say
+
+    @classmethod
+    def of(cls, listing: Listing) -> ListView:
+        return cls(
+            listing.rows,
+            listing.folder,
+            listing.deliveries,
+            listing.names,
+            listing.patient_view,
+            me=listing.me,
+        )
 
     def to_json(self) -> dict[str, Any]:
         out = []

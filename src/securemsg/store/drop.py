@@ -10,6 +10,8 @@ after the mailbox has committed what it carried.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from pathlib import Path
 
@@ -59,3 +61,15 @@ def collect(drop: Path, my_fp: str) -> list[Path]:
     """What waits for me, oldest name first; temp files and strangers ignored."""
     d = folder(drop, my_fp)
     return sorted(p for p in d.iterdir() if _NAME.match(p.name) and p.is_file())
+
+
+def remove(path: Path) -> None:
+    """A file whose content the mailbox has committed (gone already: fine)."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def set_aside(path: Path) -> None:
+    """A refused file: renamed ``NAME.refused``, kept for inspection, never collected again."""
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(path, path.with_name(path.name + ".refused"))

@@ -1,4 +1,9 @@
-"""Importing receipts and refusal notices: match them to the double they prove."""
+"""Importing receipts and refusal notices: match them to the double they prove.
+
+A proof is verified against the card of the contact who signed it, then
+matched, in one transaction, to the delivery of that letter to that contact:
+the same envelope (by digest), still awaiting its proof.
+"""
 
 from __future__ import annotations
 

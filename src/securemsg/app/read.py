@@ -1,4 +1,8 @@
-"""Reading a stored letter (received or double): decrypt and re-verify it."""
+"""Reading a stored letter (received or double): decrypt and re-verify it.
+
+:func:`open_letter` is also what ``verify`` runs on a letter not stored
+(app/verify.py), with the checks of receiving (current author, consent now).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from securemsg.app.mailbox import names_of
+from securemsg.app.trust import author_card, check_basis, known_author, resolve_patient
 from securemsg.core.card import Card
 from securemsg.core.consent import Grant
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
-from securemsg.errors import UsageError
+from securemsg.errors import VerificationError
+from securemsg.store.contacts import Contacts
+from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
-from securemsg.store.receiving import author_card, check_basis, resolve_patient
 
 MAX_SECTION_SHOWN = 4 * 1024 * 1024
 
@@ -42,6 +49,26 @@ class OpenedLetter:
     my_domains: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    opened: OpenedLetter
+    me: Card
+    names: dict[str, str]  # fingerprint -> name, for every key this mailbox knows
+
+
+def read(home: Home, message_id: str, now: int, save_dir: Path | None = None) -> ReadResult:
+    """A stored letter (by id prefix), re-verified as it was received: its
+    author's card even if replaced or expired since; the consent is not checked
+    again (it held when the letter was accepted)."""
+    box = Mailbox(home)
+    row = box.find(message_id)
+    with (box.home.path / row.path).open("rb") as fh:
+        opened = open_letter(box, fh, now, save_dir=save_dir, check_consent_now=False)
+    if opened.manifest.id_hex != row.id:
+        raise VerificationError("the stored letter does not match its mailbox record")
+    return ReadResult(opened, box.card, names_of(box))
+
+
 def open_letter(
     box: Mailbox,
     src: BinaryIO,
@@ -51,7 +78,9 @@ def open_letter(
 ) -> OpenedLetter:
     env = Opening(src, box.secret, box.card.fingerprint)
     author = (
-        author_card(box, env.author_fp, now) if check_consent_now else _known(box, env.author_fp)
+        author_card(box, env.author_fp, now)
+        if check_consent_now
+        else known_author(box, env.author_fp)
     )
     manifest = env.verify(author)
     consent, carried = env.basis_records()
@@ -98,8 +127,6 @@ def open_letter(
         for left, _ in saved:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(left)
-    from securemsg.store.contacts import Contacts
-
     contact = Contacts(box.home).get(author.fingerprint)
     entry = env.entry
     return OpenedLetter(
@@ -111,18 +138,6 @@ def open_letter(
         tuple(items),
         tuple(sorted(d.value for d in entry.domains)) if entry else (),
     )
-
-
-def _known(box: Mailbox, fp: str) -> Card:
-    """For stored letters: the author's card even if replaced or expired since."""
-    if fp == box.card.fingerprint:
-        return box.card
-    from securemsg.store.contacts import Contacts
-
-    contact = Contacts(box.home).get(fp)
-    if contact is None:
-        raise UsageError("the author of this stored letter is no longer a contact")
-    return contact.card
 
 
 def _safe_name(directory: Path, name: str) -> Path:

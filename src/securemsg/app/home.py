@@ -1,0 +1,29 @@
+"""Which home a command works in, and how a full disk is reported.
+
+On whoami's path (cli/main.py): no pathlib, no dataclasses at import
+(start-up time, docs/performance.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from securemsg.store.home import Home, home_dir
+
+if TYPE_CHECKING:
+    from securemsg.errors import SecureMsgError
+
+__all__ = ["Home", "disk_full", "open_home"]
+
+
+def open_home(option: str | None, env: Mapping[str, str]) -> Home:
+    """``--home``, else ``SECUREMSG_HOME``, else the platform's data folder."""
+    return Home(home_dir(option, env))
+
+
+def disk_full(exc: OSError) -> SecureMsgError | None:
+    """The error to report when ``exc`` says a disk or quota is full, else None."""
+    from securemsg.store.space import is_full, no_space
+
+    return no_space(None, exc) if is_full(exc) else None

@@ -1,0 +1,93 @@
+"""The mailbox's own views: inbox, sent (with each recipient's proof), a
+thread, and the check of the tamper-evident log."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from securemsg.core.log import LogEntry
+from securemsg.store.contacts import Contacts
+from securemsg.store.home import Home
+from securemsg.store.mailbox import LetterRow, Mailbox
+
+__all__ = ["LetterRow", "Listing", "LogCheck", "LogLine", "LogStatus", "listing", "names_of"]
+
+Deliveries = dict[str, list[tuple[str, str, int | None]]]  # id -> (recipient, status, at)
+
+
+def names_of(box: Mailbox) -> dict[str, str]:
+    """Every key this mailbox knows (replaced ones too), by fingerprint; mine marked."""
+    out = {c.fingerprint: c.name for c in Contacts(box.home).all(include_replaced=True)}
+    out[box.card.fingerprint] = f"{box.card.name} (you)"
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    rows: list[LetterRow]
+    folder: str  # in | sent | thread
+    deliveries: Deliveries  # for the doubles among the rows
+    names: dict[str, str]
+    patient_view: bool = False  # the reader is a patient (the inbox says who else got it)
+    me: str | None = None  # the reader's fingerprint
+
+
+def listing(home: Home, folder: str, limit: int, page: int, patient: str | None = None) -> Listing:
+    """One page of a folder (``in`` or ``sent``), newest first, maybe of one patient's letters."""
+    box = Mailbox(home)
+    patient_fp = None
+    if patient is not None:
+        patient_fp = Contacts(box.home).find(patient, include_replaced=True).fingerprint
+    rows = box.listing(folder, limit=limit, offset=(page - 1) * limit, patient_fp=patient_fp)
+    deliveries = {r.id: box.deliveries(r.id) for r in rows} if folder == "sent" else {}
+    patient_view = box.card.profile.role.is_patient
+    return Listing(rows, folder, deliveries, names_of(box), patient_view, box.card.fingerprint)
+
+
+def thread(home: Home, message_id: str) -> Listing:
+    """The conversation a letter belongs to, oldest first."""
+    box = Mailbox(home)
+    root = box.find(message_id)
+    rows = box.thread(root.id)
+    deliveries = {r.id: box.deliveries(r.id) for r in rows if r.folder == "sent"}
+    return Listing(rows, "thread", deliveries, names_of(box))
+
+
+class LogStatus(enum.Enum):
+    INTACT = "intact"
+    INCONSISTENT = "inconsistent"
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    seq: int
+    time: int
+    event: str
+    message_id: str | None
+    peer: str | None  # the peer's name when known, else its fingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class LogCheck:
+    status: LogStatus
+    entries: int
+    head: str  # hex
+    problem: str | None  # the first inconsistency
+    lines: list[LogLine]  # when asked for, and only if the log is intact
+
+
+def verify_log(home: Home, show: bool = False) -> LogCheck:
+    """Recompute the hash chain and every signature."""
+    box = Mailbox(home)
+    report = box.verify_log()
+    lines: list[LogLine] = []
+    if show and report.problem is None:
+        names = names_of(box)
+        for _seq, encoded in box.log_rows():
+            e = LogEntry.verify(encoded, box.card)
+            peer = names.get(e.peer or "", e.peer)
+            mid = e.message_id.hex() if e.message_id else None
+            lines.append(LogLine(e.seq, e.time, e.event, mid, peer))
+    status = LogStatus.INTACT if report.problem is None else LogStatus.INCONSISTENT
+    return LogCheck(status, report.entries, report.head.hex(), report.problem, lines)

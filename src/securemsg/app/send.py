@@ -1,0 +1,264 @@
+"""Sending a letter: check the consent here first, then encrypt one envelope
+per recipient, keep the double, and record the deliveries and the log.
+
+Who receives what, on which basis, is decided and checked here (the consent
+rules of core/consent/check.py) before anything is written; the writing
+itself, envelopes, double and commit, is store/sending.py's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from securemsg.core.card import Card
+from securemsg.core.consent import (
+    Basis,
+    Disclosure,
+    Grant,
+    LetterFacts,
+    allowed_domains,
+    check_consent,
+)
+from securemsg.core.digests import letter_digest, object_digest
+from securemsg.core.domains import Domain, Purpose
+from securemsg.core.letter import compose
+from securemsg.core.letter.manifest import PhoneCall
+from securemsg.core.letter.source import LetterSource
+from securemsg.errors import UsageError
+from securemsg.store import sending
+from securemsg.store.consents import ConsentStore
+from securemsg.store.contacts import Contacts
+from securemsg.store.home import Home
+from securemsg.store.mailbox import Mailbox
+
+PIECE = 1 << 20
+PATIENT_COPY_REQUIRED = (Purpose.EMERGENCY_REPORT,)
+PSEUDONYMOUS_KINDS = (Purpose.TELE_EXPERTISE, Purpose.SECOND_OPINION)
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentFile:
+    """An attachment on disk. A send reads it ``READS`` times: once to hash it
+    (the manifest binds its digest), once to encrypt it into every envelope at
+    once (core/letter/compose.py). The progress bar is sized from this."""
+
+    path: Path
+    domain: Domain
+    READS: ClassVar[int] = 2
+
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def chunks(self) -> Iterator[bytes]:
+        with self.path.open("rb") as fh:
+            while data := fh.read(PIECE):
+                yield data
+
+
+@dataclass
+class SendRequest:
+    source: LetterSource
+    to: list[str]
+    kind: Purpose
+    patient: str | None = None
+    consent: bytes | None = None
+    emergency: bool = False
+    pseudonym: str | None = None
+    attachments: list[AttachmentFile] = field(default_factory=list)
+    reply_to: str | None = None
+    phone_call: int | None = None
+    no_patient_copy: bool = False
+    out_dir: Path | None = None
+    drop: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    name: str
+    fp: str
+    role: str
+    domains: tuple[str, ...]
+    path: Path
+    patient_copy: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message_id: str
+    subject: str
+    basis: str
+    outputs: tuple[Output, ...]
+    withheld: tuple[tuple[str, tuple[str, ...]], ...]  # (recipient name, domains withheld)
+    double: Path
+
+
+def send(home: Home, req: SendRequest, now: int) -> SendResult:
+    """``send``: the temp files of a send that was killed are cleaned first."""
+    box = Mailbox(home)
+    box.cleanup_orphans()
+    return send_letter(box, req, now)
+
+
+def _recipients(contacts: Contacts, queries: list[str], me: Card, now: int) -> list[Card]:
+    cards: list[Card] = []
+    for q in queries:
+        c = contacts.find(q)
+        c.card.check_current(now)
+        if c.fingerprint == me.fingerprint:
+            raise UsageError("you cannot send a letter to yourself (your double is kept anyway)")
+        if any(x.fingerprint == c.fingerprint for x in cards):
+            raise UsageError(f"{c.name} is named twice with --to")
+        cards.append(c.card)
+    if not cards:
+        raise UsageError("name at least one recipient with --to")
+    return cards
+
+
+def _basis(
+    req: SendRequest, box: Mailbox, contacts: Contacts, now: int
+) -> tuple[Basis, Card | None, Grant | None]:
+    chosen = [req.consent is not None, req.emergency, req.pseudonym is not None]
+    if sum(chosen) != 1:
+        raise UsageError("give exactly one of --consent FILE, --emergency or --pseudonym LABEL")
+    if req.pseudonym is not None:
+        if req.patient is not None:
+            raise UsageError("a pseudonymous letter names no patient: drop --patient")
+        if req.kind not in PSEUDONYMOUS_KINDS:
+            raise UsageError("only tele-expertise and second-opinion letters may be pseudonymous")
+        return Basis.PSEUDONYMOUS, None, None
+    if req.patient is None:
+        raise UsageError("name the patient with --patient CONTACT")
+    pc = contacts.find(req.patient)
+    if not pc.card.profile.role.is_patient:
+        raise UsageError(f"{pc.name} is a {pc.card.profile.role.value}, not a patient")
+    pc.card.check_current(now)
+    if req.emergency:
+        if req.kind is not Purpose.EMERGENCY_REPORT:
+            raise UsageError("--emergency is for --kind emergency-report only")
+        return Basis.EMERGENCY, pc.card, None
+    assert req.consent is not None
+    return Basis.CONSENT, pc.card, Grant.verify(req.consent, pc.card)
+
+
+def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
+    """The send itself, on an open mailbox."""
+    if (req.out_dir is None) == (req.drop is None):
+        raise UsageError("give exactly one of -o DIR or --drop DIR")
+    if req.out_dir is not None and not req.out_dir.is_dir():
+        raise UsageError(f"{req.out_dir} is not a folder")
+    contacts = Contacts(box.home)
+    me = box.card
+    recipients = _recipients(contacts, req.to, me, now)
+    basis, patient, grant = _basis(req, box, contacts, now)
+    phone = PhoneCall(req.phone_call, recipients[0].fingerprint) if req.phone_call else None
+    if req.no_patient_copy and (req.kind in PATIENT_COPY_REQUIRED or phone is not None):
+        raise UsageError(
+            "the patient's copy is mandatory for emergency reports and phone follow-ups (R6, R8)"
+        )
+    if patient is not None and any(c.fingerprint == patient.fingerprint for c in recipients):
+        raise UsageError("the patient gets their copy automatically; do not name them with --to")
+    if patient is not None and not req.no_patient_copy:
+        recipients.append(patient)
+    in_reply_to = _reply_to(box, req.reply_to)
+    present = {s.domain for s in req.source.sections} | {a.domain for a in req.attachments}
+    plan_recipients: list[tuple[Card, frozenset[Domain]]] = []
+    withheld: list[tuple[str, tuple[str, ...]]] = []
+    patient_fp = patient.fingerprint if patient else None
+    for card in recipients:
+        allowed = allowed_domains(grant, card.fingerprint, card.profile.role, patient_fp)
+        gets = frozenset(present & allowed)
+        if not gets:
+            raise UsageError(
+                f"nothing in this letter may go to {card.name} ({card.profile.role.value}): "
+                f"it may receive {', '.join(sorted(d.value for d in allowed)) or 'nothing'}",
+                hint="tag the sections for their care domain, e.g. '## Dressing care {nursing}'",
+            )
+        if present - gets:
+            withheld.append((card.name, tuple(sorted(d.value for d in present - gets))))
+        plan_recipients.append((card, gets))
+    facts = LetterFacts(
+        sender_fp=me.fingerprint,
+        patient_fp=patient_fp,
+        purpose=req.kind,
+        disclosures=tuple(
+            Disclosure(c.fingerprint, c.profile.role, d, c.name) for c, d in plan_recipients
+        ),
+        letter_digest=letter_digest(req.source.raw),
+        date=now,
+        basis=basis,
+        patient_identifiers_present=patient is not None,
+    )
+    store = ConsentStore(box.home)
+    check_consent(
+        facts,
+        patient,
+        req.consent,
+        store.revocations_for(patient_fp) if patient_fp else [],
+        store.objections_for(patient_fp) if patient_fp else [],
+        now,
+    )
+    dest = sending.Destination(req.out_dir, req.drop)
+    # The envelopes' temp files are made now and their space reserved on a
+    # worker while plan() hashes the attachments (store/space.py).
+    # (A full disk met later is reported as no_space by cli/main, for every command.)
+    sizes = [(a.domain, a.size()) for a in req.attachments]
+    reserved = sending.reserve(box, dest, len(req.source.raw), sizes, plan_recipients)
+    try:
+        planned = _plan(box, req, plan_recipients, basis, now, patient, in_reply_to, phone)
+        written = sending.write(
+            box, planned, plan_recipients, dest, req.consent, patient, now, reserved
+        )
+    finally:
+        reserved.close()
+    outputs = tuple(
+        Output(
+            card.name,
+            card.fingerprint,
+            card.profile.role.value,
+            tuple(sorted(d.value for d in domains)),
+            path,
+            patient is not None and card.fingerprint == patient.fingerprint,
+        )
+        for (card, domains), path in zip(plan_recipients, written.envelopes, strict=True)
+    )
+    m = planned.manifest
+    return SendResult(m.id_hex, m.subject, m.basis, outputs, tuple(withheld), written.double)
+
+
+def _plan(
+    box: Mailbox,
+    req: SendRequest,
+    plan_recipients: list[tuple[Card, frozenset[Domain]]],
+    basis: Basis,
+    now: int,
+    patient: Card | None,
+    in_reply_to: bytes | None,
+    phone: PhoneCall | None,
+) -> compose.Planned:
+    return compose.plan(
+        source=req.source,
+        attachments=[
+            compose.Attachment(a.path.name, a.domain, a.size(), a.chunks) for a in req.attachments
+        ],
+        kind=req.kind,
+        author=box.secret,
+        author_card=box.card,
+        recipients=plan_recipients,
+        basis=basis.value,
+        now=now,
+        patient=patient,
+        pseudonym=req.pseudonym,
+        consent=req.consent,
+        consent_digest=object_digest(req.consent) if req.consent else None,
+        in_reply_to=in_reply_to,
+        phone_call=phone,
+    )
+
+
+def _reply_to(box: Mailbox, ref: str | None) -> bytes | None:
+    if ref is None:
+        return None
+    return bytes.fromhex(box.find(ref).id)

@@ -1,0 +1,107 @@
+"""Whose cards verify a letter, and whether its legal basis holds here.
+
+Shared by receive, read and verify. Every fact comes from this mailbox's own
+records (conventions.md, Untrusted input): the author is me or an active,
+current contact; the patient is me, a contact, or the card the author carried
+(checked against the fingerprint the signed manifest names); the consent rules
+run against the revocations and objections known here.
+"""
+
+from __future__ import annotations
+
+from securemsg.core.card import Card
+from securemsg.core.consent import Basis, Disclosure, LetterFacts, check_consent
+from securemsg.core.digests import object_digest
+from securemsg.core.letter.manifest import Manifest
+from securemsg.errors import ConsentRefused, UsageError, VerificationError
+from securemsg.store.consents import ConsentStore
+from securemsg.store.contacts import Contacts
+from securemsg.store.mailbox import Mailbox
+
+
+class UnknownSender(VerificationError):
+    code = "unknown_sender"
+
+
+def facts_of(m: Manifest) -> LetterFacts:
+    return LetterFacts(
+        sender_fp=m.author,
+        patient_fp=m.patient_fp,
+        purpose=m.kind,
+        disclosures=tuple(Disclosure(r.fp, r.role, r.domains) for r in m.recipients),
+        letter_digest=m.letter_digest,
+        date=m.date,
+        basis=Basis(m.basis),
+        patient_identifiers_present=bool(m.patient_ids) or m.patient_fp is not None,
+    )
+
+
+def resolve_patient(box: Mailbox, m: Manifest, carried: bytes | None) -> Card | None:
+    """The patient's card: mine, a contact's, or the one the author carried."""
+    if m.patient_fp is None:
+        return None
+    if m.patient_fp == box.card.fingerprint:
+        return box.card
+    contact = Contacts(box.home).get(m.patient_fp)
+    if contact is not None:
+        if contact.state != "active":
+            raise ConsentRefused(
+                "the patient's key named in this letter was replaced",
+                rule="patient_key_replaced",
+                party=m.patient_fp,
+            )
+        return contact.card
+    if carried is None:
+        return None
+    card = Card.verify(carried)
+    if card.fingerprint != m.patient_fp:
+        raise VerificationError("the patient card in the letter is not the patient's it names")
+    return card
+
+
+def check_basis(
+    box: Mailbox, m: Manifest, consent: bytes | None, carried: bytes | None, now: int
+) -> None:
+    if m.basis == "consent":
+        if consent is None or m.consent_digest != object_digest(consent):
+            raise ConsentRefused(
+                "the consent in the letter is not the one its author signed for",
+                rule="bad_signature",
+            )
+    elif consent is not None:
+        raise VerificationError("a letter on the emergency or pseudonymous basis carries a consent")
+    patient = resolve_patient(box, m, carried)
+    store = ConsentStore(box.home)
+    revs = store.revocations_for(m.patient_fp) if m.patient_fp else []
+    objs = store.objections_for(m.patient_fp) if m.patient_fp else []
+    check_consent(facts_of(m), patient, consent, revs, objs, now)
+
+
+def author_card(box: Mailbox, author_fp: str, now: int) -> Card:
+    """The author of a letter being received: me, or an active, current contact."""
+    if author_fp == box.card.fingerprint:
+        return box.card
+    contact = Contacts(box.home).get(author_fp)
+    if contact is None:
+        raise UnknownSender(
+            f"the letter's author (key {author_fp[:16]}) is not one of your contacts",
+            hint="ask the author for their card, check it with them, then: "
+            "securemsg contacts add FILE",
+        )
+    if contact.state != "active":
+        raise VerificationError(
+            f"the letter is signed with a key of {contact.name} that was replaced on your side",
+            hint="it may be an old or stolen key; ask them to send it again",
+        )
+    contact.card.check_current(now)
+    return contact.card
+
+
+def known_author(box: Mailbox, fp: str) -> Card:
+    """For stored letters: the author's card even if replaced or expired since."""
+    if fp == box.card.fingerprint:
+        return box.card
+    contact = Contacts(box.home).get(fp)
+    if contact is None:
+        raise UsageError("the author of this stored letter is no longer a contact")
+    return contact.card
