@@ -3,45 +3,32 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
+from securemsg.app import consent as consenting
+from securemsg.app.consent import ConsentInfo, Imported, Lookup
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card
 from securemsg.core.consent import (
-    Basis,
     ConsentObject,
     Decision,
-    Disclosure,
     Grant,
-    LetterFacts,
     Objection,
     Recipient,
     Revocation,
-    allowed_domains,
-    check_consent,
     explain,
-    grant_status,
     iso_time,
     short_fp,
 )
-from securemsg.core.digests import letter_digest, object_digest
+from securemsg.core.digests import object_digest
 from securemsg.core.domains import Domain, Purpose, sorted_domains
-from securemsg.core.identity import Role
 from securemsg.core.times import rfc3339
-from securemsg.errors import ConsentRefused, FormatError, UsageError
-from securemsg.store.consents import ConsentStore
-from securemsg.store.fs import atomic_writer
-from securemsg.store.home import Home
-
-MAX_CONSENT_FILE = 64 * 1024
-MAX_LETTER_FILE = 16 * 1024 * 1024
-Lookup = Callable[[str], str | None]
+from securemsg.errors import UsageError
 
 STATUS_TEXT = {
     "valid": "valid",
@@ -131,6 +118,18 @@ class ConsentView:
     decision: Decision | None = None
     schema: str = "securemsg.consent/1"
 
+    @classmethod
+    def of(cls, info: ConsentInfo) -> ConsentView:
+        return cls(
+            info.obj,
+            info.card,
+            info.status.value,
+            info.recorded,
+            info.lookup,
+            info.file,
+            info.decision,
+        )
+
     def to_json(self) -> dict[str, Any]:
         doc = consent_json(self.obj, self.card, self.status, self.recorded, self.lookup)
         if self.file is not None:
@@ -175,6 +174,10 @@ class ImportView:
     status: str
     schema: str = "securemsg.consent-import/1"
 
+    @classmethod
+    def of(cls, imported: Imported) -> ImportView:
+        return cls(ConsentView.of(imported.info), imported.status.value)
+
     def to_json(self) -> dict[str, Any]:
         return {"import": self.status, "consent": self.view.to_json()}
 
@@ -211,63 +214,7 @@ class ConsentList:
         out.table("Consent", ["Kind", "Patient", "What", "Status", "Until / date"], rows)
 
 
-# -- helpers ------------------------------------------------------------------------
-def make_lookup(home: Home) -> Lookup:
-    from securemsg.store.contacts import Contacts
-
-    me = home.card()
-    names = {c.fingerprint: c.name for c in Contacts(home).all(include_replaced=True)}
-    names[me.fingerprint] = me.name
-    return names.get
-
-
-def require_patient(home: Home) -> Card:
-    me = home.card()
-    if not me.profile.role.is_patient:
-        raise ConsentRefused(
-            f"only a patient can grant, revoke or object to consent; you are registered as a "
-            f"{me.profile.role} ({me.name})",
-            rule="not_a_patient",
-            party=me.fingerprint,
-            hint="the patient does this with their own securemsg identity",
-        )
-    return me
-
-
-def check_output(path: Path) -> None:
-    if path.exists() or path.is_symlink():
-        raise UsageError(
-            f"{path} exists; refusing to overwrite it", hint="choose another file name"
-        )
-    if not path.parent.is_dir():
-        raise UsageError(f"folder {path.parent} does not exist")
-
-
-def write_output(path: Path, data: bytes) -> None:
-    check_output(path)
-    with atomic_writer(path) as fh:
-        fh.write(data)
-
-
-def read_limited(path: Path, limit: int, what: str) -> bytes:
-    with path.open("rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise FormatError(f"{path} is too large to be a {what}")
-    return data
-
-
-def resolve_recipient(home: Home, value: str) -> Recipient:
-    from securemsg.store.contacts import Contacts
-
-    if value.strip().lower() in {r.value for r in Role}:
-        return Recipient(role=Role.parse(value))
-    contact = Contacts(home).find(value)
-    if contact.card.profile.role.is_patient:
-        raise UsageError(f"{contact.name} is a patient; a consent names practitioners")
-    return Recipient(fp=contact.fingerprint)
-
-
+# -- option values ------------------------------------------------------------------
 def parse_duration(text: str) -> int:
     m = re.fullmatch(r"\s*(\d{1,5})\s*([dwh]?)\s*", text.lower())
     if m is None or int(m.group(1)) == 0:
@@ -276,36 +223,12 @@ def parse_duration(text: str) -> int:
     return int(m.group(1)) * unit
 
 
-def status_of(store: ConsentStore, obj: ConsentObject, now: int) -> str:
-    if isinstance(obj, Grant):
-        return grant_status(obj, store.revocations_for(obj.patient_fp), now)
-    return "valid"
-
-
-def refuse_unusable(grant: Grant, status: str, store: ConsentStore) -> None:
-    if status == "revoked":
-        rev = store.revocation_of(grant)
-        when = f" on {iso_time(rev.date)}" if rev else ""
-        raise ConsentRefused(
-            f"the patient revoked this consent{when}: it allows nothing any more",
-            rule="revoked",
-            party=grant.patient_fp,
-            hint="ask the patient for a new consent",
+def _signed(ctx: Ctx, info: ConsentInfo) -> None:
+    if not ctx.as_json:
+        message(
+            f"Signed {info.obj.kind} written to {info.file}; give it to the practitioner.", "green"
         )
-    if status == "expired":
-        raise ConsentRefused(
-            f"this consent expired on {iso_time(grant.not_after)}",
-            rule="expired",
-            party=grant.patient_fp,
-            hint="ask the patient for a new consent",
-        )
-    if status == "not_yet_valid":
-        raise ConsentRefused(
-            f"this consent is not valid yet: it starts on {iso_time(grant.issued_at)}",
-            rule="not_yet_valid",
-            party=grant.patient_fp,
-            hint="check the computer's clock, or wait",
-        )
+    emit(ConsentView.of(info), ctx.as_json)
 
 
 # -- commands -----------------------------------------------------------------------
@@ -351,45 +274,27 @@ def consent_grant(
     output: Path,
 ) -> None:
     """Sign a consent grant: who may tell whom what, for which purpose, until when."""
-    from securemsg.store.contacts import Contacts
-
     home = ctx.home()
-    me = require_patient(home)
-    check_output(output)
+    me = consenting.require_patient(home)
+    consenting.check_new_file(output)
     the_purpose = Purpose.parse(purpose)
     doms = [Domain.parse(d) for d in domains] or None
     excl = [Domain.parse(d) for d in excludes]
     seconds = parse_duration(valid_for)
-    digest = letter_digest(read_limited(letter, MAX_LETTER_FILE, "letter")) if letter else None
-    secret = home.unlock()
-    sender_contact = Contacts(home).find(sender)
-    if sender_contact.card.profile.role.is_patient:
-        raise UsageError(f"{sender_contact.name} is a patient; the sender is a practitioner")
-    recipients = [resolve_recipient(home, t) for t in to]
-    grant = Grant.sign(
-        secret,
+    info = consenting.grant(
+        home,
         me,
-        sender_fp=sender_contact.fingerprint,
-        recipients=recipients,
+        sender=sender,
+        to=to,
         purpose=the_purpose,
         domains=doms,
         exclude=excl,
-        now=ctx.now(),
         valid_for=seconds,
-        letter_digest=digest,
+        letter=letter,
+        output=output,
+        now=ctx.now(),
     )
-    _write_and_keep(ctx, home, grant, output)
-
-
-def _write_and_keep(ctx: Ctx, home: Home, obj: ConsentObject, output: Path) -> None:
-    write_output(output, obj.encoded)
-    store = ConsentStore(home)
-    store.record(obj.encoded, ctx.now(), origin="signed")
-    if not ctx.as_json:
-        message(f"Signed {obj.kind} written to {output}; give it to the practitioner.", "green")
-    view = ConsentView(obj, home.card(), status_of(store, obj, ctx.now()), True, make_lookup(home))
-    view.file = output
-    emit(view, ctx.as_json)
+    _signed(ctx, info)
 
 
 @consent.command("revoke")
@@ -399,13 +304,9 @@ def _write_and_keep(ctx: Ctx, home: Home, obj: ConsentObject, output: Path) -> N
 def consent_revoke(ctx: Ctx, grant_file: Path, output: Path) -> None:
     """Withdraw a grant I signed; give the revocation to the practitioners concerned."""
     home = ctx.home()
-    me = require_patient(home)
-    check_output(output)
-    grant = Grant.verify(read_limited(grant_file, MAX_CONSENT_FILE, "consent grant"), me)
-    secret = home.unlock()
-    store = ConsentStore(home)
-    store.record(grant.encoded, ctx.now(), origin="signed")
-    _write_and_keep(ctx, home, Revocation.sign(secret, me, grant, ctx.now()), output)
+    me = consenting.require_patient(home)
+    consenting.check_new_file(output)
+    _signed(ctx, consenting.revoke(home, me, grant_file, output, ctx.now()))
 
 
 @consent.command("object")
@@ -415,11 +316,9 @@ def consent_revoke(ctx: Ctx, grant_file: Path, output: Path) -> None:
 def consent_object(ctx: Ctx, to: str, output: Path) -> None:
     """Object to a recipient being informed about me, even in an emergency."""
     home = ctx.home()
-    me = require_patient(home)
-    check_output(output)
-    secret = home.unlock()
-    target = resolve_recipient(home, to)
-    _write_and_keep(ctx, home, Objection.sign(secret, me, target, ctx.now()), output)
+    me = consenting.require_patient(home)
+    consenting.check_new_file(output)
+    _signed(ctx, consenting.object_to(home, me, to, output, ctx.now()))
 
 
 @consent.command("show")
@@ -451,67 +350,13 @@ def consent_show(
     letter with these facts would be allowed, exactly as sending would.
     """
     home = ctx.home()
-    store = ConsentStore(home)
-    obj, card = store.verify(read_limited(file, MAX_CONSENT_FILE, "consent object"))
     now = ctx.now()
-    status = status_of(store, obj, now)
-    view = ConsentView(obj, card, status, store.is_recorded(obj), make_lookup(home))
     checking = bool(sender or recipients or purpose or domains or letter)
-    if checking:
-        if not isinstance(obj, Grant):
-            raise UsageError("only a grant can be checked against a letter")
-        view.decision = _check(
-            home, obj, card, store, now, sender, recipients, purpose, domains, letter
-        )
-    emit(view, ctx.as_json)
-    if isinstance(obj, Grant) and not checking:
-        refuse_unusable(obj, status, store)
-
-
-def _check(
-    home: Home,
-    grant: Grant,
-    card: Card,
-    store: ConsentStore,
-    now: int,
-    sender: str | None,
-    recipients: tuple[str, ...],
-    purpose: str | None,
-    domains: tuple[str, ...],
-    letter: Path | None,
-) -> Decision:
-    from securemsg.store.contacts import Contacts
-
-    book = Contacts(home)
-    sender_fp = book.find(sender).fingerprint if sender else home.card().fingerprint
-    disclosures = []
-    for query in recipients:
-        c = book.find(query)
-        role = c.card.profile.role
-        doms = frozenset(Domain.parse(d) for d in domains) or allowed_domains(
-            grant, c.fingerprint, role, grant.patient_fp
-        )
-        disclosures.append(Disclosure(c.fingerprint, role, doms, c.name))
-    facts = LetterFacts(
-        sender_fp=sender_fp,
-        patient_fp=card.fingerprint,
-        purpose=Purpose.parse(purpose) if purpose else grant.purpose,
-        disclosures=tuple(disclosures),
-        letter_digest=letter_digest(read_limited(letter, MAX_LETTER_FILE, "letter"))
-        if letter
-        else None,
-        date=now,
-        basis=Basis.CONSENT,
-        patient_identifiers_present=True,
-    )
-    return check_consent(
-        facts,
-        card,
-        grant.encoded,
-        store.revocations_for(card.fingerprint),
-        store.objections_for(card.fingerprint),
-        now,
-    )
+    query = consenting.LetterQuery(sender, recipients, purpose, domains, letter)
+    info = consenting.show(home, file, now, query if checking else None)
+    emit(ConsentView.of(info), ctx.as_json)
+    if not checking:
+        consenting.refuse_unusable(home, info, now)
 
 
 @consent.command("import")
@@ -519,26 +364,12 @@ def _check(
 @pass_ctx
 def consent_import(ctx: Ctx, file: Path) -> None:
     """Record a revocation, objection or grant signed by a patient who is a contact."""
-    home = ctx.home()
-    store = ConsentStore(home)
-    result = store.record(read_limited(file, MAX_CONSENT_FILE, "consent object"), ctx.now())
-    s = result.stored
-    view = ConsentView(
-        s.obj, s.patient_card, status_of(store, s.obj, ctx.now()), True, make_lookup(home)
-    )
-    emit(ImportView(view, result.status), ctx.as_json)
+    emit(ImportView.of(consenting.record(ctx.home(), file, ctx.now())), ctx.as_json)
 
 
 @consent.command("list")
 @pass_ctx
 def consent_list(ctx: Ctx) -> None:
     """Grants, revocations and objections known here."""
-    home = ctx.home()
-    store = ConsentStore(home)
-    lookup = make_lookup(home)
-    now = ctx.now()
-    views = [
-        ConsentView(s.obj, s.patient_card, status_of(store, s.obj, now), True, lookup)
-        for s in store.all()
-    ]
+    views = [ConsentView.of(info) for info in consenting.list_all(ctx.home(), ctx.now())]
     emit(ConsentList(views), ctx.as_json)

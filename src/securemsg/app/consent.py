@@ -1,0 +1,302 @@
+"""The patient's consent, as use cases: sign a grant, a revocation or an
+objection (the patient), and verify, explain, check, record and list the
+objects patients signed (anyone).
+
+Every refusal is core's (core/consent/check.py), in core's words: a grant
+shown here is judged by the same :func:`check_consent` a send runs.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from securemsg.core.card import Card
+from securemsg.core.consent import (
+    Basis,
+    ConsentObject,
+    Decision,
+    Disclosure,
+    Grant,
+    LetterFacts,
+    Objection,
+    Recipient,
+    Revocation,
+    allowed_domains,
+    check_consent,
+    grant_status,
+)
+from securemsg.core.digests import letter_digest
+from securemsg.core.domains import Domain, Purpose
+from securemsg.core.identity import Role
+from securemsg.errors import ConsentRefused, FormatError, UsageError
+from securemsg.store.consents import ConsentStore
+from securemsg.store.contacts import Contacts
+from securemsg.store.fs import atomic_writer
+from securemsg.store.home import Home
+
+MAX_CONSENT_FILE = 64 * 1024
+MAX_LETTER_FILE = 16 * 1024 * 1024
+Lookup = Callable[[str], str | None]
+
+
+class Status(enum.Enum):
+    """A grant as of now (revocations, objections: always VALID)."""
+
+    VALID = "valid"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    REVOKED = "revoked"
+
+
+class ImportStatus(enum.Enum):
+    ADDED = "added"
+    UNCHANGED = "unchanged"  # recorded before
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentInfo:
+    """A verified consent object, with what this home knows of it."""
+
+    obj: ConsentObject
+    card: Card  # the patient who signed it
+    status: Status
+    recorded: bool  # kept in this home's consent store
+    lookup: Lookup  # a fingerprint's name, if it is mine or a contact's
+    file: Path | None = None  # where a new object was written
+    decision: Decision | None = None  # the check of a letter, when asked
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    info: ConsentInfo
+    status: ImportStatus
+
+
+@dataclass(frozen=True, slots=True)
+class LetterQuery:
+    """``consent show --sender/--recipient/--purpose/--domain/--letter``: the
+    facts of a letter to check a grant against, as given (contacts by name)."""
+
+    sender: str | None
+    recipients: tuple[str, ...]
+    purpose: str | None
+    domains: tuple[str, ...]
+    letter: Path | None
+
+
+# -- helpers ------------------------------------------------------------------------
+def lookup_of(home: Home) -> Lookup:
+    me = home.card()
+    names = {c.fingerprint: c.name for c in Contacts(home).all(include_replaced=True)}
+    names[me.fingerprint] = me.name
+    return names.get
+
+
+def require_patient(home: Home) -> Card:
+    """My card, if I am a patient: only a patient grants, revokes or objects."""
+    me = home.card()
+    if not me.profile.role.is_patient:
+        raise ConsentRefused(
+            f"only a patient can grant, revoke or object to consent; you are registered as a "
+            f"{me.profile.role} ({me.name})",
+            rule="not_a_patient",
+            party=me.fingerprint,
+            hint="the patient does this with their own securemsg identity",
+        )
+    return me
+
+
+def check_new_file(path: Path) -> None:
+    """A signed object is never written over a file."""
+    if path.exists() or path.is_symlink():
+        raise UsageError(
+            f"{path} exists; refusing to overwrite it", hint="choose another file name"
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"folder {path.parent} does not exist")
+
+
+def read_limited(path: Path, limit: int, what: str) -> bytes:
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise FormatError(f"{path} is too large to be a {what}")
+    return data
+
+
+def resolve_recipient(home: Home, value: str) -> Recipient:
+    """A role name (any practitioner of that role) or a practitioner contact."""
+    if value.strip().lower() in {r.value for r in Role}:
+        return Recipient(role=Role.parse(value))
+    contact = Contacts(home).find(value)
+    if contact.card.profile.role.is_patient:
+        raise UsageError(f"{contact.name} is a patient; a consent names practitioners")
+    return Recipient(fp=contact.fingerprint)
+
+
+def status_of(store: ConsentStore, obj: ConsentObject, now: int) -> Status:
+    if isinstance(obj, Grant):
+        return Status(grant_status(obj, store.revocations_for(obj.patient_fp), now))
+    return Status.VALID
+
+
+def _info(home: Home, store: ConsentStore, obj: ConsentObject, card: Card, now: int) -> ConsentInfo:
+    return ConsentInfo(obj, card, status_of(store, obj, now), True, lookup_of(home))
+
+
+# -- signing (the patient) ----------------------------------------------------------
+def _write_and_keep(home: Home, obj: ConsentObject, output: Path, now: int) -> ConsentInfo:
+    check_new_file(output)
+    with atomic_writer(output) as fh:
+        fh.write(obj.encoded)
+    store = ConsentStore(home)
+    store.record(obj.encoded, now, origin="signed")
+    info = _info(home, store, obj, home.card(), now)
+    return ConsentInfo(info.obj, info.card, info.status, True, info.lookup, file=output)
+
+
+def grant(
+    home: Home,
+    me: Card,
+    *,
+    sender: str,
+    to: tuple[str, ...],
+    purpose: Purpose,
+    domains: list[Domain] | None,
+    exclude: list[Domain],
+    valid_for: int,
+    letter: Path | None,
+    output: Path,
+    now: int,
+) -> ConsentInfo:
+    """Sign a grant (``me``: :func:`require_patient`), write it to ``output``, keep it."""
+    digest = letter_digest(read_limited(letter, MAX_LETTER_FILE, "letter")) if letter else None
+    secret = home.unlock()
+    sender_contact = Contacts(home).find(sender)
+    if sender_contact.card.profile.role.is_patient:
+        raise UsageError(f"{sender_contact.name} is a patient; the sender is a practitioner")
+    recipients = [resolve_recipient(home, t) for t in to]
+    signed = Grant.sign(
+        secret,
+        me,
+        sender_fp=sender_contact.fingerprint,
+        recipients=recipients,
+        purpose=purpose,
+        domains=domains,
+        exclude=exclude,
+        now=now,
+        valid_for=valid_for,
+        letter_digest=digest,
+    )
+    return _write_and_keep(home, signed, output, now)
+
+
+def revoke(home: Home, me: Card, grant_file: Path, output: Path, now: int) -> ConsentInfo:
+    """Withdraw a grant ``me`` signed; the grant is kept too."""
+    withdrawn = Grant.verify(read_limited(grant_file, MAX_CONSENT_FILE, "consent grant"), me)
+    secret = home.unlock()
+    store = ConsentStore(home)
+    store.record(withdrawn.encoded, now, origin="signed")
+    return _write_and_keep(home, Revocation.sign(secret, me, withdrawn, now), output, now)
+
+
+def object_to(home: Home, me: Card, to: str, output: Path, now: int) -> ConsentInfo:
+    """Object to a recipient (a contact or a role) being informed about ``me``."""
+    secret = home.unlock()
+    target = resolve_recipient(home, to)
+    return _write_and_keep(home, Objection.sign(secret, me, target, now), output, now)
+
+
+# -- verifying, checking, recording (anyone) ------------------------------------------
+def show(home: Home, file: Path, now: int, query: LetterQuery | None = None) -> ConsentInfo:
+    """Verify ``file`` against its patient's card; with ``query``, check whether
+    a letter with those facts would be allowed, exactly as sending would."""
+    store = ConsentStore(home)
+    obj, card = store.verify(read_limited(file, MAX_CONSENT_FILE, "consent object"))
+    info = ConsentInfo(
+        obj, card, status_of(store, obj, now), store.is_recorded(obj), lookup_of(home)
+    )
+    if query is None:
+        return info
+    if not isinstance(obj, Grant):
+        raise UsageError("only a grant can be checked against a letter")
+    decision = _check(home, obj, card, store, now, query)
+    return ConsentInfo(info.obj, card, info.status, info.recorded, info.lookup, decision=decision)
+
+
+def _check(
+    home: Home, grant: Grant, card: Card, store: ConsentStore, now: int, q: LetterQuery
+) -> Decision:
+    book = Contacts(home)
+    sender_fp = book.find(q.sender).fingerprint if q.sender else home.card().fingerprint
+    disclosures = []
+    for query in q.recipients:
+        c = book.find(query)
+        role = c.card.profile.role
+        doms = frozenset(Domain.parse(d) for d in q.domains) or allowed_domains(
+            grant, c.fingerprint, role, grant.patient_fp
+        )
+        disclosures.append(Disclosure(c.fingerprint, role, doms, c.name))
+    facts = LetterFacts(
+        sender_fp=sender_fp,
+        patient_fp=card.fingerprint,
+        purpose=Purpose.parse(q.purpose) if q.purpose else grant.purpose,
+        disclosures=tuple(disclosures),
+        letter_digest=letter_digest(read_limited(q.letter, MAX_LETTER_FILE, "letter"))
+        if q.letter
+        else None,
+        date=now,
+        basis=Basis.CONSENT,
+        patient_identifiers_present=True,
+    )
+    return check_consent(
+        facts,
+        card,
+        grant.encoded,
+        store.revocations_for(card.fingerprint),
+        store.objections_for(card.fingerprint),
+        now,
+    )
+
+
+def refuse_unusable(home: Home, info: ConsentInfo, now: int) -> None:
+    """Raise core's refusal for a grant that allows nothing now (revoked,
+    expired, not yet valid): :func:`check_consent` on a letter of its own
+    sender and purpose, to no one."""
+    grant = info.obj
+    if not isinstance(grant, Grant) or info.status is Status.VALID:
+        return
+    facts = LetterFacts(
+        sender_fp=grant.sender_fp,
+        patient_fp=info.card.fingerprint,
+        purpose=grant.purpose,
+        disclosures=(),
+        letter_digest=grant.letter_digest,
+        date=now,
+        basis=Basis.CONSENT,
+        patient_identifiers_present=True,
+    )
+    revocations = ConsentStore(home).revocations_for(info.card.fingerprint)
+    check_consent(facts, info.card, grant.encoded, revocations, [], now)
+
+
+def record(home: Home, file: Path, now: int) -> Imported:
+    """Verify a grant, revocation or objection signed by a patient who is a
+    contact (or me), and keep it."""
+    store = ConsentStore(home)
+    result = store.record(read_limited(file, MAX_CONSENT_FILE, "consent object"), now)
+    s = result.stored
+    return Imported(_info(home, store, s.obj, s.patient_card, now), ImportStatus(result.status))
+
+
+def list_all(home: Home, now: int) -> list[ConsentInfo]:
+    """Grants, revocations and objections known here, oldest first."""
+    store = ConsentStore(home)
+    lookup = lookup_of(home)
+    return [
+        ConsentInfo(s.obj, s.patient_card, status_of(store, s.obj, now), True, lookup)
+        for s in store.all()
+    ]
