@@ -1,6 +1,7 @@
-"""The layers of conventions.md, enforced on the source: core is pure, store
-never reaches up into cli, nothing but cli (and __main__) imports cli, and
-only the owner of a table runs SQL.
+"""The layers of conventions.md, enforced on the source: cli -> app -> store ->
+core (cli may import values from core; each layer only downwards), core is
+pure, library code never exits, nothing but cli (and __main__) imports cli,
+and only the owner of a table runs SQL.
 
 Every module is parsed with ``ast`` (never imported), so a violation is found
 even in code no test runs. Each module is its own test case.
@@ -26,6 +27,14 @@ CORE_FORBIDDEN_MODULES = {
 # Calls core may not make: builtins that do I/O, and the clock through datetime.
 CORE_FORBIDDEN_BUILTINS = {"open", "print", "input", "exit", "quit", "breakpoint"}
 CLOCK_ATTRIBUTES = {"now", "today", "utcnow", "utcfromtimestamp"}
+
+# What each layer may import of securemsg (errors.py: every layer; the package itself).
+LAYERS = {
+    "cli": ("securemsg.cli", "securemsg.app", "securemsg.core", "securemsg.errors"),
+    "app": ("securemsg.app", "securemsg.store", "securemsg.core", "securemsg.errors"),
+    "store": ("securemsg.store", "securemsg.core", "securemsg.errors"),
+    "core": ("securemsg.core", "securemsg.errors"),
+}
 
 # The only modules that run SQL: the owners of the tables, and the schema (store/db.py).
 SQL_OWNERS = {
@@ -116,6 +125,18 @@ def core_violations(path: Path, root: Path = SRC) -> list[str]:
     return out
 
 
+def layer_violations(path: Path, layer: str, root: Path = SRC) -> list[str]:
+    """Imports of securemsg modules outside what ``layer`` may import."""
+    allowed = LAYERS[layer]
+    return [
+        f"line {line}: imports {name}"
+        for line, name in imports(path, root)
+        if within(name, "securemsg")
+        and name != "securemsg"
+        and not any(within(name, a) for a in allowed)
+    ]
+
+
 def sql_uses(path: Path) -> list[str]:
     """Calls of a DB-API ``execute*`` method and SQL text, with their lines."""
     out = []
@@ -145,9 +166,24 @@ def test_core_is_pure(path: Path) -> None:
     assert core_violations(path) == []
 
 
-@pytest.mark.parametrize("path", modules("store"), ids=lambda p: p.relative_to(SRC).as_posix())
-def test_store_does_not_import_cli_nor_exit(path: Path) -> None:
-    bad = [f"line {ln}: imports {n}" for ln, n in imports(path) if within(n, "securemsg.cli")]
+def _layer_params() -> list[object]:
+    return [
+        pytest.param(path, layer, id=path.relative_to(SRC).as_posix())
+        for layer in LAYERS
+        for path in modules(layer)
+    ]
+
+
+@pytest.mark.parametrize(("path", "layer"), _layer_params())
+def test_each_layer_imports_only_downwards(path: Path, layer: str) -> None:
+    assert layer_violations(path, layer) == []
+
+
+@pytest.mark.parametrize(
+    "path", modules("app") + modules("store"), ids=lambda p: p.relative_to(SRC).as_posix()
+)
+def test_library_code_never_exits(path: Path) -> None:
+    bad = []
     tree = ast.parse(path.read_text("utf-8"))
     for node in ast.walk(tree):
         if (
@@ -157,6 +193,36 @@ def test_store_does_not_import_cli_nor_exit(path: Path) -> None:
         ):
             bad.append(f"line {node.lineno}: sys.exit (library code never exits)")
     assert bad == []
+
+
+def test_the_layer_checker_catches_upward_imports(tmp_path: Path) -> None:
+    probe = tmp_path / "securemsg" / "store" / "probe.py"
+    probe.parent.mkdir(parents=True)
+    probe.write_text(
+        "from securemsg.app import send\n"
+        "from ..cli.main import main\n"
+        "from securemsg import app\n"
+        "import securemsg.app.read\n"
+        "from securemsg import errors\n"
+        "from securemsg.core import cbor\n"
+        "from . import db\n"
+    )
+    found = layer_violations(probe, "store", root=tmp_path)
+    assert found == [
+        "line 1: imports securemsg.app",
+        "line 1: imports securemsg.app.send",
+        "line 2: imports securemsg.cli.main",
+        "line 2: imports securemsg.cli.main.main",
+        "line 3: imports securemsg.app",
+        "line 4: imports securemsg.app.read",
+    ]
+    cli = tmp_path / "securemsg" / "cli" / "probe.py"
+    cli.parent.mkdir(parents=True)
+    cli.write_text("from securemsg.store.home import Home\nfrom securemsg.app import send\n")
+    assert layer_violations(cli, "cli", root=tmp_path) == [
+        "line 1: imports securemsg.store.home",
+        "line 1: imports securemsg.store.home.Home",
+    ]
 
 
 def test_nothing_outside_cli_imports_cli() -> None:

@@ -29,6 +29,7 @@ ON_PATH = frozenset(
         "securemsg.errors",
         "securemsg.app",
         "securemsg.app.home",
+        "securemsg.app.identity",
         "securemsg.cli",
         "securemsg.cli.main",
         "securemsg.cli.identity",

@@ -9,14 +9,15 @@ from typing import Any
 
 import click
 
+from securemsg.app import contacts as book
+from securemsg.app.contacts import AddStatus, Contact
 from securemsg.cli.identity import profile_json, render_profile
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.core.card import Card, iso_day
 from securemsg.core.fingerprint import safety_number
 from securemsg.core.times import rfc3339
-from securemsg.errors import FormatError, NotFoundError
-from securemsg.store.contacts import Contact, Contacts
+from securemsg.errors import FormatError
 
 MAX_CARD_FILE = 64 * 1024
 
@@ -121,19 +122,18 @@ def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
     if len(data) > MAX_CARD_FILE:
         raise FormatError("this file is too large to be a card")
     card = Card.parse(data)
-    home = ctx.home()
-    book = Contacts(home)
-    result = book.add(card, ctx.now(), replace_key=replace_key)
-    if result.status == "replaced" and result.previous is not None:
+    result = book.add(ctx.home(), card, ctx.now(), replace_key=replace_key)
+    if result.status is AddStatus.REPLACED and result.previous is not None:
         warn(
             f"the key of {card.name} changed: {result.previous.card.display_fingerprint} "
             f"-> {card.display_fingerprint}. The new key is NOT verified."
         )
-    elif result.status == "unchanged" and not ctx.as_json:
+    elif result.status is AddStatus.UNCHANGED and not ctx.as_json:
         message(f"{card.name} is already a contact with this key")
     for text in result.warnings:  # names close to a known one (store/contacts.py)
         warn(text)
-    emit(ContactView(result.contact, home.card(), result.status, result.warnings), ctx.as_json)
+    view = ContactView(result.contact, result.me, result.status.value, result.warnings)
+    emit(view, ctx.as_json)
 
 
 def _read(file: Path) -> bytes:
@@ -146,7 +146,7 @@ def _read(file: Path) -> bytes:
 @pass_ctx
 def contacts_list(ctx: Ctx, show_all: bool) -> None:
     """List correspondents."""
-    emit(ContactList(Contacts(ctx.home()).all(include_replaced=show_all)), ctx.as_json)
+    emit(ContactList(book.listing(ctx.home(), include_replaced=show_all)), ctx.as_json)
 
 
 @contacts.command("show")
@@ -154,13 +154,8 @@ def contacts_list(ctx: Ctx, show_all: bool) -> None:
 @pass_ctx
 def contacts_show(ctx: Ctx, contact: str) -> None:
     """Show a contact, its fingerprint and our safety number."""
-    home = ctx.home()
-    book = Contacts(home)
-    try:
-        found = book.find(contact)
-    except NotFoundError:
-        found = book.find(contact, include_replaced=True)  # a retired key, by name or prefix
-    emit(ContactView(found, home.card()), ctx.as_json)
+    shown = book.show(ctx.home(), contact)
+    emit(ContactView(shown.contact, shown.me), ctx.as_json)
 
 
 @contacts.command("verify")
@@ -169,8 +164,7 @@ def contacts_show(ctx: Ctx, contact: str) -> None:
 @pass_ctx
 def contacts_verify(ctx: Ctx, contact: str, evidence: tuple[str, ...]) -> None:
     """Mark CONTACT verified after comparing its FINGERPRINT or SAFETY_NUMBER out of band."""
-    home = ctx.home()
-    verified = Contacts(home).mark_verified(contact, " ".join(evidence))
+    verified = book.verify(ctx.home(), contact, " ".join(evidence))
     if not ctx.as_json:
-        message(f"{verified.name} is now verified", "green")
-    emit(ContactView(verified, home.card(), "verified"), ctx.as_json)
+        message(f"{verified.contact.name} is now verified", "green")
+    emit(ContactView(verified.contact, verified.me, "verified"), ctx.as_json)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import click
 
+from securemsg.app import identity
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card, iso_day
-from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.times import rfc3339
-from securemsg.errors import ConflictError, UsageError
 
 # No pathlib at import (start-up time of whoami): file options arrive as str.
 
@@ -108,61 +106,29 @@ def init(
     test_key: str | None,
 ) -> None:
     """Create my identity: key pairs, profile and signed card."""
-    home = ctx.home()
-    if home.exists():
-        raise ConflictError(
-            f"{home.path} already holds an identity ({home.config()['fingerprint'][:16]}...)",
-            hint="use another --home, or keep the identity you have",
-        )
-    leftover = home.keys_dir / "identity.key"
-    if leftover.exists():
-        raise ConflictError(
-            f"{leftover} exists but {home.path} has no identity: an interrupted init, or a "
-            "damaged home",
-            hint="move the keys folder aside (it may be the only copy of a key), then run init",
-        )
-    profile = Profile(
+    me = identity.init(
+        ctx.home(),
         name=name,
-        role=Role.parse(role),
+        role=role,
         rpps=rpps,
         specialty=specialty,
         ins=ins,
         birth_date=birth_date,
         email=email,
+        test_key=test_key,
+        now=ctx.now(),
     )
-    if test_key is not None:
-        from pathlib import Path
-
-        from securemsg.core.testkeys import parse_test_key
-
-        secret = parse_test_key(Path(test_key).read_text("utf-8"))
-        card = Card.sign(secret, profile, ctx.now(), test_key=True)
-    else:
-        secret = SecretIdentity.generate()
-        card = Card.sign(secret, profile, ctx.now())
-    from securemsg.store.fs import ensure_private_dir
-    from securemsg.store.keystore.selection import select_keystore
-
-    ensure_private_dir(home.path)
-    store = select_keystore(home.keys_dir, account=card.fingerprint, env=home.env)
-    store.save(secret.to_bytes())
-    try:
-        home.create(secret, card, store.descriptor())
-    except BaseException:
-        with contextlib.suppress(Exception):
-            store.delete()
-        raise
     if not ctx.as_json:
-        message(f"Identity created in {home.path}", "green")
-    emit(WhoAmI(card, home.dir, store.describe()), ctx.as_json)
+        message(f"Identity created in {me.home}", "green")
+    emit(WhoAmI(me.card, me.home, me.keystore), ctx.as_json)
 
 
 @click.command()
 @pass_ctx
 def whoami(ctx: Ctx) -> None:
     """My profile, fingerprint, and which store holds my keys."""
-    home = ctx.home()
-    emit(WhoAmI(home.card(), home.dir, home.keystore_description()), ctx.as_json)
+    me = identity.whoami(ctx.home())
+    emit(WhoAmI(me.card, me.home, me.keystore), ctx.as_json)
 
 
 @click.group()
@@ -181,17 +147,8 @@ def card() -> None:
 @pass_ctx
 def card_export(ctx: Ctx, output_name: str | None) -> None:
     """Print or write my card, to mail or paste to correspondents."""
-    my_card = ctx.home().card()
-    text = my_card.to_text()
-    if output_name is None:
-        click.echo(text, nl=False)
+    exported = identity.export_card(ctx.home(), output_name)
+    if exported.written_to is None:
+        click.echo(exported.text, nl=False)
         return
-    from pathlib import Path
-
-    output = Path(output_name)
-    if output.exists():
-        raise UsageError(f"{output} exists", hint="choose another file name")
-    from securemsg.store.fs import atomic_write
-
-    atomic_write(output, text.encode(), mode=0o644)
-    message(f"Card written to {output}")
+    message(f"Card written to {exported.written_to}")

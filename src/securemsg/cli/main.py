@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
 from securemsg import errors
+
+if TYPE_CHECKING:
+    from securemsg.app.home import Home
 
 
 class Ctx:
@@ -29,7 +32,7 @@ class Ctx:
             f"verbose={self.verbose!r})"
         )
 
-    def home(self) -> Any:
+    def home(self) -> Home:
         from securemsg.app.home import open_home
 
         return open_home(self.home_option, os.environ)

@@ -1,0 +1,61 @@
+"""Correspondents, from their signed cards (trust on first use): add a card,
+list, show, and mark one verified after comparing keys out of band."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from securemsg.core.card import Card
+from securemsg.errors import NotFoundError
+from securemsg.store.contacts import Contact, Contacts
+from securemsg.store.home import Home
+
+__all__ = ["AddStatus", "Added", "Contact", "Shown", "add", "listing", "show", "verify"]
+
+
+class AddStatus(enum.Enum):
+    ADDED = "added"
+    UPDATED = "updated"  # a re-issued card of a known key
+    UNCHANGED = "unchanged"  # this card was known
+    REPLACED = "replaced"  # a new key for someone known (--replace): the old one retired
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    contact: Contact
+    status: AddStatus
+    previous: Contact | None  # the contact as it was (updated), or the key it replaces
+    me: Card
+    warnings: tuple[str, ...] = ()  # names close to a known one, not refused
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    contact: Contact
+    me: Card
+
+
+def add(home: Home, card: Card, now: int, replace_key: bool = False) -> Added:
+    result = Contacts(home).add(card, now, replace_key=replace_key)
+    status = AddStatus(result.status)
+    return Added(result.contact, status, result.previous, home.card(), result.warnings)
+
+
+def listing(home: Home, include_replaced: bool = False) -> list[Contact]:
+    return Contacts(home).all(include_replaced=include_replaced)
+
+
+def show(home: Home, query: str) -> Shown:
+    """A contact by name or fingerprint prefix; a retired key too if no current one matches."""
+    book = Contacts(home)
+    try:
+        found = book.find(query)
+    except NotFoundError:
+        found = book.find(query, include_replaced=True)  # a retired key, by name or prefix
+    return Shown(found, home.card())
+
+
+def verify(home: Home, query: str, evidence: str) -> Shown:
+    """Mark a contact verified: ``evidence`` is its fingerprint or our safety number."""
+    return Shown(Contacts(home).mark_verified(query, evidence), home.card())

@@ -1,0 +1,123 @@
+"""My identity: create it (``init``), show it (``whoami``), export my card.
+
+On whoami's import path (CONTRIBUTING.md, "Start-up time"): no pathlib, no
+dataclasses at import (results derive from core.frozen.Frozen); what init and
+card export need is imported inside them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from securemsg.core.card import Card
+from securemsg.core.frozen import Frozen, _set
+from securemsg.core.identity import Profile, Role, SecretIdentity
+from securemsg.errors import ConflictError, UsageError
+from securemsg.store.home import Home
+
+
+class Identity(Frozen):
+    """Who I am here: my card, my home folder, where my keys are kept."""
+
+    __slots__ = ("card", "home", "keystore")
+    card: Card
+    home: str
+    keystore: str  # a description of the key store
+
+    def __init__(self, card: Card, home: str, keystore: str) -> None:
+        _set(self, "card", card)
+        _set(self, "home", home)
+        _set(self, "keystore", keystore)
+
+
+class CardExport(Frozen):
+    """My card's text form, and the file it was written to (if asked)."""
+
+    __slots__ = ("text", "written_to")
+    text: str
+    written_to: str | None
+
+    def __init__(self, text: str, written_to: str | None) -> None:
+        _set(self, "text", text)
+        _set(self, "written_to", written_to)
+
+
+def whoami(home: Home) -> Identity:
+    return Identity(home.card(), home.dir, home.keystore_description())
+
+
+def init(
+    home: Home,
+    *,
+    name: str,
+    role: str,
+    rpps: str | None,
+    specialty: str | None,
+    ins: str | None,
+    birth_date: str | None,
+    email: str | None,
+    test_key: str | None,
+    now: int,
+) -> Identity:
+    """New key pairs (or a PUBLIC TEST KEY read from the file ``test_key``), a
+    signed card, the keys in the key store, the home folder."""
+    if home.exists():
+        raise ConflictError(
+            f"{home.path} already holds an identity ({home.config()['fingerprint'][:16]}...)",
+            hint="use another --home, or keep the identity you have",
+        )
+    leftover = home.keys_dir / "identity.key"
+    if leftover.exists():
+        raise ConflictError(
+            f"{leftover} exists but {home.path} has no identity: an interrupted init, or a "
+            "damaged home",
+            hint="move the keys folder aside (it may be the only copy of a key), then run init",
+        )
+    profile = Profile(
+        name=name,
+        role=Role.parse(role),
+        rpps=rpps,
+        specialty=specialty,
+        ins=ins,
+        birth_date=birth_date,
+        email=email,
+    )
+    if test_key is not None:
+        from pathlib import Path
+
+        from securemsg.core.testkeys import parse_test_key
+
+        secret = parse_test_key(Path(test_key).read_text("utf-8"))
+        card = Card.sign(secret, profile, now, test_key=True)
+    else:
+        secret = SecretIdentity.generate()
+        card = Card.sign(secret, profile, now)
+    from securemsg.store.fs import ensure_private_dir
+    from securemsg.store.keystore.selection import select_keystore
+
+    ensure_private_dir(home.path)
+    store = select_keystore(home.keys_dir, account=card.fingerprint, env=home.env)
+    store.save(secret.to_bytes())
+    try:
+        home.create(secret, card, store.descriptor())
+    except BaseException:
+        with contextlib.suppress(Exception):
+            store.delete()
+        raise
+    return Identity(card, home.dir, store.describe())
+
+
+def export_card(home: Home, output: str | None = None) -> CardExport:
+    """My card's text; written to the file ``output`` (never over a file) if given."""
+    text = home.card().to_text()
+    if output is None:
+        return CardExport(text, None)
+    from pathlib import Path
+
+    path = Path(output)
+    if path.exists():
+        raise UsageError(f"{path} exists", hint="choose another file name")
+    from securemsg.store.fs import atomic_write
+
+    atomic_write(path, text.encode(), mode=0o644)
+    return CardExport(text, str(path))
