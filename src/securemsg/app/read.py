@@ -84,10 +84,14 @@ def open_letter(
     )
     manifest = env.verify(author)
     consent, carried = env.basis_records()
-    if check_consent_now:
-        check_basis(box, manifest, consent, carried, now)
+    decision = check_basis(box, manifest, consent, carried, now) if check_consent_now else None
     patient = resolve_patient(box, manifest, carried)
-    grant = Grant.verify(consent, patient) if consent is not None and patient is not None else None
+    if decision is not None:  # the grant check_consent verified (None on another basis)
+        grant = decision.grant
+    else:
+        grant = (
+            Grant.verify(consent, patient) if consent is not None and patient is not None else None
+        )
     items: list[OpenedItem] = []
     saved: list[tuple[Path, Path]] = []
     try:

@@ -18,10 +18,11 @@ from typing import BinaryIO
 from securemsg.app.proofs import MAX_PROOF, import_proof
 from securemsg.app.trust import author_card, check_basis
 from securemsg.core.card import Card
+from securemsg.core.letter import policy
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
 from securemsg.core.letter.proofs import Refusal
-from securemsg.errors import ConsentRefused, SecureMsgError
+from securemsg.errors import SecureMsgError
 from securemsg.store import drop as dropfolder
 from securemsg.store.contacts import Contacts
 from securemsg.store.fs import atomic_write
@@ -111,26 +112,16 @@ def refusal_notice(box: Mailbox, src_path: Path, error: SecureMsgError, now: int
         pass
     if author_fp is None or Contacts(box.home).get(author_fp) is None:
         return Refused(error, None, author_fp)
-    rule = getattr(error, "rule", None) or error.code
     notice = Refusal.sign(
         box.secret,
         message_id,
         file_digest(src_path),
         box.card.fingerprint,
         now,
-        str(rule),
-        _reason(error),
+        policy.refusal_rule(error),
+        policy.refusal_reason(error),
     )
     return Refused(error, notice, author_fp)
-
-
-def _reason(error: SecureMsgError) -> str:
-    """The notice's reason: the rule only, never the error message. A notice is
-    signed, not encrypted, and travels through shared folders; messages may name
-    the patient (e.g. signer_not_patient names the card's holder)."""
-    if isinstance(error, ConsentRefused):
-        return f"the recipient's mailbox refused the letter under the consent rule {error.rule}"
-    return f"the recipient's mailbox could not verify the letter ({error.code})"
 
 
 def _peek_id(env: Opening) -> str:

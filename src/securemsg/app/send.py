@@ -1,8 +1,9 @@
 """Sending a letter: check the consent here first, then encrypt one envelope
 per recipient, keep the double, and record the deliveries and the log.
 
-Who receives what, on which basis, is decided and checked here (the consent
-rules of core/consent/check.py) before anything is written; the writing
+Who receives what, on which basis, is decided by the send rules of
+core/letter/policy.py and checked against the consent (core/consent/check.py)
+before anything is written, from the cards this mailbox holds; the writing
 itself, envelopes, double and commit, is store/sending.py's.
 """
 
@@ -14,17 +15,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from securemsg.core.card import Card
-from securemsg.core.consent import (
-    Basis,
-    Disclosure,
-    Grant,
-    LetterFacts,
-    allowed_domains,
-    check_consent,
-)
+from securemsg.core.consent import Basis, Grant, check_consent
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Domain, Purpose
-from securemsg.core.letter import compose
+from securemsg.core.letter import compose, policy
 from securemsg.core.letter.manifest import PhoneCall
 from securemsg.core.letter.source import LetterSource
 from securemsg.errors import UsageError
@@ -35,8 +29,6 @@ from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
 
 PIECE = 1 << 20
-PATIENT_COPY_REQUIRED = (Purpose.EMERGENCY_REPORT,)
-PSEUDONYMOUS_KINDS = (Purpose.TELE_EXPERTISE, Purpose.SECOND_OPINION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,95 +99,61 @@ def _recipients(contacts: Contacts, queries: list[str], me: Card, now: int) -> l
     for q in queries:
         c = contacts.find(q)
         c.card.check_current(now)
-        if c.fingerprint == me.fingerprint:
-            raise UsageError("you cannot send a letter to yourself (your double is kept anyway)")
-        if any(x.fingerprint == c.fingerprint for x in cards):
-            raise UsageError(f"{c.name} is named twice with --to")
+        policy.check_recipient(c.card, me, cards)
         cards.append(c.card)
-    if not cards:
-        raise UsageError("name at least one recipient with --to")
+    policy.check_some_recipient(cards)
     return cards
 
 
 def _basis(
-    req: SendRequest, box: Mailbox, contacts: Contacts, now: int
+    req: SendRequest, contacts: Contacts, now: int
 ) -> tuple[Basis, Card | None, Grant | None]:
-    chosen = [req.consent is not None, req.emergency, req.pseudonym is not None]
-    if sum(chosen) != 1:
-        raise UsageError("give exactly one of --consent FILE, --emergency or --pseudonym LABEL")
-    if req.pseudonym is not None:
-        if req.patient is not None:
-            raise UsageError("a pseudonymous letter names no patient: drop --patient")
-        if req.kind not in PSEUDONYMOUS_KINDS:
-            raise UsageError("only tele-expertise and second-opinion letters may be pseudonymous")
-        return Basis.PSEUDONYMOUS, None, None
+    """The legal basis, the patient's card and the grant (parsed here, once)."""
+    basis = policy.choose_basis(
+        consent=req.consent is not None,
+        emergency=req.emergency,
+        pseudonym=req.pseudonym is not None,
+        patient_named=req.patient is not None,
+        kind=req.kind,
+    )
     if req.patient is None:
-        raise UsageError("name the patient with --patient CONTACT")
+        return basis, None, None
     pc = contacts.find(req.patient)
-    if not pc.card.profile.role.is_patient:
-        raise UsageError(f"{pc.name} is a {pc.card.profile.role.value}, not a patient")
+    policy.check_patient(pc.card)
     pc.card.check_current(now)
-    if req.emergency:
-        if req.kind is not Purpose.EMERGENCY_REPORT:
-            raise UsageError("--emergency is for --kind emergency-report only")
-        return Basis.EMERGENCY, pc.card, None
-    assert req.consent is not None
-    return Basis.CONSENT, pc.card, Grant.verify(req.consent, pc.card)
+    policy.check_emergency(basis, req.kind)
+    grant = Grant.verify(req.consent, pc.card) if req.consent is not None else None
+    return basis, pc.card, grant
 
 
 def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
-    """The send itself, on an open mailbox."""
+    """The send itself, on an open mailbox. Refusals of the send rules are
+    :class:`~securemsg.core.letter.policy.SendRefused`, of the consent rules
+    :class:`~securemsg.errors.ConsentRefused`."""
     if (req.out_dir is None) == (req.drop is None):
         raise UsageError("give exactly one of -o DIR or --drop DIR")
     if req.out_dir is not None and not req.out_dir.is_dir():
         raise UsageError(f"{req.out_dir} is not a folder")
     contacts = Contacts(box.home)
     me = box.card
-    recipients = _recipients(contacts, req.to, me, now)
-    basis, patient, grant = _basis(req, box, contacts, now)
-    phone = PhoneCall(req.phone_call, recipients[0].fingerprint) if req.phone_call else None
-    if req.no_patient_copy and (req.kind in PATIENT_COPY_REQUIRED or phone is not None):
-        raise UsageError(
-            "the patient's copy is mandatory for emergency reports and phone follow-ups (R6, R8)"
-        )
-    if patient is not None and any(c.fingerprint == patient.fingerprint for c in recipients):
-        raise UsageError("the patient gets their copy automatically; do not name them with --to")
-    if patient is not None and not req.no_patient_copy:
-        recipients.append(patient)
+    named = _recipients(contacts, req.to, me, now)
+    basis, patient, grant = _basis(req, contacts, now)
+    phone = PhoneCall(req.phone_call, named[0].fingerprint) if req.phone_call else None
+    policy.check_patient_copy(req.kind, phone is not None, req.no_patient_copy)
+    recipients = policy.all_recipients(named, patient, req.no_patient_copy)
     in_reply_to = _reply_to(box, req.reply_to)
-    present = {s.domain for s in req.source.sections} | {a.domain for a in req.attachments}
-    plan_recipients: list[tuple[Card, frozenset[Domain]]] = []
-    withheld: list[tuple[str, tuple[str, ...]]] = []
-    patient_fp = patient.fingerprint if patient else None
-    for card in recipients:
-        allowed = allowed_domains(grant, card.fingerprint, card.profile.role, patient_fp)
-        gets = frozenset(present & allowed)
-        if not gets:
-            raise UsageError(
-                f"nothing in this letter may go to {card.name} ({card.profile.role.value}): "
-                f"it may receive {', '.join(sorted(d.value for d in allowed)) or 'nothing'}",
-                hint="tag the sections for their care domain, e.g. '## Dressing care {nursing}'",
-            )
-        if present - gets:
-            withheld.append((card.name, tuple(sorted(d.value for d in present - gets))))
-        plan_recipients.append((card, gets))
-    facts = LetterFacts(
-        sender_fp=me.fingerprint,
-        patient_fp=patient_fp,
-        purpose=req.kind,
-        disclosures=tuple(
-            Disclosure(c.fingerprint, c.profile.role, d, c.name) for c, d in plan_recipients
-        ),
-        letter_digest=letter_digest(req.source.raw),
-        date=now,
-        basis=basis,
-        patient_identifiers_present=patient is not None,
+    present = frozenset(
+        {s.domain for s in req.source.sections} | {a.domain for a in req.attachments}
     )
+    patient_fp = patient.fingerprint if patient else None
+    plan_recipients, withheld = policy.disclosures(present, recipients, grant, patient_fp)
+    digest = letter_digest(req.source.raw)
+    facts = policy.send_facts(me, patient, req.kind, plan_recipients, digest, basis, now)
     store = ConsentStore(box.home)
     check_consent(
         facts,
         patient,
-        req.consent,
+        grant,
         store.revocations_for(patient_fp) if patient_fp else [],
         store.objections_for(patient_fp) if patient_fp else [],
         now,

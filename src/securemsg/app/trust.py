@@ -10,8 +10,8 @@ run against the revocations and objections known here.
 from __future__ import annotations
 
 from securemsg.core.card import Card
-from securemsg.core.consent import Basis, Disclosure, LetterFacts, check_consent
-from securemsg.core.digests import object_digest
+from securemsg.core.consent import Decision, check_consent
+from securemsg.core.letter import policy
 from securemsg.core.letter.manifest import Manifest
 from securemsg.errors import ConsentRefused, UsageError, VerificationError
 from securemsg.store.consents import ConsentStore
@@ -21,19 +21,6 @@ from securemsg.store.mailbox import Mailbox
 
 class UnknownSender(VerificationError):
     code = "unknown_sender"
-
-
-def facts_of(m: Manifest) -> LetterFacts:
-    return LetterFacts(
-        sender_fp=m.author,
-        patient_fp=m.patient_fp,
-        purpose=m.kind,
-        disclosures=tuple(Disclosure(r.fp, r.role, r.domains) for r in m.recipients),
-        letter_digest=m.letter_digest,
-        date=m.date,
-        basis=Basis(m.basis),
-        patient_identifiers_present=bool(m.patient_ids) or m.patient_fp is not None,
-    )
 
 
 def resolve_patient(box: Mailbox, m: Manifest, carried: bytes | None) -> Card | None:
@@ -51,30 +38,20 @@ def resolve_patient(box: Mailbox, m: Manifest, carried: bytes | None) -> Card | 
                 party=m.patient_fp,
             )
         return contact.card
-    if carried is None:
-        return None
-    card = Card.verify(carried)
-    if card.fingerprint != m.patient_fp:
-        raise VerificationError("the patient card in the letter is not the patient's it names")
-    return card
+    return None if carried is None else policy.carried_patient(m, carried)
 
 
 def check_basis(
     box: Mailbox, m: Manifest, consent: bytes | None, carried: bytes | None, now: int
-) -> None:
-    if m.basis == "consent":
-        if consent is None or m.consent_digest != object_digest(consent):
-            raise ConsentRefused(
-                "the consent in the letter is not the one its author signed for",
-                rule="bad_signature",
-            )
-    elif consent is not None:
-        raise VerificationError("a letter on the emergency or pseudonymous basis carries a consent")
+) -> Decision:
+    """The consent rules (core/consent/check.py) on the manifest's facts, with the
+    revocations and objections known here."""
+    policy.check_carried_consent(m, consent)
     patient = resolve_patient(box, m, carried)
     store = ConsentStore(box.home)
     revs = store.revocations_for(m.patient_fp) if m.patient_fp else []
     objs = store.objections_for(m.patient_fp) if m.patient_fp else []
-    check_consent(facts_of(m), patient, consent, revs, objs, now)
+    return check_consent(policy.received_facts(m), patient, consent, revs, objs, now)
 
 
 def author_card(box: Mailbox, author_fp: str, now: int) -> Card:

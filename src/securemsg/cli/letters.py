@@ -18,10 +18,29 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.cli.view import LetterView
 from securemsg.core.domains import Domain, Purpose
+from securemsg.core.letter.policy import SendRefused, SendRule
 from securemsg.core.letter.source import parse_letter
 from securemsg.errors import EXIT_REFUSED, FormatError, UsageError
 
 MAX_CONSENT_FILE = 64 * 1024
+# The send rules (core/letter/policy.py), in the words of send's options.
+OPTION_WORDS = {
+    SendRule.ONE_BASIS: "give exactly one of --consent FILE, --emergency or --pseudonym LABEL",
+    SendRule.PSEUDONYM_NAMES_PATIENT: "a pseudonymous letter names no patient: drop --patient",
+    SendRule.NO_PATIENT: "name the patient with --patient CONTACT",
+    SendRule.EMERGENCY_KIND: "--emergency is for --kind emergency-report only",
+    SendRule.PATIENT_AS_RECIPIENT: (
+        "the patient gets their copy automatically; do not name them with --to"
+    ),
+    SendRule.RECIPIENT_TWICE: "{name} is named twice with --to",
+    SendRule.NO_RECIPIENT: "name at least one recipient with --to",
+}
+
+
+def option_words(exc: SendRefused) -> str:
+    """A send rule's refusal as the command line says it (else core's own words)."""
+    words = OPTION_WORDS.get(exc.violation)
+    return exc.message if words is None else words.format(name=exc.name)
 
 
 def parse_attach(spec: str) -> AttachmentFile:
@@ -169,6 +188,8 @@ def send(
     req.attachments, bar = with_progress(req.attachments)
     try:
         result = sending.send(ctx.home(), req, ctx.now())
+    except SendRefused as exc:
+        raise UsageError(option_words(exc), hint=exc.hint) from exc
     finally:
         bar.close()
     emit(SentView(result), ctx.as_json)

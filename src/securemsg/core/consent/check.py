@@ -94,12 +94,17 @@ def allowed_domains(
 def check_consent(
     facts: LetterFacts,
     patient_card: Card | None,
-    consent: bytes | None,
+    consent: bytes | Grant | None,
     revocations: Iterable[Revocation],
     objections: Iterable[Objection],
     now: int,
 ) -> Decision:
-    """Accept or refuse the disclosures of one letter (docs/format-consent.md)."""
+    """Accept or refuse the disclosures of one letter (docs/format-consent.md).
+
+    ``consent`` is the grant's bytes, or the grant already verified against
+    ``patient_card`` (a send parses it once, to know what each recipient may
+    receive); a grant of another patient is verified again, and refused as such.
+    """
     if facts.basis is Basis.PSEUDONYMOUS:
         if facts.patient_fp is not None or facts.patient_identifiers_present:
             raise ConsentRefused(
@@ -148,7 +153,12 @@ def check_consent(
             party=patient_fp,
             hint="ask the patient for a grant: securemsg consent grant (on the patient's side)",
         )
-    grant = Grant.verify(consent, patient_card)  # bad_signature, signer_not_patient, malformed
+    if isinstance(consent, Grant) and _grant_of(consent, patient_card):
+        grant = consent  # verified against this card (Grant.verify or Grant.sign)
+    else:  # bad_signature, signer_not_patient, malformed
+        grant = Grant.verify(
+            consent if isinstance(consent, bytes) else consent.encoded, patient_card
+        )
     for rev in revocations:
         if rev.grant_id == grant.id and rev.patient_fp == patient_fp:
             raise ConsentRefused(
@@ -222,6 +232,17 @@ def check_consent(
             )
     _check_roles(facts, grant, patient_fp)
     return _decision(facts, grant, patient_fp)
+
+
+def _grant_of(grant: Grant, card: Card) -> bool:
+    """Whether ``grant`` names the patient of ``card`` as Grant.verify checks it."""
+    p = card.profile
+    return (grant.patient_fp, grant.patient_name, grant.patient_ins, grant.patient_birth_date) == (
+        card.fingerprint,
+        p.name,
+        p.ins,
+        p.birth_date,
+    )
 
 
 def _check_objections(d: Disclosure, patient_fp: str, objections: list[Objection]) -> None:

@@ -1,0 +1,259 @@
+"""Who may receive a letter, what each may receive, and on which legal basis:
+the send and receive rules, as pure code (shared/domain R1-R12).
+
+Sending: a letter has exactly one legal basis (the patient's consent, an
+emergency report without prior consent, or a pseudonym that identifies no
+patient, R1, R8, R11); the patient gets their own copy (R4), which only some
+letters may go without (R6, R8); each recipient receives only the care domains
+of its role, narrowed by the consent (R2): the rest is withheld from it. The
+consent itself is then checked by core/consent/check.py, as the recipient will.
+
+Receiving: the facts a recipient's mailbox checks the consent against come
+from the signed manifest; the consent and patient card a letter carries must
+be the ones its author signed for.
+
+Every refusal names its rule in domain terms (:class:`SendRule`); the command
+line words it for its own options (cli/letters.py). Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Final
+
+from securemsg.core.card import Card
+from securemsg.core.consent import Basis, Disclosure, Grant, LetterFacts, allowed_domains
+from securemsg.core.digests import object_digest
+from securemsg.core.domains import Domain, Purpose
+from securemsg.core.letter.manifest import Manifest
+from securemsg.errors import (
+    ConsentRefused,
+    InvalidValue,
+    SecureMsgError,
+    VerificationError,
+)
+
+PATIENT_COPY_REQUIRED: Final = (Purpose.EMERGENCY_REPORT,)  # and phone follow-ups (R6, R8)
+PSEUDONYMOUS_KINDS: Final = (Purpose.TELE_EXPERTISE, Purpose.SECOND_OPINION)  # R11
+
+
+class SendRule(enum.Enum):
+    """Why a letter may not be sent as asked."""
+
+    ONE_BASIS = "one_basis"  # not exactly one legal basis
+    PSEUDONYM_NAMES_PATIENT = "pseudonym_names_patient"
+    NOT_PSEUDONYMOUS_KIND = "not_pseudonymous_kind"
+    NO_PATIENT = "no_patient"  # consent or emergency, and no patient named
+    NOT_A_PATIENT = "not_a_patient"  # the patient named is not one
+    EMERGENCY_KIND = "emergency_kind"  # the emergency basis for another kind of letter
+    PATIENT_COPY_REQUIRED = "patient_copy_required"
+    PATIENT_AS_RECIPIENT = "patient_as_recipient"
+    TO_MYSELF = "to_myself"
+    RECIPIENT_TWICE = "recipient_twice"
+    NO_RECIPIENT = "no_recipient"
+    NOTHING_TO_DISCLOSE = "nothing_to_disclose"  # nothing in the letter may go to a recipient
+
+
+class SendRefused(InvalidValue):
+    """A letter the send rules refuse (exit 2, like any value core refuses);
+    ``violation`` says which rule, ``name`` whom it concerns, if anyone."""
+
+    def __init__(
+        self,
+        violation: SendRule,
+        message: str,
+        *,
+        name: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.violation = violation
+        self.name = name
+
+
+# -- sending: the legal basis -------------------------------------------------------
+def choose_basis(
+    *, consent: bool, emergency: bool, pseudonym: bool, patient_named: bool, kind: Purpose
+) -> Basis:
+    """The one legal basis asked for. The emergency basis is checked against
+    the kind of letter once the patient is known (:func:`check_emergency`)."""
+    if sum([consent, emergency, pseudonym]) != 1:
+        raise SendRefused(
+            SendRule.ONE_BASIS,
+            "a letter has exactly one legal basis: the patient's consent, an emergency "
+            "report, or a pseudonym",
+        )
+    if pseudonym:
+        if patient_named:
+            raise SendRefused(
+                SendRule.PSEUDONYM_NAMES_PATIENT, "a pseudonymous letter names no patient"
+            )
+        if kind not in PSEUDONYMOUS_KINDS:
+            raise SendRefused(
+                SendRule.NOT_PSEUDONYMOUS_KIND,
+                "only tele-expertise and second-opinion letters may be pseudonymous",
+            )
+        return Basis.PSEUDONYMOUS
+    if not patient_named:
+        raise SendRefused(
+            SendRule.NO_PATIENT, "a letter on the consent or emergency basis names its patient"
+        )
+    return Basis.EMERGENCY if emergency else Basis.CONSENT
+
+
+def check_patient(card: Card) -> None:
+    if not card.profile.role.is_patient:
+        raise SendRefused(
+            SendRule.NOT_A_PATIENT,
+            f"{card.name} is a {card.profile.role.value}, not a patient",
+            name=card.name,
+        )
+
+
+def check_emergency(basis: Basis, kind: Purpose) -> None:
+    if basis is Basis.EMERGENCY and kind is not Purpose.EMERGENCY_REPORT:
+        raise SendRefused(
+            SendRule.EMERGENCY_KIND, "the emergency basis is for emergency reports only"
+        )
+
+
+# -- sending: the recipients --------------------------------------------------------
+def check_recipient(card: Card, me: Card, chosen: Sequence[Card]) -> None:
+    """One more recipient named, after ``chosen``."""
+    if card.fingerprint == me.fingerprint:
+        raise SendRefused(
+            SendRule.TO_MYSELF,
+            "you cannot send a letter to yourself (your double is kept anyway)",
+        )
+    if any(x.fingerprint == card.fingerprint for x in chosen):
+        raise SendRefused(SendRule.RECIPIENT_TWICE, f"{card.name} is named twice", name=card.name)
+
+
+def check_some_recipient(chosen: Sequence[Card]) -> None:
+    if not chosen:
+        raise SendRefused(SendRule.NO_RECIPIENT, "a letter has at least one recipient")
+
+
+def check_patient_copy(kind: Purpose, phone_call: bool, without_copy: bool) -> None:
+    if without_copy and (kind in PATIENT_COPY_REQUIRED or phone_call):
+        raise SendRefused(
+            SendRule.PATIENT_COPY_REQUIRED,
+            "the patient's copy is mandatory for emergency reports and phone follow-ups (R6, R8)",
+        )
+
+
+def all_recipients(named: list[Card], patient: Card | None, without_copy: bool) -> list[Card]:
+    """The named recipients, then the patient's copy (R4) unless left out."""
+    if patient is not None and any(c.fingerprint == patient.fingerprint for c in named):
+        raise SendRefused(
+            SendRule.PATIENT_AS_RECIPIENT,
+            "the patient gets their copy automatically, not as one of the recipients",
+        )
+    if patient is not None and not without_copy:
+        return [*named, patient]
+    return list(named)
+
+
+# -- sending: what each recipient receives ------------------------------------------
+Withheld = tuple[str, tuple[str, ...]]  # (recipient name, care domains withheld)
+
+
+def disclosures(
+    present: frozenset[Domain],
+    recipients: Sequence[Card],
+    grant: Grant | None,
+    patient_fp: str | None,
+) -> tuple[list[tuple[Card, frozenset[Domain]]], list[Withheld]]:
+    """Each recipient with the domains of the letter it may receive (its role's,
+    narrowed by the grant; the patient: everything, R4), and what is withheld
+    from whom. A recipient that may receive nothing of it is refused."""
+    plan: list[tuple[Card, frozenset[Domain]]] = []
+    withheld: list[Withheld] = []
+    for card in recipients:
+        allowed = allowed_domains(grant, card.fingerprint, card.profile.role, patient_fp)
+        gets = frozenset(present & allowed)
+        if not gets:
+            raise SendRefused(
+                SendRule.NOTHING_TO_DISCLOSE,
+                f"nothing in this letter may go to {card.name} ({card.profile.role.value}): "
+                f"it may receive {', '.join(sorted(d.value for d in allowed)) or 'nothing'}",
+                name=card.name,
+                hint="tag the sections for their care domain, e.g. '## Dressing care {nursing}'",
+            )
+        if present - gets:
+            withheld.append((card.name, tuple(sorted(d.value for d in present - gets))))
+        plan.append((card, gets))
+    return plan, withheld
+
+
+def send_facts(
+    me: Card,
+    patient: Card | None,
+    kind: Purpose,
+    plan: Sequence[tuple[Card, frozenset[Domain]]],
+    digest: bytes,
+    basis: Basis,
+    now: int,
+) -> LetterFacts:
+    """What the consent is checked against before sending (core/consent/check.py)."""
+    return LetterFacts(
+        sender_fp=me.fingerprint,
+        patient_fp=patient.fingerprint if patient else None,
+        purpose=kind,
+        disclosures=tuple(Disclosure(c.fingerprint, c.profile.role, d, c.name) for c, d in plan),
+        letter_digest=digest,
+        date=now,
+        basis=basis,
+        patient_identifiers_present=patient is not None,
+    )
+
+
+# -- receiving ------------------------------------------------------------------------
+def received_facts(m: Manifest) -> LetterFacts:
+    """What a recipient checks the consent against: the signed manifest's facts."""
+    return LetterFacts(
+        sender_fp=m.author,
+        patient_fp=m.patient_fp,
+        purpose=m.kind,
+        disclosures=tuple(Disclosure(r.fp, r.role, r.domains) for r in m.recipients),
+        letter_digest=m.letter_digest,
+        date=m.date,
+        basis=Basis(m.basis),
+        patient_identifiers_present=bool(m.patient_ids) or m.patient_fp is not None,
+    )
+
+
+def check_carried_consent(m: Manifest, consent: bytes | None) -> None:
+    """A letter on the consent basis carries the very consent its author signed
+    for (by digest); a letter on another basis carries none."""
+    if m.basis == Basis.CONSENT.value:
+        if consent is None or m.consent_digest != object_digest(consent):
+            raise ConsentRefused(
+                "the consent in the letter is not the one its author signed for",
+                rule="bad_signature",
+            )
+    elif consent is not None:
+        raise VerificationError("a letter on the emergency or pseudonymous basis carries a consent")
+
+
+def carried_patient(m: Manifest, carried: bytes) -> Card:
+    """The patient card a letter carries: the card of the patient its manifest names."""
+    card = Card.verify(carried)
+    if card.fingerprint != m.patient_fp:
+        raise VerificationError("the patient card in the letter is not the patient's it names")
+    return card
+
+
+def refusal_rule(error: SecureMsgError) -> str:
+    """The rule a refusal notice names: the consent rule, else the error code."""
+    return str(getattr(error, "rule", None) or error.code)
+
+
+def refusal_reason(error: SecureMsgError) -> str:
+    """A refusal notice's reason: the rule only, never the error message. A
+    notice is signed, not encrypted, and travels through shared folders;
+    messages may name the patient (e.g. signer_not_patient names the card's holder)."""
+    if isinstance(error, ConsentRefused):
+        return f"the recipient's mailbox refused the letter under the consent rule {error.rule}"
+    return f"the recipient's mailbox could not verify the letter ({error.code})"
