@@ -20,6 +20,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/vulture  # dead code (pyproject [tool.vulture], tests/vulture_whitelist.py)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -91,3 +91,12 @@ def test_every_cited_doc_exists() -> None:
     assert len(cited) >= 5, cited
     missing = {name: str(where) for name, where in cited.items() if not (ROOT / name).is_file()}
     assert missing == {}
+
+
+def test_every_user_visible_error_class_is_defined_in_errors_py() -> None:
+    elsewhere = {
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in all_error_classes()
+        if cls.__module__ != "securemsg.errors"
+    }
+    assert elsewhere == set()

@@ -6,6 +6,8 @@ documented in docs/cli.md (EXIT STATUS).
 
 from __future__ import annotations
 
+from enum import Enum
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -44,6 +46,24 @@ class InvalidValue(SecureMsgError, ValueError):
 
     exit_code = EXIT_USAGE
     code = "usage"
+
+
+class SendRefused(InvalidValue):
+    """A letter the send rules refuse (exit 2, like any value core refuses);
+    ``violation`` says which rule (a ``core.letter.policy.SendRule``), ``name``
+    whom it concerns, if anyone."""
+
+    def __init__(
+        self,
+        violation: Enum,
+        message: str,
+        *,
+        name: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.violation = violation
+        self.name = name
 
 
 class NotFoundError(SecureMsgError):
@@ -87,6 +107,18 @@ class NotForMe(VerificationError):
     """A letter that is not addressed to my key."""
 
     code = "not_for_me"
+
+
+class UnknownSender(VerificationError):
+    """A letter or notice from someone who is not one of my contacts."""
+
+    code = "unknown_sender"
+
+
+class Replayed(VerificationError):
+    """A letter already accepted, delivered again."""
+
+    code = "replayed"
 
 
 class KeyStoreError(SecureMsgError):

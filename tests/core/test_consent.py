@@ -293,15 +293,15 @@ def test_signature_bound_to_type(other_type: str) -> None:
 def test_accept() -> None:
     d = check(facts())
     assert d.basis is Basis.CONSENT and d.grant is not None
-    assert d.domains_for(NURSE.fingerprint) == {D.NURSING, D.ADMINISTRATIVE}
-    assert d.domains_for(SPEC.fingerprint) == default_domains(Role.SPECIALIST)
+    assert dict(d.allowed)[NURSE.fingerprint] == {D.NURSING, D.ADMINISTRATIVE}
+    assert dict(d.allowed)[SPEC.fingerprint] == default_domains(Role.SPECIALIST)
 
 
 def test_patient_recipient_always_allowed() -> None:
     me = Disclosure(PATIENT.fingerprint, Role.PATIENT, ALL_DOMAINS)
     g = make_grant(domains=[D.ADMINISTRATIVE], exclude=[D.MEDICAL])
     d = check(facts(me), g)
-    assert d.domains_for(PATIENT.fingerprint) == ALL_DOMAINS
+    assert dict(d.allowed)[PATIENT.fingerprint] == ALL_DOMAINS
     o = Objection.sign(SECRET, PATIENT, Recipient(role=Role.NURSE), NOW)
     assert check(facts(me, basis=Basis.EMERGENCY, purpose=Purpose.EMERGENCY_REPORT), objections=[o])
 

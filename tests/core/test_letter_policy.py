@@ -11,7 +11,7 @@ from securemsg.core.consent import Basis, Grant, Recipient, check_consent
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Profile, Role
 from securemsg.core.letter import policy
-from securemsg.core.letter.policy import SendRefused, SendRule
+from securemsg.core.letter.policy import SendRule
 from securemsg.core.testkeys import derive_test_identity
 from securemsg.errors import (
     EXIT_USAGE,
@@ -19,6 +19,7 @@ from securemsg.errors import (
     InvalidValue,
     NotFoundError,
     SecureMsgError,
+    SendRefused,
     VerificationError,
 )
 

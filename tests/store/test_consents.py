@@ -76,8 +76,8 @@ def test_record_and_lookups(gp_home: Home) -> None:
     assert store.record(obj.encoded, NOW).status == "unchanged"
     assert store.revocations_for(PATIENT.fingerprint) == [rev]
     assert store.objections_for(PATIENT.fingerprint) == [obj]
-    assert store.grants_for(PATIENT.fingerprint) == [g]
-    assert store.revocation_of(g) == rev
+    assert [s.obj for s in store.for_patient(PATIENT.fingerprint, Grant.kind)] == [g]
+    assert [r.grant_id for r in store.revocations_for(PATIENT.fingerprint)] == [g.id]
     assert store.revocations_for(OTHER.fingerprint) == []
     assert [s.obj.kind for s in store.all()] == ["grant", "revocation", "objection"]
     # a fresh store object (new process) reads the same
@@ -139,7 +139,7 @@ def test_patient_records_own(tmp_path: Path) -> None:
     store = ConsentStore(home)
     g = grant()
     assert store.record(g.encoded, NOW, origin="signed").stored.origin == "signed"
-    assert store.grants_for(PATIENT.fingerprint) == [g]
+    assert [s.obj for s in store.for_patient(PATIENT.fingerprint, Grant.kind)] == [g]
 
 
 def test_moved_row_detected(gp_home: Home) -> None:

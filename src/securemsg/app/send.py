@@ -128,7 +128,7 @@ def _basis(
 
 def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
     """The send itself, on an open mailbox. Refusals of the send rules are
-    :class:`~securemsg.core.letter.policy.SendRefused`, of the consent rules
+    :class:`~securemsg.errors.SendRefused`, of the consent rules
     :class:`~securemsg.errors.ConsentRefused`."""
     if (req.out_dir is None) == (req.drop is None):
         raise UsageError("give exactly one of -o DIR or --drop DIR")

@@ -13,14 +13,10 @@ from securemsg.core.card import Card
 from securemsg.core.consent import Decision, check_consent
 from securemsg.core.letter import policy
 from securemsg.core.letter.manifest import Manifest
-from securemsg.errors import ConsentRefused, UsageError, VerificationError
+from securemsg.errors import ConsentRefused, UnknownSender, UsageError, VerificationError
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import Mailbox
-
-
-class UnknownSender(VerificationError):
-    code = "unknown_sender"
 
 
 def resolve_patient(box: Mailbox, m: Manifest, carried: bytes | None) -> Card | None:

@@ -18,9 +18,9 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.cli.view import LetterView
 from securemsg.core.domains import Domain, Purpose
-from securemsg.core.letter.policy import SendRefused, SendRule
+from securemsg.core.letter.policy import SendRule
 from securemsg.core.letter.source import parse_letter
-from securemsg.errors import EXIT_REFUSED, FormatError, UsageError
+from securemsg.errors import EXIT_REFUSED, FormatError, SendRefused, UsageError
 
 MAX_CONSENT_FILE = 64 * 1024
 # The send rules (core/letter/policy.py), in the words of send's options.
@@ -39,7 +39,7 @@ OPTION_WORDS = {
 
 def option_words(exc: SendRefused) -> str:
     """A send rule's refusal as the command line says it (else core's own words)."""
-    words = OPTION_WORDS.get(exc.violation)
+    words = OPTION_WORDS.get(exc.violation) if isinstance(exc.violation, SendRule) else None
     return exc.message if words is None else words.format(name=exc.name)
 
 

@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         sys.stderr.write(f"internal error: {type(exc).__name__}; rerun with -v for details\n")
         sys.exit(errors.EXIT_ERROR)
-    sys.exit(rc if isinstance(rc, int) else 0)
+    sys.exit(rc if isinstance(rc, int) else errors.EXIT_OK)
 
 
 def report(exc: errors.SecureMsgError, as_json: bool, verbose: bool) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
 
@@ -115,6 +114,3 @@ def message(text: str, style: str | None = None) -> None:
 
 def warn(text: str) -> None:
     message(f"warning: {text}", "yellow")
-
-
-Renderer = Callable[[Printer], None]

@@ -58,7 +58,6 @@ class Purpose(enum.StrEnum):
 
 
 ALL_DOMAINS: Final = frozenset(Domain)
-DOCTORS: Final = frozenset({Role.GP, Role.SPECIALIST, Role.EMERGENCY, Role.HOSPITAL, Role.EXPERT})
 
 _D = Domain
 DEFAULT_DOMAINS: Final[Mapping[Role, frozenset[Domain]]] = MappingProxyType(

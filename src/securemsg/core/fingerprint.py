@@ -19,10 +19,6 @@ def fingerprint(sign_public: bytes) -> bytes:
     return digest[:FINGERPRINT_BYTES]
 
 
-def fingerprint_hex(sign_public: bytes) -> str:
-    return fingerprint(sign_public).hex()
-
-
 def format_fingerprint(fp_hex: str) -> str:
     """Groups of four hex digits: ``1a2b 3c4d ...``."""
     return " ".join(fp_hex[i : i + 4] for i in range(0, len(fp_hex), 4))
@@ -53,7 +49,3 @@ def safety_number(a: tuple[bytes, bytes], b: tuple[bytes, bytes]) -> str:
     halves = sorted([_half(*a), _half(*b)])
     digits = halves[0] + halves[1]
     return " ".join(digits[i : i + 5] for i in range(0, 60, 5))
-
-
-def normalize_safety_number(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())

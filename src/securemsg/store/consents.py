@@ -111,21 +111,11 @@ class ConsentStore:
         out = [s.obj for s in self.for_patient(patient_fp, Objection.kind)]
         return [o for o in out if isinstance(o, Objection) and o.patient_fp == patient_fp]
 
-    def grants_for(self, patient_fp: str) -> list[Grant]:
-        out = [s.obj for s in self.for_patient(patient_fp, Grant.kind)]
-        return [o for o in out if isinstance(o, Grant) and o.patient_fp == patient_fp]
-
     def is_recorded(self, obj: ConsentObject) -> bool:
         """Whether this very object (by digest) is kept here."""
         row_id = object_digest(obj.encoded).hex()
         row = self._conn.execute("SELECT 1 FROM consents WHERE id = ?", (row_id,)).fetchone()
         return row is not None
-
-    def revocation_of(self, grant: Grant) -> Revocation | None:
-        for rev in self.revocations_for(grant.patient_fp):
-            if rev.grant_id == grant.id:
-                return rev
-        return None
 
     # -- verification against a known patient -------------------------------
     def patient_card(self, signer_fp: str) -> Card:

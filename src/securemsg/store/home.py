@@ -45,12 +45,6 @@ def home_dir(option: str | None, env: Mapping[str, str]) -> str:
     return path_str(platformdirs.user_data_dir("securemsg", appauthor=False))
 
 
-def resolve_home(option: str | None, env: Mapping[str, str]) -> Path:
-    from pathlib import Path
-
-    return Path(home_dir(option, env))
-
-
 def path_str(path: str, expand_user: bool = False) -> str:
     """``str(Path(path))`` (or ``str(Path(path).expanduser())``), computed
     without importing pathlib on POSIX; tests/store/test_home_paths.py holds

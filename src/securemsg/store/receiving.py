@@ -25,40 +25,11 @@ from typing import BinaryIO
 from securemsg.core.card import Card
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.proofs import EnvelopeHasher, Receipt
-from securemsg.errors import FormatError, VerificationError
+from securemsg.errors import FormatError, Replayed
 from securemsg.store.mailbox import LetterRow, Mailbox
 from securemsg.store.pipeline import TeeAhead
 
 MAX_ENVELOPE = 1 << 40
-
-
-class Replayed(VerificationError):
-    code = "replayed"
-
-
-class TeeReader:
-    """Reads ``src``, copying every byte to ``sink`` and into a digest."""
-
-    def __init__(self, src: BinaryIO, sink: BinaryIO) -> None:
-        self.src, self.sink, self.hasher, self.size = src, sink, EnvelopeHasher(), 0
-
-    def _seen(self, data: bytes) -> bytes:
-        self.size += len(data)
-        if self.size > MAX_ENVELOPE:
-            raise FormatError("the letter file is absurdly large")
-        self.sink.write(data)
-        self.hasher.update(data)
-        return data
-
-    def read(self, size: int = -1, /) -> bytes:
-        return self._seen(self.src.read(size))
-
-    def readline(self, size: int = -1, /) -> bytes:
-        return self._seen(self.src.readline(size))
-
-    def drain(self) -> None:
-        while self.read(1 << 16):
-            pass
 
 
 def _too_large() -> FormatError:

@@ -72,12 +72,6 @@ class Decision:
     grant: Grant | None
     allowed: tuple[tuple[str, frozenset[Domain]], ...]  # (recipient fp, domains)
 
-    def domains_for(self, recipient_fp: str) -> frozenset[Domain]:
-        for fp, domains in self.allowed:
-            if fp == recipient_fp:
-                return domains
-        return frozenset()
-
 
 def allowed_domains(
     grant: Grant | None, fp: str, role: Role, patient_fp: str | None

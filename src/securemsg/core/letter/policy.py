@@ -29,8 +29,8 @@ from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter.manifest import Manifest
 from securemsg.errors import (
     ConsentRefused,
-    InvalidValue,
     SecureMsgError,
+    SendRefused,
     VerificationError,
 )
 
@@ -53,23 +53,6 @@ class SendRule(enum.Enum):
     RECIPIENT_TWICE = "recipient_twice"
     NO_RECIPIENT = "no_recipient"
     NOTHING_TO_DISCLOSE = "nothing_to_disclose"  # nothing in the letter may go to a recipient
-
-
-class SendRefused(InvalidValue):
-    """A letter the send rules refuse (exit 2, like any value core refuses);
-    ``violation`` says which rule, ``name`` whom it concerns, if anyone."""
-
-    def __init__(
-        self,
-        violation: SendRule,
-        message: str,
-        *,
-        name: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, hint)
-        self.violation = violation
-        self.name = name
 
 
 # -- sending: the legal basis -------------------------------------------------------
