@@ -26,12 +26,13 @@ from securemsg.core.consent import (
     Revocation,
     allowed_domains,
     check_consent,
+    common,
     grant_status,
 )
 from securemsg.core.digests import letter_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Role
-from securemsg.errors import ConsentRefused, FormatError, UsageError
+from securemsg.errors import FormatError, UsageError
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
 from securemsg.store.fs import atomic_writer
@@ -98,14 +99,7 @@ def lookup_of(home: Home) -> Lookup:
 def require_patient(home: Home) -> Card:
     """My card, if I am a patient: only a patient grants, revokes or objects."""
     me = home.card()
-    if not me.profile.role.is_patient:
-        raise ConsentRefused(
-            f"only a patient can grant, revoke or object to consent; you are registered as a "
-            f"{me.profile.role} ({me.name})",
-            rule="not_a_patient",
-            party=me.fingerprint,
-            hint="the patient does this with their own securemsg identity",
-        )
+    common.require_patient(me, mine=True)
     return me
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import click
 
 from securemsg.app import consent as consenting
 from securemsg.app.consent import ConsentInfo, Imported, Lookup
+from securemsg.app.home import Home
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card
@@ -274,27 +276,33 @@ def consent_grant(
     output: Path,
 ) -> None:
     """Sign a consent grant: who may tell whom what, for which purpose, until when."""
+    what, allowed = Purpose.parse(purpose), [Domain.parse(d) for d in domains] or None
+    excluded, seconds = [Domain.parse(d) for d in excludes], parse_duration(valid_for)
+
+    def sign(home: Home, me: Card, now: int) -> ConsentInfo:
+        return consenting.grant(
+            home,
+            me,
+            sender=sender,
+            to=to,
+            purpose=what,
+            domains=allowed,
+            exclude=excluded,
+            valid_for=seconds,
+            letter=letter,
+            output=output,
+            now=now,
+        )
+
+    _patient_signs(ctx, output, sign)
+
+
+def _patient_signs(ctx: Ctx, output: Path, sign: Callable[[Home, Card, int], ConsentInfo]) -> None:
+    """The patient's home, a new output file, then ``sign`` and report what was signed."""
     home = ctx.home()
     me = consenting.require_patient(home)
     consenting.check_new_file(output)
-    the_purpose = Purpose.parse(purpose)
-    doms = [Domain.parse(d) for d in domains] or None
-    excl = [Domain.parse(d) for d in excludes]
-    seconds = parse_duration(valid_for)
-    info = consenting.grant(
-        home,
-        me,
-        sender=sender,
-        to=to,
-        purpose=the_purpose,
-        domains=doms,
-        exclude=excl,
-        valid_for=seconds,
-        letter=letter,
-        output=output,
-        now=ctx.now(),
-    )
-    _signed(ctx, info)
+    _signed(ctx, sign(home, me, ctx.now()))
 
 
 @consent.command("revoke")
@@ -303,10 +311,9 @@ def consent_grant(
 @pass_ctx
 def consent_revoke(ctx: Ctx, grant_file: Path, output: Path) -> None:
     """Withdraw a grant I signed; give the revocation to the practitioners concerned."""
-    home = ctx.home()
-    me = consenting.require_patient(home)
-    consenting.check_new_file(output)
-    _signed(ctx, consenting.revoke(home, me, grant_file, output, ctx.now()))
+    _patient_signs(
+        ctx, output, lambda home, me, now: consenting.revoke(home, me, grant_file, output, now)
+    )
 
 
 @consent.command("object")
@@ -315,10 +322,9 @@ def consent_revoke(ctx: Ctx, grant_file: Path, output: Path) -> None:
 @pass_ctx
 def consent_object(ctx: Ctx, to: str, output: Path) -> None:
     """Object to a recipient being informed about me, even in an emergency."""
-    home = ctx.home()
-    me = consenting.require_patient(home)
-    consenting.check_new_file(output)
-    _signed(ctx, consenting.object_to(home, me, to, output, ctx.now()))
+    _patient_signs(
+        ctx, output, lambda home, me, now: consenting.object_to(home, me, to, output, now)
+    )
 
 
 @consent.command("show")

@@ -94,30 +94,10 @@ class WhoAmI:
     help="Use a PUBLIC TEST KEY from keys/ (demos and tests only).",
 )
 @pass_ctx
-def init(
-    ctx: Ctx,
-    name: str,
-    role: str,
-    rpps: str | None,
-    specialty: str | None,
-    ins: str | None,
-    birth_date: str | None,
-    email: str | None,
-    test_key: str | None,
-) -> None:
+def init(ctx: Ctx, /, **profile: str | None) -> None:
     """Create my identity: key pairs, profile and signed card."""
-    me = identity.init(
-        ctx.home(),
-        name=name,
-        role=role,
-        rpps=rpps,
-        specialty=specialty,
-        ins=ins,
-        birth_date=birth_date,
-        email=email,
-        test_key=test_key,
-        now=ctx.now(),
-    )
+    # the options are app.identity.init's keyword arguments, one for one
+    me = identity.init(ctx.home(), now=ctx.now(), **profile)  # type: ignore[arg-type]
     if not ctx.as_json:
         message(f"Identity created in {me.home}", "green")
     emit(WhoAmI(me.card, me.home, me.keystore), ctx.as_json)

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Final
 
 from securemsg.core.identity import Role
-from securemsg.errors import InvalidValue
+from securemsg.core.names import parse_choice
 
 
 class Domain(enum.StrEnum):
@@ -26,13 +26,7 @@ class Domain(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Domain:
-        try:
-            return cls(value.strip().lower())
-        except ValueError as exc:
-            choices = ", ".join(d.value for d in cls)
-            raise InvalidValue(
-                f"unknown care domain {value!r}", hint=f"choose one of: {choices}"
-            ) from exc
+        return parse_choice(cls, value, "care domain")
 
 
 class Purpose(enum.StrEnum):
@@ -48,13 +42,7 @@ class Purpose(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Purpose:
-        try:
-            return cls(value.strip().lower())
-        except ValueError as exc:
-            choices = ", ".join(p.value for p in cls)
-            raise InvalidValue(
-                f"unknown purpose {value!r}", hint=f"choose one of: {choices}"
-            ) from exc
+        return parse_choice(cls, value, "purpose")
 
 
 ALL_DOMAINS: Final = frozenset(Domain)

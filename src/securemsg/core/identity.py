@@ -34,11 +34,7 @@ class Role(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Role:
-        try:
-            return cls(value.strip().lower())
-        except ValueError as exc:
-            choices = ", ".join(r.value for r in cls)
-            raise InvalidValue(f"unknown role {value!r}", hint=f"choose one of: {choices}") from exc
+        return names.parse_choice(cls, value, "role")
 
 
 class Profile(Frozen):

@@ -21,14 +21,17 @@ Unicode's.
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 import re
 import unicodedata
 from bisect import bisect_right
+from typing import TypeVar
 
 from securemsg.core.ignorable_data import DEFAULT_IGNORABLE
 from securemsg.errors import InvalidValue
 
 MAX_TEXT = 200
+_E = TypeVar("_E", bound=enum.Enum)
 _RPPS = re.compile(r"^[0-9]{11}$")
 _INS = re.compile(r"^[12][0-9]{4}(?:[0-9]{2}|2A|2B)[0-9]{6}[0-9]{2}$")
 
@@ -148,6 +151,16 @@ def nearly_alike(a: str, b: str) -> bool:
     of imitation (accents and punctuation are visible), a reason to warn."""
     ka, kb = lookalike_keys(a), lookalike_keys(b)
     return any(_loose(x) == _loose(y) for x, y in zip(ka, kb, strict=True))
+
+
+def parse_choice(cls: type[_E], value: str, what: str) -> _E:
+    """The member of ``cls`` whose value is ``value`` (spaces and case ignored),
+    else a refusal that lists the choices."""
+    try:
+        return cls(value.strip().lower())
+    except ValueError as exc:
+        choices = ", ".join(str(m.value) for m in cls)
+        raise InvalidValue(f"unknown {what} {value!r}", hint=f"choose one of: {choices}") from exc
 
 
 def check_rpps(value: str) -> str:

@@ -199,24 +199,16 @@ def story(d: Demo) -> None:
     d.run("gp", "consent", "show", str(files / "consent-referral.cose"))
 
     step("4. The GP sends the referral (a nursing section, a PDF) through the drop folder")
+    # the referral to Jeanne Dupont under her consent, into the drop folder
+    referral_to = [
+        *("send", str(files / "referral.md"), "--kind", "referral", "--patient", "Jeanne Dupont"),
+        *("--consent", str(files / "consent-referral.cose"), "--drop", str(d.drop)),
+    ]
     sent = d.run(
         "gp",
-        "send",
-        str(files / "referral.md"),
-        "--to",
-        "Bruno Keller",
-        "--to",
-        "Claire Petit",
-        "--kind",
-        "referral",
-        "--patient",
-        "Jeanne Dupont",
-        "--consent",
-        str(files / "consent-referral.cose"),
-        "--attach",
-        f"{files / 'ecg.pdf'}:medical",
-        "--drop",
-        str(d.drop),
+        *referral_to,
+        *("--to", "Bruno Keller", "--to", "Claire Petit"),
+        *("--attach", f"{files / 'ecg.pdf'}:medical"),
         as_json=True,
     )
     referral = sent["message_id"]
@@ -276,23 +268,7 @@ def story(d: Demo) -> None:
     d.run("gp", "receive", "--drop", str(d.drop), expect=3)
 
     step("10. A letter altered in the drop folder: refused, mailbox unchanged")
-    again = d.run(
-        "gp",
-        "send",
-        str(files / "referral.md"),
-        "--to",
-        "Bruno Keller",
-        "--kind",
-        "referral",
-        "--patient",
-        "Jeanne Dupont",
-        "--consent",
-        str(files / "consent-referral.cose"),
-        "--drop",
-        str(d.drop),
-        "--no-patient-copy",
-        as_json=True,
-    )
+    again = d.run("gp", *referral_to, "--to", "Bruno Keller", "--no-patient-copy", as_json=True)
     target = Path(again["outputs"][0]["file"])
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0x01

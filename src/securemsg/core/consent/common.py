@@ -204,14 +204,25 @@ def refuse_malformed(exc: FormatError | InvalidValue) -> ConsentRefused:
     return ConsentRefused(exc.message, rule="malformed", hint=exc.hint)
 
 
+def require_patient(card: Card, *, mine: bool) -> None:
+    """Only a patient grants, revokes or objects (``mine``: the user's own home)."""
+    if card.profile.role.is_patient:
+        return
+    who = (
+        f"you are registered as a {card.profile.role} ({card.name})"
+        if mine
+        else f"this identity ({card.name}) is a {card.profile.role}"
+    )
+    raise ConsentRefused(
+        f"only a patient can grant, revoke or object to consent; {who}",
+        rule="not_a_patient",
+        party=card.fingerprint,
+        hint=f"the patient {'does this' if mine else 'signs consent'} with their own "
+        "securemsg identity",
+    )
+
+
 def check_patient_signer(secret: SecretIdentity, patient_card: Card) -> None:
-    if not patient_card.profile.role.is_patient:
-        raise ConsentRefused(
-            f"only a patient can grant, revoke or object to consent; this identity "
-            f"({patient_card.name}) is a {patient_card.profile.role}",
-            rule="not_a_patient",
-            party=patient_card.fingerprint,
-            hint="the patient signs consent with their own securemsg identity",
-        )
+    require_patient(patient_card, mine=False)
     if secret.sign_public != patient_card.sign_public:
         raise InvalidValue("the private key does not match the patient's card")
