@@ -33,9 +33,10 @@ from securemsg.core.digests import letter_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Role
 from securemsg.errors import FormatError, UsageError
+from securemsg.store import fs
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
-from securemsg.store.fs import atomic_writer
+from securemsg.store.fs import write_new
 from securemsg.store.home import Home
 
 MAX_CONSENT_FILE = 64 * 1024
@@ -104,13 +105,8 @@ def require_patient(home: Home) -> Card:
 
 
 def check_new_file(path: Path) -> None:
-    """A signed object is never written over a file."""
-    if path.exists() or path.is_symlink():
-        raise UsageError(
-            f"{path} exists; refusing to overwrite it", hint="choose another file name"
-        )
-    if not path.parent.is_dir():
-        raise UsageError(f"folder {path.parent} does not exist")
+    """A signed object is never written over a file (nor over a link)."""
+    fs.check_new_file(path)
 
 
 def read_limited(path: Path, limit: int, what: str) -> bytes:
@@ -144,8 +140,7 @@ def _info(home: Home, store: ConsentStore, obj: ConsentObject, card: Card, now: 
 # -- signing (the patient) ----------------------------------------------------------
 def _write_and_keep(home: Home, obj: ConsentObject, output: Path, now: int) -> ConsentInfo:
     check_new_file(output)
-    with atomic_writer(output) as fh:
-        fh.write(obj.encoded)
+    write_new(output, obj.encoded)
     store = ConsentStore(home)
     store.record(obj.encoded, now, origin="signed")
     info = _info(home, store, obj, home.card(), now)

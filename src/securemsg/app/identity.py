@@ -12,7 +12,7 @@ import contextlib
 from securemsg.core.card import Card
 from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import Profile, Role, SecretIdentity
-from securemsg.errors import ConflictError, UsageError
+from securemsg.errors import ConflictError
 from securemsg.store.home import Home
 
 
@@ -114,10 +114,9 @@ def export_card(home: Home, output: str | None = None) -> CardExport:
         return CardExport(text, None)
     from pathlib import Path
 
-    path = Path(output)
-    if path.exists():
-        raise UsageError(f"{path} exists", hint="choose another file name")
-    from securemsg.store.fs import atomic_write
+    from securemsg.store.fs import check_new_file, write_new
 
-    atomic_write(path, text.encode(), mode=0o644)
+    path = Path(output)
+    check_new_file(path)
+    write_new(path, text.encode(), mode=0o644)
     return CardExport(text, str(path))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,8 +19,9 @@ from securemsg.core.card import Card
 from securemsg.core.consent import Grant
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
-from securemsg.errors import VerificationError
+from securemsg.errors import UsageError, VerificationError
 from securemsg.store.contacts import Contacts
+from securemsg.store.fs import place_unique, safe_file_name
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
 
@@ -93,7 +94,7 @@ def open_letter(
             Grant.verify(consent, patient) if consent is not None and patient is not None else None
         )
     items: list[OpenedItem] = []
-    saved: list[tuple[Path, Path]] = []
+    saved: list[tuple[int, Path, str]] = []  # (index in items, temp file, name wanted)
     try:
         for head, item, chunks in env.items():
             if item.kind == "section":
@@ -110,11 +111,11 @@ def open_letter(
                     )
                 )
                 continue
-            target: Path | None = None
             if save_dir is not None:
-                target = _safe_name(save_dir, head.name)
+                if not saved:
+                    _make_dir(save_dir)
                 fd, tmp = tempfile.mkstemp(prefix=".att-", dir=save_dir)
-                saved.append((Path(tmp), target))
+                saved.append((len(items), Path(tmp), head.name))
                 with os.fdopen(fd, "wb") as fh:
                     for piece in chunks:
                         fh.write(piece)
@@ -122,13 +123,17 @@ def open_letter(
                 for _ in chunks:
                     pass
             items.append(
-                OpenedItem(item.n, item.kind, item.domain.value, head.name, head.size, None, target)
+                OpenedItem(item.n, item.kind, item.domain.value, head.name, head.size, None, None)
             )
         env.finish()
-        for done, final in saved:
-            os.replace(done, final)
+        # Only now, every digest checked: each file takes a name of its own, never
+        # one that is taken (not even by a dangling link): ``report (2).pdf``.
+        if save_dir is not None:
+            for k, done, name in saved:
+                final = place_unique(done, save_dir, safe_file_name(name))
+                items[k] = replace(items[k], saved_to=final)
     finally:
-        for left, _ in saved:
+        for _k, left, _name in saved:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(left)
     contact = Contacts(box.home).get(author.fingerprint)
@@ -144,12 +149,9 @@ def open_letter(
     )
 
 
-def _safe_name(directory: Path, name: str) -> Path:
-    base = os.path.basename(name.replace("\\", "/")).lstrip(".") or "attachment"
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / base
-    stem, suffix, i = target.stem, target.suffix, 1
-    while target.exists():
-        target = directory / f"{stem}-{i}{suffix}"
-        i += 1
-    return target
+def _make_dir(directory: Path) -> None:
+    """The folder attachments are saved into, made if needed."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:  # a file, or a link to no folder
+        raise UsageError(f"{directory} is not a folder", hint="give a folder to save into") from exc

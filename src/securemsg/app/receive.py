@@ -25,12 +25,13 @@ from securemsg.core.letter.proofs import Refusal
 from securemsg.errors import SecureMsgError
 from securemsg.store import drop as dropfolder
 from securemsg.store.contacts import Contacts
-from securemsg.store.fs import atomic_write
+from securemsg.store.fs import check_new_file, write_new, write_unique
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
 from securemsg.store.receiving import Accepted, accept, file_digest
 
 PROOF_SUFFIXES = (".receipt", ".refusal")
+PROOF_MODE = 0o644  # a receipt or notice is no secret: the author gets it back
 
 
 class Outcome(enum.Enum):
@@ -191,7 +192,11 @@ def receive_files(
     home: Home, files: list[Path], receipt_out: Path | None, now: int
 ) -> list[Received]:
     """Letters (and proofs) from files; each letter's proof is written beside it
-    (``NAME.receipt``, ``NAME.refusal``) or to ``receipt_out``."""
+    (``NAME.receipt``, ``NAME.refusal``; ``NAME (2).receipt``... when that name
+    is taken by another file) or to ``receipt_out``, which must not exist.
+    No file is ever written over."""
+    if receipt_out is not None:
+        check_new_file(receipt_out)  # before anything is received
     box = Mailbox(home)
     rows: list[Received] = []
     for path in files:
@@ -200,8 +205,12 @@ def receive_files(
             continue
         row, proof, _author = _accept(box, path, now)
         if proof is not None:
-            target = receipt_out or path.with_name(f"{path.stem}.{_proof_kind(row)}")
-            atomic_write(target, proof, mode=0o644)
+            if receipt_out is not None:
+                write_new(receipt_out, proof, mode=PROOF_MODE)
+                target = receipt_out
+            else:
+                name = f"{path.stem}.{_proof_kind(row)}"
+                target = write_unique(path.parent, name, proof, mode=PROOF_MODE)
             row = replace(row, proof_file=target)
         rows.append(row)
     return rows

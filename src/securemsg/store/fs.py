@@ -1,15 +1,29 @@
-"""Filesystem helpers: atomic writes with private permissions."""
+"""Filesystem helpers: atomic writes with private permissions, files that are
+never written over, and safe names for files named by someone else."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from securemsg.errors import ConflictError, UsageError
+
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
+SHARED_FILE = 0o640  # a file made in a folder shared with a group (setgid)
+
+# link(2) is refused by file systems without hard links (FAT, some network
+# shares): EPERM, EOPNOTSUPP, ENOSYS; EMLINK where the link count is capped.
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK})
+MAX_FILE_NAME = 200  # bytes of UTF-8: leaves room for " (NNNN)" under NAME_MAX (255)
+MAX_SUFFIX = 16  # characters of an extension kept when a name is shortened
+MAX_TRIES = 10_000  # names tried before giving up ("report (9999).pdf")
 
 
 def ensure_private_dir(path: Path) -> Path:
@@ -19,23 +33,42 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def is_group_shared(directory: Path) -> bool:
+    """A folder whose set-group-ID bit is set (``securemsg drop init``): the files
+    made in it belong to its group, and the group must be able to read them."""
+    return bool(os.stat(directory).st_mode & stat.S_ISGID)
+
+
+def file_mode_in(directory: Path, private: int = PRIVATE_FILE) -> int:
+    """The mode of a new file in ``directory``: group-readable in a group-shared
+    folder (the recipient is another account of the group), else ``private``."""
+    return SHARED_FILE if is_group_shared(directory) else private
+
+
 @contextlib.contextmanager
-def atomic_writer(path: Path, mode: int = PRIVATE_FILE) -> Iterator[BinaryIO]:
+def atomic_writer(
+    path: Path, mode: int = PRIVATE_FILE, *, replace: bool = True
+) -> Iterator[BinaryIO]:
     """Write to a temp file beside ``path``; fsync and rename on success.
 
-    On any exception the temp file is removed and ``path`` is untouched.
+    On any exception the temp file is removed and ``path`` is untouched. With
+    ``replace=False`` the file takes its name only if nothing has it, not even
+    a dangling symbolic link (:func:`place_new`), else FileExistsError.
     """
     import tempfile  # lazily: it pulls in shutil, random, bz2, lzma (start-up time)
 
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:32]}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            place_new(Path(tmp), path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -46,6 +79,154 @@ def atomic_writer(path: Path, mode: int = PRIVATE_FILE) -> Iterator[BinaryIO]:
 def atomic_write(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
     with atomic_writer(path, mode) as fh:
         fh.write(data)
+
+
+def write_new(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
+    """An output file the user named: written atomically, never over an
+    existing file or link (a usage error, exit 2, as for every ``-o FILE``)."""
+    try:
+        with atomic_writer(path, mode, replace=False) as fh:
+            fh.write(data)
+    except FileExistsError as exc:
+        raise exists_error(path) from exc
+
+
+def exists_error(path: Path) -> UsageError:
+    return UsageError(f"{path} exists; refusing to overwrite it", hint="choose another file name")
+
+
+def check_new_file(path: Path) -> None:
+    """Before any work: ``path`` names nothing yet (not even a dangling link), in a
+    folder that exists. The write itself still refuses to replace (a race)."""
+    if os.path.lexists(path):
+        raise exists_error(path)
+    if not path.parent.is_dir():
+        raise UsageError(f"folder {path.parent} does not exist")
+
+
+def write_unique(directory: Path, name: str, data: bytes, mode: int = PRIVATE_FILE) -> Path:
+    """``data`` in ``directory`` under ``name`` or, when that is taken,
+    ``stem (2).ext``, ``stem (3).ext``...; a taken name that holds exactly
+    ``data`` already (the same receipt written twice) is used as it is."""
+    import tempfile  # lazily, as above
+
+    fd, tmp = tempfile.mkstemp(prefix=".new-", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        for candidate in unique_names(name):
+            final = directory / candidate
+            try:
+                place_new(Path(tmp), final)
+            except FileExistsError:
+                if _same_content(final, data):
+                    return final
+                continue
+            _fsync_dir(directory)
+            return final
+        raise _too_many(directory, name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _same_content(path: Path, data: bytes) -> bool:
+    """``path`` is a regular file (not a link) holding exactly ``data``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return False
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read(len(data) + 1) == data
+    finally:
+        os.close(fd)
+
+
+def place_new(tmp: Path, final: Path) -> None:
+    """Give the complete file ``tmp`` the name ``final`` only if nothing has that
+    name, not even a dangling symbolic link; else FileExistsError.
+
+    A hard link (``link(2)`` never follows or replaces its target name), then
+    ``tmp`` is removed. Where the file system has no hard links, ``final`` is
+    created with ``O_CREAT|O_EXCL|O_NOFOLLOW`` and ``tmp`` renamed over that
+    empty placeholder, which is ours. (``renameat2(RENAME_NOREPLACE)`` would do
+    the same in one call, but Python has no binding for it and many network
+    file systems refuse it.)
+    """
+    try:
+        os.link(tmp, final, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        os.close(os.open(final, flags, PRIVATE_FILE))
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            os.unlink(final)  # our empty placeholder
+            raise
+        return
+    os.unlink(tmp)
+
+
+def place_unique(tmp: Path, directory: Path, name: str) -> Path:
+    """:func:`place_new` under the first free name of :func:`unique_names`."""
+    for candidate in unique_names(name):
+        final = directory / candidate
+        try:
+            place_new(tmp, final)
+        except FileExistsError:
+            continue
+        return final
+    raise _too_many(directory, name)
+
+
+def _too_many(directory: Path, name: str) -> ConflictError:
+    return ConflictError(
+        f"{directory} already holds {MAX_TRIES} files named like {name}",
+        hint="write into another folder",
+    )
+
+
+def unique_names(name: str) -> Iterator[str]:
+    """``report.pdf``, ``report (2).pdf``, ``report (3).pdf``, ..."""
+    yield name
+    stem, suffix = os.path.splitext(name)
+    for k in range(2, MAX_TRIES + 1):
+        yield f"{stem} ({k}){suffix}"
+
+
+# Characters never kept in a file name: C0 and C1 controls, DEL, format
+# characters (bidi overrides, zero-width), line and paragraph separators,
+# surrogates; a slash or backslash ends a folder name, so only the last part counts.
+_REPLACED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def safe_file_name(name: str, default: str = "attachment") -> str:
+    """A file name from a name someone else chose (an attachment's): the last
+    part of a path only; controls, format and bidi characters replaced by ``_``;
+    no leading dot, dash or space (no hidden file, no option); at most
+    :data:`MAX_FILE_NAME` bytes, the extension kept; never empty."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join("_" if unicodedata.category(c) in _REPLACED_CATEGORIES else c for c in name)
+    name = name.lstrip(". -\t").rstrip(" ")
+    if len(name.encode("utf-8")) > MAX_FILE_NAME:
+        stem, suffix = os.path.splitext(name)
+        if len(suffix) > MAX_SUFFIX:
+            stem, suffix = name, ""
+        budget = MAX_FILE_NAME - len(suffix.encode("utf-8"))
+        stem = stem.encode("utf-8")[:budget].decode("utf-8", "ignore")
+        name = stem + suffix
+    return name or default
 
 
 def _fsync_dir(path: Path) -> None:
