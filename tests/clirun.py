@@ -91,13 +91,27 @@ def run_cli(
     input: bytes | str | None = None,
     executable: bool = False,
     timeout: float = 120,
+    as_user: str | None = None,
 ) -> Result:
     """``securemsg [--home HOME] ARGS`` with ``env`` applied and ``input`` on stdin.
 
-    Global options such as ``--json`` go in ``args`` before the command."""
+    Global options such as ``--json`` go in ``args`` before the command.
+    ``as_user`` (root only, with ``executable``): the child runs as that Unix
+    account, with its primary group and the supplementary groups the group
+    database gives it (as ``runuser``/``initgroups`` would), in its home folder."""
     argv = [*(["--home", str(home)] if home is not None else []), *map(str, args)]
     raw_in = input.encode() if isinstance(input, str) else (input or b"")
+    if as_user is not None and not executable:
+        raise ValueError("as_user runs the executable: pass executable=True")
     if executable:
+        account: dict[str, Any] = {}
+        if as_user is not None:
+            import pwd
+
+            pw = pwd.getpwnam(as_user)
+            groups = os.getgrouplist(as_user, pw.pw_gid)
+            account = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": groups}
+            account["cwd"] = pw.pw_dir
         proc = subprocess.run(
             [*cli_command(), *argv],
             input=raw_in,
@@ -106,6 +120,7 @@ def run_cli(
             timeout=timeout,
             start_new_session=True,  # no controlling terminal
             check=False,
+            **account,
         )
         return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
     return _in_process(argv, raw_in, env or {})

@@ -103,6 +103,20 @@ class NoSpaceError(SecureMsgError):
     code = "no_space"
 
 
+class PermissionDenied(SecureMsgError):
+    """The operating system refuses this user access to a file or folder (exit 1)."""
+
+    code = "permission_denied"
+
+
+class DropPermissionError(PermissionDenied):
+    """A drop folder this user may not write or read: not set up for sharing
+    between Unix accounts (``securemsg drop init``), or the user is not a member
+    of its group (exit 1)."""
+
+    code = "drop_permission"
+
+
 class NotForMe(VerificationError):
     """A letter that is not addressed to my key."""
 

@@ -1,4 +1,4 @@
-"""Which home a command works in, and how a full disk is reported.
+"""Which home a command works in, and how a full disk or a refused file is reported.
 
 On whoami's path (cli/main.py): no pathlib, no dataclasses at import
 (start-up time, docs/performance.md).
@@ -14,7 +14,7 @@ from securemsg.store.home import Home, home_dir
 if TYPE_CHECKING:
     from securemsg.errors import SecureMsgError
 
-__all__ = ["Home", "disk_full", "open_home"]
+__all__ = ["Home", "disk_full", "open_home", "permission_denied"]
 
 
 def open_home(option: str | None, env: Mapping[str, str]) -> Home:
@@ -27,3 +27,20 @@ def disk_full(exc: OSError) -> SecureMsgError | None:
     from securemsg.store.space import is_full, no_space
 
     return no_space(None, exc) if is_full(exc) else None
+
+
+def permission_denied(exc: OSError) -> SecureMsgError | None:
+    """The error to report when the system refused this account a file or folder
+    that no command expected to be refused (a drop folder's refusals are said
+    more precisely, store/drop.py), else None."""
+    if not isinstance(exc, PermissionError):
+        return None
+    import os
+
+    from securemsg.errors import PermissionDenied
+
+    where = os.fsdecode(exc.filename) if exc.filename is not None else "a file or folder"
+    return PermissionDenied(
+        f"permission denied: {where} ({exc.strerror or 'refused by the system'})",
+        hint="check who owns it and its permissions (`ls -ld`), or choose another place",
+    )

@@ -220,6 +220,11 @@ def receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
     """What waits for me in a drop folder; each letter's proof goes to its
     author's folder there. A file is removed once committed; a refused one is
     renamed ``*.refused`` (kept for inspection, never processed again)."""
+    with dropfolder.permission_errors(drop):  # this account may not go there: say why
+        return _receive_drop(home, drop, now)
+
+
+def _receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
     box = Mailbox(home)
     box.cleanup_orphans()
     my_fp = box.card.fingerprint

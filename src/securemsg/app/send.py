@@ -25,6 +25,7 @@ from securemsg.errors import UsageError
 from securemsg.store import sending
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
+from securemsg.store.drop import permission_errors
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
 
@@ -91,7 +92,8 @@ def send(home: Home, req: SendRequest, now: int) -> SendResult:
     """``send``: the temp files of a send that was killed are cleaned first."""
     box = Mailbox(home)
     box.cleanup_orphans()
-    return send_letter(box, req, now)
+    with permission_errors(req.drop):  # this account may not write there: say why
+        return send_letter(box, req, now)
 
 
 def _recipients(contacts: Contacts, queries: list[str], me: Card, now: int) -> list[Card]:
@@ -159,6 +161,7 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         now,
     )
     dest = sending.Destination(req.out_dir, req.drop)
+    dest.prepare(me.fingerprint, plan_recipients)
     # The envelopes' temp files are made now and their space reserved on a
     # worker while plan() hashes the attachments (store/space.py).
     # (A full disk met later is reported as no_space by cli/main, for every command.)

@@ -141,7 +141,7 @@ class SentView:
 )
 @click.option(
     "--drop",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False, readable=False, path_type=Path),  # app/send explains
     help="Deliver into a shared drop folder.",
 )
 @pass_ctx
@@ -271,7 +271,9 @@ class ReceiveReport:
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--drop",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    # readable=False: a folder this account may not read is app/receive's to
+    # explain (drop_permission, with the group to join), not click's
+    type=click.Path(exists=True, file_okay=False, readable=False, path_type=Path),
     help="Collect what waits for me in a shared drop folder.",
 )
 @click.option(

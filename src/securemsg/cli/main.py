@@ -63,6 +63,7 @@ class LazyGroup(click.Group):
         "receipts": ("securemsg.cli.mail", "receipts"),
         "log": ("securemsg.cli.mail", "log"),
         "consent": ("securemsg.cli.consent", "consent"),
+        "drop": ("securemsg.cli.drop", "drop"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -98,6 +99,7 @@ HELP = {
     "receipts": "Import receipts for letters I sent.",
     "log": "Verify the mailbox's tamper-evident log.",
     "consent": "Patient consent: grant, revoke, object, show, import, list.",
+    "drop": "Set up a drop folder shared by several Unix accounts.",
 }
 
 
@@ -137,11 +139,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(report(wrapped, as_json, verbose))
     except Exception as exc:  # a bug: say so clearly, never dump secrets
         if isinstance(exc, OSError):
-            from securemsg.app.home import disk_full
+            from securemsg.app.home import disk_full, permission_denied
 
-            full = disk_full(exc)
-            if full is not None:  # a full disk is no bug: say so, like any refusal
-                sys.exit(report(full, as_json, verbose))
+            # a full disk, a file this account may not touch: no bug; say so
+            known = disk_full(exc) or permission_denied(exc)
+            if known is not None:
+                sys.exit(report(known, as_json, verbose))
         if verbose:
             raise
         sys.stderr.write(f"internal error: {type(exc).__name__}; rerun with -v for details\n")

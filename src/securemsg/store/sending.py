@@ -20,8 +20,9 @@ from securemsg.core.card import Card
 from securemsg.core.domains import Domain
 from securemsg.core.letter import compose
 from securemsg.core.letter.proofs import EnvelopeHasher
-from securemsg.errors import UsageError
+from securemsg.errors import ConflictError, UsageError
 from securemsg.store import drop as dropfolder
+from securemsg.store.fs import is_group_shared, place_new
 from securemsg.store.mailbox import LetterRow, Mailbox
 from securemsg.store.pipeline import Behind
 from securemsg.store.space import Reserved, temp_file
@@ -44,10 +45,21 @@ class Destination:
             raise ValueError("a destination needs a folder or a drop folder")
         return self.out_dir
 
-    def final(self, fp: str, message_id: str) -> Path:
+    def final(self, fp: str, message_id: str, who: str | None = None) -> Path:
         if self.drop is not None:
-            return dropfolder.letter_path(self.drop, fp, message_id)
+            return dropfolder.letter_path(self.drop, fp, message_id, who)
         return self.folder(fp) / f"{message_id}-{fp[:12]}.smsg"
+
+    def prepare(self, me: str, recipients: Targets) -> None:
+        """Before anything is written: in a drop folder shared by Unix accounts,
+        every recipient's folder exists (made by its owner) and mine is made
+        (receipts come back there). Elsewhere, nothing to do: folders are made
+        as the envelopes are written."""
+        if self.drop is None or not is_group_shared(self.drop):
+            return
+        for card, _domains in recipients:
+            dropfolder.their_folder(self.drop, card.fingerprint, card.name)
+        dropfolder.folder(self.drop, me)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +187,8 @@ def write(
     try:
         finals: list[Path] = []
         for card, _domains in recipients:
-            final = dest.final(card.fingerprint, m.id_hex)
-            if final.exists():
+            final = dest.final(card.fingerprint, m.id_hex, card.name)
+            if os.path.lexists(final):
                 raise UsageError(f"{final} already exists")
             finals.append(final)
         all_domains = frozenset(i.domain for i in m.items)
@@ -204,7 +216,13 @@ def write(
                 box.add_delivery(m.id_hex, card.fingerprint, digest, now)
                 box.append_log(now, "send", m.message_id, card.fingerprint, digest)
         for tmp, final in zip(temps, finals, strict=False):
-            os.replace(tmp, final)
+            try:
+                place_new(tmp, final)  # never over a file that appeared meanwhile
+            except FileExistsError as exc:
+                raise ConflictError(
+                    f"{final} appeared while the letter was written; it was left as it is",
+                    hint="the double is kept: see `securemsg sent`, and send the letter again",
+                ) from exc
     finally:
         for tmp in temps:
             with contextlib.suppress(FileNotFoundError):

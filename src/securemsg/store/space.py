@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 
 from securemsg.errors import NoSpaceError
+from securemsg.store.fs import PRIVATE_FILE, file_mode_in
 
 RESERVE_FROM = 8 << 20  # smaller envelopes are not worth a thread
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -38,8 +39,17 @@ def is_full(exc: OSError) -> bool:
 
 
 def temp_file(directory: Path) -> tuple[Path, int]:
-    """A new hidden temp file for an envelope in ``directory``: (path, descriptor)."""
+    """A new hidden temp file for an envelope in ``directory``: (path, descriptor);
+    0600, or 0640 in a folder shared with a group (store/drop.py)."""
     fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=directory)
+    try:
+        mode = file_mode_in(directory)
+        if mode != PRIVATE_FILE:
+            os.fchmod(fd, mode)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
     return Path(tmp), fd
 
 
