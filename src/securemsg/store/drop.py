@@ -59,7 +59,8 @@ def folder_path(drop: Path, fp: str) -> Path:
     return drop / fp
 
 
-def _check_drop(drop: Path) -> None:
+def check_drop(drop: Path) -> None:
+    """The drop folder exists (a usage error otherwise)."""
     if not drop.is_dir():
         raise UsageError(
             f"the drop folder {drop} does not exist",
@@ -71,7 +72,7 @@ def folder(drop: Path, fp: str) -> Path:
     """My own folder (``fp`` is mine) in the drop folder, made if needed: 0700,
     or 3730 in a shared drop folder."""
     d = folder_path(drop, fp)
-    _check_drop(drop)
+    check_drop(drop)
     if not is_group_shared(drop):
         d.mkdir(mode=PRIVATE_DIR, exist_ok=True)
         return d
@@ -111,7 +112,7 @@ def their_folder(drop: Path, fp: str, who: str | None = None) -> Path:
     if needed in a private drop folder; in a shared one it must exist already,
     made by its owner's own account."""
     d = folder_path(drop, fp)
-    _check_drop(drop)
+    check_drop(drop)
     if not is_group_shared(drop):
         d.mkdir(mode=PRIVATE_DIR, exist_ok=True)
         return d

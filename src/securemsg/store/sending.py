@@ -55,7 +55,10 @@ class Destination:
         every recipient's folder exists (made by its owner) and mine is made
         (receipts come back there). Elsewhere, nothing to do: folders are made
         as the envelopes are written."""
-        if self.drop is None or not is_group_shared(self.drop):
+        if self.drop is None:
+            return
+        dropfolder.check_drop(self.drop)
+        if not is_group_shared(self.drop):
             return
         for card, _domains in recipients:
             dropfolder.their_folder(self.drop, card.fingerprint, card.name)
