@@ -387,3 +387,13 @@ def test_a_receipt_name_taken_by_another_account_heals_at_the_next_receive(
     assert [(r["status"], r["message_id"]) for r in again] == [("duplicate", mid)]
     back = acc.ok("a", "receive", "--drop", drop)["results"]
     assert [(r["status"], r["message_id"]) for r in back] == [("receipt: delivered", mid)]
+
+
+def test_any_other_permission_refusal_is_a_clear_error(accounts: Accounts) -> None:
+    """Outside a drop folder too: a folder this account may not write (root's)."""
+    acc = accounts
+    target = acc.base / "cards" / "again.card"
+    err = acc.error("a", "card", "export", "-o", target)
+    assert (err["error"], err["exit"]) == ("permission_denied", 1), err
+    assert str(acc.base / "cards") in err["message"] and "ls -ld" in err["hint"], err
+    assert not target.exists()
