@@ -127,6 +127,7 @@ def run_cli(
 
 
 def _in_process(argv: list[str], raw_in: bytes, env: Env) -> Result:
+    from securemsg.cli import hardening
     from securemsg.cli.main import main
 
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
@@ -134,6 +135,12 @@ def _in_process(argv: list[str], raw_in: bytes, env: Env) -> Result:
     stdin = io.TextIOWrapper(io.BytesIO(raw_in), encoding="utf-8")
     saved_env = dict(os.environ)
     saved_io = sys.stdin, sys.stdout, sys.stderr
+    # main() hardens the process it runs in for good (cli/hardening.py: core limit
+    # (0, 0), not dumpable). In-process, that process is pytest's, and every child
+    # it starts later would inherit the limit: left out here, tested on the real
+    # executable (tests/cli/test_hardening.py).
+    saved_hardening = hardening.no_core_dumps, hardening.not_dumpable
+    hardening.no_core_dumps = hardening.not_dumpable = _not_here  # type: ignore[method-assign]
     code: int | str | None = 0
     try:
         for key, value in env.items():
@@ -147,6 +154,7 @@ def _in_process(argv: list[str], raw_in: bytes, env: Env) -> Result:
         except SystemExit as exc:
             code = exc.code
     finally:
+        hardening.no_core_dumps, hardening.not_dumpable = saved_hardening  # type: ignore[method-assign]
         sys.stdin, sys.stdout, sys.stderr = saved_io
         os.environ.clear()
         os.environ.update(saved_env)
@@ -157,6 +165,10 @@ def _in_process(argv: list[str], raw_in: bytes, env: Env) -> Result:
         out.buffer.getvalue().decode("utf-8"),  # type: ignore[attr-defined]
         err.buffer.getvalue().decode("utf-8"),  # type: ignore[attr-defined]
     )
+
+
+def _not_here() -> bool:
+    return False
 
 
 def db_rows(db: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:

@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Modules whoami does not need, each a few ms (rich, keyring: tens) at start-up.
-HEAVY = ("dataclasses", "pathlib", "hashlib", "rich", "keyring", "sqlite3", "tempfile")
+HEAVY = ("dataclasses", "pathlib", "hashlib", "rich", "keyring", "sqlite3", "tempfile", "ctypes")
 # securemsg's modules on whoami's import path, with either key store.
 ON_PATH = frozenset(
     {
@@ -32,6 +32,7 @@ ON_PATH = frozenset(
         "securemsg.app.identity",
         "securemsg.cli",
         "securemsg.cli.main",
+        "securemsg.cli.hardening",  # core dumps off; its ctypes part is not on the path
         "securemsg.cli.identity",
         "securemsg.cli.output",
         "securemsg.core",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 import click
 
 from securemsg import errors
+from securemsg.cli import hardening
 
 if TYPE_CHECKING:
     from securemsg.app.home import Home
@@ -70,6 +71,8 @@ class LazyGroup(click.Group):
         return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name != "whoami":  # before the command can unlock a key or read a letter
+            hardening.not_dumpable()
         if cmd_name in self.lazy:
             import importlib
 
@@ -116,6 +119,7 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: bool) -> N
 
 
 def main(argv: list[str] | None = None) -> None:
+    hardening.no_core_dumps()  # a crash must not leave keys or letters in a core file
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
     verbose = "-v" in args or "--verbose" in args
