@@ -53,6 +53,52 @@ def test_only_core_sodium_imports_the_private_binding() -> None:
     assert sorted(set(users)) == ["src/securemsg/core/sodium.py"]
 
 
+def _calls_named(tree: ast.AST, name: str) -> list[ast.Call]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Attribute) and node.func.attr == name)
+            or (isinstance(node.func, ast.Name) and node.func.id == name)
+        )
+    ]
+
+
+def test_every_buffer_export_is_released_within_its_call() -> None:
+    """Issue 12, item 1: a cffi ``from_buffer`` export that outlived its call made
+    ``receive`` die with SIGSEGV. The rule of core/sodium.py, checked on the source:
+    ``from_buffer`` (cffi's, or ctypes' of the same name) only there, and only as the
+    context manager of a ``with`` (released when the block ends, raise or return);
+    no other module of src imports cffi, and ctypes only cli/hardening.py (prctl)."""
+    scoped, loose, importers = [], [], []
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        tree = ast.parse(path.read_text("utf-8"))
+        managed = {
+            id(item.context_expr)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.With)
+            for item in node.items
+        }
+        for call in _calls_named(tree, "from_buffer"):
+            (scoped if id(call) in managed else loose).append(f"{rel}:{call.lineno}")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                mods = [node.module or ""]
+            else:
+                continue
+            importers += [
+                (rel, m.split(".")[0]) for m in mods if m.split(".")[0] in ("cffi", "ctypes")
+            ]
+    assert not loose, f"from_buffer outside a with block: {loose}"
+    assert {s.split(":")[0] for s in scoped} == {"src/securemsg/core/sodium.py"}, scoped
+    assert len(scoped) == 4  # seal: out, plaintext; open: out, ciphertext
+    assert sorted(set(importers)) == [("src/securemsg/cli/hardening.py", "ctypes")]
+
+
 @pytest.mark.parametrize("size", [0, 1, 100, 65536])
 def test_seal_and_open_agree_with_the_public_api(size: int) -> None:
     plaintext = bytes(i % 251 for i in range(size))
