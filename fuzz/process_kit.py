@@ -108,18 +108,20 @@ class Counts:
     refused: int = 0
     processes: int = 0
     seconds: float = 0.0
+    valid: int = 0  # accepted where that is allowed (signed again by a valid key)
     crashed: list[str] = field(default_factory=list)  # signal or "internal error"
-    accepted: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # accepted where it must be refused
     unreported: list[str] = field(default_factory=list)  # no row, or a run that failed
-    changed: list[str] = field(default_factory=list)  # the home changed
+    changed: list[str] = field(default_factory=list)  # the home changed on a refusal
 
     @property
     def ok(self) -> bool:
         return not (self.crashed or self.accepted or self.unreported or self.changed)
 
     def line(self) -> str:
+        valid = f"{self.valid} accepted as valid, " if self.valid else ""
         return (
-            f"{self.name}: {self.tried} inputs, {self.refused} refused, "
+            f"{self.name}: {self.tried} inputs, {self.refused} refused, {valid}"
             f"{len(self.accepted)} accepted, {len(self.crashed)} crashed, "
             f"{len(self.unreported)} not reported, {len(self.changed)} changed the home "
             f"({self.processes} processes, {self.seconds:.1f} s)"
@@ -129,6 +131,7 @@ class Counts:
         return {
             "tried": self.tried,
             "refused": self.refused,
+            "valid": self.valid,
             "accepted": len(self.accepted),
             "crashed": len(self.crashed),
             "unreported": len(self.unreported),
@@ -140,6 +143,7 @@ class Counts:
     def add(self, other: Counts) -> None:
         self.tried += other.tried
         self.refused += other.refused
+        self.valid += other.valid
         self.processes += other.processes
         self.seconds += other.seconds
         for name in ("crashed", "accepted", "unreported", "changed"):
@@ -194,10 +198,13 @@ def drop_batch(
     counts: Counts,
     items: Sequence[tuple[str, bytes]],
     name: str = "{i:032x}.smsg",
+    may_accept: bool = False,
 ) -> None:
     """Put ``items`` (description, bytes) in the victim's drop folder under
     ``name.format(i=...)``, in order, and run ``receive --drop`` until each one has
-    been reported or found to crash (see the module's docstring)."""
+    been reported or found to crash (see the module's docstring). ``may_accept``:
+    the inputs were signed again by a valid key, so accepting one (and changing the
+    home) is no failure; refusing, crashing and not reporting are as ever."""
     assert victim.drop is not None
     _clear(victim.drop)
     desc = {}
@@ -215,7 +222,7 @@ def drop_batch(
         counts.seconds += time.perf_counter() - start
         counts.processes += 1
         changed = home_state(victim.home) != before
-        if changed:
+        if changed and not may_accept:
             counts.changed.append(f"the batch from {desc[pending[0]]}")
         why, rows = died(proc), _rows(proc)
         if why is None:
@@ -225,12 +232,17 @@ def drop_batch(
                     counts.refused += 1
                 elif status is None:
                     counts.unreported.append(f"{desc[f]}: not in the report: {proc.stderr[-300:]}")
+                elif may_accept:
+                    counts.valid += 1
                 else:
                     counts.accepted.append(f"{desc[f]}: {status}")
             break
         left = [f for f in pending if (victim.folder / f).exists()]
-        if not changed:  # taken before the death, nothing stored: refused
-            counts.refused += len(pending) - len(left)
+        done = [f for f in pending if f not in left]  # taken before the death
+        if not changed:  # and nothing stored: refused
+            counts.refused += len(done)
+        else:
+            counts.unreported.extend(f"{desc[f]}: the process died after it" for f in done)
         if not left:
             counts.crashed.append(f"the batch from {desc[pending[0]]}: {why}, after its last input")
             break
@@ -255,10 +267,17 @@ def _error_doc(stderr: str) -> dict[str, Any]:
 
 
 def one_file(
-    victim: Victim, counts: Counts, args: Sequence[str], desc: str, data: bytes, path: Path
+    victim: Victim,
+    counts: Counts,
+    args: Sequence[str],
+    desc: str,
+    data: bytes,
+    path: Path,
+    may_accept: bool = False,
 ) -> None:
     """``securemsg --json ARGS PATH`` with ``data`` in ``path``: one input, one process;
-    a refusal is a non-zero exit with a JSON error, no crash, the home unchanged."""
+    a refusal is a non-zero exit with a JSON error, no crash, the home unchanged.
+    ``may_accept`` as for :func:`drop_batch`."""
     path.write_bytes(data)
     counts.tried += 1
     before = home_state(victim.home)
@@ -267,11 +286,13 @@ def one_file(
     counts.seconds += time.perf_counter() - start
     counts.processes += 1
     path.unlink()
-    if home_state(victim.home) != before:
+    if home_state(victim.home) != before and not (may_accept and proc.returncode == 0):
         counts.changed.append(desc)
     why = died(proc)
     if why is not None:
         counts.crashed.append(f"{desc}: {why}")
+    elif proc.returncode == 0 and may_accept:
+        counts.valid += 1
     elif proc.returncode == 0:
         counts.accepted.append(desc)
     elif _error_doc(proc.stderr).get("schema") == "securemsg.error/1":

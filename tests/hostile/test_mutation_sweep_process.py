@@ -17,8 +17,8 @@ every receipt mutation runs, as in-process. A card or a consent costs a process
 deterministic part runs, every STRIDE-th mutation in order (strides coprime with
 the three xor values, so every value comes up), and every STREAM chunk mutation of
 the big envelope. ``SECUREMSG_SWEEP_FULL=1`` runs every mutation, the big
-envelope at every byte (hours). At the end the untouched artefact is accepted by the same home through
-the same command, so the refusals are earned.
+envelope at every byte (hours). At the end the untouched artefact is accepted by
+the same home through the same command, so the refusals are earned.
 """
 
 from __future__ import annotations
