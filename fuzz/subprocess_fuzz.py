@@ -45,7 +45,7 @@ from mutators import LetterKit, mutate_bytes, resign
 from process_kit import Counts, Victim, drop_batch, executable, one_file, warm_up
 
 from securemsg.core.card import Card
-from securemsg.core.fingerprint import fingerprint_hex
+from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import SecretIdentity
 from securemsg.core.testkeys import derive_test_identity, format_test_key
 from securemsg.errors import SecureMsgError
@@ -204,7 +204,7 @@ def build(root: Path) -> Seeds:
     env.update(SECUREMSG_KEYSTORE="file", NO_COLOR="1")
     env["SECUREMSG_PASSPHRASE"] = "subprocess fuzz"  # noqa: S105 (homes of PUBLIC TEST KEYS)
     secret = {label: derive_test_identity(f"subprocess-fuzz/{label}") for label in PEOPLE}
-    fp = {label: fingerprint_hex(s.sign_public) for label, s in secret.items()}
+    fp = {label: fingerprint(s.sign_public).hex() for label, s in secret.items()}
     drop = root / "drop"
     drop.mkdir(parents=True)
 

@@ -52,7 +52,7 @@ from process_kit import Counts, Victim, drop_batch, one_file, warm_up
 pytestmark = pytest.mark.slow
 
 # every STRIDE-th distinct mutation (all with SECUREMSG_SWEEP_FULL=1); inputs per process
-STRIDE = {"small": 1, "big": 4, "receipt": 1, "consent": 40, "card": 40}
+STRIDE = {"small": 1, "big": 4, "receipt": 1, "consent": 59, "card": 59}
 BATCH = {"small": 500, "big": 60, "receipt": 500}
 
 

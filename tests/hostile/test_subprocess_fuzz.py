@@ -2,7 +2,7 @@
 
 The runner builds its own world through the installed executable and feeds it
 seeded random mutants of letters, receipts, consents and cards (bytes, plaintext
-re-encrypted, payloads signed again) for ``SECUREMSG_FUZZ_SECONDS`` (20 by
+re-encrypted, payloads signed again) for ``SECUREMSG_FUZZ_SECONDS`` (15 by
 default): no input may crash the executable (a signal, or "internal error"), be
 accepted where it must be refused, go unreported, or change a home it did not
 enter. A longer run: ``python fuzz/subprocess_fuzz.py --seconds 600``
@@ -23,7 +23,7 @@ from hostile_kit import FIGURES
 pytestmark = pytest.mark.slow
 
 RUNNER = Path(__file__).resolve().parents[2] / "fuzz" / "subprocess_fuzz.py"
-SECONDS = os.environ.get("SECUREMSG_FUZZ_SECONDS", "20")
+SECONDS = os.environ.get("SECUREMSG_FUZZ_SECONDS", "15")
 
 
 def test_a_short_subprocess_fuzz_run_finds_no_crash(tmp_path: Path) -> None:

@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import sys
 
-PR_GET_DUMPABLE = 3  # <linux/prctl.h>
-PR_SET_DUMPABLE = 4
+PR_SET_DUMPABLE = 4  # <linux/prctl.h>
 
 
 def no_core_dumps() -> bool:
