@@ -148,5 +148,22 @@ def seeds(name: str) -> list[bytes]:
         "consent": [pcard],
         "letter_source": [b"---\nsubject: s\n---\nhello\n\n## A {nursing}\ntext\n"],
         "armor": [b"-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"],
+        # an scrypt stanza alone (no match), and beside an X25519 one (a header failure)
+        "age_header": [
+            b"age-encryption.org/v1\n-> scrypt AAAAAAAAAAAAAAAAAAAAAA 10\n"
+            + b"A" * 43
+            + b"\n--- "
+            + b"A" * 43
+            + b"\n",
+            b"age-encryption.org/v1\n-> X25519 "
+            + b"A" * 43
+            + b"\n"
+            + b"A" * 43
+            + b"\n-> scrypt AAAAAAAAAAAAAAAAAAAAAA 10\n"
+            + b"A" * 43
+            + b"\n--- "
+            + b"A" * 43
+            + b"\n",
+        ],
     }
     return out.get(name, [b""])

@@ -22,7 +22,7 @@ calls it.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import nacl.exceptions
 import nacl.utils
@@ -31,14 +31,20 @@ from nacl.bindings import crypto_aead_chacha20poly1305_ietf_encrypt as _seal
 
 from securemsg.core import age, cbor
 from securemsg.core.age import PayloadError
-from securemsg.core.age.hazmat import armor
+from securemsg.core.age.hazmat import armor, x25519
 from securemsg.core.age.hazmat.file import (
     build_header,
     decrypt_payload,
     new_file_key,
     new_payload_nonce,
 )
-from securemsg.core.age.hazmat.header import LineReader
+from securemsg.core.age.hazmat.header import (
+    Header,
+    LineReader,
+    Stanza,
+    compute_mac,
+    encode_without_mac,
+)
 from securemsg.core.age.hazmat.stream import (
     CHUNK_SIZE,
     ENC_CHUNK_SIZE,
@@ -279,16 +285,22 @@ def envelope(
     patient_card: bytes | None,
     rng: Rng = nacl.utils.random,
     extra_recipients: Mapping[str, bytes] | None = None,
+    extra_stanzas: Sequence[Stanza] = (),
 ) -> Iterator[bytes | bytearray]:
     """The bytes of one recipient's .smsg file, streamed: age header, then payload.
 
-    ``extra_recipients`` is for the attack tests (a stanza added before signing).
+    ``extra_recipients`` and ``extra_stanzas`` are for the attack tests (stanzas
+    added before signing: the header MAC and the binding cover them).
     """
     keys = [age.X25519Recipient.from_bytes(recipient.enc_public)]
     for public in (extra_recipients or {}).values():
         keys.append(age.X25519Recipient.from_bytes(public))
     file_key = new_file_key(rng)
-    header = build_header(file_key, keys, rng)
+    if extra_stanzas:
+        stanzas = (*(x25519.wrap(file_key, k, rng) for k in keys), *extra_stanzas)
+        header = Header(stanzas, compute_mac(file_key, encode_without_mac(stanzas))).encode()
+    else:
+        header = build_header(file_key, keys, rng)
     binding = bytes(Binding.sign(author, planned.manifest.encoded, header, recipient.fingerprint))
     records = write_envelope(
         planned.manifest.encoded, binding, consent, patient_card, items_for(planned, domains)

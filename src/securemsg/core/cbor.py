@@ -4,6 +4,12 @@ Decoding is strict: the input must be at most ``max_size`` bytes, must decode
 without error, and must re-encode to exactly the same bytes. So one value has
 exactly one encoding and a signature cannot be replayed over a different byte
 string that decodes to the same value.
+
+Of CBOR's major type 7 only ``false``, ``true`` and ``null`` are accepted:
+securemsg's formats hold no floating-point number (so ``1.0`` can never stand
+where the integer ``1`` is required) and no ``undefined`` or other simple value
+(docs/format.md §1). ``true`` is refused where an integer is required by the
+readers of each field (``type(x) is int``: in Python ``True == 1``).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ def dumps(value: Any) -> bytes:
 def loads(data: bytes, what: str, max_size: int = MAX_OBJECT) -> Any:
     if len(data) > max_size:
         raise FormatError(f"{what}: {len(data)} bytes is larger than the {max_size} allowed")
-    _check_depth(data, what)
+    _scan(data, what)
     try:
         value = cbor2.loads(data)
     except Exception as exc:  # cbor2 raises many types on hostile input
@@ -39,8 +45,15 @@ def loads(data: bytes, what: str, max_size: int = MAX_OBJECT) -> Any:
     return value
 
 
-def _check_depth(data: bytes, what: str) -> None:
-    """Refuse nesting deeper than MAX_DEPTH before handing bytes to cbor2.
+# Major type 7: additional information 20, 21, 22 are false, true, null; 25, 26,
+# 27 are floats; 28-30 are reserved and 31 is "break" (cbor2 and the canonical
+# check refuse those).
+_SIMPLE_ACCEPTED = frozenset({20, 21, 22})
+
+
+def _scan(data: bytes, what: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, floating-point numbers and simple
+    values other than false/true/null, before handing bytes to cbor2.
 
     A linear scan over the CBOR item heads; only arrays, maps and tags nest.
     """
@@ -57,6 +70,12 @@ def _check_depth(data: bytes, what: str) -> None:
         ib = data[pos]
         major, info = ib >> 5, ib & 0x1F
         pos += 1
+        if major == 7 and info < 28 and info not in _SIMPLE_ACCEPTED:
+            kind = "a floating-point number" if 25 <= info <= 27 else "a simple value"
+            raise FormatError(
+                f"{what}: CBOR holds {kind}; securemsg's formats have only integers, "
+                "text, bytes, arrays, maps, false, true and null"
+            )
         if info < 24:
             arg = info
         elif info <= 27:

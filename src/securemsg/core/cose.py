@@ -85,10 +85,16 @@ def parse(data: bytes, what: str = "signed object") -> Sign1:
     if not isinstance(signature, bytes) or len(signature) != 64:
         raise FormatError(f"{what}: COSE_Sign1 signature must be 64 bytes")
     header = cbor.loads(protected, f"{what} protected header")
-    if not isinstance(header, dict) or set(header) != {H_ALG, H_CONTENT_TYPE, H_KID}:
+    # Labels and the algorithm are integers, never booleans: in Python True == 1,
+    # so {true: -8, ...} would otherwise read as {1: -8, ...} (docs/format.md §COSE).
+    if (
+        not isinstance(header, dict)
+        or not all(type(label) is int for label in header)
+        or set(header) != {H_ALG, H_CONTENT_TYPE, H_KID}
+    ):
         raise FormatError(f"{what}: protected header must hold exactly alg, content type, kid")
-    if header[H_ALG] != ALG_EDDSA:
-        raise FormatError(f"{what}: unsupported signature algorithm {header[H_ALG]!r}")
+    if type(header[H_ALG]) is not int or header[H_ALG] != ALG_EDDSA:
+        raise FormatError(f"{what}: unsupported signature algorithm {str(header[H_ALG])[:20]}")
     otype, kid = header[H_CONTENT_TYPE], header[H_KID]
     if not isinstance(otype, str) or not isinstance(kid, bytes):
         raise FormatError(f"{what}: protected header has wrong types")

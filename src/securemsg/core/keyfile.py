@@ -59,6 +59,8 @@ UNLOCK_FAILED_HINT = (
 
 def _params_problem(opslimit: int, memlimit: int) -> str | None:
     """Why these Argon2id parameters are unacceptable, or None if they are fine."""
+    if type(opslimit) is not int or type(memlimit) is not int:  # not True, not 3.0
+        return "opslimit and memlimit must be integers"
     if not OPSLIMIT_MIN <= opslimit <= OPSLIMIT_MAX:
         return f"opslimit {opslimit} is outside {OPSLIMIT_MIN}..{OPSLIMIT_MAX}"
     if not MEMLIMIT_MIN <= memlimit <= MEMLIMIT_MAX:

@@ -287,8 +287,12 @@ class Fields:
         return value
 
     def enum(self, key: str, cls: type[E], name: str | None = None) -> E:
+        """A member of ``cls`` by its value, of exactly the type of the members'
+        values (an enum of integers does not take ``true`` for 1)."""
         value = self._map[key]
         try:
+            if {type(m.value) for m in cls} != {type(value)}:
+                raise TypeError
             return cls(value)
         except (ValueError, TypeError) as exc:
             raise FormatError(f"{self.what}: unknown {name or key} {str(value)[:40]!r}") from exc

@@ -59,8 +59,16 @@ class StoredConsent:
         rec = cbor.loads(data, "consent record")
         if not isinstance(rec, dict) or set(rec) != {"object", "card", "added", "origin"}:
             raise FormatError("consent record: unexpected fields")
-        card = Card.verify(rec["card"])
-        return cls(verify_any(rec["object"], card), card, int(rec["added"]), str(rec["origin"]))
+        obj, raw_card, added, origin = rec["object"], rec["card"], rec["added"], rec["origin"]
+        if (
+            not isinstance(obj, bytes)
+            or not isinstance(raw_card, bytes)
+            or type(added) is not int  # never True for 1 (docs/format.md §1)
+            or not isinstance(origin, str)
+        ):
+            raise FormatError("consent record: a field has the wrong type")
+        card = Card.verify(raw_card)
+        return cls(verify_any(obj, card), card, added, origin)
 
 
 @dataclass(frozen=True, slots=True)

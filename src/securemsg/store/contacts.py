@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from securemsg.core import cbor, names
+from securemsg.core import cbor, names, signed
 from securemsg.core.card import Card
 from securemsg.core.fingerprint import normalize_fingerprint, safety_number
 from securemsg.errors import (
@@ -60,17 +60,27 @@ class Contact:
 
     @classmethod
     def from_cbor(cls, data: bytes) -> Contact:
-        rec = cbor.loads(data, "contact record")
-        if not isinstance(rec, dict):
-            raise FormatError("contact record is not a map")
+        """Read strictly, as every record (docs/format.md §1): a boolean is a
+        boolean, an integer an integer (never ``true`` for 1), no other field."""
+        r = signed.Fields(
+            cbor.loads(data, "contact record"),
+            "contact record",
+            ("card", "verified", "added", "state"),
+            ("replaced_by", "replaced_at", "replaces"),
+        )
+        card, verified, state = r.raw("card"), r.raw("verified"), r.tstr("state")
+        if not isinstance(card, bytes) or type(verified) is not bool:
+            raise FormatError("contact record: card or verified has the wrong type")
+        if state not in ("active", "replaced"):
+            raise FormatError("contact record: unknown state")
         return cls(
-            card=Card.verify(rec["card"]),
-            verified=bool(rec["verified"]),
-            added=int(rec["added"]),
-            state=str(rec["state"]),
-            replaced_by=rec.get("replaced_by"),
-            replaced_at=rec.get("replaced_at"),
-            replaces=rec.get("replaces"),
+            card=Card.verify(card),
+            verified=verified,
+            added=r.integer("added"),
+            state=state,
+            replaced_by=r.tstr("replaced_by", 40) if "replaced_by" in r else None,
+            replaced_at=r.integer("replaced_at") if "replaced_at" in r else None,
+            replaces=r.tstr("replaces", 40) if "replaces" in r else None,
         )
 
 

@@ -20,7 +20,7 @@ import nacl.utils
 from securemsg.errors import HeaderError, HMACError, NoIdentityMatchError
 
 from ..keys import X25519Identity, X25519Recipient
-from . import x25519
+from . import scrypt, x25519
 from .header import Header, LineReader, compute_mac, encode_without_mac, header_mac_input, parse
 from .stream import ENC_CHUNK_SIZE, NONCE_SIZE, StreamDecryptor
 
@@ -59,9 +59,13 @@ def build_header(
 def read_header(src: LineReader) -> tuple[Header, bytes]:
     """Parse the header at the start of ``src``; return it and its exact bytes.
 
-    ``src`` is left positioned at the payload nonce.
+    Also applies the header-wide rules of the stanza types we know without
+    holding their identity: an scrypt stanza is alone and well formed
+    (hazmat/scrypt.py). ``src`` is left positioned at the payload nonce.
     """
-    return parse(src)
+    header, header_bytes = parse(src)
+    scrypt.check_header(header)
+    return header, header_bytes
 
 
 def unwrap_file_key(
@@ -70,6 +74,7 @@ def unwrap_file_key(
     """Find the file key with ``identities`` and check the header MAC."""
     if header.encode() != header_bytes:
         raise HeaderError("the header bytes do not match the parsed header")
+    scrypt.check_header(header)  # also for a header that did not come from read_header
     file_key = None
     for identity in identities:
         for stanza in header.stanzas:
