@@ -7,7 +7,7 @@ vulture only needs to see each name used once; ``_`` stands for any object.
 
 # Enum members: values are built with Enum(value), so members named only in the
 # class look unused.
-_.EXPIRED, _.NOT_YET_VALID, _.REVOKED, _.ADDED, _.UPDATED  # app/consent.py, app/contacts.py
+_.EXPIRED, _.NOT_YET_VALID, _.REVOKED, _.ADDED, _.UPDATED, _.CHANGED  # app/consent, contacts
 _.REFERRAL, _.REPLY, _.HOSPITAL_REPORT, _.DOSSIER_TRANSFER  # core/domains.py Purpose
 
 # click calls this override of click.Group to print `securemsg --help`.

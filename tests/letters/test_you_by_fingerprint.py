@@ -19,7 +19,8 @@ from securemsg.core.identity import Profile, Role
 
 
 def test_a_contact_named_you_is_shown_in_sent_to(world: World) -> None:
-    # the nurse re-issues her card (same key, later date) under a name ending in "(you)"
+    # the nurse re-issues her card (same key, later date) under a name ending in "(you)":
+    # a change of name on a known key is a key change, accepted with --replace (issue 11)
     renamed = Card.sign(
         world.secret("nurse"),
         Profile("Claire Petit (you)", Role.NURSE),
@@ -27,7 +28,7 @@ def test_a_contact_named_you_is_shown_in_sent_to(world: World) -> None:
         test_key=True,
     )
     path = world.write("nurse-you.card", renamed.to_text().encode())
-    assert world.ok("pat", "contacts", "add", path)["status"] == "updated"
+    assert world.ok("pat", "contacts", "add", "--replace", path)["status"] == "changed"
 
     world.send()
     rc, doc = world.receive_drop("pat")

@@ -99,6 +99,7 @@ def test_newer_card_for_same_key_updates_and_keeps_verification(book: Contacts) 
     assert res.status == "updated"
     assert res.contact.card.profile.specialty == "cardiology"
     assert res.contact.verified is True
+    assert res.warnings == ("the card of Dr Bob changed its specialty (none) -> 'cardiology'",)
     # an older card for the same key does not roll the contact back
     assert book.add(old, NOW + DAY).status == "unchanged"
     got = book.get(new.fingerprint)
@@ -201,6 +202,48 @@ def test_updated_card_cannot_take_over_another_contacts_identity(
     with pytest.raises(ConflictError):
         book.add(impostor, NOW + DAY)
     assert rows(home) == before
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "Dr Robert"},
+        {"role": Role.HOSPITAL},
+        {"rpps": "10009999996"},
+        {"rpps": None},
+    ],
+    ids=["name", "role", "rpps", "rpps-dropped"],
+)
+def test_reissued_card_with_another_identity_is_a_key_change(
+    home: Home, book: Contacts, changes: dict[str, object]
+) -> None:
+    secret = SecretIdentity.generate()
+    fields: dict[str, object] = {"name": "Dr Bob", "role": Role.SPECIALIST, "rpps": RPPS_B}
+    old = card(secret=secret, **fields)  # type: ignore[arg-type]
+    book.add(old, NOW)
+    book.mark_verified("Dr Bob", old.fingerprint)
+    before = rows(home)
+    new = card(secret=secret, now=NOW + DAY, **{**fields, **changes})  # type: ignore[arg-type]
+    with pytest.raises(ConflictError, match="re-issued with another identity") as info:
+        book.add(new, NOW + DAY)
+    assert "--replace" in (info.value.hint or "")
+    assert rows(home) == before
+    res = book.add(new, NOW + DAY, replace_key=True)
+    assert (res.status, res.contact.verified) == ("changed", False)
+    assert res.previous is not None and res.previous.card.encoded == old.encoded
+    assert res.previous.verified is True
+    assert "NOT verified any more (it was verified)" in res.warnings[0]
+    got = book.get(new.fingerprint)
+    assert got is not None and got.card.encoded == new.encoded and got.verified is False
+
+
+def test_renewed_card_is_silent_and_keeps_verification(home: Home, book: Contacts) -> None:
+    secret = SecretIdentity.generate()
+    old = card("Dr Bob", Role.SPECIALIST, secret, rpps=RPPS_B)
+    book.add(old, NOW)
+    book.mark_verified("Dr Bob", old.fingerprint)
+    res = book.add(card("Dr Bob", Role.SPECIALIST, secret, now=NOW + DAY, rpps=RPPS_B), NOW + DAY)
+    assert (res.status, res.contact.verified, res.warnings) == ("updated", True, ())
 
 
 def test_expired_and_future_cards_refused(home: Home, book: Contacts) -> None:

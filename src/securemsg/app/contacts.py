@@ -16,7 +16,8 @@ __all__ = ["AddStatus", "Added", "Contact", "Shown", "add", "listing", "show", "
 
 class AddStatus(enum.Enum):
     ADDED = "added"
-    UPDATED = "updated"  # a re-issued card of a known key
+    UPDATED = "updated"  # a re-issued card of a known key: validity, specialty, email
+    CHANGED = "changed"  # a re-issued card that names another identity (--replace)
     UNCHANGED = "unchanged"  # this card was known
     REPLACED = "replaced"  # a new key for someone known (--replace): the old one retired
 

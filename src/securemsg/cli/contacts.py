@@ -113,7 +113,8 @@ def contacts() -> None:
     "--replace",
     "replace_key",
     is_flag=True,
-    help="Accept a new key for someone already known (after checking it with them).",
+    help="Accept a new key for someone already known, or a re-issued card that changes "
+    "its holder's name, role, RPPS, INS or birth date (after checking it with them).",
 )
 @pass_ctx
 def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
@@ -129,8 +130,9 @@ def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
             f"-> {card.display_fingerprint}. The new key is NOT verified."
         )
     elif result.status is AddStatus.UNCHANGED and not ctx.as_json:
-        message(f"{card.name} is already a contact with this key")
-    for text in result.warnings:  # names close to a known one (store/contacts.py)
+        message(f"{result.contact.name} is already a contact with this key")
+    # names close to a known one, a re-issued card's changes (store/contacts.py)
+    for text in result.warnings:
         warn(text)
     view = ContactView(result.contact, result.me, result.status.value, result.warnings)
     emit(view, ctx.as_json)

@@ -87,7 +87,7 @@ class Contact:
 @dataclass(frozen=True, slots=True)
 class AddResult:
     contact: Contact
-    status: str  # added | updated | unchanged | replaced
+    status: str  # added | updated | changed | unchanged | replaced
     previous: Contact | None = None
     warnings: tuple[str, ...] = ()  # names close to a known one (name_warnings)
 
@@ -151,6 +151,45 @@ def _same_name(a: Card, b: Card) -> bool:
     return names.match_key(a.name) == names.match_key(b.name)
 
 
+# -- a re-issued card (the same key, a later card) -----------------------------------
+# What names the person a key stands for: a change of any of these on a known key
+# is a key-change event (the checks of a new key, --replace, "verified" reset).
+IDENTITY_FIELDS = ("name", "role", "rpps", "ins", "birth_date")
+# What describes them without naming them: changes are accepted, with a warning,
+# and the contact stays verified (its key did not change).
+DETAIL_FIELDS = ("specialty", "email")
+_LABELS = {
+    "name": "name",
+    "role": "role",
+    "rpps": "RPPS",
+    "ins": "INS",
+    "birth_date": "birth date",
+    "specialty": "specialty",
+    "email": "email",
+}
+_NOT_ECHOED = ("ins", "birth_date")  # a patient's identifiers stay off the terminal log
+
+
+def _changes(old: Card, new: Card, fields: tuple[str, ...]) -> list[str]:
+    """One phrase per field that differs: "name 'A' -> 'B'", "INS changed"."""
+    out = []
+    for field in fields:
+        before, after = getattr(old.profile, field), getattr(new.profile, field)
+        if before == after:
+            continue
+        if field in _NOT_ECHOED:
+            out.append(f"{_LABELS[field]} changed")
+        else:
+            out.append(f"{_LABELS[field]} {_shown(before)} -> {_shown(after)}")
+    return out
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "(none)"
+    return repr(str(value))
+
+
 class Contacts:
     def __init__(self, home: Home) -> None:
         self.home = home
@@ -197,20 +236,7 @@ class Contacts:
                     hint="ask them for their current card",
                 )
             if card.created > existing.card.created:
-                others = [c for c in self.all() if c.fingerprint != card.fingerprint]
-                taken = [c for c in others if same_person(c.card, card)]
-                if taken:
-                    raise ConflictError(
-                        f"this re-issued card of key {card.display_fingerprint} now claims the "
-                        f"identity of {taken[0].name}, who is known with another key",
-                        hint="do not accept it; ask both persons which key is theirs",
-                    )
-                known = [c.card for c in others]
-                if not replace_key:
-                    check_lookalike(card, known, me)
-                updated = replace(existing, card=card)
-                self._write([updated])
-                return AddResult(updated, "updated", existing, name_warnings(card, known, me))
+                return self._reissued(existing, card, me, replace_key)
             return AddResult(existing, "unchanged")
         clash = [c for c in self.all() if same_person(c.card, card)]
         known = [c.card for c in self.all() if c not in clash]
@@ -237,6 +263,56 @@ class Contacts:
             clash[0] if clash else None,
             name_warnings(card, known, me),
         )
+
+    def _reissued(self, existing: Contact, card: Card, me: Card, replace_key: bool) -> AddResult:
+        """A later card for a known key (docs/cli.md, "contacts add").
+
+        Renewed validity only: accepted silently, still verified. Another
+        specialty, email or encryption key: accepted with a warning, still
+        verified (the signing key vouches for it). Another name, role, RPPS,
+        INS or birth date: a key change, as a new key for a known person is: the
+        same-person and look-alike checks, refused unless ``--replace``, then
+        not verified any more, with a warning. A card that claims the identity
+        of another contact is refused even with ``--replace``."""
+        old = existing.card
+        others = [c for c in self.all() if c.fingerprint != card.fingerprint]
+        taken = [c for c in others if same_person(c.card, card)]
+        if taken:
+            raise ConflictError(
+                f"this re-issued card of key {card.display_fingerprint} now claims the "
+                f"identity of {taken[0].name}, who is known with another key",
+                hint="do not accept it; ask both persons which key is theirs",
+            )
+        known = [c.card for c in others]
+        identity = _changes(old, card, IDENTITY_FIELDS)
+        if identity and not replace_key:
+            check_lookalike(card, known, me)
+            raise ConflictError(
+                f"the card of {old.name} ({old.display_fingerprint}) was re-issued with "
+                f"another identity: {'; '.join(identity)}; the key is the same, but a "
+                "change of who it names is a key change",
+                hint=f"check with {old.name} out of band that this card is theirs "
+                "(compare the fingerprint), then add it with --replace; the contact "
+                "will then show as not verified until you verify it again",
+            )
+        warnings: list[str] = []
+        if identity:
+            was = " (it was verified)" if existing.verified else ""
+            warnings.append(
+                f"the card of key {card.display_fingerprint} changed its holder's "
+                f"{'; '.join(identity)}. This contact is NOT verified any more{was}: "
+                "compare the fingerprint with them again"
+            )
+        details = _changes(old, card, DETAIL_FIELDS)
+        if old.enc_public != card.enc_public:
+            details.append("encryption key (the safety number changed)")
+        if details:
+            warnings.append(f"the card of {card.name} changed its {'; '.join(details)}")
+        if identity:
+            warnings += name_warnings(card, known, me)
+        updated = replace(existing, card=card, verified=existing.verified and not identity)
+        self._write([updated])
+        return AddResult(updated, "changed" if identity else "updated", existing, tuple(warnings))
 
     def _write(self, contacts: list[Contact]) -> None:
         self._conn.execute("BEGIN IMMEDIATE")
