@@ -379,7 +379,8 @@ def test_domain_not_granted() -> None:
 
 def test_domain_not_for_role() -> None:
     refused("domain_not_for_role", facts(disc(NURSE, D.MEDICAL)))
-    refused("domain_not_for_role", facts(disc(PHYSIO, D.MEDICAL), basis=Basis.EMERGENCY,
+    refused("domain_not_for_role", facts(disc(PHYSIO, D.MEDICAL), disc(PATIENT, D.MEDICAL),
+                                          basis=Basis.EMERGENCY,
                                           purpose=Purpose.EMERGENCY_REPORT))  # fmt: skip
 
 
@@ -427,8 +428,8 @@ def test_recipient_objected(target: Recipient) -> None:
 
 
 def test_emergency_basis() -> None:
-    f = facts(disc(GP, D.MEDICAL), sender_fp=SPEC.fingerprint, basis=Basis.EMERGENCY,
-              purpose=Purpose.EMERGENCY_REPORT)  # fmt: skip
+    f = facts(disc(GP, D.MEDICAL), disc(PATIENT, D.MEDICAL), sender_fp=SPEC.fingerprint,
+              basis=Basis.EMERGENCY, purpose=Purpose.EMERGENCY_REPORT)  # fmt: skip
     d = check_consent(f, PATIENT, None, (), (), NOW)
     assert d.basis is Basis.EMERGENCY and d.grant is None
     o = Objection.sign(SECRET, PATIENT, Recipient(role=Role.GP), NOW)

@@ -343,6 +343,13 @@ def replace_items(planned: compose.Planned, n: int, content: bytes) -> compose.P
     return dataclasses.replace(planned, items=tuple(items))
 
 
+def resign(planned: compose.Planned, author: SecretIdentity, **changes: Any) -> compose.Planned:
+    """The same items under a manifest changed as a dishonest author would change
+    it (``Manifest`` fields), signed again with the author's own key."""
+    m = dataclasses.replace(planned.manifest, **changes, encoded=b"").sign(author)
+    return dataclasses.replace(planned, manifest=m)
+
+
 def age_decrypt(secret: SecretIdentity, data: bytes) -> bytes:
     out = io.BytesIO()
     age.decrypt([age.X25519Identity.from_bytes(secret.enc_secret)], io.BytesIO(data), out)

@@ -150,7 +150,17 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
     patient_fp = patient.fingerprint if patient else None
     plan_recipients, withheld = policy.disclosures(present, recipients, grant, patient_fp)
     digest = letter_digest(req.source.raw)
-    facts = policy.send_facts(me, patient, req.kind, plan_recipients, digest, basis, now)
+    facts = policy.send_facts(
+        me,
+        patient,
+        req.kind,
+        plan_recipients,
+        digest,
+        basis,
+        now,
+        phone_call=phone is not None,
+        letter_domains=present,
+    )
     store = ConsentStore(box.home)
     check_consent(
         facts,

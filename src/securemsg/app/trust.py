@@ -3,8 +3,11 @@
 Shared by receive, read and verify. Every fact comes from this mailbox's own
 records (conventions.md, Untrusted input): the author is me or an active,
 current contact; the patient is me, a contact, or the card the author carried
-(checked against the fingerprint the signed manifest names); the consent rules
-run against the revocations and objections known here.
+(checked against the fingerprint the signed manifest names), and the letter
+must name the patient as that card does; each recipient's role is the one of
+the card held here (mine, the patient's, a contact's), the manifest's only
+narrowing it; the consent and basis rules run against the revocations and
+objections known here.
 """
 
 from __future__ import annotations
@@ -44,10 +47,26 @@ def check_basis(
     revocations and objections known here."""
     policy.check_carried_consent(m, consent)
     patient = resolve_patient(box, m, carried)
+    facts = policy.received_facts(
+        m, box.card, recipient_cards(box, m, patient), carried is not None
+    )
     store = ConsentStore(box.home)
     revs = store.revocations_for(m.patient_fp) if m.patient_fp else []
     objs = store.objections_for(m.patient_fp) if m.patient_fp else []
-    return check_consent(policy.received_facts(m), patient, consent, revs, objs, now)
+    return check_consent(facts, patient, consent, revs, objs, now)
+
+
+def recipient_cards(box: Mailbox, m: Manifest, patient: Card | None) -> dict[str, Card]:
+    """The cards this mailbox holds for the letter's recipients (its own, the
+    patient's, its contacts'): their roles are checked, not the manifest's."""
+    book = Contacts(box.home)
+    cards: dict[str, Card] = {box.card.fingerprint: box.card}
+    if patient is not None:
+        cards[patient.fingerprint] = patient
+    for r in m.recipients:
+        if r.fp not in cards and (contact := book.get(r.fp)) is not None:
+            cards[r.fp] = contact.card
+    return cards
 
 
 def author_card(box: Mailbox, author_fp: str, now: int) -> Card:

@@ -27,6 +27,12 @@ def recipients_json(o: OpenedLetter, names: dict[str, str]) -> list[dict[str, An
     ]
 
 
+def patient_ids(o: OpenedLetter) -> tuple[tuple[str, str], ...]:
+    """The patient's identity as their verified card states it (app/trust.py
+    refuses a letter that names them otherwise), never as the manifest does."""
+    return o.patient.profile.identifiers() if o.patient is not None else ()
+
+
 @dataclass
 class LetterView:
     opened: OpenedLetter
@@ -102,7 +108,7 @@ class LetterView:
                 "verified": o.author_verified,
             },
             "patient": (
-                {"fingerprint": m.patient_fp, **dict(m.patient_ids)} if m.patient_fp else None
+                {"fingerprint": m.patient_fp, **dict(patient_ids(o))} if m.patient_fp else None
             ),
             "pseudonym": m.pseudonym,
             "basis": m.basis,
@@ -170,8 +176,7 @@ class LetterView:
         line("Kind", m.kind.value)
         line("Subject", m.subject)
         if m.patient_fp:
-            ids = dict(m.patient_ids)
-            line("Patient", ", ".join(f"{v}" for v in ids.values()) or m.patient_fp)
+            line("Patient", ", ".join(v for _, v in patient_ids(o)) or m.patient_fp)
         else:
             line("Patient", f"pseudonym {m.pseudonym!r} (identity withheld, R11)")
         basis = {

@@ -85,6 +85,12 @@ class Profile(Frozen):
         _set(self, "birth_date", birth_date)
         _set(self, "email", email)
 
+    def identifiers(self) -> tuple[tuple[str, str], ...]:
+        """A patient's identity as a letter names it: (field, value) for the
+        name, INS and birth date, those the card has, in this order."""
+        fields = (("name", self.name), ("ins", self.ins), ("birth_date", self.birth_date))
+        return tuple((k, v) for k, v in fields if v)
+
     def to_cbor(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "role": self.role.value}
         for attr in ("rpps", "specialty", "ins", "birth_date", "email"):

@@ -6,6 +6,9 @@ card, the grant bytes, and the revocations and objections known here; it
 returns a :class:`Decision` or raises :class:`ConsentRefused` naming the rule.
 The checks run in the order of docs/format-consent.md §Verification; the first
 failure is reported. Pure: no clock (``now`` is a parameter), no I/O.
+
+The basis rules are part of it (core/consent/basis.py), so that a recipient's
+mailbox enforces exactly what the sender's tool does.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from securemsg.core.card import Card
+from securemsg.core.consent import basis
 from securemsg.core.consent.explain import domain_names, iso_time, short_fp
 from securemsg.core.consent.grant import Grant
 from securemsg.core.consent.statements import Objection, Revocation
@@ -35,16 +39,37 @@ class Basis(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Disclosure:
-    """What one recipient of a letter receives: the care domains of its sections."""
+    """What one recipient of a letter receives: the care domains of its sections.
+
+    ``recipient_role`` is the role the checker knows for it (its card);
+    ``stated_role`` the other role a letter states for it, if any: it may
+    narrow what the recipient may receive, never widen it (every role rule
+    must hold for both)."""
 
     recipient_fp: str
     recipient_role: Role
     domains: frozenset[Domain]
     name: str | None = None  # for messages only
+    stated_role: Role | None = None
 
     def who(self) -> str:
         label = self.name or f"key {short_fp(self.recipient_fp)}"
         return f"{label} ({self.recipient_role})"
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        """The verified role, then the stated one if it differs."""
+        stated = self.stated_role
+        if stated is None or stated is self.recipient_role:
+            return (self.recipient_role,)
+        return (self.recipient_role, stated)
+
+    def role_domains(self) -> frozenset[Domain]:
+        """The domains every role of this recipient may receive (R2)."""
+        out = frozenset(Domain)
+        for role in self.roles:
+            out &= default_domains(role)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +82,13 @@ class LetterFacts:
     date: int
     basis: Basis = Basis.CONSENT
     patient_identifiers_present: bool = True
+    # The letter's own statements, checked against the rules of its basis. None
+    # (a query about a grant, not a letter): no identifiers to compare; no
+    # other domain than those disclosed.
+    patient_ids: tuple[tuple[str, str], ...] | None = None  # (field, value), as in the manifest
+    patient_card_carried: bool = False
+    phone_call: bool = False  # the letter confirms a phone call (R6)
+    letter_domains: frozenset[Domain] | None = None  # the domains of all its items
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "basis", Basis(self.basis))
@@ -100,13 +132,7 @@ def check_consent(
     receive); a grant of another patient is verified again, and refused as such.
     """
     if facts.basis is Basis.PSEUDONYMOUS:
-        if facts.patient_fp is not None or facts.patient_identifiers_present:
-            raise ConsentRefused(
-                "a pseudonymous letter must carry no identifier of the patient, but this one "
-                "names the patient",
-                rule="pseudonym_identifies_patient",
-                hint="remove the patient's name, INS and birth date, or send it under a consent",
-            )
+        basis.check_pseudonymous(facts)
         _check_roles(facts, None, None)
         return _decision(facts, None, None)
 
@@ -124,6 +150,7 @@ def check_consent(
             rule="signer_not_patient",
             party=patient_card.fingerprint,
         )
+    basis.check_patient_statements(facts, patient_card)
     objections = [o for o in objections if o.patient_fp == patient_fp]
 
     if facts.basis is Basis.EMERGENCY:
@@ -202,7 +229,9 @@ def check_consent(
         if d.recipient_fp == patient_fp:
             continue
         _check_objections(d, patient_fp, objections)
-        if not any(r.matches(d.recipient_fp, d.recipient_role) for r in grant.recipients):
+        if not all(
+            any(r.matches(d.recipient_fp, role) for r in grant.recipients) for role in d.roles
+        ):
             raise ConsentRefused(
                 f"the consent does not allow informing {d.who()}",
                 rule="recipient_not_allowed",
@@ -243,7 +272,7 @@ def _check_objections(d: Disclosure, patient_fp: str, objections: list[Objection
     if d.recipient_fp == patient_fp:
         return
     for o in objections:
-        if o.applies_to(d.recipient_fp, d.recipient_role):
+        if any(o.applies_to(d.recipient_fp, role) for role in d.roles):
             target = "them" if o.target.fp else f"any {o.target.role}"
             raise ConsentRefused(
                 f"the patient objected on {iso_time(o.date)} to informing {target}; "
@@ -258,11 +287,13 @@ def _check_roles(facts: LetterFacts, grant: Grant | None, patient_fp: str | None
     for d in facts.disclosures:
         if patient_fp is not None and d.recipient_fp == patient_fp:
             continue
-        outside = d.domains - default_domains(d.recipient_role)
+        outside = d.domains - d.role_domains()
         if outside:
+            role = next(r for r in d.roles if outside - default_domains(r))
+            stated = "" if role is d.recipient_role else ", as the letter states it"
             raise ConsentRefused(
                 f"{d.who()} may not receive {domain_names(outside)} information: it is outside the "
-                f"domain of a {d.recipient_role}",
+                f"domain of a {role}{stated}",
                 rule="domain_not_for_role",
                 party=d.recipient_fp,
             )
@@ -270,7 +301,12 @@ def _check_roles(facts: LetterFacts, grant: Grant | None, patient_fp: str | None
 
 def _decision(facts: LetterFacts, grant: Grant | None, patient_fp: str | None) -> Decision:
     allowed = tuple(
-        (d.recipient_fp, allowed_domains(grant, d.recipient_fp, d.recipient_role, patient_fp))
+        (
+            d.recipient_fp,
+            frozenset.intersection(
+                *(allowed_domains(grant, d.recipient_fp, role, patient_fp) for role in d.roles)
+            ),
+        )
         for d in facts.disclosures
     )
     return Decision(facts.basis, grant, allowed)

@@ -94,14 +94,7 @@ def plan(
                 OutItem(n, salt, att.name, att.size, att.content),
             )
         )
-    patient_ids: tuple[tuple[str, str], ...] = ()
-    if patient is not None:
-        prof = patient.profile
-        patient_ids = tuple(
-            (k, v)
-            for k, v in (("name", prof.name), ("ins", prof.ins), ("birth_date", prof.birth_date))
-            if v
-        )
+    patient_ids = patient.profile.identifiers() if patient is not None else ()
     manifest = Manifest(
         message_id=rng(ID_BYTES),
         kind=kind,

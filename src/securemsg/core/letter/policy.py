@@ -9,8 +9,12 @@ of its role, narrowed by the consent (R2): the rest is withheld from it. The
 consent itself is then checked by core/consent/check.py, as the recipient will.
 
 Receiving: the facts a recipient's mailbox checks the consent against come
-from the signed manifest; the consent and patient card a letter carries must
-be the ones its author signed for.
+from the signed manifest, with the roles the mailbox verified itself (its own
+card's for itself, a pinned card's for a contact; a role the manifest states
+only narrows); the consent and patient card a letter carries must be the ones
+its author signed for. The basis rules themselves (pseudonymous kinds, the
+patient's identity and copy) are in the one consent check both sides run
+(core/consent/check.py).
 
 Every refusal names its rule in domain terms (:class:`SendRule`); the command
 line words it for its own options (cli/letters.py). Pure: no I/O, no clock.
@@ -19,13 +23,14 @@ line words it for its own options (cli/letters.py). Pure: no I/O, no clock.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
 
 from securemsg.core.card import Card
 from securemsg.core.consent import Basis, Disclosure, Grant, LetterFacts, allowed_domains
+from securemsg.core.consent.basis import PATIENT_COPY_REQUIRED, PSEUDONYMOUS_KINDS
 from securemsg.core.digests import object_digest
 from securemsg.core.domains import Domain, Purpose
+from securemsg.core.identity import Role
 from securemsg.core.letter.manifest import Manifest
 from securemsg.errors import (
     ConsentRefused,
@@ -33,9 +38,6 @@ from securemsg.errors import (
     SendRefused,
     VerificationError,
 )
-
-PATIENT_COPY_REQUIRED: Final = (Purpose.EMERGENCY_REPORT,)  # and phone follow-ups (R6, R8)
-PSEUDONYMOUS_KINDS: Final = (Purpose.TELE_EXPERTISE, Purpose.SECOND_OPINION)  # R11
 
 
 class SendRule(enum.Enum):
@@ -178,6 +180,9 @@ def send_facts(
     digest: bytes,
     basis: Basis,
     now: int,
+    *,
+    phone_call: bool = False,
+    letter_domains: frozenset[Domain] | None = None,
 ) -> LetterFacts:
     """What the consent is checked against before sending (core/consent/check.py)."""
     return LetterFacts(
@@ -189,21 +194,52 @@ def send_facts(
         date=now,
         basis=basis,
         patient_identifiers_present=patient is not None,
+        patient_ids=patient.profile.identifiers() if patient else (),
+        patient_card_carried=patient is not None,
+        phone_call=phone_call,
+        letter_domains=letter_domains,
     )
 
 
 # -- receiving ------------------------------------------------------------------------
-def received_facts(m: Manifest) -> LetterFacts:
-    """What a recipient checks the consent against: the signed manifest's facts."""
+def received_facts(
+    m: Manifest, me: Card, known: Mapping[str, Card], patient_card_carried: bool
+) -> LetterFacts:
+    """What a recipient checks the consent against: the signed manifest's facts,
+    with the roles it verified itself. Its own role is its card's: a manifest
+    that states another one is refused. A recipient whose card it holds
+    (``known``: fingerprint to card) is checked under that card's role, the role
+    the manifest states narrowing only; any other under the stated role."""
+    mine = m.entry_for(me.fingerprint)
+    if mine is not None and mine.role is not me.profile.role:
+        raise ConsentRefused(
+            f"the letter lists you as a {mine.role}, but your card says you are a "
+            f"{me.profile.role}",
+            rule="not_my_role",
+            party=m.author,
+            hint="its author holds a wrong card for you: ask them to check it",
+        )
+    cards = {**known, me.fingerprint: me}
+
+    def disclosure(fp: str, stated: Role, domains: frozenset[Domain]) -> Disclosure:
+        card = cards.get(fp)
+        if card is None:
+            return Disclosure(fp, stated, domains)
+        return Disclosure(fp, card.profile.role, domains, card.name, stated_role=stated)
+
     return LetterFacts(
         sender_fp=m.author,
         patient_fp=m.patient_fp,
         purpose=m.kind,
-        disclosures=tuple(Disclosure(r.fp, r.role, r.domains) for r in m.recipients),
+        disclosures=tuple(disclosure(r.fp, r.role, r.domains) for r in m.recipients),
         letter_digest=m.letter_digest,
         date=m.date,
         basis=Basis(m.basis),
         patient_identifiers_present=bool(m.patient_ids) or m.patient_fp is not None,
+        patient_ids=m.patient_ids,
+        patient_card_carried=patient_card_carried,
+        phone_call=m.phone_call is not None,
+        letter_domains=frozenset(i.domain for i in m.items),
     )
 
 
