@@ -150,9 +150,9 @@ def test_received_facts_use_the_cards_held_and_keep_the_stated_role() -> None:
 @pytest.mark.parametrize(
     ("ids", "differ"),
     [
-        ((("name", "Eve Moreau"), *PAT_IDS[1:]), "the name differ"),
-        (PAT_IDS[:1], "the ins, birth date differ"),
-        ((*PAT_IDS[:2], ("birth_date", "1971-01-01")), "the birth date differ"),
+        ((("name", "Eve Moreau"), *PAT_IDS[1:]), "patient name differs from"),
+        (PAT_IDS[:1], "patient INS and birth date differ from"),
+        ((*PAT_IDS[:2], ("birth_date", "1971-01-01")), "patient birth date differs from"),
     ],
 )
 def test_the_letter_names_its_patient_as_the_card_does(

@@ -166,10 +166,16 @@ def test_role_scoped_objection_follows_the_card_role(
 @pytest.mark.parametrize(
     ("ids", "differ"),
     [
-        ((("name", "Marc Autre"), ("ins", INS), ("birth_date", BIRTH_DATE)), "name"),
-        ((("name", PATIENT_NAME), ("ins", "160017512345678"), ("birth_date", BIRTH_DATE)), "ins"),
-        ((("name", PATIENT_NAME), ("ins", INS), ("birth_date", "1960-01-01")), "birth date"),
-        ((("name", PATIENT_NAME),), "ins, birth date"),
+        ((("name", "Marc Autre"), ("ins", INS), ("birth_date", BIRTH_DATE)), "name differs"),
+        (
+            (("name", PATIENT_NAME), ("ins", "160017512345678"), ("birth_date", BIRTH_DATE)),
+            "INS differs",
+        ),
+        (
+            (("name", PATIENT_NAME), ("ins", INS), ("birth_date", "1960-01-01")),
+            "birth date differs",
+        ),
+        ((("name", PATIENT_NAME),), "INS and birth date differ"),
     ],
     ids=["name", "ins", "birth-date", "fields-left-out"],
 )
@@ -181,7 +187,7 @@ def test_patient_fields_must_equal_the_patient_card(
     planned = resign(world.plan(), world.secret("gp"), patient_ids=ids)
     f = _envelope(world, planned, "card", "other-patient.smsg")
     row = refused_beside_honest(
-        world, refused_at_receive, "card", f, "patient_identity_mismatch", f"the {differ} differ"
+        world, refused_at_receive, "card", f, "patient_identity_mismatch", f"patient {differ} from"
     )
     assert "Marc" not in row["detail"]  # the refusal names fields, not the claimed values
 
@@ -196,7 +202,7 @@ def test_patient_fields_checked_against_the_carried_card(
     planned = resign(planned, world.secret("gp"), patient_ids=ids)
     f = _envelope(world, planned, "out", "carried-card.smsg")
     refused_beside_honest(
-        world, refused_at_receive, "out", f, "patient_identity_mismatch", "name, ins, birth date"
+        world, refused_at_receive, "out", f, "patient_identity_mismatch", "name, INS and birth date"
     )
 
 

@@ -21,6 +21,11 @@ if TYPE_CHECKING:  # check.py imports this module
 
 PSEUDONYMOUS_KINDS: Final = (Purpose.TELE_EXPERTISE, Purpose.SECOND_OPINION)  # R11
 PATIENT_COPY_REQUIRED: Final = (Purpose.EMERGENCY_REPORT,)  # and phone follow-ups (R6, R8)
+FIELD_NAMES: Final = {
+    "name": "name",
+    "ins": "INS",
+    "birth_date": "birth date",
+}  # Profile.identifiers
 
 
 def check_pseudonymous(facts: LetterFacts) -> None:
@@ -62,12 +67,13 @@ def _check_identity(facts: LetterFacts, card: Card) -> None:
     if facts.patient_ids is None:  # a query about a grant, not a letter
         return
     stated, known = dict(facts.patient_ids), dict(card.profile.identifiers())
-    differ = [k.replace("_", " ") for k in (*known, *stated) if stated.get(k) != known.get(k)]
+    differ = [FIELD_NAMES[k] for k in FIELD_NAMES if stated.get(k) != known.get(k)]
     if not differ:
         return
+    fields = differ[0] if len(differ) == 1 else f"{', '.join(differ[:-1])} and {differ[-1]}"
     raise ConsentRefused(
-        f"the letter names its patient otherwise than the patient's card "
-        f"({short_fp(card.fingerprint)}) does: the {', '.join(dict.fromkeys(differ))} differ",
+        f"the letter's patient {fields} {'differs' if len(differ) == 1 else 'differ'} from "
+        f"the patient's card ({short_fp(card.fingerprint)})",
         rule="patient_identity_mismatch",
         party=facts.sender_fp,
         hint="it could be filed under another patient; ask its author to send it again",

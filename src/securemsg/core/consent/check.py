@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from securemsg.core.card import Card
-from securemsg.core.consent import basis
+from securemsg.core.consent import basis as basis_rules
 from securemsg.core.consent.explain import domain_names, iso_time, short_fp
 from securemsg.core.consent.grant import Grant
 from securemsg.core.consent.statements import Objection, Revocation
@@ -132,7 +132,7 @@ def check_consent(
     receive); a grant of another patient is verified again, and refused as such.
     """
     if facts.basis is Basis.PSEUDONYMOUS:
-        basis.check_pseudonymous(facts)
+        basis_rules.check_pseudonymous(facts)
         _check_roles(facts, None, None)
         return _decision(facts, None, None)
 
@@ -150,7 +150,7 @@ def check_consent(
             rule="signer_not_patient",
             party=patient_card.fingerprint,
         )
-    basis.check_patient_statements(facts, patient_card)
+    basis_rules.check_patient_statements(facts, patient_card)
     objections = [o for o in objections if o.patient_fp == patient_fp]
 
     if facts.basis is Basis.EMERGENCY:
