@@ -30,3 +30,6 @@ _.at_seq  # core/log.py ChainReport
 
 # The cap on a section shown by `read`; issue 12 (item 9) applies it.
 _.MAX_SECTION_SHOWN  # app/read.py
+
+# io.RawIOBase's protocol, called by io.BufferedReader: store/checked.py _Bounded.
+_.readable, _.seekable, _.readinto, _.seek, _.tell

@@ -117,6 +117,41 @@ class DropPermissionError(PermissionDenied):
     code = "drop_permission"
 
 
+class DropFolderError(SecureMsgError):
+    """A mailbox's folder in the drop folder cannot be used safely: a link, or not a
+    folder (exit 1). Nothing was read or written there."""
+
+    code = "drop_folder"
+
+
+class NotAFileError(VerificationError):
+    """A link, folder, FIFO, socket or device where a letter or proof file belongs;
+    refused without being opened or read (exit 3)."""
+
+    code = "not_a_file"
+
+
+class TooLargeError(VerificationError):
+    """A file larger than anything a sender writes, refused by its size before any
+    byte of it is read (exit 3)."""
+
+    code = "too_large"
+
+
+class SparseFileError(VerificationError):
+    """A file with holes (regions never written): no sender writes one; refused
+    before any byte of it is read (exit 3)."""
+
+    code = "sparse_file"
+
+
+class UnreadableError(SecureMsgError):
+    """A file the system does not let me open or read (permissions, I/O error);
+    skipped and left where it is (exit 1)."""
+
+    code = "unreadable"
+
+
 class NotForMe(VerificationError):
     """A letter that is not addressed to my key."""
 

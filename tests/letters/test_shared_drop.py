@@ -374,9 +374,14 @@ def test_a_receipt_name_taken_by_another_account_heals_at_the_next_receive(
     planted.write_bytes(b"not a receipt")
     os.chmod(planted, 0o640)
     shutil.chown(planted, acc.users["c"], acc.group)
-    err = acc.error("b", "receive", "--drop", drop)
-    assert (err["error"], err["exit"]) == ("conflict", 1), err
-    assert f"written by {acc.users['c']}" in err["message"], err
+    # the letter is received; its receipt cannot go back: a problem of its row
+    # (each file on its own, store/drop_files.py), exit 1
+    res = acc.run("b", "--json", "receive", "--drop", drop)
+    assert res.exit_code == 1, res
+    (row,) = res.json()["results"]
+    assert (row["status"], row["message_id"]) == ("accepted", mid), row
+    assert row["problem"]["error"] == "conflict", row["problem"]
+    assert f"written by {acc.users['c']}" in row["problem"]["detail"], row
     assert planted.read_bytes() == b"not a receipt"
     assert mid in [m["message_id"] for m in acc.ok("b", "inbox")["letters"]]  # accepted
     assert (drop / fb / f"{mid}.smsg").exists()  # kept for the next receive

@@ -11,6 +11,7 @@ contact (the notice names the rule only, never the reason's details).
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -22,13 +23,25 @@ from securemsg.core.letter import policy
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
 from securemsg.core.letter.proofs import Refusal
-from securemsg.errors import SecureMsgError
+from securemsg.errors import (
+    ConflictError,
+    DropFolderError,
+    DropPermissionError,
+    NoSpaceError,
+    NotFoundError,
+    SecureMsgError,
+    UnreadableError,
+)
 from securemsg.store import drop as dropfolder
+from securemsg.store import drop_files
+from securemsg.store.checked import Opened, Unsafe, open_path
 from securemsg.store.contacts import Contacts
+from securemsg.store.dirfd import Dir
+from securemsg.store.drop_files import Bad, file_error, unreadable
 from securemsg.store.fs import check_new_file, write_new, write_unique
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
-from securemsg.store.receiving import Accepted, accept, file_digest
+from securemsg.store.receiving import MAX_ENVELOPE, Accepted, accept, file_digest
 
 PROOF_SUFFIXES = (".receipt", ".refusal")
 PROOF_MODE = 0o644  # a receipt or notice is no secret: the author gets it back
@@ -41,6 +54,7 @@ class Outcome(enum.Enum):
     DELIVERED = "delivered"  # a receipt: the recipient accepted my letter
     REFUSED_BY_RECIPIENT = "refused_by_recipient"  # a notice: the recipient refused it
     ALREADY_RECORDED = "already_recorded"  # this receipt or notice was recorded before
+    SKIPPED = "skipped"  # a file that could not be read, left where it is (the error says why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +68,12 @@ class LetterReceived:
     kind: str | None = None
     domains: tuple[str, ...] = ()
     subject: str | None = None
-    error: SecureMsgError | None = None  # refused
+    error: SecureMsgError | None = None  # refused or skipped
     notice: bool = False  # refused: a signed refusal notice goes back
     proof_file: Path | None = None  # where the receipt or notice was written (FILE mode)
+    # what could not be done after it: its receipt or notice not delivered (the
+    # file is kept in the drop folder for the next receive), or the file not removed
+    problem: SecureMsgError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +87,7 @@ class ProofReceived:
     recipient: str | None = None  # the recipient's name
     reason: str | None = None  # a notice's reason
     error: SecureMsgError | None = None  # refused
+    problem: SecureMsgError | None = None  # the file could not be removed or set aside
 
 
 Received = LetterReceived | ProofReceived
@@ -101,14 +119,15 @@ def receive(box: Mailbox, src: BinaryIO, now: int) -> Accepted:
     return accept(box, src, now, verify)
 
 
-def refusal_notice(box: Mailbox, src_path: Path, error: SecureMsgError, now: int) -> Refused:
+def refusal_notice(box: Mailbox, src: Opened, error: SecureMsgError, now: int) -> Refused:
     """After a refusal: a signed notice for the author, if we know who it is."""
     author_fp, message_id = None, bytes(16)
     try:
-        with src_path.open("rb") as fh:
-            env = Opening(fh, box.secret, box.card.fingerprint)
-            author_fp = env.author_fp
-            message_id = bytes.fromhex(_peek_id(env))
+        env = Opening(_reader(src), box.secret, box.card.fingerprint)
+        author_fp = env.author_fp
+        message_id = bytes.fromhex(_peek_id(env))
+    except UnreadableError:
+        raise
     except SecureMsgError:
         pass
     if author_fp is None or Contacts(box.home).get(author_fp) is None:
@@ -116,13 +135,19 @@ def refusal_notice(box: Mailbox, src_path: Path, error: SecureMsgError, now: int
     notice = Refusal.sign(
         box.secret,
         message_id,
-        file_digest(src_path),
+        file_digest(_reader(src)),
         box.card.fingerprint,
         now,
         policy.refusal_rule(error),
         policy.refusal_reason(error),
     )
     return Refused(error, notice, author_fp)
+
+
+def _reader(src: Opened) -> BinaryIO:
+    """``src`` from its start; a read error is an :class:`UnreadableError` (the file
+    is skipped, never refused for it)."""
+    return src.reader(functools.partial(unreadable, src.path))
 
 
 def _peek_id(env: Opening) -> str:
@@ -133,22 +158,27 @@ def _peek_id(env: Opening) -> str:
     return value.hex() if isinstance(value, bytes) and len(value) == 16 else "00" * 16
 
 
-def _accept(box: Mailbox, path: Path, now: int) -> tuple[LetterReceived, bytes | None, str | None]:
+def _accept(box: Mailbox, src: Opened, now: int) -> tuple[LetterReceived, bytes | None, str | None]:
     """Returns (what happened, proof bytes to send back, author fingerprint)."""
+    path = src.path
     try:
-        with path.open("rb") as fh:
-            result = receive(box, fh, now)
-    except SecureMsgError as exc:
-        refused = refusal_notice(box, path, exc, now)
-        notice = refused.notice
-        row = LetterReceived(
-            path,
-            Outcome.REFUSED,
-            message_id=notice.message_id.hex() if notice is not None else None,
-            error=exc,
-            notice=notice is not None,
-        )
-        return row, (notice.encoded if notice else None), refused.author_fp
+        try:
+            result = receive(box, _reader(src), now)
+        except UnreadableError:
+            raise
+        except SecureMsgError as exc:
+            refused = refusal_notice(box, src, exc, now)
+            notice = refused.notice
+            row = LetterReceived(
+                path,
+                Outcome.REFUSED,
+                message_id=notice.message_id.hex() if notice is not None else None,
+                error=exc,
+                notice=notice is not None,
+            )
+            return row, (notice.encoded if notice else None), refused.author_fp
+    except UnreadableError as exc:
+        return LetterReceived(path, Outcome.SKIPPED, error=exc), None, None
     m = result.manifest
     row = LetterReceived(
         path,
@@ -167,43 +197,90 @@ def _proof_kind(row: LetterReceived) -> str:
 
 
 # -- proofs -------------------------------------------------------------------------
-def import_file(box: Mailbox, path: Path, now: int) -> ProofReceived:
+def import_file(box: Mailbox, src: Opened, now: int) -> ProofReceived:
     try:
-        with path.open("rb") as fh:
-            r = import_proof(box, fh.read(MAX_PROOF + 1), now)
+        r = import_proof(box, _reader(src).read(MAX_PROOF + 1), now)
+    except UnreadableError as exc:
+        return ProofReceived(src.path, Outcome.SKIPPED, error=exc)
     except SecureMsgError as exc:
-        return ProofReceived(path, Outcome.REFUSED, error=exc)
+        return ProofReceived(src.path, Outcome.REFUSED, error=exc)
     outcome = {
         "delivered": Outcome.DELIVERED,
         "refused": Outcome.REFUSED_BY_RECIPIENT,
         "unchanged": Outcome.ALREADY_RECORDED,
     }[r.status]
-    return ProofReceived(path, outcome, r.kind, r.message_id, r.recipient_name, r.reason)
+    return ProofReceived(src.path, outcome, r.kind, r.message_id, r.recipient_name, r.reason)
 
 
 def import_proofs(home: Home, files: list[Path], now: int) -> list[ProofReceived]:
     """``receipts import``: match each receipt or notice to the double it proves."""
     box = Mailbox(home)
-    return [import_file(box, f, now) for f in files]
+    rows: list[ProofReceived] = []
+    for path in files:
+        opened = _open_named(path, MAX_PROOF)
+        if isinstance(opened, Bad):
+            rows.append(ProofReceived(path, _bad_outcome(opened), error=opened.error))
+            continue
+        with opened:
+            rows.append(import_file(box, opened, now))
+    return rows
 
 
 # -- files and drop folders ---------------------------------------------------------
+# The largest file read as a letter: the largest envelope a receiver accepts
+# (store/receiving.py, MAX_ENVELOPE, 1 TiB), which is also the largest a sender
+# writes (app/send.py refuses a letter that could exceed it); as a receipt or
+# notice: MAX_PROOF (64 KiB, app/proofs.py). A file over its cap, or with holes
+# (a sparse file), is refused by fstat before a byte of it is read
+# (docs/threat-model.md, "The drop folder").
+LETTER_CAP = MAX_ENVELOPE
+
+
+def _cap(name: str) -> int:
+    return MAX_PROOF if name.endswith(PROOF_SUFFIXES) else LETTER_CAP
+
+
+def _open_named(path: Path, cap: int) -> Opened | Bad:
+    """A file the user named: opened and checked like a drop folder's (never blocks,
+    only a regular file, capped, not sparse), the user's own links followed."""
+    try:
+        return open_path(path, cap)
+    except Unsafe as exc:
+        return Bad(file_error(exc), exc.ident)
+
+
+def _bad_outcome(bad: Bad) -> Outcome:
+    return Outcome.SKIPPED if bad.keep else Outcome.REFUSED
+
+
+def _bad_row(path: Path, bad: Bad) -> Received:
+    if path.name.endswith(PROOF_SUFFIXES):
+        return ProofReceived(path, _bad_outcome(bad), error=bad.error)
+    return LetterReceived(path, _bad_outcome(bad), error=bad.error)
+
+
 def receive_files(
     home: Home, files: list[Path], receipt_out: Path | None, now: int
 ) -> list[Received]:
     """Letters (and proofs) from files; each letter's proof is written beside it
     (``NAME.receipt``, ``NAME.refusal``; ``NAME (2).receipt``... when that name
     is taken by another file) or to ``receipt_out``, which must not exist.
-    No file is ever written over."""
+    No file is ever written over. A file that cannot be read is reported and
+    skipped; the others are received."""
     if receipt_out is not None:
         check_new_file(receipt_out)  # before anything is received
     box = Mailbox(home)
     rows: list[Received] = []
     for path in files:
-        if path.suffix in PROOF_SUFFIXES:
-            rows.append(import_file(box, path, now))
+        opened = _open_named(path, _cap(path.name))
+        if isinstance(opened, Bad):
+            rows.append(_bad_row(path, opened))
             continue
-        row, proof, _author = _accept(box, path, now)
+        with opened:
+            if path.suffix in PROOF_SUFFIXES:
+                rows.append(import_file(box, opened, now))
+                continue
+            row, proof, _author = _accept(box, opened, now)
         if proof is not None:
             if receipt_out is not None:
                 write_new(receipt_out, proof, mode=PROOF_MODE)
@@ -219,7 +296,11 @@ def receive_files(
 def receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
     """What waits for me in a drop folder; each letter's proof goes to its
     author's folder there. A file is removed once committed; a refused one is
-    renamed ``*.refused`` (kept for inspection, never processed again)."""
+    renamed ``*.refused`` (kept for inspection, never processed again); one that
+    cannot be read is left where it is. Each file on its own: a problem with one
+    is reported in its row, never stops the others. My folder itself must be a
+    folder (not a link) that is mine or my group's, else nothing is done
+    (store/drop.py)."""
     with dropfolder.permission_errors(drop):  # this account may not go there: say why
         return _receive_drop(home, drop, now)
 
@@ -227,29 +308,61 @@ def receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
 def _receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
     box = Mailbox(home)
     box.cleanup_orphans()
-    my_fp = box.card.fingerprint
     rows: list[Received] = []
-    for path in dropfolder.collect(drop, my_fp):
-        if path.suffix in PROOF_SUFFIXES:
-            proof_row = import_file(box, path, now)
-            if proof_row.outcome is not Outcome.REFUSED:
-                dropfolder.remove(path)
-            else:
-                dropfolder.set_aside(path)
-            rows.append(proof_row)
-            continue
-        try:
-            row, proof, author = _accept(box, path, now)
-        except FileNotFoundError:
-            if path.exists():
-                raise
-            continue  # another receiver took it meanwhile
-        if proof is not None and author is not None:
-            mid = row.message_id or path.stem
-            dropfolder.put_proof(drop, author, mid, my_fp, _proof_kind(row), proof)
-        if row.outcome is Outcome.REFUSED:
-            dropfolder.set_aside(path)
-        else:
-            dropfolder.remove(path)
-        rows.append(row)
+    with (
+        dropfolder.open_drop(drop) as root,
+        dropfolder.make_mine(root, box.card.fingerprint) as mine,
+    ):
+        for name in drop_files.collect(mine):
+            row = _drop_file(box, root, mine, name, now)
+            if row is not None:
+                rows.append(row)
     return rows
+
+
+def _drop_file(box: Mailbox, root: Dir, mine: Dir, name: str, now: int) -> Received | None:
+    """One name of my drop folder: its row, or None if it is gone (another
+    receiver took it meanwhile)."""
+    opened = drop_files.open_entry(mine, name, _cap(name))
+    if opened is None:
+        return None
+    if isinstance(opened, Bad):
+        row = _bad_row(mine.path / name, opened)
+        if not opened.keep:
+            row = replace(row, problem=drop_files.set_aside(mine, name, opened.ident))
+        return row
+    with opened:
+        if name.endswith(PROOF_SUFFIXES):
+            proof_row = import_file(box, opened, now)
+            if proof_row.outcome is Outcome.REFUSED:
+                problem = drop_files.set_aside(mine, name, opened.ident)
+            elif proof_row.outcome is Outcome.SKIPPED:
+                problem = None
+            else:
+                problem = drop_files.remove(mine, name, opened.ident)
+            return replace(proof_row, problem=problem)
+        row, proof, author = _accept(box, opened, now)
+    if row.outcome is Outcome.SKIPPED:
+        return row
+    if proof is not None and author is not None:
+        mid = row.message_id or name.split(".")[0]
+        kind = _proof_kind(row)
+        try:
+            dropfolder.put_proof(root, author, mid, box.card.fingerprint, kind, proof)
+        except SecureMsgError as exc:  # kept: the next receive sends its proof again
+            return replace(row, problem=_undelivered(kind, exc))
+    if row.outcome is Outcome.REFUSED:
+        return replace(row, problem=drop_files.set_aside(mine, name, opened.ident))
+    return replace(row, problem=drop_files.remove(mine, name, opened.ident))
+
+
+def _undelivered(kind: str, exc: SecureMsgError) -> SecureMsgError:
+    """A receipt or notice that could not be put in its author's folder: the same
+    error (its code kept), saying that the letter waits for the next receive."""
+    same = (ConflictError, DropFolderError, DropPermissionError, NoSpaceError, NotFoundError)
+    cls = type(exc) if isinstance(exc, same) else DropFolderError
+    return cls(
+        f"{exc.message} (the letter stays in the drop folder: the next receive puts "
+        f"its {kind} there again)",
+        hint=exc.hint,
+    )

@@ -21,13 +21,14 @@ from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter import compose, policy
 from securemsg.core.letter.manifest import PhoneCall
 from securemsg.core.letter.source import LetterSource
-from securemsg.errors import UsageError
+from securemsg.errors import InvalidValue, UsageError
 from securemsg.store import sending
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
 from securemsg.store.drop import permission_errors
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
+from securemsg.store.receiving import MAX_ENVELOPE
 
 PIECE = 1 << 20
 
@@ -171,19 +172,23 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         now,
     )
     dest = sending.Destination(req.out_dir, req.drop)
-    dest.prepare(me.fingerprint, plan_recipients)
-    # The envelopes' temp files are made now and their space reserved on a
-    # worker while plan() hashes the attachments (store/space.py).
-    # (A full disk met later is reported as no_space by cli/main, for every command.)
     sizes = [(a.domain, a.size()) for a in req.attachments]
-    reserved = sending.reserve(box, dest, len(req.source.raw), sizes, plan_recipients)
-    try:
-        planned = _plan(box, req, plan_recipients, basis, now, patient, in_reply_to, phone)
-        written = sending.write(
-            box, planned, plan_recipients, dest, req.consent, patient, now, reserved
-        )
-    finally:
-        reserved.close()
+    _check_size(len(req.source.raw), sizes)
+    # Every folder is opened and checked now, before anything is written (a drop
+    # folder's mailbox folder that is a link, not a folder, someone else's, or
+    # missing in a shared drop folder, fails the send here).
+    with sending.Folders(box, dest, plan_recipients) as folders:
+        # The envelopes' temp files are made now and their space reserved on a
+        # worker while plan() hashes the attachments (store/space.py).
+        # (A full disk met later is reported as no_space by cli/main, for every command.)
+        reserved = sending.reserve(folders, len(req.source.raw), sizes, plan_recipients)
+        try:
+            planned = _plan(box, req, plan_recipients, basis, now, patient, in_reply_to, phone)
+            written = sending.write(
+                box, planned, plan_recipients, folders, req.consent, patient, now, reserved
+            )
+        finally:
+            reserved.close()
     outputs = tuple(
         Output(
             card.name,
@@ -197,6 +202,25 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
     )
     m = planned.manifest
     return SendResult(m.id_hex, m.subject, m.basis, outputs, tuple(withheld), written.double)
+
+
+# Room for what an envelope holds besides the text and the attachments: the age
+# header, the manifest, the binding, the consent, the patient's card and the item
+# heads (each record at most 1 MiB, core/letter/container.py; in practice a few kB).
+ENVELOPE_MARGIN = 64 << 20
+
+
+def _check_size(text: int, sizes: list[tuple[Domain, int]]) -> None:
+    """Refuse a letter whose largest envelope (the double holds everything) could
+    exceed what a recipient accepts (MAX_ENVELOPE, 1 TiB; a larger file is
+    refused by its size at receive): before any attachment is read."""
+    n = text + sum(size for _domain, size in sizes)
+    if n + n // 4096 + ENVELOPE_MARGIN > MAX_ENVELOPE:
+        raise InvalidValue(
+            f"the letter and its attachments come to {n} bytes: more than a recipient "
+            f"accepts ({MAX_ENVELOPE >> 40} TiB per envelope, with its encryption)",
+            hint="send the largest attachments another way, or over several letters",
+        )
 
 
 def _plan(

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from securemsg.app.read import OpenedLetter, open_letter
 from securemsg.core.card import Card
+from securemsg.store.checked import Unsafe, open_path
+from securemsg.store.drop_files import file_error, unreadable
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
+from securemsg.store.receiving import MAX_ENVELOPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +23,13 @@ class Verified:
 
 
 def verify(home: Home, file: Path, now: int) -> Verified:
+    """Raises the error of a file that is not a regular file, is too large or
+    sparse, or cannot be read, as ``receive FILE`` reports it (store/dirfd.py)."""
     box = Mailbox(home)
-    with file.open("rb") as fh:
+    try:
+        checked = open_path(file, MAX_ENVELOPE)
+    except Unsafe as exc:
+        raise file_error(exc) from exc
+    with checked, checked.reader(functools.partial(unreadable, file)) as fh:
         opened = open_letter(box, fh, now)
     return Verified(opened, box.card)

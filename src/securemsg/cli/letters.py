@@ -20,7 +20,7 @@ from securemsg.cli.view import LetterView
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter.policy import SendRule
 from securemsg.core.letter.source import parse_letter
-from securemsg.errors import EXIT_REFUSED, FormatError, SendRefused, UsageError
+from securemsg.errors import EXIT_ERROR, EXIT_REFUSED, FormatError, SendRefused, UsageError
 
 MAX_CONSENT_FILE = 64 * 1024
 # The send rules (core/letter/policy.py), in the words of send's options.
@@ -204,9 +204,10 @@ PROOF_STATUS = {
 def received_row(r: Received) -> dict[str, Any]:
     """One line of the receive report (securemsg.receive/1)."""
     row: dict[str, Any] = {"file": str(r.file)}
-    exc = r.error  # set exactly when the outcome is REFUSED
+    exc = r.error  # set exactly when the outcome is REFUSED or SKIPPED
     if exc is not None:
-        row.update({"status": "refused", "error": exc.code})
+        skipped = r.outcome is Outcome.SKIPPED
+        row.update({"status": "skipped" if skipped else "refused", "error": exc.code})
         if isinstance(r, LetterReceived):
             row["rule"] = getattr(exc, "rule", None)
         row.update({"detail": exc.message, "hint": exc.hint})
@@ -237,6 +238,9 @@ def received_row(r: Received) -> dict[str, Any]:
         )
     if isinstance(r, LetterReceived) and r.proof_file is not None:
         row["proof_file"] = str(r.proof_file)
+    if r.problem is not None:
+        p = r.problem
+        row["problem"] = {"error": p.code, "detail": p.message, "hint": p.hint}
     return row
 
 
@@ -297,16 +301,24 @@ def receive(ctx: Ctx, files: tuple[Path, ...], drop: Path | None, receipt_out: P
 
 
 def finish_report(results: Sequence[Received], as_json: bool) -> None:
-    """Print the report; explain each refusal on stderr and exit 3 if there was one."""
+    """Print the report; explain each refusal, skipped file and problem on stderr.
+    Exit 3 if something was refused, else 1 if a file was skipped or its receipt,
+    notice or removal failed."""
     rows = [received_row(r) for r in results]
     emit(ReceiveReport(rows), as_json)
-    refused = [r for r in rows if r["status"] == "refused"]
-    for r in refused:
-        message(f"refused {r['file']}: {r['detail']}", "red")
-        if r.get("hint"):
-            message(f"  hint: {r['hint']}")
-    if refused:
+    for r in rows:
+        if r["status"] in ("refused", "skipped"):
+            message(f"{r['status']} {r['file']}: {r['detail']}", "red")
+            if r.get("hint"):
+                message(f"  hint: {r['hint']}")
+        if "problem" in r:
+            message(f"{r['file']}: {r['problem']['detail']}", "red")
+            if r["problem"].get("hint"):
+                message(f"  hint: {r['problem']['hint']}")
+    if any(r["status"] == "refused" for r in rows):
         raise click.exceptions.Exit(EXIT_REFUSED)
+    if any(r["status"] == "skipped" or "problem" in r for r in rows):
+        raise click.exceptions.Exit(EXIT_ERROR)
 
 
 @click.command()

@@ -5,8 +5,14 @@ or a folder of a server shared by several Unix accounts).
     DROP/<sender fingerprint>/<message id>.<recipient fp>.receipt  receipts
     DROP/<sender fingerprint>/<message id>.<recipient fp>.refusal  refusal notices
 
-Every write is atomic (hidden temp name, then rename). A file is removed only
-after the mailbox has committed what it carried.
+Whoever can write to the drop folder can put anything there, so it is used like
+a hostile directory (store/dirfd.py): a mailbox's folder is opened without
+following a link and must be a folder that belongs to me, to root or to one of
+my groups (:func:`accepted_owner`); the files in it are opened relative to it
+and checked before a byte is read (store/drop_files.py). Every write is atomic
+(a hidden temp file made with ``O_EXCL``, then renamed within the folder). A
+file is removed only after the mailbox has committed what it carried, and only
+while its name still holds the file that was read.
 
 Permissions. A drop folder used by one account (or synchronised between
 machines) stays private: folders 0700, letters 0600, proofs 0644. A drop folder
@@ -30,21 +36,33 @@ would then be the sender's: the recipient makes it, once.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from securemsg.errors import ConflictError, DropPermissionError, NotFoundError, UsageError
-from securemsg.store.fs import PRIVATE_DIR, atomic_write, file_mode_in, is_group_shared
+from securemsg.errors import (
+    ConflictError,
+    DropFolderError,
+    DropPermissionError,
+    NotFoundError,
+    SecureMsgError,
+    UsageError,
+)
+from securemsg.store.checked import Problem, Unsafe
+from securemsg.store.dirfd import Dir
+from securemsg.store.drop_files import describe
+from securemsg.store.fs import PRIVATE_DIR, SHARED_FILE
+from securemsg.store.space import is_full, no_space
 
 _FP = re.compile(r"^[0-9a-f]{40}$")
-_NAME = re.compile(r"^[0-9a-f]{32}(\.[0-9a-f]{40})?\.(smsg|receipt|refusal)$")
 
 SHARED_DROP = 0o3770
 SHARED_FOLDER = 0o3730
 PROOF_FILE = 0o644  # a private drop folder's proofs (a shared one's: 0640)
+_DENIED = (errno.EACCES, errno.EPERM)
 
 
 def is_fingerprint(name: str) -> bool:
@@ -59,133 +77,176 @@ def folder_path(drop: Path, fp: str) -> Path:
     return drop / fp
 
 
-def check_drop(drop: Path) -> None:
-    """The drop folder exists (a usage error otherwise)."""
-    if not drop.is_dir():
-        raise UsageError(
-            f"the drop folder {drop} does not exist",
-            hint="create it, or check the path of the shared folder",
+def is_shared(d: Dir) -> bool:
+    """A folder set up for a group (its set-group-ID bit, ``drop init``)."""
+    return bool(d.st.st_mode & stat.S_ISGID)
+
+
+# -- folders -------------------------------------------------------------------------
+def open_drop(drop: Path) -> Dir:
+    """The drop folder itself (the path the user gave: links of their own allowed)."""
+    try:
+        return Dir.open(drop)
+    except Unsafe as exc:
+        if exc.problem in (Problem.MISSING, Problem.NOT_DIR):
+            raise UsageError(
+                f"the drop folder {drop} does not exist"
+                if exc.problem is Problem.MISSING
+                else f"the drop folder {drop} is not a folder",
+                hint="create it, or check the path of the shared folder",
+            ) from exc
+        raise folder_error(exc, drop) from exc
+
+
+def accepted_owner(st: os.stat_result) -> bool:
+    """A mailbox's folder must belong to me or root, or to a group I am in (a
+    drop folder shared by several accounts through a group)."""
+    return st.st_uid in (os.geteuid(), 0) or is_member(st.st_gid)
+
+
+def make_mine(root: Dir, fp: str) -> Dir:
+    """My own folder (``fp`` is mine), checked, made if needed: 0700, or 3730 in a
+    shared drop folder, where an existing one must be my account's (one made by
+    a sender, as an older securemsg did, is not: its owner could remove what
+    others wrote)."""
+    folder_path(root.path, fp)
+    try:
+        d = root.sub(fp, create=PRIVATE_DIR, accept=accepted_owner)
+        if is_shared(root) and d.made:
+            d.chmod(SHARED_FOLDER)  # mkdir's mode loses setgid and sticky to umask rules
+    except Unsafe as exc:
+        raise folder_error(exc, root.path) from exc
+    me = os.geteuid()
+    if is_shared(root) and me not in (0, d.st.st_uid):
+        owner = user_name(d.st.st_uid)
+        d.close()
+        raise DropPermissionError(
+            f"your folder {d.path} in the shared drop folder was made by {owner}, not by "
+            f"you ({user_name(me)})",
+            hint=(
+                f"ask an administrator to move it aside (`mv {d.path} {d.path}.old`), then "
+                f"run `securemsg receive --drop {root.path}` again: it makes your own folder; "
+                "the letters left in the old one can be received with `securemsg receive FILE`"
+            ),
         )
-
-
-def folder(drop: Path, fp: str) -> Path:
-    """My own folder (``fp`` is mine) in the drop folder, made if needed: 0700,
-    or 3730 in a shared drop folder."""
-    d = folder_path(drop, fp)
-    check_drop(drop)
-    if not is_group_shared(drop):
-        d.mkdir(mode=PRIVATE_DIR, exist_ok=True)
-        return d
-    try:
-        os.mkdir(d, PRIVATE_DIR)
-    except FileExistsError:
-        _check_mine(d, drop)
-        return d
-    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    try:
-        os.fchmod(fd, SHARED_FOLDER)  # mkdir's mode loses setgid and sticky to umask rules
-    finally:
-        os.close(fd)
     return d
 
 
-def _check_mine(d: Path, drop: Path) -> None:
-    """In a shared drop folder, my folder is my account's: one made by a sender
-    (an older securemsg did) is not, and its owner could remove what others wrote."""
-    st = os.lstat(d)
-    me = os.geteuid()
-    if stat.S_ISDIR(st.st_mode) and me not in (0, st.st_uid):
-        owner = user_name(st.st_uid)
-        raise DropPermissionError(
-            f"your folder {d} in the shared drop folder was made by {owner}, not by you "
-            f"({user_name(me)})",
-            hint=(
-                f"ask an administrator to move it aside (`mv {d} {d}.old`), then run "
-                f"`securemsg receive --drop {drop}` again: it makes your own folder; the "
-                f"letters left in the old one can be received with `securemsg receive FILE`"
-            ),
-        )
-
-
-def their_folder(drop: Path, fp: str, who: str | None = None) -> Path:
-    """Another mailbox's folder (a recipient's, or an author's for a proof): made
-    if needed in a private drop folder; in a shared one it must exist already,
-    made by its owner's own account."""
-    d = folder_path(drop, fp)
-    check_drop(drop)
-    if not is_group_shared(drop):
-        d.mkdir(mode=PRIVATE_DIR, exist_ok=True)
-        return d
+def open_theirs(root: Dir, fp: str, who: str | None = None) -> Dir | None:
+    """Another mailbox's folder (a recipient's, or an author's for a proof),
+    checked; None if it does not exist yet in a private drop folder (it is made
+    when written to: :func:`make_theirs`); in a shared one it must exist, made by
+    its owner's own account (:class:`NotFoundError`)."""
+    folder_path(root.path, fp)
     try:
-        os.lstat(d)  # (os.path.lexists would hide a permission error)
-    except FileNotFoundError:
+        return root.sub(fp, accept=accepted_owner)
+    except Unsafe as exc:
+        if exc.problem is not Problem.MISSING:
+            raise folder_error(exc, root.path) from exc
+        if not is_shared(root):
+            return None
         name = who or f"the mailbox {fp[:16]}"
         raise NotFoundError(
-            f"{name} has no folder in the shared drop folder {drop} yet",
+            f"{name} has no folder in the shared drop folder {root.path} yet",
             hint=(
-                f"ask them to run `securemsg receive --drop {drop}` once: it makes their "
-                "own folder (a folder made by anyone else would not be theirs)"
+                f"ask them to run `securemsg receive --drop {root.path}` once: it makes "
+                "their own folder (a folder made by anyone else would not be theirs)"
             ),
         ) from None
-    return d
 
 
-def letter_path(drop: Path, recipient_fp: str, message_id: str, who: str | None = None) -> Path:
-    return their_folder(drop, recipient_fp, who) / f"{message_id}.smsg"
+def make_theirs(root: Dir, fp: str, who: str | None = None) -> Dir:
+    """:func:`open_theirs`, made (0700) if it does not exist in a private drop folder."""
+    d = open_theirs(root, fp, who)
+    if d is not None:
+        return d
+    try:
+        return root.sub(fp, create=PRIVATE_DIR, accept=accepted_owner)
+    except Unsafe as exc:
+        raise folder_error(exc, root.path) from exc
 
 
-def proof_path(drop: Path, sender_fp: str, message_id: str, recipient_fp: str, kind: str) -> Path:
-    return their_folder(drop, sender_fp) / f"{message_id}.{recipient_fp}.{kind}"
+def folder_error(exc: Unsafe, drop: Path) -> SecureMsgError:
+    """A folder of the drop folder that cannot be used, in words."""
+    path = exc.path
+    if exc.problem is Problem.LINK:
+        return DropFolderError(
+            f"{path} is a symbolic link, not a folder: securemsg does not follow links "
+            "in the drop folder",
+            hint=f"someone who can write to the drop folder put it there; remove the link "
+            f"itself (rm {path}, without a trailing slash) and run again",
+        )
+    if exc.problem is Problem.NOT_DIR:
+        return DropFolderError(
+            f"{path} is not a folder: it is {describe(exc.st)}",
+            hint="move it out of the drop folder (it holds no letter); the folder is made "
+            "again by the next send or receive",
+        )
+    err = exc.error
+    if exc.problem is Problem.NOT_OURS or (err is not None and err.errno in _DENIED):
+        # someone else's folder, or one closed to me: what the drop folder's set-up says
+        return denied(PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path)), drop)
+    if err is not None and is_full(err):
+        return no_space(path, err)
+    why = os.strerror(err.errno) if err is not None and err.errno else "not usable"
+    doing = "write to" if exc.problem is Problem.UNWRITABLE else "use"
+    return DropFolderError(
+        f"cannot {doing} {path}: {why}",
+        hint="check that you may read and write it (its owner, group and mode)",
+    )
+
+
+# -- writing -----------------------------------------------------------------------------
+def write_into(folder: Dir, name: str, data: bytes, mode: int) -> Path:
+    """``data`` as ``folder/name`` (replacing it): a hidden temp file (``O_EXCL``),
+    fsync'ed, renamed within the folder."""
+    tmp, fd = folder.create(f".{name[:32]}.", ".tmp", mode)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        folder.replace(tmp, name)
+    except BaseException:
+        folder.unlink(tmp)
+        raise
+    folder.fsync()
+    return folder.path / name
 
 
 def put_proof(
-    drop: Path, sender_fp: str, message_id: str, recipient_fp: str, kind: str, data: bytes
+    root: Dir, sender_fp: str, message_id: str, recipient_fp: str, kind: str, data: bytes
 ) -> Path:
-    path = proof_path(drop, sender_fp, message_id, recipient_fp, kind)
-    try:
-        atomic_write(path, data, mode=file_mode_in(path.parent, PROOF_FILE))
-    except PermissionError as exc:
-        # In a shared drop folder (sticky) no account replaces a file another
-        # wrote: a correspondent of the same letter may have put one there first.
-        owner = _other_owner(path)
-        if owner is None:
-            raise
-        raise ConflictError(
-            f"the {kind} for letter {message_id} cannot be put in its author's folder: "
-            f"{path} holds a file written by {owner}",
-            hint=(
-                "the letter stays in your folder and its proof is put there again at your "
-                "next `receive --drop`, once the author's mailbox has set that file aside"
-            ),
-        ) from exc
-    return path
-
-
-def _other_owner(path: Path) -> str | None:
-    """The account owning ``path``, if it exists and is not mine."""
-    try:
-        uid = os.lstat(path).st_uid
-    except OSError:
-        return None
-    return None if uid == os.geteuid() else user_name(uid)
-
-
-def collect(drop: Path, my_fp: str) -> list[Path]:
-    """What waits for me, oldest name first; temp files and strangers ignored."""
-    d = folder(drop, my_fp)
-    return sorted(p for p in d.iterdir() if _NAME.match(p.name) and p.is_file())
-
-
-def remove(path: Path) -> None:
-    """A file whose content the mailbox has committed (gone already: fine)."""
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-
-
-def set_aside(path: Path) -> None:
-    """A refused file: renamed ``NAME.refused``, kept for inspection, never collected again."""
-    with contextlib.suppress(FileNotFoundError):
-        os.replace(path, path.with_name(path.name + ".refused"))
+    """A receipt or refusal notice into its sender's folder. Raises a
+    :class:`SecureMsgError` if it cannot be put there (the caller keeps the
+    letter, so the next receive puts it there again)."""
+    name = f"{message_id}.{recipient_fp}.{kind}"
+    with make_theirs(root, sender_fp) as folder:
+        mode = SHARED_FILE if is_shared(folder) else PROOF_FILE
+        try:
+            return write_into(folder, name, data, mode)
+        except Unsafe as exc:
+            raise folder_error(exc, root.path) from exc
+        except PermissionError as exc:
+            # In a shared drop folder (sticky) no account replaces a file another
+            # wrote: a correspondent of the same letter may have put one there first.
+            st = folder.lstat(name)
+            if st is None or st.st_uid == os.geteuid():
+                unsafe = Unsafe(Problem.UNWRITABLE, folder.path, error=exc)
+                raise folder_error(unsafe, root.path) from exc
+            raise ConflictError(
+                f"the {kind} for letter {message_id} cannot be put in its author's folder: "
+                f"{folder.path / name} holds a file written by {user_name(st.st_uid)}",
+                hint=(
+                    "the letter stays in your folder and its proof is put there again at "
+                    "your next `receive --drop`, once the author's mailbox has set that file "
+                    "aside"
+                ),
+            ) from exc
+        except OSError as exc:
+            unsafe = Unsafe(Problem.UNWRITABLE, folder.path, error=exc)
+            raise folder_error(unsafe, root.path) from exc
 
 
 # -- permission errors ----------------------------------------------------------------

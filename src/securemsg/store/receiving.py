@@ -111,10 +111,10 @@ def _commit(
     return Accepted(m, author, receipt, False, domains)
 
 
-def file_digest(path: Path) -> bytes:
-    """The envelope digest of a file (what a receipt or refusal notice names)."""
+def file_digest(src: BinaryIO) -> bytes:
+    """The envelope digest of a file, read from ``src`` to its end (what a receipt
+    or refusal notice names)."""
     hasher = EnvelopeHasher()
-    with path.open("rb") as fh:
-        while data := fh.read(1 << 16):
-            hasher.update(data)
+    while data := src.read(1 << 16):
+        hasher.update(data)
     return hasher.digest()

@@ -10,7 +10,6 @@ crash leaves at worst a double whose receipt never comes (visible in
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,9 +19,10 @@ from securemsg.core.card import Card
 from securemsg.core.domains import Domain
 from securemsg.core.letter import compose
 from securemsg.core.letter.proofs import EnvelopeHasher
-from securemsg.errors import ConflictError, UsageError
+from securemsg.errors import ConflictError, SecureMsgError, UsageError
 from securemsg.store import drop as dropfolder
-from securemsg.store.fs import is_group_shared, place_new
+from securemsg.store.checked import Unsafe
+from securemsg.store.dirfd import Dir
 from securemsg.store.mailbox import LetterRow, Mailbox
 from securemsg.store.pipeline import Behind
 from securemsg.store.space import Reserved, temp_file
@@ -37,32 +37,92 @@ class Destination:
     out_dir: Path | None = None
     drop: Path | None = None
 
-    def folder(self, fp: str) -> Path:
-        """The folder of ``fp``'s envelope (a drop folder's may not exist yet)."""
-        if self.drop is not None:  # the folder of final()'s dropfolder.letter_path
-            return dropfolder.folder_path(self.drop, fp)
-        if self.out_dir is None:
-            raise ValueError("a destination needs a folder or a drop folder")
-        return self.out_dir
-
-    def final(self, fp: str, message_id: str, who: str | None = None) -> Path:
+    def name(self, fp: str, message_id: str) -> str:
+        """The file name of ``fp``'s envelope in its folder."""
         if self.drop is not None:
-            return dropfolder.letter_path(self.drop, fp, message_id, who)
-        return self.folder(fp) / f"{message_id}-{fp[:12]}.smsg"
+            return f"{message_id}.smsg"
+        return f"{message_id}-{fp[:12]}.smsg"
 
-    def prepare(self, me: str, recipients: Targets) -> None:
-        """Before anything is written: in a drop folder shared by Unix accounts,
-        every recipient's folder exists (made by its owner) and mine is made
-        (receipts come back there). Elsewhere, nothing to do: folders are made
-        as the envelopes are written."""
-        if self.drop is None:
-            return
-        dropfolder.check_drop(self.drop)
-        if not is_group_shared(self.drop):
-            return
-        for card, _domains in recipients:
-            dropfolder.their_folder(self.drop, card.fingerprint, card.name)
-        dropfolder.folder(self.drop, me)
+
+class Folders:
+    """The folders a send writes to, opened now, before anything is written: one
+    per recipient, then the home's ``mail/sent``. In a drop folder each
+    recipient's folder is checked (store/drop.py: a folder, not a link, mine or my
+    group's; a bad one fails the send here, with nothing written). In a private
+    drop folder one that does not exist yet is made by :meth:`folder` when the
+    envelopes are written (a send that fails before leaves no trace); in one
+    shared by Unix accounts it must exist (made by its owner), and mine is made
+    now (receipts come back there). Close it (or use it as a context manager)."""
+
+    def __init__(self, box: Mailbox, dest: Destination, recipients: Targets) -> None:
+        self.dest = dest
+        self._cards = [card for card, _domains in recipients]
+        self._open: list[Dir] = []
+        self._root: Dir | None = None
+        try:
+            if dest.drop is not None:
+                self._root = self._keep(dropfolder.open_drop(dest.drop))
+                self._dirs: list[Dir | None] = []
+                for card in self._cards:
+                    d = dropfolder.open_theirs(self._root, card.fingerprint, card.name)
+                    self._dirs.append(self._keep(d) if d is not None else None)
+                if dropfolder.is_shared(self._root):
+                    dropfolder.make_mine(self._root, box.card.fingerprint).close()
+            else:
+                if dest.out_dir is None:
+                    raise ValueError("a destination needs a folder or a drop folder")
+                out = self._keep(_open_own(dest.out_dir))
+                self._dirs = [out for _card in self._cards]
+            self.sent = self._keep(_open_own(box.temp_dir("sent")))
+        except BaseException:
+            self.close()
+            raise
+
+    def _keep(self, d: Dir) -> Dir:
+        self._open.append(d)
+        return d
+
+    def existing(self, k: int) -> Dir | None:
+        """The ``k``-th recipient's folder, if it exists already."""
+        return self._dirs[k]
+
+    def folder(self, k: int) -> Dir:
+        """The ``k``-th recipient's folder, made (and checked) if it does not exist."""
+        d = self._dirs[k]
+        if d is None:
+            assert self._root is not None  # only a drop folder's folders are made
+            card = self._cards[k]
+            d = dropfolder.make_theirs(self._root, card.fingerprint, card.name)
+            self._dirs[k] = self._keep(d)
+        return d
+
+    def error(self, exc: Unsafe) -> SecureMsgError:
+        """A folder that refused a file, in words."""
+        if self.dest.drop is not None:
+            return dropfolder.folder_error(exc, self.dest.drop)
+        why = os.strerror(exc.error.errno or 0) if exc.error is not None else "not usable"
+        return SecureMsgError(
+            f"cannot write to {exc.path}: {why}", hint="check that you may write to it"
+        )
+
+    def close(self) -> None:
+        for d in self._open:
+            d.close()
+        self._open.clear()
+
+    def __enter__(self) -> Folders:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open_own(path: Path) -> Dir:
+    """A folder of the user's own (``-o DIR``, the home's ``mail/sent``)."""
+    try:
+        return Dir.open(path)
+    except Unsafe as exc:
+        raise UsageError(f"{path} is not a folder") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +132,7 @@ class Written:
 
 
 def reserve(
-    box: Mailbox,
-    dest: Destination,
+    folders: Folders,
     letter_size: int,
     attachments: Sequence[tuple[Domain, int]],
     recipients: Targets,
@@ -84,14 +143,16 @@ def reserve(
     per 64 KiB) and room for the header and manifest. None where the folder
     does not exist yet: a drop folder's recipient folder is made later, as
     before (a send that fails before must leave no trace)."""
-    dirs = [dest.folder(card.fingerprint) for card, _domains in recipients]
-    dirs.append(box.temp_dir("sent"))
+    dirs = [folders.existing(k) for k in range(len(recipients))] + [folders.sent]
     everything = frozenset(Domain)
-    out: list[tuple[Path, int] | None] = []
+    out: list[tuple[Path | Dir, int] | None] = []
     for directory, domains in zip(dirs, [d for _c, d in recipients] + [everything], strict=True):
         n = letter_size + sum(size for domain, size in attachments if domain in domains)
-        out.append((directory, n + n // 4096 + (64 << 10)) if directory.is_dir() else None)
-    return Reserved(out)
+        out.append((directory, n + n // 4096 + (64 << 10)) if directory is not None else None)
+    try:
+        return Reserved(out)
+    except Unsafe as exc:
+        raise folders.error(exc) from exc
 
 
 class _EnvelopeFile:
@@ -107,8 +168,7 @@ class _EnvelopeFile:
             self._write(sealing.header)
             self._write(sealing.nonce)
         except BaseException:
-            self.fh.close()
-            self.path.unlink()
+            self.fh.close()  # the caller removes the file
             raise
         self.worker = Behind(self._consume, self._done)
         self.running = True
@@ -145,10 +205,10 @@ def _write_envelopes(
     box: Mailbox,
     planned: compose.Planned,
     targets: Targets,
-    directories: list[Path],
+    directories: list[Dir],
     consent: bytes | None,
     patient_card: bytes | None,
-    temps: list[Path],
+    temps: list[tuple[Dir, str]],
     reserved: Reserved,
 ) -> list[bytes]:
     """Every envelope of the letter, in lockstep: each attachment is read once
@@ -161,7 +221,7 @@ def _write_envelopes(
     try:
         for k, (directory, sealing) in enumerate(zip(directories, sealings, strict=True)):
             temp = reserved.take(k) or temp_file(directory)
-            temps.append(temp[0])
+            temps.append((directory, temp[0].name))
             files.append(_EnvelopeFile(temp, sealing))
         for who, piece in plaintext:
             for k in who:
@@ -176,41 +236,47 @@ def write(
     box: Mailbox,
     planned: compose.Planned,
     recipients: Targets,
-    dest: Destination,
+    folders: Folders,
     consent: bytes | None,
     patient: Card | None,
     now: int,
     reserved: Reserved,
 ) -> Written:
     """Write every envelope and the double, commit the double, the deliveries
-    and the log, then move the envelopes into place."""
+    and the log, then move the envelopes into place (each renamed within its
+    folder's descriptor: never through a link)."""
     m = planned.manifest
     pcard = patient.encoded if patient else None
-    temps: list[Path] = []
+    temps: list[tuple[Dir, str]] = []
     try:
-        finals: list[Path] = []
-        for card, _domains in recipients:
-            final = dest.final(card.fingerprint, m.id_hex, card.name)
-            if os.path.lexists(final):
-                raise UsageError(f"{final} already exists")
-            finals.append(final)
+        dirs: list[Dir] = []
+        names: list[str] = []
+        for k, (card, _domains) in enumerate(recipients):
+            d, name = folders.folder(k), folders.dest.name(card.fingerprint, m.id_hex)
+            if d.exists(name):
+                raise UsageError(f"{d.path / name} already exists")
+            dirs.append(d)
+            names.append(name)
         all_domains = frozenset(i.domain for i in m.items)
-        digests = _write_envelopes(
-            box,
-            planned,
-            [*recipients, (box.card, all_domains)],
-            [f.parent for f in finals] + [box.temp_dir("sent")],
-            consent,
-            pcard,
-            temps,
-            reserved,
-        )
-        dtmp, ddigest = temps[-1], digests[-1]
+        try:
+            digests = _write_envelopes(
+                box,
+                planned,
+                [*recipients, (box.card, all_domains)],
+                [*dirs, folders.sent],
+                consent,
+                pcard,
+                temps,
+                reserved,
+            )
+        except Unsafe as exc:
+            raise folders.error(exc) from exc
+        (sent, dtmp), ddigest = temps[-1], digests[-1]
         double = box.letter_path("sent", m.id_hex)
         with box.transaction():
             if box.get(m.id_hex, "sent") is not None:
                 raise UsageError("message id collision")  # 128 random bits: never in practice
-            os.replace(dtmp, double)
+            sent.replace(dtmp, double.name)
             path = str(double.relative_to(box.home.path))
             everything = [d.value for d in all_domains]
             row = LetterRow.of(m, "sent", now, ddigest, path, box.card.name, everything, None)
@@ -218,16 +284,16 @@ def write(
             for (card, _domains), digest in zip(recipients, digests, strict=False):
                 box.add_delivery(m.id_hex, card.fingerprint, digest, now)
                 box.append_log(now, "send", m.message_id, card.fingerprint, digest)
-        for tmp, final in zip(temps, finals, strict=False):
+        for (d, tmp), name in zip(temps, names, strict=False):
             try:
-                place_new(tmp, final)  # never over a file that appeared meanwhile
+                d.place_new(tmp, name)  # never over a file that appeared meanwhile
             except FileExistsError as exc:
                 raise ConflictError(
-                    f"{final} appeared while the letter was written; it was left as it is",
+                    f"{d.path / name} appeared while the letter was written; it was left as it is",
                     hint="the double is kept: see `securemsg sent`, and send the letter again",
                 ) from exc
+            d.fsync()
     finally:
-        for tmp in temps:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-    return Written(tuple(finals), double)
+        for d, tmp in temps:
+            d.unlink(tmp)
+    return Written(tuple(d.path / name for d, name in zip(dirs, names, strict=True)), double)

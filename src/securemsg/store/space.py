@@ -15,12 +15,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from securemsg.errors import NoSpaceError
-from securemsg.store.fs import PRIVATE_FILE, file_mode_in
+from securemsg.store.dirfd import Dir
+from securemsg.store.fs import PRIVATE_FILE, SHARED_FILE, file_mode_in
 
 RESERVE_FROM = 8 << 20  # smaller envelopes are not worth a thread
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -38,19 +41,35 @@ def is_full(exc: OSError) -> bool:
     return exc.errno in _FULL
 
 
-def temp_file(directory: Path) -> tuple[Path, int]:
+def temp_file(directory: Path | Dir) -> tuple[Path, int]:
     """A new hidden temp file for an envelope in ``directory``: (path, descriptor);
-    0600, or 0640 in a folder shared with a group (store/drop.py)."""
-    fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=directory)
+    0600, or 0640 in a folder shared with a group (store/drop.py). In an open
+    :class:`~securemsg.store.dirfd.Dir` (a drop folder's), it is made relative to
+    its descriptor, never through a link."""
+    if isinstance(directory, Dir):
+        name, fd = directory.create(".send-", ".tmp", PRIVATE_FILE)
+        path = directory.path / name
+        shared = bool(directory.st.st_mode & stat.S_ISGID)
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=directory)
+        path = Path(tmp)
+        shared = file_mode_in(directory) != PRIVATE_FILE
     try:
-        mode = file_mode_in(directory)
-        if mode != PRIVATE_FILE:
-            os.fchmod(fd, mode)
+        if shared:
+            os.fchmod(fd, SHARED_FILE)
     except BaseException:
         os.close(fd)
-        os.unlink(tmp)
+        _remove(directory, path)
         raise
-    return Path(tmp), fd
+    return path, fd
+
+
+def _remove(directory: Path | Dir, path: Path) -> None:
+    if isinstance(directory, Dir):
+        directory.unlink(path.name)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 class Reserved:
@@ -59,8 +78,9 @@ class Reserved:
     thread. :meth:`wait` before writing; hand each file to its writer with
     :meth:`take`; :meth:`close` always (it removes every file not taken)."""
 
-    def __init__(self, targets: list[tuple[Path, int] | None]) -> None:
+    def __init__(self, targets: Sequence[tuple[Path | Dir, int] | None]) -> None:
         self._files: list[tuple[Path, int] | None] = []
+        self._dirs = [t[0] if t is not None else None for t in targets]
         self._error: tuple[Path, OSError] | None = None
         self._thread: threading.Thread | None = None
         try:
@@ -75,7 +95,7 @@ class Reserved:
         jobs: list[tuple[Path, int, int]] = []
         for target, f in zip(targets, self._files, strict=True):
             if target is not None and f is not None and target[1] >= RESERVE_FROM:
-                jobs.append((target[0], f[1], target[1]))
+                jobs.append((f[0].parent, f[1], target[1]))
         if jobs:
             self._thread = threading.Thread(
                 target=self._reserve, args=(jobs,), daemon=True, name="securemsg-reserve"
@@ -112,8 +132,9 @@ class Reserved:
             self._thread.join()
             self._thread = None
         for k, f in enumerate(self._files):
+            directory = self._dirs[k]
             if f is not None:
                 self._files[k] = None
                 os.close(f[1])
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(f[0])
+                if directory is not None:
+                    _remove(directory, f[0])

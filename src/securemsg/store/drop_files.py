@@ -1,0 +1,147 @@
+"""The files waiting in my folder of the drop folder, one at a time
+(store/drop.py opens the folder; store/dirfd.py does the I/O).
+
+Whatever a name holds is checked when it is opened, before a byte is read: a
+link, folder, FIFO, socket or device is refused unopened, so is a file larger
+than the largest of its kind or a sparse one; a file I may not read is skipped
+and left in place. Each problem is worded here and reported on its own: one bad
+file never stops the others. A refused file is renamed ``NAME.refused`` (kept
+for inspection, never collected again); a file is removed once the mailbox has
+committed it; both only while its name still holds the file that was checked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from securemsg.errors import (
+    DropFolderError,
+    NotAFileError,
+    SecureMsgError,
+    SparseFileError,
+    TooLargeError,
+    UnreadableError,
+)
+from securemsg.store.checked import Ident, Opened, Problem, Unsafe
+from securemsg.store.dirfd import Dir
+
+_NAME = re.compile(r"^[0-9a-f]{32}(\.[0-9a-f]{40})?\.(smsg|receipt|refusal)$")
+REFUSED = ".refused"
+
+
+def collect(folder: Dir) -> list[str]:
+    """The names waiting in ``folder``, oldest name first; temp files, set-aside
+    files and strangers ignored. What each name holds is checked when it is opened."""
+    return sorted(n for n in folder.names() if _NAME.match(n))
+
+
+@dataclass(frozen=True, slots=True)
+class Bad:
+    """A name that cannot be read: why, and what it held when it was checked
+    (set it aside only while it still holds that)."""
+
+    error: SecureMsgError
+    ident: Ident | None
+
+    @property
+    def keep(self) -> bool:
+        """Leave it where it is (it may become readable), rather than set it aside."""
+        return isinstance(self.error, UnreadableError)
+
+
+def open_entry(folder: Dir, name: str, cap: int) -> Opened | Bad | None:
+    """``name`` in ``folder``, opened and checked (``cap``: the largest file of its
+    kind); a :class:`Bad` when it cannot be read; None when it is gone (another
+    receiver took it)."""
+    try:
+        return folder.open_file(name, cap)
+    except Unsafe as exc:
+        if exc.problem is Problem.MISSING:
+            return None
+        return Bad(file_error(exc), exc.ident)
+
+
+def file_error(exc: Unsafe) -> SecureMsgError:
+    """A file that cannot be read, in words (a drop folder's or one the user named;
+    the report gives its path, the message its name)."""
+    name = exc.path.name
+    if exc.problem in (Problem.LINK, Problem.NOT_FILE):
+        return NotAFileError(
+            f"{name} is {describe(exc.st)}, not a letter file: not opened",
+            hint="a letter, receipt or refusal notice is a regular file; check who can "
+            "write where it was found",
+        )
+    if exc.problem is Problem.TOO_LARGE and exc.st is not None:
+        return TooLargeError(
+            f"{name} is {exc.st.st_size} bytes, more than any sender writes "
+            f"({exc.cap} bytes at most): not read",
+            hint="no sender writes such a file; check who can write where it was found",
+        )
+    if exc.problem is Problem.SPARSE and exc.st is not None:
+        return SparseFileError(
+            f"{name} is a sparse file ({exc.st.st_size} bytes, with holes never "
+            "written): no sender writes one; not read",
+            hint="check who can write where it was found",
+        )
+    return unreadable(exc.path, exc.error)
+
+
+def unreadable(path: Path, err: OSError | None) -> UnreadableError:
+    why = os.strerror(err.errno) if err is not None and err.errno else "cannot be read"
+    return UnreadableError(
+        f"cannot read {path.name}: {why}",
+        hint="check its owner and permissions; it is left where it is, and the next "
+        "receive takes it once it can be read",
+    )
+
+
+def describe(st: os.stat_result | None) -> str:
+    """What a file is, in words."""
+    if st is None:
+        return "missing"
+    mode = st.st_mode
+    for test, words in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISREG, "a regular file"),
+    ):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+def remove(folder: Dir, name: str, which: Ident) -> SecureMsgError | None:
+    """A file whose content the mailbox has committed, removed if its name still
+    holds it (gone already, or replaced since: left alone). The problem, if any."""
+    try:
+        folder.remove(name, which)
+    except OSError as exc:
+        return _cannot(folder, name, "remove", exc)
+    return None
+
+
+def set_aside(folder: Dir, name: str, which: Ident | None) -> SecureMsgError | None:
+    """A refused file, renamed ``NAME.refused`` (kept for inspection, never collected
+    again) if its name still holds what was checked. The problem, if any."""
+    if which is None:
+        return None
+    try:
+        folder.rename(name, name + REFUSED, which)
+    except OSError as exc:
+        return _cannot(folder, name, "set aside", exc)
+    return None
+
+
+def _cannot(folder: Dir, name: str, what: str, exc: OSError) -> DropFolderError:
+    return DropFolderError(
+        f"cannot {what} {folder.path / name}: {os.strerror(exc.errno or 0)}",
+        hint=f"check that you may write to {folder.path}; the next receive tries again",
+    )
