@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -260,8 +261,22 @@ def test_a_send_larger_than_any_recipient_accepts_is_refused_before_reading(
         fh.truncate(kit.TiB)
     before = world.snap()
     drop_before = kit.drop_files(world)
+    argv = ["--home", str(world.home("gp")), "--json", "send", world.path("letter.md")]
+    argv += ["--kind", "referral", "--patient", "Jeanne", "--consent", world.path("consent.cose")]
+    argv += ["--to", "Bob", "--attach", f"{big}:medical", "--drop", world.drop]
     start = time.monotonic()
-    res = kit.send_referral(world, "--attach", f"{big}:medical")
+    # The code before this check reserved the 1 TiB (posix_fallocate) and so filled
+    # the disk for a moment: the child may write no file over 1 GiB (SIGXFSZ).
+    proc = subprocess.run(
+        [*cli_command(), *map(str, argv)],
+        capture_output=True,
+        env=child_env(world_env(PASSPHRASE)),
+        timeout=60,
+        start_new_session=True,
+        check=False,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (kit.GiB, kit.GiB)),
+    )
+    res = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
     assert time.monotonic() - start < 15
     kit.no_internal_error(res)
     assert res.exit_code == 2, (res.stdout, res.stderr)
