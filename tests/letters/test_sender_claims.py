@@ -214,7 +214,7 @@ def test_read_shows_the_patient_card_identity_not_the_manifest(
     ids = (("name", "Marc Autre"), ("birth_date", "1960-01-01"))
     planned = resign(world.plan(), world.secret("gp"), patient_ids=ids)
     f = _envelope(world, planned, "card", "kept-before.smsg")
-    monkeypatch.setattr("securemsg.app.receive.check_basis", lambda *a: None)
+    monkeypatch.setattr("securemsg.app.receive.check_basis", lambda *a: (None, None))
     assert world.ok("card", "receive", f)["results"][0]["status"] == "accepted"
     monkeypatch.undo()
     doc = world.ok("card", "read", planned.manifest.id_hex[:12])
@@ -223,6 +223,7 @@ def test_read_shows_the_patient_card_identity_not_the_manifest(
         "name": PATIENT_NAME,
         "ins": INS,
         "birth_date": BIRTH_DATE,
+        "key": "not_verified",  # Bob added her card and did not verify it
     }
     text = run_cli(world.home("card"), "read", planned.manifest.id_hex[:12])
     assert text.exit_code == 0, text.stderr

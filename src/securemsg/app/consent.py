@@ -32,7 +32,7 @@ from securemsg.core.consent import (
 from securemsg.core.digests import letter_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Role
-from securemsg.errors import FormatError, UsageError
+from securemsg.errors import FormatError, UsageError, VerificationError
 from securemsg.store import fs
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
@@ -272,11 +272,23 @@ def refuse_unusable(home: Home, info: ConsentInfo, now: int) -> None:
     check_consent(facts, info.card, grant.encoded, revocations, [], now)
 
 
-def record(home: Home, file: Path, now: int) -> Imported:
+def record(home: Home, file: Path, now: int, card_file: Path | None = None) -> Imported:
     """Verify a grant, revocation or objection signed by a patient who is a
-    contact (or me), and keep it."""
+    contact (or me), and keep it. A revocation or an objection (they only
+    restrict) may also be signed by a patient unknown here: ``card_file`` is
+    their card, checked current and no public test key in a real home."""
     store = ConsentStore(home)
-    result = store.record(read_limited(file, MAX_CONSENT_FILE, "consent object"), now)
+    carried = None
+    if card_file is not None:
+        carried = Card.parse(read_limited(card_file, MAX_CONSENT_FILE, "patient card"))
+        carried.check_current(now)
+        if carried.test_key and not home.card().test_key:
+            raise VerificationError(
+                f"the card of {carried.name} belongs to a PUBLIC TEST KEY",
+                hint="anyone can sign with a test key; ask the patient for their real card",
+            )
+    data = read_limited(file, MAX_CONSENT_FILE, "consent object")
+    result = store.record(data, now, carried=carried)
     s = result.stored
     return Imported(_info(home, store, s.obj, s.patient_card, now), ImportStatus(result.status))
 

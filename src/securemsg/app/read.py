@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from securemsg.app.mailbox import names_of
-from securemsg.app.trust import author_card, check_basis, known_author, resolve_patient
+from securemsg.app.trust import (
+    author_card,
+    check_basis,
+    known_author,
+    patient_key_state,
+    resolve_patient,
+)
 from securemsg.core.card import Card
 from securemsg.core.consent import Grant
 from securemsg.core.letter.manifest import Manifest
@@ -48,6 +54,7 @@ class OpenedLetter:
     grant: Grant | None
     items: tuple[OpenedItem, ...]
     my_domains: tuple[str, ...]
+    patient_key: str | None = None  # app/trust.py patient_key_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +92,11 @@ def open_letter(
     )
     manifest = env.verify(author)
     consent, carried = env.basis_records()
-    decision = check_basis(box, manifest, consent, carried, now) if check_consent_now else None
-    patient = resolve_patient(box, manifest, carried)
+    decision, patient = (
+        check_basis(box, manifest, consent, carried, now)
+        if check_consent_now
+        else (None, resolve_patient(box, manifest, carried))
+    )
     if decision is not None:  # the grant check_consent verified (None on another basis)
         grant = decision.grant
     else:
@@ -146,6 +156,7 @@ def open_letter(
         grant,
         tuple(items),
         tuple(sorted(d.value for d in entry.domains)) if entry else (),
+        patient_key_state(box, manifest.patient_fp),
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from securemsg.app.proofs import MAX_PROOF, import_proof
-from securemsg.app.trust import author_card, check_basis
+from securemsg.app.trust import author_card, check_basis, pin_patient
 from securemsg.core.card import Card
 from securemsg.core.letter import policy
 from securemsg.core.letter.manifest import Manifest
@@ -102,21 +102,25 @@ class Refused:
 
 # -- one letter ---------------------------------------------------------------------
 def receive(box: Mailbox, src: BinaryIO, now: int) -> Accepted:
-    """Verify ``src`` completely, then commit. Raises on any refusal."""
+    """Verify ``src`` completely, then commit. Raises on any refusal. A patient
+    card the letter carried is pinned once the letter is accepted (app/trust.py)."""
+    patients: list[Card | None] = []
 
     def verify(stream: BinaryIO) -> tuple[Manifest, Card]:
         env = Opening(stream, box.secret, box.card.fingerprint)
         author = author_card(box, env.author_fp, now)
         manifest = env.verify(author)
         consent, carried = env.basis_records()
-        check_basis(box, manifest, consent, carried, now)
+        patients.append(check_basis(box, manifest, consent, carried, now)[1])
         for _head, _item, chunks in env.items():
             for _ in chunks:  # digests are checked as it streams; nothing is kept
                 pass
         env.finish()
         return manifest, author
 
-    return accept(box, src, now, verify)
+    accepted = accept(box, src, now, verify)
+    pin_patient(box, accepted.manifest, patients[-1], now)
+    return accepted
 
 
 def refusal_notice(box: Mailbox, src: Opened, error: SecureMsgError, now: int) -> Refused:

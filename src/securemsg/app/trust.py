@@ -12,23 +12,36 @@ objections known here.
 
 from __future__ import annotations
 
-from securemsg.core.card import Card
+from securemsg.app.restrictions import restrictions
+from securemsg.core.card import Card, same_patient
 from securemsg.core.consent import Decision, check_consent
 from securemsg.core.letter import policy
 from securemsg.core.letter.manifest import Manifest
-from securemsg.errors import ConsentRefused, UnknownSender, UsageError, VerificationError
-from securemsg.store.consents import ConsentStore
+from securemsg.errors import (
+    ConsentRefused,
+    SecureMsgError,
+    UnknownSender,
+    UsageError,
+    VerificationError,
+)
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import Mailbox
 
 
-def resolve_patient(box: Mailbox, m: Manifest, carried: bytes | None) -> Card | None:
-    """The patient's card: mine, a contact's, or the one the author carried."""
+def resolve_patient(
+    box: Mailbox, m: Manifest, carried: bytes | None, now: int | None = None
+) -> Card | None:
+    """The patient's card: mine, a contact's (added or pinned), or the one the
+    author carried, checked here (docs/format-consent.md, "Patient keys") when a
+    letter is being received (``now``): current, self-signed, not a public test
+    key in a real home, and naming no patient known here (me included) under
+    another key."""
     if m.patient_fp is None:
         return None
     if m.patient_fp == box.card.fingerprint:
         return box.card
-    contact = Contacts(box.home).get(m.patient_fp)
+    book = Contacts(box.home)
+    contact = book.get(m.patient_fp)
     if contact is not None:
         if contact.state != "active":
             raise ConsentRefused(
@@ -37,23 +50,94 @@ def resolve_patient(box: Mailbox, m: Manifest, carried: bytes | None) -> Card | 
                 party=m.patient_fp,
             )
         return contact.card
-    return None if carried is None else policy.carried_patient(m, carried)
+    if carried is None:
+        return None
+    card = policy.carried_patient(m, carried)
+    if now is None:
+        return card  # a stored letter: its card was checked when it was received
+    try:
+        card.check_current(now)
+    except SecureMsgError as exc:
+        raise ConsentRefused(
+            f"the patient card in this letter is not current: {exc}",
+            rule="patient_card_expired",
+            party=card.fingerprint,
+            hint="ask the author to send it again with the patient's current card",
+        ) from exc
+    if card.test_key and not box.card.test_key:
+        raise ConsentRefused(
+            "the patient card in this letter belongs to a PUBLIC TEST KEY",
+            rule="patient_test_key",
+            party=card.fingerprint,
+            hint="anyone can sign with a test key; ask the author which card the patient holds",
+        )
+    if card.profile.role.is_patient:
+        check_patient_key(box, book, card)
+    return card
+
+
+def check_patient_key(box: Mailbox, book: Contacts, card: Card) -> None:
+    """A patient known here (me, a contact, a pinned card) has one key: a card
+    naming them under another is refused, and said so in my own mailbox."""
+    if same_patient(box.card, card):
+        raise ConsentRefused(
+            f"this letter names you as its patient, but under another key "
+            f"({card.display_fingerprint}) than yours: someone made a key in your name",
+            rule="patient_key_mismatch",
+            party=card.fingerprint,
+            hint="you did not sign this consent; keep the letter and tell its author "
+            "and your doctor at once",
+        )
+    for other in book.all(include_replaced=True):
+        if other.fingerprint != card.fingerprint and same_patient(other.card, card):
+            raise ConsentRefused(
+                f"the patient of this letter is known here with another key "
+                f"({other.card.display_fingerprint}) than the card it carries "
+                f"({card.display_fingerprint})",
+                rule="patient_key_mismatch",
+                party=card.fingerprint,
+                hint="the letter may carry a forged patient key; ask the author and the "
+                "patient which key is the patient's",
+            )
+
+
+def pin_patient(box: Mailbox, m: Manifest, patient: Card | None, now: int) -> None:
+    """After a letter was accepted: keep the patient card it carried (first use)."""
+    if patient is None or patient.fingerprint == box.card.fingerprint:
+        return
+    if patient.profile.role.is_patient and m.patient_fp == patient.fingerprint:
+        Contacts(box.home).pin_patient(patient, now)
+
+
+def patient_key_state(box: Mailbox, patient_fp: str | None) -> str | None:
+    """ "yours", "verified", "not_verified" (a contact you added but did not
+    verify), "pinned" (learnt from a letter: patient key not verified by you),
+    or None (no patient)."""
+    if patient_fp is None:
+        return None
+    if patient_fp == box.card.fingerprint:
+        return "yours"
+    contact = Contacts(box.home).get(patient_fp)
+    if contact is None:
+        return "pinned"  # stored before patient cards were pinned
+    if contact.verified:
+        return "verified"
+    return "pinned" if contact.pinned else "not_verified"
 
 
 def check_basis(
     box: Mailbox, m: Manifest, consent: bytes | None, carried: bytes | None, now: int
-) -> Decision:
+) -> tuple[Decision, Card | None]:
     """The consent rules (core/consent/check.py) on the manifest's facts, with the
-    revocations and objections known here."""
+    revocations and objections known here for this patient, whatever key they
+    were signed with (app/restrictions.py)."""
     policy.check_carried_consent(m, consent)
-    patient = resolve_patient(box, m, carried)
+    patient = resolve_patient(box, m, carried, now)
     facts = policy.received_facts(
         m, box.card, recipient_cards(box, m, patient), carried is not None
     )
-    store = ConsentStore(box.home)
-    revs = store.revocations_for(m.patient_fp) if m.patient_fp else []
-    objs = store.objections_for(m.patient_fp) if m.patient_fp else []
-    return check_consent(facts, patient, consent, revs, objs, now)
+    revs, objs = restrictions(box, m.patient_fp, patient)
+    return check_consent(facts, patient, consent, revs, objs, now), patient
 
 
 def recipient_cards(box: Mailbox, m: Manifest, patient: Card | None) -> dict[str, Card]:

@@ -367,10 +367,19 @@ def consent_show(
 
 @consent.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--card",
+    "card_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the patient's card, for a revocation or objection of a patient "
+    "who is not one of your contacts",
+)
 @pass_ctx
-def consent_import(ctx: Ctx, file: Path) -> None:
-    """Record a revocation, objection or grant signed by a patient who is a contact."""
-    emit(ImportView.of(consenting.record(ctx.home(), file, ctx.now())), ctx.as_json)
+def consent_import(ctx: Ctx, file: Path, card_file: Path | None) -> None:
+    """Record a revocation, objection or grant signed by a patient who is a contact
+    (a revocation or objection: by any patient, with --card)."""
+    result = consenting.record(ctx.home(), file, ctx.now(), card_file)
+    emit(ImportView.of(result), ctx.as_json)
 
 
 @consent.command("list")

@@ -30,6 +30,7 @@ def contact_json(c: Contact, me: Card | None = None) -> dict[str, Any]:
         "added": rfc3339(c.added),
         "replaces": c.replaces,
         "replaced_by": c.replaced_by,
+        "pinned": c.pinned,  # a patient card learnt from a letter (not added by you)
     }
     if me is not None:
         doc["safety_number"] = safety_number(
@@ -41,6 +42,8 @@ def contact_json(c: Contact, me: Card | None = None) -> dict[str, Any]:
 def status_text(c: Contact) -> str:
     if c.state == "replaced":
         return f"replaced on {iso_day(c.replaced_at or 0)}"
+    if c.unverified_pin:
+        return "patient key not verified by you (learnt from a letter)"
     return "verified" if c.verified else "not verified"
 
 

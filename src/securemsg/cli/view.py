@@ -74,7 +74,12 @@ class LetterView:
                 parts = ", ".join(sorted(d.value for d in r.domains & everything))
                 what = f"only the {parts} part(s)"
             out.append(f"{who} received {what}.")
-        if o.grant is not None:
+        if o.grant is not None and o.grant.patient_fp != self.me.fingerprint:
+            out.append(
+                f"WARNING: it names you under a consent signed with another key "
+                f"({o.grant.patient_fp[:16]}) than yours: you did not sign it."
+            )
+        elif o.grant is not None:
             g = o.grant
             out.append(
                 f"It was sent under the consent you signed on {iso_time(g.issued_at)} "
@@ -108,7 +113,9 @@ class LetterView:
                 "verified": o.author_verified,
             },
             "patient": (
-                {"fingerprint": m.patient_fp, **dict(patient_ids(o))} if m.patient_fp else None
+                {"fingerprint": m.patient_fp, **dict(patient_ids(o)), "key": o.patient_key}
+                if m.patient_fp
+                else None
             ),
             "pseudonym": m.pseudonym,
             "basis": m.basis,
@@ -177,6 +184,13 @@ class LetterView:
         line("Subject", m.subject)
         if m.patient_fp:
             line("Patient", ", ".join(v for _, v in patient_ids(o)) or m.patient_fp)
+            if o.patient_key == "pinned":
+                line(
+                    "Patient key",
+                    "NOT verified by you: learnt from this letter "
+                    "(securemsg contacts verify NAME FINGERPRINT)",
+                    "yellow",
+                )
         else:
             line("Patient", f"pseudonym {m.pseudonym!r} (identity withheld, R11)")
         basis = {

@@ -15,7 +15,7 @@ from typing import Any
 
 import nacl.signing
 
-from securemsg.core import labels, signed
+from securemsg.core import labels, names, signed
 from securemsg.core.fingerprint import fingerprint, format_fingerprint
 from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import Profile, SecretIdentity
@@ -243,3 +243,15 @@ class Card(Frozen, signed.Signed):
 
 def iso_day(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).date().isoformat()
+
+
+def same_patient(a: Card, b: Card) -> bool:
+    """Whether two patient cards name the same person (INS, else name + birth date)."""
+    if not (a.profile.role.is_patient and b.profile.role.is_patient):
+        return False
+    if a.profile.ins and b.profile.ins:
+        return a.profile.ins == b.profile.ins
+    return (
+        names.match_key(a.name) == names.match_key(b.name)
+        and a.profile.birth_date == b.profile.birth_date
+    )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from securemsg.core import cbor
-from securemsg.core.card import Card
+from securemsg.core.card import Card, same_patient
 from securemsg.core.consent import (
     ConsentObject,
     Grant,
@@ -119,6 +119,12 @@ class ConsentStore:
         out = [s.obj for s in self.for_patient(patient_fp, Objection.kind)]
         return [o for o in out if isinstance(o, Objection) and o.patient_fp == patient_fp]
 
+    def restricting(self, patient: Card) -> list[StoredConsent]:
+        """Revocations and objections signed with any key for the same patient as
+        ``patient`` (INS, else name + birth date; the card each was verified with)."""
+        rows = self._rows("WHERE kind IN (?, ?)", (Revocation.kind, Objection.kind))
+        return [s for s in rows if same_patient(s.patient_card, patient)]
+
     def is_recorded(self, obj: ConsentObject) -> bool:
         """Whether this very object (by digest) is kept here."""
         row_id = object_digest(obj.encoded).hex()
@@ -126,8 +132,10 @@ class ConsentStore:
         return row is not None
 
     # -- verification against a known patient -------------------------------
-    def patient_card(self, signer_fp: str) -> Card:
-        """The card of the patient who signed: mine, or a contact's."""
+    def patient_card(self, signer_fp: str, carried: Card | None = None, kind: str = "") -> Card:
+        """The card of the patient who signed: mine, or a contact's (added or
+        pinned); for a revocation or an objection (they only restrict), else the
+        card given with it (``carried``), once checked."""
         me = self.home.card()
         if signer_fp == me.fingerprint:
             card = me
@@ -135,15 +143,24 @@ class ConsentStore:
             from securemsg.store.contacts import Contacts
 
             contact = Contacts(self.home).get(signer_fp)
-            if contact is None:
+            if (
+                contact is None
+                and carried is not None
+                and carried.fingerprint == signer_fp
+                and kind in (Revocation.kind, Objection.kind)
+            ):
+                card = carried
+            elif contact is None:
                 raise ConsentRefused(
                     f"this consent object is signed by key {short_fp(signer_fp)}, which is not "
                     "one of your contacts: it cannot be verified",
                     rule="unknown_patient",
                     party=signer_fp,
-                    hint="add the patient's card first: securemsg contacts add CARD_FILE",
+                    hint="add the patient's card first: securemsg contacts add CARD_FILE; "
+                    "a revocation or an objection may come with it: --card CARD_FILE",
                 )
-            card = contact.card
+            else:
+                card = contact.card
         if not card.profile.role.is_patient:
             raise ConsentRefused(
                 f"this consent object is signed by {card.name}, a {card.profile.role}: "
@@ -153,17 +170,21 @@ class ConsentStore:
             )
         return card
 
-    def verify(self, data: bytes) -> tuple[ConsentObject, Card]:
-        _, signer = peek(data)
-        card = self.patient_card(signer)
+    def verify(self, data: bytes, carried: Card | None = None) -> tuple[ConsentObject, Card]:
+        kind, signer = peek(data)
+        card = self.patient_card(signer, carried, kind)
         return verify_any(data, card), card
 
     # -- writing ------------------------------------------------------------------
-    def record(self, data: bytes, now: int, origin: str = "imported") -> Recorded:
-        """Verify ``data`` against the patient's card and keep it (idempotent)."""
+    def record(
+        self, data: bytes, now: int, origin: str = "imported", carried: Card | None = None
+    ) -> Recorded:
+        """Verify ``data`` against the patient's card and keep it (idempotent).
+        ``carried``: the card given with a revocation or objection (app/consent.py
+        checked it is current and no public test key in a real home)."""
         if origin not in ORIGINS:
             raise ValueError(f"origin must be one of {ORIGINS}")
-        obj, card = self.verify(data)
+        obj, card = self.verify(data, carried)
         stored = StoredConsent(obj, card, now, origin)
         row_id = stored.digest
         existing = self._rows("WHERE id = ?", (row_id,))

@@ -37,6 +37,13 @@ class Contact:
     replaced_by: str | None = None
     replaced_at: int | None = None
     replaces: str | None = None
+    # A patient card pinned on first use from a letter that carried it (app/trust.py),
+    # never added by the user: "patient key not verified by you" until verified.
+    pinned: bool = False
+
+    @property
+    def unverified_pin(self) -> bool:
+        return self.pinned and not self.verified
 
     @property
     def fingerprint(self) -> str:
@@ -56,6 +63,8 @@ class Contact:
         for key in ("replaced_by", "replaced_at", "replaces"):
             if getattr(self, key) is not None:
                 rec[key] = getattr(self, key)
+        if self.pinned:
+            rec["pinned"] = True
         return cbor.dumps(rec)
 
     @classmethod
@@ -66,10 +75,11 @@ class Contact:
             cbor.loads(data, "contact record"),
             "contact record",
             ("card", "verified", "added", "state"),
-            ("replaced_by", "replaced_at", "replaces"),
+            ("replaced_by", "replaced_at", "replaces", "pinned"),
         )
         card, verified, state = r.raw("card"), r.raw("verified"), r.tstr("state")
-        if not isinstance(card, bytes) or type(verified) is not bool:
+        pinned = r.raw("pinned") if "pinned" in r else False
+        if not isinstance(card, bytes) or type(verified) is not bool or type(pinned) is not bool:
             raise FormatError("contact record: card or verified has the wrong type")
         if state not in ("active", "replaced"):
             raise FormatError("contact record: unknown state")
@@ -81,6 +91,7 @@ class Contact:
             replaced_by=r.tstr("replaced_by", 40) if "replaced_by" in r else None,
             replaced_at=r.integer("replaced_at") if "replaced_at" in r else None,
             replaces=r.tstr("replaces", 40) if "replaces" in r else None,
+            pinned=pinned,
         )
 
 
@@ -264,6 +275,16 @@ class Contacts:
             name_warnings(card, known, me),
         )
 
+    def pin_patient(self, card: Card, now: int) -> Contact:
+        """Keep a patient card a letter carried, on first use (app/trust.py checked
+        it): a contact in the pinned state, not verified by the user."""
+        existing = self.get(card.fingerprint)
+        if existing is not None:
+            return existing
+        contact = Contact(card=card, verified=False, added=now, pinned=True)
+        self._write([contact])
+        return contact
+
     def _reissued(self, existing: Contact, card: Card, me: Card, replace_key: bool) -> AddResult:
         """A later card for a known key (docs/cli.md, "contacts add").
 
@@ -362,7 +383,7 @@ class Contacts:
         )
         digits = "".join(ch for ch in evidence if ch.isdigit())
         if given_fp == contact.fingerprint or (len(digits) == 60 and digits == sn.replace(" ", "")):
-            verified = replace(contact, verified=True)
+            verified = replace(contact, verified=True, pinned=False)
             self._write([verified])
             return verified
         raise VerificationError(
