@@ -166,6 +166,9 @@ def test_carried_patient_card_is_pinned_then_a_forged_key_refused(
     assert doc["patient"]["fingerprint"] == world.fp("pat")
     text = world.run("out", "read", row["message_id"][:12], executable=True)
     assert "NOT verified by you" in text.stdout
+    (listed,) = world.ok("out", "inbox")["letters"]
+    assert listed["patient_key_not_verified_by_you"] is True
+    assert "patient key not verified by you" in world.run("out", "inbox").stdout
     shown = world.ok("out", "contacts", "show", world.fp("pat"))
     assert (shown["pinned"], shown["verified"]) == (True, False)
 
@@ -178,6 +181,7 @@ def test_carried_patient_card_is_pinned_then_a_forged_key_refused(
     # contacts verify works for a pinned patient: then "verified"
     world.ok("out", "contacts", "verify", PATIENT_NAME, world.fp("pat"))
     assert world.ok("out", "read", row["message_id"][:12])["patient"]["key"] == "verified"
+    assert world.ok("out", "inbox")["letters"][0]["patient_key_not_verified_by_you"] is False
 
 
 def test_forged_key_in_the_patients_own_mailbox_raises_an_alarm(

@@ -31,6 +31,13 @@ class Listing:
     names: dict[str, str]
     patient_view: bool = False  # the reader is a patient (the inbox says who else got it)
     me: str | None = None  # the reader's fingerprint
+    # Patient keys learnt from a letter and not verified here (app/trust.py, pinned).
+    unverified_patients: frozenset[str] = frozenset()
+
+
+def unverified_patients(box: Mailbox) -> frozenset[str]:
+    """The patient cards pinned from letters that the user has not verified."""
+    return frozenset(c.fingerprint for c in Contacts(box.home).all() if c.unverified_pin)
 
 
 def listing(home: Home, folder: str, limit: int, page: int, patient: str | None = None) -> Listing:
@@ -42,7 +49,15 @@ def listing(home: Home, folder: str, limit: int, page: int, patient: str | None 
     rows = box.listing(folder, limit=limit, offset=(page - 1) * limit, patient_fp=patient_fp)
     deliveries = {r.id: box.deliveries(r.id) for r in rows} if folder == "sent" else {}
     patient_view = box.card.profile.role.is_patient
-    return Listing(rows, folder, deliveries, names_of(box), patient_view, box.card.fingerprint)
+    return Listing(
+        rows,
+        folder,
+        deliveries,
+        names_of(box),
+        patient_view,
+        box.card.fingerprint,
+        unverified_patients(box),
+    )
 
 
 def thread(home: Home, message_id: str) -> Listing:
@@ -51,7 +66,9 @@ def thread(home: Home, message_id: str) -> Listing:
     root = box.find(message_id)
     rows = box.thread(root.id)
     deliveries = {r.id: box.deliveries(r.id) for r in rows if r.folder == "sent"}
-    return Listing(rows, "thread", deliveries, names_of(box))
+    return Listing(
+        rows, "thread", deliveries, names_of(box), unverified_patients=unverified_patients(box)
+    )
 
 
 class LogStatus(enum.Enum):

@@ -255,6 +255,7 @@ class ListView:
     patient_view: bool = False
     schema: str = "securemsg.letters/2"
     me: str | None = None  # the reader's fingerprint: "you", whatever the names say
+    unverified_patients: frozenset[str] = frozenset()  # pinned patient keys
 
     @classmethod
     def of(cls, listing: Listing) -> ListView:
@@ -265,6 +266,7 @@ class ListView:
             listing.names,
             listing.patient_view,
             me=listing.me,
+            unverified_patients=listing.unverified_patients,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -279,6 +281,7 @@ class ListView:
                 "author": s.get("author_name"),
                 "author_fingerprint": r.author,
                 "patient": s.get("patient") or None,
+                "patient_key_not_verified_by_you": s.get("patient_fp") in self.unverified_patients,
                 "pseudonym": s.get("pseudonym") or None,
                 "subject": s.get("subject"),
                 "basis": s.get("basis"),
@@ -305,6 +308,8 @@ class ListView:
             patient = (s.get("patient") or {}).get("name") or (
                 f"pseudonym {s.get('pseudonym')}" if s.get("pseudonym") else ""
             )
+            if s.get("patient_fp") in self.unverified_patients:
+                patient += " (patient key not verified by you)"
             if self.folder == "sent":
                 status = "; ".join(
                     f"{self.names.get(fp, fp[:10])}: {st}"
