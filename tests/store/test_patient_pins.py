@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from test_contacts import DAY, NOW, card, new_home
 
+from securemsg.app.restrictions import keys_of
 from securemsg.app.trust import resolve_patient
 from securemsg.core import cbor
 from securemsg.core.card import Card, same_patient
@@ -74,3 +75,19 @@ def test_a_carried_test_key_patient_card_is_refused_by_a_real_home(tmp_path: Pat
         resolve_patient(box, m, pat.encoded, NOW)  # type: ignore[arg-type]
     assert info.value.rule == "patient_test_key"
     assert Contacts(home).all() == []
+
+
+def test_an_objection_follows_the_key_history_and_the_rpps() -> None:
+    """app/restrictions.keys_of: the replacement chain both ways, and a card with
+    the same RPPS number (issue 11 item 6)."""
+    rpps = "10003456789"
+    old = Contact(card("Dr Bob", Role.SPECIALIST, rpps=rpps), True, NOW, "replaced")
+    new = Contact(card("Dr Bob", Role.SPECIALIST), False, NOW, replaces=old.fingerprint)
+    old = Contact(old.card, True, NOW, "replaced", replaced_by=new.fingerprint)
+    other_card = Contact(card("Dr Bob Durand", Role.SPECIALIST, rpps=rpps), False, NOW)
+    stranger = Contact(card("Dr Eve", Role.SPECIALIST), False, NOW)
+    everyone = [old, new, other_card, stranger]
+    want = {old.fingerprint, new.fingerprint, other_card.fingerprint}
+    assert keys_of(everyone, old.fingerprint) == want
+    assert keys_of(everyone, new.fingerprint) == want
+    assert keys_of(everyone, stranger.fingerprint) == {stranger.fingerprint}
