@@ -25,7 +25,7 @@ class ProofResult:
     message_id: str
     recipient: str
     recipient_name: str
-    status: str  # delivered | refused | unchanged
+    status: str  # delivered | refused | unchanged | unverified (a notice from a non-recipient)
     rule: str | None = None
     reason: str | None = None
 
@@ -55,6 +55,11 @@ def import_proof(box: Mailbox, data: bytes, now: int) -> ProofResult:
     with box.transaction():
         row = box.delivery(mid, signer)
         if row is None:
+            if kind == "refusal" and box.get(mid, "sent") is not None:
+                # Signed by a contact who was never sent this letter: what it
+                # says (that my letter reached them and was refused) is only
+                # their word; shown as such, nothing recorded.
+                return ProofResult(kind, mid, signer, contact.name, "unverified", rule, reason)
             if box.get(mid, "sent") is not None:
                 raise VerificationError(
                     f"{contact.name} reports receiving your letter {mid}, which you never sent "

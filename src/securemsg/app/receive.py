@@ -35,7 +35,6 @@ from securemsg.errors import (
 from securemsg.store import drop as dropfolder
 from securemsg.store import drop_files
 from securemsg.store.checked import Opened, Unsafe, open_path
-from securemsg.store.contacts import Contacts
 from securemsg.store.dirfd import Dir
 from securemsg.store.drop_files import Bad, file_error, unreadable
 from securemsg.store.fs import check_new_file, write_new, write_unique
@@ -53,6 +52,7 @@ class Outcome(enum.Enum):
     REFUSED = "refused"  # a letter or proof that did not verify (the error says why)
     DELIVERED = "delivered"  # a receipt: the recipient accepted my letter
     REFUSED_BY_RECIPIENT = "refused_by_recipient"  # a notice: the recipient refused it
+    UNVERIFIED_REPORT = "unverified_report"  # a notice from someone who was not a recipient
     ALREADY_RECORDED = "already_recorded"  # this receipt or notice was recorded before
     SKIPPED = "skipped"  # a file that could not be read, left where it is (the error says why)
 
@@ -101,15 +101,19 @@ class Refused:
 
 
 # -- one letter ---------------------------------------------------------------------
-def receive(box: Mailbox, src: BinaryIO, now: int) -> Accepted:
+def receive(
+    box: Mailbox, src: BinaryIO, now: int, verified: list[Manifest] | None = None
+) -> Accepted:
     """Verify ``src`` completely, then commit. Raises on any refusal. A patient
-    card the letter carried is pinned once the letter is accepted (app/trust.py)."""
+    card the letter carried is pinned once the letter is accepted (app/trust.py).
+    ``verified`` gets the manifest once its signature verified: a
+    refusal after that point may be told to its author, never one before."""
     patients: list[Card | None] = []
 
     def verify(stream: BinaryIO) -> tuple[Manifest, Card]:
         env = Opening(stream, box.secret, box.card.fingerprint)
         author = author_card(box, env.author_fp, now)
-        manifest = env.verify(author)
+        manifest = env.verify(author, verified)
         consent, carried = env.basis_records()
         patients.append(check_basis(box, manifest, consent, carried, now)[1])
         for _head, _item, chunks in env.items():
@@ -123,29 +127,32 @@ def receive(box: Mailbox, src: BinaryIO, now: int) -> Accepted:
     return accepted
 
 
-def refusal_notice(box: Mailbox, src: Opened, error: SecureMsgError, now: int) -> Refused:
-    """After a refusal: a signed notice for the author, if we know who it is."""
-    author_fp, message_id = None, bytes(16)
-    try:
-        env = Opening(_reader(src), box.secret, box.card.fingerprint)
-        author_fp = env.author_fp
-        message_id = bytes.fromhex(_peek_id(env))
-    except UnreadableError:
-        raise
-    except SecureMsgError:
-        pass
-    if author_fp is None or Contacts(box.home).get(author_fp) is None:
-        return Refused(error, None, author_fp)
+# At most this many refusal notices to one author in one run (``receive --drop``
+# or ``receive FILE...``); further refusals of that author's letters are still
+# reported here, with ``notice: false`` (docs/format.md, "Refusal notices").
+MAX_NOTICES_PER_AUTHOR = 5
+
+
+def refusal_notice(
+    box: Mailbox, src: Opened, error: SecureMsgError, verified: list[Manifest], now: int
+) -> Refused:
+    """After a refusal: a signed notice for the author, only if the manifest's
+    signature verified (``verified``) before the refusal, so that its author and
+    message id are the author's own words, not whatever a file claims. The
+    digest is read from the same open file (its descriptor), never by path."""
+    if not verified:
+        return Refused(error, None, None)
+    manifest = verified[-1]
     notice = Refusal.sign(
         box.secret,
-        message_id,
+        manifest.message_id,
         file_digest(_reader(src)),
         box.card.fingerprint,
         now,
         policy.refusal_rule(error),
         policy.refusal_reason(error),
     )
-    return Refused(error, notice, author_fp)
+    return Refused(error, notice, manifest.author)
 
 
 def _reader(src: Opened) -> BinaryIO:
@@ -154,24 +161,35 @@ def _reader(src: Opened) -> BinaryIO:
     return src.reader(functools.partial(unreadable, src.path))
 
 
-def _peek_id(env: Opening) -> str:
-    from securemsg.core import cbor, cose
+class NoticeCap:
+    """How many refusal notices each author got in this run."""
 
-    payload = cbor.loads(cose.parse(env.manifest_bytes).payload, "manifest")
-    value = payload.get("id") if isinstance(payload, dict) else None
-    return value.hex() if isinstance(value, bytes) and len(value) == 16 else "00" * 16
+    def __init__(self) -> None:
+        self.sent: dict[str, int] = {}
+
+    def allow(self, author: str) -> bool:
+        n = self.sent.get(author, 0)
+        if n >= MAX_NOTICES_PER_AUTHOR:
+            return False
+        self.sent[author] = n + 1
+        return True
 
 
-def _accept(box: Mailbox, src: Opened, now: int) -> tuple[LetterReceived, bytes | None, str | None]:
+def _accept(
+    box: Mailbox, src: Opened, now: int, cap: NoticeCap
+) -> tuple[LetterReceived, bytes | None, str | None]:
     """Returns (what happened, proof bytes to send back, author fingerprint)."""
     path = src.path
+    verified: list[Manifest] = []
     try:
         try:
-            result = receive(box, _reader(src), now)
+            result = receive(box, _reader(src), now, verified)
         except UnreadableError:
             raise
         except SecureMsgError as exc:
-            refused = refusal_notice(box, src, exc, now)
+            if verified and not cap.allow(verified[-1].author):
+                verified.clear()  # over the cap: reported here, not told
+            refused = refusal_notice(box, src, exc, verified, now)
             notice = refused.notice
             row = LetterReceived(
                 path,
@@ -212,6 +230,7 @@ def import_file(box: Mailbox, src: Opened, now: int) -> ProofReceived:
         "delivered": Outcome.DELIVERED,
         "refused": Outcome.REFUSED_BY_RECIPIENT,
         "unchanged": Outcome.ALREADY_RECORDED,
+        "unverified": Outcome.UNVERIFIED_REPORT,
     }[r.status]
     return ProofReceived(src.path, outcome, r.kind, r.message_id, r.recipient_name, r.reason)
 
@@ -274,6 +293,7 @@ def receive_files(
     if receipt_out is not None:
         check_new_file(receipt_out)  # before anything is received
     box = Mailbox(home)
+    cap = NoticeCap()
     rows: list[Received] = []
     for path in files:
         opened = _open_named(path, _cap(path.name))
@@ -284,7 +304,7 @@ def receive_files(
             if path.suffix in PROOF_SUFFIXES:
                 rows.append(import_file(box, opened, now))
                 continue
-            row, proof, _author = _accept(box, opened, now)
+            row, proof, _author = _accept(box, opened, now, cap)
         if proof is not None:
             if receipt_out is not None:
                 write_new(receipt_out, proof, mode=PROOF_MODE)
@@ -313,18 +333,21 @@ def _receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
     box = Mailbox(home)
     box.cleanup_orphans()
     rows: list[Received] = []
+    cap = NoticeCap()
     with (
         dropfolder.open_drop(drop) as root,
         dropfolder.make_mine(root, box.card.fingerprint) as mine,
     ):
         for name in drop_files.collect(mine):
-            row = _drop_file(box, root, mine, name, now)
+            row = _drop_file(box, root, mine, name, now, cap)
             if row is not None:
                 rows.append(row)
     return rows
 
 
-def _drop_file(box: Mailbox, root: Dir, mine: Dir, name: str, now: int) -> Received | None:
+def _drop_file(
+    box: Mailbox, root: Dir, mine: Dir, name: str, now: int, cap: NoticeCap
+) -> Received | None:
     """One name of my drop folder: its row, or None if it is gone (another
     receiver took it meanwhile)."""
     opened = drop_files.open_entry(mine, name, _cap(name))
@@ -338,14 +361,14 @@ def _drop_file(box: Mailbox, root: Dir, mine: Dir, name: str, now: int) -> Recei
     with opened:
         if name.endswith(PROOF_SUFFIXES):
             proof_row = import_file(box, opened, now)
-            if proof_row.outcome is Outcome.REFUSED:
+            if proof_row.outcome in (Outcome.REFUSED, Outcome.UNVERIFIED_REPORT):
                 problem = drop_files.set_aside(mine, name, opened.ident)
             elif proof_row.outcome is Outcome.SKIPPED:
                 problem = None
             else:
                 problem = drop_files.remove(mine, name, opened.ident)
             return replace(proof_row, problem=problem)
-        row, proof, author = _accept(box, opened, now)
+        row, proof, author = _accept(box, opened, now, cap)
     if row.outcome is Outcome.SKIPPED:
         return row
     if proof is not None and author is not None:

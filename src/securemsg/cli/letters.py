@@ -198,6 +198,7 @@ def send(
 PROOF_STATUS = {
     Outcome.DELIVERED: "receipt: delivered",
     Outcome.REFUSED_BY_RECIPIENT: "notice: refused by recipient",
+    Outcome.UNVERIFIED_REPORT: "notice: unverified report",
 }
 
 
@@ -236,6 +237,13 @@ def received_row(r: Received) -> dict[str, Any]:
                 "detail": r.reason or "",
             }
         )
+        if r.outcome is Outcome.UNVERIFIED_REPORT:
+            # signed by a contact who was never sent this letter: only their word
+            row["unverified"] = True
+            row["detail"] = (
+                f"{r.recipient} was not a recipient of this letter: their report that "
+                "it reached them and was refused is unverified (nothing recorded)"
+            )
     if isinstance(r, LetterReceived) and r.proof_file is not None:
         row["proof_file"] = str(r.proof_file)
     if r.problem is not None:
@@ -302,8 +310,8 @@ def receive(ctx: Ctx, files: tuple[Path, ...], drop: Path | None, receipt_out: P
 
 def finish_report(results: Sequence[Received], as_json: bool) -> None:
     """Print the report; explain each refusal, skipped file and problem on stderr.
-    Exit 3 if something was refused, else 1 if a file was skipped or its receipt,
-    notice or removal failed."""
+    Exit 3 if something was refused, else 1 if a file was skipped, its receipt,
+    notice or removal failed, or a notice is an unverified report."""
     rows = [received_row(r) for r in results]
     emit(ReceiveReport(rows), as_json)
     for r in rows:
@@ -317,7 +325,10 @@ def finish_report(results: Sequence[Received], as_json: bool) -> None:
                 message(f"  hint: {r['problem']['hint']}")
     if any(r["status"] == "refused" for r in rows):
         raise click.exceptions.Exit(EXIT_REFUSED)
-    if any(r["status"] == "skipped" or "problem" in r for r in rows):
+    for r in rows:
+        if r.get("unverified"):
+            message(f"unverified report {r['file']}: {r['detail']}", "yellow")
+    if any(r["status"] == "skipped" or "problem" in r or r.get("unverified") for r in rows):
         raise click.exceptions.Exit(EXIT_ERROR)
 
 

@@ -54,8 +54,12 @@ class Opening:
         self.entry: RecipientEntry | None = None
         self._seen: set[int] = set()
 
-    def verify(self, author: Card) -> Manifest:
+    def verify(self, author: Card, signed: list[Manifest] | None = None) -> Manifest:
+        """``signed`` gets the manifest as soon as its signature verified (what a
+        refusal notice may name), before the binding and recipient checks."""
         manifest = Manifest.verify(self.manifest_bytes, author)
+        if signed is not None:
+            signed.append(manifest)
         binding = self.reader.small(BINDING, "envelope binding")
         Binding.verify(binding, author).check(self.manifest_bytes, self.header_bytes, self.my_fp)
         entry = manifest.entry_for(self.my_fp)
