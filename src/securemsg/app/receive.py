@@ -4,8 +4,9 @@ receipts and refusal notices that come back for my own letters.
 From files (``receive FILE...``: each proof written beside its letter, or to
 ``--receipt-out``) or from a drop folder (``receive --drop``: each proof put in
 the author's folder there). One file at a time, each committed or refused on
-its own; a refused letter gets a signed refusal notice when its author is a
-contact (the notice names the rule only, never the reason's details).
+its own; a refused letter gets a signed refusal notice only when its manifest
+signature verified before the refusal, at most MAX_NOTICES_PER_AUTHOR per author
+per run (the notice names the rule only, never the reason's details).
 """
 
 from __future__ import annotations
