@@ -264,8 +264,9 @@ def story(d: Demo) -> None:
     forward_copy(d, referral)
     d.run("outsider", "receive", "--drop", str(d.drop), expect=3)
     console.print("  Dr Morel's mailbox sends the author a signed refusal notice; the GP learns")
-    console.print("  that a copy of her letter reached someone she never sent it to:")
-    d.run("gp", "receive", "--drop", str(d.drop), expect=3)
+    console.print("  that a copy of her letter reached someone she never sent it to. Dr Morel")
+    console.print("  was not a recipient, so it is shown as his unverified report (exit 1):")
+    d.run("gp", "receive", "--drop", str(d.drop), expect=1)
 
     step("10. A letter altered in the drop folder: refused, mailbox unchanged")
     again = d.run("gp", *referral_to, "--to", "Bruno Keller", "--no-patient-copy", as_json=True)
