@@ -21,7 +21,7 @@ from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.letter.manifest import MANIFEST, Item, Manifest, RecipientEntry
 from securemsg.core.letter.proofs import BINDING, RECEIPT, REFUSAL, Binding, Receipt, Refusal
-from securemsg.core.log import LOG_ENTRY, LogEntry
+from securemsg.core.log import LOG_CHECKPOINT, LOG_ENTRY, Checkpoint, LogEntry
 from securemsg.core.testkeys import derive_test_identity
 from securemsg.errors import (
     ConsentRefused,
@@ -39,7 +39,18 @@ GP = Card.sign(GP_SECRET, Profile("Dr Alice Martin", Role.GP), NOW)
 PATIENT = Card.sign(PAT_SECRET, Profile("Paul Durand", Role.PATIENT), NOW)
 OTHER = Card.sign(OTHER_SECRET, Profile("Dr Eve Moreau", Role.GP), NOW)
 
-KINDS = (CARD, GRANT, REVOCATION, OBJECTION, MANIFEST, BINDING, RECEIPT, REFUSAL, LOG_ENTRY)
+KINDS = (
+    CARD,
+    GRANT,
+    REVOCATION,
+    OBJECTION,
+    MANIFEST,
+    BINDING,
+    RECEIPT,
+    REFUSAL,
+    LOG_ENTRY,
+    LOG_CHECKPOINT,
+)
 
 
 def _manifest() -> Manifest:
@@ -104,6 +115,11 @@ OBJECTS: dict[str, tuple[bytes, SecretIdentity, Callable[[bytes], Any]]] = {
         GP_SECRET,
         lambda d: LogEntry.verify(d, GP),
     ),
+    "log checkpoint": (
+        bytes(Checkpoint.sign(GP_SECRET, 3, bytes(range(32)))),
+        GP_SECRET,
+        lambda d: Checkpoint.verify(d, GP),
+    ),
 }
 
 
@@ -162,6 +178,7 @@ WRONG_SIGNER = {
     "receipt": ("VerificationError", None),
     "refusal notice": ("VerificationError", None),
     "log entry": ("VerificationError", None),
+    "log checkpoint": ("VerificationError", None),
 }
 
 

@@ -106,6 +106,7 @@ INTEGER_FIELDS: dict[str, list[tuple[str, ...]]] = {
     "receipt": [("time",), ("log_seq",)],
     "refusal notice": [("time",)],
     "log entry": [("seq",), ("time",)],
+    "log checkpoint": [("entries",)],
 }
 CASES = [(what, path) for what, paths in INTEGER_FIELDS.items() for path in paths]
 

@@ -32,6 +32,7 @@ COSE_ENVELOPE_BINDING: Final = "application/vnd.securemsg.envelope-binding.v1+cb
 COSE_RECEIPT: Final = "application/vnd.securemsg.receipt.v1+cbor"
 COSE_REFUSAL: Final = "application/vnd.securemsg.refusal.v1+cbor"
 COSE_LOG_ENTRY: Final = "application/vnd.securemsg.log-entry.v1+cbor"
+COSE_LOG_CHECKPOINT: Final = "application/vnd.securemsg.log-checkpoint.v1+cbor"
 
 HASH_LABELS: Final = (
     FINGERPRINT,
@@ -56,4 +57,5 @@ COSE_TYPES: Final = (
     COSE_RECEIPT,
     COSE_REFUSAL,
     COSE_LOG_ENTRY,
+    COSE_LOG_CHECKPOINT,
 )

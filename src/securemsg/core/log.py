@@ -139,3 +139,73 @@ def verify_chain(
             count, prev, "the last entries were removed (head does not match)", count
         )
     return ChainReport(count, prev, None, None)
+
+
+def _checkpoint_not_the_owners(
+    kind: signed.Kind, kid: bytes, signer: signed.Signer
+) -> VerificationError:
+    return VerificationError("log checkpoint: signed with another key than the mailbox owner's")
+
+
+LOG_CHECKPOINT = signed.Kind(
+    labels.COSE_LOG_CHECKPOINT,
+    "log checkpoint",
+    required=("entries", "head"),
+    optional=(),
+    wrong_signer=_checkpoint_not_the_owners,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint(signed.Signed):
+    """The owner's signature over the log's length and head: a cut tail shows."""
+
+    entries: int
+    head: bytes
+    encoded: bytes
+
+    @classmethod
+    def sign(cls, secret: SecretIdentity, entries: int, head: bytes) -> Checkpoint:
+        payload: dict[str, Any] = {"v": signed.VERSION, "entries": entries, "head": head}
+        return cls(entries, head, signed.sign(secret, LOG_CHECKPOINT, payload))
+
+    @classmethod
+    def verify(cls, encoded: bytes, owner: Card) -> Checkpoint:
+        p = signed.read(encoded, LOG_CHECKPOINT, owner)
+        return cls(p.integer("entries", 0), p.bstr("head", 32), encoded)
+
+
+def check_checkpoint(report: ChainReport, checkpoint: bytes | None, owner: Card) -> ChainReport:
+    """A chain report, held to the signed checkpoint (None: there is none)."""
+    if report.problem is not None:
+        return report
+    if checkpoint is None:
+        if report.entries == 0:
+            return report
+        return ChainReport(
+            report.entries,
+            report.head,
+            "the signed checkpoint is missing: the end of the log cannot be checked "
+            "(entries may have been removed)",
+            report.entries,
+        )
+    try:
+        cp = Checkpoint.verify(checkpoint, owner)
+    except SecureMsgError as exc:
+        return ChainReport(report.entries, report.head, f"checkpoint: {exc.message}", None)
+    if cp.entries > report.entries:
+        return ChainReport(
+            report.entries,
+            report.head,
+            f"the last entries were removed: the signed checkpoint counts {cp.entries} "
+            f"entries, the log holds {report.entries}",
+            report.entries,
+        )
+    if cp.entries != report.entries or cp.head != report.head:
+        return ChainReport(
+            report.entries,
+            report.head,
+            f"the log does not match its signed checkpoint ({cp.entries} entries)",
+            min(cp.entries, report.entries),
+        )
+    return report

@@ -70,7 +70,11 @@ V1_OBJECTS = (
     "contacts", "meta", "letters", "letters_by_date", "letters_by_patient", "letters_by_thread",
     "deliveries", "log", "consents", "consents_patient",
 )  # fmt: skip
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1,)
+# Version 2: the log is checkpointed (a signed head in meta, see store/mailbox.py). No
+# table changes; the TEMP marker tells this connection's Mailbox, which holds the key,
+# to sign the first checkpoint of a home made before (no other connection sees it).
+SCHEMA_V2 = "CREATE TEMP TABLE IF NOT EXISTS log_needs_checkpoint (x INTEGER);"
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,110 @@
+"""Issue 11 item 10: the log's end is signed (a checkpoint), so a cut tail shows.
+
+Through the installed executable: deleting the last entries and moving the
+unsigned head is reported (exit 3); so is a deleted checkpoint; a home made
+before checkpoints (user_version 1, no checkpoint) is upgraded by the first
+process that opens it and stays intact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from letterworld import World
+
+
+def _db(home: Path) -> sqlite3.Connection:
+    return sqlite3.connect(home / "securemsg.db", isolation_level=None)
+
+
+def _scenario(world: World) -> None:
+    world.send()
+    world.send()
+    for label in ("card", "nurse", "pat"):
+        assert world.receive_drop(label)[0] == 0
+    assert world.receive_drop("gp")[0] == 0
+
+
+def _verify(world: World, label: str = "gp") -> tuple[int, dict, dict | None]:
+    res = world.run(label, "--json", "log", "verify", executable=True)
+    assert "internal error" not in (res.stdout + res.stderr).lower()
+    return res.exit_code, res.json(), (res.error_json() if res.exit_code else None)
+
+
+def test_truncated_tail_with_moved_head_is_reported(world: World) -> None:
+    _scenario(world)
+    home = world.home("gp")
+    code, doc, _ = _verify(world)
+    assert code == 0 and doc["ok"] is True
+    conn = _db(home)
+    (n,) = conn.execute("SELECT count(*) FROM log").fetchone()
+    assert n >= 6
+    conn.execute("DELETE FROM log WHERE seq >= ?", (n - 2,))
+    (new_head,) = conn.execute("SELECT hash FROM log WHERE seq = ?", (n - 3,)).fetchone()
+    conn.execute("UPDATE meta SET v = ? WHERE k = 'log_head'", (new_head.hex(),))
+    conn.close()
+    code, doc, err = _verify(world)
+    assert code == 3, doc
+    assert doc["ok"] is False
+    assert err is not None and "inconsistent" in err["message"]
+    assert "the last entries were removed" in doc["problem"]
+    assert f"counts {n} entries, the log holds {n - 2}" in doc["problem"]
+
+
+def test_deleted_checkpoint_is_reported(world: World) -> None:
+    _scenario(world)
+    home = world.home("gp")
+    conn = _db(home)
+    (n,) = conn.execute("SELECT count(*) FROM log").fetchone()
+    conn.execute("DELETE FROM log WHERE seq = ?", (n - 1,))
+    (new_head,) = conn.execute("SELECT hash FROM log WHERE seq = ?", (n - 2,)).fetchone()
+    conn.execute("UPDATE meta SET v = ? WHERE k = 'log_head'", (new_head.hex(),))
+    conn.execute("DELETE FROM meta WHERE k = 'log_checkpoint'")
+    conn.close()
+    code, doc, _ = _verify(world)
+    assert code == 3, doc
+    assert "signed checkpoint is missing" in doc["problem"]
+    # the victim's mail is still there, and other letters are still delivered
+    assert world.ok("gp", "sent")
+
+
+def test_checkpoint_from_another_key_is_reported(world: World) -> None:
+    from securemsg.core.log import Checkpoint
+
+    _scenario(world)
+    home = world.home("gp")
+    conn = _db(home)
+    (n,) = conn.execute("SELECT count(*) FROM log").fetchone()
+    conn.execute("DELETE FROM log WHERE seq = ?", (n - 1,))
+    (new_head,) = conn.execute("SELECT hash FROM log WHERE seq = ?", (n - 2,)).fetchone()
+    conn.execute("UPDATE meta SET v = ? WHERE k = 'log_head'", (new_head.hex(),))
+    forged = Checkpoint.sign(world.secret("nurse"), n - 1, new_head)
+    conn.execute("UPDATE meta SET v = ? WHERE k = 'log_checkpoint'", (forged.encoded.hex(),))
+    conn.close()
+    code, doc, _ = _verify(world)
+    assert code == 3, doc
+    assert doc["problem"].startswith("checkpoint: ")
+
+
+def test_a_home_made_before_checkpoints_is_upgraded(world: World) -> None:
+    """An old home (version 1, unsigned head only) opens, is checkpointed, stays intact,
+    and a cut tail is reported from then on."""
+    _scenario(world)
+    home = world.home("gp")
+    conn = _db(home)
+    conn.execute("DELETE FROM meta WHERE k = 'log_checkpoint'")
+    conn.execute("PRAGMA user_version=1")
+    conn.close()
+    code, doc, _ = _verify(world)
+    assert code == 0 and doc["ok"] is True, doc
+    conn = _db(home)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("SELECT 1 FROM meta WHERE k = 'log_checkpoint'").fetchone()
+    (n,) = conn.execute("SELECT count(*) FROM log").fetchone()
+    conn.execute("DELETE FROM log WHERE seq = ?", (n - 1,))
+    (new_head,) = conn.execute("SELECT hash FROM log WHERE seq = ?", (n - 2,)).fetchone()
+    conn.execute("UPDATE meta SET v = ? WHERE k = 'log_head'", (new_head.hex(),))
+    conn.close()
+    code, doc, _ = _verify(world)
+    assert code == 3 and "the last entries were removed" in doc["problem"]
