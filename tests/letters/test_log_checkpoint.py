@@ -108,3 +108,60 @@ def test_a_home_made_before_checkpoints_is_upgraded(world: World) -> None:
     conn.close()
     code, doc, _ = _verify(world)
     assert code == 3 and "the last entries were removed" in doc["problem"]
+
+
+# -- log verify cross-checks letters and deliveries against log events ------------------
+def test_a_received_letter_without_its_accept_event_is_reported(world: World) -> None:
+    _scenario(world)
+    home = world.home("nurse")
+    conn = _db(home)
+    (mid,) = conn.execute("SELECT id FROM letters WHERE folder = 'in' LIMIT 1").fetchone()
+    # a letter slipped into the in-box (here: its row re-keyed to an id the log never saw)
+    conn.execute(
+        "INSERT INTO letters SELECT ?, folder, stored_at, date, author, kind, in_reply_to,"
+        " patient_ix, envelope_digest, path, summary, receipt FROM letters"
+        " WHERE id = ? AND folder = 'in'",
+        ("ab" * 16, mid),
+    )
+    conn.close()
+    code, doc, err = _verify(world, "nurse")
+    assert code == 3, doc
+    assert err is not None and "inconsistent" in err["message"]
+    assert f"received letter {'ab' * 16} has no matching accept event" in doc["problem"]
+
+
+def test_a_delivery_without_its_send_or_receipt_event_is_reported(world: World) -> None:
+    _scenario(world)
+    home = world.home("gp")
+    conn = _db(home)
+    mid, rcpt = conn.execute(
+        "SELECT id, recipient FROM deliveries WHERE status = 'delivered' LIMIT 1"
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO deliveries SELECT id, ?, envelope_digest, 'sent', NULL, at FROM deliveries"
+        " WHERE id = ? AND recipient = ?",
+        ("cd" * 20, mid, rcpt),
+    )
+    conn.close()
+    code, doc, _ = _verify(world)
+    assert code == 3, doc
+    assert f"letter {mid} to {'cd' * 8} has no matching send event" in doc["problem"]
+    conn = _db(home)
+    conn.execute("DELETE FROM deliveries WHERE recipient = ?", ("cd" * 20,))
+    # a receipt marked as imported that the log never recorded
+    (other,) = conn.execute(
+        "SELECT recipient FROM deliveries WHERE id = ? AND status = 'delivered'"
+        " AND recipient != ? LIMIT 1",
+        (mid, rcpt),
+    ).fetchone()
+    conn.close()
+    code, doc, _ = _verify(world)
+    assert code == 0, doc
+    conn = _db(home)
+    conn.execute(
+        "UPDATE deliveries SET status = 'refused' WHERE id = ? AND recipient = ?", (mid, other)
+    )
+    conn.close()
+    code, doc, _ = _verify(world)
+    assert code == 3, doc
+    assert f"marked refused for {other[:16]} with no matching refusal event" in doc["problem"]

@@ -209,3 +209,33 @@ def check_checkpoint(report: ChainReport, checkpoint: bytes | None, owner: Card)
             min(cp.entries, report.entries),
         )
     return report
+
+
+def cross_check(
+    entries: Iterable[LogEntry],
+    received: Iterable[tuple[str, str, bytes]],
+    deliveries: Iterable[tuple[str, str, bytes, str]],
+) -> str | None:
+    """The first letter or delivery of the mailbox that no log event accounts for.
+
+    received: (message id hex, author fp, envelope digest) of each letter in the
+    in-box; deliveries: (message id hex, recipient fp, envelope digest, status).
+    Every received letter has its "accept", every delivery its "send", and every
+    delivered or refused one its "receipt" or "refusal", same id, peer and digest.
+    """
+    seen = {
+        (e.event, e.message_id.hex(), e.peer, e.digest) for e in entries if e.message_id is not None
+    }
+    for mid, author, digest in received:
+        if ("accept", mid, author, digest) not in seen:
+            return f"received letter {mid} has no matching accept event in the log"
+    for mid, recipient, digest, status in deliveries:
+        if ("send", mid, recipient, digest) not in seen:
+            return f"letter {mid} to {recipient[:16]} has no matching send event in the log"
+        proof = {"delivered": "receipt", "refused": "refusal"}.get(status)
+        if proof is not None and (proof, mid, recipient, digest) not in seen:
+            return (
+                f"letter {mid} is marked {status} for {recipient[:16]} "
+                f"with no matching {proof} event in the log"
+            )
+    return None

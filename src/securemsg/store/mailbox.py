@@ -31,6 +31,7 @@ from securemsg.core.log import (
     Checkpoint,
     LogEntry,
     check_checkpoint,
+    cross_check,
     verify_chain,
 )
 from securemsg.core.storage import StorageKeys
@@ -187,7 +188,20 @@ class Mailbox:
     def verify_log(self) -> ChainReport:
         """The chain, held to the signed checkpoint."""
         cp = self._conn.execute("SELECT v FROM meta WHERE k = 'log_checkpoint'").fetchone()
-        return check_checkpoint(self._chain(), _hex(cp[0]) if cp else None, self.card)
+        report = check_checkpoint(self._chain(), _hex(cp[0]) if cp else None, self.card)
+        if report.problem is not None:
+            return report
+        entries = [LogEntry.verify(e, self.card) for _s, e in self.log_rows()]
+        received = self._conn.execute(
+            "SELECT id, author, envelope_digest FROM letters WHERE folder = 'in' ORDER BY id"
+        ).fetchall()
+        deliveries = self._conn.execute(
+            "SELECT id, recipient, envelope_digest, status FROM deliveries ORDER BY id, recipient"
+        ).fetchall()
+        problem = cross_check(entries, received, deliveries)
+        if problem is None:
+            return report
+        return ChainReport(report.entries, report.head, problem, None)
 
     def log_rows(self) -> list[tuple[int, bytes]]:
         return [(s, e) for s, e in self._conn.execute("SELECT seq, entry FROM log ORDER BY seq")]
