@@ -170,6 +170,12 @@ class Replayed(VerificationError):
     code = "replayed"
 
 
+class PeerLogRewritten(VerificationError):
+    """A correspondent's receipt whose log position contradicts their earlier receipts."""
+
+    code = "peer_log_rewritten"
+
+
 class KeyStoreError(SecureMsgError):
     """The key store is locked, unavailable, or the passphrase is wrong (exit 4)."""
 

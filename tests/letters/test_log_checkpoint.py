@@ -165,3 +165,55 @@ def test_a_delivery_without_its_send_or_receipt_event_is_reported(world: World) 
     code, doc, _ = _verify(world)
     assert code == 3, doc
     assert f"marked refused for {other[:16]} with no matching refusal event" in doc["problem"]
+
+
+# -- a correspondent's (seq, head) only moves forward --------------------------------------
+def _snapshot(home: Path) -> dict[str, bytes | None]:
+    """The database files as they stand (no securemsg process is running)."""
+    out: dict[str, bytes | None] = {}
+    for name in ("securemsg.db", "securemsg.db-wal"):
+        f = home / name
+        out[name] = f.read_bytes() if f.exists() else None
+    return out
+
+
+def _restore(home: Path, files: dict[str, bytes | None]) -> None:
+    (home / "securemsg.db-shm").unlink(missing_ok=True)
+    for name, data in files.items():
+        if data is None:
+            (home / name).unlink(missing_ok=True)
+        else:
+            (home / name).write_bytes(data)
+
+
+def test_a_receipt_from_a_rolled_back_log_is_reported(world: World) -> None:
+    """The nurse's home is put back to an older copy (which her own `log verify` cannot
+    tell): her next receipt reuses a log position; the GP's mailbox reports it."""
+    nurse = world.home("nurse")
+    before = _snapshot(nurse)
+    first = world.send()["message_id"]
+    assert world.receive_drop("nurse")[0] == 0
+    assert world.receive_drop("card")[0] == 0
+    assert world.receive_drop("gp")[0] == 0
+    _restore(nurse, before)
+    assert world.ok("nurse", "log", "verify")["ok"] is True  # consistent in itself
+    second = world.send()["message_id"]
+    assert world.receive_drop("nurse")[0] == 0
+    assert world.receive_drop("card")[0] == 0
+    res = world.run("gp", "--json", "receive", "--drop", world.drop, executable=True)
+    assert "internal error" not in (res.stdout + res.stderr).lower()
+    assert res.exit_code == 3, (res.stdout, res.stderr)
+    text = res.stdout
+    assert "peer_log_rewritten" in text, text
+    assert f"where their receipt for letter {first} already was" in text
+    # the card's receipt for the second letter is still recorded; the nurse's is not
+    conn = _db(world.home("gp"))
+    status = dict(
+        conn.execute(
+            "SELECT recipient, status FROM deliveries WHERE id = ?",
+            (second,),
+        ).fetchall()
+    )
+    conn.close()
+    assert status[world.fp("nurse")] == "sent"
+    assert status[world.fp("card")] == "delivered"

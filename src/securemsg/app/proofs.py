@@ -10,9 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from securemsg.core import labels
+from securemsg.core.card import Card
 from securemsg.core.letter.proofs import Receipt, Refusal
 from securemsg.core.signed import peek as peek_signer
-from securemsg.errors import FormatError, NotFoundError, VerificationError
+from securemsg.errors import (
+    FormatError,
+    NotFoundError,
+    PeerLogRewritten,
+    SecureMsgError,
+    VerificationError,
+)
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import Mailbox
 
@@ -77,6 +84,41 @@ def import_proof(box: Mailbox, data: bytes, now: int) -> ProofResult:
             return ProofResult(kind, mid, signer, contact.name, "unchanged", rule, reason)
         if current != "sent":
             raise VerificationError(f"letter {mid} is already marked {current} for {contact.name}")
+        if otype == labels.COSE_RECEIPT:
+            _check_log_position(box, contact.card, contact.name, r)
         box.settle_delivery(mid, signer, status, data, now)
         box.append_log(now, kind, bytes.fromhex(mid), signer, digest)
     return ProofResult(kind, mid, signer, contact.name, status, rule, reason)
+
+
+def _check_log_position(box: Mailbox, card: Card, name: str, r: Receipt) -> None:
+    """A receipt carries (seq, head) of the recipient's log entry accepting the letter.
+    Against this recipient's earlier receipts: one head per seq (two letters at the
+    same seq, or a head that differs), and a later receipt (by its signed time) never
+    at a lower seq. Either means their log was rewritten or rolled back."""
+    for data in box.proofs_from(card.fingerprint):
+        try:
+            other = Receipt.verify(data, card)
+        except SecureMsgError:
+            continue  # a refusal notice, or a receipt under an earlier key
+        if other.message_id == r.message_id:
+            continue
+        if other.log_seq == r.log_seq:
+            problem = (
+                f"{name}'s receipt for letter {r.message_id.hex()} is at position "
+                f"{r.log_seq} of their log, where their receipt for letter "
+                f"{other.message_id.hex()} already was"
+            )
+        elif (other.time < r.time) != (other.log_seq < r.log_seq) and other.time != r.time:
+            problem = (
+                f"{name}'s log went backwards: their receipt for letter "
+                f"{r.message_id.hex()} is at position {r.log_seq}, their earlier receipt "
+                f"for letter {other.message_id.hex()} at position {other.log_seq}"
+            )
+        else:
+            continue
+        raise PeerLogRewritten(
+            problem,
+            hint=f"{name}'s mailbox log was rewritten or restored from an older copy: "
+            "ask them to run `securemsg log verify`; this receipt was not recorded",
+        )

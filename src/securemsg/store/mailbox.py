@@ -328,6 +328,14 @@ class Mailbox:
         ).fetchone()
         return None if r is None else (r[0], r[1])
 
+    def proofs_from(self, recipient: str) -> list[bytes]:
+        """The receipts and notices already recorded from one recipient."""
+        rows = self._conn.execute(
+            "SELECT proof FROM deliveries WHERE recipient = ? AND proof IS NOT NULL ORDER BY id",
+            (recipient,),
+        )
+        return [bytes(r[0]) for r in rows]
+
     def add_delivery(self, message_id: str, recipient: str, digest: bytes, now: int) -> None:
         """Inside a transaction: one envelope of a letter sent, awaiting its receipt."""
         self._conn.execute(
