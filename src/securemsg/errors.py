@@ -97,6 +97,22 @@ class ExpiredError(VerificationError):
     code = "expired"
 
 
+class BadText(VerificationError):
+    """A letter whose text a sender's tool would have refused: a subject,
+    pseudonym or patient identifier that its cleaning does not give back
+    unchanged, a section heading or attachment name with a control, bidi or
+    invisible character (core/letter/limits.py)."""
+
+    code = "bad_text"
+
+
+class OverLimit(VerificationError):
+    """A letter larger than a sender's tool writes: more section text, more
+    sections, or a longer item name than its limits (core/letter/limits.py)."""
+
+    code = "over_limit"
+
+
 class NoSpaceError(SecureMsgError):
     """A folder cannot hold what is about to be written there (exit 1)."""
 

@@ -47,6 +47,7 @@ ON_PATH = frozenset(
         "securemsg.core.labels",
         "securemsg.core.names",
         "securemsg.core.signed",  # the reader of signed objects, through core.card
+        "securemsg.core.text",  # the sanitiser every printed string goes through (cli.output)
         "securemsg.core.times",
         "securemsg.core.x25519_point",
         "securemsg.store",

@@ -27,7 +27,7 @@ import io
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.letter import compose
 from securemsg.core.letter.container import OutItem
 from securemsg.core.letter.manifest import PhoneCall
-from securemsg.core.letter.source import parse_letter
+from securemsg.core.letter.source import LetterSource, parse_letter
 from securemsg.core.testkeys import derive_test_identity, format_test_key
 
 PASSPHRASE = "letters test passphrase"
@@ -254,11 +254,16 @@ class World:
         in_reply_to: bytes | None = None,
         phone_call: PhoneCall | None = None,
         now: int | None = None,
+        source: LetterSource | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> compose.Planned:
+        """``source``: the letter as parsed (else ``text``, through parse_letter),
+        for sections a sender's tool would refuse; ``fields``: manifest fields
+        replaced (and the manifest signed again), for text it would refuse."""
         if basis == "consent" and consent is None:
             consent = self.path("consent.cose").read_bytes()
-        return compose.plan(
-            source=parse_letter(text.encode(), "letter"),
+        planned = compose.plan(
+            source=source or parse_letter(text.encode(), "letter"),
             attachments=[
                 compose.Attachment(name, dom, len(data), lambda data=data: (data,))  # type: ignore[misc]
                 for name, dom, data in attachments
@@ -276,6 +281,10 @@ class World:
             in_reply_to=in_reply_to,
             phone_call=phone_call,
         )
+        if fields:
+            draft = dataclasses.replace(planned.manifest, encoded=b"", **fields)
+            planned = dataclasses.replace(planned, manifest=draft.sign(self.secret(author)))
+        return planned
 
     def envelope(
         self,

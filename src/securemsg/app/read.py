@@ -31,8 +31,6 @@ from securemsg.store.fs import place_unique, safe_file_name
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
 
-MAX_SECTION_SHOWN = 4 * 1024 * 1024
-
 
 @dataclass(frozen=True, slots=True)
 class OpenedItem:

@@ -10,7 +10,7 @@ itself, envelopes, double and commit, is store/sending.py's.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,7 +18,7 @@ from securemsg.core.card import Card
 from securemsg.core.consent import Basis, Grant, check_consent
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Domain, Purpose
-from securemsg.core.letter import compose, policy
+from securemsg.core.letter import compose, limits, policy
 from securemsg.core.letter.manifest import PhoneCall
 from securemsg.core.letter.source import LetterSource
 from securemsg.errors import InvalidValue, UsageError
@@ -137,6 +137,7 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         raise UsageError("give exactly one of -o DIR or --drop DIR")
     if req.out_dir is not None and not req.out_dir.is_dir():
         raise UsageError(f"{req.out_dir} is not a folder")
+    req = _checked_text(req)
     contacts = Contacts(box.home)
     me = box.card
     named = _recipients(contacts, req.to, me, now)
@@ -221,6 +222,17 @@ def _check_size(text: int, sizes: list[tuple[Domain, int]]) -> None:
             f"accepts ({MAX_ENVELOPE >> 40} TiB per envelope, with its encryption)",
             hint="send the largest attachments another way, or over several letters",
         )
+
+
+def _checked_text(req: SendRequest) -> SendRequest:
+    """The rules a recipient holds the letter to (core/letter/limits.py): the
+    pseudonym cleaned like a subject, attachment names and the item count."""
+    for a in req.attachments:
+        limits.item_name(a.path.name, "attachment")
+    limits.item_count(len(req.source.sections), len(req.source.sections) + len(req.attachments))
+    if req.pseudonym is None:
+        return req
+    return replace(req, pseudonym=limits.pseudonym(req.pseudonym))
 
 
 def _plan(

@@ -161,9 +161,10 @@ def report(exc: errors.SecureMsgError, as_json: bool, verbose: bool) -> int:
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
-    if as_json:
-        import json
+    from securemsg.cli.output import dumps
+    from securemsg.core.text import for_terminal  # a message may quote someone else's text
 
+    if as_json:
         doc = {
             "schema": "securemsg.error/1",
             "error": exc.code,
@@ -174,9 +175,9 @@ def report(exc: errors.SecureMsgError, as_json: bool, verbose: bool) -> int:
         for key in ("rule", "party"):
             if getattr(exc, key, None) is not None:
                 doc[key] = getattr(exc, key)
-        sys.stderr.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        sys.stderr.write(dumps(doc, indent=None) + "\n")
     else:
-        sys.stderr.write(f"securemsg: error: {exc.message}\n")
+        sys.stderr.write(f"securemsg: error: {for_terminal(exc.message)}\n")
         if exc.hint:
-            sys.stderr.write(f"  hint: {exc.hint}\n")
+            sys.stderr.write(f"  hint: {for_terminal(exc.hint)}\n")
     return exc.exit_code

@@ -1,15 +1,25 @@
 """One renderer: results (classes with ``to_json`` and ``render``) become text
 (rich) or JSON (stable schema).
 
-stdout carries results only; messages go to stderr. User-supplied text is never
-interpreted as rich markup.
+stdout carries results only; messages go to stderr. Every string a Printer is
+given may come from someone else (a letter, a card, a consent, a notice), so
+every one is shown through core.text's sanitiser: controls, bidi and format
+characters appear as ``\\u{hex}``, never as themselves; trusted labels pass
+through the same way (a no-op for them). No call site can forget: the Printer
+takes strings and builds the rich objects itself, and its console escapes, as a
+last pass, anything hidden that still reaches the output. User text is never
+rich markup, nothing is highlighted, no hyperlink (OSC 8) is ever written, and
+JSON carries the same characters as ``\\uXXXX`` escapes (docs/cli.md, output rules).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any, Protocol, TextIO
+
+from securemsg.core.text import escape_hidden, for_terminal, json_text
 
 
 class Result(Protocol):
@@ -20,12 +30,40 @@ class Result(Protocol):
     def render(self, out: Printer) -> None: ...
 
 
-# C0 (but tab and newline), DEL and C1 controls, shown as U+FFFD in plain output.
-_CONTROLS = {c: "\ufffd" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
+def _console(stream: TextIO) -> Any:
+    """A rich console whose output is checked once more on its way out: every
+    hidden character in user text escaped (rich's own control sequences, kept
+    apart as control segments, pass), every hyperlink dropped."""
+    from rich.console import Console
+    from rich.segment import Segment
+
+    class GuardedConsole(Console):
+        def _render_buffer(self, buffer: Any) -> str:
+            return super()._render_buffer(
+                segment
+                if segment.control
+                else Segment(
+                    escape_hidden(segment.text),
+                    segment.style.update_link(None)
+                    if segment.style is not None and segment.style.link
+                    else segment.style,
+                )
+                for segment in buffer
+            )
+
+    return GuardedConsole(
+        file=stream,
+        no_color=bool(os.environ.get("NO_COLOR")),
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=False,
+    )
 
 
 class Printer:
-    """Small facade over rich, imported only when text is printed."""
+    """Small facade over rich, imported only when text is printed. Every text
+    argument is untrusted; styles are the caller's."""
 
     def __init__(self, stream: TextIO | None = None, _console: Any = None) -> None:
         self.stream: TextIO = sys.stdout if stream is None else stream
@@ -37,46 +75,41 @@ class Printer:
     @property
     def console(self) -> Any:
         if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(
-                file=self.stream,
-                no_color=bool(os.environ.get("NO_COLOR")),
-                highlight=False,
-                markup=False,
-                emoji=False,
-                soft_wrap=False,
-            )
+            self._console = _console(self.stream)
         return self._console
 
     @property
     def plain(self) -> bool:
         """Not a terminal: no style can show, so skip rich (~25 ms of imports)
-        and write plain, unwrapped lines with control characters neutralised."""
+        and write plain, unwrapped lines (sanitised all the same)."""
         isatty = getattr(self.stream, "isatty", None)
         if os.environ.get("FORCE_COLOR"):  # rich's own switch: render as on a terminal
             return False
         return self._console is None and not (isatty is not None and isatty())
 
     def line(self, text: str = "", style: str | None = None) -> None:
+        """One line: a line feed in ``text`` is shown escaped, never obeyed."""
+        text = for_terminal(text)
         if self.plain:
-            self.stream.write(text.translate(_CONTROLS) + "\n")
+            self.stream.write(text + "\n")
             return
         self.console.print(text, style=style, markup=False, highlight=False)
 
     def field(self, label: str, value: str, style: str | None = None) -> None:
+        label, value = for_terminal(label), for_terminal(value)
         if self.plain:
-            self.stream.write(f"{label}: {value}".translate(_CONTROLS) + "\n")
+            self.stream.write(f"{label}: {value}\n")
             return
         from rich.text import Text
 
         self.console.print(Text.assemble((f"{label}: ", "bold"), (value, style or "")))
 
     def table(self, title: str, columns: list[str], rows: list[list[str]]) -> None:
+        title = for_terminal(title)
+        cells = [[for_terminal(c) for c in row] for row in [columns, *rows]]
         if self.plain:  # aligned columns, no rich (an `inbox` page in a pipe)
-            cells = [[c.translate(_CONTROLS) for c in row] for row in [columns, *rows]]
             widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-            lines = [title.translate(_CONTROLS)]
+            lines = [title]
             for row in cells:
                 lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
             self.stream.write("\n".join(line.rstrip() for line in lines) + "\n")
@@ -84,31 +117,57 @@ class Printer:
         from rich.table import Table
 
         table = Table(title=title, title_justify="left")
-        for col in columns:
+        for col in cells[0]:
             table.add_column(col, overflow="fold")
-        for row in rows:
+        for row in cells[1:]:
             table.add_row(*row)
         self.console.print(table)
 
-    def renderable(self, obj: Any) -> None:
-        self.console.print(obj)
+    def panel(self, title: str, rows: Sequence[tuple[str, str, str]]) -> None:
+        """A framed block of ``label: value`` lines, ``(label, value, style)``."""
+        from rich.panel import Panel
+        from rich.text import Text
+
+        body = Text()
+        for label, value, style in rows:
+            body.append(f"{for_terminal(label)}: ", style="bold")
+            body.append(for_terminal(value) + "\n", style=style)
+        self.console.print(Panel(body, title=for_terminal(title), title_align="left"))
+
+    def markdown(self, text: str) -> None:
+        """A letter's section: Markdown with nothing hidden (cli/markdown.py)."""
+        from securemsg.cli.markdown import LetterMarkdown
+
+        self.console.print(LetterMarkdown(text))
+
+    def text(self, text: str) -> None:
+        """Text shown as it is, line by line (no layout: any size, in one pass)."""
+        body = for_terminal(text, lines=True)
+        self.stream.write(body if body.endswith("\n") else body + "\n")
+        self.stream.flush()
+
+
+def dumps(doc: Any, indent: int | None = 2) -> str:
+    """JSON for stdout or stderr: UTF-8 text, with every control, bidi and format
+    character as a ``\\uXXXX`` escape (core.text.json_text); round-trips exactly."""
+    import json
+
+    return json_text(json.dumps(doc, ensure_ascii=False, indent=indent, sort_keys=False))
 
 
 def emit(result: Result, as_json: bool, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
     if as_json:
-        import json
-
         doc = {"schema": result.schema, **result.to_json()}
-        out.write(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+        out.write(dumps(doc) + "\n")
     else:
         result.render(Printer(out))
 
 
 def message(text: str, style: str | None = None) -> None:
-    """A note for the human on stderr (never a result)."""
+    """A note for the human on stderr (never a result), on one line."""
     Printer(sys.stderr).console.print(
-        text, style=style, markup=False, highlight=False, soft_wrap=True
+        for_terminal(text), style=style, markup=False, highlight=False, soft_wrap=True
     )
 
 

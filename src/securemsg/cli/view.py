@@ -14,6 +14,8 @@ from securemsg.core.times import rfc3339
 if TYPE_CHECKING:  # a type only: `inbox` need not import the whole reading path
     from securemsg.app.read import OpenedLetter
 
+MARKDOWN_BUDGET = 32 * 1024  # characters of a letter's sections laid out as Markdown
+
 
 def recipients_json(o: OpenedLetter, names: dict[str, str]) -> list[dict[str, Any]]:
     return [
@@ -154,18 +156,12 @@ class LetterView:
         }
 
     def render(self, out: Printer) -> None:
-        from rich.markdown import Markdown
-        from rich.panel import Panel
-        from rich.table import Table
-        from rich.text import Text
-
         o, m = self.opened, self.opened.manifest
         names = self._names()
-        t = Text()
+        rows: list[tuple[str, str, str]] = []
 
         def line(label: str, value: str, style: str = "") -> None:
-            t.append(f"{label}: ", style="bold")
-            t.append(value + "\n", style=style)
+            rows.append((label, value, style))
 
         line("Signature", "valid: signed by its author, untouched, addressed to you", "green")
         author = (
@@ -221,29 +217,47 @@ class LetterView:
         withheld = len(m.items) - len(o.items)
         if withheld:
             line("Withheld from you", f"{withheld} item(s) outside your care domains")
-        out.renderable(Panel(t, title=f"Letter {m.id_hex}", title_align="left"))
+        out.panel(f"Letter {m.id_hex}", rows)
         if self.me.profile.role.is_patient:
             for sentence in self.patient_sentences():
                 out.line(sentence)
-        table = Table(title="Who received what", title_justify="left")
-        for col in ("Recipient", "Role", "Domains"):
-            table.add_column(col)
-        for r in m.recipients:
-            table.add_row(
-                names.get(r.fp, r.fp[:16]),
-                r.role.value,
-                ", ".join(sorted(d.value for d in r.domains)),
-            )
-        out.renderable(table)
-        if not self.show_body:
-            return
-        for item in o.items:
-            if item.text is not None:
-                out.renderable(Text(f"[{item.domain}]", style="dim"))
-                out.renderable(Markdown(item.text))
-            else:
+        out.table(
+            "Who received what",
+            ["Recipient", "Role", "Domains"],
+            [
+                [
+                    names.get(r.fp, r.fp[:16]),
+                    r.role.value,
+                    ", ".join(sorted(d.value for d in r.domains)),
+                ]
+                for r in m.recipients
+            ],
+        )
+        if self.show_body:
+            self._body(out)
+
+    def _body(self, out: Printer) -> None:
+        """Sections as Markdown up to :data:`MARKDOWN_BUDGET` characters in all,
+        the rest as plain text, as written: rich's layout costs time and memory
+        out of proportion to the text (64 KiB of short lines ~4 s, 1 MiB of
+        table ~30 s and ~1 GB), and a letter may hold 4 MiB (core/letter/limits.py)."""
+        laid_out = 0
+        for item in self.opened.items:
+            if item.text is None:
                 where = f" saved to {item.saved_to}" if item.saved_to else ""
                 out.line(f"Attachment: {item.name} ({item.size} bytes, {item.domain}){where}")
+                continue
+            out.line(f"[{item.domain}]", "dim")
+            if laid_out + len(item.text) <= MARKDOWN_BUDGET:
+                laid_out += len(item.text)
+                out.markdown(item.text)
+            else:
+                out.line(
+                    f"(shown as plain text: only the first {MARKDOWN_BUDGET // 1024} KiB "
+                    "of a letter's text are laid out as Markdown)",
+                    "dim",
+                )
+                out.text(item.text)
 
 
 @dataclass

@@ -6,7 +6,7 @@ The caller (store/mailbox.py) interleaves its own checks::
     author = lookup(env.author_fp)                # a known contact, or refuse
     manifest = env.verify(author)                 # signature, binding, my place
     consent, card = env.basis_records()           # then check the consent rules
-    for head, item, chunks in env.items(): ...    # digests checked while streaming
+    for head, item, chunks in env.items(): ...    # names, sizes checked; digests while streaming
     env.finish()                                  # every item of my domains seen
 
 No section is decrypted before the consent has been checked: items come
@@ -22,6 +22,7 @@ from securemsg.core.age import NoIdentityMatchError, X25519Identity
 from securemsg.core.age.hazmat.file import decrypt_payload, read_header, unwrap_file_key
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
+from securemsg.core.letter import limits
 from securemsg.core.letter.container import (
     BINDING,
     CONSENT,
@@ -73,6 +74,7 @@ class Opening:
                 "you are not among the letter's intended recipients",
                 hint="do not read it; tell its author",
             )
+        limits.check_manifest(manifest)  # the sender's own rules (core/letter/limits.py)
         self.manifest, self.entry = manifest, entry
         return manifest
 
@@ -86,6 +88,7 @@ class Opening:
         if self.manifest is None or self.entry is None:
             raise FormatError("verify the manifest before reading items")
         last = -1
+        received = limits.ReceivedItems()
         while (head := self.reader.next_item()) is not None:
             if head.n <= last or head.n >= len(self.manifest.items):
                 raise VerificationError("the letter holds an item without a digest in the manifest")
@@ -95,6 +98,7 @@ class Opening:
                     f"the letter discloses a {item.domain.value} item to you, which its manifest "
                     "does not grant you"
                 )
+            received.check(item.kind, head.name, head.size)  # before its body is read
             last = head.n
             yield head, item, self._checked(head, item)
             self._seen.add(head.n)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from securemsg.core import names
 from securemsg.core.domains import Domain
+from securemsg.core.letter import limits
+from securemsg.core.letter.limits import MAX_SOURCE
 from securemsg.errors import FormatError, InvalidValue
 
-MAX_SOURCE = 4 * 1024 * 1024
-MAX_SECTIONS = 256
 _HEADING = re.compile(r"^## +(?P<title>.*?)(?: *\{(?P<domain>[a-z-]+)\})? *$")
 
 
@@ -65,7 +64,7 @@ def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
             if key.strip().lower() == "subject":
                 subject = value.strip()
         lines = lines[end + 1 :]
-    subject = names.clean_text(subject, "subject", max_len=300)
+    subject = limits.subject(subject)
     sections: list[Section] = []
     title, domain, current = "", Domain.MEDICAL, []
     for line in [*lines, "## \x00end"]:
@@ -78,7 +77,7 @@ def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
             sections.append(Section(title, domain, body + "\n"))
         if line == "## \x00end":
             break
-        title, tag = m.group("title").strip(), m.group("domain")
+        title, tag = limits.item_name(m.group("title").strip(), "section"), m.group("domain")
         try:
             domain = Domain(tag) if tag else Domain.MEDICAL
         except ValueError as exc:
@@ -89,6 +88,6 @@ def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
         current = [f"## {title}"]
     if not sections:
         raise InvalidValue("the letter is empty")
-    if len(sections) > MAX_SECTIONS:
-        raise InvalidValue(f"the letter has more than {MAX_SECTIONS} sections")
+    limits.item_count(len(sections), len(sections))
+    limits.sections_size(sum(len(s.data) for s in sections))
     return LetterSource(subject, tuple(sections), raw)
