@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from securemsg.cli import output
 from securemsg.cli.output import Printer, dumps
@@ -117,3 +119,23 @@ def test_only_the_printer_builds_rich_output_from_strings() -> None:
         if re.search(r"^\s*(from|import) rich\b", path.read_text("utf-8"), re.M)
     }
     assert users <= allowed, users - allowed
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["\x1b", "\x9b", "\u202e", "&#x202e;", "&#27;", "<b>", "<!--", "[a](", ")",
+                         "![i](", "`", "```", "\n", "    ", "> ", "- ", "# ", "*", "\\", "u{", "é"])
+        | st.text(max_size=5),
+        max_size=40,
+    ).map("".join)
+)  # fmt: skip
+def test_letter_markdown_alone_leaves_nothing_hidden(text: str) -> None:
+    """cli/markdown.py's tokens, laid out by a plain rich console (no last pass)."""
+    from rich.console import Console
+
+    from securemsg.cli.markdown import LetterMarkdown
+
+    stream = io.StringIO()
+    Console(file=stream, width=60, color_system=None, markup=False).print(LetterMarkdown(text))
+    assert _raw(stream.getvalue(), False) == []
