@@ -28,8 +28,9 @@ _.derive_test_identity, _.format_test_key  # core/testkeys.py
 # (`expect: log:<seq>`), which must not change.
 _.at_seq  # core/log.py ChainReport
 
-# The cap on a section shown by `read`; issue 12 (item 9) applies it.
-_.MAX_SECTION_SHOWN  # app/read.py
-
 # io.RawIOBase's protocol, called by io.BufferedReader: store/checked.py _Bounded.
 _.readable, _.seekable, _.readinto, _.seek, _.tell
+
+# rich's Markdown renders the tokens in its `parsed` attribute: cli/markdown.py
+# sets them (markdown-it under rules that hide nothing).
+_.parsed  # cli/markdown.py LetterMarkdown

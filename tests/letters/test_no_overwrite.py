@@ -4,8 +4,10 @@ Receipts and refusal notices written beside a letter, ``--receipt-out``, and
 attachments saved by ``read --save-attachments`` take a name of their own
 (``report (2).pdf``) or are refused before anything is received; a dangling
 symbolic link is a taken name; an attachment's name chosen by its author
-(NUL, a path, a leading dot, 300 bytes, controls, bidi) is cleaned into a
-safe file name inside the folder asked for. Every case runs the installed
+(a path, a leading dot, a dash) is cleaned into a safe file name inside the
+folder asked for; a name no sender's tool writes (NUL, 300 bytes, controls,
+bidi, empty) is refused with the letter at receive (core/letter/limits.py),
+and cleaned the same way were it met. Every case runs the installed
 executable: no "internal error", ever.
 """
 
@@ -130,19 +132,42 @@ HOSTILE_NAMES = {
 }
 
 
+# Names no sender's tool writes: a mailbox refuses the letter (core/letter/limits.py,
+# issue 12 cases 7 and 9), so `read` never meets them; safe_file_name cleans them all
+# the same (test_safe_file_name_rules).
+REFUSED_NAMES = {
+    "a\x00b.pdf": "bad_text",
+    "x" * 300 + ".pdf": "over_limit",
+    "invoice\u202efdp.exe": "bad_text",
+    "\x1b]0;title\x07red.txt": "bad_text",
+    "": "bad_text",
+}
+SAVED_NAMES = {k: v for k, v in HOSTILE_NAMES.items() if k not in REFUSED_NAMES} | {
+    "..": "attachment"  # no longer second to ""
+}
+
+
 def test_hostile_attachment_names_saved_under_safe_names(world: World) -> None:
     into = world.path("saved")
     letter = world.craft(
-        attachments=[(name, M, f"content {k}".encode()) for k, name in enumerate(HOSTILE_NAMES)]
+        attachments=[(name, M, f"content {k}".encode()) for k, name in enumerate(SAVED_NAMES)]
     )
     items = _read_saving(world, letter, into)
-    assert [i["name"] for i in items] == list(HOSTILE_NAMES)  # the letter says what it says
+    assert [i["name"] for i in items] == list(SAVED_NAMES)  # the letter says what it says
     saved = [Path(i["saved_to"]) for i in items]
-    assert [p.name for p in saved] == list(HOSTILE_NAMES.values())
+    assert [p.name for p in saved] == list(SAVED_NAMES.values())
     for k, path in enumerate(saved):
         assert path.parent == into and path.read_bytes() == f"content {k}".encode()
-    assert sorted(p.name for p in into.iterdir()) == sorted(HOSTILE_NAMES.values())
+    assert sorted(p.name for p in into.iterdir()) == sorted(SAVED_NAMES.values())
     assert not world.path("escape.txt").exists() and not (world.root.parent / "escape.txt").exists()
+
+
+def test_attachment_names_no_sender_writes_are_refused_at_receive(world: World) -> None:
+    for name, error in REFUSED_NAMES.items():
+        letter = world.craft(attachments=[(name, M, b"content")])
+        res = world.run("card", "--json", "receive", letter, executable=True)
+        assert res.exit_code == 3 and "internal error" not in res.stderr, res.stderr
+        assert res.json()["results"][0]["error"] == error, (name, res.stdout)
 
 
 def test_safe_file_name_rules() -> None:
