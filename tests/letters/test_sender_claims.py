@@ -167,8 +167,8 @@ def test_role_scoped_objection_follows_the_card_role(
     ("ids", "differ"),
     [
         ((("name", "Marc Autre"), ("ins", INS), ("birth_date", BIRTH_DATE)), "name differs"),
-        (
-            (("name", PATIENT_NAME), ("ins", "160017512345678"), ("birth_date", BIRTH_DATE)),
+        (  # a valid INS (key checked), not hers: a mismatch, not a malformed field
+            (("name", PATIENT_NAME), ("ins", "160017512345670"), ("birth_date", BIRTH_DATE)),
             "INS differs",
         ),
         (
