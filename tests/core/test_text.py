@@ -7,7 +7,7 @@ import sys
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from securemsg.core.text import escape_hidden, for_terminal, hidden, json_text
@@ -49,6 +49,7 @@ def test_terminal_sequences() -> None:
     assert for_terminal("\x9b2J") == "\\u{9b}2J"
 
 
+@settings(deadline=None)  # no timing: a loaded machine must not fail it
 @given(st.text())
 def test_for_terminal_leaves_nothing_hidden(text: str) -> None:
     shown = for_terminal(text)
@@ -56,12 +57,14 @@ def test_for_terminal_leaves_nothing_hidden(text: str) -> None:
     assert escape_hidden(shown) == shown  # the last pass changes nothing
 
 
+@settings(deadline=None)
 @given(st.text(), st.text())
 def test_for_terminal_is_injective(a: str, b: str) -> None:
     if a != b:
         assert for_terminal(a) != for_terminal(b)
 
 
+@settings(deadline=None)
 @given(
     st.recursive(
         st.text() | st.integers() | st.none(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)
