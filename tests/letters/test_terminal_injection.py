@@ -131,10 +131,12 @@ def test_case7_refusal_notice_reason_is_escaped(world: World) -> None:
     sent = world.send("--to", "Bob")
     out = Path(next(o["file"] for o in sent["outputs"] if o["role"] == "specialist"))
     reason = "refused \x1b]0;pwned\x07 \u202eevil"
+    with out.open("rb") as fh:
+        digest = file_digest(fh)
     notice = Refusal.sign(
         world.secret("card"),
         bytes.fromhex(sent["message_id"]),
-        file_digest(out),
+        digest,
         world.fp("card"),
         int(time.time()),
         "rule",
