@@ -91,3 +91,11 @@ def test_categories_follow_unicodedata() -> None:
             assert hidden(chr(code)), hex(code)
             seen.add(cat)
     assert seen >= {"Cc", "Cf", "Co", "Cs", "Cn"}  # Zl, Zp: single code points, tested above
+
+
+def test_json_escape_above_the_bmp_is_remembered_under_its_own_code() -> None:
+    """A hidden character above U+FFFF (U+1D173, a musical format character) must
+    not change how U+D173 (a Hangul syllable, 0x10000 lower) is written later."""
+    for ch in ("\U0001d173", "\ud173", "\U000ff2cb", "\uf2cb"):
+        doc = json.dumps(f"a{ch}b", ensure_ascii=False)
+        assert json.loads(json_text(doc)) == f"a{ch}b"

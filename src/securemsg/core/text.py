@@ -66,8 +66,8 @@ class _Table(dict[int, str]):
         elif code <= 0xFFFF:
             out = f"\\u{code:04x}"
         else:  # JSON escapes UTF-16 code units: a surrogate pair
-            code -= 0x10000
-            out = f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+            high, low = divmod(code - 0x10000, 0x400)
+            out = f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
         if len(self) < _CACHE_MAX:
             self[code] = out
         return out
