@@ -11,9 +11,8 @@ through the installed executable. The same rules refuse them at ``send``.
 
 from __future__ import annotations
 
-import os
-import resource
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -182,28 +181,44 @@ def test_case9_read_of_the_largest_letter_is_bounded(world: World) -> None:
         assert len(out) > MAX_SOURCE  # every section was shown
 
 
+# Run in a fresh interpreter: a child forked from pytest would inherit pytest's RSS
+# (about 1 GB in a full run) into its ru_maxrss before its exec. This small process
+# forks the command instead, so wait4 reports the command's own peak.
+_MEASURE = """
+import os, resource, subprocess, sys
+def limit():  # 2 GiB of address space, 300 s of CPU at most
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+    resource.setrlimit(resource.RLIMIT_CPU, (300, 300))
+with open(sys.argv[1], "wb") as fh:
+    proc = subprocess.Popen(sys.argv[2:], stdout=fh, stderr=subprocess.STDOUT, preexec_fn=limit)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024)
+"""
+
+
 def _peak_rss(world: World, label: str, *args: str) -> tuple[int, int, bytes]:
     """Exit status, peak RSS (bytes) and stdout of one run of the executable."""
     out = world.path("read.out")
-
-    def limit() -> None:  # in the child: 2 GiB of address space, 300 s of CPU at most
-        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
-        resource.setrlimit(resource.RLIMIT_CPU, (300, 300))
-
-    with out.open("wb") as fh:
-        proc = subprocess.Popen(
-            [*cli_command(), "--home", str(world.home(label)), *args],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            env=child_env(world_env(PASSPHRASE)),
-            preexec_fn=limit,
-            start_new_session=True,
-        )
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            proc.returncode = 0  # reaped by wait4
-    return os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024, out.read_bytes()
+    measured = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MEASURE,
+            str(out),
+            *cli_command(),
+            "--home",
+            str(world.home(label)),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=child_env(world_env(PASSPHRASE)),
+        start_new_session=True,
+        check=True,
+    )
+    code, peak = (int(v) for v in measured.stdout.split())
+    return code, peak, out.read_bytes()
 
 
 # -- the same rules at send (exit 2), so that an honest letter is never refused ------------
