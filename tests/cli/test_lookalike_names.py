@@ -28,6 +28,9 @@ from securemsg.core import signed
 from securemsg.core.card import CARD, CARD_VERSION
 from securemsg.core.identity import SecretIdentity
 
+# Whole runs of the executable: in `make test` (CI), not in the inner loop.
+pytestmark = pytest.mark.slow
+
 ALICE = "Dr Alice Martin"
 RPPS_ALICE = "10003456789"
 

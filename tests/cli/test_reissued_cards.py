@@ -28,6 +28,9 @@ from securemsg.core.card import Card
 from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import Profile, Role, SecretIdentity
 
+# Whole runs of the executable: in `make test` (CI), not in the inner loop.
+pytestmark = pytest.mark.slow
+
 BOB, BOB_RPPS = "Dr Bob Durand", "10003456789"
 ALICE, ALICE_RPPS = "Dr Alice Martin", "10001234567"
 NOW = int(time.time()) - 3600

@@ -11,7 +11,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from letterworld import World
+
+# Whole runs of the executable: in `make test` (CI), not in the inner loop.
+pytestmark = pytest.mark.slow
 
 
 def _db(home: Path) -> sqlite3.Connection:

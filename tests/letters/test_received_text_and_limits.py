@@ -24,6 +24,9 @@ from clirun import child_env, cli_command, world_env
 from securemsg.core.domains import Purpose
 from securemsg.core.letter.limits import MAX_NAME, MAX_SECTIONS, MAX_SOURCE
 
+# Whole runs of the executable: in `make test` (CI), not in the inner loop.
+pytestmark = pytest.mark.slow
+
 MiB = 1024 * 1024
 IDS = (("name", PATIENT_NAME), ("ins", INS), ("birth_date", BIRTH_DATE))
 PSEUDONYMOUS: dict[str, Any] = {
@@ -186,6 +189,7 @@ def test_case9_read_of_the_largest_letter_is_bounded(world: World) -> None:
 # forks the command instead, so wait4 reports the command's own peak.
 _MEASURE = """
 import os, resource, subprocess, sys
+
 def limit():  # 2 GiB of address space, 300 s of CPU at most
     resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
     resource.setrlimit(resource.RLIMIT_CPU, (300, 300))

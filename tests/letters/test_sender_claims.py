@@ -46,6 +46,9 @@ from securemsg.core.identity import Role
 from securemsg.core.letter.compose import Planned
 from securemsg.core.letter.manifest import PhoneCall, RecipientEntry
 
+# Whole runs of the executable: in `make test` (CI), not in the inner loop.
+pytestmark = pytest.mark.slow
+
 MN = frozenset({M, N})
 EMERGENCY: dict[str, Any] = {"kind": Purpose.EMERGENCY_REPORT, "basis": "emergency"}
 
