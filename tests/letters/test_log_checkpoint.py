@@ -227,36 +227,8 @@ def test_a_receipt_lower_in_the_log_yet_later_is_reported(world: World) -> None:
     """Two of the nurse's receipts (re-signed with her key): the later one, signed two
     hours after the other (beyond app.proofs.ORDER_MARGIN), sits lower in her log: her
     sequence went backwards."""
-    from securemsg.core import cbor, cose, labels
-    from securemsg.core.fingerprint import fingerprint
-
-    first = world.send()["message_id"]
-    second = world.send()["message_id"]
-    assert world.receive_drop("nurse")[0] == 0
     nurse_fp = world.fp("nurse")
-    secret = world.secret("nurse")
-    files = {
-        mid: next(
-            p
-            for p in Path(world.drop).rglob(f"{mid}*")
-            if p.suffix == ".receipt" and nurse_fp in p.name
-        )
-        for mid in (first, second)
-    }
-    payloads = {
-        mid: cbor.loads(cose.parse(f.read_bytes()).payload, "receipt") for mid, f in files.items()
-    }
-    t0 = payloads[first]["time"]
-    for mid, (seq, t) in {first: (7, t0), second: (3, t0 + 2 * 3600)}.items():
-        p = dict(payloads[mid], log_seq=seq, time=t, log_head=bytes([seq]) * 32)
-        files[mid].write_bytes(
-            cose.sign(
-                secret.signing_key,
-                labels.COSE_RECEIPT,
-                fingerprint(secret.sign_public),
-                cbor.dumps(p),
-            )
-        )
+    _two_resigned_receipts(world, later_by=2 * 3600)
     res = world.run("gp", "--json", "receive", "--drop", world.drop, executable=True)
     assert "internal error" not in (res.stdout + res.stderr).lower()
     assert res.exit_code == 3, (res.stdout, res.stderr)
@@ -274,6 +246,16 @@ def test_receipts_signed_close_together_are_not_ordered_by_time(world: World) ->
     """Two receive processes of one mailbox sign with their start times and commit in
     either order: receipts less than ORDER_MARGIN apart with crossed (time, seq) are
     genuine, not a rolled-back log."""
+    _two_resigned_receipts(world, later_by=60)
+    res = world.run("gp", "--json", "receive", "--drop", world.drop, executable=True)
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    assert [r["status"] for r in res.json()["results"]] == ["receipt: delivered"] * 2
+
+
+def _two_resigned_receipts(world: World, later_by: int) -> None:
+    """Send two letters to the nurse, let her receive them, then re-sign her two
+    receipts with her key so that the second, signed ``later_by`` seconds after the
+    first, sits lower in her log (seq 3 against 7)."""
     from securemsg.core import cbor, cose, labels
     from securemsg.core.fingerprint import fingerprint
 
@@ -294,7 +276,7 @@ def test_receipts_signed_close_together_are_not_ordered_by_time(world: World) ->
         mid: cbor.loads(cose.parse(f.read_bytes()).payload, "receipt") for mid, f in files.items()
     }
     t0 = payloads[first]["time"]
-    for mid, (seq, t) in {first: (7, t0), second: (3, t0 + 60)}.items():
+    for mid, (seq, t) in {first: (7, t0), second: (3, t0 + later_by)}.items():
         p = dict(payloads[mid], log_seq=seq, time=t, log_head=bytes([seq]) * 32)
         files[mid].write_bytes(
             cose.sign(
@@ -304,6 +286,3 @@ def test_receipts_signed_close_together_are_not_ordered_by_time(world: World) ->
                 cbor.dumps(p),
             )
         )
-    res = world.run("gp", "--json", "receive", "--drop", world.drop, executable=True)
-    assert res.exit_code == 0, (res.stdout, res.stderr)
-    assert [r["status"] for r in res.json()["results"]] == ["receipt: delivered"] * 2
