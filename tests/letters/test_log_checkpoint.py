@@ -114,6 +114,59 @@ def test_a_home_made_before_checkpoints_is_upgraded(world: World) -> None:
     assert code == 3 and "the last entries were removed" in doc["problem"]
 
 
+def test_a_home_upgraded_by_a_command_that_does_not_open_the_mailbox_is_checkpointed(
+    world: World,
+) -> None:
+    """`contacts list` is the first command after the upgrade: it signs the checkpoint too
+    (it was lost with the connection's TEMP marker, and the log then said "missing")."""
+    _scenario(world)
+    home = world.home("gp")
+    conn = _db(home)
+    conn.execute("DELETE FROM meta WHERE k = 'log_checkpoint'")
+    conn.execute("PRAGMA user_version=1")
+    conn.close()
+    res = world.run("gp", "--json", "contacts", "list", executable=True)
+    assert res.exit_code == 0, res.stderr
+    conn = _db(home)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("SELECT 1 FROM meta WHERE k = 'log_checkpoint'").fetchone()
+    conn.close()
+    code, doc, _ = _verify(world)
+    assert code == 0 and doc["ok"] is True, doc
+
+
+def test_log_checkpoint_repairs_a_home_left_without_one(world: World) -> None:
+    """A home an older securemsg left at version 2 with no checkpoint: `log verify` says
+    so and names the repair; `log checkpoint` signs one, once, over an intact chain only."""
+    _scenario(world)
+    home = world.home("gp")
+    conn = _db(home)
+    conn.execute("DELETE FROM meta WHERE k = 'log_checkpoint'")
+    conn.close()
+    code, doc, err = _verify(world)
+    assert code == 3 and "signed checkpoint is missing" in doc["problem"]
+    assert err is not None and "securemsg log checkpoint" in err["hint"]
+    res = world.run("gp", "--json", "log", "checkpoint", executable=True)
+    assert res.exit_code == 0, res.stderr
+    (n,) = _db(home).execute("SELECT count(*) FROM log").fetchone()
+    assert res.json()["entries"] == n and res.json()["last_entry_time"].endswith("Z")
+    code, doc, _ = _verify(world)
+    assert code == 0 and doc["ok"] is True, doc
+    again = world.run("gp", "--json", "log", "checkpoint", executable=True)
+    assert again.exit_code != 0 and again.error_json()["error"] == "conflict"
+    # a broken chain is never signed over
+    conn = _db(home)
+    before = conn.execute("SELECT v FROM meta WHERE k = 'log_checkpoint'").fetchone()
+    conn.execute("DELETE FROM meta WHERE k = 'log_checkpoint'")
+    conn.execute("DELETE FROM log WHERE seq = 1")
+    conn.close()
+    broken = world.run("gp", "--json", "log", "checkpoint", executable=True)
+    assert broken.exit_code == 3, broken.stderr
+    conn = _db(home)
+    assert conn.execute("SELECT v FROM meta WHERE k = 'log_checkpoint'").fetchone() is None
+    assert before is not None
+
+
 # -- log verify cross-checks letters and deliveries against log events ------------------
 def test_a_received_letter_without_its_accept_event_is_reported(world: World) -> None:
     _scenario(world)

@@ -108,3 +108,19 @@ def verify_log(home: Home, show: bool = False) -> LogCheck:
             lines.append(LogLine(e.seq, e.time, e.event, mid, peer))
     status = LogStatus.INTACT if report.problem is None else LogStatus.INCONSISTENT
     return LogCheck(status, report.entries, report.head.hex(), report.problem, lines)
+
+
+@dataclass(frozen=True)
+class CheckpointSigned:
+    entries: int
+    head: str  # hex
+    last_time: int | None  # time of the last entry, None for an empty log
+
+
+def sign_missing_checkpoint(home: Home) -> CheckpointSigned:
+    """Sign a checkpoint over the log as it is now; only where none exists."""
+    box = Mailbox(home)
+    report = box.sign_missing_checkpoint()
+    rows = box.log_rows()
+    last = LogEntry.verify(rows[-1][1], box.card).time if rows else None
+    return CheckpointSigned(report.entries, report.head.hex(), last)

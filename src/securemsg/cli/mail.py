@@ -151,7 +151,48 @@ def log_verify(ctx: Ctx, show: bool) -> None:
     ]
     emit(LogReport(check.entries, check.head, check.problem, rows), ctx.as_json)
     if check.status is mailbox.LogStatus.INCONSISTENT:
+        missing = "checkpoint is missing" in (check.problem or "")
         raise VerificationError(
             f"the log is inconsistent: {check.problem}",
-            hint="the mailbox database was edited outside securemsg",
+            hint=(
+                "if this home was upgraded from an older securemsg, check the entries with "
+                "`securemsg log verify --show`, then sign a checkpoint with "
+                "`securemsg log checkpoint`"
+                if missing
+                else "the mailbox database was edited outside securemsg"
+            ),
         )
+
+
+@dataclass
+class CheckpointReport:
+    signed: mailbox.CheckpointSigned
+    schema: str = "securemsg.log-checkpoint/1"
+
+    def to_json(self) -> dict[str, Any]:
+        last = self.signed.last_time
+        return {
+            "entries": self.signed.entries,
+            "head": self.signed.head,
+            "last_entry_time": rfc3339(last) if last is not None else None,
+        }
+
+    def render(self, out: Printer) -> None:
+        s = self.signed
+        text = f"Checkpoint signed over {s.entries} entries (head {s.head[:16]})"
+        if self.signed.last_time is not None:
+            text += f"; the last entry is of {iso_time(self.signed.last_time)}"
+        out.line(text, "green")
+
+
+@log.command("checkpoint")
+@pass_ctx
+def log_checkpoint(ctx: Ctx) -> None:
+    """Sign a checkpoint over the log as it is now, for a home left without one.
+
+    A home upgraded by securemsg before this version by a command that did not
+    open the mailbox has no signed checkpoint, and `log verify` says so. Run this
+    once, after `log verify --show` lists the entries you expect: from then on a
+    cut tail is reported. Refused when a checkpoint exists or the chain is broken.
+    """
+    emit(CheckpointReport(mailbox.sign_missing_checkpoint(ctx.home())), ctx.as_json)

@@ -71,8 +71,9 @@ V1_OBJECTS = (
     "deliveries", "log", "consents", "consents_patient",
 )  # fmt: skip
 # Version 2: the log is checkpointed (a signed head in meta, see store/mailbox.py). No
-# table changes; the TEMP marker tells this connection's Mailbox, which holds the key,
-# to sign the first checkpoint of a home made before (no other connection sees it).
+# table changes; the TEMP marker tells this connection's Home.database(), which holds
+# the key, to sign the first checkpoint of a home made before (no other connection sees
+# it): store/mailbox.py sign_first_checkpoint.
 SCHEMA_V2 = "CREATE TEMP TABLE IF NOT EXISTS log_needs_checkpoint (x INTEGER);"
 MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -98,6 +99,14 @@ def connect(path: Path) -> sqlite3.Connection:
         if side.exists():
             os.chmod(side, 0o600)
     return conn
+
+
+def needs_first_checkpoint(conn: sqlite3.Connection) -> bool:
+    """This connection upgraded a home made before log checkpoints (version 2)."""
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_temp_master WHERE name = 'log_needs_checkpoint'"
+    ).fetchone()
+    return row is not None
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:

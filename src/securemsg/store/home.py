@@ -183,8 +183,8 @@ class Home:
             "test_identity": card.test_key,
         }
         self._secret = secret
-        self.database()
         atomic_write(self.config_path, json.dumps(config, indent=2).encode())
+        self.database()
 
     # -- secrets -------------------------------------------------------------
     def unlock(self) -> SecretIdentity:
@@ -219,6 +219,10 @@ class Home:
 
             ensure_private_dir(self.path)
             self._conn = db.connect(self.db_path)
+            if db.needs_first_checkpoint(self._conn):
+                from securemsg.store.mailbox import sign_first_checkpoint
+
+                sign_first_checkpoint(self._conn, self.unlock(), self.card())
         return self._conn
 
     def close(self) -> None:

@@ -8,6 +8,9 @@ is a keyed blind index: lookups work, the patient's identity is not stored.
 
 This module owns the tables letters, deliveries, log and meta (their schema is
 in store/db.py): no other module runs SQL on them.
+
+Long file: one owner for four tables and the log's chain and checkpoint; splitting
+it would spread the SQL of one table over two modules.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from securemsg.core.log import (
     verify_chain,
 )
 from securemsg.core.storage import StorageKeys
-from securemsg.errors import NotFoundError, UsageError
+from securemsg.errors import ConflictError, NotFoundError, UsageError, VerificationError
 from securemsg.store.fs import ensure_private_dir
 from securemsg.store.home import Home
 
@@ -109,7 +112,6 @@ class Mailbox:
         fd = os.open(self.home.path / ".mailbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
         self._lock = os.fdopen(fd, "rb")
         fcntl.flock(self._lock, fcntl.LOCK_SH)
-        self._first_checkpoint()
 
     # -- paths ------------------------------------------------------------
     def letter_path(self, folder: str, message_id: str) -> Path:
@@ -157,33 +159,30 @@ class Mailbox:
         return entry
 
     def _put_checkpoint(self, cp: Checkpoint) -> None:
-        self._conn.execute(
-            "INSERT INTO meta(k, v) VALUES ('log_checkpoint', ?) "
-            "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
-            (cp.encoded.hex(),),
-        )
-
-    def _first_checkpoint(self) -> None:
-        """A home made before checkpoints, upgraded by this very connection (db.py's
-        migration to version 2 leaves a TEMP marker, seen by no other connection):
-        sign the chain as found, if it is whole and matches the unsigned head."""
-        marked = self._conn.execute(
-            "SELECT 1 FROM sqlite_temp_master WHERE name = 'log_needs_checkpoint'"
-        ).fetchone()
-        if marked is None:
-            return
-        with self.transaction():
-            self._conn.execute("DROP TABLE temp.log_needs_checkpoint")
-            if self._conn.execute("SELECT v FROM meta WHERE k = 'log_checkpoint'").fetchone():
-                return
-            report = self._chain()
-            if report.problem is None:
-                self._put_checkpoint(Checkpoint.sign(self.secret, report.entries, report.head))
+        _put_checkpoint(self._conn, cp)
 
     def _chain(self) -> ChainReport:
-        rows = self._conn.execute("SELECT seq, entry, hash FROM log ORDER BY seq").fetchall()
-        head = self._conn.execute("SELECT v FROM meta WHERE k = 'log_head'").fetchone()
-        return verify_chain(rows, self.card, _hex(head[0]) if head else None)
+        return _chain(self._conn, self.card)
+
+    def sign_missing_checkpoint(self) -> ChainReport:
+        """`log checkpoint`: a home left without a checkpoint (upgraded by a version
+        of securemsg that signed it only when the mailbox was opened) gets one over
+        the chain as it is now, on the owner's explicit request. Refused when a
+        checkpoint exists or the chain itself is broken."""
+        with self.transaction():
+            if self._conn.execute("SELECT 1 FROM meta WHERE k = 'log_checkpoint'").fetchone():
+                raise ConflictError(
+                    "the log already has a signed checkpoint",
+                    hint="`securemsg log verify` checks the log against it",
+                )
+            report = self._chain()
+            if report.problem is not None:
+                raise VerificationError(
+                    f"the log is inconsistent: {report.problem}",
+                    hint="a checkpoint is only signed over an intact chain",
+                )
+            self._put_checkpoint(Checkpoint.sign(self.secret, report.entries, report.head))
+        return report
 
     def verify_log(self) -> ChainReport:
         """The chain, held to the signed checkpoint."""
@@ -393,3 +392,38 @@ def _hex(v: object) -> bytes:
         return bytes.fromhex(str(v))
     except ValueError:
         return b"\x00"
+
+
+def _put_checkpoint(conn: sqlite3.Connection, cp: Checkpoint) -> None:
+    conn.execute(
+        "INSERT INTO meta(k, v) VALUES ('log_checkpoint', ?) "
+        "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+        (cp.encoded.hex(),),
+    )
+
+
+def _chain(conn: sqlite3.Connection, card: Card) -> ChainReport:
+    rows = conn.execute("SELECT seq, entry, hash FROM log ORDER BY seq").fetchall()
+    head = conn.execute("SELECT v FROM meta WHERE k = 'log_head'").fetchone()
+    return verify_chain(rows, card, _hex(head[0]) if head else None)
+
+
+def sign_first_checkpoint(conn: sqlite3.Connection, secret: SecretIdentity, card: Card) -> None:
+    """A home made before checkpoints, upgraded by this very connection (db.py's
+    migration to version 2 leaves a TEMP marker, seen by no other connection):
+    sign the chain as found, if it is whole and matches the unsigned head.
+
+    Called by Home.database() for whichever store opened the database first
+    (contacts, consents or the mailbox), so that no command can upgrade a home
+    and leave it without a checkpoint."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DROP TABLE temp.log_needs_checkpoint")
+        if conn.execute("SELECT v FROM meta WHERE k = 'log_checkpoint'").fetchone() is None:
+            report = _chain(conn, card)
+            if report.problem is None:
+                _put_checkpoint(conn, Checkpoint.sign(secret, report.entries, report.head))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
