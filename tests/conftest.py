@@ -44,6 +44,9 @@ _CLEARED = (
     "PYTHON_KEYRING_BACKEND",
     "FORCE_COLOR",
     "COLUMNS",
+    "SECUREMSG_TZ",
+    "LC_ALL",
+    "LC_MESSAGES",
 )
 
 
@@ -58,6 +61,11 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(fake_home / "config"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TERM", "dumb")
+    # Times shown to people are in the local zone: the tests' is UTC, whatever the
+    # developer's (tests/cli/test_local_time.py sets Europe/Paris on the executable).
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    time.tzset()
     monkeypatch.setenv("SECUREMSG_PASSPHRASE", PASSPHRASE)
     monkeypatch.setenv("SECUREMSG_KEYSTORE", "file")
 

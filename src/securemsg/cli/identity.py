@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -11,6 +13,7 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card, iso_day
 from securemsg.core.times import rfc3339
+from securemsg.errors import UsageError
 
 # No pathlib at import (start-up time of whoami): file options arrive as str.
 
@@ -84,7 +87,11 @@ class WhoAmI:
 @click.option("--rpps", help="Practitioner's RPPS number (11 digits).")
 @click.option("--specialty", help="Practitioner's specialty.")
 @click.option("--ins", help="Patient's INS (national health identifier).")
-@click.option("--birth-date", help="Patient's birth date, YYYY-MM-DD.")
+@click.option(
+    "--birth-date",
+    callback=lambda _c, _p, v: birth_date(v, os.environ),
+    help="Patient's birth date, YYYY-MM-DD (or JJ/MM/AAAA in a French locale).",
+)
 @click.option("--email", help="Contact e-mail.")
 @click.option(
     "--test-key",
@@ -132,3 +139,24 @@ def card_export(ctx: Ctx, output_name: str | None) -> None:
         click.echo(exported.text, nl=False)
         return
     message(f"Card written to {exported.written_to}")
+
+
+def birth_date(value: str | None, env: Mapping[str, str]) -> str | None:
+    """A birth date as typed: ISO everywhere; JJ/MM/AAAA where the locale is French
+    (LC_ALL, LC_MESSAGES or LANG), day first as in France. Returns YYYY-MM-DD."""
+    if value is None or "/" not in value:
+        return value  # ISO (checked by the profile like any other date)
+    lang = env.get("LC_ALL") or env.get("LC_MESSAGES") or env.get("LANG") or ""
+    parts = value.split("/")
+    if not lang.lower().startswith("fr"):
+        raise UsageError(
+            f"birth date {value!r}: write it as YYYY-MM-DD",
+            hint="day/month/year is accepted in a French locale (LANG=fr_FR.UTF-8)",
+        )
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts) or len(parts[2]) != 4:
+        raise UsageError(
+            f"date de naissance {value!r} : écrivez-la JJ/MM/AAAA ou AAAA-MM-JJ",
+            hint="par exemple 02/03/1955 pour le 2 mars 1955",
+        )
+    day, month, year = (int(p) for p in parts)
+    return f"{year:04d}-{month:02d}-{day:02d}"

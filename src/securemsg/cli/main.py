@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 import click
@@ -116,6 +117,27 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: bool) -> N
     """securemsg: end-to-end encrypted letters between caregivers, with the
     patient's signed consent."""
     ctx.obj = Ctx(home, as_json, verbose)
+    _set_display_zone(os.environ)
+
+
+def _set_display_zone(env: Mapping[str, str]) -> None:
+    """Times shown to people: in SECUREMSG_TZ (an IANA name such as Europe/Paris),
+    else in the system's local zone (TZ, /etc/localtime). JSON stays UTC."""
+    from securemsg.core.times import set_display_zone
+
+    name = env.get("SECUREMSG_TZ", "")
+    if not name:
+        set_display_zone(None)
+        return
+    import zoneinfo
+
+    try:
+        set_display_zone(zoneinfo.ZoneInfo(name))
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError) as exc:
+        raise errors.UsageError(
+            f"SECUREMSG_TZ={name!r} is not a known time zone",
+            hint="give an IANA zone name such as Europe/Paris, or unset it to use the system's",
+        ) from exc
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,11 +3,32 @@
 Every time in a `--json` document goes through :func:`rfc3339`, so the JSON schemas
 have one time format (``YYYY-MM-DDTHH:MM:SSZ``). Dates that are not times (a birth
 date) stay RFC 3339 full-dates (``YYYY-MM-DD``).
+
+Times shown to people (:func:`shown`) are in the display zone, with the zone named:
+``2026-12-01 09:30 CET`` for a call made at 09:30 in Paris. The zone is UTC until
+the command line sets it (:func:`set_display_zone`, from ``SECUREMSG_TZ``, ``TZ``
+or the system's local zone: cli/main.py); this module reads no environment.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+
+# None: the system's local zone, as the C library knows it (TZ, /etc/localtime),
+# with its summer time rules; else a fixed tzinfo (a zoneinfo.ZoneInfo).
+_display_zone: _dt.tzinfo | None = _dt.UTC
+
+
+def set_display_zone(zone: _dt.tzinfo | None) -> None:
+    """The zone of every time shown to people from now on (None: the system's)."""
+    global _display_zone
+    _display_zone = zone
+
+
+def shown(ts: int) -> str:
+    """A Unix time for people: ``YYYY-MM-DD HH:MM ZONE`` in the display zone."""
+    when = _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).astimezone(_display_zone)
+    return when.strftime("%Y-%m-%d %H:%M ") + (when.tzname() or when.strftime("%z"))
 
 
 def rfc3339(ts: int) -> str:

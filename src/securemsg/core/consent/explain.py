@@ -5,19 +5,20 @@ worded where they are raised (core.consent.check), with these helpers.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from securemsg.core.domains import Domain, sorted_domains
 from securemsg.core.fingerprint import format_fingerprint
+from securemsg.core.times import shown
 
 if TYPE_CHECKING:  # a type only: the grant module uses these helpers
     from securemsg.core.consent.grant import Grant
 
 
 def iso_time(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """A time for people, in the display zone, the zone named (core/times.py)."""
+    return shown(ts)
 
 
 def short_fp(fp_hex: str) -> str:
