@@ -28,8 +28,9 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from securemsg.store.checked import FILE_FLAGS, Ident, Opened, Problem, Unsafe, check, ident
 
@@ -209,6 +210,23 @@ class Dir:
                     raise
                 raise Unsafe(Problem.UNWRITABLE, self.path, self.st, exc) from exc
             return name, fd
+
+    @contextlib.contextmanager
+    def writing(self, prefix: str, mode: int = 0o600) -> Iterator[tuple[str, BinaryIO]]:
+        """A new hidden temp file (:meth:`create`), ``mode`` whatever the umask, open
+        for writing: (name, file). Flushed and fsync'ed when the block ends; removed
+        if it raises. The caller then gives it its name (:meth:`replace`,
+        :meth:`place_new`) and calls :meth:`fsync`."""
+        name, fd = self.create(prefix, ".tmp", mode)
+        try:
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "wb") as fh:
+                yield name, fh
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            self.unlink(name)
+            raise
 
     def replace(self, src: str, dst: str) -> None:
         os.replace(src, dst, src_dir_fd=self.fd, dst_dir_fd=self.fd)

@@ -200,13 +200,9 @@ def folder_error(exc: Unsafe, drop: Path) -> SecureMsgError:
 def write_into(folder: Dir, name: str, data: bytes, mode: int) -> Path:
     """``data`` as ``folder/name`` (replacing it): a hidden temp file (``O_EXCL``),
     fsync'ed, renamed within the folder."""
-    tmp, fd = folder.create(f".{name[:32]}.", ".tmp", mode)
+    with folder.writing(f".{name[:32]}.", mode) as (tmp, fh):
+        fh.write(data)
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         folder.replace(tmp, name)
     except BaseException:
         folder.unlink(tmp)

@@ -1,10 +1,13 @@
 """Filesystem helpers: atomic writes with private permissions, files that are
-never written over, and safe names for files named by someone else."""
+never written over, and safe names for files named by someone else.
+
+Path-based front ends: the temp files, the no-replace naming and the folder fsync
+are store/dirfd.py's :class:`Dir`, the one implementation (the drop folder uses it
+directly)."""
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import stat
 import unicodedata
@@ -13,14 +16,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from securemsg.errors import ConflictError, UsageError
+from securemsg.store.checked import Unsafe
+from securemsg.store.dirfd import Dir
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 SHARED_FILE = 0o640  # a file made in a folder shared with a group (setgid)
 
-# link(2) is refused by file systems without hard links (FAT, some network
-# shares): EPERM, EOPNOTSUPP, ENOSYS; EMLINK where the link count is capped.
-_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK})
 MAX_FILE_NAME = 200  # bytes of UTF-8: leaves room for " (NNNN)" under NAME_MAX (255)
 MAX_SUFFIX = 16  # characters of an extension kept when a name is shortened
 MAX_TRIES = 10_000  # names tried before giving up ("report (9999).pdf")
@@ -46,6 +48,20 @@ def file_mode_in(directory: Path, private: int = PRIVATE_FILE) -> int:
 
 
 @contextlib.contextmanager
+def _folder(directory: Path) -> Iterator[Dir]:
+    """``directory`` as a :class:`Dir` (store/dirfd.py: the one implementation of
+    temp files, no-replace names and folder fsync); its problems surface as the
+    system's errors, as from a path-based call."""
+    try:
+        with Dir.open(directory) as d:
+            yield d
+    except Unsafe as exc:
+        if exc.error is not None:
+            raise exc.error from None
+        raise
+
+
+@contextlib.contextmanager
 def atomic_writer(
     path: Path, mode: int = PRIVATE_FILE, *, replace: bool = True
 ) -> Iterator[BinaryIO]:
@@ -53,27 +69,21 @@ def atomic_writer(
 
     On any exception the temp file is removed and ``path`` is untouched. With
     ``replace=False`` the file takes its name only if nothing has it, not even
-    a dangling symbolic link (:func:`place_new`), else FileExistsError.
+    a dangling symbolic link (:meth:`Dir.place_new`), else FileExistsError.
     """
-    import tempfile  # lazily: it pulls in shutil, random, bz2, lzma (start-up time)
-
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:32]}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
+    with _folder(path.parent) as d:
+        with d.writing(f".{path.name[:32]}.", mode) as (tmp, fh):
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        if replace:
-            os.replace(tmp, path)
-        else:
-            place_new(Path(tmp), path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+        try:
+            if replace:
+                d.replace(tmp, path.name)
+            else:
+                d.place_new(tmp, path.name)
+        except BaseException:
+            d.unlink(tmp)
+            raise
+        d.fsync()
 
 
 def atomic_write(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
@@ -108,29 +118,22 @@ def write_unique(directory: Path, name: str, data: bytes, mode: int = PRIVATE_FI
     """``data`` in ``directory`` under ``name`` or, when that is taken,
     ``stem (2).ext``, ``stem (3).ext``...; a taken name that holds exactly
     ``data`` already (the same receipt written twice) is used as it is."""
-    import tempfile  # lazily, as above
-
-    fd, tmp = tempfile.mkstemp(prefix=".new-", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
+    with _folder(directory) as d:
+        with d.writing(".new-", mode) as (tmp, fh):
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        for candidate in unique_names(name):
-            final = directory / candidate
-            try:
-                place_new(Path(tmp), final)
-            except FileExistsError:
-                if _same_content(final, data):
-                    return final
-                continue
-            _fsync_dir(directory)
-            return final
-        raise _too_many(directory, name)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        try:
+            for candidate in unique_names(name):
+                try:
+                    d.place_new(tmp, candidate)
+                except FileExistsError:
+                    if _same_content(directory / candidate, data):
+                        return directory / candidate
+                    continue
+                d.fsync()
+                return directory / candidate
+            raise _too_many(directory, name)
+        finally:
+            d.unlink(tmp)
 
 
 def _same_content(path: Path, data: bytes) -> bool:
@@ -149,44 +152,18 @@ def _same_content(path: Path, data: bytes) -> bool:
         os.close(fd)
 
 
-def place_new(tmp: Path, final: Path) -> None:
-    """Give the complete file ``tmp`` the name ``final`` only if nothing has that
-    name, not even a dangling symbolic link; else FileExistsError.
-
-    A hard link (``link(2)`` never follows or replaces its target name), then
-    ``tmp`` is removed. Where the file system has no hard links, ``final`` is
-    created with ``O_CREAT|O_EXCL|O_NOFOLLOW`` and ``tmp`` renamed over that
-    empty placeholder, which is ours. (``renameat2(RENAME_NOREPLACE)`` would do
-    the same in one call, but Python has no binding for it and many network
-    file systems refuse it.)
-    """
-    try:
-        os.link(tmp, final, follow_symlinks=False)
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        if exc.errno not in _NO_HARD_LINKS:
-            raise
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        os.close(os.open(final, flags, PRIVATE_FILE))
-        try:
-            os.replace(tmp, final)
-        except BaseException:
-            os.unlink(final)  # our empty placeholder
-            raise
-        return
-    os.unlink(tmp)
-
-
 def place_unique(tmp: Path, directory: Path, name: str) -> Path:
-    """:func:`place_new` under the first free name of :func:`unique_names`."""
-    for candidate in unique_names(name):
-        final = directory / candidate
-        try:
-            place_new(tmp, final)
-        except FileExistsError:
-            continue
-        return final
+    """The complete file ``tmp`` (in ``directory``) under the first free name of
+    :func:`unique_names`, never over a taken one, not even a dangling link
+    (:meth:`Dir.place_new`)."""
+    with _folder(directory) as d:
+        for candidate in unique_names(name):
+            try:
+                d.place_new(tmp.name, candidate)
+            except FileExistsError:
+                continue
+            d.fsync()
+            return directory / candidate
     raise _too_many(directory, name)
 
 
@@ -227,12 +204,3 @@ def safe_file_name(name: str, default: str = "attachment") -> str:
         stem = stem.encode("utf-8")[:budget].decode("utf-8", "ignore")
         name = stem + suffix
     return name or default
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        dfd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
