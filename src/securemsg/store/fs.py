@@ -56,8 +56,14 @@ def _folder(directory: Path) -> Iterator[Dir]:
         with Dir.open(directory) as d:
             yield d
     except Unsafe as exc:
-        if exc.error is not None:
-            raise exc.error from None
+        if exc.error is None:
+            raise
+        err = exc.error
+        raise type(err)(err.errno, err.strerror, str(exc.path)) from None
+    except OSError as exc:
+        # a name used relative to the folder's descriptor: say which folder
+        if isinstance(exc.filename, str) and not os.path.isabs(exc.filename):
+            exc.filename = str(directory / exc.filename)
         raise
 
 
