@@ -25,6 +25,8 @@ def test_the_package_exports_only_the_composed_api() -> None:
         "decrypt",
         "X25519Identity",
         "X25519Recipient",
+        "ScryptIdentity",
+        "ScryptRecipient",
         "AgeError",
         "ArmorError",
         "HMACError",

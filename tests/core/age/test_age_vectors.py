@@ -2,9 +2,9 @@
 
 Each vector must give exactly its ``expect:`` outcome, and the SHA-256 of all the
 plaintext released before the outcome must equal its ``payload:`` line. Vectors for
-recipient types we do not implement are skipped and counted: hybrid ML-KEM, and
-the scrypt vectors whose outcome needs the passphrase (``Vector.skip_reason``;
-the scrypt vectors decided by the header alone run). The counts are printed at
+recipient types we do not implement are skipped and counted: hybrid ML-KEM only
+(``Vector.skip_reason``). Every vector with a passphrase (the ``scrypt*`` family)
+runs, and their number is printed too. The counts are printed at
 the end of the run (see conftest.py).
 """
 
@@ -22,7 +22,6 @@ from age_helpers import vectors_dir
 from securemsg.core import age
 from securemsg.core.age.hazmat.armor import ArmorReader
 from securemsg.core.age.hazmat.file import read_header, unwrap_file_key
-from securemsg.core.age.hazmat.header import parse as parse_header
 
 OUTCOMES: dict[str, type[age.AgeError] | None] = {
     "success": None,
@@ -78,28 +77,21 @@ class Vector:
         return vec
 
     def skip_reason(self) -> str | None:
-        """Why this vector cannot run here, or None.
-
-        A vector with passphrases runs unless its outcome depends on opening an
-        scrypt stanza: its expected outcome is a header failure (the scrypt rules
-        that need no passphrase, hazmat/scrypt.py), or its header holds no
-        ``scrypt`` stanza at all (``scrypt_uppercase``: "Scrypt" is an unknown
-        type, so nothing matches), and then it runs with no identity."""
+        """Why this vector cannot run here, or None: only hybrid ML-KEM vectors
+        are skipped. Every scrypt vector runs, with its passphrase as an
+        :class:`age.ScryptIdentity` (issue 16)."""
         if self.name.split("_")[0] == "hybrid":
             return "hybrid recipients are not supported"
         if any(not i.startswith("AGE-SECRET-KEY-1") for i in self.identities):
             return "non-X25519 identity (hybrid ML-KEM) is not supported"
-        if self.passphrases and self.expect != "header failure" and self._has_scrypt_stanza():
-            return "the outcome needs scrypt decryption (passphrase recipients are not supported)"
         return None
 
-    def _has_scrypt_stanza(self) -> bool:
-        src = io.BytesIO(self.body)
-        try:
-            header, _ = parse_header(ArmorReader(src) if self.armored else src)
-        except age.AgeError:
-            return True  # cannot tell: keep it skipped
-        return any(s.type == "scrypt" for s in header.stanzas)
+    def age_identities(self) -> list[age.X25519Identity | age.ScryptIdentity]:
+        keys: list[age.X25519Identity | age.ScryptIdentity] = [
+            age.X25519Identity.parse(i) for i in self.identities
+        ]
+        keys += [age.ScryptIdentity(p.encode()) for p in self.passphrases]
+        return keys
 
 
 def _vector_paths() -> list[object]:
@@ -124,7 +116,7 @@ class _Hasher:
 
 def _run(vec: Vector) -> tuple[str, str, str]:
     """Decrypt ``vec``; return the outcome, the payload hash and the error message."""
-    identities = [age.X25519Identity.parse(i) for i in vec.identities]
+    identities = vec.age_identities()
     out = _Hasher()
     try:
         age.decrypt(identities, io.BytesIO(vec.body), out, armored=vec.armored)  # type: ignore[arg-type]
@@ -153,6 +145,8 @@ def test_vector(path: Path | None, age_vector_stats: dict[str, int]) -> None:
         _check_success_details(vec)
     age_vector_stats["failed"] -= 1
     age_vector_stats["passed"] += 1
+    if vec.passphrases:
+        age_vector_stats["scrypt"] += 1
 
 
 def _check_success_details(vec: Vector) -> None:
@@ -161,7 +155,7 @@ def _check_success_details(vec: Vector) -> None:
     reader = ArmorReader(src) if vec.armored else src
     header, header_bytes = read_header(reader)
     assert header.encode() == header_bytes
-    identities = [age.X25519Identity.parse(i) for i in vec.identities]
+    identities = vec.age_identities()
     file_key = unwrap_file_key(header, header_bytes, identities)
     if vec.file_key is not None:
         assert file_key == vec.file_key

@@ -1,4 +1,4 @@
-"""age v1 (C2SP) with X25519 recipients: the composed API.
+"""age v1 (C2SP) with X25519 and scrypt (passphrase) recipients: the composed API.
 
 ::
 
@@ -40,7 +40,14 @@ from .hazmat.file import (
 )
 from .hazmat.header import Header, LineReader
 from .hazmat.stream import CHUNK_SIZE, ENC_CHUNK_SIZE, StreamEncryptor
-from .keys import X25519Identity, X25519Recipient
+from .keys import (
+    Identity,
+    Recipient,
+    ScryptIdentity,
+    ScryptRecipient,
+    X25519Identity,
+    X25519Recipient,
+)
 
 __all__ = [
     "AgeError",
@@ -50,6 +57,8 @@ __all__ = [
     "KeyFormatError",
     "NoIdentityMatchError",
     "PayloadError",
+    "ScryptIdentity",
+    "ScryptRecipient",
     "X25519Identity",
     "X25519Recipient",
     "decrypt",
@@ -71,7 +80,7 @@ def _pieces(src: bytes | bytearray | memoryview | BinaryIO) -> Iterator[bytes | 
 
 
 def encrypt(
-    recipients: Sequence[X25519Recipient],
+    recipients: Sequence[Recipient],
     plaintext: bytes | BinaryIO,
     out: BinaryIO,
     rng: Rng = nacl.utils.random,
@@ -127,7 +136,7 @@ class _Prefixed:
 
 
 def decrypt(
-    identities: Sequence[X25519Identity],
+    identities: Sequence[Identity],
     src: BinaryIO,
     out: BinaryIO,
     armored: bool | None = None,

@@ -99,3 +99,55 @@ class X25519Identity:
 
     def __repr__(self) -> str:
         return "X25519Identity(<REDACTED>)"
+
+
+# Bounds mirrored from hazmat/scrypt.py (not imported: that module imports nothing
+# from here, and keys stay importable on their own).
+_SCRYPT_MAX_WORK_FACTOR = 22
+
+
+def _check_passphrase(passphrase: bytes) -> None:
+    if not isinstance(passphrase, bytes) or not passphrase:
+        raise KeyFormatError("a passphrase is a non-empty byte string (UTF-8)")
+
+
+@dataclass(frozen=True, slots=True)
+class ScryptRecipient:
+    """A passphrase to encrypt to (age ``scrypt`` recipient), with the work factor
+    log2(N) to use. It must be the file's only recipient. ``repr`` is redacted."""
+
+    passphrase: bytes = field(repr=False)
+    work_factor: int = 18
+
+    def __post_init__(self) -> None:
+        _check_passphrase(self.passphrase)
+        if type(self.work_factor) is not int or not (
+            1 <= self.work_factor <= _SCRYPT_MAX_WORK_FACTOR
+        ):
+            raise KeyFormatError(f"the scrypt work factor is 1..{_SCRYPT_MAX_WORK_FACTOR}")
+
+    def __repr__(self) -> str:
+        return f"ScryptRecipient(<REDACTED>, work_factor={self.work_factor})"
+
+
+@dataclass(frozen=True, slots=True)
+class ScryptIdentity:
+    """A passphrase to decrypt with (age ``scrypt`` identity); files whose work
+    factor is above ``max_work_factor`` are refused. ``repr`` is redacted."""
+
+    passphrase: bytes = field(repr=False)
+    max_work_factor: int = _SCRYPT_MAX_WORK_FACTOR
+
+    def __post_init__(self) -> None:
+        _check_passphrase(self.passphrase)
+        if type(self.max_work_factor) is not int or not (
+            1 <= self.max_work_factor <= _SCRYPT_MAX_WORK_FACTOR
+        ):
+            raise KeyFormatError(f"the scrypt work factor is 1..{_SCRYPT_MAX_WORK_FACTOR}")
+
+    def __repr__(self) -> str:
+        return f"ScryptIdentity(<REDACTED>, max_work_factor={self.max_work_factor})"
+
+
+Recipient = X25519Recipient | ScryptRecipient
+Identity = X25519Identity | ScryptIdentity

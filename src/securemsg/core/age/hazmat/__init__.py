@@ -13,8 +13,8 @@ written, and verify as the payload streams (``core/letter/compose.py``,
   reading and unwrapping, payload decryption);
 - ``header``: the header's strict parser and encoder, and its MAC;
 - ``x25519``: the X25519 stanza (wrap and unwrap the file key);
-- ``scrypt``: the rules of the scrypt stanza that need no passphrase (alone in
-  its header, well formed); securemsg never opens one;
+- ``scrypt``: the scrypt (passphrase) stanza: wrap and unwrap, and its rules
+  (alone in its header, well formed, a bounded work factor);
 - ``stream``: the STREAM payload, one path per direction, and its buffer rules;
 - ``hkdf``: HKDF-SHA-256;
 - ``armor``: the strict ASCII armor;

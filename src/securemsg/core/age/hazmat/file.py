@@ -19,9 +19,17 @@ import nacl.utils
 
 from securemsg.errors import HeaderError, HMACError, NoIdentityMatchError
 
-from ..keys import X25519Identity, X25519Recipient
+from ..keys import Identity, Recipient, ScryptIdentity, ScryptRecipient
 from . import scrypt, x25519
-from .header import Header, LineReader, compute_mac, encode_without_mac, header_mac_input, parse
+from .header import (
+    Header,
+    LineReader,
+    Stanza,
+    compute_mac,
+    encode_without_mac,
+    header_mac_input,
+    parse,
+)
 from .stream import ENC_CHUNK_SIZE, NONCE_SIZE, StreamDecryptor
 
 Rng = Callable[[int], bytes]
@@ -46,12 +54,21 @@ def new_payload_nonce(rng: Rng = nacl.utils.random) -> bytes:
 
 
 def build_header(
-    file_key: bytes, recipients: Sequence[X25519Recipient], rng: Rng = nacl.utils.random
+    file_key: bytes, recipients: Sequence[Recipient], rng: Rng = nacl.utils.random
 ) -> bytes:
-    """The full header (through ``--- <mac>\\n``) wrapping ``file_key`` to each recipient."""
+    """The full header (through ``--- <mac>\\n``) wrapping ``file_key`` to each recipient.
+
+    A :class:`ScryptRecipient` must be the only recipient (age spec)."""
     if not recipients:
         raise ValueError("at least one recipient is required")
-    stanzas = tuple(x25519.wrap(file_key, r, rng) for r in recipients)
+    if len(recipients) > 1 and any(isinstance(r, ScryptRecipient) for r in recipients):
+        raise ValueError("a passphrase (scrypt) recipient must be the only recipient")
+    stanzas = tuple(
+        scrypt.wrap(file_key, r.passphrase, r.work_factor, rng)
+        if isinstance(r, ScryptRecipient)
+        else x25519.wrap(file_key, r, rng)
+        for r in recipients
+    )
     mac_input = encode_without_mac(stanzas)
     return Header(stanzas, compute_mac(file_key, mac_input)).encode()
 
@@ -68,9 +85,13 @@ def read_header(src: LineReader) -> tuple[Header, bytes]:
     return header, header_bytes
 
 
-def unwrap_file_key(
-    header: Header, header_bytes: bytes, identities: Sequence[X25519Identity]
-) -> bytes:
+def _unwrap(stanza: Stanza, identity: Identity) -> bytes | None:
+    if isinstance(identity, ScryptIdentity):
+        return scrypt.unwrap(stanza, identity.passphrase, identity.max_work_factor)
+    return x25519.unwrap(stanza, identity)
+
+
+def unwrap_file_key(header: Header, header_bytes: bytes, identities: Sequence[Identity]) -> bytes:
     """Find the file key with ``identities`` and check the header MAC."""
     if header.encode() != header_bytes:
         raise HeaderError("the header bytes do not match the parsed header")
@@ -78,7 +99,7 @@ def unwrap_file_key(
     file_key = None
     for identity in identities:
         for stanza in header.stanzas:
-            file_key = x25519.unwrap(stanza, identity)
+            file_key = _unwrap(stanza, identity)
             if file_key is not None:
                 break
         if file_key is not None:
