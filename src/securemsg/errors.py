@@ -301,3 +301,42 @@ class ArmorError(AgeError):
         "The ASCII-armored text was changed (re-wrapped, trimmed or edited); "
         "copy the whole block from BEGIN to END again."
     )
+
+
+# -- backup and restore (issue 16; docs/format-backup.md) ---------------------------
+class WeakPassphrase(UsageError):
+    """A backup passphrase below the floor (docs/format-backup.md §2)."""
+
+    code = "weak_passphrase"
+
+
+class BackupPassphraseError(VerificationError):
+    """The passphrase does not open the backup."""
+
+    code = "backup_passphrase"
+
+
+class BackupDamaged(VerificationError):
+    """The backup's encryption does not verify: truncated, altered, not a backup."""
+
+    code = "backup_damaged"
+
+
+class BackupUnsafeEntry(VerificationError):
+    """An entry of the backup that a restore must never write: a path that
+    leaves the home, a link, a device, a name outside the format."""
+
+    code = "backup_unsafe_entry"
+
+
+class BackupInvalid(FormatError):
+    """The backup decrypts but its contents break docs/format-backup.md, or the
+    restored home fails a check (database, log chain, letter digests)."""
+
+    code = "backup_invalid"
+
+
+class RestoreTargetNotEmpty(ConflictError):
+    """restore writes only into a home that does not exist or is an empty folder."""
+
+    code = "restore_not_empty"

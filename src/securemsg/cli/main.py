@@ -66,6 +66,8 @@ class LazyGroup(click.Group):
         "log": ("securemsg.cli.mail", "log"),
         "consent": ("securemsg.cli.consent", "consent"),
         "drop": ("securemsg.cli.drop", "drop"),
+        "backup": ("securemsg.cli.backup", "backup"),
+        "restore": ("securemsg.cli.backup", "restore"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -104,6 +106,8 @@ HELP = {
     "log": "Verify the mailbox's tamper-evident log.",
     "consent": "Patient consent: grant, revoke, object, show, import, list.",
     "drop": "Set up a drop folder shared by several Unix accounts.",
+    "backup": "Write the whole home into one passphrase-encrypted file.",
+    "restore": "Restore a backup into an empty home, verified.",
 }
 
 

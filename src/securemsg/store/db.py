@@ -121,3 +121,38 @@ def _complete_v1(conn: sqlite3.Connection) -> bool:
         V1_OBJECTS,
     ).fetchone()
     return int(n) == len(V1_OBJECTS)
+
+
+def snapshot(path: Path, dest: Path) -> None:
+    """A consistent copy of the database at ``path`` into ``dest`` (an existing
+    empty 0600 file), through SQLite's online backup: what a backup carries."""
+    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    dst = sqlite3.connect(dest)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        dst.close()
+        src.close()
+
+
+def integrity_problem(path: Path) -> str | None:
+    """SQLite's own check of a database file (``PRAGMA integrity_check``), and
+    that it is a securemsg database of a version this code reads: None if
+    sound, else what is wrong."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return f"cannot open the database ({exc})"
+    try:
+        rows = conn.execute("PRAGMA integrity_check").fetchall()
+        if [tuple(r) for r in rows] != [("ok",)]:
+            return f"SQLite integrity check: {'; '.join(str(r[0]) for r in rows[:3])}"
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if not 1 <= version <= SCHEMA_VERSION or not _complete_v1(conn):
+            return f"not a securemsg database this version reads (version {version})"
+    except sqlite3.Error as exc:
+        return f"the database is not a sound SQLite file ({exc})"
+    finally:
+        conn.close()
+    return None

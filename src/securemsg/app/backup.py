@@ -1,0 +1,216 @@
+"""backup and restore: the whole home in one age file encrypted to a passphrase
+(docs/format-backup.md), and back into an empty home, verified before it is
+declared done.
+
+The passphrase comes from ``SECUREMSG_BACKUP_PASSPHRASE`` (scripts), else the
+terminal without echo (asked twice for a backup). It is not the key's
+passphrase: the key file travels sealed as it is, and a restore asks for the
+key's passphrase to check the log's signatures.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from securemsg.core import keyfile
+from securemsg.core.log import LogEntry
+from securemsg.errors import (
+    BackupInvalid,
+    KeyStoreError,
+    NotFoundError,
+    RestoreTargetNotEmpty,
+    UnreadableError,
+    WeakPassphrase,
+)
+from securemsg.store import db
+from securemsg.store.backup import (
+    DB_NAME,
+    Manifest,
+    Progress,
+    extract_backup,
+    home_files,
+    open_backup,
+    write_backup,
+)
+from securemsg.store.fs import check_new_file
+from securemsg.store.home import Home
+from securemsg.store.keystore import ENV_PASSPHRASE
+from securemsg.store.keystore.prompt import read_terminal
+from securemsg.store.mailbox import Mailbox
+from securemsg.store.receiving import file_digest
+
+ENV_BACKUP_PASSPHRASE = "SECUREMSG_BACKUP_PASSPHRASE"  # noqa: S105 (a variable name)
+MIN_PASSPHRASE = 12
+WORK_FACTOR = 18  # log2(N) of the scrypt stanza (hazmat/scrypt.py DEFAULT_WORK_FACTOR)
+Ask = Callable[[str], "str | None"]
+
+
+def backup_passphrase(env: Mapping[str, str], confirm: bool, ask: Ask = read_terminal) -> bytes:
+    """The backup passphrase: the environment, else the terminal (twice to confirm).
+    A new backup's passphrase has at least :data:`MIN_PASSPHRASE` characters."""
+    value = env.get(ENV_BACKUP_PASSPHRASE) or None
+    if value is None:
+        value = ask("Backup passphrase: " if not confirm else "New backup passphrase: ")
+        if value is None:
+            raise KeyStoreError(
+                "no backup passphrase: no terminal to ask it on",
+                hint=f"set {ENV_BACKUP_PASSPHRASE} or run from a terminal",
+            )
+        if confirm and value and ask("Repeat the backup passphrase: ") != value:
+            raise KeyStoreError(
+                "the two passphrases do not match",
+                hint="run the command again and type the same passphrase twice",
+            )
+    if not value:
+        raise WeakPassphrase("an empty backup passphrase is not allowed")
+    if confirm and len(value) < MIN_PASSPHRASE:
+        raise WeakPassphrase(
+            f"the backup passphrase is shorter than {MIN_PASSPHRASE} characters",
+            hint="anyone who gets the file can try passphrases offline: "
+            "choose five or six random words",
+        )
+    return keyfile.passphrase_bytes(value)
+
+
+@dataclass(frozen=True, slots=True)
+class BackupDone:
+    path: str
+    created: int
+    fingerprint: str
+    files: int
+    total_bytes: int
+    work_factor: int
+    key_exported: bool  # the key came from an OS key store, sealed under the backup passphrase
+
+
+def backup(
+    home: Home,
+    out: Path,
+    now: int,
+    ask: Ask = read_terminal,
+    progress: Callable[[int], Progress | None] | None = None,
+) -> BackupDone:
+    """Write the whole home to ``out`` (docs/format-backup.md)."""
+    config = home.config()
+    card = home.card()
+    check_new_file(out)
+    passphrase = backup_passphrase(home.env, confirm=True, ask=ask)
+    files = home_files(home.path)
+    extra: dict[str, bytes] = {}
+    exported = config.get("keystore", {}).get("kind") != "file"
+    if exported:  # an OS key store: carry the key sealed under the backup passphrase
+        secret = home.unlock().to_bytes()
+        extra["keys/identity.key"] = keyfile.seal(secret, passphrase)
+        moved = dict(config, keystore={"kind": "file", "path": "keys/identity.key"})
+        extra["config.json"] = json.dumps(moved, indent=2).encode()
+    names = sorted({*files, *extra})
+    total = sum(os.stat(home.path / n).st_size for n in files if n not in extra)
+    manifest = Manifest(now, card.fingerprint, len(names), total,
+                        "backup" if exported else "key file")  # fmt: skip
+    tick = progress(total) if progress is not None else None
+    write_backup(out, home.path, manifest, files, passphrase, now, extra, tick)
+    return BackupDone(str(out), now, card.fingerprint, len(names), total, WORK_FACTOR, exported)
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreDone:
+    home: str
+    created: int
+    fingerprint: str
+    files: int
+    letters_in: int
+    letters_sent: int
+    log_entries: int
+    last_log_time: int | None
+
+
+def _check_target(target: Path) -> None:
+    if os.path.lexists(target) and (
+        target.is_symlink() or not target.is_dir() or any(target.iterdir())
+    ):
+        raise RestoreTargetNotEmpty(
+            f"{target} is not empty; restore writes only into an empty home",
+            hint="choose a new folder with --home, or move this one aside first",
+        )
+
+
+def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> RestoreDone:
+    """Restore the backup ``src`` into ``home`` (absent or an empty folder). On
+    any failure nothing is left: the staging folder is removed."""
+    target = home.path
+    _check_target(target)
+    try:
+        fh = open(src, "rb")  # noqa: SIM115 (closed below)
+    except FileNotFoundError:
+        raise NotFoundError(f"no backup file {src}") from None
+    except OSError as exc:
+        raise UnreadableError(f"cannot read {src}: {exc.strerror or exc}") from None
+    with fh:
+        passphrase = backup_passphrase(home.env, confirm=False, ask=ask)
+        reader = open_backup(fh, passphrase)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
+        try:
+            manifest, files = extract_backup(reader, staging)
+            done = _verify(staging, manifest, files, passphrase, home.env)
+            _check_target(target)
+            if os.path.lexists(target):
+                os.rmdir(target)
+            os.rename(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return RestoreDone(str(target), *done)
+
+
+def _verify(
+    staging: Path, manifest: Manifest, files: list[str], passphrase: bytes, env: Mapping[str, str]
+) -> tuple[int, str, int, int, int, int, int | None]:
+    """The restored home is sound: its files, its card, its database, its log
+    chain (every signature, to the signed checkpoint), every letter's digest."""
+    for needed in ("config.json", "card.txt", DB_NAME):
+        if needed not in files:
+            raise BackupInvalid(f"the backup holds no {needed}")
+    if (problem := db.integrity_problem(staging / DB_NAME)) is not None:
+        raise BackupInvalid(f"the backup's database is damaged: {problem}")
+    if manifest.key_sealed_by == "backup":
+        env = {**env, ENV_PASSPHRASE: passphrase.decode()}
+    restored = Home(staging, env=env)
+    if restored.card().fingerprint != manifest.fingerprint:
+        raise BackupInvalid("the backup's card is not the identity its manifest names")
+    box = Mailbox(restored)
+    try:
+        report = box.verify_log()
+        if report.problem is not None:
+            raise BackupInvalid(f"the backup's log does not verify: {report.problem}")
+        counts = [_check_letters(box, staging, folder) for folder in ("in", "sent")]
+        rows = box.log_rows()
+        last = LogEntry.verify(rows[-1][1], box.card).time if rows else None
+    finally:
+        restored.close()
+    return (manifest.created, manifest.fingerprint, len(files), counts[0], counts[1],
+            report.entries, last)  # fmt: skip
+
+
+def _check_letters(box: Mailbox, staging: Path, folder: str) -> int:
+    count, page = 0, 500
+    root = staging.resolve()
+    while rows := box.listing(folder, limit=page, offset=count):
+        for row in rows:
+            path = (staging / row.path).resolve()
+            if root not in path.parents or not path.is_file():
+                raise BackupInvalid(f"letter {row.id[:16]} ({folder}) is missing from the backup")
+            with open(path, "rb") as fh:
+                if not hmac.compare_digest(file_digest(fh), row.envelope_digest):
+                    raise BackupInvalid(
+                        f"letter {row.id[:16]} ({folder}) does not match its digest"
+                    )
+        count += len(rows)
+    return count
