@@ -167,12 +167,18 @@ def write_backup(
     now: int,
     extra: dict[str, bytes] | None = None,
     progress: Progress | None = None,
+    work_factor: int | None = None,
 ) -> None:
     """Write the backup of ``files`` (names in ``home``) to ``out_path`` (0600,
     atomic, never over an existing file). ``extra`` replaces or adds small files
-    by name (an exported key file and its config)."""
+    by name (an exported key file and its config). ``work_factor`` is for tests
+    and vectors; the command always writes the default (docs/format-backup.md)."""
     extra = extra or {}
-    recipient = age.ScryptRecipient(passphrase)
+    recipient = (
+        age.ScryptRecipient(passphrase)
+        if work_factor is None
+        else age.ScryptRecipient(passphrase, work_factor)
+    )
     try:
         with atomic_writer(out_path, 0o600, replace=False) as fh, db_snapshot(home) as snap:
             writer = EncryptingWriter([recipient], fh)
