@@ -1350,6 +1350,65 @@ def proof_vectors() -> list[Vector]:
     return out
 
 
+# -- backups (docs/format-backup.md) ---------------------------------------------------
+BACKUP_PASSPHRASE = "vector backup passphrase"  # noqa: S105 (a public test vector)
+BACKUP_FILES = (
+    ("config.json", b'{"schema": 1}\n'),
+    ("card.txt", b"(a card)\n"),
+    ("keys/identity.key", bytes(range(48))),
+    ("mail/in/00ff.smsg", b"(an envelope)"),
+)
+
+
+def backup_bytes(entries: list[tuple[str, bytes | None]], seed: str) -> bytes:
+    """A backup with these entries (None: a folder), manifest first, scrypt 2^10."""
+    import tarfile
+
+    from securemsg.store.backup import MANIFEST, Manifest, entry_info
+
+    files = [(n, d) for n, d in entries if d is not None]
+    manifest = Manifest(NOW, GP.fp, len(files), sum(len(d) for _, d in files), "key file")
+    plain = io.BytesIO()
+    with tarfile.open(fileobj=plain, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        body = manifest.to_json()
+        tar.addfile(entry_info(MANIFEST, len(body), NOW), io.BytesIO(body))
+        for name, data in entries:
+            if data is None:
+                tar.addfile(entry_info(name, 0, NOW, directory=True))
+            else:
+                tar.addfile(entry_info(name, len(data), NOW), io.BytesIO(data))
+    out = io.BytesIO()
+    recipient = age.ScryptRecipient(BACKUP_PASSPHRASE.encode(), 10)
+    age.encrypt([recipient], plain.getvalue(), out, rng=fixed_rng(seed))
+    return out.getvalue()
+
+
+def backup_vectors() -> list[Vector]:
+    genuine: list[tuple[str, bytes | None]] = [
+        ("keys", None), ("mail", None), ("mail/in", None), *BACKUP_FILES
+    ]  # fmt: skip
+    good = backup_bytes(genuine, "backup-valid")
+    entries = ";".join(f"{n}:{hashlib.sha256(d).hexdigest()[:16]}" for n, d in BACKUP_FILES)
+    inputs = [("passphrase", BACKUP_PASSPHRASE), ("scrypt-work-factor", "10")]
+    decoded = [("created", str(NOW)), ("fingerprint", GP.fp), ("entries", entries)]
+
+    def vector(name: str, expect: str, comment: str, body: bytes, passphrase: str = "") -> Vector:
+        given = [("passphrase", passphrase), *inputs[1:]] if passphrase else inputs
+        return Vector(name, expect, "backup", comment, body, "base64", given,
+                      decoded if expect == "success" else [])  # fmt: skip
+
+    traversal = backup_bytes([*genuine, ("../evil", b"x")], "backup-traversal")
+    return [
+        vector("backup-valid", "success", "a small backup: manifest, folders, four files", good),
+        vector("backup-wrong-passphrase", "BackupPassphraseError",
+               "the same file, another passphrase", good, "not the passphrase"),
+        vector("backup-truncated", "BackupDamaged",
+               "the last 20 bytes cut off (the last STREAM chunk)", good[:-20]),
+        vector("backup-traversal", "BackupUnsafeEntry",
+               "an entry named ../evil after the genuine ones", traversal),
+    ]  # fmt: skip
+
+
 def all_vectors() -> list[Vector]:
     vectors = [
         *card_vectors(),
@@ -1358,6 +1417,7 @@ def all_vectors() -> list[Vector]:
         *binding_vectors(),
         *envelope_vectors(),
         *proof_vectors(),
+        *backup_vectors(),
     ]
     names = [v.name for v in vectors]
     assert len(names) == len(set(names)), "vector names must be unique"

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clirun import run_cli, world_env
 from letterworld import PASSPHRASE, World
+
+from clirun import run_cli, world_env
 
 pytestmark = pytest.mark.slow
 

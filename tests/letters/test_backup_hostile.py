@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clirun import run_cli, world_env
 from letterworld import PASSPHRASE, World
 
 import tamper
+from clirun import run_cli, world_env
 from securemsg.core import age
 from securemsg.store.backup import MANIFEST, Manifest, db_snapshot, home_files, write_backup
 

@@ -64,6 +64,7 @@ OBJECTS = (
     "refusal",
     "log-entry",
     "envelope",
+    "backup",
 )
 
 
@@ -288,6 +289,27 @@ def run_envelope(v: Vector) -> dict[str, str]:
     }
 
 
+def run_backup(v: Vector) -> dict[str, str]:
+    """Open and extract into a temporary folder, as restore does (before it
+    verifies the home); the entries' names and SHA-256."""
+    import tempfile
+
+    from securemsg.store.backup import extract_backup, open_backup
+
+    with tempfile.TemporaryDirectory() as tmp:
+        reader = open_backup(io.BytesIO(v.body), v.get("passphrase").encode())
+        assert reader.header.stanzas[0].args[1] == v.get("scrypt-work-factor")
+        manifest, files = extract_backup(reader, Path(tmp))
+        got = [
+            f"{n}:{hashlib.sha256((Path(tmp) / n).read_bytes()).hexdigest()[:16]}" for n in files
+        ]
+    return {
+        "created": str(manifest.created),
+        "fingerprint": manifest.fingerprint,
+        "entries": ";".join(got),
+    }
+
+
 RUNNERS = {
     "card": run_card,
     "consent-grant": run_consent,
@@ -299,6 +321,7 @@ RUNNERS = {
     "refusal": run_refusal,
     "log-entry": run_log,
     "envelope": run_envelope,
+    "backup": run_backup,
 }
 
 

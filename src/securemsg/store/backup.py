@@ -134,7 +134,7 @@ def db_snapshot(home: Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def _tarinfo(name: str, size: int, mtime: int, directory: bool = False) -> tarfile.TarInfo:
+def entry_info(name: str, size: int, mtime: int, directory: bool = False) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.size = 0 if directory else size
     info.mtime = mtime
@@ -184,18 +184,18 @@ def write_backup(
             writer = EncryptingWriter([recipient], fh)
             with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
                 body = manifest.to_json()
-                tar.addfile(_tarinfo(MANIFEST, len(body), now), _Bytes(body))
+                tar.addfile(entry_info(MANIFEST, len(body), now), _Bytes(body))
                 made: set[str] = set()
                 for name in sorted({*files, *extra}, key=lambda n: (n != DB_NAME, n)):
                     _add_dirs(tar, name, made, now)
                     if name in extra:
                         data = extra[name]
-                        tar.addfile(_tarinfo(name, len(data), now), _Bytes(data))
+                        tar.addfile(entry_info(name, len(data), now), _Bytes(data))
                         continue
                     path = snap if name == DB_NAME else home / name
                     with open(path, "rb") as src:
                         size = os.fstat(src.fileno()).st_size
-                        tar.addfile(_tarinfo(name, size, now), _Counting(src, progress))
+                        tar.addfile(entry_info(name, size, now), _Counting(src, progress))
             writer.close()
     except FileExistsError as exc:
         raise exists_error(out_path) from exc
@@ -207,7 +207,7 @@ def _add_dirs(tar: tarfile.TarFile, name: str, made: set[str], now: int) -> None
         folder = "/".join(parts[:i])
         if folder not in made:
             made.add(folder)
-            tar.addfile(_tarinfo(folder, 0, now, directory=True))
+            tar.addfile(entry_info(folder, 0, now, directory=True))
 
 
 class _Bytes:
