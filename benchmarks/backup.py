@@ -31,7 +31,7 @@ KiB = 1 << 10
 N_LETTERS = 10_000
 SMALL = 4 * KiB
 BIG_FILES = 4
-PASS = "benchmark backup passphrase"
+PASS = "benchmark backup passphrase"  # noqa: S105 (a throw-away test home)
 
 
 def build_home(home: Path, env: dict[str, str], total: int, letters: int) -> int:
