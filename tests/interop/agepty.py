@@ -17,11 +17,17 @@ import time
 PROMPT_WORDS = (b"passphrase:", b"passphrase (leave empty")
 
 
-def run_age(args: list[str], answers: list[str], timeout: float = 60.0) -> tuple[int, str]:
+def run_age(
+    args: list[str],
+    answers: list[str],
+    timeout: float = 60.0,
+    env: dict[str, str] | None = None,
+) -> tuple[int, str]:
+    """Also for ``securemsg`` (its prompts end in "passphrase: " too), with ``env``."""
     pid, master = pty.fork()
     if pid == 0:  # the child: the pty is its controlling terminal
         try:
-            os.execvp(args[0], args)
+            os.execvpe(args[0], args, os.environ if env is None else env)
         finally:
             os._exit(127)
     seen = b""

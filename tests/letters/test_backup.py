@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from letterworld import PASSPHRASE, World
 
-from clirun import run_cli, world_env
+from clirun import child_env, cli_command, run_cli, world_env
 
 pytestmark = pytest.mark.slow
 
@@ -164,3 +164,24 @@ def test_restore_refuses_a_home_that_is_not_empty(world: World, tmp_path: Path) 
     empty.mkdir()
     assert run(world, empty, "restore", out).exit_code == 0
     assert (empty / "config.json").is_file()
+
+
+def test_the_passphrase_is_asked_twice_on_the_terminal(world: World, tmp_path: Path) -> None:
+    """No SECUREMSG_BACKUP_PASSPHRASE: backup asks on the terminal, twice; two
+    different answers are refused and leave no file; restore asks once."""
+    from interop.agepty import run_age
+
+    env = child_env(_env(SECUREMSG_BACKUP_PASSPHRASE=None))
+    out = tmp_path / "tty.age"
+    home = ["--home", str(world.home("gp"))]
+    code, tty = run_age([*cli_command(), *home, "backup", "-o", str(out)],
+                        [BACKUP_PASS, BACKUP_PASS + "x"], env=env)  # fmt: skip
+    assert code == 4 and "do not match" in tty, tty
+    assert not out.exists()
+    code, tty = run_age([*cli_command(), *home, "backup", "-o", str(out)],
+                        [BACKUP_PASS, BACKUP_PASS], env=env)  # fmt: skip
+    assert code == 0, tty
+    assert tty.lower().count("passphrase: ") == 2
+    restored = ["--home", str(tmp_path / "restored")]
+    code, tty = run_age([*cli_command(), *restored, "restore", str(out)], [BACKUP_PASS], env=env)
+    assert code == 0 and "restored and verified" in tty, tty
