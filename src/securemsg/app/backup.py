@@ -131,7 +131,7 @@ class RestoreDone:
     last_log_time: int | None
 
 
-def _check_target(target: Path) -> None:
+def check_empty_target(target: Path) -> None:
     if os.path.lexists(target) and (
         target.is_symlink() or not target.is_dir() or any(target.iterdir())
     ):
@@ -145,7 +145,7 @@ def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> Restor
     """Restore the backup ``src`` into ``home`` (absent or an empty folder). On
     any failure nothing is left: the staging folder is removed."""
     target = home.path
-    _check_target(target)
+    check_empty_target(target)
     try:
         fh = open(src, "rb")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
@@ -160,7 +160,7 @@ def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> Restor
         try:
             manifest, files = extract_backup(reader, staging)
             done = _verify(staging, manifest, files, passphrase, home.env)
-            _check_target(target)
+            check_empty_target(target)
             if os.path.lexists(target):
                 os.rmdir(target)
             os.rename(staging, target)

@@ -108,8 +108,8 @@ def _check_log_position(box: Mailbox, card: Card, name: str, r: Receipt) -> None
             other = Receipt.verify(data, card)
         except SecureMsgError:
             continue  # a refusal notice, or a receipt under an earlier key
-        if other.message_id == r.message_id:
-            continue
+        if other.message_id == r.message_id or other.chain != r.chain:
+            continue  # another device's log is another chain (docs/format.md §14)
         if other.log_seq == r.log_seq:
             problem = (
                 f"{name}'s receipt for letter {r.message_id.hex()} is at position "

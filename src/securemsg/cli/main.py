@@ -68,6 +68,7 @@ class LazyGroup(click.Group):
         "drop": ("securemsg.cli.drop", "drop"),
         "backup": ("securemsg.cli.backup", "backup"),
         "restore": ("securemsg.cli.backup", "restore"),
+        "device": ("securemsg.cli.device", "device"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -108,6 +109,7 @@ HELP = {
     "drop": "Set up a drop folder shared by several Unix accounts.",
     "backup": "Write the whole home into one passphrase-encrypted file.",
     "restore": "Restore a backup into an empty home, verified.",
+    "device": "Use my identity on a second computer (add, join).",
 }
 
 

@@ -180,7 +180,8 @@ def write_backup(
         else age.ScryptRecipient(passphrase, work_factor)
     )
     try:
-        with atomic_writer(out_path, 0o600, replace=False) as fh, db_snapshot(home) as snap:
+        snapshot = db_snapshot(home) if DB_NAME in files else contextlib.nullcontext(None)
+        with atomic_writer(out_path, 0o600, replace=False) as fh, snapshot as snap:
             writer = EncryptingWriter([recipient], fh)
             with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
                 body = manifest.to_json()
@@ -192,7 +193,7 @@ def write_backup(
                         data = extra[name]
                         tar.addfile(entry_info(name, len(data), now), _Bytes(data))
                         continue
-                    path = snap if name == DB_NAME else home / name
+                    path = snap if name == DB_NAME and snap is not None else home / name
                     with open(path, "rb") as src:
                         size = os.fstat(src.fileno()).st_size
                         tar.addfile(entry_info(name, size, now), _Counting(src, progress))

@@ -10,7 +10,8 @@ This module owns the tables letters, deliveries, log and meta (their schema is
 in store/db.py): no other module runs SQL on them.
 
 Long file: one owner for four tables and the log's chain and checkpoint; splitting
-it would spread the SQL of one table over two modules.
+it would spread the SQL of one table over two modules. A second device's
+log chain id (``device join``) is kept here too.
 """
 
 from __future__ import annotations
@@ -201,6 +202,12 @@ class Mailbox:
         if problem is None:
             return report
         return ChainReport(report.entries, report.head, problem, None)
+
+    def chain_id(self) -> bytes | None:
+        """This device's log chain id (a device joined with ``device join``), named in
+        its receipts; None on an identity's first device (docs/format.md §14)."""
+        row = self._conn.execute("SELECT v FROM meta WHERE k = 'chain_id'").fetchone()
+        return bytes.fromhex(row[0]) if row else None
 
     def log_rows(self) -> list[tuple[int, bytes]]:
         return [(s, e) for s, e in self._conn.execute("SELECT seq, entry FROM log ORDER BY seq")]
@@ -427,3 +434,19 @@ def sign_first_checkpoint(conn: sqlite3.Connection, secret: SecretIdentity, card
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def strip_for_new_device(db_path: Path, chain_id: bytes) -> None:
+    """Make the database copy at ``db_path`` a new device's: no letters, no
+    deliveries, an empty log of its own chain ``chain_id`` (contacts and consents
+    stay). For ``device add``'s copy, never for a home's live database."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        conn.executescript(
+            "BEGIN; DELETE FROM letters; DELETE FROM deliveries; DELETE FROM log;"
+            " DELETE FROM meta WHERE k IN ('log_head', 'log_checkpoint', 'chain_id'); COMMIT;"
+        )
+        conn.execute("INSERT INTO meta(k, v) VALUES ('chain_id', ?)", (chain_id.hex(),))
+        conn.execute("VACUUM")
+    finally:
+        conn.close()

@@ -104,6 +104,7 @@ def _commit(
             now,
             entry.seq,
             entry.hash,
+            box.chain_id(),
         )
         path = str(final.relative_to(box.home.path))
         row = LetterRow.of(m, "in", now, digest, path, author.name, domains, receipt.encoded)

@@ -93,7 +93,9 @@ RECEIPT = signed.Kind(
     labels.COSE_RECEIPT,
     "receipt",
     required=("id", "manifest", "envelope", "recipient", "time", "log_seq", "log_head"),
+    optional=("chain",),
 )
+CHAIN_BYTES = 16  # a second device's log chain id (docs/format.md §14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,7 @@ class Receipt(signed.Signed):
     log_seq: int
     log_head: bytes
     encoded: bytes
+    chain: bytes | None = None  # the log chain of a second device; None: the first device's
 
     @classmethod
     def sign(
@@ -118,21 +121,23 @@ class Receipt(signed.Signed):
         now: int,
         log_seq: int,
         log_head: bytes,
+        chain: bytes | None = None,
     ) -> Receipt:
-        encoded = signed.sign(
-            secret,
-            RECEIPT,
-            {
-                "v": signed.VERSION,
-                "id": message_id,
-                "manifest": object_digest(manifest),
-                "envelope": envelope_digest,
-                "recipient": bytes.fromhex(recipient_fp),
-                "time": now,
-                "log_seq": log_seq,
-                "log_head": log_head,
-            },
-        )
+        payload = {
+            "v": signed.VERSION,
+            "id": message_id,
+            "manifest": object_digest(manifest),
+            "envelope": envelope_digest,
+            "recipient": bytes.fromhex(recipient_fp),
+            "time": now,
+            "log_seq": log_seq,
+            "log_head": log_head,
+        }
+        if chain is not None:
+            if len(chain) != CHAIN_BYTES:
+                raise ValueError("a log chain id is 16 bytes")
+            payload["chain"] = chain
+        encoded = signed.sign(secret, RECEIPT, payload)
         return cls(
             message_id,
             object_digest(manifest),
@@ -142,6 +147,7 @@ class Receipt(signed.Signed):
             log_seq,
             log_head,
             encoded,
+            chain,
         )
 
     @classmethod
@@ -158,6 +164,7 @@ class Receipt(signed.Signed):
             p.integer("log_seq", name="log position"),
             p.bstr("log_head", 32, "log head"),
             encoded,
+            p.bstr("chain", CHAIN_BYTES, "log chain") if "chain" in p else None,
         )
 
 

@@ -1,0 +1,167 @@
+"""A second device: ``device add`` writes the identity, contacts and consents
+into a backup file (docs/format-backup.md §7) protected by a one-time code
+shown on this screen; ``device join`` on the other machine makes a home of it,
+with the key in that machine's own key store and a log of its own (a new chain
+id, named in its receipts: docs/format.md §14). Letters are not carried: each
+device keeps the letters it received and sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import nacl.utils
+
+from securemsg.app.backup import Ask, check_empty_target
+from securemsg.core import keyfile
+from securemsg.core.identity import SecretIdentity
+from securemsg.errors import BackupInvalid, KeyStoreError, NotFoundError, UnreadableError
+from securemsg.store import db
+from securemsg.store.backup import DB_NAME, Manifest, extract_backup, open_backup, write_backup
+from securemsg.store.fs import atomic_write, check_new_file
+from securemsg.store.home import Home
+from securemsg.store.keystore.prompt import read_terminal
+from securemsg.store.keystore.selection import select_keystore
+from securemsg.store.mailbox import Mailbox, strip_for_new_device
+
+ENV_DEVICE_CODE = "SECUREMSG_DEVICE_CODE"
+CODE_BYTES = 20  # 160 bits: 32 base32 characters, in 8 groups of 4
+KEY_NAME = "keys/identity.key"
+
+
+def new_code(rng: Callable[[int], bytes] = nacl.utils.random) -> str:
+    """A one-time code: 160 random bits as 32 base32 letters and digits, in groups."""
+    text = base64.b32encode(bytes(rng(CODE_BYTES))).decode()
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def code_bytes(code: str) -> bytes:
+    """What is used as the scrypt passphrase: the code upper-cased, without spaces
+    or dashes (so it may be typed in any case and grouping)."""
+    return "".join(c for c in code.upper() if c not in " -\t").encode()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFile:
+    path: str
+    code: str
+    fingerprint: str
+
+
+def device_add(home: Home, out: Path, now: int) -> DeviceFile:
+    """Write the device file to ``out``; return it with its one-time code."""
+    config = home.config()
+    card = home.card()
+    check_new_file(out)
+    secret = home.unlock()
+    code = new_code()
+    extra: dict[str, bytes] = {
+        KEY_NAME: keyfile.seal(secret.to_bytes(), code_bytes(code)),
+        "config.json": json.dumps(
+            dict(config, keystore={"kind": "file", "path": KEY_NAME}), indent=2
+        ).encode(),
+    }
+    with tempfile.TemporaryDirectory(prefix=".device-", dir=home.path) as tmp:
+        copy = Path(tmp) / DB_NAME
+        db.snapshot(home.db_path, copy)
+        strip_for_new_device(copy, nacl.utils.random(16))
+        extra[DB_NAME] = copy.read_bytes()
+    files = ["card.txt"]
+    names = sorted({*files, *extra})
+    manifest = Manifest(now, card.fingerprint, len(names), 0, "backup")
+    write_backup(out, home.path, manifest, files, code_bytes(code), now, extra)
+    return DeviceFile(str(out), code, card.fingerprint)
+
+
+def _code(env: Mapping[str, str], ask: Ask) -> bytes:
+    value = env.get(ENV_DEVICE_CODE) or ask("One-time code shown by `device add`: ")
+    if not value:
+        raise KeyStoreError(
+            "no one-time code", hint=f"set {ENV_DEVICE_CODE} or run from a terminal"
+        )
+    return code_bytes(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    home: str
+    fingerprint: str
+    chain: str
+    keystore: str
+
+
+def device_join(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> Joined:
+    """Make ``home`` (absent or empty) this identity's new device from ``src``."""
+    target = home.path
+    check_empty_target(target)
+    try:
+        fh = open(src, "rb")  # noqa: SIM115 (closed below)
+    except FileNotFoundError:
+        raise NotFoundError(f"no device file {src}") from None
+    except OSError as exc:
+        raise UnreadableError(f"cannot read {src}: {exc.strerror or exc}") from None
+    with fh:
+        code = _code(home.env, ask)
+        reader = open_backup(fh, code)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.join-", dir=target.parent))
+        try:
+            manifest, files = extract_backup(reader, staging)
+            joined = _settle(staging, manifest, files, code, home.env)
+            check_empty_target(target)
+            if os.path.lexists(target):
+                os.rmdir(target)
+            os.rename(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    fingerprint, chain = joined
+    return Joined(
+        str(target), fingerprint, chain, Home(target, env=home.env).keystore_description()
+    )
+
+
+def _settle(
+    staging: Path, manifest: Manifest, files: list[str], code: bytes, env: Mapping[str, str]
+) -> tuple[str, str]:
+    for needed in ("config.json", "card.txt", DB_NAME, KEY_NAME):
+        if needed not in files:
+            raise BackupInvalid(f"the device file holds no {needed}")
+    if (problem := db.integrity_problem(staging / DB_NAME)) is not None:
+        raise BackupInvalid(f"the device file's database is damaged: {problem}")
+    here = Home(staging, env=env)
+    card = here.card()
+    if card.fingerprint != manifest.fingerprint:
+        raise BackupInvalid("the device file's card is not the identity its manifest names")
+    secret = SecretIdentity.from_bytes(
+        keyfile.open_keyfile((staging / KEY_NAME).read_bytes(), code)
+    )
+    if secret.sign_public != card.sign_public:
+        raise BackupInvalid("the device file's key is not its card's")
+    (staging / KEY_NAME).unlink()
+    store = select_keystore(here.keys_dir, account=card.fingerprint, env=env)
+    store.save(secret.to_bytes())
+    try:
+        config = dict(here.config(), keystore=store.descriptor())
+        atomic_write(here.config_path, json.dumps(config, indent=2).encode())
+        mine = Home(staging, env=env, _secret=secret)
+        box = Mailbox(mine)
+        try:
+            chain = box.chain_id()
+            report = box.verify_log()
+        finally:
+            mine.close()
+        if chain is None or report.problem is not None:
+            raise BackupInvalid("the device file's log is not a new device's")
+    except BaseException:
+        if store.kind != "file":
+            store.delete()
+        raise
+    return card.fingerprint, chain.hex()

@@ -1,0 +1,80 @@
+"""device add, device join (docs/cli.md; the file: docs/format-backup.md §7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from securemsg.app import device as app
+from securemsg.cli.main import Ctx, pass_ctx
+from securemsg.cli.output import Printer, emit, message
+
+
+class DeviceAdded:
+    schema = "securemsg.device-add/1"
+
+    def __init__(self, done: app.DeviceFile) -> None:
+        self.done = done
+
+    def to_json(self) -> dict[str, Any]:  # never the code: it is shown on the terminal only
+        return {"schema": self.schema, "path": self.done.path, "fingerprint": self.done.fingerprint}
+
+    def render(self, out: Printer) -> None:
+        out.field("Device file", self.done.path)
+        out.line("Carry the file to the other computer and run there: "
+                 "securemsg device join FILE")  # fmt: skip
+
+
+class DeviceJoined:
+    schema = "securemsg.device-join/1"
+
+    def __init__(self, done: app.Joined) -> None:
+        self.done = done
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.done
+        return {"schema": self.schema, "home": d.home, "fingerprint": d.fingerprint,
+                "log_chain": d.chain, "keystore": d.keystore}  # fmt: skip
+
+    def render(self, out: Printer) -> None:
+        d = self.done
+        out.field("Home", d.home)
+        out.field("Fingerprint", d.fingerprint)
+        out.field("Keys kept in", d.keystore)
+        out.field("Log chain", d.chain)
+        out.line("Letters are not copied between devices: each keeps what it receives and sends.")
+
+
+@click.group()
+def device() -> None:
+    """Use my identity on a second computer."""
+
+
+@device.command("add")
+@click.option(
+    "-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+    help="The device file to write (must not exist).",
+)  # fmt: skip
+@pass_ctx
+def device_add(ctx: Ctx, output: str) -> None:
+    """Export my identity, contacts and consents for another computer."""
+    done = app.device_add(ctx.home(), Path(output), ctx.now())
+    message(f"One-time code (type it on the other computer): {done.code}", "bold")
+    message(
+        "Anyone with the file and this code can act as you: do not write the code down "
+        "next to the file, and delete the file once the other computer has joined."
+    )
+    emit(DeviceAdded(done), ctx.as_json)
+
+
+@device.command("join")
+@click.argument("device_file", type=click.Path(dir_okay=False))
+@pass_ctx
+def device_join(ctx: Ctx, device_file: str) -> None:
+    """Make this computer a new device of the identity in DEVICE_FILE."""
+    done = app.device_join(ctx.home(), Path(device_file), ctx.now())
+    if not ctx.as_json:
+        message(f"This computer is now a device of {done.fingerprint[:16]}...", "green")
+    emit(DeviceJoined(done), ctx.as_json)
