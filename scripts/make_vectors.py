@@ -1165,6 +1165,37 @@ def proof_vectors() -> list[Vector]:
             ],
         )
     )
+    second = Receipt.sign(
+        NURSE.secret, MANIFEST.message_id, MANIFEST.encoded, digest_of(ENV_NURSE), NURSE.fp,
+        NOW - 3600, 0, NURSE_ACCEPT.hash, bytes(range(0xC0, 0xD0)),
+    )  # fmt: skip
+    out.append(
+        Vector(
+            "receipt-second-device-valid",
+            "success",
+            "receipt",
+            "signed by the nurse's second device: log entry 0 of its own chain (field chain)",
+            second.encoded,
+            inputs=nin,
+            decoded=[
+                ("id", MANIFEST.id_hex),
+                ("log-seq", "0"),
+                ("chain", bytes(range(0xC0, 0xD0)).hex()),
+            ],
+        )
+    )
+    p = payload_of(second.encoded)
+    p["chain"] = bytes(15)
+    out.append(
+        Vector(
+            "receipt-chain-wrong-size",
+            "FormatError",
+            "receipt",
+            "a chain id of 15 bytes (re-signed by the nurse: only the size is wrong)",
+            sign_payload(NURSE, labels.COSE_RECEIPT, p),
+            inputs=nin,
+        )
+    )
     p = payload_of(RECEIPT.encoded)
     p["time"] += 86400
     out.append(

@@ -234,6 +234,7 @@ def run_receipt(v: Vector) -> dict[str, str]:
         "time": str(r.time),
         "log-seq": str(r.log_seq),
         "log-head": r.log_head.hex(),
+        "chain": r.chain.hex() if r.chain is not None else "none",
     }
 
 
