@@ -34,3 +34,7 @@ _.readable, _.seekable, _.readinto, _.seek, _.tell
 # rich's Markdown renders the tokens in its `parsed` attribute: cli/markdown.py
 # sets them (markdown-it under rules that hide nothing).
 _.parsed  # cli/markdown.py LetterMarkdown
+
+# tarfile reads these TarInfo attributes when it writes an entry: store/backup.py
+# sets them empty (no owner names in a backup, docs/format-backup.md §3).
+_.uname, _.gname  # store/backup.py entry_info
