@@ -203,6 +203,20 @@ class WrongPassphraseError(KeyStoreError):
     code = "wrong_passphrase"
 
 
+class AgentError(KeyStoreError):
+    """The key agent (``securemsg unlock``) cannot be used safely or at all: its
+    socket or folder belongs to someone else or is not private, it does not
+    answer, or it stopped during the command (exit 4)."""
+
+    code = "agent"
+
+
+class WeakPassphraseError(KeyStoreError):
+    """A new passphrase below the strength floor (exit 4)."""
+
+    code = "weak_passphrase"
+
+
 class ConsentRefused(VerificationError):
     """A consent rule refuses the disclosure (exit 3).
 

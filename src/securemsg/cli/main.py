@@ -69,6 +69,9 @@ class LazyGroup(click.Group):
         "backup": ("securemsg.cli.backup", "backup"),
         "restore": ("securemsg.cli.backup", "restore"),
         "device": ("securemsg.cli.device", "device"),
+        "unlock": ("securemsg.cli.agent", "unlock"),
+        "lock": ("securemsg.cli.agent", "lock"),
+        "agent": ("securemsg.cli.agent", "agent"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -110,6 +113,9 @@ HELP = {
     "backup": "Write the whole home into one passphrase-encrypted file.",
     "restore": "Restore a backup into an empty home, verified.",
     "device": "Use my identity on a second computer (add, join).",
+    "unlock": "Unlock my keys once, for a time (--for 8h): no more prompts.",
+    "lock": "Stop the key agent: it forgets the keys.",
+    "agent": "The key agent: status.",
 }
 
 

@@ -14,7 +14,7 @@ letter manifest, and so on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import cbor2
@@ -62,10 +62,23 @@ def protected_header(object_type: str, kid: bytes) -> bytes:
     return cbor.dumps({H_ALG: ALG_EDDSA, H_CONTENT_TYPE: object_type, H_KID: kid})
 
 
-def sign(key: nacl.signing.SigningKey, object_type: str, kid: bytes, payload: bytes) -> bytes:
-    """Return the encoded, tagged COSE_Sign1 over ``payload``."""
+def sign(
+    key: nacl.signing.SigningKey | Callable[[bytes], bytes],
+    object_type: str,
+    kid: bytes,
+    payload: bytes,
+) -> bytes:
+    """Return the encoded, tagged COSE_Sign1 over ``payload``. ``key`` is a signing
+    key, or a function giving the Ed25519 signature of the Sig_structure (a
+    ``KeyHolder.sign_detached``: the key may live in the agent)."""
     protected = protected_header(object_type, kid)
-    signature = key.sign(sig_structure(protected, payload)).signature
+    message = sig_structure(protected, payload)
+    if isinstance(key, nacl.signing.SigningKey):
+        signature = bytes(key.sign(message).signature)
+    else:
+        signature = key(message)
+    if len(signature) != 64:
+        raise ValueError("an Ed25519 signature is 64 bytes")
     return cbor.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, bytes(signature)]))
 
 

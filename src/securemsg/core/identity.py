@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import nacl.bindings
 import nacl.signing
@@ -13,6 +13,9 @@ import nacl.utils
 from securemsg.core import names
 from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, InvalidValue
+
+if TYPE_CHECKING:  # the age code is imported only to open a letter
+    from securemsg.core.age.keys import ShareOpener, X25519Identity
 
 Rng = Callable[[int], bytes]
 
@@ -128,6 +131,27 @@ class Profile(Frozen):
 SECRET_MAGIC = b"securemsg-secret-v1\x00"
 
 
+class KeyHolder(Protocol):
+    """What the code that signs and opens letters needs of my private keys: the
+    operations, never the keys. :class:`SecretIdentity` is one (keys in this
+    process); the agent's client (store/agent/client.py) is the other (keys in
+    the agent, docs/format-agent.md)."""
+
+    @property
+    def sign_public(self) -> bytes: ...
+
+    @property
+    def enc_public(self) -> bytes: ...
+
+    def sign_detached(self, message: bytes) -> bytes:
+        """The 64-byte Ed25519 signature of ``message`` (a COSE Sig_structure)."""
+        ...
+
+    def share_opener(self) -> X25519Identity | ShareOpener:
+        """What opens the X25519 stanzas of a letter addressed to me."""
+        ...
+
+
 class SecretIdentity(Frozen):
     """A user's two private keys. Never printed: ``repr`` is redacted."""
 
@@ -154,6 +178,14 @@ class SecretIdentity(Frozen):
     @property
     def signing_key(self) -> nacl.signing.SigningKey:
         return nacl.signing.SigningKey(self.sign_seed)
+
+    def sign_detached(self, message: bytes) -> bytes:
+        return bytes(self.signing_key.sign(message).signature)
+
+    def share_opener(self) -> X25519Identity:
+        from securemsg.core.age.keys import X25519Identity  # here: only to open a letter
+
+        return X25519Identity.from_bytes(self.enc_secret)
 
     @property
     def sign_public(self) -> bytes:

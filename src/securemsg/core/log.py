@@ -16,7 +16,7 @@ from typing import Any
 
 from securemsg.core import labels, signed
 from securemsg.core.card import Card
-from securemsg.core.identity import SecretIdentity
+from securemsg.core.identity import KeyHolder
 from securemsg.errors import FormatError, SecureMsgError, VerificationError
 
 GENESIS = bytes(32)
@@ -58,7 +58,7 @@ class LogEntry(signed.Signed):
     @classmethod
     def sign(
         cls,
-        secret: SecretIdentity,
+        secret: KeyHolder,
         seq: int,
         prev: bytes,
         now: int,
@@ -165,7 +165,7 @@ class Checkpoint(signed.Signed):
     encoded: bytes
 
     @classmethod
-    def sign(cls, secret: SecretIdentity, entries: int, head: bytes) -> Checkpoint:
+    def sign(cls, secret: KeyHolder, entries: int, head: bytes) -> Checkpoint:
         payload: dict[str, Any] = {"v": signed.VERSION, "entries": entries, "head": head}
         return cls(entries, head, signed.sign(secret, LOG_CHECKPOINT, payload))
 

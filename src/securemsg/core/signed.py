@@ -44,7 +44,7 @@ import nacl.signing
 from securemsg.core import cbor, cose
 from securemsg.core.fingerprint import FINGERPRINT_BYTES, fingerprint
 from securemsg.core.frozen import Frozen, _set
-from securemsg.core.identity import SecretIdentity
+from securemsg.core.identity import KeyHolder
 from securemsg.errors import FormatError, SecureMsgError, VerificationError
 
 VERSION: Final = 1
@@ -131,10 +131,10 @@ class Kind(Frozen):
         return Fields(payload, self.what, self.required, self.optional, versioned=True)
 
 
-def sign(secret: SecretIdentity, kind: Kind, payload: dict[str, Any]) -> bytes:
+def sign(secret: KeyHolder, kind: Kind, payload: dict[str, Any]) -> bytes:
     """The COSE_Sign1 of ``payload`` by ``secret``, kid = its fingerprint."""
     kid = fingerprint(secret.sign_public)
-    return cose.sign(secret.signing_key, kind.object_type, kid, cbor.dumps(payload))
+    return cose.sign(secret.sign_detached, kind.object_type, kid, cbor.dumps(payload))
 
 
 def read(data: bytes, kind: Kind, signer: Signer) -> Fields:

@@ -17,6 +17,12 @@ released inside one function call (``with ffi.from_buffer(...)``), before the
 function returns or raises, and nothing cffi leaves this module: callers pass and
 get ordinary Python buffers. Sizes are checked before each C call (libsodium
 trusts them).
+
+The agent (store/agent/) keeps its keys in one ``bytearray`` that it locks in
+RAM (``sodium_mlock``: never swapped, left out of core dumps where the OS has
+``MADV_DONTDUMP``) and wipes on exit (``sodium_munlock`` zeroes it); the key
+functions below use that buffer in place, so no copy of a private key is made
+as a Python ``bytes``.
 """
 
 from __future__ import annotations
@@ -33,6 +39,13 @@ except ImportError as exc:  # pragma: no cover - only with a PyNaCl that moved i
 SYMBOLS = (
     "crypto_aead_chacha20poly1305_ietf_encrypt",
     "crypto_aead_chacha20poly1305_ietf_decrypt",
+    # the agent's key memory (store/agent/keys.py): locked, wiped, used in place
+    "sodium_mlock",
+    "sodium_munlock",
+    "sodium_memzero",
+    "crypto_sign_seed_keypair",
+    "crypto_sign",
+    "crypto_scalarmult",
 )
 _missing = [name for name in SYMBOLS if not hasattr(_lib, name)]
 if _missing:  # pragma: no cover - only with a PyNaCl that dropped them
@@ -90,3 +103,74 @@ def aead_open_into(
             dst, _ffi.NULL, _ffi.NULL, src, len(src), _ffi.NULL, 0, nonce, key
         )
     return bool(rc == 0)
+
+
+# -- key memory (the agent) ----------------------------------------------------
+SIGN_SECRET_SIZE = 64  # libsodium's Ed25519 secret key: seed || public key
+SIGN_PUBLIC_SIZE = 32
+SIGNATURE_SIZE = 64
+SCALAR_SIZE = 32
+
+
+def mlock(buf: bytearray) -> bool:
+    """Lock ``buf`` in RAM (and exclude it from core dumps where the OS can). True
+    if the OS allowed it (RLIMIT_MEMLOCK may refuse: the caller says so)."""
+    with _ffi.from_buffer(buf, require_writable=True) as ptr:
+        return bool(_lib.sodium_mlock(ptr, len(buf)) == 0)
+
+
+def wipe(buf: bytearray, locked: bool) -> None:
+    """Zero ``buf`` (and unlock it if ``locked``): ``sodium_munlock`` zeroes before
+    unlocking, ``sodium_memzero`` cannot be optimised away."""
+    if not buf:
+        return
+    with _ffi.from_buffer(buf, require_writable=True) as ptr:
+        if locked:
+            _lib.sodium_munlock(ptr, len(buf))
+        _lib.sodium_memzero(ptr, len(buf))
+
+
+def sign_keypair_into(secret_out: memoryview, public_out: memoryview, seed: Buffer) -> None:
+    """Ed25519 from a 32-byte ``seed``: the 64-byte secret key into ``secret_out``
+    and the public key into ``public_out`` (both views of the locked buffer)."""
+    with (
+        _ffi.from_buffer(secret_out, require_writable=True) as sk,
+        _ffi.from_buffer(public_out, require_writable=True) as pk,
+        _ffi.from_buffer(seed) as sd,
+    ):
+        if len(sk) != SIGN_SECRET_SIZE or len(pk) != SIGN_PUBLIC_SIZE or len(sd) != 32:
+            raise ValueError("Ed25519: a 64-byte secret, a 32-byte public key, a 32-byte seed")
+        if _lib.crypto_sign_seed_keypair(pk, sk, sd) != 0:  # pragma: no cover
+            raise RuntimeError("crypto_sign_seed_keypair failed")
+
+
+def sign_detached_with(secret: memoryview, message: bytes) -> bytes:
+    """The Ed25519 signature of ``message`` by the 64-byte ``secret`` key, read in place."""
+    out = bytearray(len(message) + SIGNATURE_SIZE)
+    smlen = _ffi.new("unsigned long long *")
+    with (
+        _ffi.from_buffer(secret) as sk,
+        _ffi.from_buffer(out, require_writable=True) as sm,
+    ):
+        if len(sk) != SIGN_SECRET_SIZE:
+            raise ValueError("Ed25519: the secret key is 64 bytes")
+        rc = _lib.crypto_sign(sm, smlen, message, len(message), sk)
+    if rc != 0:  # pragma: no cover - cannot fail
+        raise RuntimeError("crypto_sign failed")
+    return bytes(out[:SIGNATURE_SIZE])
+
+
+def scalarmult_with(scalar: memoryview, point: bytes) -> bytes:
+    """X25519(``scalar``, ``point``), the scalar read in place. An all-zero result
+    (a point of small order) is returned as zeros for the caller to refuse."""
+    if len(point) != SCALAR_SIZE:
+        raise ValueError("X25519: the point is 32 bytes")
+    out = bytearray(SCALAR_SIZE)
+    with (
+        _ffi.from_buffer(scalar) as n,
+        _ffi.from_buffer(out, require_writable=True) as q,
+    ):
+        if len(n) != SCALAR_SIZE:
+            raise ValueError("X25519: the scalar is 32 bytes")
+        rc = _lib.crypto_scalarmult(q, n, point)
+    return bytes(SCALAR_SIZE) if rc != 0 else bytes(out)

@@ -294,7 +294,7 @@ def forward_copy(d: Demo, message_id: str) -> None:
     from securemsg.store.home import Home
 
     nurse = Home(d.home("nurse"), env=d.env)
-    secret = nurse.unlock()
+    secret = nurse.unlock_local()
     stored = d.home("nurse") / "mail" / "in" / f"{message_id}.smsg"
     plain = io.BytesIO()
     with stored.open("rb") as fh:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # imported when used (start-up time)
     import sqlite3
     from pathlib import Path
 
+    from securemsg.core.identity import KeyHolder
     from securemsg.core.storage import StorageKeys
 
 CONFIG_SCHEMA = 1
@@ -98,7 +99,7 @@ class Home:
         self,
         path: Path | str,
         env: Mapping[str, str] | None = None,
-        _secret: SecretIdentity | None = None,
+        _secret: KeyHolder | None = None,
         _conn: sqlite3.Connection | None = None,
     ) -> None:
         self.dir = path_str(path) if isinstance(path, str) else str(path)
@@ -187,25 +188,51 @@ class Home:
         self.database()
 
     # -- secrets -------------------------------------------------------------
-    def unlock(self) -> SecretIdentity:
-        """Load the private keys once per process (OS store, env, prompt)."""
+    def unlock(self) -> KeyHolder:
+        """My private keys' operations, once per process: the home's agent if one
+        runs (no prompt; the keys stay in the agent), else the keys themselves
+        from the key store (:meth:`unlock_local`)."""
         if self._secret is None:
-            from securemsg.store.keystore.selection import open_keystore
+            from securemsg.store.agent.client import AgentIdentity, find_agent
 
-            store = open_keystore(self.config()["keystore"], self.path, env=self.env)
-            secret = SecretIdentity.from_bytes(store.load())
-            if secret.sign_public != self.card().sign_public:
-                raise KeyStoreError(
-                    "the key store holds keys that do not match this home's card",
-                    hint="check --home / SECUREMSG_HOME",
-                )
-            self._secret = secret
+            found = find_agent(self.dir, self.env)
+            if found is None:
+                return self.unlock_local()
+            holder = AgentIdentity(*found)
+            self._check(holder.sign_public, "the agent holds")
+            self._secret = holder
         return self._secret
+
+    def unlock_local(self) -> SecretIdentity:
+        """The private keys from the key store (OS store, env, prompt), never the agent."""
+        if isinstance(self._secret, SecretIdentity):
+            return self._secret
+        from securemsg.store.keystore.selection import open_keystore
+
+        store = open_keystore(self.config()["keystore"], self.path, env=self.env)
+        secret = SecretIdentity.from_bytes(store.load())
+        self._check(secret.sign_public, "the key store holds")
+        self._secret = secret
+        return secret
+
+    def _check(self, sign_public: bytes, holder: str) -> None:
+        if sign_public != self.card().sign_public:
+            raise KeyStoreError(
+                f"{holder} keys that do not match this home's card",
+                hint="check --home / SECUREMSG_HOME",
+            )
 
     def storage_keys(self) -> StorageKeys:
         from securemsg.core.storage import StorageKeys
 
-        return StorageKeys.derive(self.unlock())
+        holder = self.unlock()
+        if isinstance(holder, SecretIdentity):
+            return StorageKeys.derive(holder)
+        from securemsg.store.agent.client import AgentIdentity
+
+        if not isinstance(holder, AgentIdentity):  # pragma: no cover - the two kinds above
+            raise TypeError(f"unknown key holder {type(holder).__name__}")
+        return holder.storage_keys()
 
     def keystore_description(self) -> str:
         from securemsg.store.keystore.describe import describe_keystore

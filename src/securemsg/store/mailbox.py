@@ -27,7 +27,7 @@ from typing import Any
 
 from securemsg.core import cbor
 from securemsg.core.card import Card
-from securemsg.core.identity import SecretIdentity
+from securemsg.core.identity import KeyHolder
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.log import (
     GENESIS,
@@ -99,7 +99,7 @@ class LetterRow:
 class Mailbox:
     def __init__(self, home: Home) -> None:
         self.home = home
-        self.secret: SecretIdentity = home.unlock()
+        self.secret: KeyHolder = home.unlock()
         self.keys: StorageKeys = home.storage_keys()
         self.card: Card = home.card()
         self._conn: sqlite3.Connection = home.database()  # tables: store/db.py

@@ -16,6 +16,7 @@ HAZMAT_CALLERS = {
     "securemsg.core.letter.compose": "signs the header bytes before sealing the payload",
     "securemsg.core.letter.opening": "verifies the header and manifest as the payload streams",
     "securemsg.core.storage": "HKDF for the storage keys",
+    "securemsg.store.agent.server": "opens an X25519 stanza with the key kept in the agent",
 }
 
 

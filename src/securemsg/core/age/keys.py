@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import nacl.utils
 from nacl.bindings import crypto_scalarmult_base
@@ -56,6 +57,15 @@ class X25519Recipient:
 
     def __str__(self) -> str:
         return bech32.encode(RECIPIENT_HRP, self.public_key)
+
+
+class ShareOpener(Protocol):
+    """Something that opens X25519 stanzas without showing its secret key (the
+    securemsg agent's client): given a stanza's ephemeral share and body, the
+    file key, or None if the stanza is not for this key. Raises HeaderError for
+    a share of small order."""
+
+    def open_share(self, share: bytes, body: bytes) -> bytes | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from securemsg.core.card import Card
 from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, sorted_domains
 from securemsg.core.fingerprint import FINGERPRINT_BYTES
-from securemsg.core.identity import Role, SecretIdentity
+from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue, SignatureError
 
 Rng = Callable[[int], bytes]
@@ -222,7 +222,7 @@ def require_patient(card: Card, *, mine: bool) -> None:
     )
 
 
-def check_patient_signer(secret: SecretIdentity, patient_card: Card) -> None:
+def check_patient_signer(secret: KeyHolder, patient_card: Card) -> None:
     require_patient(patient_card, mine=False)
     if secret.sign_public != patient_card.sign_public:
         raise InvalidValue("the private key does not match the patient's card")

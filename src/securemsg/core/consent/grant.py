@@ -36,7 +36,7 @@ from securemsg.core.consent.common import (
 )
 from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, sorted_domains
-from securemsg.core.identity import SecretIdentity
+from securemsg.core.identity import KeyHolder
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue
 
 
@@ -68,7 +68,7 @@ class Grant(signed.Signed):
     @classmethod
     def sign(
         cls,
-        secret: SecretIdentity,
+        secret: KeyHolder,
         patient_card: Card,
         *,
         sender_fp: str,

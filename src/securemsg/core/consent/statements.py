@@ -25,7 +25,7 @@ from securemsg.core.consent.common import (
     refuse_malformed,
 )
 from securemsg.core.consent.grant import Grant
-from securemsg.core.identity import Role, SecretIdentity
+from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue
 
 
@@ -42,7 +42,7 @@ class Revocation(signed.Signed):
     kind = KIND_REVOCATION
 
     @classmethod
-    def sign(cls, secret: SecretIdentity, patient_card: Card, grant: Grant, now: int) -> Revocation:
+    def sign(cls, secret: KeyHolder, patient_card: Card, grant: Grant, now: int) -> Revocation:
         check_patient_signer(secret, patient_card)
         if grant.patient_fp != patient_card.fingerprint:
             raise ConsentRefused(
@@ -92,9 +92,7 @@ class Objection(signed.Signed):
         return self.target.matches(fp, role)
 
     @classmethod
-    def sign(
-        cls, secret: SecretIdentity, patient_card: Card, target: Recipient, now: int
-    ) -> Objection:
+    def sign(cls, secret: KeyHolder, patient_card: Card, target: Recipient, now: int) -> Objection:
         check_patient_signer(secret, patient_card)
         if target.fp == patient_card.fingerprint:
             raise InvalidValue("a patient cannot object to themselves")

@@ -18,7 +18,7 @@ from securemsg.core.age.hazmat.stream import StreamEncryptor
 from securemsg.core.card import Card
 from securemsg.core.digests import letter_digest
 from securemsg.core.domains import Domain, Purpose
-from securemsg.core.identity import SecretIdentity
+from securemsg.core.identity import KeyHolder
 from securemsg.core.letter.container import OutItem, write_envelopes
 from securemsg.core.letter.manifest import (
     ID_BYTES,
@@ -54,7 +54,7 @@ def plan(
     source: LetterSource,
     attachments: Sequence[Attachment],
     kind: Purpose,
-    author: SecretIdentity,
+    author: KeyHolder,
     author_card: Card,
     recipients: Sequence[tuple[Card, frozenset[Domain]]],
     basis: str,
@@ -129,7 +129,7 @@ class Sealing:
 
 def envelopes(
     planned: Planned,
-    author: SecretIdentity,
+    author: KeyHolder,
     targets: Sequence[tuple[Card, frozenset[Domain]]],
     consent: bytes | None,
     patient_card: bytes | None,

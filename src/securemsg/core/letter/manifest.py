@@ -18,7 +18,7 @@ from securemsg.core import cbor, labels, signed
 from securemsg.core.card import Card
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.fingerprint import fingerprint
-from securemsg.core.identity import Role, SecretIdentity
+from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import FormatError
 
 ID_BYTES = 16
@@ -120,7 +120,7 @@ class Manifest(signed.Signed):
             p["phone_call"] = call
         return p
 
-    def sign(self, author: SecretIdentity) -> Manifest:
+    def sign(self, author: KeyHolder) -> Manifest:
         """Sign this draft (``encoded`` empty) as its author; read back strictly."""
         if fingerprint(author.sign_public).hex() != self.author:
             raise ValueError("the manifest names another author than the signing key")

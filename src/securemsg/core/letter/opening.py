@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from securemsg.core.age import NoIdentityMatchError, X25519Identity
+from securemsg.core.age import NoIdentityMatchError
 from securemsg.core.age.hazmat.file import decrypt_payload, read_header, unwrap_file_key
 from securemsg.core.card import Card
-from securemsg.core.identity import SecretIdentity
+from securemsg.core.identity import KeyHolder
 from securemsg.core.letter import limits
 from securemsg.core.letter.container import (
     BINDING,
@@ -37,10 +37,10 @@ from securemsg.errors import FormatError, NotForMe, VerificationError
 
 
 class Opening:
-    def __init__(self, src: BinaryIO, secret: SecretIdentity, my_fp: str) -> None:
+    def __init__(self, src: BinaryIO, secret: KeyHolder, my_fp: str) -> None:
         self.my_fp = my_fp
         self.header, self.header_bytes = read_header(src)
-        identity = X25519Identity.from_bytes(secret.enc_secret)
+        identity = secret.share_opener()
         try:
             file_key = unwrap_file_key(self.header, self.header_bytes, [identity])
         except NoIdentityMatchError as exc:

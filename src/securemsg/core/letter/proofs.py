@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from securemsg.core import labels, signed
 from securemsg.core.card import Card
 from securemsg.core.digests import object_digest
-from securemsg.core.identity import SecretIdentity
+from securemsg.core.identity import KeyHolder
 from securemsg.core.letter.manifest import ID_BYTES
 from securemsg.errors import FormatError, VerificationError
 
@@ -54,7 +54,7 @@ class Binding(signed.Signed):
 
     @classmethod
     def sign(
-        cls, author: SecretIdentity, manifest: bytes, header_bytes: bytes, recipient_fp: str
+        cls, author: KeyHolder, manifest: bytes, header_bytes: bytes, recipient_fp: str
     ) -> Binding:
         manifest_digest, header = object_digest(manifest), header_digest(header_bytes)
         payload = {
@@ -113,7 +113,7 @@ class Receipt(signed.Signed):
     @classmethod
     def sign(
         cls,
-        secret: SecretIdentity,
+        secret: KeyHolder,
         message_id: bytes,
         manifest: bytes,
         envelope_digest: bytes,
@@ -190,7 +190,7 @@ class Refusal(signed.Signed):
     @classmethod
     def sign(
         cls,
-        secret: SecretIdentity,
+        secret: KeyHolder,
         message_id: bytes,
         envelope_digest: bytes,
         recipient_fp: str,

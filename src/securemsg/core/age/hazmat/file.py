@@ -19,7 +19,7 @@ import nacl.utils
 
 from securemsg.errors import HeaderError, HMACError, NoIdentityMatchError
 
-from ..keys import Identity, Recipient, ScryptIdentity, ScryptRecipient
+from ..keys import Identity, Recipient, ScryptIdentity, ScryptRecipient, ShareOpener
 from . import scrypt, x25519
 from .header import (
     Header,
@@ -85,13 +85,15 @@ def read_header(src: LineReader) -> tuple[Header, bytes]:
     return header, header_bytes
 
 
-def _unwrap(stanza: Stanza, identity: Identity) -> bytes | None:
+def _unwrap(stanza: Stanza, identity: Identity | ShareOpener) -> bytes | None:
     if isinstance(identity, ScryptIdentity):
         return scrypt.unwrap(stanza, identity.passphrase, identity.max_work_factor)
     return x25519.unwrap(stanza, identity)
 
 
-def unwrap_file_key(header: Header, header_bytes: bytes, identities: Sequence[Identity]) -> bytes:
+def unwrap_file_key(
+    header: Header, header_bytes: bytes, identities: Sequence[Identity | ShareOpener]
+) -> bytes:
     """Find the file key with ``identities`` and check the header MAC."""
     if header.encode() != header_bytes:
         raise HeaderError("the header bytes do not match the parsed header")

@@ -25,7 +25,7 @@ from nacl.bindings import (
 
 from securemsg.errors import HeaderError
 
-from ..keys import KEY_SIZE, X25519Identity, X25519Recipient
+from ..keys import KEY_SIZE, ShareOpener, X25519Identity, X25519Recipient
 from .header import Stanza, b64decode_raw, b64encode_raw
 from .hkdf import hkdf_sha256
 
@@ -69,7 +69,7 @@ def wrap(
     return Stanza(STANZA_TYPE, (b64encode_raw(share),), body)
 
 
-def unwrap(stanza: Stanza, identity: X25519Identity) -> bytes | None:
+def unwrap(stanza: Stanza, identity: X25519Identity | ShareOpener) -> bytes | None:
     """The file key if ``stanza`` is addressed to ``identity``, ``None`` if it is not.
 
     Raises :class:`HeaderError` for an X25519 stanza that is malformed (argument
@@ -88,13 +88,28 @@ def unwrap(stanza: Stanza, identity: X25519Identity) -> bytes | None:
         raise HeaderError("invalid X25519 stanza: the share is not 32 bytes")
     if len(stanza.body) != FILE_KEY_SIZE + _TAG_SIZE:
         raise HeaderError("invalid X25519 stanza: the wrapped file key has the wrong size")
-    shared = _shared_secret(identity.secret_key, share)
-    public = identity.recipient.public_key
-    key = _wrap_key(shared, share, public)
+    if isinstance(identity, X25519Identity):
+        shared = _shared_secret(identity.secret_key, share)
+        return open_with_shared(shared, share, identity.recipient.public_key, stanza.body)
+    return identity.open_share(share, stanza.body)
+
+
+def check_shared(shared: bytes) -> bytes:
+    """``shared`` (an X25519 output), or HeaderError if it is all zero (a share of
+    small order): for a holder that computed the X25519 itself (the agent)."""
+    if hmac.compare_digest(shared, _ZERO):
+        raise HeaderError("invalid X25519 stanza: the share is a point of small order")
+    return shared
+
+
+def open_with_shared(shared: bytes, share: bytes, public: bytes, body: bytes) -> bytes | None:
+    """The file key wrapped in ``body``, from the X25519 ``shared`` secret of the
+    stanza's ``share`` and the recipient's ``public`` key; None if it does not open."""
+    if len(share) != KEY_SIZE or len(body) != FILE_KEY_SIZE + _TAG_SIZE:
+        raise HeaderError("invalid X25519 stanza: wrong share or body size")
+    key = _wrap_key(check_shared(shared), share, public)
     try:
-        file_key: bytes = crypto_aead_chacha20poly1305_ietf_decrypt(
-            stanza.body, None, _ZERO_NONCE, key
-        )
+        file_key: bytes = crypto_aead_chacha20poly1305_ietf_decrypt(body, None, _ZERO_NONCE, key)
     except nacl.exceptions.CryptoError:
         return None
     return file_key
