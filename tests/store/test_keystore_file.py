@@ -16,7 +16,13 @@ from keystore_testlib import FAST, MASKS
 
 import tamper
 from securemsg.core import keyfile
-from securemsg.errors import FormatError, KeyStoreError, UsageError, WrongPassphraseError
+from securemsg.errors import (
+    FormatError,
+    KeyStoreError,
+    UsageError,
+    WeakPassphraseError,
+    WrongPassphraseError,
+)
 from securemsg.store.keystore import LOCKED_HINT
 from securemsg.store.keystore.file import PassphraseFileStore
 from securemsg.store.keystore.prompt import EnvOrTerminal
@@ -191,7 +197,7 @@ def test_creation_asks_twice_and_compares(tmp_path: Path) -> None:
 
     def ask(prompt: str) -> str | None:
         prompts.append(prompt)
-        return "same words"
+        return PASSPHRASE
 
     store = PassphraseFileStore(
         tmp_path, passphrase_source=EnvOrTerminal(env={}, ask=ask), params=FAST
@@ -201,12 +207,53 @@ def test_creation_asks_twice_and_compares(tmp_path: Path) -> None:
     assert store.load() == SECRET
     assert len(prompts) == 3 and prompts[2].startswith("Passphrase for")
 
-    other = PassphraseFileStore(
-        tmp_path / "b", passphrase_source=EnvOrTerminal(env={}, ask=scripted("one", "two"))
-    )
-    with pytest.raises(KeyStoreError, match="do not match"):
+
+STRONG = "quartz lantern meadow oxide"
+
+
+def _asked(tmp_path: Path, *answers: str) -> tuple[PassphraseFileStore, list[str]]:
+    said: list[str] = []
+    source = EnvOrTerminal(env={}, ask=scripted(*answers), say=said.append)
+    return PassphraseFileStore(tmp_path, passphrase_source=source, params=FAST), said
+
+
+def test_a_mistyped_confirmation_is_asked_again(tmp_path: Path) -> None:
+    store, said = _asked(tmp_path, STRONG, STRONG + "x", STRONG, STRONG)
+    store.save(SECRET)
+    assert said == ["securemsg: the two passphrases do not match; again"]
+    assert make_store(tmp_path, fixed(STRONG)).load() == SECRET
+
+
+def test_a_weak_passphrase_is_explained_and_asked_again(tmp_path: Path) -> None:
+    store, said = _asked(tmp_path, "abc", STRONG, STRONG)
+    store.save(SECRET)
+    assert len(said) == 1 and "too easy to guess" in said[0] and "hint:" in said[0]
+    assert make_store(tmp_path, fixed(STRONG)).load() == SECRET
+
+
+def test_three_tries_then_refused(tmp_path: Path) -> None:
+    store, said = _asked(tmp_path, "abc", "password1", "qwerty")
+    with pytest.raises(WeakPassphraseError) as info:
+        store.save(SECRET)
+    assert info.value.code == "weak_passphrase" and info.value.exit_code == 4
+    assert "strength" in info.value.message and info.value.hint
+    assert len(said) == 2 and not store.path.exists()
+    other, _ = _asked(tmp_path / "b", *[STRONG, "nope"] * 3)
+    with pytest.raises(KeyStoreError, match="did not match"):
         other.save(SECRET)
     assert not other.path.exists()
+
+
+def test_a_weak_passphrase_from_the_environment_is_refused_for_a_new_key(tmp_path: Path) -> None:
+    env = {"SECUREMSG_PASSPHRASE": "abc"}
+    store = PassphraseFileStore(
+        tmp_path, passphrase_source=EnvOrTerminal(env=env, ask=must_not_ask), params=FAST
+    )
+    with pytest.raises(WeakPassphraseError):
+        store.save(SECRET)
+    assert not store.path.exists()
+    make_store(tmp_path, fixed("abc")).save(SECRET)  # an old file made with a weak one...
+    assert store.load() == SECRET  # ...still opens: only new passphrases are scored
 
 
 def test_empty_passphrase_is_refused_at_creation(tmp_path: Path) -> None:
@@ -392,5 +439,5 @@ def test_importing_the_keystore_does_not_import_keyring(tmp_path: Path) -> None:
         "assert s.load() == b'x'\n"
         "print('keyring' in sys.modules)\n"
     )
-    out = _run(code, SECUREMSG_PASSPHRASE="pw")
+    out = _run(code, SECUREMSG_PASSPHRASE="pw but a strong enough one")
     assert out.stdout.strip() == "False", out.stderr

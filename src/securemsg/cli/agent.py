@@ -1,4 +1,5 @@
-"""unlock, lock, agent status: the key agent (docs/cli.md, "Unlock once")."""
+"""unlock, lock, agent status: the key agent (docs/cli.md, "Unlock once");
+passphrase change."""
 
 from __future__ import annotations
 
@@ -86,3 +87,35 @@ def agent() -> None:
 def agent_status(ctx: Ctx) -> None:
     """Whether the agent runs for this home, and until when."""
     emit(AgentReport(app_agent.status(ctx.home()), "status"), ctx.as_json)
+
+
+class PassphraseReport:
+    schema = "securemsg.passphrase/1"
+
+    def __init__(self, key_file: str, keystore: str) -> None:
+        self.key_file = key_file
+        self.keystore = keystore
+
+    def to_json(self) -> dict[str, Any]:
+        return {"changed": True, "key_file": self.key_file, "keystore": self.keystore}
+
+    def render(self, out: Printer) -> None:
+        out.field("Passphrase changed", self.key_file, "green")
+        out.field("Keys kept in", self.keystore)
+
+
+@click.group()
+def passphrase() -> None:
+    """The passphrase of the key file."""
+
+
+@passphrase.command("change")
+@pass_ctx
+def passphrase_change(ctx: Ctx) -> None:
+    """Change the key file's passphrase (the old one is asked first; the new one
+    twice, or SECUREMSG_PASSPHRASE and SECUREMSG_NEW_PASSPHRASE). A running
+    agent keeps working: it holds the keys, which do not change."""
+    from securemsg.app.passphrase import change  # only this command re-seals
+
+    done = change(ctx.home())
+    emit(PassphraseReport(done.key_file, done.params), ctx.as_json)

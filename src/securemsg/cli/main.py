@@ -72,6 +72,7 @@ class LazyGroup(click.Group):
         "unlock": ("securemsg.cli.agent", "unlock"),
         "lock": ("securemsg.cli.agent", "lock"),
         "agent": ("securemsg.cli.agent", "agent"),
+        "passphrase": ("securemsg.cli.agent", "passphrase"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -116,6 +117,7 @@ HELP = {
     "unlock": "Unlock my keys once, for a time (--for 8h): no more prompts.",
     "lock": "Stop the key agent: it forgets the keys.",
     "agent": "The key agent: status.",
+    "passphrase": "Change the key file's passphrase.",
 }
 
 

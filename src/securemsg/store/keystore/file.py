@@ -69,6 +69,27 @@ class PassphraseFileStore:
         passphrase = self._source(False)
         return keyfile.open_keyfile(data, keyfile.passphrase_bytes(passphrase))
 
+    def change_passphrase(self, new_source: PassphraseSource) -> None:
+        """Re-seal the key file under a new passphrase: the old one (this store's
+        source) must open it first; the new file replaces the old atomically
+        (a crash leaves one or the other, whole). Argon2id parameters: the
+        current defaults."""
+        secret = self.load()
+        new = new_source(True)
+        if not new:
+            raise KeyStoreError(
+                "an empty passphrase is not allowed",
+                hint="choose a passphrase; several random words are easy to type and strong",
+            )
+        data = keyfile.seal(secret, keyfile.passphrase_bytes(new), self._params)
+        try:
+            atomic_write(self.path, data)
+        except OSError as exc:
+            raise KeyStoreError(
+                f"cannot write the key file {self.path}: {exc.strerror or exc}",
+                hint="nothing was changed: the old passphrase still opens the key file",
+            ) from exc
+
     def delete(self) -> None:
         try:
             self.path.unlink(missing_ok=True)

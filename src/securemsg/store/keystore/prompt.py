@@ -1,5 +1,6 @@
 """The passphrase source: ``SECUREMSG_PASSPHRASE``, else a no-echo prompt on the
-controlling terminal (never stdin with echo)."""
+controlling terminal (never stdin with echo). A new passphrase is scored
+(core/passphrase.py) and asked again on the terminal when weak or mistyped."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 import warnings
 from collections.abc import Callable, Mapping
 
-from securemsg.errors import KeyStoreError
+from securemsg.errors import KeyStoreError, WeakPassphraseError
 from securemsg.store.keystore import ENV_PASSPHRASE, LOCKED_HINT
 
 
@@ -37,10 +38,21 @@ def read_terminal(prompt: str) -> str | None:
             raise KeyStoreError("no passphrase was entered", hint=LOCKED_HINT) from exc
 
 
-class EnvOrTerminal:
-    """The default passphrase source: ``SECUREMSG_PASSPHRASE``, else the terminal.
+TRIES = 3
 
-    An empty ``SECUREMSG_PASSPHRASE`` counts as unset.
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+class EnvOrTerminal:
+    """The default passphrase source: ``SECUREMSG_PASSPHRASE`` (or ``var``), else
+    the terminal. An empty variable counts as unset.
+
+    A new passphrase (``confirm``) must reach the strength floor
+    (core/passphrase.py): from the variable, a weak one is refused
+    (WeakPassphraseError); on the terminal, a weak one or a mistyped
+    confirmation is said and asked again, up to 3 tries.
     """
 
     def __init__(
@@ -48,30 +60,58 @@ class EnvOrTerminal:
         env: Mapping[str, str] | None = None,
         ask: Callable[[str], str | None] = read_terminal,
         label: str = "the key file",
+        *,
+        var: str = ENV_PASSPHRASE,
+        say: Callable[[str], None] = _say,
     ) -> None:
         self._env = env
         self._ask = ask
         self._label = label
+        self._var = var
+        self._say = say
 
     def __repr__(self) -> str:
-        return f"EnvOrTerminal(label={self._label!r})"
+        return f"EnvOrTerminal(label={self._label!r}, var={self._var!r})"
 
     def __call__(self, confirm: bool) -> str:
         env = os.environ if self._env is None else self._env
-        value = env.get(ENV_PASSPHRASE)
+        value = env.get(self._var)
         if value:
+            if confirm:
+                self._check(value)
             return value
-        prompt = "New passphrase for" if confirm else "Passphrase for"
-        first = self._ask(f"{prompt} {self._label}: ")
-        if first is None:
-            raise KeyStoreError("the key store is locked", hint=LOCKED_HINT)
-        if confirm and first:
-            again = self._ask("Repeat the passphrase: ")
-            if again is None:
-                raise KeyStoreError("the key store is locked", hint=LOCKED_HINT)
-            if again != first:
+        if not confirm:
+            return self._prompt(f"Passphrase for {self._label}: ")
+        for attempt in range(1, TRIES + 1):
+            first = self._prompt(f"New passphrase for {self._label}: ")
+            if not first:
+                return first  # refused by the store: "an empty passphrase is not allowed"
+            try:
+                self._check(first)
+            except WeakPassphraseError as exc:
+                if attempt == TRIES:
+                    raise
+                self._say(f"securemsg: {exc.message}\n  hint: {exc.hint}")
+                continue
+            if self._prompt("Repeat the passphrase: ") == first:
+                return first
+            if attempt == TRIES:
                 raise KeyStoreError(
-                    "the two passphrases do not match",
+                    "the two passphrases did not match (3 tries)",
                     hint="run the command again and type the same passphrase twice",
                 )
-        return first
+            self._say("securemsg: the two passphrases do not match; again")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _prompt(self, prompt: str) -> str:
+        answer = self._ask(prompt)
+        if answer is None:
+            raise KeyStoreError("the key store is locked", hint=LOCKED_HINT)
+        return answer
+
+    def _check(self, passphrase: str) -> None:
+        from securemsg.core.passphrase import weakness  # only for a new passphrase
+
+        weak = weakness(passphrase)
+        if weak is not None:
+            raise WeakPassphraseError(weak.message, hint=weak.hint)
