@@ -118,3 +118,15 @@ def test_the_agent_keeps_working_after_a_change(base: Path) -> None:
         assert run(home, "contacts", "list").exit_code == 0  # the agent: no passphrase
     finally:
         assert run(home, "lock").exit_code == 0
+
+
+def test_a_bad_keystore_value_names_the_variable_not_an_option(base: Path) -> None:
+    home = base / "gp"
+    res = run(home, "--json", "init", "--name", "Dr Bad", "--role", "gp",
+              SECUREMSG_PASSPHRASE=OLD, SECUREMSG_KEYSTORE="vault")  # fmt: skip
+    assert res.exit_code == 2
+    err = res.error_json()
+    assert err["error"] == "usage" and "SECUREMSG_KEYSTORE" in err["message"]
+    assert "SECUREMSG_KEYSTORE" in err["hint"] and "--keystore" not in err["hint"]
+    assert "option" not in err["hint"]
+    assert not (home / "config.json").exists()

@@ -45,9 +45,11 @@ def select_keystore(
     if choice == "auto":
         choice = env_map.get(ENV_KEYSTORE, "").strip().lower() or "auto"
     if choice not in ("auto", "keyring", "file"):
+        # there is no command-line option: the value came from the environment
         raise UsageError(
-            f"unknown key store {choice!r}",
-            hint=f"use 'auto', 'keyring' or 'file' (option or {ENV_KEYSTORE})",
+            f"unknown key store {choice!r} in {ENV_KEYSTORE}",
+            hint=f"set {ENV_KEYSTORE} to 'keyring' (the OS key store) or 'file' (a "
+            "passphrase-protected key file), or unset it to choose automatically",
         )
     home_keys_dir = Path(home_keys_dir)
     file_store = PassphraseFileStore(
