@@ -13,6 +13,7 @@ import click
 from securemsg.app import consent as consenting
 from securemsg.app.consent import ConsentInfo, Imported, Lookup
 from securemsg.app.home import Home
+from securemsg.cli import complete
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card
@@ -249,13 +250,45 @@ OUTPUT = click.option(
 
 
 @consent.command("grant")
-@click.option("--from", "sender", required=True, metavar="CONTACT", help="Who may send.")
 @click.option(
-    "--to", "to", required=True, multiple=True, metavar="CONTACT|ROLE", help="Who may receive."
+    "--from",
+    "sender",
+    required=True,
+    metavar="CONTACT",
+    help="Who may send.",
+    shell_complete=complete.contacts,
 )
-@click.option("--purpose", required=True, help=", ".join(p.value for p in Purpose))
-@click.option("--domain", "domains", multiple=True, metavar="D", help="Allowed care domain.")
-@click.option("--exclude", "excludes", multiple=True, metavar="D", help="Excluded care domain.")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    multiple=True,
+    metavar="CONTACT|ROLE",
+    help="Who may receive.",
+    shell_complete=complete.contacts_or_roles,
+)
+@click.option(
+    "--purpose",
+    required=True,
+    help=", ".join(p.value for p in Purpose),
+    shell_complete=complete.kinds,
+)
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    metavar="D",
+    help="Allowed care domain.",
+    shell_complete=complete.domains,
+)
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="D",
+    help="Excluded care domain.",
+    shell_complete=complete.domains,
+)
 @click.option("--valid-for", default="90d", show_default=True, help="e.g. 90d, 12w, 48h.")
 @click.option(
     "--letter",
@@ -317,7 +350,14 @@ def consent_revoke(ctx: Ctx, grant_file: Path, output: Path) -> None:
 
 
 @consent.command("object")
-@click.option("--to", "to", required=True, metavar="CONTACT|ROLE", help="Who must not be told.")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="CONTACT|ROLE",
+    help="Who must not be told.",
+    shell_complete=complete.contacts_or_roles,
+)
 @OUTPUT
 @pass_ctx
 def consent_object(ctx: Ctx, to: str, output: Path) -> None:
@@ -329,12 +369,33 @@ def consent_object(ctx: Ctx, to: str, output: Path) -> None:
 
 @consent.command("show")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--sender", metavar="CONTACT", help="Check for this sender (default: me).")
 @click.option(
-    "--recipient", "recipients", multiple=True, metavar="CONTACT", help="Check a recipient."
+    "--sender",
+    metavar="CONTACT",
+    help="Check for this sender (default: me).",
+    shell_complete=complete.contacts,
 )
-@click.option("--purpose", help="Check for this purpose (default: the grant's).")
-@click.option("--domain", "domains", multiple=True, metavar="D", help="Check disclosing D.")
+@click.option(
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="CONTACT",
+    help="Check a recipient.",
+    shell_complete=complete.contacts,
+)
+@click.option(
+    "--purpose",
+    help="Check for this purpose (default: the grant's).",
+    shell_complete=complete.kinds,
+)
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    metavar="D",
+    help="Check disclosing D.",
+    shell_complete=complete.domains,
+)
 @click.option(
     "--letter",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -11,6 +11,7 @@ import click
 
 from securemsg.app import contacts as book
 from securemsg.app.contacts import AddStatus, Contact
+from securemsg.cli import complete
 from securemsg.cli.identity import profile_json, render_profile
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
@@ -155,7 +156,7 @@ def contacts_list(ctx: Ctx, show_all: bool) -> None:
 
 
 @contacts.command("show")
-@click.argument("contact")
+@click.argument("contact", shell_complete=complete.contacts)
 @pass_ctx
 def contacts_show(ctx: Ctx, contact: str) -> None:
     """Show a contact, its fingerprint and our safety number."""
@@ -164,7 +165,7 @@ def contacts_show(ctx: Ctx, contact: str) -> None:
 
 
 @contacts.command("verify")
-@click.argument("contact")
+@click.argument("contact", shell_complete=complete.contacts)
 @click.argument("evidence", nargs=-1, required=True)
 @pass_ctx
 def contacts_verify(ctx: Ctx, contact: str, evidence: tuple[str, ...]) -> None:

@@ -76,6 +76,13 @@ class WhoAmI:
         out.field("Keys kept in", self.keystore)
 
 
+def _complete_roles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    # here, not at import: whoami's import path (CONTRIBUTING.md, "Start-up time")
+    from securemsg.cli.complete import roles
+
+    return list(roles(ctx, param, incomplete))
+
+
 @click.command()
 @click.option("--name", required=True, help="Display name, e.g. 'Dr Alice Martin'.")
 @click.option(
@@ -83,6 +90,7 @@ class WhoAmI:
     required=True,
     help="gp, specialist, emergency, hospital, nurse, "
     "physiotherapist, medical-adviser, expert or patient.",
+    shell_complete=_complete_roles,
 )
 @click.option("--rpps", help="Practitioner's RPPS number (11 digits).")
 @click.option("--specialty", help="Practitioner's specialty.")

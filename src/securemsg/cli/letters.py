@@ -14,6 +14,7 @@ from securemsg.app import receive as receiving
 from securemsg.app import send as sending
 from securemsg.app.receive import LetterReceived, Outcome, Received
 from securemsg.app.send import AttachmentFile, SendRequest, SendResult
+from securemsg.cli import complete
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.cli.view import LetterView
@@ -112,14 +113,22 @@ class SentView:
 
 @click.command()
 @click.argument("letter", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--to", "to", multiple=True, required=True, help="Recipient contact (repeat).")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    required=True,
+    help="Recipient contact (repeat).",
+    shell_complete=complete.contacts,
+)
 @click.option(
     "--kind",
     required=True,
     help="referral, reply, emergency-report, hospital-report, "
     "dossier-transfer, tele-expertise, second-opinion.",
+    shell_complete=complete.kinds,
 )
-@click.option("--patient", help="The patient (a contact).")
+@click.option("--patient", help="The patient (a contact).", shell_complete=complete.contacts)
 @click.option(
     "--consent",
     "consent",
@@ -129,7 +138,12 @@ class SentView:
 @click.option("--emergency", is_flag=True, help="Emergency report without prior consent (R8).")
 @click.option("--pseudonym", help="Name the patient only by this label (tele-expertise, R11).")
 @click.option("--attach", multiple=True, metavar="FILE[:DOMAIN]", help="Attach a file (repeat).")
-@click.option("--reply-to", metavar="MESSAGE_ID", help="The letter this one answers.")
+@click.option(
+    "--reply-to",
+    metavar="MESSAGE_ID",
+    help="The letter this one answers.",
+    shell_complete=complete.message_ids,
+)
 @click.option("--phone-call", metavar="ISO-DATETIME", help="The phone call this letter confirms.")
 @click.option("--no-patient-copy", is_flag=True, help="Do not send the patient a copy.")
 @click.option(

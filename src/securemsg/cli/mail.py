@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from securemsg.app import mailbox
+from securemsg.cli import complete
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit
 from securemsg.cli.view import LetterView, ListView
@@ -22,7 +23,11 @@ def _listing(ctx: Ctx, folder: str, limit: int, page: int, patient: str | None) 
 
 
 @click.command()
-@click.option("--patient", help="Only letters about this patient (a contact).")
+@click.option(
+    "--patient",
+    help="Only letters about this patient (a contact).",
+    shell_complete=complete.contacts,
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1))
 @pass_ctx
@@ -32,7 +37,11 @@ def inbox(ctx: Ctx, patient: str | None, limit: int, page: int) -> None:
 
 
 @click.command()
-@click.option("--patient", help="Only letters about this patient (a contact).")
+@click.option(
+    "--patient",
+    help="Only letters about this patient (a contact).",
+    shell_complete=complete.contacts,
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1))
 @pass_ctx
@@ -42,7 +51,7 @@ def sent(ctx: Ctx, patient: str | None, limit: int, page: int) -> None:
 
 
 @click.command()
-@click.argument("message_id")
+@click.argument("message_id", shell_complete=complete.message_ids)
 @click.option(
     "--save-attachments",
     type=click.Path(file_okay=False, path_type=Path),
@@ -58,7 +67,7 @@ def read(ctx: Ctx, message_id: str, save_attachments: Path | None) -> None:
 
 
 @click.command()
-@click.argument("message_id")
+@click.argument("message_id", shell_complete=complete.message_ids)
 @pass_ctx
 def thread(ctx: Ctx, message_id: str) -> None:
     """A letter and its replies."""
