@@ -72,3 +72,38 @@ def test_real_secret_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         store.load()
     store.delete()  # idempotent against the real service too
     assert not (tmp_path / "keys").exists()
+
+
+@pytest.mark.secret_service
+def test_the_os_key_store_with_and_without_the_agent(tmp_path: Path) -> None:
+    """Issue 14: a keyring identity never asks for anything, with or without the
+    agent (the installed executable, no passphrase anywhere)."""
+    _require_secret_service()
+    import json
+    import shutil
+    import tempfile
+
+    from clirun import run_cli
+
+    runtime = Path(tempfile.mkdtemp(prefix="smss-"))
+    env: dict[str, str | None] = {
+        "SECUREMSG_KEYSTORE": "keyring",
+        "SECUREMSG_PASSPHRASE": None,
+        "SECUREMSG_HOME": None,
+        "XDG_RUNTIME_DIR": str(runtime),
+    }
+    home = tmp_path / "home"
+    res = run_cli(home, "init", "--name", "Dr Key Ring", "--role", "gp", env=env, executable=True)
+    assert res.exit_code == 0, res.stderr
+    descriptor = json.loads((home / "config.json").read_text())["keystore"]
+    assert descriptor["kind"] == "keyring"
+    try:
+        assert run_cli(home, "contacts", "list", env=env, executable=True).exit_code == 0
+        unlock = run_cli(home, "--json", "unlock", "--for", "1m", env=env, executable=True)
+        assert unlock.exit_code == 0, unlock.stderr
+        assert run_cli(home, "contacts", "list", env=env, executable=True).exit_code == 0
+        assert run_cli(home, "lock", env=env, executable=True).exit_code == 0
+        assert run_cli(home, "inbox", env=env, executable=True).exit_code == 0
+    finally:
+        open_keystore(descriptor, home).delete()
+        shutil.rmtree(runtime, ignore_errors=True)
