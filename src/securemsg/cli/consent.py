@@ -250,45 +250,16 @@ OUTPUT = click.option(
 
 
 @consent.command("grant")
-@click.option(
-    "--from",
-    "sender",
-    required=True,
-    metavar="CONTACT",
-    help="Who may send.",
-    shell_complete=complete.contacts,
-)
-@click.option(
-    "--to",
-    "to",
-    required=True,
-    multiple=True,
-    metavar="CONTACT|ROLE",
-    help="Who may receive.",
-    shell_complete=complete.contacts_or_roles,
-)
-@click.option(
-    "--purpose",
-    required=True,
-    help=", ".join(p.value for p in Purpose),
-    shell_complete=complete.kinds,
-)
-@click.option(
-    "--domain",
-    "domains",
-    multiple=True,
-    metavar="D",
-    help="Allowed care domain.",
-    shell_complete=complete.domains,
-)
-@click.option(
-    "--exclude",
-    "excludes",
-    multiple=True,
-    metavar="D",
-    help="Excluded care domain.",
-    shell_complete=complete.domains,
-)
+@click.option("--from", "sender", required=True, metavar="CONTACT", help="Who may send.",
+              shell_complete=complete.contacts)  # fmt: skip
+@click.option("--to", "to", required=True, multiple=True, metavar="CONTACT|ROLE",
+              help="Who may receive.", shell_complete=complete.contacts_or_roles)  # fmt: skip
+@click.option("--purpose", required=True, help=", ".join(p.value for p in Purpose),
+              shell_complete=complete.kinds)  # fmt: skip
+@click.option("--domain", "domains", multiple=True, metavar="D", help="Allowed care domain.",
+              shell_complete=complete.domains)  # fmt: skip
+@click.option("--exclude", "excludes", multiple=True, metavar="D", help="Excluded care domain.",
+              shell_complete=complete.domains)  # fmt: skip
 @click.option("--valid-for", default="90d", show_default=True, help="e.g. 90d, 12w, 48h.")
 @click.option(
     "--letter",
@@ -350,14 +321,8 @@ def consent_revoke(ctx: Ctx, grant_file: Path, output: Path) -> None:
 
 
 @consent.command("object")
-@click.option(
-    "--to",
-    "to",
-    required=True,
-    metavar="CONTACT|ROLE",
-    help="Who must not be told.",
-    shell_complete=complete.contacts_or_roles,
-)
+@click.option("--to", "to", required=True, metavar="CONTACT|ROLE", help="Who must not be told.",
+              shell_complete=complete.contacts_or_roles)  # fmt: skip
 @OUTPUT
 @pass_ctx
 def consent_object(ctx: Ctx, to: str, output: Path) -> None:
@@ -369,33 +334,14 @@ def consent_object(ctx: Ctx, to: str, output: Path) -> None:
 
 @consent.command("show")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--sender",
-    metavar="CONTACT",
-    help="Check for this sender (default: me).",
-    shell_complete=complete.contacts,
-)
-@click.option(
-    "--recipient",
-    "recipients",
-    multiple=True,
-    metavar="CONTACT",
-    help="Check a recipient.",
-    shell_complete=complete.contacts,
-)
-@click.option(
-    "--purpose",
-    help="Check for this purpose (default: the grant's).",
-    shell_complete=complete.kinds,
-)
-@click.option(
-    "--domain",
-    "domains",
-    multiple=True,
-    metavar="D",
-    help="Check disclosing D.",
-    shell_complete=complete.domains,
-)
+@click.option("--sender", metavar="CONTACT", help="Check for this sender (default: me).",
+              shell_complete=complete.contacts)  # fmt: skip
+@click.option("--recipient", "recipients", multiple=True, metavar="CONTACT",
+              help="Check a recipient.", shell_complete=complete.contacts)  # fmt: skip
+@click.option("--purpose", help="Check for this purpose (default: the grant's).",
+              shell_complete=complete.kinds)  # fmt: skip
+@click.option("--domain", "domains", multiple=True, metavar="D", help="Check disclosing D.",
+              shell_complete=complete.domains)  # fmt: skip
 @click.option(
     "--letter",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

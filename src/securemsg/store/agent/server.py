@@ -135,7 +135,7 @@ def serve_one(listener: socket.socket, keys: KeyMemory, expires: int) -> bool:
         return stop
 
 
-def _on_signal(signum: int, frame: FrameType | None) -> None:
+def _on_signal(_signum: int, _frame: FrameType | None) -> None:
     raise Stop
 
 
