@@ -415,7 +415,7 @@ def _chain(conn: sqlite3.Connection, card: Card) -> ChainReport:
     return verify_chain(rows, card, _hex(head[0]) if head else None)
 
 
-def sign_first_checkpoint(conn: sqlite3.Connection, secret: SecretIdentity, card: Card) -> None:
+def sign_first_checkpoint(conn: sqlite3.Connection, secret: KeyHolder, card: Card) -> None:
     """A home made before checkpoints, upgraded by this very connection (db.py's
     migration to version 2 leaves a TEMP marker, seen by no other connection):
     sign the chain as found, if it is whole and matches the unsigned head.
