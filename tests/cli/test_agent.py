@@ -3,6 +3,9 @@ the installed executable. Start, stop, timeout, a killed agent, two homes, a
 stale socket, a socket or folder that is not private, another user's
 connection; the agent's refusals on the wire (docs/format-agent.md).
 
+Two run in ``make test-fast`` (start/use/stop, the wire refusals); the others,
+each a few seconds of processes started and waited for, are marked slow.
+
 Every agent started here is stopped at teardown (``agents`` fixture)."""
 
 from __future__ import annotations
@@ -141,6 +144,7 @@ def test_unlock_then_no_passphrase_then_lock_forgets(gp: Agents) -> None:
     assert idle.exit_code == 0 and "No agent" in idle.stdout
 
 
+@pytest.mark.slow
 def test_the_agent_stops_at_its_time(gp: Agents) -> None:
     doc = gp.unlock("gp", "--for", "2s")
     assert gp.run("gp", "contacts", "list").exit_code == 0
@@ -149,6 +153,7 @@ def test_the_agent_stops_at_its_time(gp: Agents) -> None:
     assert res.exit_code == 4 and "locked" in res.stderr
 
 
+@pytest.mark.slow
 def test_a_killed_agent_leaves_a_stale_socket_that_the_next_command_removes(gp: Agents) -> None:
     doc = gp.unlock("gp")
     pid, sock = int(str(doc["pid"])), Path(str(doc["socket"]))
@@ -165,6 +170,7 @@ def test_a_killed_agent_leaves_a_stale_socket_that_the_next_command_removes(gp: 
     assert doc2["started"] is True and doc2["pid"] != pid
 
 
+@pytest.mark.slow
 def test_a_stale_socket_file_is_removed_and_the_command_unlocks_as_usual(gp: Agents) -> None:
     doc = gp.unlock("gp")
     sock = Path(str(doc["socket"]))
@@ -178,6 +184,7 @@ def test_a_stale_socket_file_is_removed_and_the_command_unlocks_as_usual(gp: Age
     assert not sock.exists()
 
 
+@pytest.mark.slow
 def test_two_homes_two_agents(agents: Agents) -> None:
     agents.init("gp")
     agents.init("nurse")
@@ -201,6 +208,7 @@ def _refused(res: Result, words: str) -> None:
     assert err["hint"]
 
 
+@pytest.mark.slow
 def test_a_socket_others_can_reach_is_refused(gp: Agents) -> None:
     doc = gp.unlock("gp")
     sock = Path(str(doc["socket"]))
@@ -214,6 +222,7 @@ def test_a_socket_others_can_reach_is_refused(gp: Agents) -> None:
     assert gp.run("gp", "inbox").exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_file_in_place_of_the_socket_is_refused(gp: Agents) -> None:
     doc = gp.unlock("gp")
     sock = Path(str(doc["socket"]))
@@ -225,6 +234,7 @@ def test_a_file_in_place_of_the_socket_is_refused(gp: Agents) -> None:
     assert sock.exists()  # never removed: it is not a socket we made
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: chown to another user")
 def test_a_socket_or_folder_owned_by_someone_else_is_refused(gp: Agents) -> None:
     doc = gp.unlock("gp")
@@ -239,6 +249,7 @@ def test_a_socket_or_folder_owned_by_someone_else_is_refused(gp: Agents) -> None
     assert gp.run("gp", "contacts", "list").exit_code == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a process of another uid")
 def test_the_agent_answers_no_other_user(gp: Agents) -> None:
     doc = gp.unlock("gp")
@@ -307,6 +318,7 @@ def test_the_agent_refuses_bad_requests_and_signs_only_securemsg_objects(gp: Age
     assert gp.status("gp")["running"] is True  # none of it stopped the agent
 
 
+@pytest.mark.slow
 def test_durations(gp: Agents) -> None:
     for bad in ("0s", "8 hours", "8d", "", "h"):
         res = gp.run("gp", "--json", "unlock", "--for", bad, passphrase=True)
@@ -314,6 +326,7 @@ def test_durations(gp: Agents) -> None:
     assert gp.status("gp")["running"] is False
 
 
+@pytest.mark.slow
 def test_the_agent_process_is_not_dumpable(gp: Agents) -> None:
     pid = int(str(gp.unlock("gp")["pid"]))
     with open(f"/proc/{pid}/status") as fh:
@@ -326,6 +339,7 @@ def test_the_agent_process_is_not_dumpable(gp: Agents) -> None:
     assert int(fields["VmLck"].split()[0]) > 0, fields["VmLck"]
 
 
+@pytest.mark.slow
 def test_no_agent_no_runtime_folder_made(agents: Agents) -> None:
     agents.init("gp")
     assert agents.run("gp", "contacts", "list", passphrase=True).exit_code == 0

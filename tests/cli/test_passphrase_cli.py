@@ -58,6 +58,7 @@ def test_the_floor() -> None:
     assert weakness("Dr Pass 2026", ["Dr Pass"]) is not None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weak", ["abc", "password", "jeanne1955", "azerty123"])
 def test_init_refuses_a_weak_passphrase(base: Path, weak: str) -> None:
     home = base / "gp"
@@ -84,6 +85,7 @@ def test_change(base: Path) -> None:
     assert old.exit_code == 4 and old.error_json()["error"] == "wrong_passphrase"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("old", "new", "code"),
     [
@@ -106,6 +108,7 @@ def test_change_refused_leaves_the_key_file(
     assert sorted(p.name for p in (home / "keys").iterdir()) == ["identity.key"]  # no temp left
 
 
+@pytest.mark.slow
 def test_the_agent_keeps_working_after_a_change(base: Path) -> None:
     home = init(base)
     (base / "run").mkdir(mode=0o700)
