@@ -106,7 +106,7 @@ def backup(
     extra: dict[str, bytes] = {}
     exported = config.get("keystore", {}).get("kind") != "file"
     if exported:  # an OS key store: carry the key sealed under the backup passphrase
-        secret = home.unlock().to_bytes()
+        secret = home.unlock_local().to_bytes()  # the key itself: never from the agent
         extra["keys/identity.key"] = keyfile.seal(secret, passphrase)
         moved = dict(config, keystore={"kind": "file", "path": "keys/identity.key"})
         extra["config.json"] = json.dumps(moved, indent=2).encode()

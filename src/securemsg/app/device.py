@@ -60,7 +60,7 @@ def device_add(home: Home, out: Path, now: int) -> DeviceFile:
     config = home.config()
     card = home.card()
     check_new_file(out)
-    secret = home.unlock()
+    secret = home.unlock_local()  # the key itself, to move it: never from the agent
     code = new_code()
     extra: dict[str, bytes] = {
         KEY_NAME: keyfile.seal(secret.to_bytes(), code_bytes(code)),
