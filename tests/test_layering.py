@@ -42,6 +42,7 @@ SQL_OWNERS = {
     "securemsg/store/contacts.py",
     "securemsg/store/mailbox.py",
     "securemsg/store/consents.py",
+    "securemsg/store/mailaccounts.py",
 }
 SQL_METHODS = {"execute", "executemany", "executescript"}
 SQL_KEYWORDS = re.compile(

@@ -354,3 +354,25 @@ class RestoreTargetNotEmpty(ConflictError):
     """restore writes only into a home that does not exist or is an empty folder."""
 
     code = "restore_not_empty"
+
+
+class MailError(SecureMsgError):
+    """The mail server could not be reached, refused the login, or failed a
+    command (exit 1). Nothing was half sent: a letter goes out whole or not."""
+
+    code = "mail"
+
+
+class MailTLSError(MailError):
+    """The mail server's TLS certificate does not verify (unknown authority,
+    wrong host name, expired), or it offers no TLS: the connection was stopped
+    before the login (exit 1)."""
+
+    code = "mail_tls"
+
+
+class MailTooLarge(MailError):
+    """A letter larger than the mail server accepts (its SIZE): refused before
+    anything was written or sent (exit 1)."""
+
+    code = "mail_too_large"

@@ -103,7 +103,7 @@ def test_a_home_made_before_checkpoints_is_upgraded(world: World) -> None:
     code, doc, _ = _verify(world)
     assert code == 0 and doc["ok"] is True, doc
     conn = _db(home)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     assert conn.execute("SELECT 1 FROM meta WHERE k = 'log_checkpoint'").fetchone()
     (n,) = conn.execute("SELECT count(*) FROM log").fetchone()
     conn.execute("DELETE FROM log WHERE seq = ?", (n - 1,))

@@ -82,6 +82,27 @@ PINNED = {
         ")",
     ),
     ("index", "consents_patient", "CREATE INDEX consents_patient ON consents(patient, kind)"),
+    # version 3: letters by mail (store/mailaccounts.py)
+    (
+        "table",
+        "mail_accounts",
+        "CREATE TABLE mail_accounts (\n"
+        "    name TEXT PRIMARY KEY,     -- the account's name (its address by default)\n"
+        "    blob BLOB NOT NULL         -- sealed CBOR (address, servers, login, password)\n"
+        ")",
+    ),
+    (
+        "table",
+        "mail_seen",
+        "CREATE TABLE mail_seen (\n"
+        "    account TEXT NOT NULL,\n"
+        "    folder TEXT NOT NULL,\n"
+        "    uidvalidity INTEGER NOT NULL,\n"
+        "    uid INTEGER NOT NULL,\n"
+        "    status TEXT NOT NULL,      -- the outcome: accepted | refused | left ...\n"
+        "    PRIMARY KEY (account, folder, uidvalidity, uid)\n"
+        ")",
+    ),
 }
 # The named objects an older home may hold: only `init` and `contacts` ran
 # (contacts, meta), or the mailbox or the consent store was opened too.
@@ -127,7 +148,7 @@ def test_a_new_database_has_the_pinned_schema(tmp_path: Path) -> None:
     path = tmp_path / "securemsg.db"
     db.connect(path).close()
     assert schema(path) == PINNED
-    assert user_version(path) == db.SCHEMA_VERSION == 2
+    assert user_version(path) == db.SCHEMA_VERSION == 3
 
 
 def test_an_older_file_opens_with_its_version_and_rows(tmp_path: Path) -> None:
@@ -140,7 +161,7 @@ def test_an_older_file_opens_with_its_version_and_rows(tmp_path: Path) -> None:
         assert conn.execute("SELECT fp, state FROM contacts").fetchall() == [("ab", "active")]
         conn.close()
         assert schema(path) == PINNED  # the tables it lacked, as the owners made them
-        assert user_version(path) == 2
+        assert user_version(path) == 3
 
 
 def test_a_complete_file_is_not_written_to(tmp_path: Path) -> None:

@@ -158,6 +158,14 @@ class SentView:
     type=click.Path(file_okay=False, readable=False, path_type=Path),  # app/send explains
     help="Deliver into a shared drop folder.",
 )
+@click.option(
+    "--mail",
+    "by_mail",
+    is_flag=True,
+    help="Send by mail, to the address on each recipient's card (the default when "
+    "the home has a mail account and neither -o nor --drop is given).",
+)
+@click.option("--account", metavar="NAME", help="The mail account to send from.")
 @pass_ctx
 def send(
     ctx: Ctx,
@@ -174,8 +182,12 @@ def send(
     no_patient_copy: bool,
     out_dir: Path | None,
     drop: Path | None,
+    by_mail: bool,
+    account: str | None,
 ) -> None:
     """Sign, encrypt and deliver LETTER (Markdown) to each recipient."""
+    if by_mail and (out_dir is not None or drop is not None):
+        raise UsageError("give one of -o DIR, --drop DIR or --mail")
     consent_bytes = None
     if consent is not None:
         with consent.open("rb") as fh:  # bounded read: never load a huge file
@@ -199,14 +211,34 @@ def send(
     )
     from securemsg.cli.progress import with_progress
 
+    home = ctx.home()
+    if not by_mail and out_dir is None and drop is None:
+        from securemsg.app.mail import accounts
+
+        by_mail = bool(accounts(home))  # the home's default transport: its mail account
+        if not by_mail:
+            raise UsageError(
+                "give -o DIR or --drop DIR (or --mail)",
+                hint="with a mail account (securemsg account add), letters go by mail",
+            )
     req.attachments, bar = with_progress(req.attachments)
     try:
-        result = sending.send(ctx.home(), req, ctx.now())
+        if by_mail:
+            from securemsg.app.mail import send_by_mail
+
+            sent = send_by_mail(home, req, account, ctx.now())
+        else:
+            result = sending.send(home, req, ctx.now())
     except SendRefused as exc:
         raise UsageError(option_words(exc), hint=exc.hint) from exc
     finally:
         bar.close()
-    emit(SentView(result), ctx.as_json)
+    if by_mail:
+        from securemsg.cli.account import MailSentView
+
+        emit(MailSentView(sent.result, sent.mails, sent.account), ctx.as_json)
+    else:
+        emit(SentView(result), ctx.as_json)
 
 
 PROOF_STATUS = {
@@ -307,18 +339,34 @@ class ReceiveReport:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the receipt (one FILE only).",
 )
+@click.option("--mail", "by_mail", is_flag=True, help="Fetch securemsg mail by IMAP.")
+@click.option("--account", metavar="NAME", help="The mail account (with --mail).")
+@click.option("--folder", metavar="FOLDER", help="The IMAP folder (with --mail; default INBOX).")
 @pass_ctx
-def receive(ctx: Ctx, files: tuple[Path, ...], drop: Path | None, receipt_out: Path | None) -> None:
+def receive(
+    ctx: Ctx,
+    files: tuple[Path, ...],
+    drop: Path | None,
+    receipt_out: Path | None,
+    by_mail: bool,
+    account: str | None,
+    folder: str | None,
+) -> None:
     """Verify letters (and receipts) addressed to me, and accept them into my mailbox."""
-    if bool(files) == bool(drop):
-        raise UsageError("give letter FILEs or --drop DIR")
+    if (bool(files) + bool(drop) + by_mail) != 1:
+        raise UsageError("give letter FILEs, --drop DIR or --mail")
+    if (account or folder) and not by_mail:
+        raise UsageError("--account and --folder go with --mail")
     if receipt_out is not None and len(files) != 1:
         raise UsageError("--receipt-out works with one FILE")
-    results = (
-        receiving.receive_drop(ctx.home(), drop, ctx.now())
-        if drop is not None
-        else receiving.receive_files(ctx.home(), list(files), receipt_out, ctx.now())
-    )
+    if by_mail:
+        from securemsg.app.mail import receive_mail
+
+        results = receive_mail(ctx.home(), account, folder, ctx.now())
+    elif drop is not None:
+        results = receiving.receive_drop(ctx.home(), drop, ctx.now())
+    else:
+        results = receiving.receive_files(ctx.home(), list(files), receipt_out, ctx.now())
     finish_report(results, ctx.as_json)
 
 

@@ -73,6 +73,7 @@ class LazyGroup(click.Group):
         "lock": ("securemsg.cli.agent", "lock"),
         "agent": ("securemsg.cli.agent", "agent"),
         "passphrase": ("securemsg.cli.agent", "passphrase"),
+        "account": ("securemsg.cli.account", "account"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -118,6 +119,7 @@ HELP = {
     "lock": "Stop the key agent: it forgets the keys.",
     "agent": "The key agent: status.",
     "passphrase": "Change the key file's passphrase.",
+    "account": "Mail accounts for letters by mail: add, list, show, remove, test.",
 }
 
 

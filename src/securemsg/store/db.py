@@ -3,7 +3,8 @@ its whole schema, and the migrations between versions (``PRAGMA user_version``).
 
 Each table has one owner, the only module that runs SQL on it:
 ``contacts`` -> store/contacts.py; ``letters``, ``deliveries``, ``log`` and
-``meta`` (the log head) -> store/mailbox.py; ``consents`` -> store/consents.py.
+``meta`` (the log head) -> store/mailbox.py; ``consents`` -> store/consents.py;
+``mail_accounts`` and ``mail_seen`` -> store/mailaccounts.py.
 tests/test_layering.py holds every other module to that; tests/store/test_db.py
 pins the schema.
 """
@@ -75,7 +76,24 @@ V1_OBJECTS = (
 # the key, to sign the first checkpoint of a home made before (no other connection sees
 # it): store/mailbox.py sign_first_checkpoint.
 SCHEMA_V2 = "CREATE TEMP TABLE IF NOT EXISTS log_needs_checkpoint (x INTEGER);"
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
+# Version 3: letters by mail (store/mailaccounts.py owns both tables). An account's
+# settings and password are one sealed row; each mail of an IMAP folder that a
+# receive finished with is one row, keyed by the folder's UIDVALIDITY and the UID.
+SCHEMA_V3 = """
+CREATE TABLE IF NOT EXISTS mail_accounts (
+    name TEXT PRIMARY KEY,     -- the account's name (its address by default)
+    blob BLOB NOT NULL         -- sealed CBOR (address, servers, login, password)
+);
+CREATE TABLE IF NOT EXISTS mail_seen (
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    status TEXT NOT NULL,      -- the outcome: accepted | refused | left ...
+    PRIMARY KEY (account, folder, uidvalidity, uid)
+);
+"""
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

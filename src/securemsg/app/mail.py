@@ -1,0 +1,333 @@
+"""Letters by mail: accounts, sending over SMTP, receiving over IMAP.
+
+Sending: every check first (the account, each recipient's mail address on
+their card, the SMTP server's login and SIZE against an upper bound of the
+largest mail), then the letter is sent exactly as ``send -o`` would write it
+(app/send.py) into a private outbox folder of the home, then one mail per
+recipient, each streamed from its envelope file, then the outbox is emptied.
+
+Receiving: the securemsg mails of the folder (header ``X-Securemsg``), by
+UID, in batches; each attachment is received exactly as the same file would
+be (app/receive.py); the receipt or refusal notice goes back by mail to the
+address on the author's card (the mail's From is only routing); then the mail
+is recorded in ``mail_seen`` (UIDVALIDITY, UID) and flagged or moved. Killed at
+any point, the next run takes up the mails not recorded: a letter accepted
+before the kill is a duplicate (kept once) whose receipt is sent again; a
+receipt or notice imported twice is recorded once (docs/format.md, "Letters
+by mail").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from securemsg.app import receive as receiving
+from securemsg.app import send as sending
+from securemsg.app.proofs import MAX_PROOF
+from securemsg.app.receive import LetterReceived, NoticeCap, Outcome, ProofReceived, Received
+from securemsg.app.send import SendRequest, SendResult
+from securemsg.errors import MailError, MailTooLarge, SecureMsgError, TooLargeError
+from securemsg.store import maillayout
+from securemsg.store.checked import open_path
+from securemsg.store.contacts import Contacts
+from securemsg.store.fs import ensure_private_dir
+from securemsg.store.home import Home
+from securemsg.store.keystore.prompt import read_terminal
+from securemsg.store.mailaccounts import TLS, Account, Accounts, After
+from securemsg.store.mailbox import Mailbox
+from securemsg.store.mailtransport import Imap, Smtp
+
+BATCH = 100  # UIDs per FETCH of sizes
+BATCH_BYTES = 16 << 20  # bytes of mail per FETCH of bodies
+# The largest mail a receive fetches: larger ones are refused by their size
+# (RFC822.SIZE) before a byte is fetched, and left in the folder.
+MAX_MAIL = 64 << 20
+# An upper bound of what an envelope adds to the letter's text and attachments:
+# the age header and tags (16 bytes per 64 KiB), the manifest, cards, consent.
+ENVELOPE_SLACK = 512 << 10
+
+
+# -- accounts -------------------------------------------------------------------------
+def add_account(home: Home, account: Account) -> Account:
+    Accounts(home).add(account)
+    return account
+
+
+def accounts(home: Home) -> list[Account]:
+    return Accounts(home).all()
+
+
+def account(home: Home, name: str | None) -> Account:
+    return Accounts(home).get(name)
+
+
+def remove_account(home: Home, name: str) -> Account:
+    return Accounts(home).remove(name)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCheck:
+    account: Account
+    smtp_size: int | None
+    imap_uidvalidity: int
+    waiting: int  # securemsg mails not yet received
+
+
+def test_account(home: Home, name: str | None) -> AccountCheck:
+    """Log in to both servers (TLS verified), read the SIZE and the inbox."""
+    a = Accounts(home).get(name)
+    with Smtp(a) as smtp:
+        size = smtp.size_limit()
+    with Imap(a) as imap:
+        uv = imap.select("INBOX")
+        waiting = len(imap.securemsg_uids(unflagged_only=True))
+    return AccountCheck(a, size, uv, waiting)
+
+
+# -- sending --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MailSent:
+    result: SendResult
+    account: str
+    mails: tuple[tuple[str, str, int], ...]  # (recipient name, address, bytes)
+
+
+def _address(contacts: Contacts, query: str, role: str) -> str:
+    c = contacts.find(query)
+    email = c.card.profile.email
+    if not email or "@" not in email:
+        raise MailError(
+            f"{c.name}'s card gives no mail address: the letter cannot go by mail",
+            hint=f"send it with -o DIR or --drop DIR, or ask {role} for a card with an e-mail",
+        )
+    return email
+
+
+def send_by_mail(home: Home, req: SendRequest, account_name: str | None, now: int) -> MailSent:
+    acct = Accounts(home).get(account_name)
+    contacts = Contacts(home)
+    for q in req.to:
+        _address(contacts, q, "them")
+    if req.patient is not None and not req.no_patient_copy:
+        _address(contacts, req.patient, "the patient (or give --no-patient-copy)")
+    text = len(req.source.raw) + sum(a.size() for a in req.attachments)
+    bound = maillayout.b64_size(text + text // 4096 + ENVELOPE_SLACK) + 8192
+    with Smtp(acct) as smtp:
+        limit = smtp.size_limit()
+        if limit is not None and bound > limit:
+            raise MailTooLarge(
+                f"this letter would make a mail of up to {bound} bytes: more than the "
+                f"{limit} bytes the mail server accepts (nothing was sent)",
+                hint="split it over several letters, or send it with --drop DIR or -o DIR",
+            )
+        outbox = ensure_private_dir(home.path / "mail" / "outbox" / secrets.token_hex(8))
+        try:
+            result = sending.send(home, replace(req, out_dir=outbox, drop=None), now)
+            mails = _post(smtp, acct, result, contacts, limit, now)
+        finally:
+            shutil.rmtree(outbox, ignore_errors=True)
+    return MailSent(result, acct.name, mails)
+
+
+def _post(
+    smtp: Smtp, acct: Account, result: SendResult, contacts: Contacts, limit: int | None, now: int
+) -> tuple[tuple[str, str, int], ...]:
+    planned = []
+    for o in result.outputs:
+        contact = contacts.get(o.fp)
+        to = contact.card.profile.email if contact is not None else None
+        if not to:
+            raise MailError(f"{o.name}'s card gives no mail address")
+        mail = maillayout.outgoing(
+            "letter", acct.address, to, f"{result.message_id}.smsg", o.path.stat().st_size, now
+        )
+        if limit is not None and mail.size > limit:  # the bound above makes this unreachable
+            raise MailTooLarge(f"the mail to {o.name} is larger than the server accepts")
+        planned.append((o, to, mail))
+    sent: list[tuple[str, str, int]] = []
+    for o, to, mail in planned:
+        try:
+            smtp.send(to, mail, o.path)
+        except MailError as exc:
+            done = ", ".join(n for n, _a, _s in sent) or "nobody"
+            raise MailError(
+                f"{exc.message} (sent to: {done}; the double is kept)",
+                hint="check the connection, then send the letter again to the others",
+            ) from exc
+        sent.append((o.name, to, mail.size))
+    return tuple(sent)
+
+
+# -- receiving ------------------------------------------------------------------------
+class _Crash:
+    """Tests only: ``SECUREMSG_TEST_KILL_AT=STAGE:N`` makes the process SIGKILL
+    itself the N-th time it reaches STAGE (accepted, proof_sent, recorded,
+    flagged), to prove that a kill at that point loses and duplicates nothing."""
+
+    def __init__(self) -> None:
+        spec = os.environ.get("SECUREMSG_TEST_KILL_AT", "")
+        stage, _sep, n = spec.partition(":")
+        self.stage, self.left = stage, int(n) if n.isdigit() else 0
+
+    def at(self, stage: str) -> None:
+        if self.left and stage == self.stage:
+            self.left -= 1
+            if self.left == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class _Session:
+    home: Home
+    box: Mailbox
+    acct: Account
+    contacts: Contacts
+    cap: NoticeCap
+    crash: _Crash
+    now: int
+    smtp: Smtp | None = None
+
+    def mailer(self) -> Smtp:
+        if self.smtp is None:
+            self.smtp = Smtp(self.acct)
+        return self.smtp
+
+
+def receive_mail(
+    home: Home, account_name: str | None, folder: str | None, now: int
+) -> list[Received]:
+    store = Accounts(home)
+    acct = store.get(account_name)
+    box = Mailbox(home)
+    box.cleanup_orphans()
+    incoming = home.path / "mail" / "incoming"
+    for left in incoming.glob(".*") if incoming.is_dir() else []:  # a killed run's
+        left.unlink(missing_ok=True)
+    folder = folder or "INBOX"
+    s = _Session(home, box, acct, Contacts(home), NoticeCap(), _Crash(), now)
+    rows: list[Received] = []
+    move_to = acct.done_folder if acct.after is After.MOVE else None
+    try:
+        with Imap(acct) as imap:
+            uv = imap.select(folder)
+            uids = imap.securemsg_uids(unflagged_only=True)
+            seen = store.seen(acct.name, folder, uv)
+            for uid in [u for u in uids if u in seen]:  # finished, not flagged: killed
+                imap.done(uid, move_to)
+            todo = [u for u in uids if u not in seen]
+            for batch in _chunks(todo, BATCH):
+                sizes = imap.sizes(batch)
+                for group in _by_bytes(batch, sizes):
+                    bodies = imap.fetch(group) if group else {}
+                    for uid in group:
+                        row = _one(s, folder, uid, sizes.get(uid, 0), bodies.pop(uid, None))
+                        rows.append(row)
+                        store.mark_seen(acct.name, folder, uv, uid, row.outcome.value)
+                        s.crash.at("recorded")
+                        imap.done(uid, move_to)
+                        s.crash.at("flagged")
+    finally:
+        if s.smtp is not None:
+            s.smtp.close()
+    return rows
+
+
+def _chunks(items: list[int], n: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _by_bytes(uids: list[int], sizes: dict[int, int]) -> Iterator[list[int]]:
+    """UIDs in groups of at most BATCH_BYTES of mail (a mail over MAX_MAIL alone,
+    never fetched)."""
+    group: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if size > MAX_MAIL:
+            yield from ([group] if group else [])
+            group, total = [], 0
+            yield [uid]
+            continue
+        if group and total + size > BATCH_BYTES:
+            yield group
+            group, total = [], 0
+        group.append(uid)
+        total += size
+    if group:
+        yield group
+
+
+def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> Received:
+    where = Path(f"{folder}:{uid}")
+    if size > MAX_MAIL:
+        return LetterReceived(
+            where,
+            Outcome.REFUSED,
+            error=TooLargeError(
+                f"a mail of {size} bytes: more than the {MAX_MAIL} bytes a receive by mail "
+                "fetches (left in the folder)",
+                hint="ask the sender to use a drop folder or a file for letters this large",
+            ),
+        )
+    if raw is None:
+        return LetterReceived(
+            where, Outcome.SKIPPED, error=MailError("the IMAP server did not return this mail")
+        )
+    try:
+        mail = maillayout.parse(raw)
+    except SecureMsgError as exc:
+        return LetterReceived(where, Outcome.REFUSED, error=exc)
+    with _temp(s.box, mail.kind, mail.data) as path:
+        if mail.kind != "letter":
+            opened = open_path(path, MAX_PROOF)
+            with opened:
+                return replace(receiving.import_file(s.box, opened, s.now), file=where)
+        with open_path(path, receiving.LETTER_CAP) as opened:
+            row, proof, author = receiving._accept(s.box, opened, s.now, s.cap)
+    row = replace(row, file=where)
+    s.crash.at("accepted")
+    if proof is None or author is None or row.outcome is Outcome.SKIPPED:
+        return row
+    kind = "refusal" if row.outcome is Outcome.REFUSED else "receipt"
+    try:
+        _send_proof(s, author, kind, row.message_id or "unknown", proof)
+    except SecureMsgError as exc:
+        return replace(row, problem=MailError(f"its {kind} was not sent back: {exc.message}"))
+    s.crash.at("proof_sent")
+    return row
+
+
+def _send_proof(s: _Session, author: str, kind: str, mid: str, proof: bytes) -> None:
+    contact = s.contacts.get(author)
+    to = contact.card.profile.email if contact is not None else None
+    if not to:
+        raise MailError("the author's card gives no mail address")
+    mail = maillayout.outgoing(kind, s.acct.address, to, f"{mid}.{kind}", len(proof), time.time())
+    with _temp(s.box, kind, proof) as path:
+        s.mailer().send(to, mail, path)
+
+
+@contextlib.contextmanager
+def _temp(box: Mailbox, kind: str, data: bytes) -> Iterator[Path]:
+    """``data`` in a private temp file of the home, removed after."""
+    folder = ensure_private_dir(box.home.path / "mail" / "incoming")
+    path = folder / f".{secrets.token_hex(8)}.{maillayout.KINDS[kind]}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+__all__ = ["TLS", "Account", "After", "LetterReceived", "ProofReceived", "read_terminal"]

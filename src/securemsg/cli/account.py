@@ -1,0 +1,241 @@
+"""account add, list, show, remove, test: mail accounts for letters by mail; and
+the report of ``send --mail``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from securemsg.cli.main import Ctx, pass_ctx
+from securemsg.cli.output import Printer, emit
+from securemsg.errors import UsageError
+
+if TYPE_CHECKING:
+    from securemsg.app.send import SendResult
+
+TLS_MODES = click.Choice(["implicit", "starttls"])
+
+
+@dataclass
+class MailSentView:
+    result: SendResult
+    mails: tuple[tuple[str, str, int], ...]
+    account: str
+    schema: str = "securemsg.send-mail/1"
+
+    def to_json(self) -> dict[str, Any]:
+        from securemsg.cli.letters import SentView
+
+        doc = SentView(self.result).to_json()
+        for o in doc["outputs"]:
+            del o["file"]  # the outbox file is gone once mailed
+        doc["account"] = self.account
+        doc["mails"] = [{"recipient": n, "address": a, "bytes": b} for n, a, b in self.mails]
+        return doc
+
+    def render(self, out: Printer) -> None:
+        r = self.result
+        out.field("Message id", r.message_id, "cyan")
+        out.field("Legal basis", r.basis)
+        rows = [[n, a, f"{b} bytes"] for n, a, b in self.mails]
+        out.table(f"Sent by mail from {self.account}", ["Recipient", "Address", "Mail"], rows)
+        for name, doms in r.withheld:
+            out.line(
+                f"Withheld from {name}: {', '.join(doms)} (not their care domain or not consented)"
+            )
+        out.field("Double kept", str(r.double))
+
+
+def _view(a: Any) -> dict[str, Any]:
+    """An account as shown: everything but the password."""
+    return {
+        "name": a.name,
+        "address": a.address,
+        "imap": {"host": a.imap_host, "port": a.imap_port, "tls": a.imap_tls.value},
+        "smtp": {"host": a.smtp_host, "port": a.smtp_port, "tls": a.smtp_tls.value},
+        "login": a.login,
+        "ca_file": a.ca_file,
+        "after": a.after.value,
+        "done_folder": a.done_folder,
+    }
+
+
+@dataclass
+class AccountsView:
+    accounts: list[dict[str, Any]]
+    schema: str = "securemsg.accounts/1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accounts": self.accounts}
+
+    def render(self, out: Printer) -> None:
+        if not self.accounts:
+            out.line("No mail account (securemsg account add).")
+            return
+        rows = [
+            [
+                a["name"],
+                a["address"],
+                f"{a['imap']['host']}:{a['imap']['port']} ({a['imap']['tls']})",
+                f"{a['smtp']['host']}:{a['smtp']['port']} ({a['smtp']['tls']})",
+                a["after"],
+            ]
+            for a in self.accounts
+        ]
+        out.table("Mail accounts", ["Name", "Address", "IMAP", "SMTP", "After"], rows)
+
+
+@dataclass
+class CheckView:
+    check: Any
+    schema: str = "securemsg.account-test/1"
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.check
+        return {
+            "account": c.account.name,
+            "smtp_size_limit": c.smtp_size,
+            "imap_uidvalidity": c.imap_uidvalidity,
+            "waiting": c.waiting,
+            "ok": True,
+        }
+
+    def render(self, out: Printer) -> None:
+        c = self.check
+        out.line(f"{c.account.name}: SMTP and IMAP logins succeeded over verified TLS", "green")
+        out.field("Largest mail", f"{c.smtp_size} bytes" if c.smtp_size else "not announced")
+        out.field("Waiting", f"{c.waiting} securemsg mails in INBOX")
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+    else:
+        from securemsg.app.mail import read_terminal
+
+        entered = read_terminal("Mail password: ")
+        if entered is None:
+            raise UsageError(
+                "no terminal to ask the mail password on",
+                hint="give --password-stdin and write the password on standard input",
+            )
+        password = entered
+    if not password:
+        raise UsageError("the mail password is empty")
+    return password
+
+
+@click.group()
+def account() -> None:
+    """Mail accounts for letters by mail (IMAP and SMTP over TLS)."""
+
+
+@account.command("add")
+@click.argument("address")
+@click.option("--name", help="A name for the account (default: ADDRESS).")
+@click.option("--imap-host", required=True)
+@click.option("--imap-port", type=click.IntRange(1, 65535), default=993, show_default=True)
+@click.option("--imap-tls", type=TLS_MODES, default="implicit", show_default=True)
+@click.option("--smtp-host", required=True)
+@click.option("--smtp-port", type=click.IntRange(1, 65535), default=587, show_default=True)
+@click.option("--smtp-tls", type=TLS_MODES, default="starttls", show_default=True)
+@click.option("--login", help="The login (default: ADDRESS).")
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Trust only this CA for the servers' certificates (default: the system's).",
+)
+@click.option(
+    "--after",
+    type=click.Choice(["flag", "move"]),
+    default="flag",
+    show_default=True,
+    help="What receive --mail does with a processed mail.",
+)
+@click.option("--done-folder", default="securemsg-done", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_ctx
+def account_add(
+    ctx: Ctx,
+    address: str,
+    name: str | None,
+    imap_host: str,
+    imap_port: int,
+    imap_tls: str,
+    smtp_host: str,
+    smtp_port: int,
+    smtp_tls: str,
+    login: str | None,
+    ca_file: str | None,
+    after: str,
+    done_folder: str,
+    password_stdin: bool,
+) -> None:
+    """Add a mail account; its password is sealed in the home with the identity's
+    storage key, never written in clear."""
+    import os
+
+    from securemsg.app import mail
+    from securemsg.app.mail import TLS, Account, After
+
+    home = ctx.home()
+    home.unlock()  # before the password is asked: a locked home fails first
+    a = Account(
+        name or address,
+        address,
+        imap_host,
+        imap_port,
+        TLS(imap_tls),
+        smtp_host,
+        smtp_port,
+        TLS(smtp_tls),
+        login or address,
+        read_password(password_stdin),
+        os.path.abspath(ca_file) if ca_file else None,
+        After(after),
+        done_folder,
+    )
+    emit(AccountsView([_view(mail.add_account(home, a))]), ctx.as_json)
+
+
+@account.command("list")
+@pass_ctx
+def account_list(ctx: Ctx) -> None:
+    """The mail accounts (never their passwords)."""
+    from securemsg.app import mail
+
+    emit(AccountsView([_view(a) for a in mail.accounts(ctx.home())]), ctx.as_json)
+
+
+@account.command("show")
+@click.argument("name", required=False)
+@pass_ctx
+def account_show(ctx: Ctx, name: str | None) -> None:
+    """One mail account's settings (never its password)."""
+    from securemsg.app import mail
+
+    emit(AccountsView([_view(mail.account(ctx.home(), name))]), ctx.as_json)
+
+
+@account.command("remove")
+@click.argument("name")
+@pass_ctx
+def account_remove(ctx: Ctx, name: str) -> None:
+    """Remove a mail account, its password and what receive --mail remembered of it."""
+    from securemsg.app import mail
+
+    emit(AccountsView([_view(mail.remove_account(ctx.home(), name))]), ctx.as_json)
+
+
+@account.command("test")
+@click.argument("name", required=False)
+@pass_ctx
+def account_test(ctx: Ctx, name: str | None) -> None:
+    """Log in to the SMTP and IMAP servers (TLS verified) and read their limits."""
+    from securemsg.app import mail
+
+    emit(CheckView(mail.test_account(ctx.home(), name)), ctx.as_json)

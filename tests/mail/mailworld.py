@@ -1,0 +1,89 @@
+"""The mail tests' world: three homes (a GP, a cardiologist, a patient) whose cards
+carry their addresses on the test mail server, each with its mail account
+(password given on stdin, the server's throw-away CA as --ca-file)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mailserver
+
+from clirun import Result, world_env
+from clirun import run_cli as _run_cli
+from securemsg.core.testkeys import derive_test_identity, format_test_key
+
+PASSPHRASE = "mail test passphrase"
+# label -> (name, role, mail user, extra init options)
+PEOPLE = {
+    "gp": ("Dr Anne Mailgp", "gp", "anne", []),
+    "card": ("Dr Bruno Mailcard", "specialist", "bruno", ["--specialty", "cardiology"]),
+    "pat": ("Paule Mailpat", "patient", "paule", ["--birth-date", "1950-03-02"]),
+}
+LETTER = "---\nsubject: Chest pain referral Mq7\n---\nDear colleague, angina since 2024 Kw3.\n"
+
+
+def run_cli(home: Path | None, *args: str | Path, **kw: Any) -> Result:
+    return _run_cli(home, *args, env=world_env(PASSPHRASE), **kw)
+
+
+@dataclass
+class MailWorld:
+    root: Path
+    server: mailserver.MailServer
+
+    def home(self, label: str) -> Path:
+        return self.root / label
+
+    def run(self, label: str, *args: str | Path, **kw: Any) -> Result:
+        return run_cli(self.home(label), *args, **kw)
+
+    def ok(self, label: str, *args: str | Path, **kw: Any) -> Any:
+        res = self.run(label, "--json", *args, **kw)
+        assert res.exit_code == 0, (args, res.stdout, res.stderr)
+        return res.json() if res.stdout.strip() else None
+
+    def address(self, label: str) -> str:
+        return self.server.address(PEOPLE[label][2])
+
+    def account_args(self, label: str, ca: Path | None = None) -> list[str]:
+        s = self.server
+        return [
+            "account", "add", self.address(label),
+            "--imap-host", "localhost", "--imap-port", str(s.ports["imaps"]),
+            "--smtp-host", "localhost", "--smtp-port", str(s.ports["submission"]),
+            "--ca-file", str(ca or s.ca), "--password-stdin",
+        ]  # fmt: skip
+
+    def wait(self, label: str, n: int) -> None:
+        self.server.wait_delivered(PEOPLE[label][2], n)
+
+    def in_box(self, label: str) -> int:
+        return self.server.count(PEOPLE[label][2])
+
+    def send(self, *extra: str | Path, to: str = "Bruno") -> Any:
+        return self.ok(
+            "gp", "send", self.root / "letter.md", "--to", to, "--kind", "referral",
+            "--patient", "Paule", "--consent", self.root / "consent.cose", "--mail", *extra,
+        )  # fmt: skip
+
+
+def build(root: Path, server: mailserver.MailServer) -> MailWorld:
+    root.mkdir(parents=True)
+    w = MailWorld(root, server)
+    for label, (name, role, user, extra) in PEOPLE.items():
+        key = root / f"{label}.testkey"
+        key.write_text(format_test_key(derive_test_identity(f"mail-tests/{label}")))
+        w.ok(label, "init", "--name", name, "--role", role, "--email", server.address(user),
+             *extra, "--test-key", key)  # fmt: skip
+        w.ok(label, "card", "export", "-o", root / f"{label}.card")
+    for label in PEOPLE:
+        for other in PEOPLE:
+            if other != label:
+                w.ok(label, "contacts", "add", root / f"{other}.card")
+        w.ok(label, *w.account_args(label), input=mailserver.PASSWORD + "\n")
+    w.ok("pat", "consent", "grant", "--from", "Anne", "--to", "Bruno", "--purpose",
+         "referral", "-o", root / "consent.cose")  # fmt: skip
+    (root / "letter.md").write_text(LETTER)
+    return w
