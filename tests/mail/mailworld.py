@@ -24,8 +24,10 @@ PEOPLE = {
 LETTER = "---\nsubject: Chest pain referral Mq7\n---\nDear colleague, angina since 2024 Kw3.\n"
 
 
-def run_cli(home: Path | None, *args: str | Path, **kw: Any) -> Result:
-    return _run_cli(home, *args, env=world_env(PASSPHRASE), **kw)
+def run_cli(
+    home: Path | None, *args: str | Path, extra_env: dict[str, str] | None = None, **kw: Any
+) -> Result:
+    return _run_cli(home, *args, env={**world_env(PASSPHRASE), **(extra_env or {})}, **kw)
 
 
 @dataclass
