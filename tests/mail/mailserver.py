@@ -32,7 +32,7 @@ from pathlib import Path
 DOMAIN = "mail.test"
 PASSWORD = "mail password 0f"
 TOOLS = ("postfix", "dovecot", "openssl", "doveadm")
-SIZE_LIMIT = 40 * 1024 * 1024  # Postfix message_size_limit (the SIZE of EHLO)
+SIZE_LIMIT = 8 * 1024 * 1024  # Postfix message_size_limit (the SIZE of EHLO)
 
 
 def required() -> bool:
@@ -235,6 +235,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 class MailServer:
     root: Path
     users: list[str]
+    size_limit: int = SIZE_LIMIT
     ports: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -291,7 +292,7 @@ class MailServer:
             if src.exists():
                 shutil.copy(src, p / name)
         (p / "main.cf").write_text(
-            POSTFIX_MAIN.format(root=self.root, domain=DOMAIN, size=SIZE_LIMIT, **self.ports)
+            POSTFIX_MAIN.format(root=self.root, domain=DOMAIN, size=self.size_limit, **self.ports)
         )
         (p / "master.cf").write_text(POSTFIX_MASTER.format(**self.ports))
         _run("postfix", "-c", str(p), "check")
@@ -343,9 +344,9 @@ def _wait_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
-def started(users: list[str]) -> MailServer:
+def started(users: list[str], size_limit: int = SIZE_LIMIT) -> MailServer:
     root = Path(tempfile.mkdtemp(prefix="securemsg-mail-"))
-    server = MailServer(root, users)
+    server = MailServer(root, users, size_limit)
     try:
         server.start()
     except Exception as exc:

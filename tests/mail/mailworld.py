@@ -10,7 +10,7 @@ from typing import Any
 
 import mailserver
 
-from clirun import Result, world_env
+from clirun import Result, db_rows, world_env
 from clirun import run_cli as _run_cli
 from securemsg.core.testkeys import derive_test_identity, format_test_key
 
@@ -89,3 +89,13 @@ def build(root: Path, server: mailserver.MailServer) -> MailWorld:
          "referral", "-o", root / "consent.cose")  # fmt: skip
     (root / "letter.md").write_text(LETTER)
     return w
+
+
+def snapshot(home: Path) -> Any:
+    """The home's database rows and its files (not the database's own files)."""
+    files = sorted(
+        (p.relative_to(home).as_posix(), p.read_bytes() if p.is_file() else b"")
+        for p in home.rglob("*")
+        if not p.name.startswith("securemsg.db")
+    )
+    return files, db_rows(home / "securemsg.db")

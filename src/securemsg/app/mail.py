@@ -47,9 +47,6 @@ from securemsg.store.mailtransport import Imap, Smtp
 
 BATCH = 100  # UIDs per FETCH of sizes
 BATCH_BYTES = 16 << 20  # bytes of mail per FETCH of bodies
-# The largest mail a receive fetches: larger ones are refused by their size
-# (RFC822.SIZE) before a byte is fetched, and left in the folder.
-MAX_MAIL = 64 << 20
 # An upper bound of what an envelope adds to the letter's text and attachments:
 # the age header and tags (16 bytes per 64 KiB), the manifest, cards, consent.
 ENVELOPE_SLACK = 512 << 10
@@ -206,37 +203,43 @@ def receive_mail(
 ) -> list[Received]:
     store = Accounts(home)
     acct = store.get(account_name)
-    box = Mailbox(home)
-    box.cleanup_orphans()
-    incoming = home.path / "mail" / "incoming"
-    for left in incoming.glob(".*") if incoming.is_dir() else []:  # a killed run's
-        left.unlink(missing_ok=True)
     folder = folder or "INBOX"
-    s = _Session(home, box, acct, Contacts(home), NoticeCap(), _Crash(), now)
+    with Imap(acct) as imap:  # a server that fails TLS or the login: nothing touched here
+        uv = imap.select(folder)
+        box = Mailbox(home)
+        box.cleanup_orphans()
+        incoming = home.path / "mail" / "incoming"
+        for left in incoming.glob(".*") if incoming.is_dir() else []:  # a killed run's
+            left.unlink(missing_ok=True)
+        s = _Session(home, box, acct, Contacts(home), NoticeCap(), _Crash(), now)
+        try:
+            return _receive(s, store, imap, folder, uv)
+        finally:
+            if s.smtp is not None:
+                s.smtp.close()
+
+
+def _receive(s: _Session, store: Accounts, imap: Imap, folder: str, uv: int) -> list[Received]:
+    acct = s.acct
     rows: list[Received] = []
     move_to = acct.done_folder if acct.after is After.MOVE else None
-    try:
-        with Imap(acct) as imap:
-            uv = imap.select(folder)
-            uids = imap.securemsg_uids(unflagged_only=True)
-            seen = store.seen(acct.name, folder, uv)
-            for uid in [u for u in uids if u in seen]:  # finished, not flagged: killed
+    uids = imap.securemsg_uids(unflagged_only=True)
+    seen = store.seen(acct.name, folder, uv)
+    for uid in [u for u in uids if u in seen]:  # finished, not flagged: killed
+        imap.done(uid, move_to)
+    todo = [u for u in uids if u not in seen]
+    for batch in _chunks(todo, BATCH):
+        sizes = imap.sizes(batch)
+        for group in _by_bytes(batch, sizes, acct.max_mail):
+            small = [u for u in group if sizes.get(u, 0) <= acct.max_mail]
+            bodies = imap.fetch(small) if small else {}
+            for uid in group:
+                row = _one(s, folder, uid, sizes.get(uid, 0), bodies.pop(uid, None))
+                rows.append(row)
+                store.mark_seen(acct.name, folder, uv, uid, row.outcome.value)
+                s.crash.at("recorded")
                 imap.done(uid, move_to)
-            todo = [u for u in uids if u not in seen]
-            for batch in _chunks(todo, BATCH):
-                sizes = imap.sizes(batch)
-                for group in _by_bytes(batch, sizes):
-                    bodies = imap.fetch(group) if group else {}
-                    for uid in group:
-                        row = _one(s, folder, uid, sizes.get(uid, 0), bodies.pop(uid, None))
-                        rows.append(row)
-                        store.mark_seen(acct.name, folder, uv, uid, row.outcome.value)
-                        s.crash.at("recorded")
-                        imap.done(uid, move_to)
-                        s.crash.at("flagged")
-    finally:
-        if s.smtp is not None:
-            s.smtp.close()
+                s.crash.at("flagged")
     return rows
 
 
@@ -245,14 +248,14 @@ def _chunks(items: list[int], n: int) -> Iterator[list[int]]:
         yield items[i : i + n]
 
 
-def _by_bytes(uids: list[int], sizes: dict[int, int]) -> Iterator[list[int]]:
-    """UIDs in groups of at most BATCH_BYTES of mail (a mail over MAX_MAIL alone,
+def _by_bytes(uids: list[int], sizes: dict[int, int], cap: int) -> Iterator[list[int]]:
+    """UIDs in groups of at most BATCH_BYTES of mail (a mail over ``cap`` alone,
     never fetched)."""
     group: list[int] = []
     total = 0
     for uid in uids:
         size = sizes.get(uid, 0)
-        if size > MAX_MAIL:
+        if size > cap:
             yield from ([group] if group else [])
             group, total = [], 0
             yield [uid]
@@ -268,13 +271,13 @@ def _by_bytes(uids: list[int], sizes: dict[int, int]) -> Iterator[list[int]]:
 
 def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> Received:
     where = Path(f"{folder}:{uid}")
-    if size > MAX_MAIL:
+    if size > s.acct.max_mail:
         return LetterReceived(
             where,
             Outcome.REFUSED,
             error=TooLargeError(
-                f"a mail of {size} bytes: more than the {MAX_MAIL} bytes a receive by mail "
-                "fetches (left in the folder)",
+                f"a mail of {size} bytes: more than the {s.acct.max_mail} bytes this account "
+                "fetches (account add --max-mail); not fetched, left in the folder",
                 hint="ask the sender to use a drop folder or a file for letters this large",
             ),
         )

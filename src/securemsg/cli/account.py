@@ -60,6 +60,7 @@ def _view(a: Any) -> dict[str, Any]:
         "ca_file": a.ca_file,
         "after": a.after.value,
         "done_folder": a.done_folder,
+        "max_mail": a.max_mail,
     }
 
 
@@ -157,6 +158,13 @@ def account() -> None:
     help="What receive --mail does with a processed mail.",
 )
 @click.option("--done-folder", default="securemsg-done", show_default=True)
+@click.option(
+    "--max-mail",
+    type=click.IntRange(4096),
+    default=64 << 20,
+    show_default=True,
+    help="The largest mail receive --mail fetches, in bytes (larger: refused, left).",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_ctx
 def account_add(
@@ -173,6 +181,7 @@ def account_add(
     ca_file: str | None,
     after: str,
     done_folder: str,
+    max_mail: int,
     password_stdin: bool,
 ) -> None:
     """Add a mail account; its password is sealed in the home with the identity's
@@ -198,6 +207,7 @@ def account_add(
         os.path.abspath(ca_file) if ca_file else None,
         After(after),
         done_folder,
+        max_mail,
     )
     emit(AccountsView([_view(mail.add_account(home, a))]), ctx.as_json)
 

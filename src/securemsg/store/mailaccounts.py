@@ -31,6 +31,9 @@ class After(enum.Enum):
 
 
 DONE_KEYWORD = "$SecuremsgDone"
+# The largest mail a receive fetches by default: a larger one is refused by its
+# size (RFC822.SIZE) before a byte of it is fetched, and left in the folder.
+MAX_MAIL = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class Account:
     ca_file: str | None = None
     after: After = After.FLAG
     done_folder: str = "securemsg-done"
+    max_mail: int = MAX_MAIL
 
     def __post_init__(self) -> None:
         if "@" not in self.address or any(c.isspace() or ord(c) < 32 for c in self.address):
@@ -55,6 +59,8 @@ class Account:
         for port in (self.imap_port, self.smtp_port):
             if not 0 < port < 65536:
                 raise UsageError(f"{port} is not a port number")
+        if self.max_mail < 4096:
+            raise UsageError("--max-mail must be at least 4096 bytes")
         if not self.password:
             raise UsageError("the account's password is empty")
 
@@ -74,6 +80,7 @@ class Account:
                 "ca_file": self.ca_file,
                 "after": self.after.value,
                 "done_folder": self.done_folder,
+                "max_mail": self.max_mail,
             }
         )
 
@@ -95,6 +102,7 @@ class Account:
                 d["ca_file"],
                 After(d["after"]),
                 d["done_folder"],
+                d["max_mail"],
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise FormatError("a mail account record of this home is malformed") from exc
