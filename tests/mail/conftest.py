@@ -15,7 +15,7 @@ from pathlib import Path
 
 import mailserver
 import pytest
-from mailworld import PEOPLE, MailWorld, build
+from mailworld import MailWorld, build
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,7 @@ def mail_server() -> Iterator[mailserver.MailServer]:
         if mailserver.required():
             pytest.fail(f"SECUREMSG_REQUIRE_MAIL=1 but the mail tests cannot run: {why}")
         pytest.skip(f"mail server tests: {why}")
-    server = mailserver.started([u for _n, _r, u, _e in PEOPLE.values()] + ["other"])
+    server = mailserver.started([])  # each world adds its own users
     yield server
     server.stop()
     shutil.rmtree(server.root, ignore_errors=True)

@@ -246,6 +246,13 @@ class MailServer:
     def other_ca(self) -> Path:
         return self.root / "other-ca.pem"
 
+    def add_users(self, users: list[str]) -> None:
+        """More accounts, at any time (Dovecot reads its passwd-file again when
+        it changes; the userdb takes any user of the domain)."""
+        with (self.root / "dovecot" / "users").open("a") as fh:
+            fh.write("".join(f"{self.address(u)}:{{PLAIN}}{PASSWORD}\n" for u in users))
+        self.users += users
+
     def address(self, user: str) -> str:
         return f"{user}@{DOMAIN}"
 

@@ -4,6 +4,11 @@ carry their addresses on the test mail server, each with its mail account
 
 from __future__ import annotations
 
+import imaplib
+import itertools
+import re
+import smtplib
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,10 +35,19 @@ def run_cli(
     return _run_cli(home, *args, env={**world_env(PASSPHRASE), **(extra_env or {})}, **kw)
 
 
+_WORLDS = itertools.count(1)
+
+
 @dataclass
 class MailWorld:
+    """Each world has mail accounts of its own on the shared server (``anne3``...)."""
+
     root: Path
     server: mailserver.MailServer
+    suffix: str = ""
+
+    def user(self, label: str) -> str:
+        return PEOPLE[label][2] + self.suffix
 
     def home(self, label: str) -> Path:
         return self.root / label
@@ -47,7 +61,7 @@ class MailWorld:
         return res.json() if res.stdout.strip() else None
 
     def address(self, label: str) -> str:
-        return self.server.address(PEOPLE[label][2])
+        return self.server.address(self.user(label))
 
     def account_args(self, label: str, ca: Path | None = None) -> list[str]:
         s = self.server
@@ -58,11 +72,40 @@ class MailWorld:
             "--ca-file", str(ca or s.ca), "--password-stdin",
         ]  # fmt: skip
 
+    def inject(self, label: str, raw: bytes, sender: str = "other") -> None:
+        """Mail ``raw`` as is to ``label``'s address, from another account on the
+        server (hostile or unrelated mail)."""
+        self.inject_many(label, [raw], sender)
+
+    def inject_many(self, label: str, mails: list[bytes], sender: str = "other") -> None:
+        ctx = ssl.create_default_context(cafile=str(self.server.ca))
+        with smtplib.SMTP("localhost", self.server.ports["submission"], timeout=30) as c:
+            c.starttls(context=ctx)
+            c.login(self.server.address(sender + self.suffix), mailserver.PASSWORD)
+            for raw in mails:
+                c.sendmail(self.server.address(sender + self.suffix), [self.address(label)], raw)
+
+    def imap_flags(self, label: str, folder: str) -> dict[int, set[str]]:
+        """UID -> flags of every mail in ``label``'s ``folder``."""
+        ctx = ssl.create_default_context(cafile=str(self.server.ca))
+        with imaplib.IMAP4_SSL("localhost", self.server.ports["imaps"], ssl_context=ctx) as m:
+            m.login(self.address(label), mailserver.PASSWORD)
+            m.select(f'"{folder}"', readonly=True)
+            _t, data = m.uid("FETCH", "1:*", "(UID FLAGS)")
+            out: dict[int, set[str]] = {}
+            for line in data:
+                if isinstance(line, bytes):
+                    uid = re.search(rb"UID (\d+)", line)
+                    flags = re.search(rb"FLAGS \(([^)]*)\)", line)
+                    if uid and flags:
+                        out[int(uid.group(1))] = set(flags.group(1).decode().split())
+            return out
+
     def wait(self, label: str, n: int) -> None:
-        self.server.wait_delivered(PEOPLE[label][2], n)
+        self.server.wait_delivered(self.user(label), n)
 
     def in_box(self, label: str) -> int:
-        return self.server.count(PEOPLE[label][2])
+        return self.server.count(self.user(label))
 
     def send(self, *extra: str | Path, to: str = "Bruno") -> Any:
         return self.ok(
@@ -73,11 +116,12 @@ class MailWorld:
 
 def build(root: Path, server: mailserver.MailServer) -> MailWorld:
     root.mkdir(parents=True)
-    w = MailWorld(root, server)
+    w = MailWorld(root, server, str(next(_WORLDS)))
+    server.add_users([w.user(label) for label in PEOPLE] + ["other" + w.suffix])
     for label, (name, role, user, extra) in PEOPLE.items():
         key = root / f"{label}.testkey"
         key.write_text(format_test_key(derive_test_identity(f"mail-tests/{label}")))
-        w.ok(label, "init", "--name", name, "--role", role, "--email", server.address(user),
+        w.ok(label, "init", "--name", name, "--role", role, "--email", w.address(label),
              *extra, "--test-key", key)  # fmt: skip
         w.ok(label, "card", "export", "-o", root / f"{label}.card")
     for label in PEOPLE:

@@ -4,6 +4,7 @@ refused letter's notice comes back too; nothing but securemsg mail is touched.""
 
 from __future__ import annotations
 
+from mailserver import PASSWORD
 from mailworld import MailWorld
 
 pytestmark = __import__("pytest").mark.slow
@@ -26,3 +27,47 @@ def test_referral_by_mail_both_ways_with_receipts(mail_world: MailWorld) -> None
     # a second receive finds nothing new on either side
     assert w.ok("card", "receive", "--mail")["results"] == []
     assert w.ok("gp", "receive", "--mail")["results"] == []
+
+
+def test_refusal_notice_comes_back_by_mail_and_the_patient_gets_her_copy(
+    mail_world: MailWorld,
+) -> None:
+    w = mail_world
+    mid = w.send()["message_id"]
+    # the patient receives her copy by mail (before she revokes her consent)
+    w.wait("pat", 1)
+    (mine,) = w.ok("pat", "receive", "--mail")["results"]
+    assert mine["status"] == "accepted" and mine["message_id"] == mid
+    w.ok("pat", "consent", "revoke", w.root / "consent.cose", "-o", w.root / "rev.cose")
+    w.ok("card", "consent", "import", w.root / "rev.cose")
+    w.wait("card", 1)
+    res = w.run("card", "--json", "receive", "--mail", executable=True)
+    assert res.exit_code == 3, res.stderr
+    (row,) = res.json()["results"]
+    assert row["status"] == "refused" and row["rule"] == "revoked" and row["notice"] is True
+    assert "problem" not in row  # the notice went out
+    w.wait("gp", 2)
+    back = w.ok("gp", "receive", "--mail")["results"]
+    assert sorted(r["status"] for r in back) == [
+        "notice: refused by recipient",
+        "receipt: delivered",
+    ]
+    (letter,) = w.ok("gp", "sent")["letters"]
+    st = {d["recipient"]: d["status"] for d in letter["deliveries"]}
+    assert st == {"Dr Bruno Mailcard": "refused", "Paule Mailpat": "delivered"}
+    # the refused mail is not taken up again
+    assert w.ok("card", "receive", "--mail")["results"] == []
+
+
+def test_move_after_receive_and_other_mail_untouched(mail_world: MailWorld) -> None:
+    w = mail_world
+    w.inject("card", b"Subject: lunch?\r\nFrom: other@mail.test\r\n\r\nAt noon.\r\n")
+    w.ok("card", "account", "remove", w.address("card"))
+    w.ok("card", *w.account_args("card"), "--after", "move", input=PASSWORD + "\n")
+    mid = w.send("--no-patient-copy")["message_id"]
+    w.wait("card", 2)
+    (row,) = w.ok("card", "receive", "--mail")["results"]
+    assert row["message_id"] == mid
+    flags = w.imap_flags("card", "INBOX")
+    assert list(flags.values()) == [set()]  # the other mail: not moved, not even \Seen
+    assert len(w.imap_flags("card", "securemsg-done")) == 1

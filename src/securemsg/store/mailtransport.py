@@ -177,6 +177,10 @@ class Imap:
                     )
                 self.conn.starttls(ssl_context=ctx)
             self.conn.login(account.login, account.password)
+            # what the server offers once logged in (MOVE, UIDPLUS come after the login)
+            _typ, caps = self.conn.capability()
+            first = caps[0] if caps and isinstance(caps[0], bytes) else b""
+            self.caps = set(first.decode("ascii", "replace").upper().split())
 
     def _check(self, typ: str, data: Sequence[object], what: str) -> Sequence[object]:
         if typ != "OK":
@@ -248,13 +252,13 @@ class Imap:
             if folder is None:
                 return
             self.conn.create(_quote(folder))  # exists already: a NO, ignored
-            if "MOVE" in self.conn.capabilities:
+            if "MOVE" in self.caps:
                 typ, data = self.conn.uid("MOVE", str(uid), _quote(folder))
                 self._check(typ, list(data), "the move")
                 return
             typ, data = self.conn.uid("COPY", str(uid), _quote(folder))
             self._check(typ, list(data), "the copy")
-            if "UIDPLUS" in self.conn.capabilities:  # never expunge another mail
+            if "UIDPLUS" in self.caps:  # never expunge another mail
                 self.conn.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)")
                 self.conn.uid("EXPUNGE", str(uid))
 
