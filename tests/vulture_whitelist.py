@@ -9,6 +9,7 @@ vulture only needs to see each name used once; ``_`` stands for any object.
 # class look unused.
 _.EXPIRED, _.NOT_YET_VALID, _.REVOKED, _.ADDED, _.UPDATED, _.CHANGED  # app/consent, contacts
 _.REFERRAL, _.REPLY, _.HOSPITAL_REPORT, _.DOSSIER_TRANSFER  # core/domains.py Purpose
+_.STARTTLS  # store/mailaccounts.py TLS
 
 # click calls this override of click.Group to print `securemsg --help`.
 _.format_commands  # cli/main.py LazyGroup

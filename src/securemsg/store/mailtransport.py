@@ -26,7 +26,7 @@ from pathlib import Path
 
 from securemsg.errors import MailError, MailTLSError
 from securemsg.store import maillayout
-from securemsg.store.mailaccounts import TLS, Account
+from securemsg.store.mailaccounts import DONE_KEYWORD, TLS, Account
 
 TIMEOUT = 60.0
 
@@ -202,7 +202,7 @@ class Imap:
         a = self.account
         crit = ["HEADER", maillayout.HEADER, '""']
         if unflagged_only:
-            crit += ["UNKEYWORD", "$SecuremsgDone"]
+            crit += ["UNKEYWORD", DONE_KEYWORD]
         with _errors("the IMAP server", a.imap_host, a.imap_port):
             typ, data = self.conn.uid("SEARCH", *crit)
             self._check(typ, list(data), "the search")
@@ -247,7 +247,7 @@ class Imap:
         """Mark a mail finished: the keyword, and moved to ``folder`` if given."""
         a = self.account
         with _errors("the IMAP server", a.imap_host, a.imap_port):
-            typ, data = self.conn.uid("STORE", str(uid), "+FLAGS.SILENT", "($SecuremsgDone)")
+            typ, data = self.conn.uid("STORE", str(uid), "+FLAGS.SILENT", f"({DONE_KEYWORD})")
             self._check(typ, list(data), "the flag")
             if folder is None:
                 return
