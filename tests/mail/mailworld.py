@@ -25,6 +25,7 @@ PEOPLE = {
     "gp": ("Dr Anne Mailgp", "gp", "anne", []),
     "card": ("Dr Bruno Mailcard", "specialist", "bruno", ["--specialty", "cardiology"]),
     "pat": ("Paule Mailpat", "patient", "paule", ["--birth-date", "1950-03-02"]),
+    "spec": ("Dr Denis Mailspec", "specialist", "denis", ["--specialty", "pneumology"]),
 }
 LETTER = "---\nsubject: Chest pain referral Mq7\n---\nDear colleague, angina since 2024 Kw3.\n"
 
@@ -129,7 +130,7 @@ def build(root: Path, server: mailserver.MailServer) -> MailWorld:
             if other != label:
                 w.ok(label, "contacts", "add", root / f"{other}.card")
         w.ok(label, *w.account_args(label), input=mailserver.PASSWORD + "\n")
-    w.ok("pat", "consent", "grant", "--from", "Anne", "--to", "Bruno", "--purpose",
+    w.ok("pat", "consent", "grant", "--from", "Anne", "--to", "Bruno", "--to", "Denis", "--purpose",
          "referral", "-o", root / "consent.cose")  # fmt: skip
     (root / "letter.md").write_text(LETTER)
     return w

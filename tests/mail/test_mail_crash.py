@@ -1,6 +1,7 @@
 """``receive --mail`` killed (SIGKILL, through the installed executable) at every
 stage of a mail: after the letter is accepted, after its receipt is mailed back,
-after the mail is recorded (UIDVALIDITY/UID), after it is flagged. After each
+after the mail is recorded (UIDVALIDITY/UID), after it is flagged; mail by
+mail (``--batch 1``) and a whole group at once. After each
 kill the next run takes up where it stopped: every letter is in the inbox once,
 every receipt recorded once on the sender's side, no securemsg mail is left
 unprocessed and none is processed twice into the mailbox.
@@ -20,8 +21,16 @@ from mailworld import MailWorld
 pytestmark = pytest.mark.slow
 
 LETTERS = 4
-# Each kill leaves work for the next: 4 mails, 6 runs killed, then one that finishes.
-KILLS = ("accepted:1", "proof_sent:1", "accepted:2", "recorded:1", "flagged:1", "proof_sent:1")
+# Each kill leaves work for the next: 4 mails, 6 runs killed (mail by mail, or the
+# 4 in one group: --batch), then one that finishes.
+KILLS = (
+    ("accepted:1", "1"),
+    ("proof_sent:1", "1"),
+    ("accepted:3", "100"),
+    ("recorded:1", "1"),
+    ("flagged:1", "1"),
+    ("proof_sent:1", "100"),
+)
 
 
 def _seen(w: MailWorld) -> list[tuple[int, str]]:
@@ -38,9 +47,9 @@ def test_receive_mail_killed_at_each_stage_loses_and_duplicates_nothing(
     w = mail_world
     ids = [w.send("--no-patient-copy")["message_id"] for _ in range(LETTERS)]
     w.wait("card", LETTERS)
-    for point in KILLS:
+    for point, batch in KILLS:
         res = w.run(
-            "card", "--json", "receive", "--mail", executable=True,
+            "card", "--json", "receive", "--mail", "--batch", batch, executable=True,
             extra_env={"SECUREMSG_TEST_KILL_AT": point},
         )  # fmt: skip
         assert res.exit_code == -signal.SIGKILL, (point, res.exit_code, res.stderr)

@@ -62,7 +62,8 @@ def test_hostile_mail_is_refused_or_left_and_the_letter_gets_through(
         "unknown version": _mail("letter", genuine, forged_from, to).replace(
             b"X-Securemsg: letter/1", b"X-Securemsg: letter/9"
         ),
-        "receipt that is junk": _mail("receipt", os.urandom(300), forged_from, to, "x.receipt"),
+        "receipt that is junk": _mail("proofs", os.urandom(300), forged_from, to, "x.receipt"),
+        "proofs/1 with no attachment": _header(b"none\r\n").replace(b"letter/1", b"proofs/1"),
         "too large": _mail("letter", os.urandom(200_000), forged_from, to),
     }
     plain = b"From: other@mail.test\r\nSubject: hello\r\n\r\nnot for securemsg\r\n"

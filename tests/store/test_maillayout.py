@@ -25,14 +25,23 @@ def test_round_trip_and_exact_size(n: int) -> None:
     raw, m = _whole("letter", data)
     assert len(raw) == m.size
     got = maillayout.parse(raw)
-    assert (got.kind, got.data, got.name, got.sender) == ("letter", data, "ab.smsg", "a@x.test")
+    assert (got.kind, got.parts, got.sender) == ("letter", (("ab.smsg", data),), "a@x.test")
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998  # RFC 5322 line limit
 
 
+def test_proofs_mail_round_trip() -> None:
+    proofs = [(f"{i:032x}.receipt", os.urandom(100 + i)) for i in range(3)]
+    got = maillayout.parse(maillayout.proofs_mail("a@x.test", "b@y.test", proofs, 0))
+    assert (got.kind, got.parts) == ("proofs", tuple(proofs))
+    too_many = [("x.receipt", b"r")] * (maillayout.MAX_PROOFS + 1)
+    with pytest.raises(ValueError):
+        maillayout.proofs_mail("a@x.test", "b@y.test", too_many, 0)
+
+
 def test_headers_say_nothing_of_the_letter() -> None:
-    raw, m = _whole("receipt", b"secret Kq9 content", "0123.receipt")
+    raw, m = _whole("letter", b"secret Kq9 content", "0123.smsg")
     head = m.head.decode()
-    assert "Subject: Secure message\r\n" in head and "X-Securemsg: receipt/1\r\n" in head
+    assert "Subject: Secure message\r\n" in head and "X-Securemsg: letter/1\r\n" in head
     assert "Kq9" not in raw.decode()  # only in base64
     assert m.message_id.startswith("<") and m.message_id.endswith("@x.test>")
 
@@ -43,6 +52,7 @@ def test_headers_say_nothing_of_the_letter() -> None:
         b"X-Securemsg: letter/1\r\n\r\nno attachment",
         b"X-Securemsg: letter/2\r\n\r\n",
         b"X-Securemsg: card/1\r\n\r\n",
+        b"X-Securemsg: receipt/1\r\n\r\n",
         b"Subject: none\r\n\r\n",
         b"\xff\xfe\x00garbage",
         b"X-Securemsg: letter/1\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"

@@ -45,7 +45,7 @@ from securemsg.store.mailaccounts import TLS, Account, Accounts, After
 from securemsg.store.mailbox import Mailbox
 from securemsg.store.mailtransport import Imap, Smtp
 
-BATCH = 100  # UIDs per FETCH of sizes
+BATCH = 100  # mails per group (receive --mail --batch)
 BATCH_BYTES = 16 << 20  # bytes of mail per FETCH of bodies
 # An upper bound of what an envelope adds to the letter's text and attachments:
 # the age header and tags (16 bytes per 64 KiB), the manifest, cards, consent.
@@ -190,6 +190,7 @@ class _Session:
     cap: NoticeCap
     crash: _Crash
     now: int
+    batch: int = BATCH
     smtp: Smtp | None = None
 
     def mailer(self) -> Smtp:
@@ -199,7 +200,7 @@ class _Session:
 
 
 def receive_mail(
-    home: Home, account_name: str | None, folder: str | None, now: int
+    home: Home, account_name: str | None, folder: str | None, now: int, batch: int = BATCH
 ) -> list[Received]:
     store = Accounts(home)
     acct = store.get(account_name)
@@ -211,7 +212,7 @@ def receive_mail(
         incoming = home.path / "mail" / "incoming"
         for left in incoming.glob(".*") if incoming.is_dir() else []:  # a killed run's
             left.unlink(missing_ok=True)
-        s = _Session(home, box, acct, Contacts(home), NoticeCap(), _Crash(), now)
+        s = _Session(home, box, acct, Contacts(home), NoticeCap(), _Crash(), now, batch)
         try:
             return _receive(s, store, imap, folder, uv)
         finally:
@@ -220,26 +221,32 @@ def receive_mail(
 
 
 def _receive(s: _Session, store: Accounts, imap: Imap, folder: str, uv: int) -> list[Received]:
+    """Group by group (at most ``s.batch`` mails, BATCH_BYTES of mail): fetch,
+    accept each, mail the proofs back (one mail per author), record the group,
+    flag or move it. A kill anywhere leaves the group unrecorded or unflagged:
+    the next run does it again (module docstring)."""
     acct = s.acct
     rows: list[Received] = []
     move_to = acct.done_folder if acct.after is After.MOVE else None
     uids = imap.securemsg_uids(unflagged_only=True)
     seen = store.seen(acct.name, folder, uv)
-    for uid in [u for u in uids if u in seen]:  # finished, not flagged: killed
-        imap.done(uid, move_to)
+    finished = [u for u in uids if u in seen]  # recorded, not flagged: killed in between
+    if finished:
+        imap.done(finished, move_to)
     todo = [u for u in uids if u not in seen]
-    for batch in _chunks(todo, BATCH):
+    for batch in _chunks(todo, s.batch):
         sizes = imap.sizes(batch)
         for group in _by_bytes(batch, sizes, acct.max_mail):
             small = [u for u in group if sizes.get(u, 0) <= acct.max_mail]
             bodies = imap.fetch(small) if small else {}
-            for uid in group:
-                row = _one(s, folder, uid, sizes.get(uid, 0), bodies.pop(uid, None))
-                rows.append(row)
-                store.mark_seen(acct.name, folder, uv, uid, row.outcome.value)
-                s.crash.at("recorded")
-                imap.done(uid, move_to)
-                s.crash.at("flagged")
+            done = [_one(s, folder, u, sizes.get(u, 0), bodies.pop(u, None)) for u in group]
+            _send_proofs(s, done)
+            s.crash.at("proof_sent")
+            store.mark_seen(acct.name, folder, uv, [(m.uid, m.status) for m in done])
+            s.crash.at("recorded")
+            imap.done(group, move_to)
+            s.crash.at("flagged")
+            rows += [r for m in done for r in m.rows]
     return rows
 
 
@@ -269,61 +276,82 @@ def _by_bytes(uids: list[int], sizes: dict[int, int], cap: int) -> Iterator[list
         yield group
 
 
-def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> Received:
+@dataclass
+class _Mail:
+    """One mail of a group: its report rows, and the proofs to mail back
+    ((author fingerprint, file name, bytes, index of its row))."""
+
+    uid: int
+    status: str
+    rows: list[Received]
+    proofs: list[tuple[str, str, bytes, int]]
+
+
+def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> _Mail:
     where = Path(f"{folder}:{uid}")
     if size > s.acct.max_mail:
-        return LetterReceived(
-            where,
-            Outcome.REFUSED,
-            error=TooLargeError(
-                f"a mail of {size} bytes: more than the {s.acct.max_mail} bytes this account "
-                "fetches (account add --max-mail); not fetched, left in the folder",
-                hint="ask the sender to use a drop folder or a file for letters this large",
-            ),
+        error: SecureMsgError = TooLargeError(
+            f"a mail of {size} bytes: more than the {s.acct.max_mail} bytes this account "
+            "fetches (account add --max-mail); not fetched, left in the folder",
+            hint="ask the sender to use a drop folder or a file for letters this large",
         )
+        return _Mail(uid, "refused", [LetterReceived(where, Outcome.REFUSED, error=error)], [])
     if raw is None:
-        return LetterReceived(
-            where, Outcome.SKIPPED, error=MailError("the IMAP server did not return this mail")
-        )
+        error = MailError("the IMAP server did not return this mail")
+        return _Mail(uid, "skipped", [LetterReceived(where, Outcome.SKIPPED, error=error)], [])
     try:
         mail = maillayout.parse(raw)
     except SecureMsgError as exc:
-        return LetterReceived(where, Outcome.REFUSED, error=exc)
-    with _temp(s.box, mail.kind, mail.data) as path:
-        if mail.kind != "letter":
-            opened = open_path(path, MAX_PROOF)
-            with opened:
-                return replace(receiving.import_file(s.box, opened, s.now), file=where)
-        with open_path(path, receiving.LETTER_CAP) as opened:
-            row, proof, author = receiving._accept(s.box, opened, s.now, s.cap)
+        return _Mail(uid, "refused", [LetterReceived(where, Outcome.REFUSED, error=exc)], [])
+    if mail.kind == "proofs":
+        rows: list[Received] = []
+        for _name, data in mail.parts:
+            with _temp(s.box, data) as path, open_path(path, MAX_PROOF) as opened:
+                rows.append(replace(receiving.import_file(s.box, opened, s.now), file=where))
+        return _Mail(uid, "proofs", rows, [])
+    with _temp(s.box, mail.parts[0][1]) as path, open_path(path, receiving.LETTER_CAP) as opened:
+        row, proof, author = receiving._accept(s.box, opened, s.now, s.cap)
     row = replace(row, file=where)
     s.crash.at("accepted")
-    if proof is None or author is None or row.outcome is Outcome.SKIPPED:
-        return row
-    kind = "refusal" if row.outcome is Outcome.REFUSED else "receipt"
-    try:
-        _send_proof(s, author, kind, row.message_id or "unknown", proof)
-    except SecureMsgError as exc:
-        return replace(row, problem=MailError(f"its {kind} was not sent back: {exc.message}"))
-    s.crash.at("proof_sent")
-    return row
+    m = _Mail(uid, row.outcome.value, [row], [])
+    if proof is not None and author is not None and row.outcome is not Outcome.SKIPPED:
+        kind = "refusal" if row.outcome is Outcome.REFUSED else "receipt"
+        m.proofs.append((author, f"{row.message_id or 'unknown'}.{kind}", proof, 0))
+    return m
 
 
-def _send_proof(s: _Session, author: str, kind: str, mid: str, proof: bytes) -> None:
-    contact = s.contacts.get(author)
-    to = contact.card.profile.email if contact is not None else None
-    if not to:
-        raise MailError("the author's card gives no mail address")
-    mail = maillayout.outgoing(kind, s.acct.address, to, f"{mid}.{kind}", len(proof), time.time())
-    with _temp(s.box, kind, proof) as path:
-        s.mailer().send(to, mail, path)
+def _send_proofs(s: _Session, done: list[_Mail]) -> None:
+    """The group's receipts and notices, one mail per author (at most MAX_PROOFS
+    each), to the address on the author's card. One that cannot be sent is a
+    ``problem`` on its letter's row."""
+    by_author: dict[str, list[tuple[_Mail, str, bytes, int]]] = {}
+    for m in done:
+        for author, name, proof, k in m.proofs:
+            by_author.setdefault(author, []).append((m, name, proof, k))
+    for author, items in by_author.items():
+        contact = s.contacts.get(author)
+        to = contact.card.profile.email if contact is not None else None
+        for start in range(0, len(items), maillayout.MAX_PROOFS):
+            chunk = items[start : start + maillayout.MAX_PROOFS]
+            try:
+                if not to:
+                    raise MailError("the author's card gives no mail address")
+                raw = maillayout.proofs_mail(
+                    s.acct.address, to, [(n, p) for _m, n, p, _k in chunk], time.time()
+                )
+                s.mailer().send_bytes(to, raw)
+            except SecureMsgError as exc:
+                for m, name, _p, k in chunk:
+                    what = name.rpartition(".")[2]
+                    problem = MailError(f"its {what} was not sent back: {exc.message}")
+                    m.rows[k] = replace(m.rows[k], problem=problem)
 
 
 @contextlib.contextmanager
-def _temp(box: Mailbox, kind: str, data: bytes) -> Iterator[Path]:
+def _temp(box: Mailbox, data: bytes) -> Iterator[Path]:
     """``data`` in a private temp file of the home, removed after."""
     folder = ensure_private_dir(box.home.path / "mail" / "incoming")
-    path = folder / f".{secrets.token_hex(8)}.{maillayout.KINDS[kind]}"
+    path = folder / f".{secrets.token_hex(8)}"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:

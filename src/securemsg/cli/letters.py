@@ -342,6 +342,13 @@ class ReceiveReport:
 @click.option("--mail", "by_mail", is_flag=True, help="Fetch securemsg mail by IMAP.")
 @click.option("--account", metavar="NAME", help="The mail account (with --mail).")
 @click.option("--folder", metavar="FOLDER", help="The IMAP folder (with --mail; default INBOX).")
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 1000),
+    default=100,
+    show_default=True,
+    help="Mails fetched, recorded and flagged together (with --mail).",
+)
 @pass_ctx
 def receive(
     ctx: Ctx,
@@ -351,6 +358,7 @@ def receive(
     by_mail: bool,
     account: str | None,
     folder: str | None,
+    batch: int,
 ) -> None:
     """Verify letters (and receipts) addressed to me, and accept them into my mailbox."""
     if (bool(files) + bool(drop) + by_mail) != 1:
@@ -362,7 +370,7 @@ def receive(
     if by_mail:
         from securemsg.app.mail import receive_mail
 
-        results = receive_mail(ctx.home(), account, folder, ctx.now())
+        results = receive_mail(ctx.home(), account, folder, ctx.now(), batch)
     elif drop is not None:
         results = receiving.receive_drop(ctx.home(), drop, ctx.now())
     else:

@@ -168,9 +168,18 @@ class Accounts:
         )
         return {int(u) for (u,) in rows}
 
-    def mark_seen(self, account: str, folder: str, uidvalidity: int, uid: int, status: str) -> None:
-        self._conn.execute(
-            "INSERT OR IGNORE INTO mail_seen(account, folder, uidvalidity, uid, status) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (account, folder, uidvalidity, uid, status),
-        )
+    def mark_seen(
+        self, account: str, folder: str, uidvalidity: int, done: list[tuple[int, str]]
+    ) -> None:
+        """Record mails (uid, outcome) a receive finished with, in one transaction."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO mail_seen(account, folder, uidvalidity, uid, status) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(account, folder, uidvalidity, uid, status) for uid, status in done],
+            )
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")

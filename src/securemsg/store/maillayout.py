@@ -3,11 +3,13 @@ written to the mail system around an envelope, receipt, notice or card, and
 how an incoming mail is recognised and taken apart.
 
 A mail is ``multipart/mixed``: a neutral text part that says nothing about the
-letter (headers and body are seen by every relay), then the object as one
-``application/octet-stream`` attachment in base64, named
-``<message id>.<kind suffix>``. The header ``X-Securemsg: <kind>/1`` tells a
-securemsg mail from any other; the attachment itself is verified exactly as
-the same file would be (the mail's From, To and Subject decide nothing).
+letter (headers and body are seen by every relay), then ``application/octet-stream``
+attachments in base64: one envelope (``letter/1``, named ``<message id>.smsg``)
+or 1 to MAX_PROOFS receipts and refusal notices for one author (``proofs/1``,
+each named ``<message id>.receipt`` or ``.refusal``). The header
+``X-Securemsg: <kind>/1`` tells a securemsg mail from any other; each
+attachment is verified exactly as the same file would be (the mail's From,
+To and Subject decide nothing).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import binascii
 import email.parser
 import email.policy
 import email.utils
+import io
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +27,8 @@ from typing import BinaryIO
 from securemsg.errors import FormatError
 
 HEADER = "X-Securemsg"
-KINDS = {"letter": "smsg", "receipt": "receipt", "refusal": "refusal"}
+KINDS = ("letter", "proofs")
+MAX_PROOFS = 256  # receipts and notices in one proofs/1 mail
 VERSION = "1"
 SUBJECT = "Secure message"
 BODY = (
@@ -52,6 +56,30 @@ def b64_size(n: int) -> int:
 
 
 def outgoing(kind: str, sender: str, to: str, name: str, length: int, now: float) -> Outgoing:
+    """A mail with one attachment of ``length`` bytes, streamed between its
+    head and tail."""
+    head, tail, mid = _frame(kind, sender, to, [name], now)
+    return Outgoing(head[0], tail, len(head[0]) + b64_size(length) + len(tail), mid)
+
+
+def proofs_mail(sender: str, to: str, proofs: list[tuple[str, bytes]], now: float) -> bytes:
+    """One ``proofs/1`` mail carrying ``proofs`` ((file name, bytes), all small)."""
+    if not 0 < len(proofs) <= MAX_PROOFS:
+        raise ValueError(len(proofs))
+    heads, tail, _mid = _frame("proofs", sender, to, [n for n, _d in proofs], now)
+    out = bytearray()
+    for head, (_name, data) in zip(heads, proofs, strict=True):
+        out += head
+        for piece in base64_lines(io.BytesIO(data)):
+            out += piece
+    return bytes(out + tail)
+
+
+def _frame(
+    kind: str, sender: str, to: str, names: list[str], now: float
+) -> tuple[list[bytes], bytes, str]:
+    """The heads before each attachment (the first with the mail's headers), the
+    tail, the Message-ID."""
     if kind not in KINDS:
         raise ValueError(kind)
     boundary = "securemsg-" + secrets.token_hex(12)
@@ -72,16 +100,20 @@ def outgoing(kind: str, sender: str, to: str, name: str, length: int, now: float
         "Content-Transfer-Encoding: 7bit",
         "",
         BODY,
-        f"--{boundary}",
-        "Content-Type: application/octet-stream",
-        f'Content-Disposition: attachment; filename="{name}"',
-        "Content-Transfer-Encoding: base64",
-        "",
-        "",
     ]
-    head = "\r\n".join(headers).encode("ascii")
+    heads = []
+    for k, name in enumerate(names):
+        part = [
+            f"--{boundary}",
+            "Content-Type: application/octet-stream",
+            f'Content-Disposition: attachment; filename="{name}"',
+            "Content-Transfer-Encoding: base64",
+            "",
+            "",
+        ]
+        heads.append("\r\n".join((headers if k == 0 else []) + part).encode("ascii"))
     tail = f"--{boundary}--\r\n".encode("ascii")
-    return Outgoing(head, tail, len(head) + b64_size(length) + len(tail), mid)
+    return heads, tail, mid
 
 
 def base64_lines(src: BinaryIO) -> Iterator[bytes]:
@@ -95,9 +127,8 @@ def base64_lines(src: BinaryIO) -> Iterator[bytes]:
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    kind: str  # letter | receipt | refusal
-    name: str  # the attachment's file name as given (not trusted: shown only)
-    data: bytes
+    kind: str  # letter | proofs
+    parts: tuple[tuple[str, bytes], ...]  # (file name as given: shown only, content)
     sender: str  # the From address (routing only: the signature decides)
 
 
@@ -105,7 +136,7 @@ def kind_of(header: str | None) -> str | None:
     """The kind a ``X-Securemsg`` header names, or None for any other value."""
     if header is None:
         return None
-    kind, sep, version = header.strip().partition("/")
+    kind, sep, version = str(header).strip().partition("/")
     return kind if sep and version == VERSION and kind in KINDS else None
 
 
@@ -121,17 +152,23 @@ def parse(raw: bytes) -> Incoming:
             for p in msg.walk()
             if not p.is_multipart() and p.get_content_type() == "application/octet-stream"
         ]
-        if len(parts) != 1:
-            raise FormatError(f"a securemsg mail holds one attachment, this one {len(parts)}")
-        part = parts[0]
-        if (part.get("Content-Transfer-Encoding") or "").strip().lower() != "base64":
-            raise FormatError("the mail's attachment is not in base64")
-        payload = part.get_payload()
-        if not isinstance(payload, str):
-            raise FormatError("the mail's attachment is malformed")
-        data = binascii.a2b_base64(payload.encode("ascii", "strict"))
+        most = 1 if kind == "letter" else MAX_PROOFS
+        if not 0 < len(parts) <= most:
+            raise FormatError(
+                f"a securemsg {kind} mail holds 1{'' if most == 1 else f' to {most}'} "
+                f"attachment{'' if most == 1 else 's'}, this one {len(parts)}"
+            )
+        got = []
+        for part in parts:
+            if (part.get("Content-Transfer-Encoding") or "").strip().lower() != "base64":
+                raise FormatError("the mail's attachment is not in base64")
+            payload = part.get_payload()
+            if not isinstance(payload, str):
+                raise FormatError("the mail's attachment is malformed")
+            data = binascii.a2b_base64(payload.encode("ascii", "strict"))
+            got.append((str(part.get_filename() or ""), data))
         sender = email.utils.parseaddr(str(msg.get("From", "")))[1]
-        return Incoming(kind, str(part.get_filename() or ""), data, sender)
+        return Incoming(kind, tuple(got), sender)
     except FormatError:
         raise
     except (ValueError, TypeError, LookupError, binascii.Error, UnicodeError) as exc:

@@ -135,6 +135,14 @@ class Smtp:
             if code != 250:
                 raise MailError(f"the SMTP server did not take the mail: {code} {_text(resp)}")
 
+    def send_bytes(self, to: str, raw: bytes) -> None:
+        """One small mail (receipts, notices), whole."""
+        a = self.account
+        with _errors("the SMTP server", a.smtp_host, a.smtp_port):
+            refused = self.conn.sendmail(a.address, [to], raw)
+            if refused:
+                raise MailError(f"the SMTP server refused the recipient {to}")
+
     def close(self) -> None:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             self.conn.quit()
@@ -243,24 +251,25 @@ class Imap:
                         out[int(m.group(1))] = item[1]
         return out
 
-    def done(self, uid: int, folder: str | None) -> None:
-        """Mark a mail finished: the keyword, and moved to ``folder`` if given."""
+    def done(self, uids: list[int], folder: str | None) -> None:
+        """Mark mails finished: the keyword, and moved to ``folder`` if given."""
         a = self.account
+        uid = _set(uids)
         with _errors("the IMAP server", a.imap_host, a.imap_port):
-            typ, data = self.conn.uid("STORE", str(uid), "+FLAGS.SILENT", f"({DONE_KEYWORD})")
+            typ, data = self.conn.uid("STORE", uid, "+FLAGS.SILENT", f"({DONE_KEYWORD})")
             self._check(typ, list(data), "the flag")
             if folder is None:
                 return
             self.conn.create(_quote(folder))  # exists already: a NO, ignored
             if "MOVE" in self.caps:
-                typ, data = self.conn.uid("MOVE", str(uid), _quote(folder))
+                typ, data = self.conn.uid("MOVE", uid, _quote(folder))
                 self._check(typ, list(data), "the move")
                 return
-            typ, data = self.conn.uid("COPY", str(uid), _quote(folder))
+            typ, data = self.conn.uid("COPY", uid, _quote(folder))
             self._check(typ, list(data), "the copy")
             if "UIDPLUS" in self.caps:  # never expunge another mail
-                self.conn.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)")
-                self.conn.uid("EXPUNGE", str(uid))
+                self.conn.uid("STORE", uid, "+FLAGS.SILENT", "(\\Deleted)")
+                self.conn.uid("EXPUNGE", uid)
 
     def close(self) -> None:
         with contextlib.suppress(imaplib.IMAP4.error, OSError, socket.timeout):
