@@ -61,6 +61,11 @@ class MailWorld:
         assert res.exit_code == 0, (args, res.stdout, res.stderr)
         return res.json() if res.stdout.strip() else None
 
+    def ok_home(self, home: Path, *args: str | Path, **kw: Any) -> Any:
+        res = run_cli(home, "--json", *args, **kw)
+        assert res.exit_code == 0, (args, res.stdout, res.stderr)
+        return res.json() if res.stdout.strip() else None
+
     def address(self, label: str) -> str:
         return self.server.address(self.user(label))
 
@@ -144,3 +149,17 @@ def snapshot(home: Path) -> Any:
         if not p.name.startswith("securemsg.db")
     )
     return files, db_rows(home / "securemsg.db")
+
+
+def build_person(w: MailWorld, home: Path, name: str, role: str, user: str) -> str:
+    """One more home (no contacts) with a mail account of its own; its address."""
+    user += w.suffix
+    w.server.add_users([user])
+    address = w.server.address(user)
+    key = home.with_suffix(".testkey")
+    key.write_text(format_test_key(derive_test_identity(f"mail-tests/{user}")))
+    w.ok_home(home, "init", "--name", name, "--role", role, "--email", address, "--test-key", key)
+    args = w.account_args("gp")
+    args[2] = address
+    w.ok_home(home, *args, input=mailserver.PASSWORD + "\n")
+    return address

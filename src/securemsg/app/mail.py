@@ -303,6 +303,16 @@ def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> _M
         mail = maillayout.parse(raw)
     except SecureMsgError as exc:
         return _Mail(uid, "refused", [LetterReceived(where, Outcome.REFUSED, error=exc)], [])
+    if mail.kind in ("consent", "card"):
+        from securemsg.app import mailobjects
+
+        data = mail.parts[0][1]
+        if mail.kind == "card":
+            got = mailobjects.receive_card(s.home, where, data, s.now)
+        else:
+            with _temp(s.box, data) as path:
+                got = mailobjects.receive_consent(s.home, where, path, s.now)
+        return _Mail(uid, mail.kind, [got], [])
     if mail.kind == "proofs":
         rows: list[Received] = []
         for _name, data in mail.parts:

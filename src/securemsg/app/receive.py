@@ -56,6 +56,8 @@ class Outcome(enum.Enum):
     UNVERIFIED_REPORT = "unverified_report"  # a notice from someone who was not a recipient
     ALREADY_RECORDED = "already_recorded"  # this receipt or notice was recorded before
     SKIPPED = "skipped"  # a file that could not be read, left where it is (the error says why)
+    RECORDED = "recorded"  # by mail: a consent object, recorded as by `consent import`
+    OFFERED = "offered"  # by mail: a card, kept aside for `contacts add`, never trusted
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -109,6 +110,19 @@ class CheckView:
         out.line(f"{c.account.name}: SMTP and IMAP logins succeeded over verified TLS", "green")
         out.field("Largest mail", f"{c.smtp_size} bytes" if c.smtp_size else "not announced")
         out.field("Waiting", f"{c.waiting} securemsg mails in INBOX")
+
+
+def mail_by_default(home: Any) -> bool:
+    """``send`` with none of -o, --drop, --mail: by mail if the home has a mail
+    account (its default transport), else a usage error."""
+    from securemsg.app.mail import accounts
+
+    if not accounts(home):
+        raise UsageError(
+            "give -o DIR or --drop DIR (or --mail)",
+            hint="with a mail account (securemsg account add), letters go by mail",
+        )
+    return True
 
 
 def read_password(from_stdin: bool) -> str:
@@ -249,3 +263,41 @@ def account_test(ctx: Ctx, name: str | None) -> None:
     from securemsg.app import mail
 
     emit(CheckView(mail.test_account(ctx.home(), name)), ctx.as_json)
+
+
+@dataclass
+class MailedView:
+    mailed: Any
+    schema: str = "securemsg.mailed/1"
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.mailed
+        return {
+            "account": m.account,
+            "what": m.what,
+            "to": [{"to": who, "address": a} for who, a in m.to],
+        }
+
+    def render(self, out: Printer) -> None:
+        m = self.mailed
+        for who, address in m.to:
+            out.line(f"Sent the {m.what} by mail to {who} <{address}> (from {m.account})")
+
+
+def mail_card(ctx: Ctx, to: tuple[str, ...], account: str | None) -> None:
+    """``card send`` (registered in cli/identity.py, on whoami's import path)."""
+    from securemsg.app.mailobjects import send_card
+
+    emit(MailedView(send_card(ctx.home(), list(to), account)), ctx.as_json)
+
+
+@click.command("send")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "to", multiple=True, required=True, metavar="CONTACT")
+@click.option("--account", metavar="NAME", help="The mail account to send from.")
+@pass_ctx
+def consent_send(ctx: Ctx, file: Path, to: tuple[str, ...], account: str | None) -> None:
+    """Mail a grant, revocation or objection to contacts (their card's address)."""
+    from securemsg.app.mailobjects import send_consent
+
+    emit(MailedView(send_consent(ctx.home(), file, list(to), account, ctx.now())), ctx.as_json)

@@ -14,6 +14,7 @@ from securemsg.app import consent as consenting
 from securemsg.app.consent import ConsentInfo, Imported, Lookup
 from securemsg.app.home import Home
 from securemsg.cli import complete
+from securemsg.cli.account import consent_send
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card
@@ -395,3 +396,6 @@ def consent_list(ctx: Ctx) -> None:
     """Grants, revocations and objections known here."""
     views = [ConsentView.of(info) for info in consenting.list_all(ctx.home(), ctx.now())]
     emit(ConsentList(views), ctx.as_json)
+
+
+consent.add_command(consent_send)  # cli/account.py: consent objects by mail

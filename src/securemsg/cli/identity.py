@@ -149,6 +149,17 @@ def card_export(ctx: Ctx, output_name: str | None) -> None:
     message(f"Card written to {exported.written_to}")
 
 
+@card.command("send")
+@click.option("--to", "to", multiple=True, required=True, metavar="ADDRESS")
+@click.option("--account", metavar="NAME", help="The mail account to send from.")
+@pass_ctx
+def card_send(ctx: Ctx, to: tuple[str, ...], account: str | None) -> None:
+    """Mail my card to ADDRESS (the receiver is offered it, never trusts it)."""
+    from securemsg.cli.account import mail_card  # off whoami's import path
+
+    mail_card(ctx, to, account)
+
+
 def birth_date(value: str | None, env: Mapping[str, str]) -> str | None:
     """A birth date as typed: ISO everywhere; JJ/MM/AAAA where the locale is French
     (LC_ALL, LC_MESSAGES or LANG), day first as in France. Returns YYYY-MM-DD."""

@@ -213,14 +213,9 @@ def send(
 
     home = ctx.home()
     if not by_mail and out_dir is None and drop is None:
-        from securemsg.app.mail import accounts
+        from securemsg.cli.account import mail_by_default
 
-        by_mail = bool(accounts(home))  # the home's default transport: its mail account
-        if not by_mail:
-            raise UsageError(
-                "give -o DIR or --drop DIR (or --mail)",
-                hint="with a mail account (securemsg account add), letters go by mail",
-            )
+        by_mail = mail_by_default(home)
     req.attachments, bar = with_progress(req.attachments)
     try:
         if by_mail:
@@ -274,7 +269,10 @@ def received_row(r: Received) -> dict[str, Any]:
             }
         )
     else:
-        status = PROOF_STATUS.get(r.outcome) or f"{r.kind}: already recorded"
+        status = PROOF_STATUS.get(r.outcome) or f"{r.kind}: " + {
+            Outcome.RECORDED: "recorded",
+            Outcome.OFFERED: "offered",
+        }.get(r.outcome, "already recorded")
         row.update(
             {
                 "status": status,

@@ -4,9 +4,11 @@ how an incoming mail is recognised and taken apart.
 
 A mail is ``multipart/mixed``: a neutral text part that says nothing about the
 letter (headers and body are seen by every relay), then ``application/octet-stream``
-attachments in base64: one envelope (``letter/1``, named ``<message id>.smsg``)
-or 1 to MAX_PROOFS receipts and refusal notices for one author (``proofs/1``,
-each named ``<message id>.receipt`` or ``.refusal``). The header
+attachments in base64: one envelope (``letter/1``, named ``<message id>.smsg``),
+1 to MAX_PROOFS receipts and refusal notices for one author (``proofs/1``,
+each named ``<message id>.receipt`` or ``.refusal``), one signed consent object
+(``consent/1``, ``consent.cose``: a grant, revocation or objection) or one card
+(``card/1``, ``card.txt``). The header
 ``X-Securemsg: <kind>/1`` tells a securemsg mail from any other; each
 attachment is verified exactly as the same file would be (the mail's From,
 To and Subject decide nothing).
@@ -27,7 +29,7 @@ from typing import BinaryIO
 from securemsg.errors import FormatError
 
 HEADER = "X-Securemsg"
-KINDS = ("letter", "proofs")
+KINDS = ("letter", "proofs", "consent", "card")
 MAX_PROOFS = 256  # receipts and notices in one proofs/1 mail
 VERSION = "1"
 SUBJECT = "Secure message"
@@ -152,7 +154,7 @@ def parse(raw: bytes) -> Incoming:
             for p in msg.walk()
             if not p.is_multipart() and p.get_content_type() == "application/octet-stream"
         ]
-        most = 1 if kind == "letter" else MAX_PROOFS
+        most = MAX_PROOFS if kind == "proofs" else 1
         if not 0 < len(parts) <= most:
             raise FormatError(
                 f"a securemsg {kind} mail holds 1{'' if most == 1 else f' to {most}'} "
