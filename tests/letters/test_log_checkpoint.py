@@ -128,7 +128,7 @@ def test_a_home_upgraded_by_a_command_that_does_not_open_the_mailbox_is_checkpoi
     res = world.run("gp", "--json", "contacts", "list", executable=True)
     assert res.exit_code == 0, res.stderr
     conn = _db(home)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     assert conn.execute("SELECT 1 FROM meta WHERE k = 'log_checkpoint'").fetchone()
     conn.close()
     code, doc, _ = _verify(world)
