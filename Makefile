@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck unit fast-unit secret-service venv clean bench bench-quick
+.PHONY: demo demo-mail test test-fast lint typecheck unit fast-unit secret-service venv clean bench bench-quick
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,10 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m securemsg.demo
+
+# The same story by mail, through a real local Postfix and Dovecot (root, Debian packages).
+demo-mail: $(STAMP)
+	$(BIN)/python scripts/demo_mail.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

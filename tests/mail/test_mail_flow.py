@@ -22,8 +22,9 @@ def test_referral_by_mail_both_ways_with_receipts(mail_world: MailWorld) -> None
     w.wait("gp", 1)
     back = w.ok("gp", "receive", "--mail")["results"]
     assert [(r["status"], r["message_id"]) for r in back] == [("receipt: delivered", mid)]
-    rows = w.ok("gp", "sent")
-    print(rows)
+    (letter,) = w.ok("gp", "sent")["letters"]
+    st = {d["recipient"]: d["status"] for d in letter["deliveries"]}
+    assert st == {"Dr Bruno Mailcard": "delivered", "Paule Mailpat": "sent"}
     # a second receive finds nothing new on either side
     assert w.ok("card", "receive", "--mail")["results"] == []
     assert w.ok("gp", "receive", "--mail")["results"] == []
