@@ -28,6 +28,28 @@ def test_referral_by_mail_both_ways_with_receipts(mail_world: MailWorld) -> None
     # a second receive finds nothing new on either side
     assert w.ok("card", "receive", "--mail")["results"] == []
     assert w.ok("gp", "receive", "--mail")["results"] == []
+    # the other direction: the patient mails Bruno her consent to reply; he answers
+    # by mail, threaded; Anne receives the reply and Bruno gets her receipt back
+    w.ok("pat", "consent", "grant", "--from", "Bruno", "--to", "Anne", "--purpose", "reply",
+         "-o", w.root / "reply-consent.cose")  # fmt: skip
+    w.ok("pat", "consent", "send", w.root / "reply-consent.cose", "--to", "Bruno")
+    w.wait("card", 2)
+    (row,) = w.ok("card", "receive", "--mail")["results"]
+    assert row["status"] == "consent: recorded"
+    (w.root / "reply.md").write_text("---\nsubject: Re referral\n---\nStress test normal.\n")
+    reply = w.ok("card", "send", w.root / "reply.md", "--to", "Anne", "--kind", "reply",
+                 "--patient", "Paule", "--consent", w.root / "reply-consent.cose",
+                 "--reply-to", mid[:10], "--mail")  # fmt: skip
+    rid = reply["message_id"]
+    w.wait("gp", 2)
+    (got,) = w.ok("gp", "receive", "--mail")["results"]
+    assert (got["status"], got["message_id"]) == ("accepted", rid)
+    assert w.ok("gp", "read", rid)["in_reply_to"] == mid
+    w.wait("card", 3)
+    (back,) = w.ok("card", "receive", "--mail")["results"]
+    assert (back["status"], back["message_id"]) == ("receipt: delivered", rid)
+    for label in ("gp", "card"):
+        assert w.ok(label, "log", "verify")["ok"] is True
 
 
 def test_refusal_notice_comes_back_by_mail_and_the_patient_gets_her_copy(
