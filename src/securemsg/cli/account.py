@@ -112,17 +112,20 @@ class CheckView:
         out.field("Waiting", f"{c.waiting} securemsg mails in INBOX")
 
 
-def mail_by_default(home: Any) -> bool:
-    """``send`` with none of -o, --drop, --mail: by mail if the home has a mail
-    account (its default transport), else a usage error."""
-    from securemsg.app.mail import accounts
+def send_mail(ctx: Ctx, req: Any, account: str | None, asked: bool) -> MailSentView:
+    """``send --mail``; and ``send`` with none of -o, --drop, --mail (``asked``
+    False): by mail if the home has a mail account (its default transport), else
+    a usage error."""
+    from securemsg.app.mail import accounts, send_by_mail
 
-    if not accounts(home):
+    home = ctx.home()
+    if not asked and not accounts(home):
         raise UsageError(
             "give -o DIR or --drop DIR (or --mail)",
             hint="with a mail account (securemsg account add), letters go by mail",
         )
-    return True
+    sent = send_by_mail(home, req, account, ctx.now())
+    return MailSentView(sent.result, sent.mails, sent.account)
 
 
 def read_password(from_stdin: bool) -> str:

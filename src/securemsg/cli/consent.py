@@ -13,8 +13,7 @@ import click
 from securemsg.app import consent as consenting
 from securemsg.app.consent import ConsentInfo, Imported, Lookup
 from securemsg.app.home import Home
-from securemsg.cli import complete
-from securemsg.cli.account import consent_send
+from securemsg.cli import account, complete
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card
@@ -398,4 +397,4 @@ def consent_list(ctx: Ctx) -> None:
     emit(ConsentList(views), ctx.as_json)
 
 
-consent.add_command(consent_send)  # cli/account.py: consent objects by mail
+consent.add_command(account.consent_send)  # cli/account.py: consent objects by mail

@@ -158,13 +158,7 @@ class SentView:
     type=click.Path(file_okay=False, readable=False, path_type=Path),  # app/send explains
     help="Deliver into a shared drop folder.",
 )
-@click.option(
-    "--mail",
-    "by_mail",
-    is_flag=True,
-    help="Send by mail, to the address on each recipient's card (the default when "
-    "the home has a mail account and neither -o nor --drop is given).",
-)
+@click.option("--mail", "by_mail", is_flag=True, help="Send by mail (docs/cli.md).")
 @click.option("--account", metavar="NAME", help="The mail account to send from.")
 @pass_ctx
 def send(
@@ -211,29 +205,19 @@ def send(
     )
     from securemsg.cli.progress import with_progress
 
-    home = ctx.home()
-    if not by_mail and out_dir is None and drop is None:
-        from securemsg.cli.account import mail_by_default
-
-        by_mail = mail_by_default(home)
     req.attachments, bar = with_progress(req.attachments)
     try:
-        if by_mail:
-            from securemsg.app.mail import send_by_mail
+        if by_mail or (out_dir is None and drop is None):  # by mail: the home's default
+            from securemsg.cli.account import send_mail
 
-            sent = send_by_mail(home, req, account, ctx.now())
+            view: Any = send_mail(ctx, req, account, by_mail)
         else:
-            result = sending.send(home, req, ctx.now())
+            view = SentView(sending.send(ctx.home(), req, ctx.now()))
     except SendRefused as exc:
         raise UsageError(option_words(exc), hint=exc.hint) from exc
     finally:
         bar.close()
-    if by_mail:
-        from securemsg.cli.account import MailSentView
-
-        emit(MailSentView(sent.result, sent.mails, sent.account), ctx.as_json)
-    else:
-        emit(SentView(result), ctx.as_json)
+    emit(view, ctx.as_json)
 
 
 PROOF_STATUS = {
@@ -269,10 +253,10 @@ def received_row(r: Received) -> dict[str, Any]:
             }
         )
     else:
-        status = PROOF_STATUS.get(r.outcome) or f"{r.kind}: " + {
-            Outcome.RECORDED: "recorded",
-            Outcome.OFFERED: "offered",
-        }.get(r.outcome, "already recorded")
+        done = {Outcome.RECORDED: "recorded", Outcome.OFFERED: "offered"}  # by mail
+        status = (
+            PROOF_STATUS.get(r.outcome) or f"{r.kind}: {done.get(r.outcome, 'already recorded')}"
+        )
         row.update(
             {
                 "status": status,
