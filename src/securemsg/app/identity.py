@@ -120,3 +120,48 @@ def export_card(home: Home, output: str | None = None) -> CardExport:
     check_new_file(path)
     write_new(path, text.encode(), mode=0o644)
     return CardExport(text, str(path))
+
+
+class Renewed(Frozen):
+    """My card renewed: the new card, the validity it replaces, where it was written."""
+
+    __slots__ = ("card", "previous_expires", "written_to")
+    card: Card
+    previous_expires: int
+    written_to: str | None
+
+    def __init__(self, card: Card, previous_expires: int, written_to: str | None) -> None:
+        _set(self, "card", card)
+        _set(self, "previous_expires", previous_expires)
+        _set(self, "written_to", written_to)
+
+
+def renew_card(home: Home, now: int, validity_days: int, output: str | None = None) -> Renewed:
+    """Re-sign my card with a new validity from ``now`` (docs/cli.md, "card renew").
+
+    Allowed before expiry, and up to RENEW_GRACE_DAYS after it (a practitioner
+    back from leave); later, refused: a key nobody has accepted for that long is
+    better replaced (``key rotate``) and checked again by safety number. The
+    output file is checked before anything changes; the new card replaces
+    card.txt atomically, then is written to ``output``."""
+    from pathlib import Path
+
+    from securemsg.core.card import RENEW_GRACE_DAYS, iso_day
+    from securemsg.errors import ExpiredError
+    from securemsg.store.fs import atomic_write, check_new_file, write_new
+
+    old = home.card()
+    if now > old.expires + RENEW_GRACE_DAYS * 86400:
+        raise ExpiredError(
+            f"your card expired on {iso_day(old.expires)}, more than {RENEW_GRACE_DAYS} "
+            "days ago: it can no longer be renewed",
+            hint="make a new key with `securemsg key rotate` and ask your correspondents "
+            "to verify it by safety number",
+        )
+    if output is not None:
+        check_new_file(Path(output))
+    card = old.renewed(home.unlock(), now, validity_days)
+    atomic_write(home.card_path, card.to_text().encode())
+    if output is not None:
+        write_new(Path(output), card.to_text().encode(), mode=0o644)
+    return Renewed(card, old.expires, output)

@@ -79,13 +79,29 @@ class ContactView:
             out.line(f"  securemsg contacts verify '{c.name}' FINGERPRINT|SAFETY_NUMBER")
 
 
+def expiry_text(card: Card, now: int) -> str:
+    """The card's last day, and how soon that is when within 60 days (or past)."""
+    state = card.expiry_state(now)
+    if state == "expired":
+        return f"{iso_day(card.expires)} EXPIRED"
+    if state == "expires_soon":
+        return f"{iso_day(card.expires)} (in {card.days_left(now)} days)"
+    return iso_day(card.expires)
+
+
 @dataclass
 class ContactList:
     contacts: list[Contact]
+    now: int
     schema: str = "securemsg.contacts/2"
 
     def to_json(self) -> dict[str, Any]:
-        return {"contacts": [contact_json(c) for c in self.contacts]}
+        return {
+            "contacts": [
+                {**contact_json(c), "card_expiry": c.card.expiry_state(self.now)}
+                for c in self.contacts
+            ]
+        }
 
     def render(self, out: Printer) -> None:
         if not self.contacts:
@@ -97,11 +113,24 @@ class ContactList:
                 c.card.profile.role.value,
                 c.card.display_fingerprint[:24],
                 status_text(c),
-                iso_day(c.card.expires),
+                expiry_text(c.card, self.now),
             ]
             for c in self.contacts
         ]
         out.table("Contacts", ["Name", "Role", "Fingerprint", "Status", "Card expires"], rows)
+        ending = [c for c in self.contacts if c.state == "active" and c.card.expiry_state(self.now)]
+        for c in ending:
+            out.line(_ending_line(c, self.now), "yellow")
+
+
+def _ending_line(c: Contact, now: int) -> str:
+    day = iso_day(c.card.expires)
+    if c.card.is_expired(now):
+        return f"The card of {c.name} expired on {day}: ask them for their renewed card."
+    return (
+        f"The card of {c.name} expires on {day} (in {c.card.days_left(now)} days): "
+        "they should renew it (securemsg card renew) and send it to you."
+    )
 
 
 @click.group()
@@ -152,7 +181,8 @@ def _read(file: Path) -> bytes:
 @pass_ctx
 def contacts_list(ctx: Ctx, show_all: bool) -> None:
     """List correspondents."""
-    emit(ContactList(book.listing(ctx.home(), include_replaced=show_all)), ctx.as_json)
+    listed = book.listing(ctx.home(), include_replaced=show_all)
+    emit(ContactList(listed, ctx.now()), ctx.as_json)
 
 
 @contacts.command("show")

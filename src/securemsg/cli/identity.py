@@ -179,3 +179,81 @@ def birth_date(value: str | None, env: Mapping[str, str]) -> str | None:
         )
     day, month, year = (int(p) for p in parts)
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def parse_validity(value: str) -> int:
+    """``--valid-for``: days as ``N``, ``Nd`` or years as ``Ny`` (365 days each)."""
+    from securemsg.core.card import MAX_VALIDITY_DAYS
+
+    text = value.strip().lower()
+    unit = 365 if text.endswith("y") else 1
+    digits = text[:-1] if text[-1:] in ("d", "y") else text
+    if not digits.isascii() or not digits.isdigit() or not 1 <= int(digits) * unit <= 99999:
+        raise UsageError(
+            f"--valid-for {value!r} is not a duration",
+            hint="give days (730 or 730d) or years (2y)",
+        )
+    days = int(digits) * unit
+    if days > MAX_VALIDITY_DAYS:
+        raise UsageError(
+            f"--valid-for {value!r} is longer than {MAX_VALIDITY_DAYS} days",
+            hint="a card is renewed every two years or so; choose at most 3y",
+        )
+    return days
+
+
+class RenewedView:
+    """The result of card renew (no dataclass: this module is on whoami's path)."""
+
+    schema = "securemsg.card-renewed/1"
+
+    def __init__(self, card: Card, previous_expires: int, written_to: str | None) -> None:
+        self.card = card
+        self.previous_expires = previous_expires
+        self.written_to = written_to
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **profile_json(self.card),
+            "previous_expires": rfc3339(self.previous_expires),
+            "written_to": self.written_to,
+            "card": self.card.to_text(),
+        }
+
+    def render(self, out: Printer) -> None:
+        render_profile(out, self.card)
+
+
+@card.command("renew")
+@click.option(
+    "--valid-for",
+    "valid_for",
+    default="730d",
+    show_default=True,
+    metavar="DURATION",
+    help="New validity from now: days (730, 730d) or years (2y); at most 3y.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_name",
+    type=click.Path(dir_okay=False),
+    help="Also write the renewed card to FILE (never over a file).",
+)
+@pass_ctx
+def card_renew(ctx: Ctx, valid_for: str, output_name: str | None) -> None:
+    """Re-sign my card with a new validity, and print it to hand out."""
+    days = parse_validity(valid_for)
+    done = identity.renew_card(ctx.home(warn=False), ctx.now(), days, output_name)
+    message(
+        f"Card renewed: valid until {iso_day(done.card.expires)} "
+        f"(was {iso_day(done.previous_expires)}); give it to your correspondents "
+        "(they add it with: securemsg contacts add FILE)",
+        "green",
+    )
+    if done.written_to is not None:
+        message(f"Card written to {done.written_to}")
+    if ctx.as_json:
+        emit(RenewedView(done.card, done.previous_expires, done.written_to), True)
+    elif done.written_to is None:
+        click.echo(done.card.to_text(), nl=False)

@@ -21,12 +21,13 @@ if TYPE_CHECKING:
 class Ctx:
     """The global options, handed to every command (no dataclass: start-up time)."""
 
-    __slots__ = ("as_json", "home_option", "verbose")
+    __slots__ = ("as_json", "home_option", "verbose", "warned")
 
     def __init__(self, home_option: str | None, as_json: bool, verbose: bool) -> None:
         self.home_option = home_option
         self.as_json = as_json
         self.verbose = verbose
+        self.warned = False
 
     def __repr__(self) -> str:
         return (
@@ -34,10 +35,16 @@ class Ctx:
             f"verbose={self.verbose!r})"
         )
 
-    def home(self) -> Home:
+    def home(self, warn: bool = True) -> Home:
+        """The home; the first time, a one-line warning on stderr if my own card
+        expires within 60 days or has expired (docs/cli.md, "card renew")."""
         from securemsg.app.home import open_home
 
-        return open_home(self.home_option, os.environ)
+        home = open_home(self.home_option, os.environ)
+        if warn and not self.warned:
+            self.warned = True
+            expiry_warning(home, self.now())
+        return home
 
     @staticmethod
     def now() -> int:
@@ -45,6 +52,32 @@ class Ctx:
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def expiry_warning(home: Home, now: int) -> None:
+    """Warn (stderr, one line, never in --json stdout) that my card expires soon."""
+    if not home.exists():
+        return
+    try:
+        card = home.card()
+    except (errors.SecureMsgError, OSError):
+        return  # the command itself reports a damaged home
+    from securemsg.core.card import RENEW_GRACE_DAYS, iso_day
+
+    state = card.expiry_state(now)
+    if state == "expires_soon":
+        days = card.days_left(now)
+        sys.stderr.write(
+            f"securemsg: warning: your card expires on {iso_day(card.expires)} (in {days} "
+            "days): renew it with `securemsg card renew` and give it to your correspondents\n"
+        )
+    elif state == "expired":
+        until = iso_day(card.expires + RENEW_GRACE_DAYS * 86400)
+        sys.stderr.write(
+            f"securemsg: warning: your card expired on {iso_day(card.expires)}: your "
+            f"correspondents refuse your letters; renew it with `securemsg card renew` "
+            f"(possible until {until})\n"
+        )
 
 
 class LazyGroup(click.Group):

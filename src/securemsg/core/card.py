@@ -27,6 +27,9 @@ DEFAULT_VALIDITY_DAYS = 2 * 365
 BEGIN = "-----BEGIN SECUREMSG CARD-----"
 END = "-----END SECUREMSG CARD-----"
 MAX_CARD_TEXT = 64 * 1024
+EXPIRY_WARNING_DAYS = 60  # own card and contacts: warned about this long before expiry
+RENEW_GRACE_DAYS = 30  # card renew: allowed up to this long after expiry (docs/cli.md)
+MAX_VALIDITY_DAYS = 3 * 365
 
 
 def _kid_mismatch(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> FormatError:
@@ -108,6 +111,31 @@ class Card(Frozen, signed.Signed):
                 f"the card of {self.name} expired on {iso_day(self.expires)}",
                 hint="ask them for their current card (securemsg card export)",
             )
+
+    def days_left(self, now: int) -> int:
+        """Days until expiry, rounded up (0 or less once expired)."""
+        return -((now - self.expires) // 86400)
+
+    def expiry_state(self, now: int) -> str | None:
+        """ "expired", "expires_soon" (within EXPIRY_WARNING_DAYS) or None."""
+        if self.is_expired(now):
+            return "expired"
+        if self.expires - now <= EXPIRY_WARNING_DAYS * 86400:
+            return "expires_soon"
+        return None
+
+    def renewed(self, secret: SecretIdentity, now: int, validity_days: int) -> Card:
+        """The same card (profile, keys, test-key mark) re-signed with a new
+        validity from ``now`` (docs/cli.md, "card renew"): a renewal is a card
+        whose only change is its dates, which contacts accept silently. Its
+        ``created`` is always later than this card's (contacts take only a later
+        card), even when renewed within the same second."""
+        if secret.sign_public != self.sign_public or secret.enc_public != self.enc_public:
+            raise FormatError("card: these private keys are not this card's")
+        if not 1 <= validity_days <= MAX_VALIDITY_DAYS:
+            raise FormatError(f"card: validity must be 1 to {MAX_VALIDITY_DAYS} days")
+        when = max(now, self.created + 1)
+        return Card.sign(secret, self.profile, when, validity_days, test_key=self.test_key)
 
     @classmethod
     def sign(
