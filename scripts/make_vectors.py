@@ -33,6 +33,7 @@ from securemsg.core.consent import Grant, Objection, Recipient, Revocation
 from securemsg.core.digests import object_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Profile, Role, SecretIdentity
+from securemsg.core.keychange import KeyRevocation, Reason, Succession
 from securemsg.core.letter import compose
 from securemsg.core.letter.container import OutItem
 from securemsg.core.letter.proofs import Binding, EnvelopeHasher, Receipt, Refusal
@@ -1440,6 +1441,127 @@ def backup_vectors() -> list[Vector]:
     ]  # fmt: skip
 
 
+# -- key succession and key revocation (docs/format-keys.md) ----------------------------
+GP_NEW = person("vector-gp-new", GP.card.profile, created=NOW - DAY)
+SUCCESSION_AT = NOW - DAY
+
+
+def key_inputs(who: Person) -> list[tuple[str, str]]:
+    return signer_inputs(who)
+
+
+def succession_decoded(s: Succession) -> list[tuple[str, str]]:
+    return [
+        ("old-fingerprint", s.old_fingerprint),
+        ("new-fingerprint", s.new_card.fingerprint),
+        ("at", str(s.at)),
+    ]
+
+
+def key_vectors() -> list[Vector]:
+    succ = Succession.sign(GP.secret, GP_NEW.secret, GP_NEW.card, SUCCESSION_AT)
+    out = [
+        Vector(
+            "key-succession-valid",
+            "success",
+            "key-succession",
+            "the GP's old key names its successor; the new key accepts",
+            succ.encoded,
+            inputs=key_inputs(GP),
+            decoded=succession_decoded(succ),
+        )
+    ]
+    p = payload_of(succ.encoded)
+    out.append(
+        Vector(
+            "key-succession-signed-by-new-key-only",
+            "VerificationError",
+            "key-succession",
+            "the same payload signed by the new key alone (kid: the new key), not by the old",
+            sign_payload(GP_NEW, labels.COSE_KEY_SUCCESSION, p),
+            inputs=key_inputs(GP),
+        )
+    )
+    other_acceptance = sign_payload(
+        NURSE,
+        labels.COSE_KEY_ACCEPTANCE,
+        {"v": 1, "old_key": GP.card.sign_public, "new_key": GP_NEW.card.sign_public, "at": p["at"]},
+    )
+    out.append(
+        Vector(
+            "key-succession-acceptance-by-other-key",
+            "VerificationError",
+            "key-succession",
+            "signed by the old key, but the acceptance is signed by another key than the new card's",
+            sign_payload(GP, labels.COSE_KEY_SUCCESSION, {**p, "acceptance": other_acceptance}),
+            inputs=key_inputs(GP),
+        )
+    )
+    out.append(
+        Vector(
+            "key-succession-at-mismatch",
+            "FormatError",
+            "key-succession",
+            "the acceptance names another time than the succession",
+            sign_payload(GP, labels.COSE_KEY_SUCCESSION, {**p, "at": p["at"] + 1}),
+            inputs=key_inputs(GP),
+        )
+    )
+    out.append(
+        Vector(
+            "key-succession-bad-signature",
+            "SignatureError",
+            "key-succession",
+            "the old key's signature altered",
+            flip_signature(succ.encoded),
+            inputs=key_inputs(GP),
+        )
+    )
+    prepared = KeyRevocation.sign(GP.secret, Reason.COMPROMISED, CARD_CREATED, None)
+    stated = KeyRevocation.sign(GP.secret, Reason.SUPERSEDED, NOW, SUCCESSION_AT)
+    for name, rev, comment in (
+        ("key-revocation-prepared", prepared, "prepared at init: no as_of (T = import time)"),
+        ("key-revocation-as-of", stated, "key revoke --reason superseded --as-of T"),
+    ):
+        out.append(
+            Vector(
+                name,
+                "success",
+                "key-revocation",
+                comment,
+                rev.encoded,
+                inputs=key_inputs(GP),
+                decoded=[
+                    ("fingerprint", rev.fingerprint),
+                    ("reason", rev.reason.value),
+                    ("as-of", "" if rev.as_of is None else str(rev.as_of)),
+                ],
+            )
+        )
+    rp = payload_of(prepared.encoded)
+    out.append(
+        Vector(
+            "key-revocation-other-signer",
+            "VerificationError",
+            "key-revocation",
+            "the GP's revocation payload signed by the nurse",
+            sign_payload(NURSE, labels.COSE_KEY_REVOCATION, rp),
+            inputs=key_inputs(GP),
+        )
+    )
+    out.append(
+        Vector(
+            "key-revocation-unknown-reason",
+            "FormatError",
+            "key-revocation",
+            "a reason outside compromised, superseded, retired",
+            sign_payload(GP, labels.COSE_KEY_REVOCATION, {**rp, "reason": "lost"}),
+            inputs=key_inputs(GP),
+        )
+    )
+    return out
+
+
 def all_vectors() -> list[Vector]:
     vectors = [
         *card_vectors(),
@@ -1449,6 +1571,7 @@ def all_vectors() -> list[Vector]:
         *envelope_vectors(),
         *proof_vectors(),
         *backup_vectors(),
+        *key_vectors(),
     ]
     names = [v.name for v in vectors]
     assert len(names) == len(set(names)), "vector names must be unique"

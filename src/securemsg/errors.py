@@ -192,6 +192,32 @@ class PeerLogRewritten(VerificationError):
     code = "peer_log_rewritten"
 
 
+class KeyReplaced(VerificationError):
+    """A key its holder replaced by another (a key succession, or --replace):
+    no letter is encrypted to it any more."""
+
+    code = "key_replaced"
+
+
+class KeyRevoked(VerificationError):
+    """A key its holder declared revoked (docs/format-keys.md): letters it signed
+    after the revocation time are refused, none is encrypted to it, and it vouches
+    for no successor."""
+
+    code = "key_revoked"
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        rule: str | None = "key_revoked",
+        party: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.rule = rule
+        self.party = party
+
+
 class KeyStoreError(SecureMsgError):
     """The key store is locked, unavailable, or the passphrase is wrong (exit 4)."""
 

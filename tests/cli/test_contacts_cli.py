@@ -23,7 +23,7 @@ DAY = 86400
 CONTACT_KEYS = {
     "schema", "status", "name", "role", "rpps", "specialty", "ins", "birth_date", "email",
     "fingerprint", "created", "expires", "test_key", "verified", "state", "added",
-    "replaces", "replaced_by", "pinned", "safety_number", "warnings",
+    "replaces", "replaced_by", "pinned", "safety_number", "warnings", "revoked_as_of",
 }  # fmt: skip
 
 

@@ -51,10 +51,19 @@ def test_init_creates_a_private_home(tmp_path: Path, run) -> None:
         for p in home.rglob("*")
         if not p.name.endswith(("-wal", "-shm"))
     }
-    assert names == {"config.json", "card.txt", "keys", "keys/identity.key", "securemsg.db"}
+    fp16 = Card.parse((home / "card.txt").read_bytes()).fingerprint[:16]
+    revocation = f"revocation-{fp16}.cose"  # issue 16: prepared at init, to copy offline
+    assert names == {
+        "config.json",
+        "card.txt",
+        "keys",
+        "keys/identity.key",
+        "securemsg.db",
+        revocation,
+    }
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "keys").stat().st_mode) == 0o700
-    for f in ("config.json", "card.txt", "keys/identity.key", "securemsg.db"):
+    for f in ("config.json", "card.txt", "keys/identity.key", "securemsg.db", revocation):
         assert stat.S_IMODE((home / f).stat().st_mode) == 0o600, f
     config = json.loads((home / "config.json").read_text())
     card = Card.parse((home / "card.txt").read_bytes())

@@ -1,6 +1,6 @@
 """core.signed: the one reader of every signed object, and the strict field reader.
 
-Each of the nine object types is read through it; the order of its checks, the
+Each of the object types is read through it; the order of its checks, the
 error of each step (the step-3 error is the object's own, docs/format.md), the
 strict version and field set, and the typed getters are pinned here.
 """
@@ -19,6 +19,15 @@ from securemsg.core.consent.common import GRANT, OBJECTION, REVOCATION
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import Profile, Role, SecretIdentity
+from securemsg.core.keychange import (
+    ACCEPTANCE,
+    SUCCESSION,
+    KeyRevocation,
+    Reason,
+    Succession,
+    read_acceptance,
+)
+from securemsg.core.keychange import REVOCATION as KEY_REVOCATION
 from securemsg.core.letter.manifest import MANIFEST, Item, Manifest, RecipientEntry
 from securemsg.core.letter.proofs import BINDING, RECEIPT, REFUSAL, Binding, Receipt, Refusal
 from securemsg.core.log import LOG_CHECKPOINT, LOG_ENTRY, Checkpoint, LogEntry
@@ -50,7 +59,13 @@ KINDS = (
     REFUSAL,
     LOG_ENTRY,
     LOG_CHECKPOINT,
+    SUCCESSION,
+    ACCEPTANCE,
+    KEY_REVOCATION,
 )
+NEW_SECRET = derive_test_identity("core-signed/gp-new")
+GP_NEW = Card.sign(NEW_SECRET, Profile("Dr Alice Martin", Role.GP), NOW + 60)
+SUCCESSION_OBJ = Succession.sign(GP_SECRET, NEW_SECRET, GP_NEW, NOW + 60)
 
 
 def _manifest() -> Manifest:
@@ -66,6 +81,10 @@ def _manifest() -> Manifest:
         letter_digest=bytes(32),
         patient_fp=PATIENT.fingerprint,
     ).sign(GP_SECRET)
+
+
+def payload_of_raw(data: bytes) -> dict[str, Any]:
+    return dict(cbor.loads(cose.parse(data).payload, "test"))
 
 
 GRANT_OBJ = Grant.sign(
@@ -119,6 +138,17 @@ OBJECTS: dict[str, tuple[bytes, SecretIdentity, Callable[[bytes], Any]]] = {
         bytes(Checkpoint.sign(GP_SECRET, 3, bytes(range(32)))),
         GP_SECRET,
         lambda d: Checkpoint.verify(d, GP),
+    ),
+    "key succession": (SUCCESSION_OBJ.encoded, GP_SECRET, lambda d: Succession.verify(d, GP)),
+    "key succession acceptance": (
+        payload_of_raw(SUCCESSION_OBJ.encoded)["acceptance"],
+        NEW_SECRET,
+        lambda d: (read_acceptance(d, GP_NEW), d)[1],
+    ),
+    "key revocation": (
+        bytes(KeyRevocation.sign(GP_SECRET, Reason.COMPROMISED, NOW, None)),
+        GP_SECRET,
+        lambda d: KeyRevocation.verify(d, GP),
     ),
 }
 
@@ -179,6 +209,9 @@ WRONG_SIGNER = {
     "refusal notice": ("VerificationError", None),
     "log entry": ("VerificationError", None),
     "log checkpoint": ("VerificationError", None),
+    "key succession": ("VerificationError", None),
+    "key succession acceptance": ("VerificationError", None),
+    "key revocation": ("VerificationError", None),
 }
 
 

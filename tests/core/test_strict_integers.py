@@ -107,6 +107,9 @@ INTEGER_FIELDS: dict[str, list[tuple[str, ...]]] = {
     "refusal notice": [("time",)],
     "log entry": [("seq",), ("time",)],
     "log checkpoint": [("entries",)],
+    "key succession": [("at",)],
+    "key succession acceptance": [("at",)],
+    "key revocation": [("made",)],
 }
 CASES = [(what, path) for what, paths in INTEGER_FIELDS.items() for path in paths]
 

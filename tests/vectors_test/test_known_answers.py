@@ -47,6 +47,7 @@ from securemsg.core.letter.opening import Opening
 from securemsg.core.letter.proofs import Binding, EnvelopeHasher, Receipt, Refusal
 from securemsg.core.log import LogEntry, chain_hash, verify_chain
 from securemsg.core.testkeys import derive_test_identity
+from securemsg.core.keychange import KeyRevocation, Succession
 from securemsg.errors import ConsentRefused, SecureMsgError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,8 @@ OBJECTS = (
     "log-entry",
     "envelope",
     "backup",
+    "key-succession",
+    "key-revocation",
 )
 
 
@@ -311,6 +314,24 @@ def run_backup(v: Vector) -> dict[str, str]:
     }
 
 
+def run_key_succession(v: Vector) -> dict[str, str]:
+    s = Succession.verify(v.body, signer_card(v))
+    return {
+        "old-fingerprint": s.old_fingerprint,
+        "new-fingerprint": s.new_card.fingerprint,
+        "at": str(s.at),
+    }
+
+
+def run_key_revocation(v: Vector) -> dict[str, str]:
+    r = KeyRevocation.verify(v.body, signer_card(v))
+    return {
+        "fingerprint": r.fingerprint,
+        "reason": r.reason.value,
+        "as-of": "" if r.as_of is None else str(r.as_of),
+    }
+
+
 RUNNERS = {
     "card": run_card,
     "consent-grant": run_consent,
@@ -323,6 +344,8 @@ RUNNERS = {
     "log-entry": run_log,
     "envelope": run_envelope,
     "backup": run_backup,
+    "key-succession": run_key_succession,
+    "key-revocation": run_key_revocation,
 }
 
 

@@ -80,11 +80,10 @@ def unlock(home: Home, seconds: int) -> AgentInfo:
         _client, st = found
         _check_keys(home, st)
         return AgentInfo(True, False, st.pid, st.expires, path)
-    from securemsg.core.storage import StorageKeys
     from securemsg.store.agent.spawn import start_agent
 
     secret = home.unlock_local()
-    storage = StorageKeys.derive(secret)
+    storage = home.storage_keys()  # from my first key pair, even after a rotation
     keys = secret.to_bytes() + storage.seal_key + storage.index_key
     pid = start_agent(path, seconds, keys, home.env)
     st = AgentClient(path).status()

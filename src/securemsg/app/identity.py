@@ -19,15 +19,19 @@ from securemsg.store.home import Home
 class Identity(Frozen):
     """Who I am here: my card, my home folder, where my keys are kept."""
 
-    __slots__ = ("card", "home", "keystore")
+    __slots__ = ("card", "home", "keystore", "revocation_file")
     card: Card
     home: str
     keystore: str  # a description of the key store
+    revocation_file: str | None  # init: where the prepared revocation was written
 
-    def __init__(self, card: Card, home: str, keystore: str) -> None:
+    def __init__(
+        self, card: Card, home: str, keystore: str, revocation_file: str | None = None
+    ) -> None:
         _set(self, "card", card)
         _set(self, "home", home)
         _set(self, "keystore", keystore)
+        _set(self, "revocation_file", revocation_file)
 
 
 class CardExport(Frozen):
@@ -58,9 +62,13 @@ def init(
     email: str | None,
     test_key: str | None,
     now: int,
+    revocation_file: str | None = None,
 ) -> Identity:
     """New key pairs (or a PUBLIC TEST KEY read from the file ``test_key``), a
-    signed card, the keys in the key store, the home folder."""
+    signed card, the keys in the key store, the home folder, and a revocation
+    statement prepared for the day the key is lost (``revocation_file``, else
+    ``HOME/revocation-<fingerprint>.cose`` as GnuPG keeps its own in
+    ``openpgp-revocs.d``; 0600, never over a file) for the user to copy offline."""
     if home.exists():
         raise ConflictError(
             f"{home.path} already holds an identity ({home.config()['fingerprint'][:16]}...)",
@@ -92,9 +100,15 @@ def init(
     else:
         secret = SecretIdentity.generate()
         card = Card.sign(secret, profile, now)
-    from securemsg.store.fs import ensure_private_dir
+    from pathlib import Path
+
+    from securemsg.app.keys import default_revocation_path, prepare_revocation
+    from securemsg.store.fs import check_new_file, ensure_private_dir
     from securemsg.store.keystore.selection import select_keystore
 
+    revocation = Path(revocation_file) if revocation_file else default_revocation_path(home, card)
+    if revocation_file:
+        check_new_file(revocation)
     ensure_private_dir(home.path)
     store = select_keystore(home.keys_dir, account=card.fingerprint, env=home.env)
     store.save(secret.to_bytes())
@@ -104,7 +118,8 @@ def init(
         with contextlib.suppress(Exception):
             store.delete()
         raise
-    return Identity(card, home.dir, store.describe())
+    prepare_revocation(secret, now, revocation)
+    return Identity(card, home.dir, store.describe(), str(revocation))
 
 
 def export_card(home: Home, output: str | None = None) -> CardExport:

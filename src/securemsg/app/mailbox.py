@@ -19,6 +19,8 @@ Deliveries = dict[str, list[tuple[str, str, int | None]]]  # id -> (recipient, s
 def names_of(box: Mailbox) -> dict[str, str]:
     """Every key this mailbox knows (replaced ones too), by fingerprint; mine marked."""
     out = {c.fingerprint: c.name for c in Contacts(box.home).all(include_replaced=True)}
+    for mine in box.cards[1:]:
+        out[mine.fingerprint] = f"{mine.name} (you, a previous key)"
     out[box.card.fingerprint] = f"{box.card.name} (you)"
     return out
 
@@ -33,6 +35,14 @@ class Listing:
     me: str | None = None  # the reader's fingerprint
     # Patient keys learnt from a letter and not verified here (app/trust.py, pinned).
     unverified_patients: frozenset[str] = frozenset()
+    # Authors' keys revoked since (issue 16): fingerprint -> revocation time T
+    revoked: dict[str, int] | None = None
+
+
+def revoked_keys(box: Mailbox) -> dict[str, int]:
+    """The contacts' keys revoked, with their revocation time."""
+    book = Contacts(box.home).all(include_replaced=True)
+    return {c.fingerprint: c.revoked_as_of for c in book if c.revoked_as_of is not None}
 
 
 def unverified_patients(box: Mailbox) -> frozenset[str]:
@@ -57,6 +67,7 @@ def listing(home: Home, folder: str, limit: int, page: int, patient: str | None 
         patient_view,
         box.card.fingerprint,
         unverified_patients(box),
+        revoked_keys(box),
     )
 
 
@@ -102,7 +113,7 @@ def verify_log(home: Home, show: bool = False) -> LogCheck:
     if show and report.problem is None:
         names = names_of(box)
         for _seq, encoded in box.log_rows():
-            e = LogEntry.verify(encoded, box.card)
+            e = LogEntry.verify(encoded, box.cards)
             peer = names.get(e.peer or "", e.peer)
             mid = e.message_id.hex() if e.message_id else None
             lines.append(LogLine(e.seq, e.time, e.event, mid, peer))

@@ -53,6 +53,9 @@ class OpenedLetter:
     items: tuple[OpenedItem, ...]
     my_domains: tuple[str, ...]
     patient_key: str | None = None  # app/trust.py patient_key_state
+    # Issue 16: the author's key was revoked as of this time (a letter kept from before)
+    author_revoked_as_of: int | None = None
+    accepted_at: int | None = None  # when this mailbox accepted it (a stored letter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ def read(home: Home, message_id: str, now: int, save_dir: Path | None = None) ->
         opened = open_letter(box, fh, now, save_dir=save_dir, check_consent_now=False)
     if opened.manifest.id_hex != row.id:
         raise VerificationError("the stored letter does not match its mailbox record")
+    opened = replace(opened, accepted_at=row.stored_at)
     return ReadResult(opened, box.card, names_of(box))
 
 
@@ -82,7 +86,9 @@ def open_letter(
     save_dir: Path | None = None,
     check_consent_now: bool = True,
 ) -> OpenedLetter:
-    env = Opening(src, box.secret, box.card.fingerprint)
+    # a stored letter may be addressed to a key of mine I rotated away from
+    previous = [] if check_consent_now else box.previous
+    env = Opening(src, box.secret, box.card.fingerprint, previous)
     author = (
         author_card(box, env.author_fp, now)
         if check_consent_now
@@ -155,6 +161,7 @@ def open_letter(
         tuple(items),
         tuple(sorted(d.value for d in entry.domains)) if entry else (),
         patient_key_state(box, manifest.patient_fp),
+        contact.revoked_as_of if contact else None,
     )
 
 

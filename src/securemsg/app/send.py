@@ -14,17 +14,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
-from securemsg.core.card import Card
+from securemsg.core.card import Card, iso_day
 from securemsg.core.consent import Basis, Grant, check_consent
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter import compose, limits, policy
 from securemsg.core.letter.manifest import PhoneCall
 from securemsg.core.letter.source import LetterSource
-from securemsg.errors import InvalidValue, UsageError
+from securemsg.errors import InvalidValue, KeyReplaced, KeyRevoked, NotFoundError, UsageError
 from securemsg.store import sending
 from securemsg.store.consents import ConsentStore
-from securemsg.store.contacts import Contacts
+from securemsg.store.contacts import Contact, Contacts
 from securemsg.store.drop import permission_errors
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
@@ -100,12 +100,39 @@ def send(home: Home, req: SendRequest, now: int) -> SendResult:
 def _recipients(contacts: Contacts, queries: list[str], me: Card, now: int) -> list[Card]:
     cards: list[Card] = []
     for q in queries:
-        c = contacts.find(q)
+        c = current_key(contacts, q)
         c.card.check_current(now)
         policy.check_recipient(c.card, me, cards)
         cards.append(c.card)
     policy.check_some_recipient(cards)
     return cards
+
+
+def current_key(contacts: Contacts, query: str) -> Contact:
+    """A recipient: an active contact whose key is not revoked. A query that only
+    names a key its holder replaced (a key succession, --replace) or revoked is
+    refused with the way out (issue 16)."""
+    try:
+        c = contacts.find(query)
+    except NotFoundError:
+        old = contacts.find(query, include_replaced=True)  # NotFoundError if none at all
+        new = contacts.get(old.replaced_by) if old.replaced_by else None
+        raise KeyReplaced(
+            f"the key {old.card.display_fingerprint} of {old.name} was replaced"
+            + (f" by {new.card.display_fingerprint}" if new else "")
+            + f" on {iso_day(old.replaced_at or 0)}: nothing is encrypted to it any more",
+            hint=f"send to their current key: --to {new.fingerprint[:16]}"
+            if new
+            else "ask them for their current card",
+        ) from None
+    if c.revoked:
+        raise KeyRevoked(
+            f"the key {c.card.display_fingerprint} of {c.name} was revoked as of "
+            f"{iso_day(c.revoked_as_of or 0)}: nothing is encrypted to it any more",
+            hint="ask them for their new key (securemsg key rotate on their side), add it "
+            "with --replace and verify it by safety number",
+        )
+    return c
 
 
 def _basis(

@@ -13,12 +13,13 @@ objections known here.
 from __future__ import annotations
 
 from securemsg.app.restrictions import restrictions
-from securemsg.core.card import Card, same_patient
+from securemsg.core.card import Card, iso_day, same_patient
 from securemsg.core.consent import Decision, check_consent
 from securemsg.core.letter import policy
 from securemsg.core.letter.manifest import Manifest
 from securemsg.errors import (
     ConsentRefused,
+    KeyRevoked,
     SecureMsgError,
     UnknownSender,
     UsageError,
@@ -164,6 +165,15 @@ def author_card(box: Mailbox, author_fp: str, now: int) -> Card:
             hint="ask the author for their card, check it with them, then: "
             "securemsg contacts add FILE",
         )
+    if contact.revoked:
+        raise KeyRevoked(
+            f"the letter is signed with a key of {contact.name} revoked as of "
+            f"{iso_day(contact.revoked_as_of or 0)}: whoever holds the key may date a letter "
+            "as they like, so no letter signed by it is accepted any more",
+            hint="ask them to send it again with their new key",
+            rule="key_revoked",
+            party=contact.fingerprint,
+        )
     if contact.state != "active":
         raise VerificationError(
             f"the letter is signed with a key of {contact.name} that was replaced on your side",
@@ -174,9 +184,11 @@ def author_card(box: Mailbox, author_fp: str, now: int) -> Card:
 
 
 def known_author(box: Mailbox, fp: str) -> Card:
-    """For stored letters: the author's card even if replaced or expired since."""
-    if fp == box.card.fingerprint:
-        return box.card
+    """For stored letters: the author's card even if replaced or expired since
+    (my own, of a key I rotated away from, too)."""
+    for mine in box.cards:
+        if fp == mine.fingerprint:
+            return mine
     contact = Contacts(box.home).get(fp)
     if contact is None:
         raise UsageError("the author of this stored letter is no longer a contact")

@@ -32,6 +32,7 @@ def contact_json(c: Contact, me: Card | None = None) -> dict[str, Any]:
         "replaces": c.replaces,
         "replaced_by": c.replaced_by,
         "pinned": c.pinned,  # a patient card learnt from a letter (not added by you)
+        "revoked_as_of": rfc3339(c.revoked_as_of) if c.revoked_as_of is not None else None,
     }
     if me is not None:
         doc["safety_number"] = safety_number(
@@ -41,6 +42,8 @@ def contact_json(c: Contact, me: Card | None = None) -> dict[str, Any]:
 
 
 def status_text(c: Contact) -> str:
+    if c.revoked_as_of is not None:
+        return f"key revoked as of {iso_day(c.revoked_as_of)}"
     if c.state == "replaced":
         return f"replaced on {iso_day(c.replaced_at or 0)}"
     if c.unverified_pin:
@@ -155,6 +158,12 @@ def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
     data = sys.stdin.buffer.read(MAX_CARD_FILE + 1) if str(file) == "-" else _read(file)
     if len(data) > MAX_CARD_FILE:
         raise FormatError("this file is too large to be a card")
+    from securemsg.app import keys
+
+    statement = keys.statement_type(data)
+    if statement is not None:  # a key succession or revocation (docs/cli.md, "Keys")
+        _import_statement(ctx, statement, data)
+        return
     card = Card.parse(data)
     result = book.add(ctx.home(), card, ctx.now(), replace_key=replace_key)
     if result.status is AddStatus.REPLACED and result.previous is not None:
@@ -169,6 +178,40 @@ def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
         warn(text)
     view = ContactView(result.contact, result.me, result.status.value, result.warnings)
     emit(view, ctx.as_json)
+
+
+def _import_statement(ctx: Ctx, statement: str, data: bytes) -> None:
+    from securemsg.app import keys
+    from securemsg.core import labels
+
+    home = ctx.home()
+    me = home.card()
+    if statement == labels.COSE_KEY_SUCCESSION:
+        moved = keys.import_succession(home, data, ctx.now())
+        c = moved.contact
+        if moved.status == "succeeded" and not ctx.as_json:
+            message(
+                f"{c.name} has a new key: {moved.previous.card.display_fingerprint} -> "
+                f"{c.card.display_fingerprint}; their old key vouches for it"
+                + (" (still verified)" if c.verified else ""),
+                "green",
+            )
+        emit(ContactView(c, me, moved.status), ctx.as_json)
+        return
+    done = keys.import_revocation(home, data, ctx.now())
+    c = done.contact
+    warn(
+        f"the key {c.card.display_fingerprint} of {c.name} is revoked as of "
+        f"{rfc3339(c.revoked_as_of or 0)} ({done.revocation.reason.value}): its letters "
+        "from then on are refused, and nothing is encrypted to it any more"
+    )
+    if done.unvouched is not None:
+        warn(
+            f"{c.name}'s key {done.unvouched.card.display_fingerprint} was vouched for by "
+            "this key after that time: it is NOT verified any more; compare the safety "
+            "number with them (securemsg contacts verify)"
+        )
+    emit(ContactView(c, me, done.status), ctx.as_json)
 
 
 def _read(file: Path) -> bytes:

@@ -108,6 +108,13 @@ def _complete_roles(ctx: click.Context, param: click.Parameter, incomplete: str)
     hidden=True,
     help="Use a PUBLIC TEST KEY from keys/ (demos and tests only).",
 )
+@click.option(
+    "--revocation-file",
+    "revocation_file",
+    type=click.Path(dir_okay=False),
+    help="Where to write the prepared revocation statement "
+    "(default: HOME/revocation-<fingerprint>.cose, in the securemsg home).",
+)
 @pass_ctx
 def init(ctx: Ctx, /, **profile: str | None) -> None:
     """Create my identity: key pairs, profile and signed card."""
@@ -116,6 +123,13 @@ def init(ctx: Ctx, /, **profile: str | None) -> None:
     if not ctx.as_json:
         message(f"Identity created in {me.home}", "green")
     emit(WhoAmI(me.card, me.home, me.keystore), ctx.as_json)
+    if me.revocation_file is None or ctx.as_json:
+        return
+    message(
+        f"A revocation statement for this key is in {me.revocation_file}: copy it "
+        "offline (a USB key in a drawer); if this computer is lost or the key stolen, "
+        "give it to your correspondents (they import it with securemsg contacts add)."
+    )
 
 
 @click.command()

@@ -107,6 +107,7 @@ class LazyGroup(click.Group):
         "agent": ("securemsg.cli.agent", "agent"),
         "passphrase": ("securemsg.cli.agent", "passphrase"),
         "account": ("securemsg.cli.account", "account"),
+        "key": ("securemsg.cli.keys", "key"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -132,7 +133,7 @@ class LazyGroup(click.Group):
 HELP = {
     "init": "Create my identity (keys, profile, card).",
     "whoami": "My profile, fingerprint and where my keys are kept.",
-    "card": "Export my signed public card.",
+    "card": "Export or renew my signed public card.",
     "contacts": "Correspondents: add cards, list, show, verify.",
     "send": "Sign, encrypt and deliver a letter.",
     "receive": "Verify and accept letters and receipts addressed to me.",
@@ -153,6 +154,7 @@ HELP = {
     "agent": "The key agent: status.",
     "passphrase": "Change the key file's passphrase.",
     "account": "Mail accounts for letters by mail: add, list, show, remove, test.",
+    "key": "My key pair: rotate to a new one, revoke one.",
 }
 
 

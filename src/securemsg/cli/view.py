@@ -113,6 +113,10 @@ class LetterView:
                 "fingerprint": o.author.fingerprint,
                 "role": o.author.profile.role.value,
                 "verified": o.author_verified,
+                "key_revoked_as_of": (
+                    rfc3339(o.author_revoked_as_of) if o.author_revoked_as_of else None
+                ),
+                "accepted_before_revocation": revoked_before(o),
             },
             "patient": (
                 {"fingerprint": m.patient_fp, **dict(patient_ids(o)), "key": o.patient_key}
@@ -175,6 +179,8 @@ class LetterView:
             else "NOT verified: compare the safety number (securemsg contacts show)",
             "green" if o.author_verified else "yellow",
         )
+        if o.author_revoked_as_of is not None:
+            line("Author's key", revocation_note(o), "bold red")
         line("Date", iso_time(m.date))
         line("Kind", m.kind.value)
         line("Subject", m.subject)
@@ -260,6 +266,30 @@ class LetterView:
                 out.text(item.text)
 
 
+def revoked_before(o: OpenedLetter) -> bool | None:
+    """Whether a letter signed by a key revoked since was accepted before the
+    revocation time (None: the key is not revoked, or not a stored letter)."""
+    if o.author_revoked_as_of is None or o.accepted_at is None:
+        return None
+    return o.accepted_at < o.author_revoked_as_of
+
+
+def revocation_note(o: OpenedLetter) -> str:
+    day = iso_time(o.author_revoked_as_of or 0)
+    if revoked_before(o):
+        return f"REVOKED as of {day}; this letter was accepted before that, and kept"
+    return (
+        f"REVOKED as of {day}; this letter was accepted after that time: it may have been "
+        "written by whoever stole the key"
+    )
+
+
+_REVOKED = {
+    "accepted_before": " (key revoked since)",
+    "accepted_after": " (KEY REVOKED: accepted after)",
+}
+
+
 @dataclass
 class ListView:
     rows: list[LetterRow]
@@ -270,6 +300,7 @@ class ListView:
     schema: str = "securemsg.letters/2"
     me: str | None = None  # the reader's fingerprint: "you", whatever the names say
     unverified_patients: frozenset[str] = frozenset()  # pinned patient keys
+    revoked: dict[str, int] | None = None  # authors' keys revoked since, and when
 
     @classmethod
     def of(cls, listing: Listing) -> ListView:
@@ -281,7 +312,16 @@ class ListView:
             listing.patient_view,
             me=listing.me,
             unverified_patients=listing.unverified_patients,
+            revoked=listing.revoked,
         )
+
+    def revoked_mark(self, r: LetterRow) -> str | None:
+        """Issue 16: a letter signed by a key revoked since: kept from before T, or
+        accepted after T (it may be forged)."""
+        t = (self.revoked or {}).get(r.author)
+        if t is None:
+            return None
+        return "accepted_before" if r.stored_at < t else "accepted_after"
 
     def to_json(self) -> dict[str, Any]:
         out = []
@@ -300,6 +340,7 @@ class ListView:
                 "subject": s.get("subject"),
                 "basis": s.get("basis"),
                 "in_reply_to": r.in_reply_to,
+                "author_key_revoked": self.revoked_mark(r),
             }
             doc["recipients"] = [
                 {"fingerprint": fp, "name": self.names.get(fp)} for fp in s.get("recipients", [])
@@ -344,7 +385,7 @@ class ListView:
                         r.id[:12],
                         iso_time(r.date),
                         r.kind,
-                        str(s.get("author_name")),
+                        str(s.get("author_name")) + _REVOKED.get(self.revoked_mark(r) or "", ""),
                         patient,
                         str(s.get("subject")),
                     ]

@@ -18,7 +18,7 @@ import nacl.signing
 from securemsg.core import labels, names, signed
 from securemsg.core.fingerprint import fingerprint, format_fingerprint
 from securemsg.core.frozen import Frozen, _set
-from securemsg.core.identity import Profile, SecretIdentity
+from securemsg.core.identity import KeyHolder, Profile
 from securemsg.core.x25519_point import is_low_order
 from securemsg.errors import ExpiredError, FormatError
 
@@ -124,7 +124,7 @@ class Card(Frozen, signed.Signed):
             return "expires_soon"
         return None
 
-    def renewed(self, secret: SecretIdentity, now: int, validity_days: int) -> Card:
+    def renewed(self, secret: KeyHolder, now: int, validity_days: int) -> Card:
         """The same card (profile, keys, test-key mark) re-signed with a new
         validity from ``now`` (docs/cli.md, "card renew"): a renewal is a card
         whose only change is its dates, which contacts accept silently. Its
@@ -140,7 +140,7 @@ class Card(Frozen, signed.Signed):
     @classmethod
     def sign(
         cls,
-        secret: SecretIdentity,
+        secret: KeyHolder,
         profile: Profile,
         now: int,
         validity_days: int = DEFAULT_VALIDITY_DAYS,

@@ -205,3 +205,67 @@ class SecretIdentity(Frozen):
             raise FormatError("the key store holds something that is not a securemsg identity")
         body = blob[len(SECRET_MAGIC) :]
         return cls(body[:32], body[32:])
+
+
+HISTORY_MAGIC = b"securemsg-secrets-v2\x00"
+MAX_KEYS = 32
+
+
+class SecretHistory(Frozen):
+    """All my key pairs: the current one, then the ones it succeeded, newest
+    first (docs/format-keys.md, "Key store blob"). The old ones open old letters
+    and doubles; the oldest derives the home's storage keys (they never change).
+    Never printed: ``repr`` is redacted."""
+
+    __slots__ = ("keys",)
+    _hidden = frozenset(__slots__)
+    keys: tuple[SecretIdentity, ...]
+
+    def __init__(self, keys: tuple[SecretIdentity, ...]) -> None:
+        if not 1 <= len(keys) <= MAX_KEYS:
+            raise FormatError(f"a key history holds 1 to {MAX_KEYS} key pairs")
+        _set(self, "keys", keys)
+
+    def __repr__(self) -> str:
+        return "SecretHistory(<redacted>)"
+
+    __str__ = __repr__
+
+    @property
+    def current(self) -> SecretIdentity:
+        return self.keys[0]
+
+    @property
+    def previous(self) -> tuple[SecretIdentity, ...]:
+        return self.keys[1:]
+
+    @property
+    def storage_root(self) -> SecretIdentity:
+        """The first key pair of the home: its storage keys derive from it."""
+        return self.keys[-1]
+
+    def succeeded_by(self, new: SecretIdentity) -> SecretHistory:
+        return SecretHistory((new, *self.keys))
+
+    def to_bytes(self) -> bytes:
+        """The key-store blob: the v1 form for a single key pair (unchanged
+        homes), v2 once a key was rotated."""
+        if len(self.keys) == 1:
+            return self.current.to_bytes()
+        body = b"".join(k.sign_seed + k.enc_secret for k in self.keys)
+        return HISTORY_MAGIC + bytes([len(self.keys)]) + body
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> SecretHistory:
+        if not blob.startswith(HISTORY_MAGIC):
+            return cls((SecretIdentity.from_bytes(blob),))
+        body = blob[len(HISTORY_MAGIC) :]
+        if not body or len(body) != 1 + 64 * body[0] or not 2 <= body[0] <= MAX_KEYS:
+            raise FormatError("the key store holds a damaged securemsg key history")
+        pairs = body[1:]
+        return cls(
+            tuple(
+                SecretIdentity(pairs[i : i + 32], pairs[i + 32 : i + 64])
+                for i in range(0, len(pairs), 64)
+            )
+        )

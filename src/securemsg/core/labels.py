@@ -33,6 +33,9 @@ COSE_RECEIPT: Final = "application/vnd.securemsg.receipt.v1+cbor"
 COSE_REFUSAL: Final = "application/vnd.securemsg.refusal.v1+cbor"
 COSE_LOG_ENTRY: Final = "application/vnd.securemsg.log-entry.v1+cbor"
 COSE_LOG_CHECKPOINT: Final = "application/vnd.securemsg.log-checkpoint.v1+cbor"
+COSE_KEY_SUCCESSION: Final = "application/vnd.securemsg.key-succession.v1+cbor"
+COSE_KEY_ACCEPTANCE: Final = "application/vnd.securemsg.key-acceptance.v1+cbor"
+COSE_KEY_REVOCATION: Final = "application/vnd.securemsg.key-revocation.v1+cbor"
 
 HASH_LABELS: Final = (
     FINGERPRINT,
@@ -58,4 +61,7 @@ COSE_TYPES: Final = (
     COSE_REFUSAL,
     COSE_LOG_ENTRY,
     COSE_LOG_CHECKPOINT,
+    COSE_KEY_SUCCESSION,
+    COSE_KEY_ACCEPTANCE,
+    COSE_KEY_REVOCATION,
 )

@@ -10,7 +10,7 @@ deleting, inserting or reordering an entry breaks a signature or a link.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,21 @@ from securemsg.errors import FormatError, SecureMsgError, VerificationError
 
 GENESIS = bytes(32)
 EVENTS = ("send", "accept", "receipt", "refusal", "consent")
+
+
+Owner = Card | Sequence[Card]
+"""The mailbox owner's card, or all of them (current first) after a key
+rotation: each entry and checkpoint is held to the one its key id names."""
+
+
+def _pick(encoded: bytes, owner: Owner, what: str) -> Card:
+    if isinstance(owner, Card):
+        return owner
+    try:
+        _type, kid = signed.peek(encoded, what)
+    except SecureMsgError:
+        return owner[0]  # the reader reports the malformed object
+    return next((c for c in owner if c.fingerprint == kid), owner[0])
 
 
 def chain_hash(entry: bytes) -> bytes:
@@ -86,8 +101,8 @@ class LogEntry(signed.Signed):
         return cls(seq, prev, now, event, message_id, peer, digest, encoded)
 
     @classmethod
-    def verify(cls, encoded: bytes, owner: Card) -> LogEntry:
-        p = signed.read(encoded, LOG_ENTRY, owner)
+    def verify(cls, encoded: bytes, owner: Owner) -> LogEntry:
+        p = signed.read(encoded, LOG_ENTRY, _pick(encoded, owner, "log entry"))
         event = p.raw("event")
         if event not in EVENTS:
             raise FormatError(f"log entry: unknown event {str(event)[:20]!r}")
@@ -112,7 +127,7 @@ class ChainReport:
 
 
 def verify_chain(
-    rows: Iterable[tuple[int, bytes, bytes]], owner: Card, expected_head: bytes | None = None
+    rows: Iterable[tuple[int, bytes, bytes]], owner: Owner, expected_head: bytes | None = None
 ) -> ChainReport:
     """rows: (seq, entry bytes, stored chain hash) in seq order."""
     prev, count = GENESIS, 0
@@ -170,12 +185,12 @@ class Checkpoint(signed.Signed):
         return cls(entries, head, signed.sign(secret, LOG_CHECKPOINT, payload))
 
     @classmethod
-    def verify(cls, encoded: bytes, owner: Card) -> Checkpoint:
-        p = signed.read(encoded, LOG_CHECKPOINT, owner)
+    def verify(cls, encoded: bytes, owner: Owner) -> Checkpoint:
+        p = signed.read(encoded, LOG_CHECKPOINT, _pick(encoded, owner, "log checkpoint"))
         return cls(p.integer("entries", 0), p.bstr("head", 32), encoded)
 
 
-def check_checkpoint(report: ChainReport, checkpoint: bytes | None, owner: Card) -> ChainReport:
+def check_checkpoint(report: ChainReport, checkpoint: bytes | None, owner: Owner) -> ChainReport:
     """A chain report, held to the signed checkpoint (None: there is none)."""
     if report.problem is not None:
         return report

@@ -133,7 +133,8 @@ def story(d: Demo) -> None:
     step("1. Everyone creates an identity (keys, profile, signed card)")
     for who, args in PEOPLE.items():
         extra = ["--test-key", str(REPO_KEYS / f"{who}.testkey")] if REPO_KEYS.is_dir() else []
-        d.run(who, "init", *args, *extra, show=who != "outsider")
+        revocation = ["--revocation-file", str(files / f"{who}.revocation.cose")]
+        d.run(who, "init", *args, *extra, *revocation, show=who != "outsider")
         d.run(who, "card", "export", "-o", str(files / f"{who}.card"), show=False)
 
     step("2. They exchange cards and compare safety numbers by phone")

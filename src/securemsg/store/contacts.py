@@ -1,5 +1,9 @@
 """The directory of correspondents, built from verified cards (TOFU).
 
+Long file: the contact record, the same-person and look-alike checks, and the
+re-issued card rules belong together (issue 11); key successions and
+revocations (issue 16) are in store/keychanges.py.
+
 Each row is sealed with the home's storage key: names, INS and birth dates of
 patients never sit in plaintext in the database. Only the fingerprint and the
 row state are clear (needed to find a row; a fingerprint names a key, not a
@@ -40,6 +44,15 @@ class Contact:
     # A patient card pinned on first use from a letter that carried it (app/trust.py),
     # never added by the user: "patient key not verified by you" until verified.
     pinned: bool = False
+    # Issue 16 (store/keychanges.py): the key succession that made this contact
+    # (signed by the key it replaces), and this key's revocation, as imported.
+    succession: bytes | None = None
+    revocation: bytes | None = None
+    revoked_as_of: int | None = None  # T, the time from which its letters are refused
+
+    @property
+    def revoked(self) -> bool:
+        return self.revocation is not None
 
     @property
     def unverified_pin(self) -> bool:
@@ -60,11 +73,13 @@ class Contact:
             "added": self.added,
             "state": self.state,
         }
-        for key in ("replaced_by", "replaced_at", "replaces"):
+        for key in ("replaced_by", "replaced_at", "replaces", "succession", "revocation"):
             if getattr(self, key) is not None:
                 rec[key] = getattr(self, key)
         if self.pinned:
             rec["pinned"] = True
+        if self.revoked_as_of is not None:
+            rec["revoked_as_of"] = self.revoked_as_of
         return cbor.dumps(rec)
 
     @classmethod
@@ -75,8 +90,19 @@ class Contact:
             cbor.loads(data, "contact record"),
             "contact record",
             ("card", "verified", "added", "state"),
-            ("replaced_by", "replaced_at", "replaces", "pinned"),
+            (
+                "replaced_by",
+                "replaced_at",
+                "replaces",
+                "pinned",
+                "succession",
+                "revocation",
+                "revoked_as_of",
+            ),
         )
+        blobs = {k: r.raw(k) if k in r else None for k in ("succession", "revocation")}
+        if not all(v is None or isinstance(v, bytes) for v in blobs.values()):
+            raise FormatError("contact record: succession or revocation has the wrong type")
         card, verified, state = r.raw("card"), r.raw("verified"), r.tstr("state")
         pinned = r.raw("pinned") if "pinned" in r else False
         if not isinstance(card, bytes) or type(verified) is not bool or type(pinned) is not bool:
@@ -92,6 +118,9 @@ class Contact:
             replaced_at=r.integer("replaced_at") if "replaced_at" in r else None,
             replaces=r.tstr("replaces", 40) if "replaces" in r else None,
             pinned=pinned,
+            succession=blobs["succession"],
+            revocation=blobs["revocation"],
+            revoked_as_of=r.time("revoked_as_of") if "revoked_as_of" in r else None,
         )
 
 
@@ -334,6 +363,10 @@ class Contacts:
         updated = replace(existing, card=card, verified=existing.verified and not identity)
         self._write([updated])
         return AddResult(updated, "changed" if identity else "updated", existing, tuple(warnings))
+
+    def write(self, contacts: list[Contact]) -> None:
+        """Put these records in one transaction (store/keychanges.py)."""
+        self._write(contacts)
 
     def _write(self, contacts: list[Contact]) -> None:
         self._conn.execute("BEGIN IMMEDIATE")

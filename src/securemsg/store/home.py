@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from securemsg.core.card import Card
-from securemsg.core.identity import SecretIdentity
+from securemsg.core.identity import SecretHistory, SecretIdentity
 from securemsg.errors import ConflictError, FormatError, KeyStoreError, NotFoundError
 
 if TYPE_CHECKING:  # imported when used (start-up time)
@@ -93,7 +93,7 @@ class Home:
     """One home folder. ``env`` is the environment the key store reads
     (default: a copy of ``os.environ``); ``repr`` shows only the path."""
 
-    __slots__ = ("_conn", "_path", "_secret", "dir", "env")
+    __slots__ = ("_conn", "_history", "_path", "_secret", "dir", "env")
 
     def __init__(
         self,
@@ -107,6 +107,7 @@ class Home:
         self._path = None if isinstance(path, str) else path
         self.env: Mapping[str, str] = dict(os.environ) if env is None else env
         self._secret = _secret
+        self._history: SecretHistory | None = None
         self._conn = _conn
 
     def __repr__(self) -> str:
@@ -131,6 +132,16 @@ class Home:
     @property
     def card_path(self) -> Path:
         return self.path / "card.txt"
+
+    @property
+    def previous_cards_path(self) -> Path:
+        """My cards of the keys I rotated away from, newest first (public)."""
+        return self.path / "previous-cards.txt"
+
+    @property
+    def pending_card_path(self) -> Path:
+        """The new card of a rotation under way (store/home.py, :meth:`rotate`)."""
+        return self.path / "rotation-card.txt"
 
     @property
     def keys_dir(self) -> Path:
@@ -183,7 +194,7 @@ class Home:
             "keystore": dict(keystore_descriptor),
             "test_identity": card.test_key,
         }
-        self._secret = secret
+        self._secret, self._history = secret, SecretHistory((secret,))
         atomic_write(self.config_path, json.dumps(config, indent=2).encode())
         self.database()
 
@@ -204,16 +215,30 @@ class Home:
         return self._secret
 
     def unlock_local(self) -> SecretIdentity:
-        """The private keys from the key store (OS store, env, prompt), never the agent."""
+        """The current private keys from the key store (OS store, env, prompt), never
+        the agent."""
         if isinstance(self._secret, SecretIdentity):
             return self._secret
-        from securemsg.store.keystore.selection import open_keystore
-
-        store = open_keystore(self.config()["keystore"], self.path, env=self.env)
-        secret = SecretIdentity.from_bytes(store.load())
-        self._check(secret.sign_public, "the key store holds")
+        secret = self.unlock_history().current
         self._secret = secret
         return secret
+
+    def unlock_history(self) -> SecretHistory:
+        """Every key pair of mine from the key store, current first
+        (core.identity.SecretHistory; docs/format-keys.md §4), never the agent."""
+        if self._history is None:
+            history = SecretHistory.from_bytes(self._keystore().load())
+            if history.current.sign_public != self.card().sign_public:
+                self._finish_rotation(history)
+            if self._secret is not None and self._secret.sign_public != history.current.sign_public:
+                raise KeyStoreError("the key store changed while this command ran")
+            self._history = history
+        return self._history
+
+    def _keystore(self) -> Any:
+        from securemsg.store.keystore.selection import open_keystore
+
+        return open_keystore(self.config()["keystore"], self.path, env=self.env)
 
     def _check(self, sign_public: bytes, holder: str) -> None:
         if sign_public != self.card().sign_public:
@@ -223,16 +248,80 @@ class Home:
             )
 
     def storage_keys(self) -> StorageKeys:
+        """Derived from my first key pair: a rotation does not re-seal the database."""
         from securemsg.core.storage import StorageKeys
 
         holder = self.unlock()
         if isinstance(holder, SecretIdentity):
-            return StorageKeys.derive(holder)
+            if self._history is None and not _exists(self._file("previous-cards.txt")):
+                return StorageKeys.derive(holder)  # never rotated: the first key is this one
+            return StorageKeys.derive(self.unlock_history().storage_root)
         from securemsg.store.agent.client import AgentIdentity
 
         if not isinstance(holder, AgentIdentity):  # pragma: no cover - the two kinds above
             raise TypeError(f"unknown key holder {type(holder).__name__}")
         return holder.storage_keys()
+
+    def previous_cards(self) -> list[Card]:
+        """My cards of the keys I rotated away from, newest first."""
+        from securemsg.core.card import END
+
+        try:
+            with open(self._file("previous-cards.txt"), "rb") as fh:
+                text = fh.read().decode("utf-8")
+        except FileNotFoundError:
+            return []
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FormatError(f"cannot read {self.previous_cards_path}") from exc
+        return [Card.parse(part + END) for part in text.split(END) if part.strip()]
+
+    def my_cards(self) -> list[Card]:
+        """My current card, then the previous ones, newest first."""
+        return [self.card(), *self.previous_cards()]
+
+    def rotate(self, history: SecretHistory, new_card: Card) -> None:
+        """Make ``new_card`` (whose key is ``history.current``) my card; the old
+        card joins the previous ones. Crash-safe: the new card is written aside,
+        then the key store takes the new history, then the cards move; a home
+        found between the two (unlock_history) finishes the move."""
+        from securemsg.store.fs import atomic_write
+
+        if new_card.sign_public != history.current.sign_public:
+            raise ValueError("the new card is not the new key's")
+        atomic_write(self.pending_card_path, new_card.to_text().encode())
+        self._keystore().save(history.to_bytes())
+        self._move_cards(new_card)
+        self._history, self._secret = history, history.current
+
+    def _move_cards(self, new_card: Card) -> None:
+        from securemsg.store.fs import atomic_write
+
+        old = self.card()
+        kept = [c for c in self.previous_cards() if c.fingerprint != old.fingerprint]
+        text = "".join(c.to_text() for c in [old, *kept])
+        atomic_write(self.previous_cards_path, text.encode())
+        atomic_write(self.card_path, new_card.to_text().encode())
+        os.unlink(self._file("rotation-card.txt"))
+
+    def _finish_rotation(self, history: SecretHistory) -> None:
+        """The key store holds a newer key than card.txt: a rotation that stopped
+        after the key store was written; finish it, or refuse."""
+        try:
+            with open(self._file("rotation-card.txt"), "rb") as fh:
+                pending = Card.parse(fh.read())
+        except (FileNotFoundError, FormatError):
+            pending = None
+        old = self.card()
+        if (
+            pending is None
+            or pending.sign_public != history.current.sign_public
+            or not any(k.sign_public == old.sign_public for k in history.previous)
+        ):
+            raise KeyStoreError(
+                "the key store holds keys that do not match this home's card",
+                hint="check --home / SECUREMSG_HOME",
+            )
+        self._move_cards(pending)
 
     def keystore_description(self) -> str:
         from securemsg.store.keystore.describe import describe_keystore

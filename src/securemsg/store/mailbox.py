@@ -27,13 +27,14 @@ from typing import Any
 
 from securemsg.core import cbor
 from securemsg.core.card import Card
-from securemsg.core.identity import KeyHolder
+from securemsg.core.identity import KeyHolder, SecretIdentity
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.log import (
     GENESIS,
     ChainReport,
     Checkpoint,
     LogEntry,
+    Owner,
     check_checkpoint,
     cross_check,
     verify_chain,
@@ -102,6 +103,9 @@ class Mailbox:
         self.secret: KeyHolder = home.unlock()
         self.keys: StorageKeys = home.storage_keys()
         self.card: Card = home.card()
+        # my current card, then those of the keys I rotated away from (newest first)
+        self.cards: list[Card] = [self.card, *home.previous_cards()]
+        self._previous: list[tuple[SecretIdentity, str]] | None = None
         self._conn: sqlite3.Connection = home.database()  # tables: store/db.py
         ensure_private_dir(self.home.path / "mail")  # mkdir(parents=True) left it 0755
         for folder in ("in", "sent"):
@@ -113,6 +117,15 @@ class Mailbox:
         fd = os.open(self.home.path / ".mailbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
         self._lock = os.fdopen(fd, "rb")
         fcntl.flock(self._lock, fcntl.LOCK_SH)
+
+    @property
+    def previous(self) -> list[tuple[SecretIdentity, str]]:
+        """My key pairs before rotations, with their fingerprints, newest first."""
+        if self._previous is None:
+            old = self.home.unlock_history().previous if self.cards[1:] else ()
+            by_key = {c.sign_public: c.fingerprint for c in self.cards[1:]}
+            self._previous = [(k, by_key[k.sign_public]) for k in old if k.sign_public in by_key]
+        return self._previous
 
     # -- paths ------------------------------------------------------------
     def letter_path(self, folder: str, message_id: str) -> Path:
@@ -163,7 +176,7 @@ class Mailbox:
         _put_checkpoint(self._conn, cp)
 
     def _chain(self) -> ChainReport:
-        return _chain(self._conn, self.card)
+        return _chain(self._conn, self.cards)
 
     def sign_missing_checkpoint(self) -> ChainReport:
         """`log checkpoint`: a home left without a checkpoint (upgraded by a version
@@ -188,10 +201,10 @@ class Mailbox:
     def verify_log(self) -> ChainReport:
         """The chain, held to the signed checkpoint."""
         cp = self._conn.execute("SELECT v FROM meta WHERE k = 'log_checkpoint'").fetchone()
-        report = check_checkpoint(self._chain(), _hex(cp[0]) if cp else None, self.card)
+        report = check_checkpoint(self._chain(), _hex(cp[0]) if cp else None, self.cards)
         if report.problem is not None:
             return report
-        entries = [LogEntry.verify(e, self.card) for _s, e in self.log_rows()]
+        entries = [LogEntry.verify(e, self.cards) for _s, e in self.log_rows()]
         received = self._conn.execute(
             "SELECT id, author, envelope_digest FROM letters WHERE folder = 'in' ORDER BY id"
         ).fetchall()
@@ -409,7 +422,7 @@ def _put_checkpoint(conn: sqlite3.Connection, cp: Checkpoint) -> None:
     )
 
 
-def _chain(conn: sqlite3.Connection, card: Card) -> ChainReport:
+def _chain(conn: sqlite3.Connection, card: Owner) -> ChainReport:
     rows = conn.execute("SELECT seq, entry, hash FROM log ORDER BY seq").fetchall()
     head = conn.execute("SELECT v FROM meta WHERE k = 'log_head'").fetchone()
     return verify_chain(rows, card, _hex(head[0]) if head else None)

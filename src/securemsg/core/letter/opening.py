@@ -15,7 +15,7 @@ after the manifest, binding and consent in the stream.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 from securemsg.core.age import NoIdentityMatchError
@@ -37,17 +37,31 @@ from securemsg.errors import FormatError, NotForMe, VerificationError
 
 
 class Opening:
-    def __init__(self, src: BinaryIO, secret: KeyHolder, my_fp: str) -> None:
-        self.my_fp = my_fp
+    def __init__(
+        self,
+        src: BinaryIO,
+        secret: KeyHolder,
+        my_fp: str,
+        previous: Sequence[tuple[KeyHolder, str]] = (),
+    ) -> None:
+        """``previous``: my key pairs before a key rotation, with their
+        fingerprints, newest first; tried after the current one (old letters and
+        doubles still open, docs/format-keys.md)."""
         self.header, self.header_bytes = read_header(src)
-        identity = secret.share_opener()
-        try:
-            file_key = unwrap_file_key(self.header, self.header_bytes, [identity])
-        except NoIdentityMatchError as exc:
+        file_key = None
+        for key, fp in [(secret, my_fp), *previous]:
+            identity = key.share_opener()
+            try:
+                file_key = unwrap_file_key(self.header, self.header_bytes, [identity])
+            except NoIdentityMatchError:
+                continue
+            self.my_fp = fp
+            break
+        if file_key is None:
             raise NotForMe(
                 "this letter is not encrypted to you",
                 hint="check that you are its recipient (securemsg whoami)",
-            ) from exc
+            )
         self.reader = EnvelopeReader(decrypt_payload(file_key, src))
         self.manifest_bytes = self.reader.small(MANIFEST, "manifest")
         self.author_fp = peek_author(self.manifest_bytes)

@@ -1,0 +1,126 @@
+"""key rotate / key revoke (issue 16; docs/cli.md, "Keys")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from securemsg.app import keys
+from securemsg.cli.main import Ctx, pass_ctx
+from securemsg.cli.output import Printer, emit, message, warn
+from securemsg.core.card import Card, iso_day
+from securemsg.core.keychange import Reason
+from securemsg.core.times import rfc3339
+from securemsg.errors import UsageError
+
+OUT = click.Path(dir_okay=False, path_type=Path)
+
+
+@dataclass
+class RotatedView:
+    old: Card
+    new: Card
+    written_to: Path
+    schema: str = "securemsg.key-rotated/1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "old_fingerprint": self.old.fingerprint,
+            "new_fingerprint": self.new.fingerprint,
+            "expires": rfc3339(self.new.expires),
+            "written_to": str(self.written_to),
+            "card": self.new.to_text(),
+        }
+
+    def render(self, out: Printer) -> None:
+        out.field("Old key", self.old.display_fingerprint)
+        out.field("New key", self.new.display_fingerprint, "cyan")
+        out.field("Card valid", f"{iso_day(self.new.created)} to {iso_day(self.new.expires)}")
+        out.field("Succession", str(self.written_to))
+
+
+@click.group()
+def key() -> None:
+    """My key pair: rotate to a new one, revoke one."""
+
+
+@key.command("rotate")
+@click.option(
+    "-o", "--output", "output", type=OUT, required=True, help="Succession statement FILE."
+)
+@pass_ctx
+def key_rotate(ctx: Ctx, output: Path) -> None:
+    """Make a new key pair; the old key vouches for it (a succession statement)."""
+    done = keys.rotate(ctx.home(), ctx.now(), output)
+    message(
+        f"New key {done.new.display_fingerprint}; give {done.written_to} to every "
+        "correspondent (they import it with: securemsg contacts add FILE). Your old key "
+        "is kept, sealed, to open old letters.",
+        "green",
+    )
+    emit(RotatedView(done.old, done.new, done.written_to), ctx.as_json)
+
+
+def parse_time(value: str) -> int:
+    """--as-of: YYYY-MM-DD (00:00 UTC) or YYYY-MM-DDTHH:MM:SSZ."""
+    import datetime as dt
+
+    try:
+        if len(value) == 10:
+            when = dt.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+        else:
+            when = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError as exc:
+        raise UsageError(
+            f"--as-of {value!r} is not a time", hint="give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"
+        ) from exc
+    return int(when.timestamp())
+
+
+@dataclass
+class RevocationView:
+    fingerprint: str
+    reason: str
+    as_of: int | None
+    written_to: Path
+    schema: str = "securemsg.key-revocation/1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "reason": self.reason,
+            "as_of": rfc3339(self.as_of) if self.as_of is not None else None,
+            "written_to": str(self.written_to),
+        }
+
+    def render(self, out: Printer) -> None:
+        out.field("Revoked key", self.fingerprint)
+        out.field("Reason", self.reason)
+        out.field("As of", rfc3339(self.as_of) if self.as_of is not None else "when imported")
+        out.field("Statement", str(self.written_to))
+
+
+@key.command("revoke")
+@click.option("-o", "--output", "output", type=OUT, required=True, help="Revocation FILE.")
+@click.option(
+    "--reason",
+    type=click.Choice([r.value for r in Reason]),
+    default=Reason.COMPROMISED.value,
+    show_default=True,
+)
+@click.option("--as-of", "as_of", help="Revoked from this time (UTC; default: now).")
+@pass_ctx
+def key_revoke(ctx: Ctx, output: Path, reason: str, as_of: str | None) -> None:
+    """Declare my current key revoked as of a time, with a reason (needs the key;
+    without it, hand out the statement prepared at init)."""
+    when = parse_time(as_of) if as_of is not None else None
+    done = keys.revoke_own(ctx.home(), ctx.now(), output, Reason(reason), when)
+    r = done.revocation
+    warn(
+        f"give {output} to every correspondent (securemsg contacts add FILE), then make a "
+        "new key: securemsg key rotate (your correspondents will verify it by safety number)"
+    )
+    emit(RevocationView(r.fingerprint, r.reason.value, r.as_of, output), ctx.as_json)

@@ -1,0 +1,132 @@
+"""A correspondent's key succession or key revocation, imported into the
+contacts (docs/cli.md, "contacts add"; docs/format-keys.md).
+
+A succession moves the contact to the new key: the old key's record becomes
+``replaced`` (its letters refused from then on, as after ``--replace``), the
+new one ``replaces`` it and keeps "verified" (the old key vouches) and the
+statement. It is refused when the old key is unknown, revoked (a revoked key
+vouches for nothing: re-verify by safety number), or when the new card names
+another person. A revocation marks the contact's key revoked as of T.
+
+Every refusal leaves the contacts as they were (one transaction, after all checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from securemsg.core.card import iso_day
+from securemsg.core.keychange import KeyRevocation, Succession
+from securemsg.core.signed import Key
+from securemsg.errors import (
+    ConflictError,
+    KeyRevoked,
+    UnknownSender,
+    VerificationError,
+)
+from securemsg.store.contacts import IDENTITY_FIELDS, Contact, Contacts, _changes, same_person
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    contact: Contact  # the new key's contact
+    previous: Contact  # the old key's, now replaced
+    status: str  # "succeeded" | "unchanged"
+
+
+def _old_contact(book: Contacts, fp: str, what: str) -> Contact:
+    old = book.get(fp)
+    if old is None or (old.pinned and not old.verified):
+        raise UnknownSender(
+            f"this {what} is about a key ({fp[:16]}...) that is not one of your contacts",
+            hint="add their card first (securemsg contacts add FILE) and verify it",
+        )
+    return old
+
+
+def _revoked_by(old: Contact, at: int) -> bool:
+    return old.revoked and old.revoked_as_of is not None and old.revoked_as_of <= at
+
+
+def succeed(book: Contacts, data: bytes, signer_fp: str, now: int) -> Moved:
+    old = _old_contact(book, signer_fp, "key succession")
+    succession = Succession.verify(data, old.card)
+    new = succession.new_card
+    if _revoked_by(old, succession.at):
+        when = iso_day(old.revoked_as_of or 0)
+        raise KeyRevoked(
+            f"the key of {old.name} ({old.card.display_fingerprint}) was revoked as of "
+            f"{when}: it cannot vouch for a new key",
+            hint="ask them for their new card, add it with --replace, then compare the "
+            "safety number with them by phone or in person (securemsg contacts verify)",
+        )
+    if old.state == "replaced":
+        if old.replaced_by == new.fingerprint:
+            current = book.get(new.fingerprint)
+            if current is not None:
+                return Moved(current, old, "unchanged")
+        raise VerificationError(
+            f"the key of {old.name} ({old.card.display_fingerprint}) was already replaced "
+            "by another key",
+            hint="ask them which key is theirs, and compare the safety number",
+        )
+    new.check_current(now)
+    changed = _changes(old.card, new, IDENTITY_FIELDS)
+    if changed:
+        raise ConflictError(
+            f"the key succession of {old.name} names another identity for the new key: "
+            f"{'; '.join(changed)}",
+            hint="a new key keeps its holder's name, role and numbers; ask them for a "
+            "card with the new key and verify it by safety number",
+        )
+    taken = book.get(new.fingerprint)
+    others = [c for c in book.all() if c.fingerprint not in (old.fingerprint, new.fingerprint)]
+    if taken is not None or any(same_person(c.card, new) for c in others):
+        raise ConflictError(
+            f"the new key of {old.name} ({new.display_fingerprint}) is already known here",
+            hint="do not accept it; ask them which key is theirs",
+        )
+    contact = Contact(
+        card=new,
+        verified=old.verified,
+        added=now,
+        replaces=old.fingerprint,
+        succession=data,
+    )
+    retired = replace(old, state="replaced", replaced_by=new.fingerprint, replaced_at=now)
+    book.write([retired, contact])
+    return Moved(contact, retired, "succeeded")
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    contact: Contact
+    revocation: KeyRevocation
+    status: str  # "revoked" | "unchanged"
+    unvouched: Contact | None = None  # a successor this key vouched for after T: not verified
+
+
+def revoke(book: Contacts, data: bytes, signer_fp: str, now: int) -> Revoked:
+    """Mark the contact's key revoked as of T (the statement's, else now). A
+    second revocation of the same key keeps the earliest T."""
+    old = book.get(signer_fp)
+    if old is None:
+        raise UnknownSender(
+            f"this key revocation is about a key ({signer_fp[:16]}...) that is not one of "
+            "your contacts",
+            hint="nothing to do: you never accepted letters signed by it",
+        )
+    rev = KeyRevocation.verify(data, Key(old.card.sign_public, old.name))
+    t = rev.effective(now)
+    if old.revoked and old.revoked_as_of is not None and old.revoked_as_of <= t:
+        return Revoked(old, rev, "unchanged")
+    marked = replace(old, revocation=data, revoked_as_of=t)
+    successor = book.get(old.replaced_by) if old.replaced_by else None
+    if successor is not None and successor.succession is not None:
+        at = Succession.verify(successor.succession, old.card).at
+        if at >= t:  # vouched for by a key revoked by then: no longer verified
+            successor = replace(successor, verified=False)
+            book.write([marked, successor])
+            return Revoked(marked, rev, "revoked", successor)
+    book.write([marked])
+    return Revoked(marked, rev, "revoked")
