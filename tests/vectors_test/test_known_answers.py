@@ -42,12 +42,12 @@ from securemsg.core.consent import (
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.fingerprint import fingerprint, safety_number
 from securemsg.core.identity import Role, SecretIdentity
+from securemsg.core.keychange import KeyRevocation, Succession
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
 from securemsg.core.letter.proofs import Binding, EnvelopeHasher, Receipt, Refusal
 from securemsg.core.log import LogEntry, chain_hash, verify_chain
 from securemsg.core.testkeys import derive_test_identity
-from securemsg.core.keychange import KeyRevocation, Succession
 from securemsg.errors import ConsentRefused, SecureMsgError
 
 ROOT = Path(__file__).resolve().parents[2]
