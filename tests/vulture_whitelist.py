@@ -39,3 +39,9 @@ _.parsed  # cli/markdown.py LetterMarkdown
 # tarfile reads these TarInfo attributes when it writes an entry: store/backup.py
 # sets them empty (no owner names in a backup, docs/format-backup.md §3).
 _.uname, _.gname  # store/backup.py entry_info
+
+# Key revocation reasons (docs/format-keys.md §3): chosen by `key revoke --reason`
+# through their values; the old key's fingerprint of a succession, named by its
+# known-answer vectors (decoded.old-fingerprint).
+_.SUPERSEDED, _.RETIRED  # core/keychange.py Reason
+_.old_fingerprint  # core/keychange.py Succession

@@ -275,10 +275,6 @@ class Home:
             raise FormatError(f"cannot read {self.previous_cards_path}") from exc
         return [Card.parse(part + END) for part in text.split(END) if part.strip()]
 
-    def my_cards(self) -> list[Card]:
-        """My current card, then the previous ones, newest first."""
-        return [self.card(), *self.previous_cards()]
-
     def rotate(self, history: SecretHistory, new_card: Card) -> None:
         """Make ``new_card`` (whose key is ``history.current``) my card; the old
         card joins the previous ones. Crash-safe: the new card is written aside,
