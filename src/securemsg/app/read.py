@@ -23,6 +23,7 @@ from securemsg.app.trust import (
 )
 from securemsg.core.card import Card
 from securemsg.core.consent import Grant
+from securemsg.core.identity import SecretIdentity
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
 from securemsg.errors import UsageError, VerificationError
@@ -87,7 +88,7 @@ def open_letter(
     check_consent_now: bool = True,
 ) -> OpenedLetter:
     # a stored letter may be addressed to a key of mine I rotated away from
-    previous = [] if check_consent_now else box.previous
+    previous = [] if check_consent_now else my_previous_keys(box)
     env = Opening(src, box.secret, box.card.fingerprint, previous)
     author = (
         author_card(box, env.author_fp, now)
@@ -163,6 +164,14 @@ def open_letter(
         patient_key_state(box, manifest.patient_fp),
         contact.revoked_as_of if contact else None,
     )
+
+
+def my_previous_keys(box: Mailbox) -> list[tuple[SecretIdentity, str]]:
+    """My key pairs before rotations, with their fingerprints, newest first
+    (docs/format-keys.md §4): a stored letter may be addressed to one of them."""
+    by_key = {c.sign_public: c.fingerprint for c in box.cards[1:]}
+    old = box.home.unlock_history().previous if by_key else ()
+    return [(k, by_key[k.sign_public]) for k in old if k.sign_public in by_key]
 
 
 def _make_dir(directory: Path) -> None:

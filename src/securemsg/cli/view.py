@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from securemsg.app.mailbox import LetterRow, Listing
+from securemsg.cli.keyview import author_mark, revocation_note, revoked_before
 from securemsg.cli.output import Printer
 from securemsg.core.card import Card
 from securemsg.core.consent import iso_time
@@ -266,30 +267,6 @@ class LetterView:
                 out.text(item.text)
 
 
-def revoked_before(o: OpenedLetter) -> bool | None:
-    """Whether a letter signed by a key revoked since was accepted before the
-    revocation time (None: the key is not revoked, or not a stored letter)."""
-    if o.author_revoked_as_of is None or o.accepted_at is None:
-        return None
-    return o.accepted_at < o.author_revoked_as_of
-
-
-def revocation_note(o: OpenedLetter) -> str:
-    day = iso_time(o.author_revoked_as_of or 0)
-    if revoked_before(o):
-        return f"REVOKED as of {day}; this letter was accepted before that, and kept"
-    return (
-        f"REVOKED as of {day}; this letter was accepted after that time: it may have been "
-        "written by whoever stole the key"
-    )
-
-
-_REVOKED = {
-    "accepted_before": " (key revoked since)",
-    "accepted_after": " (KEY REVOKED: accepted after)",
-}
-
-
 @dataclass
 class ListView:
     rows: list[LetterRow]
@@ -385,7 +362,7 @@ class ListView:
                         r.id[:12],
                         iso_time(r.date),
                         r.kind,
-                        str(s.get("author_name")) + _REVOKED.get(self.revoked_mark(r) or "", ""),
+                        str(s.get("author_name")) + author_mark(self.revoked_mark(r)),
                         patient,
                         str(s.get("subject")),
                     ]

@@ -103,9 +103,7 @@ class Mailbox:
         self.secret: KeyHolder = home.unlock()
         self.keys: StorageKeys = home.storage_keys()
         self.card: Card = home.card()
-        # my current card, then those of the keys I rotated away from (newest first)
-        self.cards: list[Card] = [self.card, *home.previous_cards()]
-        self._previous: list[tuple[SecretIdentity, str]] | None = None
+        self.cards: list[Card] = [self.card, *home.previous_cards()]  # then older, newest first
         self._conn: sqlite3.Connection = home.database()  # tables: store/db.py
         ensure_private_dir(self.home.path / "mail")  # mkdir(parents=True) left it 0755
         for folder in ("in", "sent"):
@@ -117,15 +115,6 @@ class Mailbox:
         fd = os.open(self.home.path / ".mailbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
         self._lock = os.fdopen(fd, "rb")
         fcntl.flock(self._lock, fcntl.LOCK_SH)
-
-    @property
-    def previous(self) -> list[tuple[SecretIdentity, str]]:
-        """My key pairs before rotations, with their fingerprints, newest first."""
-        if self._previous is None:
-            old = self.home.unlock_history().previous if self.cards[1:] else ()
-            by_key = {c.sign_public: c.fingerprint for c in self.cards[1:]}
-            self._previous = [(k, by_key[k.sign_public]) for k in old if k.sign_public in by_key]
-        return self._previous
 
     # -- paths ------------------------------------------------------------
     def letter_path(self, folder: str, message_id: str) -> Path:
