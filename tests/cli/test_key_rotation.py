@@ -264,3 +264,31 @@ def test_old_key_pairs_stay_sealed_in_the_key_store(world: World) -> None:
     assert [k.sign_public for k in history.keys] == [card_of(a).sign_public, old.sign_public]
     for k in history.keys:
         assert k.sign_seed not in blob and k.enc_secret not in blob
+
+
+def test_a_rotated_home_backs_up_restores_and_joins_a_second_device(world: World) -> None:
+    """Issue 16's two halves together: every key pair travels in a backup and in a
+    device file; the restored home still reads the letter sent to the old key."""
+    a, b = world.alice, world.bob
+    before = world.deliver(b, ALICE, a, "before the rotation, from Bob")
+    ok(sm(a, "key", "rotate", "-o", world.tmp / "s.cose"))
+    env = {"SECUREMSG_BACKUP_PASSPHRASE": "a long backup passphrase"}
+    backup = world.tmp / "alice.age"
+    res = run_cli(a, "backup", "-o", backup, env=env, executable=True)
+    assert res.exit_code == 0, res.stderr
+    restored = world.tmp / "restored"
+    res = run_cli(restored, "restore", backup, env=env, executable=True)
+    assert res.exit_code == 0, res.stderr
+    assert card_of(restored) == card_of(a)
+    assert "before the rotation" in ok(sm(restored, "read", before)).stdout
+    assert ok(sm(restored, "--json", "log", "verify")).json()["ok"] is True
+
+    device = world.tmp / "device.age"
+    res = ok(sm(a, "device", "add", "-o", device))
+    code = res.stderr.split("One-time code", 1)[1].split(": ", 1)[1].split()[0]
+    second = world.tmp / "second"
+    res = run_cli(second, "device", "join", device, env={"SECUREMSG_DEVICE_CODE": code},
+                  executable=True)  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    history = Home(second, env={"SECUREMSG_PASSPHRASE": PASSPHRASE}).unlock_history()
+    assert len(history.keys) == 2 and history.current.sign_public == card_of(a).sign_public

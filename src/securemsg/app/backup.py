@@ -106,7 +106,7 @@ def backup(
     extra: dict[str, bytes] = {}
     exported = config.get("keystore", {}).get("kind") != "file"
     if exported:  # an OS key store: carry the key sealed under the backup passphrase
-        secret = home.unlock_local().to_bytes()  # the key itself: never from the agent
+        secret = home.unlock_history().to_bytes()  # every key pair, never from the agent
         extra["keys/identity.key"] = keyfile.seal(secret, passphrase)
         moved = dict(config, keystore={"kind": "file", "path": "keys/identity.key"})
         extra["config.json"] = json.dumps(moved, indent=2).encode()
@@ -192,7 +192,7 @@ def _verify(
             raise BackupInvalid(f"the backup's log does not verify: {report.problem}")
         counts = [_check_letters(box, staging, folder) for folder in ("in", "sent")]
         rows = box.log_rows()
-        last = LogEntry.verify(rows[-1][1], box.card).time if rows else None
+        last = LogEntry.verify(rows[-1][1], box.cards).time if rows else None
     finally:
         restored.close()
     return (manifest.created, manifest.fingerprint, len(files), counts[0], counts[1],

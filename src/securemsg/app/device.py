@@ -21,7 +21,7 @@ import nacl.utils
 
 from securemsg.app.backup import Ask, check_empty_target
 from securemsg.core import keyfile
-from securemsg.core.identity import SecretIdentity
+from securemsg.core.identity import SecretHistory
 from securemsg.errors import BackupInvalid, KeyStoreError, NotFoundError, UnreadableError
 from securemsg.store import db
 from securemsg.store.backup import DB_NAME, Manifest, extract_backup, open_backup, write_backup
@@ -60,7 +60,7 @@ def device_add(home: Home, out: Path, now: int) -> DeviceFile:
     config = home.config()
     card = home.card()
     check_new_file(out)
-    secret = home.unlock_local()  # the key itself, to move it: never from the agent
+    secret = home.unlock_history()  # every key pair, to move them: never from the agent
     code = new_code()
     extra: dict[str, bytes] = {
         KEY_NAME: keyfile.seal(secret.to_bytes(), code_bytes(code)),
@@ -73,7 +73,7 @@ def device_add(home: Home, out: Path, now: int) -> DeviceFile:
         db.snapshot(home.db_path, copy)
         strip_for_new_device(copy, nacl.utils.random(16))
         extra[DB_NAME] = copy.read_bytes()
-    files = ["card.txt"]
+    files = ["card.txt", *(["previous-cards.txt"] if home.previous_cards_path.exists() else [])]
     names = sorted({*files, *extra})
     manifest = Manifest(now, card.fingerprint, len(names), 0, "backup")
     write_backup(out, home.path, manifest, files, code_bytes(code), now, extra)
@@ -140,18 +140,19 @@ def _settle(
     card = here.card()
     if card.fingerprint != manifest.fingerprint:
         raise BackupInvalid("the device file's card is not the identity its manifest names")
-    secret = SecretIdentity.from_bytes(
+    history = SecretHistory.from_bytes(
         keyfile.open_keyfile((staging / KEY_NAME).read_bytes(), code)
     )
+    secret = history.current
     if secret.sign_public != card.sign_public:
         raise BackupInvalid("the device file's key is not its card's")
     (staging / KEY_NAME).unlink()
     store = select_keystore(here.keys_dir, account=card.fingerprint, env=env)
-    store.save(secret.to_bytes())
+    store.save(history.to_bytes())
     try:
         config = dict(here.config(), keystore=store.descriptor())
         atomic_write(here.config_path, json.dumps(config, indent=2).encode())
-        mine = Home(staging, env=env, _secret=secret)
+        mine = Home(staging, env=env, _history=history)
         box = Mailbox(mine)
         try:
             chain = box.chain_id()

@@ -133,5 +133,5 @@ def sign_missing_checkpoint(home: Home) -> CheckpointSigned:
     box = Mailbox(home)
     report = box.sign_missing_checkpoint()
     rows = box.log_rows()
-    last = LogEntry.verify(rows[-1][1], box.card).time if rows else None
+    last = LogEntry.verify(rows[-1][1], box.cards).time if rows else None
     return CheckpointSigned(report.entries, report.head.hex(), last)

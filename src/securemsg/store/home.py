@@ -101,13 +101,16 @@ class Home:
         env: Mapping[str, str] | None = None,
         _secret: KeyHolder | None = None,
         _conn: sqlite3.Connection | None = None,
+        _history: SecretHistory | None = None,
     ) -> None:
         self.dir = path_str(path) if isinstance(path, str) else str(path)
         """The folder, as ``str(self.path)``."""
         self._path = None if isinstance(path, str) else path
         self.env: Mapping[str, str] = dict(os.environ) if env is None else env
         self._secret = _secret
-        self._history: SecretHistory | None = None
+        self._history: SecretHistory | None = _history
+        if _history is not None:
+            self._secret = _history.current
         self._conn = _conn
 
     def __repr__(self) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 
 from securemsg.core import cbor
 from securemsg.core.card import Card
-from securemsg.core.identity import KeyHolder, SecretIdentity
+from securemsg.core.identity import KeyHolder
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.log import (
     GENESIS,
