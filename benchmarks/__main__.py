@@ -15,11 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from benchmarks import batch, common, primitives, scale, startup, throughput, unlock
+from benchmarks import batch, common, everyday, primitives, scale, startup, throughput, unlock
 from benchmarks.common import GiB, MiB, Report, human, machine, workdir
 from benchmarks.world import make_world
 
-SECTIONS = ("throughput", "startup", "batch", "scale", "unlock")
+SECTIONS = ("throughput", "startup", "batch", "scale", "unlock", "everyday")
 
 
 def main() -> int:
@@ -78,6 +78,8 @@ def main() -> int:
             scale.measure(report, w, n_scale, 10)
         if "unlock" in only:
             unlock.measure(report, w, 10)
+        if "everyday" in only:
+            everyday.measure(report, w, 10 if args.quick else 15, 20_000)
     report.say()
     report.say(f"# Summary ({time.time() - t0:.0f} s)")
     table = summary(report)
