@@ -60,7 +60,10 @@ def test_case7_section_text_reaches_the_terminal_escaped(
     text = SGR.sub("", out)
     for what, (_raw, shown) in SEQUENCES.items():
         assert text.count(shown) == 2, (what, shown)  # both sections
-    assert len(re.findall("Overwrite *\n *the line", text)) == 2  # CR: a Markdown line ending
+    if terminal:  # laid out as Markdown: a CR is a line ending (CommonMark)
+        assert len(re.findall("Overwrite *\n *the line", text)) == 2
+    else:  # the source as written, in a pipe: the CR shown, never obeyed
+        assert text.count("Overwrite\\u{d}the line") == 2
     # the panel is drawn once, and says what this mailbox knows
     assert text.count("Author's key: NOT verified") == 1
     assert "\x1b]" not in out  # no OSC at all: no title, clipboard or hyperlink
@@ -103,24 +106,30 @@ def test_case8_html_comments_and_link_addresses_are_shown(world: World) -> None:
     )
     path = world.craft("card", text=body, name="html.smsg")
     (mid,) = _receive(world, "card", path).values()
-    for terminal in (False, True):
-        out = _read(world, "card", mid, terminal=terminal).stdout
-        assert raw_controls(out, styled=terminal) == []
-        flat = " ".join(SGR.sub("", out).split())  # lines folded at the terminal's width
-        for shown in (
-            "<!-- for the doctors only: do not tell the patient about the scan -->",
-            "<div>a raw HTML block the patient must see</div>",
-            "Inline <span>html</span>",
-            'harmless link <https://evil.example/steal?id=1> "a title"',
-            "<https://auto.example/x>",
-            "[image: scan] <https://img.example/s.png>",
-            "[note]: https://ref.example/hidden-definition",
-            "| 1 | 2 | cell beyond the header |",
-            "~~no~~",
-            "```sh hidden words in the info string",
-        ):
-            assert shown in flat, (terminal, shown, out)
-        assert "\x1b]8" not in out  # never a hyperlink
+    # Off a terminal (a pipe, a file) the section is the author's Markdown as
+    # written, every line of it (no renderer is loaded: docs/performance.md).
+    piped = _read(world, "card", mid, terminal=False).stdout
+    assert raw_controls(piped, styled=False) == []
+    assert body in piped
+    assert "\x1b]8" not in piped
+    terminal = True  # laid out by rich, as on a terminal
+    out = _read(world, "card", mid, terminal=terminal).stdout
+    assert raw_controls(out, styled=terminal) == []
+    flat = " ".join(SGR.sub("", out).split())  # lines folded at the terminal's width
+    for shown in (
+        "<!-- for the doctors only: do not tell the patient about the scan -->",
+        "<div>a raw HTML block the patient must see</div>",
+        "Inline <span>html</span>",
+        'harmless link <https://evil.example/steal?id=1> "a title"',
+        "<https://auto.example/x>",
+        "[image: scan] <https://img.example/s.png>",
+        "[note]: https://ref.example/hidden-definition",
+        "| 1 | 2 | cell beyond the header |",
+        "~~no~~",
+        "```sh hidden words in the info string",
+    ):
+        assert shown in flat, (terminal, shown, out)
+    assert "\x1b]8" not in out  # never a hyperlink
 
 
 def test_case7_refusal_notice_reason_is_escaped(world: World) -> None:

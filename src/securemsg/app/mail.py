@@ -208,7 +208,7 @@ def receive_mail(
     with Imap(acct) as imap:  # a server that fails TLS or the login: nothing touched here
         uv = imap.select(folder)
         box = Mailbox(home)
-        box.cleanup_orphans()
+        box.cleanup_in_flight()  # mail/tmp only: never the whole mailbox
         incoming = home.path / "mail" / "incoming"
         for left in incoming.glob(".*") if incoming.is_dir() else []:  # a killed run's
             left.unlink(missing_ok=True)

@@ -103,11 +103,15 @@ class LogCheck:
     head: str  # hex
     problem: str | None  # the first inconsistency
     lines: list[LogLine]  # when asked for, and only if the log is intact
+    stray_files_removed: int = 0  # files no row names, left by crashes (Mailbox.sweep)
 
 
 def verify_log(home: Home, show: bool = False) -> LogCheck:
-    """Recompute the hash chain and every signature."""
+    """Remove the files crashed runs left in the mail folders (the full sweep,
+    proportional to the mailbox: send and receive only clean ``mail/tmp``),
+    then recompute the hash chain and every signature."""
     box = Mailbox(home)
+    stray = box.sweep()
     report = box.verify_log()
     lines: list[LogLine] = []
     if show and report.problem is None:
@@ -118,7 +122,7 @@ def verify_log(home: Home, show: bool = False) -> LogCheck:
             mid = e.message_id.hex() if e.message_id else None
             lines.append(LogLine(e.seq, e.time, e.event, mid, peer))
     status = LogStatus.INTACT if report.problem is None else LogStatus.INCONSISTENT
-    return LogCheck(status, report.entries, report.head.hex(), report.problem, lines)
+    return LogCheck(status, report.entries, report.head.hex(), report.problem, lines, stray)
 
 
 @dataclass(frozen=True)

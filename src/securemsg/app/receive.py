@@ -21,6 +21,7 @@ from securemsg.app.proofs import MAX_PROOF, import_proof
 from securemsg.app.trust import author_card, check_basis, pin_patient
 from securemsg.core.card import Card
 from securemsg.core.letter import policy
+from securemsg.core.letter.limits import MAX_ENVELOPE
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
 from securemsg.core.letter.proofs import Refusal
@@ -41,7 +42,7 @@ from securemsg.store.drop_files import Bad, file_error, unreadable
 from securemsg.store.fs import check_new_file, write_new, write_unique
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
-from securemsg.store.receiving import MAX_ENVELOPE, Accepted, accept, file_digest
+from securemsg.store.receiving import Accepted, accept, file_digest
 
 PROOF_SUFFIXES = (".receipt", ".refusal")
 PROOF_MODE = 0o644  # a receipt or notice is no secret: the author gets it back
@@ -254,7 +255,7 @@ def import_proofs(home: Home, files: list[Path], now: int) -> list[ProofReceived
 
 # -- files and drop folders ---------------------------------------------------------
 # The largest file read as a letter: the largest envelope a receiver accepts
-# (store/receiving.py, MAX_ENVELOPE, 1 TiB), which is also the largest a sender
+# (core/letter/limits.py, MAX_ENVELOPE, 1 TiB), which is also the largest a sender
 # writes (app/send.py refuses a letter that could exceed it); as a receipt or
 # notice: MAX_PROOF (64 KiB, app/proofs.py). A file over its cap, or with holes
 # (a sparse file), is refused by fstat before a byte of it is read
@@ -334,7 +335,7 @@ def receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
 
 def _receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
     box = Mailbox(home)
-    box.cleanup_orphans()
+    box.cleanup_in_flight()  # mail/tmp only: never the whole mailbox
     rows: list[Received] = []
     cap = NoticeCap()
     with (

@@ -28,7 +28,6 @@ from securemsg.store.contacts import Contact, Contacts
 from securemsg.store.drop import permission_errors
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
-from securemsg.store.receiving import MAX_ENVELOPE
 
 PIECE = 1 << 20
 
@@ -92,7 +91,7 @@ class SendResult:
 def send(home: Home, req: SendRequest, now: int) -> SendResult:
     """``send``: the temp files of a send that was killed are cleaned first."""
     box = Mailbox(home)
-    box.cleanup_orphans()
+    box.cleanup_in_flight()  # mail/tmp only: never the whole mailbox
     with permission_errors(req.drop):  # this account may not write there: say why
         return send_letter(box, req, now)
 
@@ -243,10 +242,10 @@ def _check_size(text: int, sizes: list[tuple[Domain, int]]) -> None:
     exceed what a recipient accepts (MAX_ENVELOPE, 1 TiB; a larger file is
     refused by its size at receive): before any attachment is read."""
     n = text + sum(size for _domain, size in sizes)
-    if n + n // 4096 + ENVELOPE_MARGIN > MAX_ENVELOPE:
+    if n + n // 4096 + ENVELOPE_MARGIN > limits.MAX_ENVELOPE:
         raise InvalidValue(
             f"the letter and its attachments come to {n} bytes: more than a recipient "
-            f"accepts ({MAX_ENVELOPE >> 40} TiB per envelope, with its encryption)",
+            f"accepts ({limits.MAX_ENVELOPE >> 40} TiB per envelope, with its encryption)",
             hint="send the largest attachments another way, or over several letters",
         )
 

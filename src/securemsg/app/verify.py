@@ -9,11 +9,11 @@ from pathlib import Path
 
 from securemsg.app.read import OpenedLetter, open_letter
 from securemsg.core.card import Card
+from securemsg.core.letter.limits import MAX_ENVELOPE
 from securemsg.store.checked import Unsafe, open_path
 from securemsg.store.drop_files import file_error, unreadable
 from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
-from securemsg.store.receiving import MAX_ENVELOPE
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ def receipts() -> None:
 def receipts_import(ctx: Ctx, files: tuple[Path, ...]) -> None:
     """Match receipts (or refusal notices) to the doubles they prove."""
     from securemsg.app.receive import import_proofs
-    from securemsg.cli.letters import finish_report
+    from securemsg.cli.receiving import finish_report
 
     finish_report(import_proofs(ctx.home(), list(files), ctx.now()), ctx.as_json)
 
@@ -100,6 +100,7 @@ class LogReport:
     head: str
     problem: str | None
     rows: list[dict[str, Any]]
+    stray_files_removed: int = 0
     schema: str = "securemsg.log/2"
 
     def to_json(self) -> dict[str, Any]:
@@ -108,10 +109,16 @@ class LogReport:
             "head": self.head,
             "ok": self.problem is None,
             "problem": self.problem,
+            "stray_files_removed": self.stray_files_removed,
             "log": [{**r, "time": rfc3339(r["time"])} for r in self.rows],
         }
 
     def render(self, out: Printer) -> None:
+        if self.stray_files_removed:
+            out.line(
+                f"Removed {self.stray_files_removed} file(s) left in mail/ by an interrupted "
+                "send or receive (no letter: the database named none of them)"
+            )
         if self.rows:
             out.table(
                 "Log",
@@ -158,7 +165,8 @@ def log_verify(ctx: Ctx, show: bool) -> None:
         }
         for e in check.lines
     ]
-    emit(LogReport(check.entries, check.head, check.problem, rows), ctx.as_json)
+    report = LogReport(check.entries, check.head, check.problem, rows, check.stray_files_removed)
+    emit(report, ctx.as_json)
     if check.status is mailbox.LogStatus.INCONSISTENT:
         missing = "checkpoint is missing" in (check.problem or "")
         raise VerificationError(

@@ -124,7 +124,13 @@ class Printer:
         self.console.print(table)
 
     def panel(self, title: str, rows: Sequence[tuple[str, str, str]]) -> None:
-        """A framed block of ``label: value`` lines, ``(label, value, style)``."""
+        """A framed block of ``label: value`` lines, ``(label, value, style)``;
+        off a terminal, the title and the same lines, unframed (no rich)."""
+        if self.plain:
+            lines = [for_terminal(title)]
+            lines += [f"{for_terminal(label)}: {for_terminal(value)}" for label, value, _ in rows]
+            self.stream.write("\n".join(lines) + "\n")
+            return
         from rich.panel import Panel
         from rich.text import Text
 
@@ -135,7 +141,13 @@ class Printer:
         self.console.print(Panel(body, title=for_terminal(title), title_align="left"))
 
     def markdown(self, text: str) -> None:
-        """A letter's section: Markdown with nothing hidden (cli/markdown.py)."""
+        """A letter's section: Markdown with nothing hidden (cli/markdown.py),
+        laid out on a terminal; off a terminal, the Markdown as the author wrote
+        it (sanitised, like :meth:`text`): a pipe or a file gets every character
+        of the source, and neither markdown-it nor rich is imported."""
+        if self.plain:
+            self.text(text)
+            return
         from securemsg.cli.markdown import LetterMarkdown
 
         self.console.print(LetterMarkdown(text))

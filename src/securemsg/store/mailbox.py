@@ -11,15 +11,19 @@ in store/db.py): no other module runs SQL on them.
 
 Long file: one owner for four tables and the log's chain and checkpoint; splitting
 it would spread the SQL of one table over two modules. A second device's
-log chain id (``device join``) is kept here too.
+log chain id (``device join``) is kept here too. The clean-up of crashed runs (in flight,
+and the full sweep) stays here too, beside the transaction it completes and
+the rows it checks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +47,9 @@ from securemsg.core.storage import StorageKeys
 from securemsg.errors import ConflictError, NotFoundError, UsageError, VerificationError
 from securemsg.store.fs import ensure_private_dir
 from securemsg.store.home import Home
+
+PLACED = ".placed"  # mail/tmp/FOLDER-ID.placed: an envelope placed, its commit pending
+_MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +113,13 @@ class Mailbox:
         self.cards: list[Card] = [self.card, *home.previous_cards()]  # then older, newest first
         self._conn: sqlite3.Connection = home.database()  # tables: store/db.py
         ensure_private_dir(self.home.path / "mail")  # mkdir(parents=True) left it 0755
-        for folder in ("in", "sent"):
+        for folder in ("in", "sent", "tmp"):
             ensure_private_dir(self.home.path / "mail" / folder)
+        self._placed: list[tuple[Path, Path]] = []  # (marker, envelope) until the commit
         # Every process with the mailbox open holds a shared lock on HOME/.mailbox.lock
-        # (released by the kernel when it exits, even on SIGKILL). cleanup_orphans
-        # runs only when it can take the lock exclusively: no other live process
-        # then has a temp file or an uncommitted envelope in mail/.
+        # (released by the kernel when it exits, even on SIGKILL). cleanup_in_flight
+        # and sweep run only when they can take the lock exclusively: no other live
+        # process then has a temp file or an uncommitted envelope in mail/.
         fd = os.open(self.home.path / ".mailbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
         self._lock = os.fdopen(fd, "rb")
         fcntl.flock(self._lock, fcntl.LOCK_SH)
@@ -121,7 +129,25 @@ class Mailbox:
         return self.home.path / "mail" / folder / f"{message_id}.smsg"
 
     def temp_dir(self, folder: str) -> Path:
-        return self.home.path / "mail" / folder
+        """Where the envelopes of ``folder`` are written before they are placed:
+        ``mail/tmp``, which holds only what is in flight (so cleaning up after a
+        crash costs nothing proportional to the mailbox)."""
+        return self.home.path / "mail" / "tmp"
+
+    def place(self, tmp: Path, folder: str, message_id: str) -> Path:
+        """Inside a transaction: the written and fsynced envelope ``tmp`` (in
+        :meth:`temp_dir`) becomes ``mail/FOLDER/ID.smsg``. A marker
+        ``mail/tmp/FOLDER-ID.placed`` names it until the commit, so that a crash
+        between the rename and the commit leaves a file :meth:`cleanup_in_flight`
+        finds without listing the mailbox. The caller has checked, in this
+        transaction, that no row names this letter: a file already there was
+        left by a crash (every placement happens inside a write transaction)."""
+        final = self.letter_path(folder, message_id)
+        marker = self.temp_dir(folder) / f"{folder}-{message_id}{PLACED}"
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
+        self._placed.append((marker, final))
+        os.replace(tmp, final)
+        return final
 
     # -- transactions -----------------------------------------------------
     @contextmanager
@@ -131,8 +157,21 @@ class Mailbox:
             yield
         except BaseException:
             self._conn.execute("ROLLBACK")
+            self._unplace(rolled_back=True)
             raise
         self._conn.execute("COMMIT")
+        self._unplace(rolled_back=False)
+
+    def _unplace(self, rolled_back: bool) -> None:
+        """After the transaction: the markers of :meth:`place` go; on a rollback,
+        the envelopes placed in it go too (no row names them)."""
+        for marker, final in self._placed:
+            if rolled_back:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(final)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(marker)
+        self._placed.clear()
 
     # -- log --------------------------------------------------------------
     def log_head(self) -> tuple[int, bytes]:
@@ -361,25 +400,59 @@ class Mailbox:
             (status, proof, now, message_id, recipient),
         )
 
-    def cleanup_orphans(self) -> int:
-        """Remove envelope files left by a crash before their database commit.
-
-        Skipped (returns 0) while another process has this mailbox open: its
-        temp files and its envelope being committed are not orphans."""
+    def _exclusive(self, work: Callable[[], int]) -> int:
+        """``work()`` while no other process has this mailbox open, else 0."""
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fcntl.flock(self._lock, fcntl.LOCK_SH)  # a failed upgrade may drop the lock
             return 0
         try:
-            return self._cleanup_orphans()
+            return work()
         finally:
             fcntl.flock(self._lock, fcntl.LOCK_SH)
 
-    def _cleanup_orphans(self) -> int:
+    def cleanup_in_flight(self) -> int:
+        """Remove what a crashed send or receive left in ``mail/tmp``: its temp
+        files, and an envelope it placed but never committed (its marker says
+        which). Costs one listing of ``mail/tmp`` (empty unless a run crashed),
+        never one of the mailbox. Skipped (returns 0) while another process has
+        this mailbox open: its temp files and its envelope being committed are
+        not leftovers."""
+        return self._exclusive(self._cleanup_in_flight)
+
+    def _cleanup_in_flight(self) -> int:
         removed = 0
+        tmp = self.temp_dir("in")
+        for name in os.listdir(tmp):
+            folder, _, rest = name.partition("-")
+            message_id = rest[: -len(PLACED)]
+            if (
+                name.endswith(PLACED)
+                and folder in ("in", "sent")
+                and _MESSAGE_ID.fullmatch(message_id)
+                and self.get(message_id, folder) is None  # placed, never committed
+            ):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.letter_path(folder, message_id))
+                    removed += 1
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp / name)
+                removed += 1
+        return removed
+
+    def sweep(self) -> int:
+        """The full consistency sweep (``securemsg log verify``): every file of
+        ``mail/in`` and ``mail/sent`` that no row names (left by a crash of an
+        older version, which wrote its temp files there), and everything in
+        ``mail/tmp``. Proportional to the mailbox, so never run by send or
+        receive. Skipped (returns 0) while another process has the mailbox open."""
+        return self._exclusive(self._sweep)
+
+    def _sweep(self) -> int:
+        removed = self._cleanup_in_flight()
         for folder in ("in", "sent"):
-            d = self.temp_dir(folder)
+            d = self.home.path / "mail" / folder
             known = {
                 r[0]
                 for r in self._conn.execute("SELECT path FROM letters WHERE folder = ?", (folder,))

@@ -1,5 +1,5 @@
-"""Receiving a letter, the mailbox's part: the envelope is copied to a hidden
-temp file of mail/in and hashed while it is read, and committed once, with a
+"""Receiving a letter, the mailbox's part: the envelope is copied to a temp
+file of mail/tmp and hashed while it is read, and committed once, with a
 receipt, after it has verified.
 
 The checks themselves (docs/format.md §Receiving) are the caller's
@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from securemsg.core.card import Card
+from securemsg.core.letter.limits import MAX_ENVELOPE
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.proofs import EnvelopeHasher, Receipt
 from securemsg.errors import FormatError, Replayed
 from securemsg.store.mailbox import LetterRow, Mailbox
 from securemsg.store.pipeline import TeeAhead
-
-MAX_ENVELOPE = 1 << 40
 
 
 def _too_large() -> FormatError:
@@ -83,7 +82,6 @@ def _commit(
     domains: tuple[str, ...],
     now: int,
 ) -> Accepted:
-    final = box.letter_path("in", m.id_hex)
     with box.transaction():
         existing = box.get(m.id_hex, "in")
         if existing is not None:
@@ -93,7 +91,7 @@ def _commit(
                     hint="a replayed or altered copy; the first one is kept",
                 )
             return Accepted(m, author, Receipt.verify(existing.receipt, box.card), True, domains)
-        os.replace(tmp, final)
+        final = box.place(tmp, "in", m.id_hex)  # committed below, or removed
         entry = box.append_log(now, "accept", m.message_id, m.author, digest)
         receipt = Receipt.sign(
             box.secret,

@@ -272,11 +272,10 @@ def write(
         except Unsafe as exc:
             raise folders.error(exc) from exc
         (sent, dtmp), ddigest = temps[-1], digests[-1]
-        double = box.letter_path("sent", m.id_hex)
         with box.transaction():
             if box.get(m.id_hex, "sent") is not None:
                 raise UsageError("message id collision")  # 128 random bits: never in practice
-            sent.replace(dtmp, double.name)
+            double = box.place(sent.path / dtmp, "sent", m.id_hex)
             path = str(double.relative_to(box.home.path))
             everything = [d.value for d in all_domains]
             row = LetterRow.of(m, "sent", now, ddigest, path, box.card.name, everything, None)

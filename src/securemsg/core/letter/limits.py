@@ -20,6 +20,7 @@ from securemsg.core.letter.manifest import Manifest
 from securemsg.core.text import hidden
 from securemsg.errors import BadText, InvalidValue, OverLimit
 
+MAX_ENVELOPE = 1 << 40  # bytes: the largest envelope a recipient accepts (and a sender writes)
 MAX_SOURCE = 4 * 1024 * 1024  # bytes: a letter's Markdown file, and all its sections' text
 MAX_SECTIONS = 256
 MAX_NAME = 255  # bytes of UTF-8: a section heading or an attachment's name (a file name)

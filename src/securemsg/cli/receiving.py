@@ -1,0 +1,192 @@
+"""receive and verify: the receiving side only (no send path is imported:
+start-up time, docs/performance.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from securemsg.app import receive as receiving
+from securemsg.app.receive import LetterReceived, Outcome, Received
+from securemsg.cli.main import Ctx, pass_ctx
+from securemsg.cli.output import Printer, emit, message
+from securemsg.errors import EXIT_ERROR, EXIT_REFUSED, UsageError
+
+PROOF_STATUS = {
+    Outcome.DELIVERED: "receipt: delivered",
+    Outcome.REFUSED_BY_RECIPIENT: "notice: refused by recipient",
+    Outcome.UNVERIFIED_REPORT: "notice: unverified report",
+}
+
+
+def received_row(r: Received) -> dict[str, Any]:
+    """One line of the receive report (securemsg.receive/1)."""
+    row: dict[str, Any] = {"file": str(r.file)}
+    exc = r.error  # set exactly when the outcome is REFUSED or SKIPPED
+    if exc is not None:
+        skipped = r.outcome is Outcome.SKIPPED
+        row.update({"status": "skipped" if skipped else "refused", "error": exc.code})
+        if isinstance(r, LetterReceived):
+            row["rule"] = getattr(exc, "rule", None)
+        row.update({"detail": exc.message, "hint": exc.hint})
+        if isinstance(r, LetterReceived):
+            row["notice"] = r.notice
+            if r.notice:
+                row["message_id"] = r.message_id
+    elif isinstance(r, LetterReceived):
+        row.update(
+            {
+                "status": r.outcome.value,
+                "message_id": r.message_id,
+                "from": r.author,
+                "kind": r.kind,
+                "domains": list(r.domains),
+                "detail": r.subject,
+            }
+        )
+    else:
+        done = {Outcome.RECORDED: "recorded", Outcome.OFFERED: "offered"}  # by mail
+        status = (
+            PROOF_STATUS.get(r.outcome) or f"{r.kind}: {done.get(r.outcome, 'already recorded')}"
+        )
+        row.update(
+            {
+                "status": status,
+                "message_id": r.message_id,
+                "from": r.recipient,
+                "detail": r.reason or "",
+            }
+        )
+        if r.outcome is Outcome.UNVERIFIED_REPORT:
+            # signed by a contact who was never sent this letter: only their word
+            row["unverified"] = True
+            row["detail"] = (
+                f"{r.recipient} was not a recipient of this letter: their report that "
+                "it reached them and was refused is unverified (nothing recorded)"
+            )
+    if isinstance(r, LetterReceived) and r.proof_file is not None:
+        row["proof_file"] = str(r.proof_file)
+    if r.problem is not None:
+        p = r.problem
+        row["problem"] = {"error": p.code, "detail": p.message, "hint": p.hint}
+    return row
+
+
+@dataclass
+class ReceiveReport:
+    rows: list[dict[str, Any]]
+    schema: str = "securemsg.receive/1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"results": self.rows}
+
+    def render(self, out: Printer) -> None:
+        if not self.rows:
+            out.line("Nothing to receive.")
+            return
+        table = []
+        for r in self.rows:
+            what = r.get("message_id") or ""
+            table.append(
+                [
+                    Path(r["file"]).name,
+                    r["status"],
+                    what[:16],
+                    r.get("from", ""),
+                    r.get("detail", ""),
+                ]
+            )
+        out.table("Received", ["File", "Status", "Message", "From", "Detail"], table)
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--drop",
+    # readable=False: a folder this account may not read is app/receive's to
+    # explain (drop_permission, with the group to join), not click's
+    type=click.Path(exists=True, file_okay=False, readable=False, path_type=Path),
+    help="Collect what waits for me in a shared drop folder.",
+)
+@click.option(
+    "--receipt-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the receipt (one FILE only).",
+)
+@click.option("--mail", "by_mail", is_flag=True, help="Fetch securemsg mail by IMAP.")
+@click.option("--account", metavar="NAME", help="The mail account (with --mail).")
+@click.option("--folder", metavar="FOLDER", help="The IMAP folder (with --mail; default INBOX).")
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 1000),
+    default=100,
+    show_default=True,
+    help="Mails fetched, recorded and flagged together (with --mail).",
+)
+@pass_ctx
+def receive(
+    ctx: Ctx,
+    files: tuple[Path, ...],
+    drop: Path | None,
+    receipt_out: Path | None,
+    by_mail: bool,
+    account: str | None,
+    folder: str | None,
+    batch: int,
+) -> None:
+    """Verify letters (and receipts) addressed to me, and accept them into my mailbox."""
+    if (bool(files) + bool(drop) + by_mail) != 1:
+        raise UsageError("give letter FILEs, --drop DIR or --mail")
+    if (account or folder) and not by_mail:
+        raise UsageError("--account and --folder go with --mail")
+    if receipt_out is not None and len(files) != 1:
+        raise UsageError("--receipt-out works with one FILE")
+    if by_mail:
+        from securemsg.app.mail import receive_mail
+
+        results = receive_mail(ctx.home(), account, folder, ctx.now(), batch)
+    elif drop is not None:
+        results = receiving.receive_drop(ctx.home(), drop, ctx.now())
+    else:
+        results = receiving.receive_files(ctx.home(), list(files), receipt_out, ctx.now())
+    finish_report(results, ctx.as_json)
+
+
+def finish_report(results: Sequence[Received], as_json: bool) -> None:
+    """Print the report; explain each refusal, skipped file and problem on stderr.
+    Exit 3 if something was refused, else 1 if a file was skipped, its receipt,
+    notice or removal failed, or a notice is an unverified report."""
+    rows = [received_row(r) for r in results]
+    emit(ReceiveReport(rows), as_json)
+    for r in rows:
+        if r["status"] in ("refused", "skipped"):
+            message(f"{r['status']} {r['file']}: {r['detail']}", "red")
+            if r.get("hint"):
+                message(f"  hint: {r['hint']}")
+        if "problem" in r:
+            message(f"{r['file']}: {r['problem']['detail']}", "red")
+            if r["problem"].get("hint"):
+                message(f"  hint: {r['problem']['hint']}")
+    if any(r["status"] == "refused" for r in rows):
+        raise click.exceptions.Exit(EXIT_REFUSED)
+    for r in rows:
+        if r.get("unverified"):
+            message(f"unverified report {r['file']}: {r['detail']}", "yellow")
+    if any(r["status"] == "skipped" or "problem" in r or r.get("unverified") for r in rows):
+        raise click.exceptions.Exit(EXIT_ERROR)
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def verify(ctx: Ctx, file: Path) -> None:
+    """Check a letter addressed to me, without storing it."""
+    from securemsg.app.verify import verify as verify_letter
+    from securemsg.cli.view import LetterView
+
+    v = verify_letter(ctx.home(), file, ctx.now())
+    emit(LetterView(v.opened, v.me, show_body=False, status="verified"), ctx.as_json)
