@@ -224,8 +224,13 @@ def seal(
     return seal_with(secret, passphrase, params, salt, nonce)
 
 
-def open_keyfile(data: bytes, passphrase: bytes) -> bytes:
-    """Decrypt a key file.
+def open_keyfile(
+    data: bytes,
+    passphrase: bytes,
+    derive: Callable[[bytes, KdfParams, bytes], bytes] = derive_key,
+) -> bytes:
+    """Decrypt a key file (``derive``: :func:`derive_key`, or the same computed
+    ahead, store/keystore/ahead.py).
 
     FormatError: the bytes are not a well-formed v1 key file.
     WrongPassphraseError: the AEAD rejected it. A wrong passphrase and an altered
@@ -233,7 +238,7 @@ def open_keyfile(data: bytes, passphrase: bytes) -> bytes:
     """
     keyfile = KeyFile.parse(data)
     header = keyfile.header
-    key = derive_key(passphrase, header.params, header.salt)
+    key = derive(passphrase, header.params, header.salt)
     try:
         secret: bytes = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
             keyfile.ciphertext, bytes(header), header.nonce, key
