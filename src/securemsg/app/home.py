@@ -22,14 +22,6 @@ def open_home(option: str | None, env: Mapping[str, str]) -> Home:
     return Home(home_dir(option, env))
 
 
-def unlock_ahead(option: str | None, env: Mapping[str, str]) -> None:
-    """Start the passphrase file's Argon2id on a worker while the command's
-    modules are imported (store/keystore/ahead.py: best effort, invisible)."""
-    from securemsg.store.keystore import ahead
-
-    ahead.start(option, env)
-
-
 def disk_full(exc: OSError) -> SecureMsgError | None:
     """The error to report when ``exc`` says a disk or quota is full, else None."""
     from securemsg.store.space import is_full, no_space

@@ -116,10 +116,6 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name != "whoami":  # before the command can unlock a key or read a letter
             hardening.not_dumpable()
-        if cmd_name in UNLOCKING and ctx.resilient_parsing is False:
-            from securemsg.app.home import unlock_ahead  # Argon2id while we import
-
-            unlock_ahead(ctx.params.get("home"), os.environ)
         if cmd_name in self.lazy:
             import importlib
 
@@ -133,12 +129,6 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-
-# The commands that unlock the key store: its Argon2id can start before they are
-# imported (app.home.unlock_ahead; docs/performance.md).
-UNLOCKING = frozenset(
-    {"send", "receive", "verify", "inbox", "sent", "read", "thread", "receipts", "log", "contacts"}
-)
 
 HELP = {
     "init": "Create my identity (keys, profile, card).",

@@ -224,13 +224,8 @@ def seal(
     return seal_with(secret, passphrase, params, salt, nonce)
 
 
-def open_keyfile(
-    data: bytes,
-    passphrase: bytes,
-    derive: Callable[[bytes, KdfParams, bytes], bytes] = derive_key,
-) -> bytes:
-    """Decrypt a key file (``derive``: :func:`derive_key`, or the same computed
-    ahead, store/keystore/ahead.py).
+def open_keyfile(data: bytes, passphrase: bytes) -> bytes:
+    """Decrypt a key file.
 
     FormatError: the bytes are not a well-formed v1 key file.
     WrongPassphraseError: the AEAD rejected it. A wrong passphrase and an altered
@@ -238,7 +233,7 @@ def open_keyfile(
     """
     keyfile = KeyFile.parse(data)
     header = keyfile.header
-    key = derive(passphrase, header.params, header.salt)
+    key = derive_key(passphrase, header.params, header.salt)
     try:
         secret: bytes = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
             keyfile.ciphertext, bytes(header), header.nonce, key

@@ -67,9 +67,7 @@ class PassphraseFileStore:
         data = self._read()
         keyfile.KeyFile.parse(data)  # a malformed file is reported before any prompt
         passphrase = self._source(False)
-        from securemsg.store.keystore import ahead  # the KDF may have started already
-
-        return keyfile.open_keyfile(data, keyfile.passphrase_bytes(passphrase), ahead.derive)
+        return keyfile.open_keyfile(data, keyfile.passphrase_bytes(passphrase))
 
     def change_passphrase(self, new_source: PassphraseSource) -> None:
         """Re-seal the key file under a new passphrase: the old one (this store's
