@@ -6,7 +6,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from securemsg.core.log import LogEntry
 from securemsg.store.contacts import Contacts
 from securemsg.store.home import Home
 from securemsg.store.mailbox import LetterRow, Mailbox
@@ -115,6 +114,8 @@ def verify_log(home: Home, show: bool = False) -> LogCheck:
     report = box.verify_log()
     lines: list[LogLine] = []
     if show and report.problem is None:
+        from securemsg.core.log import LogEntry  # here: the listings need none of the log
+
         names = names_of(box)
         for _seq, encoded in box.log_rows():
             e = LogEntry.verify(encoded, box.cards)
@@ -135,6 +136,8 @@ class CheckpointSigned:
 def sign_missing_checkpoint(home: Home) -> CheckpointSigned:
     """Sign a checkpoint over the log as it is now; only where none exists."""
     box = Mailbox(home)
+    from securemsg.core.log import LogEntry
+
     report = box.sign_missing_checkpoint()
     rows = box.log_rows()
     last = LogEntry.verify(rows[-1][1], box.cards).time if rows else None

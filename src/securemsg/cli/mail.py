@@ -13,8 +13,7 @@ from securemsg.cli import complete
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit
 from securemsg.cli.view import LetterView, ListView
-from securemsg.core.consent import iso_time
-from securemsg.core.times import rfc3339
+from securemsg.core.times import iso_time, rfc3339
 from securemsg.errors import VerificationError
 
 

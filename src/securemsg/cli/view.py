@@ -9,8 +9,7 @@ from securemsg.app.mailbox import LetterRow, Listing
 from securemsg.cli.keyview import author_mark, revocation_note, revoked_before
 from securemsg.cli.output import Printer
 from securemsg.core.card import Card
-from securemsg.core.consent import iso_time
-from securemsg.core.times import rfc3339
+from securemsg.core.times import iso_time, rfc3339
 
 if TYPE_CHECKING:  # a type only: `inbox` need not import the whole reading path
     from securemsg.app.read import OpenedLetter

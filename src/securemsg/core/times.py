@@ -34,3 +34,6 @@ def shown(ts: int) -> str:
 def rfc3339(ts: int) -> str:
     """A Unix time as an RFC 3339 UTC timestamp, e.g. ``2026-12-01T08:30:00Z``."""
     return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+iso_time = shown  # the name the views and core.consent use for it

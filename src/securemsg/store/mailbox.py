@@ -27,26 +27,19 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from securemsg.core import cbor
 from securemsg.core.card import Card
 from securemsg.core.identity import KeyHolder
-from securemsg.core.letter.manifest import Manifest
-from securemsg.core.log import (
-    GENESIS,
-    ChainReport,
-    Checkpoint,
-    LogEntry,
-    Owner,
-    check_checkpoint,
-    cross_check,
-    verify_chain,
-)
 from securemsg.core.storage import StorageKeys
 from securemsg.errors import ConflictError, NotFoundError, UsageError, VerificationError
 from securemsg.store.fs import ensure_private_dir
 from securemsg.store.home import Home
+
+if TYPE_CHECKING:  # core.log is imported where the log is used: listings need none of it
+    from securemsg.core.letter.manifest import Manifest
+    from securemsg.core.log import ChainReport, Checkpoint, LogEntry, Owner
 
 PLACED = ".placed"  # mail/tmp/FOLDER-ID.placed: an envelope placed, its commit pending
 _MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
@@ -176,6 +169,8 @@ class Mailbox:
     # -- log --------------------------------------------------------------
     def log_head(self) -> tuple[int, bytes]:
         row = self._conn.execute("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        from securemsg.core.log import GENESIS
+
         return (0, GENESIS) if row is None else (row[0] + 1, row[1])
 
     def append_log(
@@ -188,6 +183,8 @@ class Mailbox:
     ) -> LogEntry:
         """Inside a transaction: sign and append one entry."""
         seq, prev = self.log_head()
+        from securemsg.core.log import Checkpoint, LogEntry
+
         entry = LogEntry.sign(self.secret, seq, prev, now, event, message_id, peer, digest)
         self._conn.execute(
             "INSERT INTO log(seq, entry, hash) VALUES (?, ?, ?)", (seq, entry.encoded, entry.hash)
@@ -223,11 +220,15 @@ class Mailbox:
                     f"the log is inconsistent: {report.problem}",
                     hint="a checkpoint is only signed over an intact chain",
                 )
+            from securemsg.core.log import Checkpoint
+
             self._put_checkpoint(Checkpoint.sign(self.secret, report.entries, report.head))
         return report
 
     def verify_log(self) -> ChainReport:
         """The chain, held to the signed checkpoint."""
+        from securemsg.core.log import ChainReport, LogEntry, check_checkpoint, cross_check
+
         cp = self._conn.execute("SELECT v FROM meta WHERE k = 'log_checkpoint'").fetchone()
         report = check_checkpoint(self._chain(), _hex(cp[0]) if cp else None, self.cards)
         if report.problem is not None:
@@ -485,6 +486,8 @@ def _put_checkpoint(conn: sqlite3.Connection, cp: Checkpoint) -> None:
 
 
 def _chain(conn: sqlite3.Connection, card: Owner) -> ChainReport:
+    from securemsg.core.log import verify_chain
+
     rows = conn.execute("SELECT seq, entry, hash FROM log ORDER BY seq").fetchall()
     head = conn.execute("SELECT v FROM meta WHERE k = 'log_head'").fetchone()
     return verify_chain(rows, card, _hex(head[0]) if head else None)
@@ -504,6 +507,8 @@ def sign_first_checkpoint(conn: sqlite3.Connection, secret: KeyHolder, card: Car
         if conn.execute("SELECT v FROM meta WHERE k = 'log_checkpoint'").fetchone() is None:
             report = _chain(conn, card)
             if report.problem is None:
+                from securemsg.core.log import Checkpoint
+
                 _put_checkpoint(conn, Checkpoint.sign(secret, report.entries, report.head))
     except BaseException:
         conn.execute("ROLLBACK")

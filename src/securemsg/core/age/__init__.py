@@ -15,7 +15,7 @@ there explicitly. The profile, limits and errors: docs/format-age.md.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import nacl.utils
 
@@ -29,25 +29,40 @@ from securemsg.errors import (
     PayloadError,
 )
 
-from .hazmat.armor import ArmorReader, ArmorWriter, sniff
-from .hazmat.file import (
-    build_header,
-    decrypt_payload,
-    new_file_key,
-    new_payload_nonce,
-    read_header,
-    unwrap_file_key,
+_KEY_TYPES = frozenset(
+    {
+        "Identity",
+        "Recipient",
+        "ScryptIdentity",
+        "ScryptRecipient",
+        "X25519Identity",
+        "X25519Recipient",
+    }
 )
-from .hazmat.header import Header, LineReader
-from .hazmat.stream import CHUNK_SIZE, ENC_CHUNK_SIZE, StreamEncryptor
-from .keys import (
-    Identity,
-    Recipient,
-    ScryptIdentity,
-    ScryptRecipient,
-    X25519Identity,
-    X25519Recipient,
-)
+
+if TYPE_CHECKING:
+    from .hazmat.header import Header, LineReader
+    from .keys import (
+        Identity,
+        Recipient,
+        ScryptIdentity,
+        ScryptRecipient,
+        X25519Identity,
+        X25519Recipient,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """The key types, imported when first asked for. This package's modules are
+    imported on the way to :mod:`.hazmat.hkdf` too (the storage keys' HKDF, on
+    every command's path), which needs none of age's classes (start-up time,
+    docs/performance.md)."""
+    if name in _KEY_TYPES:
+        from . import keys
+
+        return getattr(keys, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AgeError",
@@ -70,6 +85,8 @@ Rng = Callable[[int], bytes]
 
 def _pieces(src: bytes | bytearray | memoryview | BinaryIO) -> Iterator[bytes | memoryview]:
     """``src`` in pieces of one chunk (so each write is at most one sealed chunk)."""
+    from .hazmat.stream import CHUNK_SIZE
+
     if isinstance(src, bytes | bytearray | memoryview):
         with memoryview(src) as view:
             for at in range(0, len(view), CHUNK_SIZE):
@@ -87,6 +104,10 @@ def encrypt(
     armor: bool = False,
 ) -> bytes:
     """Encrypt ``plaintext`` to ``recipients`` into ``out``; return the header bytes."""
+    from .hazmat.armor import ArmorWriter
+    from .hazmat.file import build_header, new_file_key, new_payload_nonce
+    from .hazmat.stream import StreamEncryptor
+
     file_key = new_file_key(rng)
     header_bytes = build_header(file_key, recipients, rng)
     nonce = new_payload_nonce(rng)
@@ -147,6 +168,10 @@ def decrypt(
     ``True``/``False`` force it. On an error, ``out`` may already hold plaintext
     that authenticated: write to a temporary file and discard it on error.
     """
+    from .hazmat.armor import ArmorReader, sniff
+    from .hazmat.file import decrypt_payload, read_header, unwrap_file_key
+    from .hazmat.stream import ENC_CHUNK_SIZE
+
     prefix = b""
     if armored is None:
         armored, prefix = sniff(src)

@@ -10,15 +10,10 @@ from typing import TYPE_CHECKING
 
 from securemsg.core.domains import Domain, sorted_domains
 from securemsg.core.fingerprint import format_fingerprint
-from securemsg.core.times import shown
+from securemsg.core.times import iso_time as iso_time  # re-exported: core.times.shown
 
 if TYPE_CHECKING:  # a type only: the grant module uses these helpers
     from securemsg.core.consent.grant import Grant
-
-
-def iso_time(ts: int) -> str:
-    """A time for people, in the display zone, the zone named (core/times.py)."""
-    return shown(ts)
 
 
 def short_fp(fp_hex: str) -> str:
