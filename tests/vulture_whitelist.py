@@ -45,3 +45,7 @@ _.uname, _.gname  # store/backup.py entry_info
 # known-answer vectors (decoded.old-fingerprint).
 _.SUPERSEDED, _.RETIRED  # core/keychange.py Reason
 _.old_fingerprint  # core/keychange.py Succession
+
+# A package's module-level __getattr__ (PEP 562), called by Python for names not
+# yet imported: core/age/__init__.py loads its key types when first asked for.
+_.__getattr__  # core/age/__init__.py
