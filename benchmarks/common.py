@@ -175,6 +175,12 @@ class Run:
     rc: int
     stdout: bytes
     stderr: bytes
+    cpu: float = 0.0  # the child's user + system CPU seconds
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def run(
@@ -183,7 +189,9 @@ def run(
     check: bool = True,
     stdin: bytes | None = None,
 ) -> Run:
-    """Run one child; its wall time and its own peak RSS (wait4 rusage)."""
+    """Run one child; its wall time and its CPU time (user + system, from this
+    process's RUSAGE_CHILDREN before and after: one child at a time)."""
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     p = subprocess.Popen(
         list(cmd),
@@ -198,7 +206,7 @@ def run(
         raise RuntimeError(
             f"{' '.join(cmd[:6])}... failed ({p.returncode}): {err.decode()[-2000:]}"
         )
-    return Run(seconds, 0, p.returncode, out, err)
+    return Run(seconds, 0, p.returncode, out, err, _children_cpu() - cpu0)
 
 
 TIME = shutil.which("time", path="/usr/bin:/bin")
