@@ -1,4 +1,4 @@
-"""Target 8 (issue 14, "fast everyday commands"): the commands of a working day
+"""Target 9 (issue 14, "fast everyday commands"): the commands of a working day
 as whole processes, measured side by side in one run, interleaved.
 
 * `send` of a 1 KiB letter, `receive` of it and `read` of it: each against
@@ -231,7 +231,7 @@ def _small(
             else "; gpg MISSING"
         )
         report.check(
-            8,
+            9,
             f"{name} of a 1 KiB letter vs {REFERENCE}",
             f"{m:.1f} ms vs {base:.1f} ms{beside}; CPU time {cpus[name].median / cbase:.2f}x",
             m / base,
@@ -240,7 +240,7 @@ def _small(
     for name in listing:
         m = stats[name].median
         report.check(
-            8,
+            9,
             f"{name} vs {REFERENCE}",
             f"{m:.1f} ms vs {base:.1f} ms; CPU time {cpus[name].median / cbase:.2f}x",
             m / base,
@@ -254,7 +254,7 @@ def _small(
         s = Stats(rss)
         report.say(f"  peak RSS of {name}: {s.fmt(' MiB', 1)}")
         report.check(
-            8, f"peak RSS of {name} (< 40 MiB)", f"{s.median:.1f} MiB", s.median / 40, "<= 1.0"
+            9, f"peak RSS of {name} (< 40 MiB)", f"{s.median:.1f} MiB", s.median / 40, "<= 1.0"
         )
 
 
@@ -354,7 +354,7 @@ def _scale(report: Report, w: World, runs: int, count: int, letter: Path) -> Non
         full, empty = stats[big_k].median, stats[empty_k].median
         cpu_ratio = cpus[big_k].median / cpus[empty_k].median
         report.check(
-            8,
+            9,
             f"{what} with {count} letters vs an empty mailbox",
             f"{full:.1f} ms vs {empty:.1f} ms; CPU time {cpu_ratio:.2f}x",
             full / empty,

@@ -1,5 +1,5 @@
 """Each everyday command imports only what it uses (issue 14; docs/performance.md,
-target 8): structural checks of ``sys.modules`` after a real run in a fresh
+target 9): structural checks of ``sys.modules`` after a real run in a fresh
 interpreter, never timings.
 
 - ``receive`` does not import the send path;
