@@ -112,7 +112,7 @@ def measure(report: Report, w: World, runs: int, big: int) -> None:
     gpg = _gpg_setup(w.root)
     try:
         _small(report, w, runs, letter, out, gpg)
-        _scale(report, w, runs, big, letter)
+        _scale(report, w, runs, big, letter, agent)
     finally:
         if homes:
             stop_agent(w, homes)
@@ -303,8 +303,9 @@ def _populate(home: Path, w: World, count: int) -> None:
     box.home.close()
 
 
-def _scale(report: Report, w: World, runs: int, count: int, letter: Path) -> None:
-    """send and receive --drop of one letter, empty mailbox vs ``count`` letters."""
+def _scale(report: Report, w: World, runs: int, count: int, letter: Path, agent: bool) -> None:
+    """send and receive --drop of one letter, empty mailbox vs ``count`` letters
+    (each copied home with its own agent when the build has one)."""
     homes = {}
     for who, src in (("alice", w.alice), ("bob", w.bob)):
         for size in ("empty", "big"):
@@ -313,6 +314,23 @@ def _scale(report: Report, w: World, runs: int, count: int, letter: Path) -> Non
             homes[who, size] = dst
     for who in ("alice", "bob"):
         _populate(homes[who, "big"], w, count)
+    agents = start_agent(w, list(homes.values())) if agent else []
+    try:
+        _scale_runs(report, w, runs, count, letter, homes)
+    finally:
+        stop_agent(w, agents)
+        for d in homes.values():
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _scale_runs(
+    report: Report,
+    w: World,
+    runs: int,
+    count: int,
+    letter: Path,
+    homes: dict[tuple[str, str], Path],
+) -> None:
     drops = {size: w.root / f"drop-{size}" for size in ("empty", "big")}
     for d in drops.values():
         d.mkdir(mode=0o700)
@@ -360,5 +378,3 @@ def _scale(report: Report, w: World, runs: int, count: int, letter: Path) -> Non
             full / empty,
             "<= 1.1",
         )
-    for d in homes.values():
-        shutil.rmtree(d, ignore_errors=True)
