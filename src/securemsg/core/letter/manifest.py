@@ -82,6 +82,17 @@ class Manifest(signed.Signed):
                 return entry
         return None
 
+    def commitment(self) -> bytes:
+        """What a letter-bound grant names (:func:`letter_commitment`), recomputed
+        from this manifest by every recipient."""
+        return letter_commitment(
+            self.message_id,
+            self.kind,
+            self.patient_fp,
+            self.items,
+            ((r.fp, r.domains) for r in self.recipients),
+        )
+
     def to_payload(self) -> dict[str, Any]:
         p: dict[str, Any] = {
             "v": signed.VERSION,
@@ -271,3 +282,26 @@ def item_digest(
     for piece in content:
         h.update(piece)
     return h.digest()
+
+
+def letter_commitment(
+    message_id: bytes,
+    kind: Purpose,
+    patient_fp: str | None,
+    items: Iterable[Item],
+    recipients: Iterable[tuple[str, frozenset[Domain]]],
+) -> bytes:
+    """The value a letter-bound consent grant names (docs/format-consent.md §3.1):
+    SHA-256(label || 0x00 || canonical CBOR [id, kind, patient fp or null,
+    [[n, kind, domain, digest] for every item], [[fp, sorted domains] for every
+    recipient, sorted by fp]]). It covers every item (their salted digests, so
+    their content, names and sizes) and who receives which domains; a recipient
+    recomputes it from the signed manifest alone."""
+    body = [
+        message_id,
+        kind.value,
+        bytes.fromhex(patient_fp) if patient_fp is not None else None,
+        [[i.n, i.kind, i.domain.value, i.digest] for i in items],
+        sorted([bytes.fromhex(fp), sorted(d.value for d in domains)] for fp, domains in recipients),
+    ]
+    return hashlib.sha256(labels.LETTER_COMMITMENT + b"\x00" + cbor.dumps(body)).digest()
