@@ -34,7 +34,7 @@ from securemsg.core.digests import object_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.letter import compose
-from securemsg.core.letter.container import OutItem
+from securemsg.core.letter.container import PADDING, OutItem, padding_length, record_head
 from securemsg.core.letter.proofs import Binding, EnvelopeHasher, Receipt, Refusal
 from securemsg.core.letter.source import parse_letter
 from securemsg.core.log import GENESIS, LogEntry
@@ -835,6 +835,7 @@ def custom_envelope(
     binding_for: Person,
     items: list[OutItem],
     trailing: bytes = b"",
+    padding: Callable[[int], bytes] | None = None,
 ) -> bytes:
     """Like ``envelope``, with the attack knobs ``envelope`` does not have."""
     rng = fixed_rng(seed)
@@ -843,9 +844,26 @@ def custom_envelope(
     header = build_header(file_key, keys, rng)
     binding = bytes(Binding.sign(GP.secret, MANIFEST.encoded, header, binding_for.fp))
     records = envelope_bytes(
-        write_envelope(MANIFEST.encoded, binding, GRANT.encoded, PATIENT.card.encoded, items)
+        write_envelope(
+            MANIFEST.encoded, binding, GRANT.encoded, PATIENT.card.encoded, items, padding
+        )
     )
     return header + envelope_bytes(encrypt_stream(file_key, [records + trailing], rng))
+
+
+def bad_padding(kind: str) -> Callable[[int], bytes]:
+    """A PADDING record (head included) after ``before`` bytes, spoiled: one
+    non-zero byte, one byte too long, or none at all (an unpadded envelope)."""
+
+    def pad(before: int) -> bytes:
+        length = padding_length(before)
+        if kind == "missing":
+            return b""
+        if kind == "long":
+            return record_head(PADDING, length + 1) + bytes(length + 1)
+        return record_head(PADDING, length) + bytes(length - 1) + b"\x01"
+
+    return pad
 
 
 def header_of(env: bytes) -> bytes:
@@ -1002,6 +1020,27 @@ def envelope_vectors() -> list[Vector]:
         ),
         NURSE,
     )
+    for kind, comment in (
+        ("nonzero", "the nurse's envelope whose padding ends with a 0x01 byte"),
+        ("long", "the nurse's envelope with one byte more padding than its size calls for"),
+        (
+            "missing",
+            "the nurse's envelope without its PADDING record, as earlier versions wrote it",
+        ),
+    ):
+        env(
+            f"envelope-padding-{kind}",
+            "PaddingError",
+            comment,
+            custom_envelope(
+                f"envelope-padding-{kind}",
+                [NURSE],
+                NURSE,
+                out_items(NURSING),
+                padding=bad_padding(kind),
+            ),
+            NURSE,
+        )
     env(
         "envelope-not-for-me",
         "NotForMe",

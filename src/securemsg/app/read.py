@@ -82,7 +82,8 @@ def open_letter(
     save_dir: Path | None = None,
     check_consent_now: bool = True,
 ) -> OpenedLetter:
-    env = Opening(src, box.secret, box.card.fingerprint)
+    # A letter already in the mailbox (no check now) may predate padding.
+    env = Opening(src, box.secret, box.card.fingerprint, require_padding=check_consent_now)
     author = (
         author_card(box, env.author_fp, now)
         if check_consent_now

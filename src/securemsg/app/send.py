@@ -19,6 +19,7 @@ from securemsg.core.consent import Basis, Grant, check_consent
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter import compose, limits, policy
+from securemsg.core.letter.container import padded_size
 from securemsg.core.letter.manifest import Item, PhoneCall, letter_commitment
 from securemsg.core.letter.source import LetterSource
 from securemsg.errors import InvalidValue, UsageError, VerificationError
@@ -252,7 +253,8 @@ def _check_size(text: int, sizes: list[tuple[Domain, int]]) -> None:
     exceed what a recipient accepts (MAX_ENVELOPE, 1 TiB; a larger file is
     refused by its size at receive): before any attachment is read."""
     n = text + sum(size for _domain, size in sizes)
-    if n + n // 4096 + ENVELOPE_MARGIN > MAX_ENVELOPE:
+    padded = padded_size(n + ENVELOPE_MARGIN)  # docs/format.md §11: at most 12 % more
+    if padded + padded // 4096 > MAX_ENVELOPE:
         raise InvalidValue(
             f"the letter and its attachments come to {n} bytes: more than a recipient "
             f"accepts ({MAX_ENVELOPE >> 40} TiB per envelope, with its encryption)",

@@ -37,7 +37,11 @@ from securemsg.errors import FormatError, NotForMe, VerificationError
 
 
 class Opening:
-    def __init__(self, src: BinaryIO, secret: KeyHolder, my_fp: str) -> None:
+    def __init__(
+        self, src: BinaryIO, secret: KeyHolder, my_fp: str, require_padding: bool = True
+    ) -> None:
+        """``require_padding`` False: a letter already in the mailbox, which an
+        earlier version (envelopes without PADDING) may have received."""
         self.my_fp = my_fp
         self.header, self.header_bytes = read_header(src)
         identity = secret.share_opener()
@@ -48,7 +52,7 @@ class Opening:
                 "this letter is not encrypted to you",
                 hint="check that you are its recipient (securemsg whoami)",
             ) from exc
-        self.reader = EnvelopeReader(decrypt_payload(file_key, src))
+        self.reader = EnvelopeReader(decrypt_payload(file_key, src), require_padding)
         self.manifest_bytes = self.reader.small(MANIFEST, "manifest")
         self.author_fp = peek_author(self.manifest_bytes)
         self.manifest: Manifest | None = None
