@@ -127,7 +127,8 @@ def plan(
         date=now,
         author=author_card.fingerprint,
         recipients=tuple(
-            RecipientEntry(card.fingerprint, card.profile.role, doms) for card, doms in recipients
+            RecipientEntry(card.fingerprint, card.profile.role, doms, card.name)
+            for card, doms in recipients
         ),
         subject=source.subject,
         items=tuple(item for item, _ in pairs),

@@ -45,6 +45,7 @@ class RecipientEntry:
     fp: str
     role: Role
     domains: frozenset[Domain]
+    name: str | None = None  # the display name on the author's card for it (signed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +101,7 @@ class Manifest(signed.Signed):
             "kind": self.kind.value,
             "date": self.date,
             "author": bytes.fromhex(self.author),
-            "recipients": [
-                {
-                    "fp": bytes.fromhex(r.fp),
-                    "role": r.role.value,
-                    "domains": sorted(d.value for d in r.domains),
-                }
-                for r in self.recipients
-            ],
+            "recipients": [_recipient_payload(r) for r in self.recipients],
             "subject": self.subject,
             "items": [
                 {"n": i.n, "kind": i.kind, "domain": i.domain.value, "digest": i.digest}
@@ -228,15 +222,27 @@ def peek_author(encoded: bytes) -> str:
     return signed.Unverified(encoded, MANIFEST).signer_fp
 
 
+def _recipient_payload(r: RecipientEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "fp": bytes.fromhex(r.fp),
+        "role": r.role.value,
+        "domains": sorted(d.value for d in r.domains),
+    }
+    if r.name is not None:
+        out["name"] = r.name
+    return out
+
+
 def _recipient(value: Any) -> RecipientEntry:
-    r = signed.Fields(value, "letter manifest recipient", {"fp", "role", "domains"})
+    r = signed.Fields(value, "letter manifest recipient", {"fp", "role", "domains"}, {"name"})
     raw = r.raw("domains")
     if not isinstance(raw, list):
         raise FormatError("letter manifest: bad recipient domains")
     domains = [_domain(d, r.what) for d in raw]  # before set(): a map in the list is unhashable
     if len(set(domains)) != len(domains):
         raise FormatError("letter manifest: bad recipient domains")
-    return RecipientEntry(r.fp("fp"), r.enum("role", Role), frozenset(domains))
+    name = r.tstr("name", MAX_TEXT) if "name" in r else None
+    return RecipientEntry(r.fp("fp"), r.enum("role", Role), frozenset(domains), name)
 
 
 def _domain(value: Any, what: str) -> Domain:
