@@ -202,9 +202,6 @@ class Reviewed:
     items: tuple[tuple[Item, OutItem], ...]
     commitment: bytes
 
-    def item_names(self) -> list[str]:
-        return [out.name for _item, out in self.items]
-
 
 def review(draft: Draft) -> Reviewed:
     """Parse the draft's letter and recompute every item digest and the letter
