@@ -11,15 +11,17 @@ padded (docs/format.md §11.1), and the padding is checked on open.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from letterworld import LETTER, MEDICAL_TEXT, M, N, RefusedCheck, World
+from letterworld import LETTER, MEDICAL_TEXT, M, N, RefusedCheck, World, resign
 
 from reference import ref_padded_size
+from securemsg.core.letter.compose import Planned
 from securemsg.core.letter.container import (
     MIN_PADDED,
     PADDING,
@@ -29,13 +31,13 @@ from securemsg.core.letter.container import (
     record_head,
 )
 from securemsg.core.letter.opening import Opening
-from securemsg.errors import PaddingError
+from securemsg.errors import FormatError, PaddingError
 
 MN = frozenset({M, N})
 
 
 # -- the scheme ----------------------------------------------------------------------------
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.integers(0, 2**44))
 def test_padded_size_is_padme_with_a_minimum(length: int) -> None:
     size = padded_size(length)
@@ -105,10 +107,18 @@ def test_tampered_padding_is_refused(
     assert world.inbox_ids("card") == [second["message_id"]]
 
 
-def test_unpadded_letter_already_in_the_mailbox_still_opens(world: World) -> None:
-    """``read`` opens stored letters with require_padding=False; receive does not."""
+def _format_1(world: World) -> Planned:
+    """A letter as an earlier version wrote it: manifest format 1 (no recipient
+    names), envelope without padding."""
     planned = world.plan(to=(("card", MN),))
-    data = world.envelope(planned, "card", padding=_pad("missing"))
+    old = tuple(dataclasses.replace(r, name=None) for r in planned.manifest.recipients)
+    return resign(planned, world.secret("gp"), version=1, recipients=old)
+
+
+def test_format_1_letter_already_in_the_mailbox_still_opens(world: World) -> None:
+    """``read`` opens stored letters with require_padding=False: a format-1
+    letter (unpadded) opens; receive and verify refuse it."""
+    data = world.envelope(_format_1(world), "card", padding=_pad("missing"))
     card = world.card("card")
 
     def items(require: bool) -> int:
@@ -124,5 +134,27 @@ def test_unpadded_letter_already_in_the_mailbox_still_opens(world: World) -> Non
         return n
 
     assert items(False) == 3
-    with pytest.raises(PaddingError):
+    with pytest.raises(FormatError, match="format 1"):
         items(True)
+
+
+def test_format_2_letter_is_always_padded(world: World) -> None:
+    planned = world.plan(to=(("card", MN),))
+    data = world.envelope(planned, "card", padding=_pad("missing"))
+    env = Opening(io.BytesIO(data), world.secret("card"), world.fp("card"), False)
+    env.verify(world.card("gp"))
+    env.basis_records()
+    with pytest.raises(PaddingError):
+        for _head, _item, chunks in env.items():
+            for _piece in chunks:
+                pass
+
+
+@pytest.mark.slow
+def test_format_1_letter_is_refused_at_receive(
+    world: World, refused_at_receive: RefusedCheck
+) -> None:
+    f = world.write("format-1.smsg", world.envelope(_format_1(world), "card",
+                                                    padding=_pad("missing")))  # fmt: skip
+    row = refused_at_receive("card", f, error="malformed", executable=True)
+    assert "format 1" in row["detail"]

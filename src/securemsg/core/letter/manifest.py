@@ -30,6 +30,10 @@ MAX_PSEUDONYM = 100
 MAX_TIME = 2**40  # manifest times are 0 <= t < 2^40 (docs/format.md §1)
 BASES = ("consent", "emergency", "pseudonymous")
 ITEM_KINDS = ("section", "attachment")
+# Format 2 (this version writes it): recipients' names, and padded envelopes
+# (docs/format.md §9, §11.1). Format 1 (earlier versions) is still read from
+# the mailbox, never received (core/letter/opening.py).
+MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,7 @@ class Manifest(signed.Signed):
     in_reply_to: bytes | None = None
     phone_call: PhoneCall | None = None
     encoded: bytes = field(default=b"", compare=False)
+    version: int = MANIFEST_VERSION
 
     @property
     def id_hex(self) -> str:
@@ -96,7 +101,7 @@ class Manifest(signed.Signed):
 
     def to_payload(self) -> dict[str, Any]:
         p: dict[str, Any] = {
-            "v": signed.VERSION,
+            "v": self.version,
             "id": self.message_id,
             "kind": self.kind.value,
             "date": self.date,
@@ -148,6 +153,8 @@ class Manifest(signed.Signed):
     @classmethod
     def _from_fields(cls, p: signed.Fields, encoded: bytes) -> Manifest:
         recipients = tuple(_recipient(r) for r in p.array("recipients", 1, MAX_RECIPIENTS))
+        if p.version < MANIFEST_VERSION and any(r.name is not None for r in recipients):
+            raise FormatError("letter manifest: format 1 names no recipient")
         if len({r.fp for r in recipients}) != len(recipients):
             raise FormatError("letter manifest: a recipient is listed twice")
         items = tuple(_item(i) for i in p.array("items", 1, MAX_ITEMS))
@@ -198,6 +205,7 @@ class Manifest(signed.Signed):
             in_reply_to=p.bstr("in_reply_to", ID_BYTES) if "in_reply_to" in p else None,
             phone_call=call,
             encoded=encoded,
+            version=p.version,
         )
 
 
@@ -214,6 +222,7 @@ MANIFEST = signed.Kind(
     ),
     optional=("patient", "pseudonym", "consent", "in_reply_to", "phone_call"),
     wrong_signer=_author_mismatch,
+    versions=(1, MANIFEST_VERSION),
 )  # fmt: skip
 
 

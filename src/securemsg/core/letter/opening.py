@@ -31,7 +31,14 @@ from securemsg.core.letter.container import (
     EnvelopeReader,
     InItemHead,
 )
-from securemsg.core.letter.manifest import Item, ItemHasher, Manifest, RecipientEntry, peek_author
+from securemsg.core.letter.manifest import (
+    MANIFEST_VERSION,
+    Item,
+    ItemHasher,
+    Manifest,
+    RecipientEntry,
+    peek_author,
+)
 from securemsg.core.letter.proofs import Binding
 from securemsg.errors import FormatError, NotForMe, VerificationError
 
@@ -65,6 +72,15 @@ class Opening:
         manifest = Manifest.verify(self.manifest_bytes, author)
         if signed is not None:
             signed.append(manifest)
+        if manifest.version < MANIFEST_VERSION:
+            if self.reader.require_padding:  # receive, verify: never a format-1 letter
+                raise FormatError(
+                    f"this letter is in format {manifest.version}, written by an earlier "
+                    "version of securemsg (its envelopes are not padded)",
+                    hint="ask its author to update securemsg and send it again",
+                )
+        else:
+            self.reader.require_padding = True  # format 2 is always padded
         binding = self.reader.small(BINDING, "envelope binding")
         Binding.verify(binding, author).check(self.manifest_bytes, self.header_bytes, self.my_fp)
         entry = manifest.entry_for(self.my_fp)
