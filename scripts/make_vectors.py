@@ -14,6 +14,7 @@ through the real parsers and verifiers. File format: docs/format.md §Test vecto
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import sys
@@ -414,7 +415,7 @@ def card_vectors() -> list[Vector]:
 GRANT_ISSUED = NOW - 3 * DAY
 
 
-def make_grant(seed: str, issued: int = GRANT_ISSUED) -> Grant:
+def make_grant(seed: str, issued: int = GRANT_ISSUED, commitment: bytes | None = None) -> Grant:
     return Grant.sign(
         PATIENT.secret,
         PATIENT.card,
@@ -423,6 +424,7 @@ def make_grant(seed: str, issued: int = GRANT_ISSUED) -> Grant:
         purpose=Purpose.REFERRAL,
         now=issued,
         exclude=[Domain.INSURANCE],
+        commitment=commitment,
         rng=fixed_rng(seed),
     )
 
@@ -568,6 +570,36 @@ def consent_vectors() -> list[Vector]:
             "valid grant, but the letter would disclose a medical section to a nurse",
             GRANT.encoded,
             inputs=[*pin, *check_inputs(NURSE, "medical,nursing")],
+        )
+    )
+    # letter-bound grants (format-consent.md §3.1): bound to the letter
+    # commitment of the referral of the manifest and envelope vectors
+    bound = make_grant("consent-grant-bound", commitment=MANIFEST.commitment())
+    out.append(
+        Vector(
+            "consent-grant-bound-valid",
+            "success",
+            "consent-grant",
+            "grant bound to the letter commitment of manifest-valid's referral; checked "
+            "with check_consent for that letter (the commitment the recipient recomputes)",
+            bound.encoded,
+            inputs=[
+                *pin,
+                *check_inputs(NURSE, "nursing"),
+                ("check-commitment", MANIFEST.commitment().hex()),
+            ],
+            decoded=[*grant_decoded(bound), ("commitment", MANIFEST.commitment().hex())],
+        )
+    )
+    other = dataclasses.replace(MANIFEST, message_id=bytes(16)).commitment()
+    out.append(
+        Vector(
+            "consent-grant-bound-mismatch",
+            "consent:bound_letter_mismatch",
+            "consent-grant",
+            "the same bound grant checked for the same items under another message id",
+            bound.encoded,
+            inputs=[*pin, *check_inputs(NURSE, "nursing"), ("check-commitment", other.hex())],
         )
     )
     # revocations
