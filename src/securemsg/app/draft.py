@@ -120,9 +120,14 @@ def prepare(home: Home, req: sending.SendRequest, output: Path, now: int) -> Pre
 
 
 def _in_memory(a: sending.AttachmentFile | sending.AttachmentData) -> DraftAttachment:
+    if a.size() > MAX_DRAFT:  # before reading it: a draft is held in memory
+        raise UsageError(
+            f"{a.name} is larger than a draft holds ({MAX_DRAFT >> 20} MiB)",
+            hint="send large attachments in another letter",
+        )
     data = b"".join(a.chunks())
-    if len(data) > MAX_DRAFT:
-        raise UsageError(f"a draft holds at most {MAX_DRAFT >> 20} MiB of attachments")
+    if len(data) > MAX_DRAFT:  # it grew while being read
+        raise UsageError(f"{a.name} is larger than a draft holds ({MAX_DRAFT >> 20} MiB)")
     return DraftAttachment(a.name, a.domain, data)
 
 
