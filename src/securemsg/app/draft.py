@@ -25,14 +25,15 @@ import nacl.utils
 
 from securemsg.app import send as sending
 from securemsg.core import age
+from securemsg.core.age.hazmat.file import decrypt_payload, read_header, unwrap_file_key
 from securemsg.core.card import Card
 from securemsg.core.consent import Grant, Recipient
 from securemsg.core.domains import Domain
-from securemsg.core.identity import SecretIdentity
+from securemsg.core.identity import KeyHolder
 from securemsg.core.letter import compose, policy
 from securemsg.core.letter.draft import MAX_DRAFT, Draft, DraftAttachment, Reviewed, review
 from securemsg.core.letter.manifest import ID_BYTES, SALT_BYTES
-from securemsg.errors import AgeError, FormatError, NotForMe, UsageError
+from securemsg.errors import AgeError, FormatError, NoIdentityMatchError, NotForMe, UsageError
 from securemsg.store import fs
 from securemsg.store.contacts import Contacts
 from securemsg.store.home import Home
@@ -132,23 +133,25 @@ def _in_memory(a: sending.AttachmentFile | sending.AttachmentData) -> DraftAttac
 
 
 # -- opening a draft ---------------------------------------------------------------------
-def open_draft(path: Path, secret: SecretIdentity) -> Draft:
+def open_draft(path: Path, secret: KeyHolder) -> Draft:
     """The draft in ``path``, decrypted with my key and read strictly."""
     with path.open("rb") as fh:
         data = fh.read(MAX_DRAFT + (1 << 20) + 1)
     if len(data) > MAX_DRAFT + (1 << 20):
         raise FormatError(f"{path} is too large to be a draft")
-    out = io.BytesIO()
+    src = io.BytesIO(data)
     try:
-        age.decrypt([age.X25519Identity.from_bytes(secret.enc_secret)], io.BytesIO(data), out)
-    except age.NoIdentityMatchError as exc:
+        header, header_bytes = read_header(src)
+        file_key = unwrap_file_key(header, header_bytes, [secret.share_opener()])
+        plaintext = b"".join(bytes(piece) for piece in decrypt_payload(file_key, src))
+    except NoIdentityMatchError as exc:
         raise NotForMe(
             f"{path} is not a draft encrypted to you",
             hint="only the patient of the draft and its author can open it",
         ) from exc
     except AgeError as exc:
         raise FormatError(f"{path} is not a readable draft: {exc.message}") from exc
-    return Draft.parse(out.getvalue())
+    return Draft.parse(plaintext)
 
 
 # -- 2. review and sign (the patient) ---------------------------------------------------

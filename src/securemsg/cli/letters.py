@@ -16,16 +16,15 @@ from securemsg.app import send as sending
 from securemsg.app.receive import LetterReceived, Outcome, Received
 from securemsg.app.send import AttachmentFile, SendRequest, SendResult
 from securemsg.cli import complete
-from securemsg.cli.drafts import PreparedView, check_draft_send
+from securemsg.cli.drafts import PreparedView, check_draft_send, read_consent
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.cli.view import LetterView
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter.policy import SendRule
 from securemsg.core.letter.source import parse_letter
-from securemsg.errors import EXIT_ERROR, EXIT_REFUSED, FormatError, SendRefused, UsageError
+from securemsg.errors import EXIT_ERROR, EXIT_REFUSED, SendRefused, UsageError
 
-MAX_CONSENT_FILE = 64 * 1024
 # The send rules (core/letter/policy.py), in the words of send's options.
 OPTION_WORDS = {
     SendRule.ONE_BASIS: "give exactly one of --consent FILE, --emergency or --pseudonym LABEL",
@@ -201,7 +200,7 @@ def send(
     grant --draft); with --draft DRAFT, send that prepared letter exactly."""
     if by_mail and (out_dir is not None or drop is not None):
         raise UsageError("give one of -o DIR, --drop DIR or --mail")
-    consent_bytes = _read_consent(consent)
+    consent_bytes = read_consent(consent)
     if draft is not None:
         granted = check_draft_send(
             {
@@ -258,16 +257,6 @@ def send(
     finally:
         bar.close()
     emit(view, ctx.as_json)
-
-
-def _read_consent(consent: Path | None) -> bytes | None:
-    if consent is None:
-        return None
-    with consent.open("rb") as fh:  # bounded read: never load a huge file
-        data = fh.read(MAX_CONSENT_FILE + 1)
-    if len(data) > MAX_CONSENT_FILE:
-        raise FormatError(f"{consent} is too large to be a consent grant")
-    return data
 
 
 PROOF_STATUS = {
