@@ -25,13 +25,19 @@ import nacl.utils
 
 from securemsg.app import send as sending
 from securemsg.core import age
-from securemsg.core.age.hazmat.file import decrypt_payload, read_header, unwrap_file_key
 from securemsg.core.card import Card
 from securemsg.core.consent import Grant, Recipient
 from securemsg.core.domains import Domain
 from securemsg.core.identity import KeyHolder
 from securemsg.core.letter import compose, policy
-from securemsg.core.letter.draft import MAX_DRAFT, Draft, DraftAttachment, Reviewed, review
+from securemsg.core.letter.draft import (
+    MAX_DRAFT,
+    Draft,
+    DraftAttachment,
+    Reviewed,
+    open_sealed,
+    review,
+)
 from securemsg.core.letter.manifest import ID_BYTES, SALT_BYTES
 from securemsg.errors import AgeError, FormatError, NoIdentityMatchError, NotForMe, UsageError
 from securemsg.store import fs
@@ -139,11 +145,8 @@ def open_draft(path: Path, secret: KeyHolder) -> Draft:
         data = fh.read(MAX_DRAFT + (1 << 20) + 1)
     if len(data) > MAX_DRAFT + (1 << 20):
         raise FormatError(f"{path} is too large to be a draft")
-    src = io.BytesIO(data)
     try:
-        header, header_bytes = read_header(src)
-        file_key = unwrap_file_key(header, header_bytes, [secret.share_opener()])
-        plaintext = b"".join(bytes(piece) for piece in decrypt_payload(file_key, src))
+        return open_sealed(data, secret.share_opener())
     except NoIdentityMatchError as exc:
         raise NotForMe(
             f"{path} is not a draft encrypted to you",
@@ -151,7 +154,6 @@ def open_draft(path: Path, secret: KeyHolder) -> Draft:
         ) from exc
     except AgeError as exc:
         raise FormatError(f"{path} is not a readable draft: {exc.message}") from exc
-    return Draft.parse(plaintext)
 
 
 # -- 2. review and sign (the patient) ---------------------------------------------------

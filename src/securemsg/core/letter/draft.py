@@ -18,11 +18,15 @@ clear. Pure: bytes in, values out.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from securemsg.core import cbor, signed
+from securemsg.core.age import X25519Identity
+from securemsg.core.age.hazmat.file import decrypt_payload, read_header, unwrap_file_key
+from securemsg.core.age.keys import ShareOpener
 from securemsg.core.card import Card
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter.compose import Attachment, items_of
@@ -226,3 +230,12 @@ def review(draft: Draft) -> Reviewed:
 
 def _once(data: bytes) -> Callable[[], Iterable[bytes]]:
     return lambda: (data,)
+
+
+def open_sealed(data: bytes, opener: X25519Identity | ShareOpener) -> Draft:
+    """A draft as written on disk (age, to the patient and the author), opened
+    with my key holder's share opener (the key, or the agent holding it)."""
+    src = io.BytesIO(data)
+    header, header_bytes = read_header(src)
+    file_key = unwrap_file_key(header, header_bytes, [opener])
+    return Draft.parse(b"".join(bytes(piece) for piece in decrypt_payload(file_key, src)))
