@@ -1,4 +1,8 @@
-"""send, receive, verify."""
+"""send, receive, verify.
+
+Long file: send has three forms (a letter by file, drop or mail; --prepare a
+draft; --draft a prepared letter), each with its option checks; the draft's own
+views and checks live in cli/drafts.py."""
 
 from __future__ import annotations
 
