@@ -23,10 +23,12 @@ from securemsg.core.age.hazmat.armor import ArmorReader
 from securemsg.core.age.hazmat.file import read_header
 from securemsg.core.card import Card
 from securemsg.core.consent import verify_any
+from securemsg.core.domains import Domain, Purpose
 from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.keyfile import KeyFile
 from securemsg.core.letter.container import MANIFEST, EnvelopeReader
+from securemsg.core.letter.draft import Draft, DraftAttachment, review
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.proofs import Binding, Receipt, Refusal
 from securemsg.core.letter.source import parse_letter
@@ -73,6 +75,24 @@ def _envelope_reader(data: bytes) -> None:
             pass
 
 
+def _draft(data: bytes) -> None:
+    review(Draft.parse(data))
+
+
+def _draft_seed() -> bytes:
+    return Draft(
+        message_id=bytes(16),
+        kind=Purpose.REFERRAL,
+        author=DOCTOR_CARD,
+        patient=PATIENT_CARD,
+        recipients=((PATIENT_CARD, frozenset({Domain.MEDICAL, Domain.NURSING})),),
+        default_subject="fuzz",
+        source=b"hello\n\n## Care {nursing}\ntext\n",
+        attachments=(DraftAttachment("scan.pdf", Domain.MEDICAL, b"%PDF"),),
+        salts=(bytes(16), bytes(range(16)), bytes(range(1, 17))),
+    ).to_bytes()
+
+
 def _age_decrypt(data: bytes) -> None:
     age.decrypt([AGE_IDENTITY], io.BytesIO(data), io.BytesIO())
 
@@ -108,6 +128,7 @@ TARGETS: dict[str, Callable[[bytes], object]] = {
     "armor": lambda d: ArmorReader(io.BytesIO(d)).read(),
     "keyfile": lambda d: KeyFile.parse(d),
     "letter_source": lambda d: parse_letter(d, "fuzz"),
+    "draft": _draft,
     "test_key": lambda d: parse_test_key(d.decode("utf-8", "replace")),
     # behind the signature: the fuzzed bytes are the signed payload
     "signed_card": lambda d: Card.verify(_sign(DOCTOR, labels.COSE_CARD, d)),
@@ -147,6 +168,7 @@ def seeds(name: str) -> list[bytes]:
         "signed_card": [cose.parse(card).payload],
         "consent": [pcard],
         "letter_source": [b"---\nsubject: s\n---\nhello\n\n## A {nursing}\ntext\n"],
+        "draft": [_draft_seed()],
         "armor": [b"-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"],
         # an scrypt stanza alone (no match), and beside an X25519 one (a header failure)
         "age_header": [

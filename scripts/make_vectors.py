@@ -14,6 +14,7 @@ through the real parsers and verifiers. File format: docs/format.md §Test vecto
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import sys
@@ -35,7 +36,7 @@ from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.keychange import KeyRevocation, Reason, Succession
 from securemsg.core.letter import compose
-from securemsg.core.letter.container import OutItem
+from securemsg.core.letter.container import PADDING, OutItem, padding_length, record_head
 from securemsg.core.letter.proofs import Binding, EnvelopeHasher, Receipt, Refusal
 from securemsg.core.letter.source import parse_letter
 from securemsg.core.log import GENESIS, LogEntry
@@ -415,7 +416,7 @@ def card_vectors() -> list[Vector]:
 GRANT_ISSUED = NOW - 3 * DAY
 
 
-def make_grant(seed: str, issued: int = GRANT_ISSUED) -> Grant:
+def make_grant(seed: str, issued: int = GRANT_ISSUED, commitment: bytes | None = None) -> Grant:
     return Grant.sign(
         PATIENT.secret,
         PATIENT.card,
@@ -424,6 +425,7 @@ def make_grant(seed: str, issued: int = GRANT_ISSUED) -> Grant:
         purpose=Purpose.REFERRAL,
         now=issued,
         exclude=[Domain.INSURANCE],
+        commitment=commitment,
         rng=fixed_rng(seed),
     )
 
@@ -569,6 +571,36 @@ def consent_vectors() -> list[Vector]:
             "valid grant, but the letter would disclose a medical section to a nurse",
             GRANT.encoded,
             inputs=[*pin, *check_inputs(NURSE, "medical,nursing")],
+        )
+    )
+    # letter-bound grants (format-consent.md §3.1): bound to the letter
+    # commitment of the referral of the manifest and envelope vectors
+    bound = make_grant("consent-grant-bound", commitment=MANIFEST.commitment())
+    out.append(
+        Vector(
+            "consent-grant-bound-valid",
+            "success",
+            "consent-grant",
+            "grant bound to the letter commitment of manifest-valid's referral; checked "
+            "with check_consent for that letter (the commitment the recipient recomputes)",
+            bound.encoded,
+            inputs=[
+                *pin,
+                *check_inputs(NURSE, "nursing"),
+                ("check-commitment", MANIFEST.commitment().hex()),
+            ],
+            decoded=[*grant_decoded(bound), ("commitment", MANIFEST.commitment().hex())],
+        )
+    )
+    other = dataclasses.replace(MANIFEST, message_id=bytes(16)).commitment()
+    out.append(
+        Vector(
+            "consent-grant-bound-mismatch",
+            "consent:bound_letter_mismatch",
+            "consent-grant",
+            "the same bound grant checked for the same items under another message id",
+            bound.encoded,
+            inputs=[*pin, *check_inputs(NURSE, "nursing"), ("check-commitment", other.hex())],
         )
     )
     # revocations
@@ -836,6 +868,7 @@ def custom_envelope(
     binding_for: Person,
     items: list[OutItem],
     trailing: bytes = b"",
+    padding: Callable[[int], bytes] | None = None,
 ) -> bytes:
     """Like ``envelope``, with the attack knobs ``envelope`` does not have."""
     rng = fixed_rng(seed)
@@ -844,9 +877,26 @@ def custom_envelope(
     header = build_header(file_key, keys, rng)
     binding = bytes(Binding.sign(GP.secret, MANIFEST.encoded, header, binding_for.fp))
     records = envelope_bytes(
-        write_envelope(MANIFEST.encoded, binding, GRANT.encoded, PATIENT.card.encoded, items)
+        write_envelope(
+            MANIFEST.encoded, binding, GRANT.encoded, PATIENT.card.encoded, items, padding
+        )
     )
     return header + envelope_bytes(encrypt_stream(file_key, [records + trailing], rng))
+
+
+def bad_padding(kind: str) -> Callable[[int], bytes]:
+    """A PADDING record (head included) after ``before`` bytes, spoiled: one
+    non-zero byte, one byte too long, or none at all (an unpadded envelope)."""
+
+    def pad(before: int) -> bytes:
+        length = padding_length(before)
+        if kind == "missing":
+            return b""
+        if kind == "long":
+            return record_head(PADDING, length + 1) + bytes(length + 1)
+        return record_head(PADDING, length) + bytes(length - 1) + b"\x01"
+
+    return pad
 
 
 def header_of(env: bytes) -> bytes:
@@ -1003,6 +1053,27 @@ def envelope_vectors() -> list[Vector]:
         ),
         NURSE,
     )
+    for kind, comment in (
+        ("nonzero", "the nurse's envelope whose padding ends with a 0x01 byte"),
+        ("long", "the nurse's envelope with one byte more padding than its size calls for"),
+        (
+            "missing",
+            "the nurse's envelope without its PADDING record, as earlier versions wrote it",
+        ),
+    ):
+        env(
+            f"envelope-padding-{kind}",
+            "PaddingError",
+            comment,
+            custom_envelope(
+                f"envelope-padding-{kind}",
+                [NURSE],
+                NURSE,
+                out_items(NURSING),
+                padding=bad_padding(kind),
+            ),
+            NURSE,
+        )
     env(
         "envelope-not-for-me",
         "NotForMe",

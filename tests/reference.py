@@ -22,6 +22,7 @@ calls it.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import nacl.exceptions
@@ -64,6 +65,7 @@ from securemsg.core.letter.container import (
     ITEM_BODY,
     ITEM_HEAD,
     MANIFEST,
+    PADDING,
     PATIENT_CARD,
     OutItem,
     record_head,
@@ -248,31 +250,63 @@ def items_for(planned: Planned, domains: frozenset[Domain]) -> list[OutItem]:
     return [out for item, out in planned.items if item.domain in domains]
 
 
+def ref_padded_size(unpadded: int) -> int:
+    """Padmé as the paper states it (E = floor(log2 L), S = floor(log2 E) + 1,
+    zero the E - S low bits, rounding up), at least 64 KiB: written apart from
+    core's bit tricks, for comparison."""
+    if unpadded < 2:
+        return max(1 << 16, unpadded)
+    e = math.floor(math.log2(unpadded))
+    while 2 ** (e + 1) <= unpadded:  # float log2 may be off by one near powers of 2
+        e += 1
+    while 2**e > unpadded:
+        e -= 1
+    s = math.floor(math.log2(e)) + 1 if e > 0 else 0
+    step = 2 ** (e - s)
+    return max(1 << 16, -(-unpadded // step) * step)
+
+
 def write_envelope(
     manifest: bytes,
     binding: bytes,
     consent: bytes | None,
     patient_card: bytes | None,
     items: Iterable[OutItem],
+    padding: Callable[[int], bytes] | None = None,
 ) -> Iterator[bytes]:
-    """The plaintext records of one envelope (docs/format.md), streamed."""
-    yield small_record(MANIFEST, manifest)
-    yield small_record(BINDING, binding)
+    """The plaintext records of one envelope (docs/format.md), streamed.
+    ``padding``: the attack knob, the PADDING record (head included) for the
+    number of bytes before it (default: the format's)."""
+    count = 0
+
+    def counted(data: bytes) -> bytes:
+        nonlocal count
+        count += len(data)
+        return data
+
+    yield counted(small_record(MANIFEST, manifest))
+    yield counted(small_record(BINDING, binding))
     if consent is not None:
-        yield small_record(CONSENT, consent)
+        yield counted(small_record(CONSENT, consent))
     if patient_card is not None:
-        yield small_record(PATIENT_CARD, patient_card)
+        yield counted(small_record(PATIENT_CARD, patient_card))
     for item in items:
-        yield small_record(
-            ITEM_HEAD, cbor.dumps({"n": item.n, "salt": item.salt, "name": item.name})
+        yield counted(
+            small_record(ITEM_HEAD, cbor.dumps({"n": item.n, "salt": item.salt, "name": item.name}))
         )
-        yield record_head(ITEM_BODY, item.size)
+        yield counted(record_head(ITEM_BODY, item.size))
         written = 0
         for piece in item.content():
             written += len(piece)
+            count += len(piece)
             yield piece
         if written != item.size:
             raise FormatError(f"attachment {item.name!r} changed size while it was being sent")
+    if padding is not None:
+        yield padding(count)
+    else:
+        pad = ref_padded_size(count + 18) - count - 18
+        yield record_head(PADDING, pad) + bytes(pad)
     yield record_head(END, 0)
 
 
@@ -286,6 +320,7 @@ def envelope(
     rng: Rng = nacl.utils.random,
     extra_recipients: Mapping[str, bytes] | None = None,
     extra_stanzas: Sequence[Stanza] = (),
+    padding: Callable[[int], bytes] | None = None,
 ) -> Iterator[bytes | bytearray]:
     """The bytes of one recipient's .smsg file, streamed: age header, then payload.
 
@@ -303,7 +338,12 @@ def envelope(
         header = build_header(file_key, keys, rng)
     binding = bytes(Binding.sign(author, planned.manifest.encoded, header, recipient.fingerprint))
     records = write_envelope(
-        planned.manifest.encoded, binding, consent, patient_card, items_for(planned, domains)
+        planned.manifest.encoded,
+        binding,
+        consent,
+        patient_card,
+        items_for(planned, domains),
+        padding,
     )
     yield header
     yield from encrypt_stream(file_key, records, rng)

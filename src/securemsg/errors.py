@@ -93,6 +93,13 @@ class FormatError(VerificationError):
     code = "malformed"
 
 
+class PaddingError(FormatError):
+    """An envelope's padding is missing, of the wrong length, or not zero bytes
+    (docs/format.md §11)."""
+
+    code = "bad_padding"
+
+
 class SignatureError(VerificationError):
     code = "bad_signature"
 

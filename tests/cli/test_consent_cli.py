@@ -247,16 +247,15 @@ def test_not_yet_valid(world: World, refused: Any) -> None:
     refused("gp", "consent", "show", str(g), "--recipient", "Nina Petit", rule="not_yet_valid")
 
 
-def test_bound_to_other_letter(world: World, refused: Any) -> None:
-    letter, other = world.path("letter.md"), world.path("other.md")
+def test_letter_binding_is_replaced_by_drafts(world: World) -> None:
+    """``--letter`` bound only the Markdown source: refused, pointing to --draft."""
+    letter = world.path("letter.md")
     letter.write_text("# Referral\nDear colleague, ...\n")
-    other.write_text("# Referral\nDear colleague, something else\n")
-    g = grant(world, "--letter", str(letter))
-    ok = world.run("gp", "consent", "show", str(g), "--recipient", "Nina Petit",
-                   "--letter", str(letter))  # fmt: skip
-    assert ok.exit_code == 0, ok.stderr
-    refused("gp", "consent", "show", str(g), "--recipient", "Nina Petit", "--letter", str(other),
-            rule="bound_to_other_letter")  # fmt: skip
+    g = grant(world)
+    res = world.run("gp", "consent", "show", str(g), "--recipient", "Nina Petit",
+                    "--letter", str(letter))  # fmt: skip
+    assert res.exit_code == 2, res.stderr
+    assert "no longer supported" in res.stderr
 
 
 def test_revoked_check(world: World, refused: Any) -> None:

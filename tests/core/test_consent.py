@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import replace
 from typing import Any
@@ -31,6 +32,7 @@ from securemsg.core.consent import (
 from securemsg.core.digests import letter_digest
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, default_domains
 from securemsg.core.identity import Profile, Role, SecretIdentity
+from securemsg.core.letter.manifest import Item, item_digest, letter_commitment
 from securemsg.core.testkeys import derive_test_identity
 from securemsg.errors import ConsentRefused, InvalidValue, SignatureError
 
@@ -400,11 +402,26 @@ def test_not_yet_valid() -> None:
     refused("not_yet_valid", facts(date=NOW + 11 * DAY), g, now=NOW)  # clock of the checker
 
 
-def test_bound_to_other_letter() -> None:
-    g = make_grant(letter_digest=letter_digest(b"the letter the patient read"))
-    assert check(facts(letter_digest=letter_digest(b"the letter the patient read")), g)
-    refused("bound_to_other_letter", facts(letter_digest=letter_digest(b"another letter")), g)
-    refused("bound_to_other_letter", facts(letter_digest=None), g)
+def test_bound_letter_mismatch() -> None:
+    reviewed, other = hashlib.sha256(b"reviewed").digest(), hashlib.sha256(b"other").digest()
+    g = make_grant(commitment=reviewed)
+    assert check(facts(letter_commitment=reviewed), g)
+    refused("bound_letter_mismatch", facts(letter_commitment=other), g)
+    refused("bound_letter_mismatch", facts(letter_commitment=None), g)
+    assert check(facts(letter_commitment=other))  # a grant bound to no letter
+
+
+def test_bound_to_source_only() -> None:
+    """The old binding to a Markdown source's digest covers no attachment: refused."""
+    digest = letter_digest(b"the letter the patient read")
+    g = make_grant(letter_digest=digest)
+    refused("bound_to_source_only", facts(letter_digest=digest), g)
+
+
+def test_grant_bound_twice_is_malformed() -> None:
+    with pytest.raises(ConsentRefused) as info:
+        make_grant(letter_digest=bytes(32), commitment=bytes(32))
+    assert info.value.rule == "malformed"
 
 
 def test_revoked() -> None:
@@ -536,6 +553,20 @@ GRANT_FOR_MUTATION = make_grant(rng=counter_rng())
 VT = 1_800_000_000
 
 
+def vector_commitment(patient: Card, specialist: Card) -> bytes:
+    """The letter of the doc vectors: id 16 zero bytes, a referral whose one
+    section ``# Referral`` (salt 16 zero bytes) goes to the specialist."""
+    text = b"# Referral\n"
+    digest = item_digest(0, "section", D.MEDICAL, "", bytes(16), (text,), len(text))
+    return letter_commitment(
+        bytes(16),
+        Purpose.REFERRAL,
+        patient.fingerprint,
+        [Item(0, "section", D.MEDICAL, digest)],
+        [(specialist.fingerprint, frozenset({D.MEDICAL}))],
+    )
+
+
 def doc_vectors() -> dict[str, bytes]:
     p = derive_test_identity("consent-vector/patient")
     prof = Profile(
@@ -558,7 +589,7 @@ def doc_vectors() -> dict[str, bytes]:
         purpose=Purpose.REFERRAL,
         now=VT,
         exclude=[D.INSURANCE],
-        letter_digest=letter_digest(b"# Referral\n"),
+        commitment=vector_commitment(pc, sc),
         rng=lambda n: bytes(range(n)),
     )
     r = Revocation.sign(p, pc, g, VT + DAY)

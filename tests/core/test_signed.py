@@ -264,7 +264,10 @@ def test_signature_is_checked_before_the_payload(what: str) -> None:
 @pytest.mark.parametrize("what", list(OBJECTS))
 @pytest.mark.parametrize("version", [True, 1.0, 2, 0, None, "1"])
 def test_version_is_the_integer_one(what: str, version: Any) -> None:
+    """(The letter manifest reads formats 1 and 2: 3 stands for 2 there.)"""
     data, secret, _ = OBJECTS[what]
+    if what == "letter manifest" and version == 2:
+        version = 3
     p = payload_of(data)
     p["v"] = version
     assert outcome(what, resign(data, secret, payload=p))[0] in {"FormatError", "ConsentRefused"}

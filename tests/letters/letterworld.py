@@ -295,6 +295,7 @@ class World:
         author: str = "gp",
         consent: bytes | str | None = "auto",
         patient: str | None = "auto",
+        padding: Callable[[int], bytes] | None = None,
     ) -> bytes:
         m = planned.manifest
         if domains is None:
@@ -310,7 +311,13 @@ class World:
         assert not isinstance(consent, str)
         return b"".join(
             reference.envelope(
-                planned, self.secret(author), self.card(recipient), domains, consent, pcard
+                planned,
+                self.secret(author),
+                self.card(recipient),
+                domains,
+                consent,
+                pcard,
+                padding=padding,
             )
         )
 

@@ -180,6 +180,7 @@ def run_consent(v: Vector) -> dict[str, str]:
             ),
             letter_digest=None,
             date=int(v.get("check-date")),
+            letter_commitment=bytes.fromhex(c) if (c := v.opt("check-commitment")) else None,
         )
         revocations = [Revocation.verify(bytes.fromhex(h), patient) for h in v.all("revocation")]
         objections = [Objection.verify(bytes.fromhex(h), patient) for h in v.all("objection")]
@@ -196,6 +197,7 @@ def run_consent(v: Vector) -> dict[str, str]:
         "exclude": ",".join(d.value for d in Domain if d in grant.exclude),
         "issued-at": str(grant.issued_at),
         "not-after": str(grant.not_after),
+        "commitment": grant.commitment.hex() if grant.commitment else "",
     }
 
 

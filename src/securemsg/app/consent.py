@@ -29,7 +29,6 @@ from securemsg.core.consent import (
     common,
     grant_status,
 )
-from securemsg.core.digests import letter_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Role
 from securemsg.errors import FormatError, UsageError, VerificationError
@@ -40,7 +39,6 @@ from securemsg.store.fs import write_new
 from securemsg.store.home import Home
 
 MAX_CONSENT_FILE = 64 * 1024
-MAX_LETTER_FILE = 16 * 1024 * 1024
 Lookup = Callable[[str], str | None]
 
 
@@ -138,7 +136,7 @@ def _info(home: Home, store: ConsentStore, obj: ConsentObject, card: Card, now: 
 
 
 # -- signing (the patient) ----------------------------------------------------------
-def _write_and_keep(home: Home, obj: ConsentObject, output: Path, now: int) -> ConsentInfo:
+def write_and_keep(home: Home, obj: ConsentObject, output: Path, now: int) -> ConsentInfo:
     check_new_file(output)
     write_new(output, obj.encoded)
     store = ConsentStore(home)
@@ -157,12 +155,10 @@ def grant(
     domains: list[Domain] | None,
     exclude: list[Domain],
     valid_for: int,
-    letter: Path | None,
     output: Path,
     now: int,
 ) -> ConsentInfo:
     """Sign a grant (``me``: :func:`require_patient`), write it to ``output``, keep it."""
-    digest = letter_digest(read_limited(letter, MAX_LETTER_FILE, "letter")) if letter else None
     secret = home.unlock()
     sender_contact = Contacts(home).find(sender)
     if sender_contact.card.profile.role.is_patient:
@@ -178,9 +174,8 @@ def grant(
         exclude=exclude,
         now=now,
         valid_for=valid_for,
-        letter_digest=digest,
     )
-    return _write_and_keep(home, signed, output, now)
+    return write_and_keep(home, signed, output, now)
 
 
 def revoke(home: Home, me: Card, grant_file: Path, output: Path, now: int) -> ConsentInfo:
@@ -189,14 +184,14 @@ def revoke(home: Home, me: Card, grant_file: Path, output: Path, now: int) -> Co
     secret = home.unlock()
     store = ConsentStore(home)
     store.record(withdrawn.encoded, now, origin="signed")
-    return _write_and_keep(home, Revocation.sign(secret, me, withdrawn, now), output, now)
+    return write_and_keep(home, Revocation.sign(secret, me, withdrawn, now), output, now)
 
 
 def object_to(home: Home, me: Card, to: str, output: Path, now: int) -> ConsentInfo:
     """Object to a recipient (a contact or a role) being informed about ``me``."""
     secret = home.unlock()
     target = resolve_recipient(home, to)
-    return _write_and_keep(home, Objection.sign(secret, me, target, now), output, now)
+    return write_and_keep(home, Objection.sign(secret, me, target, now), output, now)
 
 
 # -- verifying, checking, recording (anyone) ------------------------------------------
@@ -212,6 +207,12 @@ def show(home: Home, file: Path, now: int, query: LetterQuery | None = None) -> 
         return info
     if not isinstance(obj, Grant):
         raise UsageError("only a grant can be checked against a letter")
+    if query.letter is not None:
+        raise UsageError(
+            "--letter is no longer supported: a grant is bound to a prepared letter "
+            "(its items and recipients), not to a Markdown text",
+            hint="a letter-bound grant is checked when its draft is sent (send --draft)",
+        )
     decision = _check(home, obj, card, store, now, query)
     return ConsentInfo(info.obj, card, info.status, info.recorded, info.lookup, decision=decision)
 
@@ -234,9 +235,7 @@ def _check(
         patient_fp=card.fingerprint,
         purpose=Purpose.parse(q.purpose) if q.purpose else grant.purpose,
         disclosures=tuple(disclosures),
-        letter_digest=letter_digest(read_limited(q.letter, MAX_LETTER_FILE, "letter"))
-        if q.letter
-        else None,
+        letter_digest=None,
         date=now,
         basis=Basis.CONSENT,
         patient_identifiers_present=True,

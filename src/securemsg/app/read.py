@@ -87,9 +87,12 @@ def open_letter(
     save_dir: Path | None = None,
     check_consent_now: bool = True,
 ) -> OpenedLetter:
-    # a stored letter may be addressed to a key of mine I rotated away from
+    # a stored letter may be addressed to a key of mine I rotated away from,
+    # and may predate padding (no check now)
     previous = [] if check_consent_now else my_previous_keys(box)
-    env = Opening(src, box.secret, box.card.fingerprint, previous)
+    env = Opening(
+        src, box.secret, box.card.fingerprint, previous, require_padding=check_consent_now
+    )
     author = (
         author_card(box, env.author_fp, now)
         if check_consent_now

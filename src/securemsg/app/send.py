@@ -19,9 +19,17 @@ from securemsg.core.consent import Basis, Grant, check_consent
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter import compose, limits, policy
-from securemsg.core.letter.manifest import PhoneCall
+from securemsg.core.letter.container import padded_size
+from securemsg.core.letter.manifest import Item, PhoneCall, letter_commitment
 from securemsg.core.letter.source import LetterSource
-from securemsg.errors import InvalidValue, KeyReplaced, KeyRevoked, NotFoundError, UsageError
+from securemsg.errors import (
+    InvalidValue,
+    KeyReplaced,
+    KeyRevoked,
+    NotFoundError,
+    UsageError,
+    VerificationError,
+)
 from securemsg.store import sending
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contact, Contacts
@@ -42,6 +50,10 @@ class AttachmentFile:
     domain: Domain
     READS: ClassVar[int] = 2
 
+    @property
+    def name(self) -> str:
+        return self.path.name
+
     def size(self) -> int:
         return self.path.stat().st_size
 
@@ -49,6 +61,30 @@ class AttachmentFile:
         with self.path.open("rb") as fh:
             while data := fh.read(PIECE):
                 yield data
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentData:
+    """An attachment held in memory: one of a prepared draft's (app/draft.py)."""
+
+    name: str
+    domain: Domain
+    data: bytes
+
+    def size(self) -> int:
+        return len(self.data)
+
+    def chunks(self) -> Iterator[bytes]:
+        yield self.data
+
+
+@dataclass(frozen=True, slots=True)
+class FromDraft:
+    """A send of a prepared draft: its fixed id and salts, and its items as the
+    draft's content gives them (the letter commitment is recomputed from them)."""
+
+    fixed: compose.Fixed
+    items: tuple[Item, ...]
 
 
 @dataclass
@@ -60,12 +96,13 @@ class SendRequest:
     consent: bytes | None = None
     emergency: bool = False
     pseudonym: str | None = None
-    attachments: list[AttachmentFile] = field(default_factory=list)
+    attachments: list[AttachmentFile | AttachmentData] = field(default_factory=list)
     reply_to: str | None = None
     phone_call: int | None = None
     no_patient_copy: bool = False
     out_dir: Path | None = None
     drop: Path | None = None
+    draft: FromDraft | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +215,7 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
     patient_fp = patient.fingerprint if patient else None
     plan_recipients, withheld = policy.disclosures(present, recipients, grant, patient_fp)
     digest = letter_digest(req.source.raw)
+    commitment = _commitment(req, patient_fp, plan_recipients)
     facts = policy.send_facts(
         me,
         patient,
@@ -188,6 +226,7 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         now,
         phone_call=phone is not None,
         letter_domains=present,
+        commitment=commitment,
     )
     store = ConsentStore(box.home)
     check_consent(
@@ -211,6 +250,11 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         reserved = sending.reserve(folders, len(req.source.raw), sizes, plan_recipients)
         try:
             planned = _plan(box, req, plan_recipients, basis, now, patient, in_reply_to, phone)
+            if commitment is not None and planned.manifest.commitment() != commitment:
+                raise VerificationError(
+                    "the letter built from the draft differs from the draft the patient reviewed",
+                    hint="prepare the letter again (send --prepare) and ask for a new consent",
+                )
             written = sending.write(
                 box, planned, plan_recipients, folders, req.consent, patient, now, reserved
             )
@@ -242,7 +286,8 @@ def _check_size(text: int, sizes: list[tuple[Domain, int]]) -> None:
     exceed what a recipient accepts (MAX_ENVELOPE, 1 TiB; a larger file is
     refused by its size at receive): before any attachment is read."""
     n = text + sum(size for _domain, size in sizes)
-    if n + n // 4096 + ENVELOPE_MARGIN > limits.MAX_ENVELOPE:
+    padded = padded_size(n + ENVELOPE_MARGIN)  # docs/format.md §11: at most 12 % more
+    if padded + padded // 4096 > limits.MAX_ENVELOPE:
         raise InvalidValue(
             f"the letter and its attachments come to {n} bytes: more than a recipient "
             f"accepts ({limits.MAX_ENVELOPE >> 40} TiB per envelope, with its encryption)",
@@ -250,11 +295,30 @@ def _check_size(text: int, sizes: list[tuple[Domain, int]]) -> None:
         )
 
 
+def _commitment(
+    req: SendRequest,
+    patient_fp: str | None,
+    plan_recipients: list[tuple[Card, frozenset[Domain]]],
+) -> bytes | None:
+    """The letter commitment of a send from a prepared draft: its id, kind,
+    patient, items, and the recipients with the domains this send gives them.
+    A letter that is not a draft has none: a letter-bound grant refuses it."""
+    if req.draft is None:
+        return None
+    return letter_commitment(
+        req.draft.fixed.message_id,
+        req.kind,
+        patient_fp,
+        req.draft.items,
+        [(card.fingerprint, domains) for card, domains in plan_recipients],
+    )
+
+
 def _checked_text(req: SendRequest) -> SendRequest:
     """The rules a recipient holds the letter to (core/letter/limits.py): the
     pseudonym cleaned like a subject, attachment names and the item count."""
     for a in req.attachments:
-        limits.item_name(a.path.name, "attachment")
+        limits.item_name(a.name, "attachment")
     limits.item_count(len(req.source.sections), len(req.source.sections) + len(req.attachments))
     if req.pseudonym is None:
         return req
@@ -274,7 +338,7 @@ def _plan(
     return compose.plan(
         source=req.source,
         attachments=[
-            compose.Attachment(a.path.name, a.domain, a.size(), a.chunks) for a in req.attachments
+            compose.Attachment(a.name, a.domain, a.size(), a.chunks) for a in req.attachments
         ],
         kind=req.kind,
         author=box.secret,
@@ -288,6 +352,7 @@ def _plan(
         consent_digest=object_digest(req.consent) if req.consent else None,
         in_reply_to=in_reply_to,
         phone_call=phone,
+        fixed=req.draft.fixed if req.draft is not None else None,
     )
 
 

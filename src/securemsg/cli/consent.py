@@ -1,4 +1,7 @@
-"""consent grant / revoke / object / show / import / list (docs/cli.md, "Consent")."""
+"""consent grant / revoke / object / show / import / list (docs/cli.md, "Consent").
+
+Long file: six commands and their one renderer; grant has two forms (by options,
+or for a prepared draft, whose review lives in cli/drafts.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from securemsg.app import consent as consenting
 from securemsg.app.consent import ConsentInfo, Imported, Lookup
 from securemsg.app.home import Home
 from securemsg.cli import account, complete
+from securemsg.cli.drafts import grant_draft
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card
@@ -83,6 +87,7 @@ def consent_json(
                 "issued_at": iso_json(obj.issued_at),
                 "not_after": iso_json(obj.not_after),
                 "letter_digest": obj.letter_digest.hex() if obj.letter_digest else None,
+                "commitment": obj.commitment.hex() if obj.commitment else None,
                 "explanation": explain(obj, lookup),
             }
         )
@@ -250,11 +255,11 @@ OUTPUT = click.option(
 
 
 @consent.command("grant")
-@click.option("--from", "sender", required=True, metavar="CONTACT", help="Who may send.",
+@click.option("--from", "sender", metavar="CONTACT", help="Who may send.",
               shell_complete=complete.contacts)  # fmt: skip
-@click.option("--to", "to", required=True, multiple=True, metavar="CONTACT|ROLE",
+@click.option("--to", "to", multiple=True, metavar="CONTACT|ROLE",
               help="Who may receive.", shell_complete=complete.contacts_or_roles)  # fmt: skip
-@click.option("--purpose", required=True, help=", ".join(p.value for p in Purpose),
+@click.option("--purpose", help=", ".join(p.value for p in Purpose),
               shell_complete=complete.kinds)  # fmt: skip
 @click.option("--domain", "domains", multiple=True, metavar="D", help="Allowed care domain.",
               shell_complete=complete.domains)  # fmt: skip
@@ -262,26 +267,51 @@ OUTPUT = click.option(
               shell_complete=complete.domains)  # fmt: skip
 @click.option("--valid-for", default="90d", show_default=True, help="e.g. 90d, 12w, 48h.")
 @click.option(
-    "--letter",
+    "--draft",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Bind the grant to this exact letter (Markdown), after reading it.",
+    help="Review this prepared letter and consent to exactly it (send --prepare).",
 )
+@click.option("--yes", is_flag=True, help="With --draft: sign without asking (scripts).")
+@click.option("--letter", hidden=True, help="Replaced by --draft.")
 @OUTPUT
 @pass_ctx
 def consent_grant(
     ctx: Ctx,
-    sender: str,
+    sender: str | None,
     to: tuple[str, ...],
-    purpose: str,
+    purpose: str | None,
     domains: tuple[str, ...],
     excludes: tuple[str, ...],
     valid_for: str,
-    letter: Path | None,
+    draft: Path | None,
+    yes: bool,
+    letter: str | None,
     output: Path,
 ) -> None:
-    """Sign a consent grant: who may tell whom what, for which purpose, until when."""
+    """Sign a consent grant: who may tell whom what, for which purpose, until when.
+
+    With --draft, the grant is for exactly one prepared letter, after reviewing it."""
+    if letter is not None:
+        raise UsageError(
+            "--letter is no longer supported: it bound only the letter's Markdown text, "
+            "not its attachments nor its recipients",
+            hint="ask the practitioner for a prepared draft (send --prepare) and use --draft",
+        )
+    seconds = parse_duration(valid_for)
+    if draft is not None:
+        if sender or to or purpose or domains or excludes:
+            raise UsageError(
+                "--from, --to, --purpose, --domain and --exclude come from the draft",
+                hint="give only --draft DRAFT, --valid-for and -o FILE",
+            )
+        _signed(ctx, grant_draft(ctx, draft, seconds, yes, output))
+        return
+    if sender is None or not to or purpose is None:
+        raise UsageError("give --from, --to and --purpose (or --draft DRAFT)")
+    if yes:
+        raise UsageError("--yes goes with --draft")
     what, allowed = Purpose.parse(purpose), [Domain.parse(d) for d in domains] or None
-    excluded, seconds = [Domain.parse(d) for d in excludes], parse_duration(valid_for)
+    excluded = [Domain.parse(d) for d in excludes]
 
     def sign(home: Home, me: Card, now: int) -> ConsentInfo:
         return consenting.grant(
@@ -293,7 +323,6 @@ def consent_grant(
             domains=allowed,
             exclude=excluded,
             valid_for=seconds,
-            letter=letter,
             output=output,
             now=now,
         )

@@ -1,4 +1,8 @@
-"""send (receive and verify: cli/receiving.py, which imports none of the send path)."""
+"""send (receive and verify: cli/receiving.py, which imports none of the send path).
+
+Long file: send has three forms (a letter by file, drop or mail; --prepare a
+draft; --draft a prepared letter), each with its option checks; the draft's own
+views and checks live in cli/drafts.py."""
 
 from __future__ import annotations
 
@@ -9,17 +13,18 @@ from typing import Any
 
 import click
 
+from securemsg.app import draft as drafting
 from securemsg.app import send as sending
 from securemsg.app.send import AttachmentFile, SendRequest, SendResult
 from securemsg.cli import complete
+from securemsg.cli.drafts import PreparedView, check_draft_send, read_consent
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter.policy import SendRule
 from securemsg.core.letter.source import parse_letter
-from securemsg.errors import FormatError, SendRefused, UsageError
+from securemsg.errors import SendRefused, UsageError
 
-MAX_CONSENT_FILE = 64 * 1024
 # The send rules (core/letter/policy.py), in the words of send's options.
 OPTION_WORDS = {
     SendRule.ONE_BASIS: "give exactly one of --consent FILE, --emergency or --pseudonym LABEL",
@@ -108,18 +113,18 @@ class SentView:
 
 
 @click.command()
-@click.argument("letter", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "letter", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "--to",
     "to",
     multiple=True,
-    required=True,
     help="Recipient contact (repeat).",
     shell_complete=complete.contacts,
 )
 @click.option(
     "--kind",
-    required=True,
     help="referral, reply, emergency-report, hospital-report, "
     "dossier-transfer, tele-expertise, second-opinion.",
     shell_complete=complete.kinds,
@@ -156,6 +161,18 @@ class SentView:
 )
 @click.option("--mail", "by_mail", is_flag=True, help="Send by mail (docs/cli.md).")
 @click.option("--account", metavar="NAME", help="The mail account to send from.")
+@click.option(
+    "--prepare",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="DRAFT",
+    help="Prepare the letter for the patient to review and consent to (no send).",
+)
+@click.option(
+    "--draft",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="DRAFT",
+    help="Send exactly this prepared letter, under the consent signed for it.",
+)
 @pass_ctx
 def send(
     ctx: Ctx,
@@ -174,16 +191,33 @@ def send(
     drop: Path | None,
     by_mail: bool,
     account: str | None,
+    prepare: Path | None,
+    draft: Path | None,
 ) -> None:
-    """Sign, encrypt and deliver LETTER (Markdown) to each recipient."""
+    """Sign, encrypt and deliver LETTER (Markdown) to each recipient.
+
+    With --prepare DRAFT, only prepare it for the patient's review (consent
+    grant --draft); with --draft DRAFT, send that prepared letter exactly."""
     if by_mail and (out_dir is not None or drop is not None):
         raise UsageError("give one of -o DIR, --drop DIR or --mail")
-    consent_bytes = None
-    if consent is not None:
-        with consent.open("rb") as fh:  # bounded read: never load a huge file
-            consent_bytes = fh.read(MAX_CONSENT_FILE + 1)
-        if len(consent_bytes) > MAX_CONSENT_FILE:
-            raise FormatError(f"{consent} is too large to be a consent grant")
+    consent_bytes = read_consent(consent)
+    if draft is not None:
+        granted = check_draft_send(
+            {
+                "LETTER": letter, "--to": to, "--kind": kind, "--patient": patient,
+                "--emergency": emergency, "--pseudonym": pseudonym, "--attach": attach,
+                "--reply-to": reply_to, "--phone-call": phone_call,
+                "--no-patient-copy": no_patient_copy, "--prepare": prepare, "--mail": by_mail,
+            },
+            consent_bytes,
+        )  # fmt: skip
+        result = drafting.send_draft(ctx.home(), draft, granted, out_dir, drop, ctx.now())
+        emit(SentView(result), ctx.as_json)
+        return
+    if letter is None or not to or kind is None:
+        raise UsageError("give the LETTER, --to and --kind (or --draft DRAFT)")
+    if prepare is not None and (out_dir is not None or drop is not None):
+        raise UsageError("--prepare writes a draft only; -o or --drop come with --draft")
     req = SendRequest(
         source=parse_letter(letter.read_bytes(), default_subject=letter.stem),
         to=list(to),
@@ -199,9 +233,18 @@ def send(
         out_dir=out_dir,
         drop=drop,
     )
+    if prepare is not None:
+        try:
+            prepared = drafting.prepare(ctx.home(), req, prepare, ctx.now())
+        except SendRefused as exc:
+            raise UsageError(option_words(exc), hint=exc.hint) from exc
+        emit(PreparedView(prepared), ctx.as_json)
+        return
     from securemsg.cli.progress import with_progress
 
-    req.attachments, bar = with_progress(req.attachments)
+    files = [a for a in req.attachments if isinstance(a, AttachmentFile)]
+    shown, bar = with_progress(files)
+    req.attachments = list(shown)
     try:
         if by_mail or (out_dir is None and drop is None):  # by mail: the home's default
             from securemsg.cli.account import send_mail

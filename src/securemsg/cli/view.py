@@ -13,15 +13,27 @@ from securemsg.core.times import iso_time, rfc3339
 
 if TYPE_CHECKING:  # a type only: `inbox` need not import the whole reading path
     from securemsg.app.read import OpenedLetter
+    from securemsg.core.letter.manifest import RecipientEntry
 
 MARKDOWN_BUDGET = 32 * 1024  # characters of a letter's sections laid out as Markdown
+
+
+def recipient_name(r: RecipientEntry, names: dict[str, str]) -> str:
+    """My own name for a recipient (a contact, or me), else the name its author
+    signed into the manifest, marked as such, else its fingerprint's start."""
+    if r.fp in names:
+        return names[r.fp]
+    if r.name is not None:
+        return f"{r.name} (named by the author)"
+    return r.fp[:16]
 
 
 def recipients_json(o: OpenedLetter, names: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {
             "fingerprint": r.fp,
-            "name": names.get(r.fp),
+            "name": names.get(r.fp, r.name),
+            "named_by": "you" if r.fp in names else ("author" if r.name is not None else None),
             "role": r.role.value,
             "domains": sorted(d.value for d in r.domains),
         }
@@ -68,7 +80,7 @@ class LetterView:
             who = (
                 "You"
                 if r.fp == self.me.fingerprint
-                else f"{names.get(r.fp, r.fp[:16])} ({r.role.value})"
+                else f"{recipient_name(r, names)} ({r.role.value})"
             )
             if r.domains >= everything:
                 what = "the whole letter"
@@ -232,7 +244,7 @@ class LetterView:
             ["Recipient", "Role", "Domains"],
             [
                 [
-                    names.get(r.fp, r.fp[:16]),
+                    recipient_name(r, names),
                     r.role.value,
                     ", ".join(sorted(d.value for d in r.domains)),
                 ]

@@ -20,6 +20,7 @@ OBJECT_DIGEST: Final = b"securemsg/object-digest/v1"
 LOG_CHAIN: Final = b"securemsg/log-chain/v1"
 ENVELOPE_HEADER: Final = b"securemsg/envelope-header/v1"
 ENVELOPE_FILE: Final = b"securemsg/envelope-file/v1"
+LETTER_COMMITMENT: Final = b"securemsg/letter-commitment/v1"
 
 # COSE_Sign1 object types: the content type (label 3) of the protected header.
 # A signature made for one type never verifies as another.
@@ -49,6 +50,7 @@ HASH_LABELS: Final = (
     LOG_CHAIN,
     ENVELOPE_HEADER,
     ENVELOPE_FILE,
+    LETTER_COMMITMENT,
 )
 COSE_TYPES: Final = (
     COSE_CARD,

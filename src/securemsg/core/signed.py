@@ -105,12 +105,13 @@ class Kind(Frozen):
     """One type of signed object: its COSE object type (labels.COSE_*), its name in
     messages, the fields of its payload besides ``v``, and its step-3 error."""
 
-    __slots__ = ("object_type", "what", "required", "optional", "wrong_signer")  # noqa: RUF023
+    __slots__ = ("object_type", "what", "required", "optional", "wrong_signer", "versions")  # noqa: RUF023
     object_type: str
     what: str
     required: frozenset[str]
     optional: frozenset[str]
     wrong_signer: WrongSigner
+    versions: frozenset[int]  # the payload versions ``v`` a reader accepts
 
     def __init__(
         self,
@@ -119,8 +120,10 @@ class Kind(Frozen):
         required: Iterable[str],
         optional: Iterable[str] = (),
         wrong_signer: WrongSigner = signed_by_other,
+        versions: Iterable[int] = (VERSION,),
     ) -> None:
         _set(self, "object_type", object_type)
+        _set(self, "versions", frozenset(versions))
         _set(self, "what", what)
         _set(self, "required", frozenset(required))
         _set(self, "optional", frozenset(optional))
@@ -128,7 +131,9 @@ class Kind(Frozen):
 
     def fields(self, payload: Any) -> Fields:
         """Step 6 on a decoded payload (also used by writers that read back what they sign)."""
-        return Fields(payload, self.what, self.required, self.optional, versioned=True)
+        return Fields(
+            payload, self.what, self.required, self.optional, versioned=True, versions=self.versions
+        )
 
 
 def sign(secret: KeyHolder, kind: Kind, payload: dict[str, Any]) -> bytes:
@@ -206,7 +211,7 @@ class Fields:
     message, an optional ``name`` (default: the key).
     """
 
-    __slots__ = ("_map", "what")
+    __slots__ = ("_map", "version", "what")
 
     def __init__(
         self,
@@ -216,14 +221,19 @@ class Fields:
         optional: Iterable[str] = (),
         *,
         versioned: bool = False,
+        versions: Iterable[int] = (VERSION,),
     ) -> None:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             raise FormatError(f"{what}: must be a map with text keys")
         needed = set(required)
+        self.version = 0
         if versioned:
             v = value.get("v")
-            if type(v) is not int or v != VERSION:
-                raise FormatError(f"{what}: unsupported version (this software reads {VERSION})")
+            accepted = sorted(versions)
+            if type(v) is not int or v not in accepted:
+                reads = " and ".join(str(x) for x in accepted)
+                raise FormatError(f"{what}: unsupported version (this software reads {reads})")
+            self.version = v
             needed.add("v")
         unknown = set(value) - needed - set(optional)
         if unknown:

@@ -18,6 +18,7 @@ from pathlib import Path
 from securemsg.core.card import Card
 from securemsg.core.domains import Domain
 from securemsg.core.letter import compose
+from securemsg.core.letter.container import padded_size
 from securemsg.core.letter.proofs import EnvelopeHasher
 from securemsg.errors import ConflictError, SecureMsgError, UsageError
 from securemsg.store import drop as dropfolder
@@ -139,8 +140,9 @@ def reserve(
 ) -> Reserved:
     """The envelopes' temp files, made now, their space reserved on a worker
     (store/space.py): the recipients', then the double. Each is about as large
-    as the letter and the attachments it holds, plus the STREAM tags (16 bytes
-    per 64 KiB) and room for the header and manifest. None where the folder
+    as the letter and the attachments it holds, plus room for the header and
+    manifest, padded (core/letter/container.py), plus the STREAM tags (16 bytes
+    per 64 KiB). None where the folder
     does not exist yet: a drop folder's recipient folder is made later, as
     before (a send that fails before must leave no trace)."""
     dirs = [folders.existing(k) for k in range(len(recipients))] + [folders.sent]
@@ -148,7 +150,8 @@ def reserve(
     out: list[tuple[Path | Dir, int] | None] = []
     for directory, domains in zip(dirs, [d for _c, d in recipients] + [everything], strict=True):
         n = letter_size + sum(size for domain, size in attachments if domain in domains)
-        out.append((directory, n + n // 4096 + (64 << 10)) if directory is not None else None)
+        n = padded_size(n + (64 << 10))  # the records around the items, then padding
+        out.append((directory, n + n // 4096) if directory is not None else None)
     try:
         return Reserved(out)
     except Unsafe as exc:

@@ -15,6 +15,7 @@ SRC = Path(__file__).resolve().parents[3] / "src"
 HAZMAT_CALLERS = {
     "securemsg.core.letter.compose": "signs the header bytes before sealing the payload",
     "securemsg.core.letter.opening": "verifies the header and manifest as the payload streams",
+    "securemsg.core.letter.draft": "opens a prepared draft with the key holder's share opener",
     "securemsg.core.storage": "HKDF for the storage keys",
     "securemsg.store.agent.server": "opens an X25519 stanza with the key kept in the agent",
 }

@@ -89,6 +89,9 @@ class LetterFacts:
     patient_card_carried: bool = False
     phone_call: bool = False  # the letter confirms a phone call (R6)
     letter_domains: frozenset[Domain] | None = None  # the domains of all its items
+    # letter_commitment (core/letter/manifest.py) of the letter as the checker
+    # recomputed it: its id, kind, patient, every item and every recipient.
+    letter_commitment: bytes | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "basis", Basis(self.basis))
@@ -204,13 +207,23 @@ def check_consent(
             party=patient_fp,
             hint="ask the patient for a new consent",
         )
-    if grant.letter_digest is not None and grant.letter_digest != facts.letter_digest:
+    if grant.letter_digest is not None:
         raise ConsentRefused(
-            "the consent is bound to the exact text of another letter; the patient has not "
-            "read and approved this one",
-            rule="bound_to_other_letter",
+            "the consent is bound only to the Markdown text of a letter, which does not cover "
+            "its attachments nor its recipients; such consents are no longer accepted",
+            rule="bound_to_source_only",
             party=patient_fp,
-            hint="give the patient this letter to read and sign a consent for it (--letter)",
+            hint="ask the patient to review the prepared letter and sign for it "
+            "(securemsg consent grant --draft)",
+        )
+    if grant.commitment is not None and grant.commitment != facts.letter_commitment:
+        raise ConsentRefused(
+            "the consent is bound to one prepared letter, and this letter's items or "
+            "recipients are not the ones the patient reviewed and signed for",
+            rule="bound_letter_mismatch",
+            party=patient_fp,
+            hint="send exactly the prepared draft the patient signed for "
+            "(securemsg send --draft DRAFT --consent GRANT)",
         )
     if facts.sender_fp != grant.sender_fp:
         raise ConsentRefused(

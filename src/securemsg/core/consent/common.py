@@ -126,7 +126,7 @@ GRANT: Final = signed.Kind(
     required=(
         "id", "patient", "from", "to", "purpose", "domains", "exclude", "issued_at", "not_after"
     ),
-    optional=("letter",),
+    optional=("letter", "commitment"),
     wrong_signer=_not_the_patient,
 )  # fmt: skip
 REVOCATION: Final = signed.Kind(

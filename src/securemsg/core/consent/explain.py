@@ -43,10 +43,15 @@ def explain(grant: Grant, contacts_lookup: Callable[[str], str | None]) -> list[
         "(a nurse: nursing and administrative; see the domain table).",
         f"Valid from {iso_time(grant.issued_at)} until {iso_time(grant.not_after)}.",
     ]
+    if grant.commitment is not None:
+        lines.append(
+            "Only for the one prepared letter the patient reviewed, with exactly its items "
+            f"and recipients (letter commitment {grant.commitment.hex()[:16]}...)."
+        )
     if grant.letter_digest is not None:
         lines.append(
-            "Only for the one letter the patient read "
-            f"(letter digest {grant.letter_digest.hex()[:16]}...)."
+            "Bound to a letter's Markdown source only (an older form that does not cover "
+            "attachments): no letter is accepted under it any more."
         )
     lines.append(f"Grant id: {grant.id_hex}.")
     return lines

@@ -56,8 +56,9 @@ class Grant(signed.Signed):
     exclude: frozenset[Domain]
     issued_at: int
     not_after: int
-    letter_digest: bytes | None
+    letter_digest: bytes | None  # obsolete binding to a Markdown source (refused by the check)
     encoded: bytes = field(repr=False)
+    commitment: bytes | None = None  # letter_commitment of the one prepared letter (R4)
 
     kind = KIND_GRANT
 
@@ -79,6 +80,7 @@ class Grant(signed.Signed):
         exclude: Iterable[Domain] = (),
         valid_for: int = DEFAULT_VALIDITY,
         letter_digest: bytes | None = None,
+        commitment: bytes | None = None,
         rng: Rng = nacl.utils.random,
     ) -> Grant:
         """Sign a grant. ``domains`` None means all domains not excluded."""
@@ -100,6 +102,8 @@ class Grant(signed.Signed):
             raise InvalidValue(f"a grant is valid for 1 second to {MAX_VALIDITY // DAY} days")
         if letter_digest is not None and len(letter_digest) != DIGEST_BYTES:
             raise InvalidValue("a letter digest is 32 bytes")
+        if commitment is not None and len(commitment) != DIGEST_BYTES:
+            raise InvalidValue("a letter commitment is 32 bytes")
         profile = patient_card.profile
         patient: dict[str, Any] = {
             "fp": bytes.fromhex(patient_card.fingerprint),
@@ -123,6 +127,8 @@ class Grant(signed.Signed):
         }
         if letter_digest is not None:
             payload["letter"] = letter_digest
+        if commitment is not None:
+            payload["commitment"] = commitment
         return cls.verify(signed.sign(secret, GRANT, payload), patient_card)
 
     @classmethod
@@ -170,6 +176,9 @@ class Grant(signed.Signed):
         if not 0 < not_after - issued <= MAX_VALIDITY:
             raise FormatError(f"{what}: not_after must follow issued_at by at most 3 years")
         letter = p.bstr("letter", DIGEST_BYTES) if "letter" in p else None
+        commitment = p.bstr("commitment", DIGEST_BYTES) if "commitment" in p else None
+        if letter is not None and commitment is not None:
+            raise FormatError(f"{what}: bound both to a letter source and to a prepared letter")
         if sender == patient_fp:
             raise FormatError(f"{what}: the sender cannot be the patient")
         return cls(
@@ -187,4 +196,5 @@ class Grant(signed.Signed):
             not_after=not_after,
             letter_digest=letter,
             encoded=data,
+            commitment=commitment,
         )

@@ -49,26 +49,20 @@ class Planned:
     items: tuple[tuple[Item, OutItem], ...]
 
 
-def plan(
-    *,
-    source: LetterSource,
-    attachments: Sequence[Attachment],
-    kind: Purpose,
-    author: KeyHolder,
-    author_card: Card,
-    recipients: Sequence[tuple[Card, frozenset[Domain]]],
-    basis: str,
-    now: int,
-    patient: Card | None = None,
-    pseudonym: str | None = None,
-    consent: bytes | None = None,
-    consent_digest: bytes | None = None,
-    in_reply_to: bytes | None = None,
-    phone_call: PhoneCall | None = None,
-    rng: Rng = nacl.utils.random,
-) -> Planned:
-    """Number and digest every item (hashing attachments once), sign the manifest."""
-    del consent  # carried in the envelopes; its digest is what the manifest names
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """What a prepared draft fixes before the patient signs: the message id and
+    one salt per item (sections, then attachments)."""
+
+    message_id: bytes
+    salts: tuple[bytes, ...]
+
+
+def items_of(
+    source: LetterSource, attachments: Sequence[Attachment], rng: Rng
+) -> list[tuple[Item, OutItem]]:
+    """Every item numbered and digested (docs/format.md §10): the sections, then
+    the attachments (each read once here); one ``rng(SALT_BYTES)`` per item."""
     pairs: list[tuple[Item, OutItem]] = []
     for section in source.sections:
         n, salt, data = len(pairs), rng(SALT_BYTES), section.data
@@ -94,14 +88,47 @@ def plan(
                 OutItem(n, salt, att.name, att.size, att.content),
             )
         )
+    return pairs
+
+
+def plan(
+    *,
+    source: LetterSource,
+    attachments: Sequence[Attachment],
+    kind: Purpose,
+    author: KeyHolder,
+    author_card: Card,
+    recipients: Sequence[tuple[Card, frozenset[Domain]]],
+    basis: str,
+    now: int,
+    patient: Card | None = None,
+    pseudonym: str | None = None,
+    consent: bytes | None = None,
+    consent_digest: bytes | None = None,
+    in_reply_to: bytes | None = None,
+    phone_call: PhoneCall | None = None,
+    rng: Rng = nacl.utils.random,
+    fixed: Fixed | None = None,
+) -> Planned:
+    """Number and digest every item (hashing attachments once), sign the manifest.
+
+    ``fixed``: the message id and item salts of a prepared draft (docs/cli.md
+    ``send --prepare``), so that the letter is exactly the one the patient
+    reviewed; else fresh random ones."""
+    del consent  # carried in the envelopes; its digest is what the manifest names
+    salts = list(fixed.salts) if fixed is not None else None
+    if salts is not None and len(salts) != len(source.sections) + len(attachments):
+        raise ValueError("a draft fixes one salt per item")
+    pairs = items_of(source, attachments, (lambda n: salts.pop(0)) if salts is not None else rng)
     patient_ids = patient.profile.identifiers() if patient is not None else ()
     manifest = Manifest(
-        message_id=rng(ID_BYTES),
+        message_id=fixed.message_id if fixed is not None else rng(ID_BYTES),
         kind=kind,
         date=now,
         author=author_card.fingerprint,
         recipients=tuple(
-            RecipientEntry(card.fingerprint, card.profile.role, doms) for card, doms in recipients
+            RecipientEntry(card.fingerprint, card.profile.role, doms, card.name)
+            for card, doms in recipients
         ),
         subject=source.subject,
         items=tuple(item for item, _ in pairs),

@@ -3,10 +3,13 @@
 A sequence of records, each ``type (1 byte) || length (8 bytes, big endian) ||
 body``, in this order and no other::
 
-    MANIFEST  BINDING  [CONSENT]  [PATIENT_CARD]  (ITEM_HEAD ITEM_BODY)*  END
+    MANIFEST  BINDING  [CONSENT]  [PATIENT_CARD]  (ITEM_HEAD ITEM_BODY)*  PADDING  END
 
 ITEM_HEAD is canonical CBOR {"n", "salt", "name"}; ITEM_BODY is the item's
-content, of any size, streamed. Nothing may follow END. Spec: docs/format.md.
+content, of any size, streamed. PADDING is zero bytes that bring the whole
+plaintext to :func:`padded_size` of its unpadded length (so an envelope's size
+tells little about the items it holds). Nothing may follow END. Spec:
+docs/format.md §11.
 """
 
 from __future__ import annotations
@@ -16,11 +19,50 @@ from dataclasses import dataclass
 from typing import Any
 
 from securemsg.core import cbor
-from securemsg.errors import FormatError
+from securemsg.errors import FormatError, PaddingError
 
-MANIFEST, BINDING, CONSENT, PATIENT_CARD, ITEM_HEAD, ITEM_BODY, END = 1, 2, 3, 4, 5, 6, 0xFF
+MANIFEST, BINDING, CONSENT, PATIENT_CARD, ITEM_HEAD, ITEM_BODY, PADDING, END = (
+    1, 2, 3, 4, 5, 6, 7, 0xFF
+)  # fmt: skip
 MAX_SMALL = 1 << 20  # any record but ITEM_BODY
 MAX_ITEM = 1 << 40
+HEAD = 9  # a record's type and length
+MIN_PADDED = 1 << 16  # every envelope's plaintext is at least this long
+_ZEROS = bytes(1 << 16)
+
+
+def padme(length: int) -> int:
+    """Padmé (Nikitin et al., "Reducing Metadata Leakage from Encrypted Files
+    and Communication with PURBs", PETS 2019): ``length`` rounded up so that
+    only its top ~log2(log2(length)) + 1 bits may be non-zero (at most 12 %
+    more)."""
+    if length < 2:
+        return length
+    e = length.bit_length() - 1  # floor(log2(length))
+    s = e.bit_length()  # floor(log2(e)) + 1
+    mask = (1 << (e - s)) - 1
+    return (length + mask) & ~mask
+
+
+def padded_size(unpadded: int) -> int:
+    """The plaintext length of an envelope whose records, PADDING head and END
+    record included, come to ``unpadded`` bytes: at least 64 KiB, else Padmé."""
+    return max(MIN_PADDED, padme(unpadded))
+
+
+def padding_length(before: int) -> int:
+    """The PADDING body after ``before`` bytes of records (docs/format.md §11)."""
+    unpadded = before + 2 * HEAD  # the PADDING head and the END record
+    return padded_size(unpadded) - unpadded
+
+
+def padding_record(before: int) -> Iterator[bytes]:
+    length = padding_length(before)
+    yield record_head(PADDING, length)
+    while length:
+        take = min(length, len(_ZEROS))
+        yield _ZEROS if take == len(_ZEROS) else _ZEROS[:take]
+        length -= take
 
 
 def record_head(rtype: int, length: int) -> bytes:
@@ -57,25 +99,34 @@ def write_envelopes(
     holds the items ``includes[k]`` accepts; its bytes, concatenated, are its
     records in the order of the format (docs/format.md)."""
     every = tuple(range(len(bindings)))
+    written = [0] * len(bindings)  # plaintext bytes of each envelope so far
     for k, binding in enumerate(bindings):
         start = [small_record(MANIFEST, manifest), small_record(BINDING, binding)]
         if consent is not None:
             start.append(small_record(CONSENT, consent))
         if patient_card is not None:
             start.append(small_record(PATIENT_CARD, patient_card))
-        yield (k,), b"".join(start)
+        first = b"".join(start)
+        written[k] += len(first)
+        yield (k,), first
     for item in items:
         who = tuple(k for k in every if includes[k](item))
         if not who:
             continue
         head = cbor.dumps({"n": item.n, "salt": item.salt, "name": item.name})
-        yield who, small_record(ITEM_HEAD, head) + record_head(ITEM_BODY, item.size)
-        written = 0
+        heads = small_record(ITEM_HEAD, head) + record_head(ITEM_BODY, item.size)
+        for k in who:
+            written[k] += len(heads) + item.size
+        yield who, heads
+        seen = 0
         for piece in item.content():
-            written += len(piece)
+            seen += len(piece)
             yield who, piece
-        if written != item.size:
+        if seen != item.size:
             raise FormatError(f"attachment {item.name!r} changed size while it was being sent")
+    for k in every:
+        for piece in padding_record(written[k]):
+            yield (k,), piece
     yield every, record_head(END, 0)
 
 
@@ -93,10 +144,15 @@ class EnvelopeReader:
     Item bodies are handed out as views of the chunks, without copies (the
     chunks must not change afterwards: bytes, or buffers never reused)."""
 
-    def __init__(self, chunks: Iterator[bytes | bytearray | memoryview]) -> None:
+    def __init__(
+        self, chunks: Iterator[bytes | bytearray | memoryview], require_padding: bool = True
+    ) -> None:
         self._chunks = chunks
+        self.require_padding = require_padding
         self._cur = memoryview(b"")
         self._off = 0
+        self.pos = 0  # plaintext bytes read so far
+        self.padded = False  # a PADDING record was read (and checked)
 
     def _more(self) -> None:
         """Make the next non-empty chunk current (the current one is used up)."""
@@ -115,6 +171,7 @@ class EnvelopeReader:
             k = min(n, len(self._cur) - self._off)
             parts.append(bytes(self._cur[self._off : self._off + k]))
             self._off += k
+            self.pos += k
             n -= k
         return b"".join(parts)
 
@@ -138,8 +195,18 @@ class EnvelopeReader:
         return self.small(rtype, what) if self.peek_type() == rtype else None
 
     def next_item(self) -> InItemHead | None:
-        """The next item's head, or None at END (which must close the stream)."""
+        """The next item's head, or None at END (which must close the stream).
+        A PADDING record before END is checked (:meth:`_padding`)."""
+        if self.peek_type() == PADDING:
+            self._padding()
+            if self.peek_type() != END:
+                raise PaddingError("the letter's padding is not followed by its end")
         if self.peek_type() == END:
+            if self.require_padding and not self.padded:
+                raise PaddingError(
+                    "the letter is not padded: an earlier version of securemsg wrote it",
+                    hint="ask its author to update securemsg and send it again",
+                )
             rtype, length = self._head()
             if length != 0:
                 raise FormatError("the letter's end record is malformed")
@@ -164,8 +231,23 @@ class EnvelopeReader:
             take = min(left, len(self._cur) - self._off)
             piece = self._cur[self._off : self._off + take]
             self._off += take
+            self.pos += take
             left -= take
             yield piece
+
+    def _padding(self) -> None:
+        """A PADDING record: exactly :func:`padding_length` zero bytes."""
+        before = self.pos
+        _rtype, length = self._head()
+        if length != padding_length(before):
+            raise PaddingError(
+                f"the letter's padding is {length} bytes, not the {padding_length(before)} "
+                "its size calls for"
+            )
+        for piece in self.body(length):
+            if bytes(piece).count(0) != len(piece):
+                raise PaddingError("the letter's padding is not all zero bytes")
+        self.padded = True
 
     def _fill_end(self) -> None:
         if self._off < len(self._cur):
@@ -183,5 +265,6 @@ def _name(rtype: int) -> str:
         PATIENT_CARD: "patient card",
         ITEM_HEAD: "item head",
         ITEM_BODY: "item body",
+        PADDING: "padding",
         END: "end",
     }.get(rtype, f"unknown (type {rtype})")

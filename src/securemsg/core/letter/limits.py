@@ -109,6 +109,9 @@ def check_manifest(m: Manifest) -> None:
         _same(pseudonym, m.pseudonym, "pseudonym")
     for key, value in m.patient_ids:
         _same(_PATIENT_RULES[key], value, f"patient {key.replace('_', ' ')}")
+    for r in m.recipients:
+        if r.name is not None:
+            _same(lambda v: names.clean_name(v, "recipient's name"), r.name, "recipient name")
     sections = sum(1 for i in m.items if i.kind == "section")
     if sections > MAX_SECTIONS:
         raise OverLimit(

@@ -30,6 +30,10 @@ MAX_PSEUDONYM = 100
 MAX_TIME = 2**40  # manifest times are 0 <= t < 2^40 (docs/format.md §1)
 BASES = ("consent", "emergency", "pseudonymous")
 ITEM_KINDS = ("section", "attachment")
+# Format 2 (this version writes it): recipients' names, and padded envelopes
+# (docs/format.md §9, §11.1). Format 1 (earlier versions) is still read from
+# the mailbox, never received (core/letter/opening.py).
+MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class RecipientEntry:
     fp: str
     role: Role
     domains: frozenset[Domain]
+    name: str | None = None  # the display name on the author's card for it (signed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,7 @@ class Manifest(signed.Signed):
     in_reply_to: bytes | None = None
     phone_call: PhoneCall | None = None
     encoded: bytes = field(default=b"", compare=False)
+    version: int = MANIFEST_VERSION
 
     @property
     def id_hex(self) -> str:
@@ -82,21 +88,25 @@ class Manifest(signed.Signed):
                 return entry
         return None
 
+    def commitment(self) -> bytes:
+        """What a letter-bound grant names (:func:`letter_commitment`), recomputed
+        from this manifest by every recipient."""
+        return letter_commitment(
+            self.message_id,
+            self.kind,
+            self.patient_fp,
+            self.items,
+            ((r.fp, r.domains) for r in self.recipients),
+        )
+
     def to_payload(self) -> dict[str, Any]:
         p: dict[str, Any] = {
-            "v": signed.VERSION,
+            "v": self.version,
             "id": self.message_id,
             "kind": self.kind.value,
             "date": self.date,
             "author": bytes.fromhex(self.author),
-            "recipients": [
-                {
-                    "fp": bytes.fromhex(r.fp),
-                    "role": r.role.value,
-                    "domains": sorted(d.value for d in r.domains),
-                }
-                for r in self.recipients
-            ],
+            "recipients": [_recipient_payload(r) for r in self.recipients],
             "subject": self.subject,
             "items": [
                 {"n": i.n, "kind": i.kind, "domain": i.domain.value, "digest": i.digest}
@@ -143,6 +153,8 @@ class Manifest(signed.Signed):
     @classmethod
     def _from_fields(cls, p: signed.Fields, encoded: bytes) -> Manifest:
         recipients = tuple(_recipient(r) for r in p.array("recipients", 1, MAX_RECIPIENTS))
+        if p.version < MANIFEST_VERSION and any(r.name is not None for r in recipients):
+            raise FormatError("letter manifest: format 1 names no recipient")
         if len({r.fp for r in recipients}) != len(recipients):
             raise FormatError("letter manifest: a recipient is listed twice")
         items = tuple(_item(i) for i in p.array("items", 1, MAX_ITEMS))
@@ -193,6 +205,7 @@ class Manifest(signed.Signed):
             in_reply_to=p.bstr("in_reply_to", ID_BYTES) if "in_reply_to" in p else None,
             phone_call=call,
             encoded=encoded,
+            version=p.version,
         )
 
 
@@ -209,6 +222,7 @@ MANIFEST = signed.Kind(
     ),
     optional=("patient", "pseudonym", "consent", "in_reply_to", "phone_call"),
     wrong_signer=_author_mismatch,
+    versions=(1, MANIFEST_VERSION),
 )  # fmt: skip
 
 
@@ -217,15 +231,27 @@ def peek_author(encoded: bytes) -> str:
     return signed.Unverified(encoded, MANIFEST).signer_fp
 
 
+def _recipient_payload(r: RecipientEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "fp": bytes.fromhex(r.fp),
+        "role": r.role.value,
+        "domains": sorted(d.value for d in r.domains),
+    }
+    if r.name is not None:
+        out["name"] = r.name
+    return out
+
+
 def _recipient(value: Any) -> RecipientEntry:
-    r = signed.Fields(value, "letter manifest recipient", {"fp", "role", "domains"})
+    r = signed.Fields(value, "letter manifest recipient", {"fp", "role", "domains"}, {"name"})
     raw = r.raw("domains")
     if not isinstance(raw, list):
         raise FormatError("letter manifest: bad recipient domains")
     domains = [_domain(d, r.what) for d in raw]  # before set(): a map in the list is unhashable
     if len(set(domains)) != len(domains):
         raise FormatError("letter manifest: bad recipient domains")
-    return RecipientEntry(r.fp("fp"), r.enum("role", Role), frozenset(domains))
+    name = r.tstr("name", MAX_TEXT) if "name" in r else None
+    return RecipientEntry(r.fp("fp"), r.enum("role", Role), frozenset(domains), name)
 
 
 def _domain(value: Any, what: str) -> Domain:
@@ -271,3 +297,26 @@ def item_digest(
     for piece in content:
         h.update(piece)
     return h.digest()
+
+
+def letter_commitment(
+    message_id: bytes,
+    kind: Purpose,
+    patient_fp: str | None,
+    items: Iterable[Item],
+    recipients: Iterable[tuple[str, frozenset[Domain]]],
+) -> bytes:
+    """The value a letter-bound consent grant names (docs/format-consent.md §3.1):
+    SHA-256(label || 0x00 || canonical CBOR [id, kind, patient fp or null,
+    [[n, kind, domain, digest] for every item], [[fp, sorted domains] for every
+    recipient, sorted by fp]]). It covers every item (their salted digests, so
+    their content, names and sizes) and who receives which domains; a recipient
+    recomputes it from the signed manifest alone."""
+    body = [
+        message_id,
+        kind.value,
+        bytes.fromhex(patient_fp) if patient_fp is not None else None,
+        [[i.n, i.kind, i.domain.value, i.digest] for i in items],
+        sorted([bytes.fromhex(fp), sorted(d.value for d in domains)] for fp, domains in recipients),
+    ]
+    return hashlib.sha256(labels.LETTER_COMMITMENT + b"\x00" + cbor.dumps(body)).digest()

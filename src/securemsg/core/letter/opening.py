@@ -31,7 +31,14 @@ from securemsg.core.letter.container import (
     EnvelopeReader,
     InItemHead,
 )
-from securemsg.core.letter.manifest import Item, ItemHasher, Manifest, RecipientEntry, peek_author
+from securemsg.core.letter.manifest import (
+    MANIFEST_VERSION,
+    Item,
+    ItemHasher,
+    Manifest,
+    RecipientEntry,
+    peek_author,
+)
 from securemsg.core.letter.proofs import Binding
 from securemsg.errors import FormatError, NotForMe, VerificationError
 
@@ -43,10 +50,14 @@ class Opening:
         secret: KeyHolder,
         my_fp: str,
         previous: Sequence[tuple[KeyHolder, str]] = (),
+        *,
+        require_padding: bool = True,
     ) -> None:
         """``previous``: my key pairs before a key rotation, with their
         fingerprints, newest first; tried after the current one (old letters and
-        doubles still open, docs/format-keys.md)."""
+        doubles still open, docs/format-keys.md). ``require_padding`` False: a
+        letter already in the mailbox, which an earlier version (envelopes without
+        PADDING) may have received."""
         self.header, self.header_bytes = read_header(src)
         file_key = None
         for key, fp in [(secret, my_fp), *previous]:
@@ -62,7 +73,7 @@ class Opening:
                 "this letter is not encrypted to you",
                 hint="check that you are its recipient (securemsg whoami)",
             )
-        self.reader = EnvelopeReader(decrypt_payload(file_key, src))
+        self.reader = EnvelopeReader(decrypt_payload(file_key, src), require_padding)
         self.manifest_bytes = self.reader.small(MANIFEST, "manifest")
         self.author_fp = peek_author(self.manifest_bytes)
         self.manifest: Manifest | None = None
@@ -75,6 +86,15 @@ class Opening:
         manifest = Manifest.verify(self.manifest_bytes, author)
         if signed is not None:
             signed.append(manifest)
+        if manifest.version < MANIFEST_VERSION:
+            if self.reader.require_padding:  # receive, verify: never a format-1 letter
+                raise FormatError(
+                    f"this letter is in format {manifest.version}, written by an earlier "
+                    "version of securemsg (its envelopes are not padded)",
+                    hint="ask its author to update securemsg and send it again",
+                )
+        else:
+            self.reader.require_padding = True  # format 2 is always padded
         binding = self.reader.small(BINDING, "envelope binding")
         Binding.verify(binding, author).check(self.manifest_bytes, self.header_bytes, self.my_fp)
         entry = manifest.entry_for(self.my_fp)

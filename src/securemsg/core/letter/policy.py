@@ -183,6 +183,7 @@ def send_facts(
     *,
     phone_call: bool = False,
     letter_domains: frozenset[Domain] | None = None,
+    commitment: bytes | None = None,
 ) -> LetterFacts:
     """What the consent is checked against before sending (core/consent/check.py)."""
     return LetterFacts(
@@ -198,6 +199,7 @@ def send_facts(
         patient_card_carried=patient is not None,
         phone_call=phone_call,
         letter_domains=letter_domains,
+        letter_commitment=commitment,
     )
 
 
@@ -240,6 +242,7 @@ def received_facts(
         patient_card_carried=patient_card_carried,
         phone_call=m.phone_call is not None,
         letter_domains=frozenset(i.domain for i in m.items),
+        letter_commitment=m.commitment(),
     )
 
 

@@ -1,0 +1,137 @@
+"""Letter-bound consent on the command line: what ``send --prepare`` reports,
+and the review the patient confirms before ``consent grant --draft`` signs."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from securemsg.app import consent as consenting
+from securemsg.app import draft as drafting
+from securemsg.app.consent import ConsentInfo
+from securemsg.cli.main import Ctx
+from securemsg.cli.output import Printer, message
+from securemsg.errors import FormatError, UsageError
+
+
+@dataclass
+class PreparedView:
+    prepared: drafting.Prepared
+    schema: str = "securemsg.prepare/1"
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.prepared
+        d = p.draft
+        return {
+            "draft": str(p.file),
+            "message_id": d.message_id.hex(),
+            "commitment": p.reviewed.commitment.hex(),
+            "items": len(p.reviewed.items),
+            "recipients": [
+                {
+                    "name": c.name,
+                    "fingerprint": c.fingerprint,
+                    "role": c.profile.role.value,
+                    "domains": sorted(x.value for x in doms),
+                }
+                for c, doms in d.recipients
+            ],
+            "withheld": [{"recipient": n, "domains": list(x)} for n, x in p.withheld],
+        }
+
+    def render(self, out: Printer) -> None:
+        p = self.prepared
+        out.field("Draft", str(p.file), "cyan")
+        out.field("Letter commitment", p.reviewed.commitment.hex())
+        rows = [
+            [c.name, c.profile.role.value, drafting.domains_text(doms)]
+            for c, doms in p.draft.recipients
+        ]
+        out.table("Prepared for", ["Recipient", "Role", "Receives"], rows)
+        out.line(
+            f"Give {p.file} to {p.draft.patient.name} to review and sign "
+            "(securemsg consent grant --draft); then send it with "
+            "securemsg send --draft DRAFT --consent GRANT."
+        )
+
+
+def show_review(review: drafting.Review) -> None:
+    """The whole prepared letter on stderr: who wrote it, every item with its
+    name, size and domain, who receives what, then the text of every section."""
+    d, r = review.draft, review.reviewed
+    author, _mine = review.name_of(d.author)
+    message(f"Letter prepared by {author} ({d.author.profile.role.value}) for a {d.kind.value}")
+    message(f"Subject: {r.source.subject}")
+    message(f"Message id: {d.message_id.hex()}")
+    message("Items (every one of them, attachments included):")
+    for item, out in r.items:
+        what = "section" if item.kind == "section" else "attachment"
+        message(f"  {item.n}. {what} {out.name or '(opening)'!r}: {out.size} bytes, {item.domain}")
+    message("Who receives what:")
+    for card, domains in d.recipients:
+        name, mine = review.name_of(card)
+        note = "" if mine else " (card carried in the draft, not verified by you)"
+        message(f"  {name} ({card.profile.role.value}){note}: {drafting.domains_text(domains)}")
+    message("")
+    for section in r.source.sections:
+        message(f"[{section.domain.value}]")
+        for line in section.text.split("\n"):
+            message(line)
+        message("")
+    message(f"Letter commitment: {r.commitment.hex()}")
+
+
+def confirm_review(review: drafting.Review, yes: bool) -> bool:
+    show_review(review)
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "confirm the letter on a terminal",
+            hint="run the command in a terminal, or pass --yes from a script",
+        )
+    return click.confirm("Do you consent to this exact letter going to these recipients?", err=True)
+
+
+def grant_draft(ctx: Ctx, draft: Path, seconds: int, yes: bool, output: Path) -> ConsentInfo:
+    """``consent grant --draft``: review, confirm, sign, write and keep the grant."""
+    home = ctx.home()
+    me = consenting.require_patient(home)
+    consenting.check_new_file(output)
+    now = ctx.now()
+    signed = drafting.grant_from_draft(
+        home, me, draft, seconds, output, now, lambda review: confirm_review(review, yes)
+    )
+    if signed is None:
+        raise UsageError("not signed: you did not confirm the letter")
+    return consenting.write_and_keep(home, signed, output, now)
+
+
+def check_draft_send(given: dict[str, object], consent: bytes | None) -> bytes:
+    """``send --draft``: every option that makes a letter is fixed by the draft."""
+    fixed = [name for name, value in given.items() if value]
+    if fixed:
+        raise UsageError(
+            f"{', '.join(fixed)}: fixed by the prepared draft",
+            hint="give only --draft DRAFT, --consent GRANT and -o DIR or --drop DIR",
+        )
+    if consent is None:
+        raise UsageError("a prepared draft is sent under the consent signed for it: --consent")
+    return consent
+
+
+MAX_CONSENT_FILE = 64 * 1024
+
+
+def read_consent(consent: Path | None) -> bytes | None:
+    if consent is None:
+        return None
+    with consent.open("rb") as fh:  # bounded read: never load a huge file
+        data = fh.read(MAX_CONSENT_FILE + 1)
+    if len(data) > MAX_CONSENT_FILE:
+        raise FormatError(f"{consent} is too large to be a consent grant")
+    return data
