@@ -9,19 +9,28 @@ itself, envelopes, double and commit, is store/sending.py's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
+from securemsg.app import guidance
 from securemsg.core.card import Card, iso_day
 from securemsg.core.consent import Basis, Grant, check_consent
+from securemsg.core.consent.common import peek as peek_consent
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter import compose, limits, policy
 from securemsg.core.letter.manifest import PhoneCall
 from securemsg.core.letter.source import LetterSource
-from securemsg.errors import InvalidValue, KeyReplaced, KeyRevoked, NotFoundError, UsageError
+from securemsg.errors import (
+    ConsentRefused,
+    InvalidValue,
+    KeyReplaced,
+    KeyRevoked,
+    NotFoundError,
+    UsageError,
+)
 from securemsg.store import sending
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contact, Contacts
@@ -67,6 +76,25 @@ class SendRequest:
     no_patient_copy: bool = False
     out_dir: Path | None = None
     drop: Path | None = None
+    dry_run: bool = False  # check everything, write and sign nothing
+    # Called with the copies about to be written, before anything is: may refuse
+    # (the command line asks before sending to a key nobody verified).
+    confirm: Callable[[tuple[Copy, ...]], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """What one recipient gets of the letter (and what is withheld from them)."""
+
+    name: str
+    fp: str
+    role: str
+    verified: bool  # its key compared with its holder (contacts verify)
+    patient_copy: bool
+    sections: tuple[tuple[str, str], ...]  # (title, domain); "" is untitled text
+    attachments: tuple[tuple[str, str], ...]  # (file name, domain)
+    withheld_sections: tuple[tuple[str, str], ...]
+    withheld_attachments: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +114,16 @@ class SendResult:
     basis: str
     outputs: tuple[Output, ...]
     withheld: tuple[tuple[str, tuple[str, ...]], ...]  # (recipient name, domains withheld)
-    double: Path
+    double: Path | None  # None on a dry run
+    copies: tuple[Copy, ...] = ()
+    dry_run: bool = False
 
 
 def send(home: Home, req: SendRequest, now: int) -> SendResult:
     """``send``: the temp files of a send that was killed are cleaned first."""
     box = Mailbox(home)
-    box.cleanup_orphans()
+    if not req.dry_run:
+        box.cleanup_orphans()
     with permission_errors(req.drop):  # this account may not write there: say why
         return send_letter(box, req, now)
 
@@ -135,10 +166,31 @@ def current_key(contacts: Contacts, query: str) -> Contact:
     return c
 
 
+def patient_of_consent(contacts: Contacts, consent: bytes) -> str:
+    """The patient a consent names (its signer, checked when the grant is verified),
+    as a contact query: the fingerprint of a contact's card."""
+    kind, signer = peek_consent(consent)
+    if kind != "grant":
+        raise UsageError(
+            f"the file given with --consent is a consent {kind}, not a grant",
+            hint="give the grant the patient signed (securemsg consent grant)",
+        )
+    known = contacts.get(signer)
+    if known is None:
+        raise NotFoundError(
+            f"the consent is signed by a patient whose card you do not hold (key {signer[:16]})",
+            hint="add the patient's card (securemsg contacts add FILE), "
+            "or name them with --patient",
+        )
+    return known.fingerprint
+
+
 def _basis(
     req: SendRequest, contacts: Contacts, now: int
 ) -> tuple[Basis, Card | None, Grant | None]:
     """The legal basis, the patient's card and the grant (parsed here, once)."""
+    if req.patient is None and req.consent is not None and req.pseudonym is None:
+        req.patient = patient_of_consent(contacts, req.consent)
     basis = policy.choose_basis(
         consent=req.consent is not None,
         emergency=req.emergency,
@@ -160,14 +212,20 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
     """The send itself, on an open mailbox. Refusals of the send rules are
     :class:`~securemsg.errors.SendRefused`, of the consent rules
     :class:`~securemsg.errors.ConsentRefused`."""
-    if (req.out_dir is None) == (req.drop is None):
+    if (req.out_dir is None) == (req.drop is None) and not req.dry_run:
         raise UsageError("give exactly one of -o DIR or --drop DIR")
     if req.out_dir is not None and not req.out_dir.is_dir():
+        if not req.out_dir.exists():
+            raise UsageError(
+                f"the folder {req.out_dir} does not exist",
+                hint=f"create it first (mkdir {req.out_dir}), or give another folder",
+            )
         raise UsageError(f"{req.out_dir} is not a folder")
     req = _checked_text(req)
     contacts = Contacts(box.home)
     me = box.card
     named = _recipients(contacts, req.to, me, now)
+    guidance.need_basis(req, contacts, me, named)
     basis, patient, grant = _basis(req, contacts, now)
     phone = PhoneCall(req.phone_call, named[0].fingerprint) if req.phone_call else None
     policy.check_patient_copy(req.kind, phone is not None, req.no_patient_copy)
@@ -191,14 +249,23 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         letter_domains=present,
     )
     store = ConsentStore(box.home)
-    check_consent(
-        facts,
-        patient,
-        grant,
-        store.revocations_for(patient_fp) if patient_fp else [],
-        store.objections_for(patient_fp) if patient_fp else [],
-        now,
-    )
+    try:
+        check_consent(
+            facts,
+            patient,
+            grant,
+            store.revocations_for(patient_fp) if patient_fp else [],
+            store.objections_for(patient_fp) if patient_fp else [],
+            now,
+        )
+    except ConsentRefused as exc:
+        raise guidance.named(exc, contacts, me, patient, req.kind, plan_recipients) from exc
+    copies = _copies(req, contacts, plan_recipients, patient)
+    if req.dry_run:
+        subject = req.source.subject
+        return SendResult("", subject, basis.value, (), tuple(withheld), None, copies, True)
+    if req.confirm is not None:
+        req.confirm(copies)
     dest = sending.Destination(req.out_dir, req.drop)
     sizes = [(a.domain, a.size()) for a in req.attachments]
     _check_size(len(req.source.raw), sizes)
@@ -229,7 +296,37 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         for (card, domains), path in zip(plan_recipients, written.envelopes, strict=True)
     )
     m = planned.manifest
-    return SendResult(m.id_hex, m.subject, m.basis, outputs, tuple(withheld), written.double)
+    return SendResult(
+        m.id_hex, m.subject, m.basis, outputs, tuple(withheld), written.double, copies
+    )
+
+
+def _copies(
+    req: SendRequest,
+    contacts: Contacts,
+    plan: list[tuple[Card, frozenset[Domain]]],
+    patient: Card | None,
+) -> tuple[Copy, ...]:
+    """Per recipient, the sections and attachments it gets and those withheld."""
+    out = []
+    for card, domains in plan:
+        contact = contacts.get(card.fingerprint)
+        secs = [(s.title, s.domain.value, s.domain in domains) for s in req.source.sections]
+        atts = [(a.path.name, a.domain.value, a.domain in domains) for a in req.attachments]
+        out.append(
+            Copy(
+                card.name,
+                card.fingerprint,
+                card.profile.role.value,
+                contact is not None and contact.verified,
+                patient is not None and card.fingerprint == patient.fingerprint,
+                tuple((t, d) for t, d, got in secs if got),
+                tuple((n, d) for n, d, got in atts if got),
+                tuple((t, d) for t, d, got in secs if not got),
+                tuple((n, d) for n, d, got in atts if not got),
+            )
+        )
+    return tuple(out)
 
 
 # Room for what an envelope holds besides the text and the attachments: the age
