@@ -18,6 +18,7 @@ from securemsg.core.testkeys import derive_test_identity
 from securemsg.errors import (
     ConflictError,
     ExpiredError,
+    InvalidValue,
     NotFoundError,
     UsageError,
     VerificationError,
@@ -358,7 +359,7 @@ def test_verify_by_prefix_of_the_right_key(home: Home, book: Contacts) -> None:
     c = card("Dr Bob", Role.SPECIALIST)
     book.add(c, NOW)
     before = rows(home)
-    with pytest.raises(UsageError, match="too short to verify a key: give at least 32"):
+    with pytest.raises(InvalidValue, match="too short to verify a key: give at least 32"):
         book.mark_verified("Dr Bob", c.fingerprint[:20])
     assert rows(home) == before
     assert book.mark_verified("Dr Bob", c.fingerprint[:32]).verified

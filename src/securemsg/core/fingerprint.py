@@ -61,7 +61,7 @@ def check_evidence(evidence: str, fp_hex: str, safety: str, name: str) -> None:
     a prefix of at least :data:`MIN_VERIFY_PREFIX` hex digits, or the whole safety
     number. A correct but shorter prefix is "too short" (a usage error), never
     the key-mismatch alarm, which is for evidence that does not match."""
-    from securemsg.errors import UsageError, VerificationError
+    from securemsg.errors import InvalidValue, VerificationError
 
     given = normalize_fingerprint(evidence)
     digits = "".join(ch for ch in evidence if ch.isdigit())
@@ -71,14 +71,14 @@ def check_evidence(evidence: str, fp_hex: str, safety: str, name: str) -> None:
     if given and fp_hex.startswith(given):
         if len(given) >= MIN_VERIFY_PREFIX:
             return
-        raise UsageError(
+        raise InvalidValue(
             f"the start of {name}'s fingerprint matches, but it is too short to verify a "
             f"key: give at least {MIN_VERIFY_PREFIX} characters (the first "
             f"{MIN_VERIFY_PREFIX // 4} groups of 4), or the whole fingerprint",
             hint="securemsg contacts show NAME prints the fingerprint and the safety number",
         )
     if digits and given == digits and full_sn.startswith(digits):
-        raise UsageError(
+        raise InvalidValue(
             f"the start of your safety number with {name} matches, but a safety number "
             "is checked whole: give all 60 digits",
             hint="securemsg contacts show NAME prints it",
