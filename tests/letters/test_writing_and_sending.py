@@ -446,3 +446,42 @@ def test_the_nurse_gets_greeting_and_sign_off_on_two_lines(world: World) -> None
     i = lines.index("Kind regards,")
     assert lines[i + 1] == "Dr Alice Martin"  # the sign-off stays on two lines
     assert "Mz4" not in res.stdout and "Mz6" not in res.stdout
+
+
+def test_front_matter_through_send(world: World) -> None:
+    """A quoted subject keeps no quotes; a YAML mistake is refused with its line."""
+    letter = world.path("quoted.md")
+    letter.write_text('---\nsubject: "Referral: chest pain"\n---\n{shared}\nHello\n')
+    args = ["send", letter, "--to", "Bob", "--consent", world.path("consent.cose"), "--dry-run"]
+    assert ok(world, "gp", *args)["subject"] == "Referral: chest pain"
+    letter.write_text("---\nsubject: Referral: chest pain\n---\nHello\n")
+    res = run(world, "gp", "--json", *args)
+    assert res.exit_code == 2
+    assert res.error_json()["message"].startswith("the front matter is not valid YAML at line 2: ")
+    letter.write_text("---\nsubject: x\nurgent: yes\n---\nHello\n")
+    res = run(world, "gp", "--json", *args)
+    assert res.error_json()["message"] == "unknown key 'urgent' in the front matter at line 3"
+
+
+def test_another_patients_consent_is_named(world: World) -> None:
+    """--patient names one patient, the consent is another's: both by name."""
+    res = run(
+        world, "gp", "--json", "send", world.path("letter.md"), "--to", "Bob", "--patient",
+        "Marc", "--consent", world.path("consent.cose"), "--dry-run",
+    )  # fmt: skip
+    assert res.exit_code == 3
+    message = res.error_json()["message"]
+    assert message == "consent grant: signed by Jeanne Dupont, not by the patient Marc Autre"
+    from securemsg.core.consent.explain import short_fp
+
+    for label in ("pat", "pat2"):  # people known here are named, not shown as keys
+        assert short_fp(world.fp(label)) not in message
+
+
+def test_a_mistyped_recipient_gets_a_suggestion(world: World) -> None:
+    res = run(
+        world, "gp", "send", world.path("letter.md"), "--to", "Dr Bob Durant",
+        "--consent", world.path("consent.cose"), "--dry-run",
+    )  # fmt: skip
+    assert res.exit_code == 1
+    assert "no contact matches 'Dr Bob Durant': did you mean Dr Bob Durand?" in res.stderr

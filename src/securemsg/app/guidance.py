@@ -74,6 +74,20 @@ def need_basis(req: SendRequest, contacts: Contacts, me: Card, named: Sequence[C
     )
 
 
+def with_names(message: str, contacts: Contacts, me: Card) -> str:
+    """``message`` with the keys of known people (as the consent rules write them,
+    core/consent/explain.short_fp) replaced by their names; mine by "you"."""
+    for card in [me, *(c.card for c in contacts.all(include_replaced=True))]:
+        name = "you" if card.fingerprint == me.fingerprint else card.name
+        sfp = short_fp(card.fingerprint)
+        message = message.replace(f"the practitioner with key {sfp}", name)
+        message = message.replace(f"from key {sfp}", f"from {name}")
+        message = message.replace(f"signed by key {sfp}", f"signed by {name}")
+        message = message.replace(f"patient key {sfp}", name)
+        message = message.replace(f" ({sfp})", "").replace(sfp, name)
+    return message
+
+
 def named(
     exc: ConsentRefused,
     contacts: Contacts,
@@ -84,13 +98,7 @@ def named(
 ) -> ConsentRefused:
     """``exc`` with people named instead of key fingerprints, and, where a new
     consent is the answer, the command the patient runs to sign it."""
-    message = exc.message
-    for card in [me, *(c.card for c in contacts.all(include_replaced=True))]:
-        name = "you" if card.fingerprint == me.fingerprint else card.name
-        sfp = short_fp(card.fingerprint)
-        message = message.replace(f"the practitioner with key {sfp}", name)
-        message = message.replace(f"from key {sfp}", f"from {name}")
-        message = message.replace(sfp, name)
+    message = with_names(exc.message, contacts, me)
     hint = exc.hint
     if patient is not None and exc.rule in NEW_CONSENT_ANSWERS:
         recipients = [c for c, _d in plan if c.fingerprint != patient.fingerprint]

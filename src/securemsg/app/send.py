@@ -204,7 +204,11 @@ def _basis(
     policy.check_patient(pc.card)
     pc.card.check_current(now)
     policy.check_emergency(basis, req.kind)
-    grant = Grant.verify(req.consent, pc.card) if req.consent is not None else None
+    try:
+        grant = Grant.verify(req.consent, pc.card) if req.consent is not None else None
+    except ConsentRefused as exc:  # another patient's consent: say whose, by name
+        message = guidance.with_names(exc.message, contacts, contacts.home.card())
+        raise ConsentRefused(message, rule=exc.rule, party=exc.party, hint=exc.hint) from exc
     return basis, pc.card, grant
 
 

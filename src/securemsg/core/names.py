@@ -160,8 +160,9 @@ def suggest(value: str, choices: Iterable[str]) -> str:
     """``": did you mean X?"`` for the closest of ``choices`` (difflib), else ``""``."""
     import difflib  # only on an error: not on whoami's import path
 
-    close = difflib.get_close_matches(value.strip().lower(), list(choices), n=1, cutoff=0.6)
-    return f": did you mean {close[0]}?" if close else ""
+    keyed = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(value.strip().lower(), list(keyed), n=1, cutoff=0.6)
+    return f": did you mean {keyed[close[0]]}?" if close else ""
 
 
 def parse_choice(cls: type[_E], value: str, what: str) -> _E:

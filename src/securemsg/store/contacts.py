@@ -393,8 +393,9 @@ class Contacts:
         ):
             hits = [c for c in pool if c.fingerprint.startswith(prefix)]
         if not hits:
+            close = names.suggest(query, [c.name for c in pool])
             raise NotFoundError(
-                f"no contact matches {query!r}",
+                f"no contact matches {query!r}{close}",
                 hint="see `securemsg contacts list`; add a card with `securemsg contacts add FILE`",
             )
         if len(hits) > 1:
