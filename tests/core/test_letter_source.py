@@ -34,6 +34,11 @@ def test_quoted_subject_loses_its_quotes() -> None:
         ("subject: a\nsubject: b", "the key 'subject' is given twice"),
         ("subject: Referral: chest pain", "not valid YAML at line 2"),
         ("- subject", "not a list of 'key: value' lines"),
+        (
+            "subject: Referral \x1b]0;x\x07",
+            "subject holds an invisible or control character (U+001B) at line 2",
+        ),
+        ("subject: a\u202eb", "subject holds an invisible or control character (U+202E) at line 2"),
         ("subject: !!python/object:os.system x", "not valid YAML"),
     ],
 )

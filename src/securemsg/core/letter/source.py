@@ -32,6 +32,7 @@ from securemsg.core.domains import Domain
 from securemsg.core.letter import limits
 from securemsg.core.letter.limits import MAX_SOURCE
 from securemsg.core.names import suggest
+from securemsg.core.text import hidden
 from securemsg.errors import FormatError, InvalidValue
 
 _HEADING = re.compile(r"^## +(?P<title>.*?)(?: *\{(?P<domain>[a-z-]+)\})? *$")
@@ -83,6 +84,15 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _n
 def front_matter(text: str, first_line: int = 2) -> dict[str, str]:
     """The front matter (the YAML between the ``---`` lines) as known keys to
     strings; ``first_line`` is its first line's number in the file (errors say it)."""
+    for number, row in enumerate(text.split("\n"), start=first_line):
+        bad = next((ch for ch in row if ch != "\t" and hidden(ch)), None)
+        if bad is not None:  # said as the subject's cleaning says it, before YAML does
+            field = row.partition(":")[0].strip() if ":" in row else "the front matter"
+            raise InvalidValue(
+                f"{field} holds an invisible or control character (U+{ord(bad):04X}) "
+                f"at line {number}",
+                hint="type the text again without copy-pasting it",
+            )
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
