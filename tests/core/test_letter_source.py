@@ -34,6 +34,9 @@ def test_quoted_subject_loses_its_quotes() -> None:
         ("subject: a\nsubject: b", "the key 'subject' is given twice"),
         ("subject: Referral: chest pain", "not valid YAML at line 2"),
         ("- subject", "not a list of 'key: value' lines"),
+        ("? [a]\n: b", "a key is not a word"),
+        ("subject: " + "[" * 2000 + "]" * 2000, "nested too deeply"),
+        ("subject: " + "x" * 9000, "longer than 8192 characters"),
         (
             "subject: Referral \x1b]0;x\x07",
             "subject holds an invisible or control character (U+001B) at line 2",

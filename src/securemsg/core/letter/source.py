@@ -41,6 +41,7 @@ _TITLE = re.compile(r"^# +(?P<title>.+?)(?: +#+)? *$")
 SHARED = "shared"
 SHARED_DOMAIN = Domain.ADMINISTRATIVE  # what every role receives
 FRONT_MATTER_KEYS = ("subject",)
+MAX_FRONT_MATTER = 8192  # characters: a subject is at most 300
 TAGS = (SHARED, *(d.value for d in Domain))
 
 
@@ -70,6 +71,10 @@ def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, A
     seen: set[Any] = set()
     for key_node, _value in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, str):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key is not a word", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"the key {key!r} is given twice", key_node.start_mark
@@ -84,6 +89,11 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _n
 def front_matter(text: str, first_line: int = 2) -> dict[str, str]:
     """The front matter (the YAML between the ``---`` lines) as known keys to
     strings; ``first_line`` is its first line's number in the file (errors say it)."""
+    if len(text) > MAX_FRONT_MATTER:
+        raise InvalidValue(
+            f"the front matter is longer than {MAX_FRONT_MATTER} characters",
+            hint="it holds the subject only; the letter goes after the second ---",
+        )
     for number, row in enumerate(text.split("\n"), start=first_line):
         bad = next((ch for ch in row if ch != "\t" and hidden(ch)), None)
         if bad is not None:  # said as the subject's cleaning says it, before YAML does
@@ -95,6 +105,10 @@ def front_matter(text: str, first_line: int = 2) -> dict[str, str]:
             )
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except RecursionError as exc:  # "[[[[...": PyYAML's composer recurses
+        raise InvalidValue(
+            "the front matter is nested too deeply to be 'key: value' lines"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" at line {mark.line + first_line}" if mark is not None else ""
