@@ -16,6 +16,7 @@ from securemsg.app.home import Home
 from securemsg.cli import account, complete
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
+from securemsg.cli.sniff import refuse_other_kind
 from securemsg.core.card import Card
 from securemsg.core.consent import (
     ConsentObject,
@@ -362,8 +363,6 @@ def consent_show(
     With --sender/--recipient/--purpose/--domain/--letter, also check whether a
     letter with these facts would be allowed, exactly as sending would.
     """
-    from securemsg.cli.sniff import refuse_other_kind
-
     refuse_other_kind(file, None, "consent")  # a card, a letter...: say which command
     home = ctx.home()
     now = ctx.now()
@@ -388,8 +387,6 @@ def consent_show(
 def consent_import(ctx: Ctx, file: Path, card_file: Path | None) -> None:
     """Record a revocation, objection or grant signed by a patient who is a contact
     (a revocation or objection: by any patient, with --card)."""
-    from securemsg.cli.sniff import refuse_other_kind
-
     refuse_other_kind(file, None, "consent")
     result = consenting.record(ctx.home(), file, ctx.now(), card_file)
     emit(ImportView.of(result), ctx.as_json)
