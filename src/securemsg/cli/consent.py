@@ -13,10 +13,9 @@ import click
 from securemsg.app import consent as consenting
 from securemsg.app.consent import ConsentInfo, Imported, Lookup
 from securemsg.app.home import Home
-from securemsg.cli import account, complete
+from securemsg.cli import account, complete, sniff
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
-from securemsg.cli.sniff import refuse_other_kind
 from securemsg.core.card import Card
 from securemsg.core.consent import (
     ConsentObject,
@@ -334,7 +333,7 @@ def consent_object(ctx: Ctx, to: str, output: Path) -> None:
 
 
 @consent.command("show")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=sniff.FileOf("consent"))  # a card, a letter: which command
 @click.option("--sender", metavar="CONTACT", help="Check for this sender (default: me).",
               shell_complete=complete.contacts)  # fmt: skip
 @click.option("--recipient", "recipients", multiple=True, metavar="CONTACT",
@@ -363,7 +362,6 @@ def consent_show(
     With --sender/--recipient/--purpose/--domain/--letter, also check whether a
     letter with these facts would be allowed, exactly as sending would.
     """
-    refuse_other_kind(file, None, "consent")  # a card, a letter...: say which command
     home = ctx.home()
     now = ctx.now()
     checking = bool(sender or recipients or purpose or domains or letter)
@@ -375,7 +373,7 @@ def consent_show(
 
 
 @consent.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=sniff.FileOf("consent"))  # a card, a letter: which command
 @click.option(
     "--card",
     "card_file",
@@ -387,7 +385,6 @@ def consent_show(
 def consent_import(ctx: Ctx, file: Path, card_file: Path | None) -> None:
     """Record a revocation, objection or grant signed by a patient who is a contact
     (a revocation or objection: by any patient, with --card)."""
-    refuse_other_kind(file, None, "consent")
     result = consenting.record(ctx.home(), file, ctx.now(), card_file)
     emit(ImportView.of(result), ctx.as_json)
 

@@ -8,6 +8,9 @@ import shlex
 import stat
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
+
+import click
 
 from securemsg.core.sniff import COMMANDS, HEAD, FileKind, sniff
 from securemsg.errors import WrongCommand
@@ -54,3 +57,18 @@ def refuse_other_kind(path: Path, head: bytes | None, takes: str) -> None:
         f"{path} is {kind.value}, not {WHAT[takes]}",
         hint="use: " + COMMANDS[kind].format(file=shlex.quote(str(path))),
     )
+
+
+class FileOf(click.Path):
+    """An existing file argument (not a folder) of the kind a command ``takes``:
+    one recognisably of another kind is refused with the command for it."""
+
+    def __init__(self, takes: str) -> None:
+        super().__init__(exists=True, dir_okay=False, path_type=Path)
+        self.takes = takes
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        converted = super().convert(value, param, ctx)  # a Path (path_type)
+        path = converted if isinstance(converted, Path) else Path(os.fsdecode(converted))
+        refuse_other_kind(path, None, self.takes)
+        return path
