@@ -74,6 +74,19 @@ class NotFoundError(SecureMsgError):
     code = "not_found"
 
 
+class Cancelled(SecureMsgError):
+    """The user answered no to a question (send to an unverified key): nothing done (exit 1)."""
+
+    code = "cancelled"
+
+
+class WrongCommand(UsageError):
+    """A file of another kind than the command takes (a consent given to receive,
+    a letter to contacts add): the hint names the command for it (exit 2)."""
+
+    code = "wrong_command"
+
+
 class ConflictError(SecureMsgError):
     """The operation would overwrite or contradict existing state."""
 

@@ -33,7 +33,7 @@ PEOPLE: dict[str, tuple[str, str, list[str]]] = {
         ["--ins", "170017512345665", "--birth-date", "1970-01-01"],
     ),
     "other": ("Eve Moreau", "patient", ["--ins", "285027512312317", "--birth-date", "1985-02-03"]),
-    "gp": ("Dr Alice Martin", "gp", ["--rpps", "10000000001"]),
+    "gp": ("Dr Alice Martin", "gp", ["--rpps", "10000000009"]),
     "nurse": ("Nina Petit", "nurse", []),
     "physio": ("Kim Leroy", "physiotherapist", []),
 }

@@ -18,7 +18,7 @@ from securemsg.store.home import Home
 # Whole runs of the executable: in `make test` (CI), not in the inner loop.
 pytestmark = pytest.mark.slow
 
-ALICE, ALICE_RPPS = "Dr Alice Martin", "10001234567"
+ALICE, ALICE_RPPS = "Dr Alice Martin", "10001234565"
 WARNING = "securemsg: warning: your card expires on"
 
 

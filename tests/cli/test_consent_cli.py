@@ -3,6 +3,7 @@ rule, and leaves every home's database unchanged."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -162,10 +163,16 @@ def test_bad_signature_any_tamper(world: World, refused: Any) -> None:
     refused("gp", "consent", "import", str(g), rule="bad_signature")
 
 
-def test_wrong_object_type(world: World, refused: Any) -> None:
+def test_wrong_object_type(world: World) -> None:
+    """A card given to consent show is named, with the command that takes it."""
     card_bin = world.path("card.bin")
     card_bin.write_bytes(world.card("patient").encoded)
-    refused("gp", "consent", "show", str(card_bin), rule="bad_signature")
+    res = world.run("gp", "--json", "consent", "show", str(card_bin))
+    assert res.exit_code == 2
+    err = json.loads(res.stderr)
+    assert err["error"] == "wrong_command"
+    assert "is a contact card, not a consent" in err["message"]
+    assert "securemsg contacts add" in err["hint"]
 
 
 def test_malformed(world: World, refused: Any) -> None:

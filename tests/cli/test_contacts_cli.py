@@ -16,8 +16,8 @@ from securemsg.core.card import Card
 from securemsg.core.fingerprint import safety_number
 from securemsg.core.testkeys import derive_test_identity
 
-RPPS_ME = "10003456789"
-RPPS_BOB = "10009999999"
+RPPS_ME = "10003456786"
+RPPS_BOB = "10009999995"
 INS_PAUL = "184127505600774"
 DAY = 86400
 CONTACT_KEYS = {
@@ -182,7 +182,7 @@ def test_verify_by_safety_number(me: Path, run, make_card, my_card: Card) -> Non
     assert run(me, "--json", "contacts", "list").json()["contacts"][0]["verified"] is True
 
 
-@pytest.mark.parametrize("wrong", ["fingerprint", "safety", "prefix"])
+@pytest.mark.parametrize("wrong", ["fingerprint", "safety", "prefix of another key"])
 def test_verify_with_wrong_evidence_is_exit_3(
     me: Path, run, make_card, my_card: Card, snapshot, wrong: str
 ) -> None:
@@ -192,7 +192,7 @@ def test_verify_with_wrong_evidence_is_exit_3(
     evidence = {
         "fingerprint": eve.card.fingerprint,
         "safety": sn(my_card, eve.card),
-        "prefix": bob.card.fingerprint[:16],
+        "prefix of another key": eve.card.fingerprint[:16],
     }[wrong]
     before = snapshot(me)
     res = run(me, "contacts", "verify", "Dr Bob", *evidence.split())

@@ -41,7 +41,7 @@ def flat(text: str) -> str:
 
 def test_init_creates_a_private_home(tmp_path: Path, run) -> None:
     home = tmp_path / "alice"
-    res = run(home, "init", "--name", "Dr Alice Martin", "--role", "gp", "--rpps", "10003456789")
+    res = run(home, "init", "--name", "Dr Alice Martin", "--role", "gp", "--rpps", "10003456786")
     assert res.exit_code == 0, res.stderr
     assert "Identity created" in res.stderr
     assert "Name: Dr Alice Martin" in res.stdout
@@ -69,7 +69,7 @@ def test_init_creates_a_private_home(tmp_path: Path, run) -> None:
     card = Card.parse((home / "card.txt").read_bytes())
     assert config["fingerprint"] == card.fingerprint
     assert config["keystore"] == {"kind": "file", "path": "keys/identity.key"}
-    assert card.profile.rpps == "10003456789" and not card.test_key
+    assert card.profile.rpps == "10003456786" and not card.test_key
 
 
 def test_init_json(tmp_path: Path, run) -> None:
@@ -107,7 +107,7 @@ def test_init_twice_refuses(make_home, run, snapshot) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--name", "Paul", "--role", "patient", "--rpps", "10003456789"], "patient"),
+        (["--name", "Paul", "--role", "patient", "--rpps", "10003456786"], "patient"),
         (["--name", "Dr A", "--role", "gp", "--ins", "184127505600774"], "patients only"),
         (["--name", "Paul", "--role", "patient", "--ins", "184127505600775"], "INS"),
         (["--name", "Dr A", "--role", "surgeon"], "unknown role"),
@@ -146,7 +146,7 @@ def test_whoami_text_and_json(make_home, run) -> None:
     home = make_home(
         "Dr Alice Martin",
         "specialist",
-        rpps="10003456789",
+        rpps="10003456786",
         specialty="cardiology",
         email="alice@example.org",
     )
@@ -157,7 +157,7 @@ def test_whoami_text_and_json(make_home, run) -> None:
     for needle in (
         "Name: Dr Alice Martin",
         "Role: specialist",
-        "RPPS: 10003456789",
+        "RPPS: 10003456786",
         "Specialty: cardiology",
         f"Fingerprint: {card.display_fingerprint}",
         f"Home: {home}",

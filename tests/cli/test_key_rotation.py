@@ -67,7 +67,7 @@ class World:
 
 @pytest.fixture
 def world(make_home, tmp_path: Path) -> World:
-    alice = make_home(ALICE, "gp", rpps="10001234567")
+    alice = make_home(ALICE, "gp", rpps="10001234565")
     bob = make_home(BOB, "specialist")
     for me, other, name in ((alice, bob, BOB), (bob, alice, ALICE)):
         card = ok(sm(other, "card", "export")).stdout

@@ -32,7 +32,7 @@ from securemsg.core.identity import SecretIdentity
 pytestmark = pytest.mark.slow
 
 ALICE = "Dr Alice Martin"
-RPPS_ALICE = "10003456789"
+RPPS_ALICE = "10003456786"
 
 
 def flat(text: str) -> str:

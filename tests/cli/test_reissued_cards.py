@@ -31,8 +31,8 @@ from securemsg.core.identity import Profile, Role, SecretIdentity
 # Whole runs of the executable: in `make test` (CI), not in the inner loop.
 pytestmark = pytest.mark.slow
 
-BOB, BOB_RPPS = "Dr Bob Durand", "10003456789"
-ALICE, ALICE_RPPS = "Dr Alice Martin", "10001234567"
+BOB, BOB_RPPS = "Dr Bob Durand", "10003456786"
+ALICE, ALICE_RPPS = "Dr Alice Martin", "10001234565"
 NOW = int(time.time()) - 3600
 
 
@@ -95,8 +95,8 @@ def bob_contact(home: Path, bob: Bob) -> dict[str, Any]:
 CHANGES: dict[str, tuple[dict[str, Any], str]] = {
     "name": ({"name": "Dr Robert Durand"}, "name 'Dr Bob Durand' -> 'Dr Robert Durand'"),
     "role": ({"role": Role.HOSPITAL}, "role 'specialist' -> 'hospital'"),
-    "rpps": ({"rpps": "10009999996"}, "RPPS '10003456789' -> '10009999996'"),
-    "rpps-dropped": ({"rpps": None}, "RPPS '10003456789' -> (none)"),
+    "rpps": ({"rpps": "10009999987"}, "RPPS '10003456786' -> '10009999987'"),
+    "rpps-dropped": ({"rpps": None}, "RPPS '10003456786' -> (none)"),
 }
 
 

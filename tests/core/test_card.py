@@ -27,7 +27,7 @@ NOW = 1_800_000_000
 DAY = 86400
 SECRET = SecretIdentity(bytes(range(32)), bytes(range(32, 64)))
 OTHER = SecretIdentity(bytes(range(1, 33)), bytes(range(33, 65)))
-PROFILE = Profile("Dr Alice Martin", Role.SPECIALIST, rpps="10003456789", specialty="cardiology")
+PROFILE = Profile("Dr Alice Martin", Role.SPECIALIST, rpps="10003456786", specialty="cardiology")
 PATIENT = Profile("Paul Durand", Role.PATIENT, ins="184127505600774", birth_date="1984-12-03")
 
 
@@ -371,7 +371,7 @@ def test_kid_must_match_signing_key() -> None:
         ({"created": float(NOW)}, "float date"),
         ({"test_key": False}, "test_key false"),
         ({"test_key": 1}, "test_key 1"),
-        ({"profile": {"name": "Paul", "role": "patient", "rpps": "10003456789"}}, "patient RPPS"),
+        ({"profile": {"name": "Paul", "role": "patient", "rpps": "10003456786"}}, "patient RPPS"),
         ({"profile": {"name": "Dr\u202eA", "role": "gp"}}, "bidi name"),
         ({"profile": {"name": "Dr A", "role": "surgeon"}}, "bad role"),
         ({"profile": ["Dr A", "gp"]}, "profile not a map"),

@@ -12,7 +12,7 @@ from securemsg.core.identity import SECRET_MAGIC, Profile, Role, SecretIdentity
 from securemsg.errors import FormatError, InvalidValue
 
 VALID_INS = "184127505600774"
-RPPS = "10003456789"
+RPPS = "10003456786"
 SEED = bytes(range(32))
 ENC = bytes(range(32, 64))
 
@@ -112,7 +112,7 @@ def test_profile_cbor_round_trip() -> None:
         {"name": "Dr A"},
         {"role": "gp"},
         {"name": "Dr A", "role": "gp", "nickname": "x"},
-        {"name": "Dr A", "role": "gp", "rpps": 10003456789},
+        {"name": "Dr A", "role": "gp", "rpps": 10003456786},
         {"name": "Dr A", "role": "surgeon"},
         {"name": "Paul", "role": "patient", "rpps": RPPS},
         {"name": "Paul", "role": "patient", "ins": "184127505600775"},

@@ -241,9 +241,10 @@ def test_receipt_and_card_as_consent(world: World) -> None:
     assert world.receive_drop("card")[0] == 0
     receipt = next((world.drop / world.fp("gp")).glob("*.receipt"))
     before = world.snap()
-    for f in (receipt, world.path("gp.card")):
+    for f in (receipt, world.path("gp.card")):  # recognised: the command for it is named
         res = world.run("nurse", "--json", "consent", "import", f)
-        assert res.exit_code == 3, (f, res.stdout, res.stderr)
+        assert res.exit_code == 2, (f, res.stdout, res.stderr)
+        assert res.error_json()["error"] == "wrong_command"
     # and the consent given to ``send --consent`` must be a consent, not a receipt
     res = world.run(
         "gp",

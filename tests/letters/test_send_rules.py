@@ -13,8 +13,8 @@ World = Any  # letterworld.World
 
 BASIS = ("--patient", "Jeanne", "--consent", "@consent")
 CASES = [
-    (
-        ["--to", "Bob", "--kind", "referral", "--patient", "Jeanne"],
+    (  # with --patient and no basis, the consent it needs is named (test_writing_and_sending)
+        ["--to", "Bob", "--kind", "referral"],
         "give exactly one of --consent FILE, --emergency or --pseudonym LABEL",
     ),
     (
@@ -29,8 +29,8 @@ CASES = [
         ["--to", "Bob", "--kind", "referral", "--pseudonym", "case 7"],
         "only tele-expertise and second-opinion letters may be pseudonymous",
     ),
-    (
-        ["--to", "Bob", "--kind", "referral", "--consent", "@consent"],
+    (  # with --consent and no --patient, the patient is the consent's
+        ["--to", "Bob", "--kind", "emergency-report", "--emergency"],
         "name the patient with --patient CONTACT",
     ),
     (

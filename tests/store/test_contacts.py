@@ -18,6 +18,7 @@ from securemsg.core.testkeys import derive_test_identity
 from securemsg.errors import (
     ConflictError,
     ExpiredError,
+    InvalidValue,
     NotFoundError,
     UsageError,
     VerificationError,
@@ -27,7 +28,7 @@ from securemsg.store.home import Home
 
 NOW = 1_800_000_000
 DAY = 86400
-RPPS_B = "10003456789"
+RPPS_B = "10003456786"
 INS_P = "184127505600774"
 DESCRIPTOR = {"kind": "file", "path": "keys/identity.key"}
 
@@ -209,7 +210,7 @@ def test_updated_card_cannot_take_over_another_contacts_identity(
     [
         {"name": "Dr Robert"},
         {"role": Role.HOSPITAL},
-        {"rpps": "10009999996"},
+        {"rpps": "10009999987"},
         {"rpps": None},
     ],
     ids=["name", "role", "rpps", "rpps-dropped"],
@@ -330,7 +331,9 @@ def test_verify_by_safety_number(home: Home, book: Contacts) -> None:
     assert book.mark_verified("bob", sn.replace(" ", "-")).verified
 
 
-@pytest.mark.parametrize("kind", ["other fingerprint", "prefix", "other safety number", "junk"])
+@pytest.mark.parametrize(
+    "kind", ["other fingerprint", "other prefix", "other safety number", "junk"]
+)
 def test_verify_with_wrong_evidence_refused(home: Home, book: Contacts, kind: str) -> None:
     c = card("Dr Bob", Role.SPECIALIST)
     other = card("Dr Eve", Role.SPECIALIST)
@@ -338,7 +341,7 @@ def test_verify_with_wrong_evidence_refused(home: Home, book: Contacts, kind: st
     me = home.card()
     evidence = {
         "other fingerprint": other.fingerprint,
-        "prefix": c.fingerprint[:20],
+        "other prefix": other.fingerprint[:32],
         "other safety number": safety_number(
             (me.sign_public, me.enc_public), (other.sign_public, other.enc_public)
         ),
@@ -348,6 +351,18 @@ def test_verify_with_wrong_evidence_refused(home: Home, book: Contacts, kind: st
     with pytest.raises(VerificationError, match="does not match"):
         book.mark_verified("Dr Bob", evidence)
     assert rows(home) == before
+
+
+def test_verify_by_prefix_of_the_right_key(home: Home, book: Contacts) -> None:
+    """A correct but short prefix is "too short", never the key-mismatch alarm;
+    32 hex digits (128 bits) or more verify."""
+    c = card("Dr Bob", Role.SPECIALIST)
+    book.add(c, NOW)
+    before = rows(home)
+    with pytest.raises(InvalidValue, match="too short to verify a key: give at least 32"):
+        book.mark_verified("Dr Bob", c.fingerprint[:20])
+    assert rows(home) == before
+    assert book.mark_verified("Dr Bob", c.fingerprint[:32]).verified
 
 
 # -- sealing ------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def test_a_carried_test_key_patient_card_is_refused_by_a_real_home(tmp_path: Pat
 def test_an_objection_follows_the_key_history_and_the_rpps() -> None:
     """app/restrictions.keys_of: the replacement chain both ways, and a card with
     the same RPPS number (issue 11 item 6)."""
-    rpps = "10003456789"
+    rpps = "10003456786"
     old = Contact(card("Dr Bob", Role.SPECIALIST, rpps=rpps), True, NOW, "replaced")
     new = Contact(card("Dr Bob", Role.SPECIALIST), False, NOW, replaces=old.fingerprint)
     old = Contact(old.card, True, NOW, "replaced", replaced_by=new.fingerprint)

@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass
 
 from securemsg.core.card import Card
+from securemsg.core.names import rpps_key_ok
 from securemsg.errors import NotFoundError
 from securemsg.store.contacts import Contact, Contacts
 from securemsg.store.home import Home
@@ -40,7 +41,20 @@ class Shown:
 def add(home: Home, card: Card, now: int, replace_key: bool = False) -> Added:
     result = Contacts(home).add(card, now, replace_key=replace_key)
     status = AddStatus(result.status)
-    return Added(result.contact, status, result.previous, home.card(), result.warnings)
+    warnings = result.warnings + rpps_warnings(card)
+    return Added(result.contact, status, result.previous, home.card(), warnings)
+
+
+def rpps_warnings(card: Card) -> tuple[str, ...]:
+    """A card's RPPS number whose check digit fails: a warning, not a refusal (cards
+    signed before securemsg checked it, tests/vectors among them, must keep verifying)."""
+    rpps = card.profile.rpps
+    if rpps is None or rpps_key_ok(rpps):
+        return ()
+    return (
+        f"the RPPS number on {card.name}'s card ({rpps}) fails its check digit (Luhn): "
+        "check it with them (annuaire santé) before you rely on it",
+    )
 
 
 def listing(home: Home, include_replaced: bool = False) -> list[Contact]:

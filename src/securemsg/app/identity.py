@@ -81,6 +81,10 @@ def init(
             "damaged home",
             hint="move the keys folder aside (it may be the only copy of a key), then run init",
         )
+    if rpps is not None:  # typed in: its check digit too (cards are read without it)
+        from securemsg.core.names import check_rpps_key
+
+        rpps = check_rpps_key(rpps)
     profile = Profile(
         name=name,
         role=Role.parse(role),

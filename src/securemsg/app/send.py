@@ -5,17 +5,23 @@ Who receives what, on which basis, is decided by the send rules of
 core/letter/policy.py and checked against the consent (core/consent/check.py)
 before anything is written, from the cards this mailbox holds; the writing
 itself, envelopes, double and commit, is store/sending.py's.
+
+Long file: the request (a letter from files, or a prepared draft's items), the
+checks before anything is written, and the per-recipient copies that --dry-run
+shows are one sequence that reads best in one place; the writing is elsewhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
+from securemsg.app import guidance
 from securemsg.core.card import Card, iso_day
 from securemsg.core.consent import Basis, Grant, check_consent
+from securemsg.core.consent.common import peek as peek_consent
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter import compose, limits, policy
@@ -23,6 +29,7 @@ from securemsg.core.letter.container import padded_size
 from securemsg.core.letter.manifest import Item, PhoneCall, letter_commitment
 from securemsg.core.letter.source import LetterSource
 from securemsg.errors import (
+    ConsentRefused,
     InvalidValue,
     KeyReplaced,
     KeyRevoked,
@@ -103,6 +110,25 @@ class SendRequest:
     out_dir: Path | None = None
     drop: Path | None = None
     draft: FromDraft | None = None
+    dry_run: bool = False  # check everything, write and sign nothing
+    # Called with the copies about to be written, before anything is: may refuse
+    # (the command line asks before sending to a key nobody verified).
+    confirm: Callable[[tuple[Copy, ...]], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """What one recipient gets of the letter (and what is withheld from them)."""
+
+    name: str
+    fp: str
+    role: str
+    verified: bool  # its key compared with its holder (contacts verify)
+    patient_copy: bool
+    sections: tuple[tuple[str, str], ...]  # (title, domain); "" is untitled text
+    attachments: tuple[tuple[str, str], ...]  # (file name, domain)
+    withheld_sections: tuple[tuple[str, str], ...]
+    withheld_attachments: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +148,16 @@ class SendResult:
     basis: str
     outputs: tuple[Output, ...]
     withheld: tuple[tuple[str, tuple[str, ...]], ...]  # (recipient name, domains withheld)
-    double: Path
+    double: Path | None  # None on a dry run
+    copies: tuple[Copy, ...] = ()
+    dry_run: bool = False
 
 
 def send(home: Home, req: SendRequest, now: int) -> SendResult:
     """``send``: the temp files of a send that was killed are cleaned first."""
     box = Mailbox(home)
-    box.cleanup_in_flight()  # mail/tmp only: never the whole mailbox
+    if not req.dry_run:
+        box.cleanup_in_flight()  # mail/tmp only: never the whole mailbox
     with permission_errors(req.drop):  # this account may not write there: say why
         return send_letter(box, req, now)
 
@@ -171,10 +200,31 @@ def current_key(contacts: Contacts, query: str) -> Contact:
     return c
 
 
+def patient_of_consent(contacts: Contacts, consent: bytes) -> str:
+    """The patient a consent names (its signer, checked when the grant is verified),
+    as a contact query: the fingerprint of a contact's card."""
+    kind, signer = peek_consent(consent)
+    if kind != "grant":
+        raise UsageError(
+            f"the file given with --consent is a consent {kind}, not a grant",
+            hint="give the grant the patient signed (securemsg consent grant)",
+        )
+    known = contacts.get(signer)
+    if known is None:
+        raise NotFoundError(
+            f"the consent is signed by a patient whose card you do not hold (key {signer[:16]})",
+            hint="add the patient's card (securemsg contacts add FILE), "
+            "or name them with --patient",
+        )
+    return known.fingerprint
+
+
 def _basis(
     req: SendRequest, contacts: Contacts, now: int
 ) -> tuple[Basis, Card | None, Grant | None]:
     """The legal basis, the patient's card and the grant (parsed here, once)."""
+    if req.patient is None and req.consent is not None and req.pseudonym is None:
+        req.patient = patient_of_consent(contacts, req.consent)
     basis = policy.choose_basis(
         consent=req.consent is not None,
         emergency=req.emergency,
@@ -188,7 +238,11 @@ def _basis(
     policy.check_patient(pc.card)
     pc.card.check_current(now)
     policy.check_emergency(basis, req.kind)
-    grant = Grant.verify(req.consent, pc.card) if req.consent is not None else None
+    try:
+        grant = Grant.verify(req.consent, pc.card) if req.consent is not None else None
+    except ConsentRefused as exc:  # another patient's consent: say whose, by name
+        message = guidance.with_names(exc.message, contacts, contacts.home.card())
+        raise ConsentRefused(message, rule=exc.rule, party=exc.party, hint=exc.hint) from exc
     return basis, pc.card, grant
 
 
@@ -196,14 +250,20 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
     """The send itself, on an open mailbox. Refusals of the send rules are
     :class:`~securemsg.errors.SendRefused`, of the consent rules
     :class:`~securemsg.errors.ConsentRefused`."""
-    if (req.out_dir is None) == (req.drop is None):
+    if (req.out_dir is None) == (req.drop is None) and not req.dry_run:
         raise UsageError("give exactly one of -o DIR or --drop DIR")
     if req.out_dir is not None and not req.out_dir.is_dir():
+        if not req.out_dir.exists():
+            raise UsageError(
+                f"the folder {req.out_dir} does not exist",
+                hint=f"create it first (mkdir {req.out_dir}), or give another folder",
+            )
         raise UsageError(f"{req.out_dir} is not a folder")
     req = _checked_text(req)
     contacts = Contacts(box.home)
     me = box.card
     named = _recipients(contacts, req.to, me, now)
+    guidance.need_basis(req, contacts, me, named)
     basis, patient, grant = _basis(req, contacts, now)
     phone = PhoneCall(req.phone_call, named[0].fingerprint) if req.phone_call else None
     policy.check_patient_copy(req.kind, phone is not None, req.no_patient_copy)
@@ -229,14 +289,23 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         commitment=commitment,
     )
     store = ConsentStore(box.home)
-    check_consent(
-        facts,
-        patient,
-        grant,
-        store.revocations_for(patient_fp) if patient_fp else [],
-        store.objections_for(patient_fp) if patient_fp else [],
-        now,
-    )
+    try:
+        check_consent(
+            facts,
+            patient,
+            grant,
+            store.revocations_for(patient_fp) if patient_fp else [],
+            store.objections_for(patient_fp) if patient_fp else [],
+            now,
+        )
+    except ConsentRefused as exc:
+        raise guidance.named(exc, contacts, me, patient, req.kind, plan_recipients) from exc
+    copies = _copies(req, contacts, plan_recipients, patient)
+    if req.dry_run:
+        subject = req.source.subject
+        return SendResult("", subject, basis.value, (), tuple(withheld), None, copies, True)
+    if req.confirm is not None:
+        req.confirm(copies)
     dest = sending.Destination(req.out_dir, req.drop)
     sizes = [(a.domain, a.size()) for a in req.attachments]
     _check_size(len(req.source.raw), sizes)
@@ -272,7 +341,41 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
         for (card, domains), path in zip(plan_recipients, written.envelopes, strict=True)
     )
     m = planned.manifest
-    return SendResult(m.id_hex, m.subject, m.basis, outputs, tuple(withheld), written.double)
+    return SendResult(
+        m.id_hex, m.subject, m.basis, outputs, tuple(withheld), written.double, copies
+    )
+
+
+def _name(a: AttachmentFile | AttachmentData) -> str:
+    return a.path.name if isinstance(a, AttachmentFile) else a.name
+
+
+def _copies(
+    req: SendRequest,
+    contacts: Contacts,
+    plan: list[tuple[Card, frozenset[Domain]]],
+    patient: Card | None,
+) -> tuple[Copy, ...]:
+    """Per recipient, the sections and attachments it gets and those withheld."""
+    out = []
+    for card, domains in plan:
+        contact = contacts.get(card.fingerprint)
+        secs = [(s.title, s.domain.value, s.domain in domains) for s in req.source.sections]
+        atts = [(_name(a), a.domain.value, a.domain in domains) for a in req.attachments]
+        out.append(
+            Copy(
+                card.name,
+                card.fingerprint,
+                card.profile.role.value,
+                contact is not None and contact.verified,
+                patient is not None and card.fingerprint == patient.fingerprint,
+                tuple((t, d) for t, d, got in secs if got),
+                tuple((n, d) for n, d, got in atts if got),
+                tuple((t, d) for t, d, got in secs if not got),
+                tuple((n, d) for n, d, got in atts if not got),
+            )
+        )
+    return tuple(out)
 
 
 # Room for what an envelope holds besides the text and the attachments: the age

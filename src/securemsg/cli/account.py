@@ -28,7 +28,7 @@ class MailSentView:
     schema: str = "securemsg.send-mail/1"
 
     def to_json(self) -> dict[str, Any]:
-        from securemsg.cli.letters import SentView
+        from securemsg.cli.compose import SentView
 
         doc = SentView(self.result).to_json()
         for o in doc["outputs"]:

@@ -16,7 +16,7 @@ import click
 from securemsg.app import consent as consenting
 from securemsg.app.consent import ConsentInfo, Imported, Lookup
 from securemsg.app.home import Home
-from securemsg.cli import account, complete
+from securemsg.cli import account, complete, sniff
 from securemsg.cli.drafts import grant_draft
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
@@ -362,7 +362,7 @@ def consent_object(ctx: Ctx, to: str, output: Path) -> None:
 
 
 @consent.command("show")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=sniff.FileOf("consent"))  # a card, a letter: which command
 @click.option("--sender", metavar="CONTACT", help="Check for this sender (default: me).",
               shell_complete=complete.contacts)  # fmt: skip
 @click.option("--recipient", "recipients", multiple=True, metavar="CONTACT",
@@ -402,7 +402,7 @@ def consent_show(
 
 
 @consent.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=sniff.FileOf("consent"))  # a card, a letter: which command
 @click.option(
     "--card",
     "card_file",

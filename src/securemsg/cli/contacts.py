@@ -156,6 +156,9 @@ def contacts() -> None:
 def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
     """Add a correspondent from their card (FILE, or - for stdin)."""
     data = sys.stdin.buffer.read(MAX_CARD_FILE + 1) if str(file) == "-" else _read(file)
+    from securemsg.cli.sniff import refuse_other_kind
+
+    refuse_other_kind(file, data[:1024], "card")  # a letter, consent...: say which command
     if len(data) > MAX_CARD_FILE:
         raise FormatError("this file is too large to be a card")
     from securemsg.app import keys

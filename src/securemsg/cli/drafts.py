@@ -15,7 +15,7 @@ from securemsg.app import draft as drafting
 from securemsg.app.consent import ConsentInfo
 from securemsg.cli.main import Ctx
 from securemsg.cli.output import Printer, message
-from securemsg.errors import FormatError, UsageError
+from securemsg.errors import UsageError
 
 
 @dataclass
@@ -122,16 +122,3 @@ def check_draft_send(given: dict[str, object], consent: bytes | None) -> bytes:
     if consent is None:
         raise UsageError("a prepared draft is sent under the consent signed for it: --consent")
     return consent
-
-
-MAX_CONSENT_FILE = 64 * 1024
-
-
-def read_consent(consent: Path | None) -> bytes | None:
-    if consent is None:
-        return None
-    with consent.open("rb") as fh:  # bounded read: never load a huge file
-        data = fh.read(MAX_CONSENT_FILE + 1)
-    if len(data) > MAX_CONSENT_FILE:
-        raise FormatError(f"{consent} is too large to be a consent grant")
-    return data

@@ -1,28 +1,28 @@
-"""send (receive and verify: cli/receiving.py, which imports none of the send path).
+"""send and reply (receive and verify: cli/receiving.py, which imports none of the
+send path).
 
 Long file: send has three forms (a letter by file, drop or mail; --prepare a
 draft; --draft a prepared letter), each with its option checks; the draft's own
-views and checks live in cli/drafts.py."""
+views and checks live in cli/drafts.py, what send and reply share in cli/compose.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
 from securemsg.app import draft as drafting
-from securemsg.app import send as sending
-from securemsg.app.send import AttachmentFile, SendRequest, SendResult
+from securemsg.app.send import AttachmentFile, SendRequest
 from securemsg.cli import complete
-from securemsg.cli.drafts import PreparedView, check_draft_send, read_consent
+from securemsg.cli.compose import Delivery, SentView, read_consent, run_send, send_options
+from securemsg.cli.drafts import PreparedView, check_draft_send
 from securemsg.cli.main import Ctx, pass_ctx
-from securemsg.cli.output import Printer, emit
+from securemsg.cli.output import emit
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.letter.policy import SendRule
-from securemsg.core.letter.source import parse_letter
+from securemsg.core.letter.source import LetterSource, parse_letter
+from securemsg.core.names import suggest
 from securemsg.errors import SendRefused, UsageError
 
 # The send rules (core/letter/policy.py), in the words of send's options.
@@ -46,14 +46,35 @@ def option_words(exc: SendRefused) -> str:
 
 
 def parse_attach(spec: str) -> AttachmentFile:
+    """FILE or FILE:DOMAIN. A file named ``x:y`` that exists is taken whole; else
+    the part after the last colon, when it looks like a word, is the domain."""
     path, domain = spec, Domain.MEDICAL
     head, sep, tail = spec.rpartition(":")
     if sep and tail in {d.value for d in Domain}:
         path, domain = head, Domain(tail)
+    elif sep and head and tail.replace("-", "").isalpha() and not Path(spec).exists():
+        raise UsageError(
+            f"unknown care domain {tail!r} in --attach {spec}" + suggest(tail, DOMAIN_TAGS),
+            hint=f"write FILE:DOMAIN with one of: {', '.join(DOMAIN_TAGS)}",
+        )
     p = Path(path)
+    if not p.exists():
+        raise UsageError(f"attachment {path} does not exist")
     if not p.is_file():
-        raise UsageError(f"attachment {path} is not a readable file")
+        raise UsageError(f"attachment {path} is not a file")
     return AttachmentFile(p, domain)
+
+
+DOMAIN_TAGS = tuple(d.value for d in Domain)
+
+
+def read_letter(letter: Path, default_subject: str | None = None) -> LetterSource:
+    """The letter's source; a file of another kind is named, with its command."""
+    from securemsg.cli.sniff import refuse_other_kind
+
+    raw = letter.read_bytes()
+    refuse_other_kind(letter, raw[:1024], "letter")
+    return parse_letter(raw, default_subject=default_subject or letter.stem)
 
 
 def parse_when(value: str) -> int:
@@ -64,52 +85,6 @@ def parse_when(value: str) -> int:
     if when.tzinfo is None:
         when = when.astimezone()
     return int(when.timestamp())
-
-
-@dataclass
-class SentView:
-    result: SendResult
-    schema: str = "securemsg.send/1"
-
-    def to_json(self) -> dict[str, Any]:
-        r = self.result
-        return {
-            "message_id": r.message_id,
-            "basis": r.basis,
-            "outputs": [
-                {
-                    "recipient": o.name,
-                    "fingerprint": o.fp,
-                    "role": o.role,
-                    "domains": list(o.domains),
-                    "file": str(o.path),
-                    "patient_copy": o.patient_copy,
-                }
-                for o in r.outputs
-            ],
-            "withheld": [{"recipient": n, "domains": list(d)} for n, d in r.withheld],
-            "double": str(r.double),
-        }
-
-    def render(self, out: Printer) -> None:
-        r = self.result
-        out.field("Message id", r.message_id, "cyan")
-        out.field("Legal basis", r.basis)
-        rows = [
-            [
-                o.name + (" (patient's copy)" if o.patient_copy else ""),
-                o.role,
-                ", ".join(o.domains),
-                str(o.path),
-            ]
-            for o in r.outputs
-        ]
-        out.table("Sent", ["Recipient", "Role", "Receives", "File"], rows)
-        for name, doms in r.withheld:
-            out.line(
-                f"Withheld from {name}: {', '.join(doms)} (not their care domain or not consented)"
-            )
-        out.field("Double kept", str(r.double))
 
 
 @click.command()
@@ -125,42 +100,24 @@ class SentView:
 )
 @click.option(
     "--kind",
-    help="referral, reply, emergency-report, hospital-report, "
+    help="referral (the default), reply, emergency-report, hospital-report, "
     "dossier-transfer, tele-expertise, second-opinion.",
     shell_complete=complete.kinds,
 )
-@click.option("--patient", help="The patient (a contact).", shell_complete=complete.contacts)
 @click.option(
-    "--consent",
-    "consent",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The patient's signed consent grant.",
+    "--patient",
+    help="The patient (a contact; default: the one the consent names).",
+    shell_complete=complete.contacts,
 )
 @click.option("--emergency", is_flag=True, help="Emergency report without prior consent (R8).")
 @click.option("--pseudonym", help="Name the patient only by this label (tele-expertise, R11).")
-@click.option("--attach", multiple=True, metavar="FILE[:DOMAIN]", help="Attach a file (repeat).")
 @click.option(
     "--reply-to",
     metavar="MESSAGE_ID",
     help="The letter this one answers.",
     shell_complete=complete.message_ids,
 )
-@click.option("--phone-call", metavar="ISO-DATETIME", help="The phone call this letter confirms.")
-@click.option("--no-patient-copy", is_flag=True, help="Do not send the patient a copy.")
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Write one .smsg file per recipient into DIR.",
-)
-@click.option(
-    "--drop",
-    type=click.Path(file_okay=False, readable=False, path_type=Path),  # app/send explains
-    help="Deliver into a shared drop folder.",
-)
-@click.option("--mail", "by_mail", is_flag=True, help="Send by mail (docs/cli.md).")
-@click.option("--account", metavar="NAME", help="The mail account to send from.")
+@send_options
 @click.option(
     "--prepare",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -176,54 +133,54 @@ class SentView:
 @pass_ctx
 def send(
     ctx: Ctx,
-    letter: Path,
+    letter: Path | None,
     to: tuple[str, ...],
-    kind: str,
+    kind: str | None,
     patient: str | None,
-    consent: Path | None,
     emergency: bool,
     pseudonym: str | None,
-    attach: tuple[str, ...],
     reply_to: str | None,
+    consent: Path | None,
+    attach: tuple[str, ...],
     phone_call: str | None,
     no_patient_copy: bool,
     out_dir: Path | None,
     drop: Path | None,
     by_mail: bool,
     account: str | None,
+    dry_run: bool,
+    yes: bool,
     prepare: Path | None,
     draft: Path | None,
 ) -> None:
-    """Sign, encrypt and deliver LETTER (Markdown) to each recipient.
+    """Sign, encrypt and deliver LETTER (Markdown, docs/letters.md) to each recipient.
 
     With --prepare DRAFT, only prepare it for the patient's review (consent
     grant --draft); with --draft DRAFT, send that prepared letter exactly."""
-    if by_mail and (out_dir is not None or drop is not None):
-        raise UsageError("give one of -o DIR, --drop DIR or --mail")
-    consent_bytes = read_consent(consent)
     if draft is not None:
         granted = check_draft_send(
             {
                 "LETTER": letter, "--to": to, "--kind": kind, "--patient": patient,
                 "--emergency": emergency, "--pseudonym": pseudonym, "--attach": attach,
                 "--reply-to": reply_to, "--phone-call": phone_call,
-                "--no-patient-copy": no_patient_copy, "--prepare": prepare, "--mail": by_mail,
+                "--no-patient-copy": no_patient_copy, "--prepare": prepare,
+                "--mail": by_mail, "--dry-run": dry_run,
             },
-            consent_bytes,
+            read_consent(consent),
         )  # fmt: skip
         result = drafting.send_draft(ctx.home(), draft, granted, out_dir, drop, ctx.now())
         emit(SentView(result), ctx.as_json)
         return
-    if letter is None or not to or kind is None:
-        raise UsageError("give the LETTER, --to and --kind (or --draft DRAFT)")
-    if prepare is not None and (out_dir is not None or drop is not None):
-        raise UsageError("--prepare writes a draft only; -o or --drop come with --draft")
+    if letter is None or not to:
+        raise UsageError("give the LETTER and --to (or --draft DRAFT)")
+    if prepare is not None and (out_dir is not None or drop is not None or by_mail or dry_run):
+        raise UsageError("--prepare writes a draft only; -o, --drop or --mail come with --draft")
     req = SendRequest(
-        source=parse_letter(letter.read_bytes(), default_subject=letter.stem),
+        source=read_letter(letter),
         to=list(to),
-        kind=Purpose.parse(kind),
+        kind=Purpose.parse(kind or "referral"),
         patient=patient,
-        consent=consent_bytes,
+        consent=read_consent(consent),
         emergency=emergency,
         pseudonym=pseudonym,
         attachments=[parse_attach(a) for a in attach],
@@ -232,6 +189,7 @@ def send(
         no_patient_copy=no_patient_copy,
         out_dir=out_dir,
         drop=drop,
+        dry_run=dry_run,
     )
     if prepare is not None:
         try:
@@ -240,20 +198,58 @@ def send(
             raise UsageError(option_words(exc), hint=exc.hint) from exc
         emit(PreparedView(prepared), ctx.as_json)
         return
-    from securemsg.cli.progress import with_progress
+    run_send(ctx, req, Delivery(by_mail, account, yes), option_words)
 
-    files = [a for a in req.attachments if isinstance(a, AttachmentFile)]
-    shown, bar = with_progress(files)
-    req.attachments = list(shown)
-    try:
-        if by_mail or (out_dir is None and drop is None):  # by mail: the home's default
-            from securemsg.cli.account import send_mail
 
-            view: Any = send_mail(ctx, req, account, by_mail)
-        else:
-            view = SentView(sending.send(ctx.home(), req, ctx.now()))
-    except SendRefused as exc:
-        raise UsageError(option_words(exc), hint=exc.hint) from exc
-    finally:
-        bar.close()
-    emit(view, ctx.as_json)
+@click.command()
+@click.argument("message_id", metavar="ID", shell_complete=complete.message_ids)
+@click.argument("letter", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--all", "everyone", is_flag=True, help="Also reply to the other recipients.")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    help="Another recipient (a contact; repeat).",
+    shell_complete=complete.contacts,
+)
+@send_options
+@pass_ctx
+def reply(
+    ctx: Ctx,
+    message_id: str,
+    letter: Path,
+    everyone: bool,
+    to: tuple[str, ...],
+    consent: Path | None,
+    attach: tuple[str, ...],
+    phone_call: str | None,
+    no_patient_copy: bool,
+    out_dir: Path | None,
+    drop: Path | None,
+    by_mail: bool,
+    account: str | None,
+    dry_run: bool,
+    yes: bool,
+) -> None:
+    """Answer the letter ID (an id prefix, or `latest`) with LETTER: to its author
+    (--all: and its other recipients), about the same patient, in its thread."""
+    from securemsg.app.reply import reply_to
+
+    home = ctx.home()
+    r = reply_to(home, message_id, everyone, ctx.now())
+    req = SendRequest(
+        source=read_letter(letter, f"Re: {r.subject}"),
+        to=[*r.to, *to],
+        kind=r.kind,
+        patient=r.patient,
+        consent=read_consent(consent),
+        pseudonym=r.pseudonym,
+        attachments=[parse_attach(a) for a in attach],
+        reply_to=r.message_id,
+        phone_call=parse_when(phone_call) if phone_call else None,
+        no_patient_copy=no_patient_copy,
+        out_dir=out_dir,
+        drop=drop,
+        dry_run=dry_run,
+    )
+    run_send(ctx, req, Delivery(by_mail, account, yes), option_words)

@@ -177,8 +177,13 @@ def emit(result: Result, as_json: bool, stream: TextIO | None = None) -> None:
 
 
 def message(text: str, style: str | None = None) -> None:
-    """A note for the human on stderr (never a result), on one line."""
-    Printer(sys.stderr).console.print(
+    """A note for the human on stderr (never a result), on one line; off a
+    terminal, a plain line (no rich: a warning must not cost its import)."""
+    printer = Printer(sys.stderr)
+    if printer.plain:
+        sys.stderr.write(for_terminal(text) + "\n")
+        return
+    printer.console.print(
         for_terminal(text), style=style, markup=False, highlight=False, soft_wrap=True
     )
 

@@ -145,6 +145,10 @@ def receive(
         raise UsageError("--account and --folder go with --mail")
     if receipt_out is not None and len(files) != 1:
         raise UsageError("--receipt-out works with one FILE")
+    from securemsg.cli.sniff import refuse_other_kind
+
+    for f in files:  # a consent, a card, a letter's source: say which command takes it
+        refuse_other_kind(f, None, "receive")
     if by_mail:
         from securemsg.app.mail import receive_mail
 

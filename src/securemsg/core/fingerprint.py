@@ -49,3 +49,41 @@ def safety_number(a: tuple[bytes, bytes], b: tuple[bytes, bytes]) -> str:
     halves = sorted([_half(*a), _half(*b)])
     digits = halves[0] + halves[1]
     return " ".join(digits[i : i + 5] for i in range(0, 60, 5))
+
+
+# A fingerprint prefix that verifies a key: 128 bits (32 of its 40 hex digits),
+# far beyond what a forger could grind a key to match.
+MIN_VERIFY_PREFIX = 32
+
+
+def check_evidence(evidence: str, fp_hex: str, safety: str, name: str) -> None:
+    """What the user read with ``name`` (``contacts verify``): the whole fingerprint,
+    a prefix of at least :data:`MIN_VERIFY_PREFIX` hex digits, or the whole safety
+    number. A correct but shorter prefix is "too short" (a usage error), never
+    the key-mismatch alarm, which is for evidence that does not match."""
+    from securemsg.errors import InvalidValue, VerificationError
+
+    given = normalize_fingerprint(evidence)
+    digits = "".join(ch for ch in evidence if ch.isdigit())
+    full_sn = safety.replace(" ", "")
+    if given == fp_hex or (len(digits) == 60 and digits == full_sn):
+        return
+    if given and fp_hex.startswith(given):
+        if len(given) >= MIN_VERIFY_PREFIX:
+            return
+        raise InvalidValue(
+            f"the start of {name}'s fingerprint matches, but it is too short to verify a "
+            f"key: give at least {MIN_VERIFY_PREFIX} characters (the first "
+            f"{MIN_VERIFY_PREFIX // 4} groups of 4), or the whole fingerprint",
+            hint="securemsg contacts show NAME prints the fingerprint and the safety number",
+        )
+    if digits and given == digits and full_sn.startswith(digits):
+        raise InvalidValue(
+            f"the start of your safety number with {name} matches, but a safety number "
+            "is checked whole: give all 60 digits",
+            hint="securemsg contacts show NAME prints it",
+        )
+    raise VerificationError(
+        f"this does not match the key of {name}: the key you hold is not the one they read to you",
+        hint="do not send them anything until you have found out why; ask for their card again",
+    )

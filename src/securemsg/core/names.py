@@ -25,10 +25,13 @@ import enum
 import re
 import unicodedata
 from bisect import bisect_right
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from securemsg.core.ignorable_data import DEFAULT_IGNORABLE
 from securemsg.errors import InvalidValue
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 MAX_TEXT = 200
 _E = TypeVar("_E", bound=enum.Enum)
@@ -153,19 +156,55 @@ def nearly_alike(a: str, b: str) -> bool:
     return any(_loose(x) == _loose(y) for x, y in zip(ka, kb, strict=True))
 
 
+def suggest(value: str, choices: Iterable[str]) -> str:
+    """``": did you mean X?"`` for the closest of ``choices`` (difflib), else ``""``."""
+    import difflib  # only on an error: not on whoami's import path
+
+    keyed = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(value.strip().lower(), list(keyed), n=1, cutoff=0.6)
+    return f": did you mean {keyed[close[0]]}?" if close else ""
+
+
 def parse_choice(cls: type[_E], value: str, what: str) -> _E:
     """The member of ``cls`` whose value is ``value`` (spaces and case ignored),
-    else a refusal that lists the choices."""
+    else a refusal that suggests the closest choice and lists them all."""
     try:
         return cls(value.strip().lower())
     except ValueError as exc:
-        choices = ", ".join(str(m.value) for m in cls)
-        raise InvalidValue(f"unknown {what} {value!r}", hint=f"choose one of: {choices}") from exc
+        values = [str(m.value) for m in cls]
+        raise InvalidValue(
+            f"unknown {what} {value!r}" + suggest(value, values),
+            hint=f"choose one of: {', '.join(values)}",
+        ) from exc
 
 
 def check_rpps(value: str) -> str:
+    """The form of an RPPS number (11 digits). Cards are read with this check only:
+    cards signed before the key was checked must keep verifying (tests/vectors);
+    :func:`check_rpps_key` is for numbers typed in and a warning on cards."""
     if not _RPPS.fullmatch(value):
         raise InvalidValue("an RPPS number has 11 digits")
+    return value
+
+
+def rpps_key_ok(value: str) -> bool:
+    """The Luhn check digit of an 11-digit RPPS number (over all 11 digits)."""
+    total = 0
+    for i, ch in enumerate(reversed(value)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def check_rpps_key(value: str) -> str:
+    """An RPPS number as typed: 11 digits and its Luhn check digit."""
+    value = check_rpps(value.replace(" ", ""))
+    if not rpps_key_ok(value):
+        raise InvalidValue(
+            f"the RPPS number {value} is not valid: its check digit (Luhn) does not match",
+            hint="copy it from the practitioner's RPPS card or the annuaire santé; "
+            "a digit is mistyped",
+        )
     return value
 
 

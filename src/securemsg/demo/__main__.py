@@ -31,14 +31,14 @@ console = Console(highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
 REPO_KEYS = Path(__file__).resolve().parents[3] / "keys"
 
 PEOPLE: dict[str, list[str]] = {
-    "gp": ["--name", "Dr Alice Martin", "--role", "gp", "--rpps", "10001234567"],
+    "gp": ["--name", "Dr Alice Martin", "--role", "gp", "--rpps", "10001234565"],
     "cardiologist": [
         "--name",
         "Dr Bruno Keller",
         "--role",
         "specialist",
         "--rpps",
-        "10007654321",
+        "10007654329",
         "--specialty",
         "cardiology",
     ],
@@ -202,9 +202,15 @@ def story(d: Demo) -> None:
     step("4. The GP sends the referral (a nursing section, a PDF) through the drop folder")
     # the referral to Jeanne Dupont under her consent, into the drop folder
     referral_to = [
-        *("send", str(files / "referral.md"), "--kind", "referral", "--patient", "Jeanne Dupont"),
-        *("--consent", str(files / "consent-referral.cose"), "--drop", str(d.drop)),
+        *("send", str(files / "referral.md"), "--kind", "referral"),
+        *("--consent", str(files / "consent-referral.cose"), "--drop", str(d.drop), "--yes"),
     ]
+    d.run(
+        "gp",
+        *referral_to,
+        *("--to", "Bruno Keller", "--to", "Claire Petit"),
+        *("--attach", f"{files / 'ecg.pdf'}:medical", "--dry-run"),
+    )
     sent = d.run(
         "gp",
         *referral_to,
@@ -223,28 +229,19 @@ def story(d: Demo) -> None:
     d.run("nurse", "receive", "--drop", str(d.drop))
     d.run("nurse", "read", referral[:12])
 
-    step("6. After a phone call, the cardiologist confirms his advice in writing (R6)")
+    step("6. After a phone call, the cardiologist replies in writing (R5, R6)")
     call = (dt.datetime.now().astimezone() - dt.timedelta(hours=1)).replace(microsecond=0)
+    answer = [
+        *("reply", referral[:12], str(files / "reply.md"), "--all"),
+        *("--phone-call", call.isoformat(), "--drop", str(d.drop)),
+    ]
+    console.print("  Without the patient's consent to the reply, nothing is sent, and he is told")
+    console.print("  what she signs:")
+    d.run("cardiologist", *answer, expect=3)
     reply = d.run(
         "cardiologist",
-        "send",
-        str(files / "reply.md"),
-        "--to",
-        "Alice Martin",
-        "--to",
-        "Claire Petit",
-        "--kind",
-        "reply",
-        "--patient",
-        "Jeanne Dupont",
-        "--consent",
-        str(files / "consent-reply.cose"),
-        "--reply-to",
-        referral[:12],
-        "--phone-call",
-        call.isoformat(),
-        "--drop",
-        str(d.drop),
+        *answer,
+        *("--consent", str(files / "consent-reply.cose"), "--yes"),
         as_json=True,
     )
     d.run("gp", "receive", "--drop", str(d.drop))

@@ -19,7 +19,7 @@ from typing import Any
 
 from securemsg.core import cbor, names, signed
 from securemsg.core.card import Card
-from securemsg.core.fingerprint import normalize_fingerprint, safety_number
+from securemsg.core.fingerprint import check_evidence, normalize_fingerprint, safety_number
 from securemsg.errors import (
     ConflictError,
     FormatError,
@@ -393,8 +393,9 @@ class Contacts:
         ):
             hits = [c for c in pool if c.fingerprint.startswith(prefix)]
         if not hits:
+            close = names.suggest(query, [c.name for c in pool])
             raise NotFoundError(
-                f"no contact matches {query!r}",
+                f"no contact matches {query!r}{close}",
                 hint="see `securemsg contacts list`; add a card with `securemsg contacts add FILE`",
             )
         if len(hits) > 1:
@@ -410,17 +411,10 @@ class Contacts:
     def mark_verified(self, query: str, evidence: str) -> Contact:
         contact = self.find(query)
         me = self.home.card()
-        given_fp = normalize_fingerprint(evidence)
         sn = safety_number(
             (me.sign_public, me.enc_public), (contact.card.sign_public, contact.card.enc_public)
         )
-        digits = "".join(ch for ch in evidence if ch.isdigit())
-        if given_fp == contact.fingerprint or (len(digits) == 60 and digits == sn.replace(" ", "")):
-            verified = replace(contact, verified=True, pinned=False)
-            self._write([verified])
-            return verified
-        raise VerificationError(
-            f"this does not match the key of {contact.name}: the key you hold is not the one "
-            "they read to you",
-            hint="do not send them anything until you have found out why; ask for their card again",
-        )
+        check_evidence(evidence, contact.fingerprint, sn, contact.name)
+        verified = replace(contact, verified=True, pinned=False)
+        self._write([verified])
+        return verified

@@ -1,29 +1,53 @@
-"""A letter as the doctor writes it: Markdown, optional front matter, sections.
+"""A letter as the doctor writes it: Markdown, optional YAML front matter,
+sections tagged by care domain (docs/letters.md is the full rule).
 
 ---
-subject: Referral for chest pain
+subject: Referral for chest pain   <- YAML (safe loader), known keys only
 ---
-Dear colleague, ...            <- preamble: a `medical` section
-## History                     <- untagged: `medical`
+{shared}                       <- a marker line: what follows goes to every recipient
+Dear colleague, ...
+## History                     <- untagged: `medical` (R2: a forgotten tag withholds)
 ## Dressing care {nursing}     <- tagged with a care domain
+{shared}                       <- the sign-off: shared, wherever it stands
+Kind regards,
+Dr Alice Martin
+
+``{shared}`` (on a heading or alone on a line) is text every recipient needs
+(greeting, reason for the referral, sign-off, R2): it travels in the
+``administrative`` domain, the one every role receives (core/domains.py), so the
+signed manifest needs no new domain. Without a subject in the front matter, a
+first line ``# Title`` is the subject (and is not repeated in the text); else
+the subject is the caller's default (the file name).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+
+import yaml
 
 from securemsg.core.domains import Domain
 from securemsg.core.letter import limits
 from securemsg.core.letter.limits import MAX_SOURCE
+from securemsg.core.names import suggest
+from securemsg.core.text import hidden
 from securemsg.errors import FormatError, InvalidValue
 
 _HEADING = re.compile(r"^## +(?P<title>.*?)(?: *\{(?P<domain>[a-z-]+)\})? *$")
+_MARKER = re.compile(r"^ {0,3}\{(?P<domain>[a-z-]+)\} *$")
+_TITLE = re.compile(r"^# +(?P<title>.+?)(?: +#+)? *$")
+SHARED = "shared"
+SHARED_DOMAIN = Domain.ADMINISTRATIVE  # what every role receives
+FRONT_MATTER_KEYS = ("subject",)
+MAX_FRONT_MATTER = 8192  # characters: a subject is at most 300
+TAGS = (SHARED, *(d.value for d in Domain))
 
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    title: str  # "" for the preamble
+    title: str  # "" for untitled text (the preamble, a {shared} block)
     domain: Domain
     text: str  # the section's Markdown, heading line included
 
@@ -39,6 +63,112 @@ class LetterSource:
     raw: bytes  # the exact file, for the letter digest (R4)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key given twice (PyYAML keeps the last)."""
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node)
+        if not isinstance(key, str):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key is not a word", key_node.start_mark
+            )
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def front_matter(text: str, first_line: int = 2) -> dict[str, str]:
+    """The front matter (the YAML between the ``---`` lines) as known keys to
+    strings; ``first_line`` is its first line's number in the file (errors say it)."""
+    if len(text) > MAX_FRONT_MATTER:
+        raise InvalidValue(
+            f"the front matter is longer than {MAX_FRONT_MATTER} characters",
+            hint="it holds the subject only; the letter goes after the second ---",
+        )
+    for number, row in enumerate(text.split("\n"), start=first_line):
+        bad = next((ch for ch in row if ch != "\t" and hidden(ch)), None)
+        if bad is not None:  # said as the subject's cleaning says it, before YAML does
+            field = row.partition(":")[0].strip() if ":" in row else "the front matter"
+            raise InvalidValue(
+                f"{field} holds an invisible or control character (U+{ord(bad):04X}) "
+                f"at line {number}",
+                hint="type the text again without copy-pasting it",
+            )
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except RecursionError as exc:  # "[[[[...": PyYAML's composer recurses
+        raise InvalidValue(
+            "the front matter is nested too deeply to be 'key: value' lines"
+        ) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + first_line}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InvalidValue(
+            f"the front matter is not valid YAML{where}: {problem}",
+            hint="write it as 'subject: ...', one key per line; quote a value "
+            "that holds a colon followed by a space or starts with a special character",
+        ) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidValue(
+            "the front matter is not a list of 'key: value' lines",
+            hint="write it as 'subject: ...'",
+        )
+    out: dict[str, str] = {}
+    lines = text.split("\n")
+    for key, value in data.items():
+        line = next(
+            (i + first_line for i, ln in enumerate(lines) if ln.startswith(f"{key}:")), first_line
+        )
+        if key not in FRONT_MATTER_KEYS:
+            raise InvalidValue(
+                f"unknown key {key!r} in the front matter at line {line}"
+                + suggest(str(key), FRONT_MATTER_KEYS),
+                hint=f"known keys: {', '.join(FRONT_MATTER_KEYS)}",
+            )
+        if not isinstance(value, str):
+            raise InvalidValue(
+                f"the front matter's {key} at line {line} is not text",
+                hint=f'put it in quotes: {key}: "..."',
+            )
+        out[key] = value
+    return out
+
+
+def _domain(tag: str, line: str, number: int) -> Domain:
+    if tag == SHARED:
+        return SHARED_DOMAIN
+    try:
+        return Domain(tag)
+    except ValueError as exc:
+        raise InvalidValue(
+            f"unknown care domain {{{tag}}} at line {number}: {line!r}" + suggest(tag, TAGS),
+            hint=f"use one of: {', '.join(TAGS)} (docs/letters.md)",
+        ) from exc
+
+
+def _title(lines: list[str]) -> tuple[str, list[str]] | None:
+    """A first line ``# Title`` (blank lines before it skipped): the subject, and
+    the lines without it (the subject is shown with the letter: not twice)."""
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        m = _TITLE.match(line)
+        return (m.group("title").strip(), lines[i + 1 :]) if m else None
+    return None
+
+
 def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
     if len(raw) > MAX_SOURCE:
         raise InvalidValue(
@@ -50,42 +180,49 @@ def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
     except UnicodeDecodeError as exc:
         raise FormatError("the letter is not UTF-8 text") from exc
     text = text.replace("\r\n", "\n")
-    subject = default_subject
     lines = text.split("\n")
+    first = 1  # the file's line number of lines[0]
+    meta: dict[str, str] = {}
     if lines and lines[0].strip() == "---":
-        try:
-            end = lines.index("---", 1)
-        except ValueError as exc:
-            raise InvalidValue("the front matter (---) is not closed") from exc
-        for line in lines[1:end]:
-            key, sep, value = line.partition(":")
-            if not sep:
-                continue
-            if key.strip().lower() == "subject":
-                subject = value.strip()
-        lines = lines[end + 1 :]
-    subject = limits.subject(subject)
+        end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
+        if end is None:
+            raise InvalidValue(
+                "the front matter (---) is not closed",
+                hint="end it with a line holding only ---",
+            )
+        meta = front_matter("\n".join(lines[1:end]))
+        lines, first = lines[end + 1 :], end + 2
+    subject = meta.get("subject")
+    if subject is None:
+        titled = _title(lines)
+        if titled is not None:
+            subject, rest = titled
+            first += len(lines) - len(rest)
+            lines = rest
+    subject = limits.subject(subject or default_subject)
     sections: list[Section] = []
-    title, domain, current = "", Domain.MEDICAL, []
-    for line in [*lines, "## \x00end"]:
-        m = _HEADING.match(line)
-        if not m:
-            current.append(line)
-            continue
+    title, domain = "", Domain.MEDICAL
+    current: list[str] = []
+
+    def close() -> None:
         body = "\n".join(current).strip("\n")
         if body:
             sections.append(Section(title, domain, body + "\n"))
-        if line == "## \x00end":
-            break
-        title, tag = limits.item_name(m.group("title").strip(), "section"), m.group("domain")
-        try:
-            domain = Domain(tag) if tag else Domain.MEDICAL
-        except ValueError as exc:
-            choices = ", ".join(d.value for d in Domain)
-            raise InvalidValue(
-                f"unknown care domain {{{tag}}} in heading {line!r}", hint=f"use one of: {choices}"
-            ) from exc
-        current = [f"## {title}"]
+
+    for number, line in enumerate(lines, start=first):
+        heading, marker = _HEADING.match(line), _MARKER.match(line)
+        if marker:
+            close()
+            title, domain, current = "", _domain(marker.group("domain"), line, number), []
+        elif heading:
+            close()
+            title = limits.item_name(heading.group("title").strip(), "section")
+            tag = heading.group("domain")
+            domain = _domain(tag, line, number) if tag else Domain.MEDICAL
+            current = [f"## {title}"]
+        else:
+            current.append(line)
+    close()
     if not sections:
         raise InvalidValue("the letter is empty")
     limits.item_count(len(sections), len(sections))

@@ -1,0 +1,78 @@
+"""What kind of securemsg file a few bytes look like: to tell a user who gave a
+command the wrong file which command it is for. A guess, never a check: every
+command still verifies what it reads (a file that looks right here can be refused
+later, and one that is not recognised is refused by the command's own parser).
+
+Looked at: the age header line, a card's text form, the COSE object type in the
+protected header of a signed object (its content type string is near the start),
+and text that looks like a Markdown letter.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from securemsg.core import labels
+
+HEAD = 1024  # bytes read to guess
+
+
+class FileKind(enum.Enum):
+    LETTER = "an encrypted letter"
+    ARMORED_AGE = "an armored age file"
+    CARD = "a contact card"
+    CONSENT = "a consent grant"
+    REVOCATION = "a consent revocation"
+    OBJECTION = "a consent objection"
+    RECEIPT = "a receipt"
+    REFUSAL = "a refusal notice"
+    LETTER_SOURCE = "a letter's Markdown source"
+
+
+_COSE = {
+    labels.COSE_CARD: FileKind.CARD,
+    labels.COSE_CONSENT_GRANT: FileKind.CONSENT,
+    labels.COSE_CONSENT_REVOCATION: FileKind.REVOCATION,
+    labels.COSE_CONSENT_OBJECTION: FileKind.OBJECTION,
+    labels.COSE_RECEIPT: FileKind.RECEIPT,
+    labels.COSE_REFUSAL: FileKind.REFUSAL,
+}
+_MARKDOWN = re.compile(rb"(?m)^(?:---\s*$|#{1,6} |\{[a-z-]+\}\s*$)")
+
+# The command for each kind, as a hint: "{file}" is replaced by the file's name.
+COMMANDS = {
+    FileKind.LETTER: "securemsg receive {file} (or securemsg verify {file})",
+    FileKind.ARMORED_AGE: "securemsg receive {file}",
+    FileKind.CARD: "securemsg contacts add {file}",
+    FileKind.CONSENT: "securemsg consent show {file}, then send with --consent {file}",
+    FileKind.REVOCATION: "securemsg consent import {file}",
+    FileKind.OBJECTION: "securemsg consent import {file}",
+    FileKind.RECEIPT: "securemsg receipts import {file}",
+    FileKind.REFUSAL: "securemsg receipts import {file}",
+    FileKind.LETTER_SOURCE: "securemsg send {file} --to ... (or securemsg reply ID {file})",
+}
+
+
+def sniff(head: bytes) -> FileKind | None:
+    """The kind of file ``head`` (its first :data:`HEAD` bytes) looks like, if any."""
+    if head.startswith(b"age-encryption.org/"):
+        return FileKind.LETTER
+    stripped = head.lstrip()
+    if stripped.startswith(b"-----BEGIN AGE ENCRYPTED FILE-----"):
+        return FileKind.ARMORED_AGE
+    if stripped.startswith(b"-----BEGIN SECUREMSG CARD-----"):
+        return FileKind.CARD
+    if head[:1] == b"\xd2":  # CBOR tag 18: a COSE_Sign1
+        for object_type, kind in _COSE.items():
+            if object_type.encode() in head:
+                return kind
+        return None
+    if b"\x00" in head:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # maybe cut inside a character
+        if exc.start < len(head) - 3:
+            return None
+    return FileKind.LETTER_SOURCE if _MARKDOWN.search(head) else None
