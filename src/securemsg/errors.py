@@ -183,6 +183,10 @@ class UnknownSender(VerificationError):
 
     code = "unknown_sender"
 
+    def __init__(self, message: str, hint: str | None = None, author_fp: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.author_fp = author_fp  # as the envelope claims it (a letter kept aside)
+
 
 class Replayed(VerificationError):
     """A letter already accepted, delivered again."""
