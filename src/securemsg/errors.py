@@ -42,6 +42,12 @@ class UsageError(SecureMsgError):
     code = "usage"
 
 
+class AmbiguousId(UsageError):
+    """A message id prefix that is the start of several ids (they are listed)."""
+
+    code = "ambiguous_id"
+
+
 class InvalidValue(SecureMsgError, ValueError):
     """A value that ``core`` refuses (an empty name, a malformed INS, an unknown
     domain, a letter with no text). Core does not know who typed it; the CLI

@@ -60,7 +60,10 @@ def test_case7_section_text_reaches_the_terminal_escaped(
     text = SGR.sub("", out)
     for what, (_raw, shown) in SEQUENCES.items():
         assert text.count(shown) == 2, (what, shown)  # both sections
-    assert len(re.findall("Overwrite *\n *the line", text)) == 2  # CR: a Markdown line ending
+    if terminal:
+        assert len(re.findall("Overwrite *\n *the line", text)) == 2  # CR: a Markdown line ending
+    else:  # not a terminal: the text as written (issue 13), the CR escaped
+        assert text.count("Overwrite\\u{d}the line") == 2
     # the panel is drawn once, and says what this mailbox knows
     assert text.count("Author's key: NOT verified") == 1
     assert "\x1b]" not in out  # no OSC at all: no title, clipboard or hyperlink
@@ -111,9 +114,14 @@ def test_case8_html_comments_and_link_addresses_are_shown(world: World) -> None:
             "<!-- for the doctors only: do not tell the patient about the scan -->",
             "<div>a raw HTML block the patient must see</div>",
             "Inline <span>html</span>",
-            'harmless link <https://evil.example/steal?id=1> "a title"',
+            # on a terminal laid out; not on a terminal, the text as written (issue 13)
+            'harmless link <https://evil.example/steal?id=1> "a title"'
+            if terminal
+            else '[harmless link](https://evil.example/steal?id=1 "a title")',
             "<https://auto.example/x>",
-            "[image: scan] <https://img.example/s.png>",
+            "[image: scan] <https://img.example/s.png>"
+            if terminal
+            else "![scan](https://img.example/s.png)",
             "[note]: https://ref.example/hidden-definition",
             "| 1 | 2 | cell beyond the header |",
             "~~no~~",

@@ -301,7 +301,7 @@ class ReceiveReport:
                 [
                     Path(r["file"]).name,
                     r["status"],
-                    what[:16],
+                    what,
                     r.get("from", ""),
                     r.get("detail", ""),
                 ]
@@ -429,11 +429,19 @@ def finish_report(results: Sequence[Received], as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", metavar="FILE|ID|latest")
 @pass_ctx
-def verify(ctx: Ctx, file: Path) -> None:
-    """Check a letter addressed to me, without storing it."""
+def verify(ctx: Ctx, target: str) -> None:
+    """Check a letter FILE addressed to me, as `receive` would, without storing it;
+    or check again a stored letter by its ID (or `latest`)."""
     from securemsg.app.verify import verify as verify_letter
+    from securemsg.cli.mail import is_letter_file
 
-    v = verify_letter(ctx.home(), file, ctx.now())
-    emit(LetterView(v.opened, v.me, show_body=False, status="verified"), ctx.as_json)
+    what: str | Path = Path(target) if is_letter_file(target) else target
+    if isinstance(what, Path) and not what.exists():
+        raise UsageError(f"{target}: no such file", hint="give a letter file or a message id")
+    v = verify_letter(ctx.home(), what, ctx.now())
+    emit(
+        LetterView(v.opened, v.me, show_body=False, status="verified", names=v.names),
+        ctx.as_json,
+    )
