@@ -143,6 +143,7 @@ def _build(root: Path) -> None:
         root / "pat",
         "consent",
         "grant",
+        "--yes",
         "--from",
         "Alice",
         "--to",

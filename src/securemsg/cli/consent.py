@@ -1,4 +1,8 @@
-"""consent grant / revoke / object / show / import / list (docs/cli.md, "Consent")."""
+"""consent grant / revoke / object / show / import / list (docs/cli.md, "Consent").
+
+Long file: the consent group's views (JSON and text) and its commands, which share
+them; the confirmation before a grant is signed lives here too (issue 13).
+"""
 
 from __future__ import annotations
 
@@ -205,16 +209,19 @@ class ConsentList:
         rows = []
         for v in self.views:
             o = v.obj
+            ident = ""
             if isinstance(o, Grant):
                 to = ", ".join(r.describe(v.lookup) for r in o.recipients)
                 what = f"{o.purpose} from {v.lookup(o.sender_fp) or short_fp(o.sender_fp)} to {to}"
-                until = iso_time(o.not_after)[:10]
+                until, ident = iso_time(o.not_after)[:10], o.id_hex
             elif isinstance(o, Revocation):
-                what, until = f"revokes grant {o.grant_id.hex()[:12]}", iso_time(o.date)[:10]
+                what, until = f"revokes grant {o.grant_id.hex()}", iso_time(o.date)[:10]
             else:
                 what, until = f"objects to {o.target.describe(v.lookup)}", iso_time(o.date)[:10]
-            rows.append([o.kind, v.card.name, what, v.status, until])
-        out.table("Consent", ["Kind", "Patient", "What", "Status", "Until / date"], rows)
+            rows.append([ident, o.kind, v.card.name, what, v.status, until])
+        out.table(
+            "Consent", ["Grant id", "Kind", "Patient", "What", "Status", "Until / date"], rows
+        )
 
 
 # -- option values ------------------------------------------------------------------
@@ -226,12 +233,47 @@ def parse_duration(text: str) -> int:
     return int(m.group(1)) * unit
 
 
-def _signed(ctx: Ctx, info: ConsentInfo) -> None:
+def _signed(ctx: Ctx, info: ConsentInfo, home: Home | None = None) -> None:
     if not ctx.as_json:
-        message(
-            f"Signed {info.obj.kind} written to {info.file}; give it to the practitioner.", "green"
-        )
+        people = consenting.concerned(home, info.obj) if home is not None else []
+        if isinstance(info.obj, Grant):
+            who = "the practitioner who sends (they attach it to the letter)"
+        elif people:
+            who = (
+                "each of: "
+                + "; ".join(people)
+                + (
+                    " (every practitioner who might send or receive under that grant)"
+                    if isinstance(info.obj, Revocation)
+                    else ""
+                )
+            )
+        else:
+            who = "every practitioner who might send or receive under it"
+        message(f"Signed {info.obj.kind} written to {info.file}; give it to {who}.", "green")
     emit(ConsentView.of(info), ctx.as_json)
+
+
+def confirm_before_signing(view: ConsentView, yes: bool) -> None:
+    """The whole summary of what the patient is about to sign, on stderr, then her
+    confirmation on the terminal; without one, ``--yes`` (scripts)."""
+    import sys
+
+    out = Printer(sys.stderr)
+    out.line("You are about to sign this consent:", "bold")
+    for line in consent_json(view.obj, view.card, "valid", False, view.lookup)["explanation"]:
+        out.line(f"  {line}")
+    if yes:
+        return
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(
+            "consent grant asks you to confirm what you sign, and there is no terminal "
+            "to ask on: nothing was signed",
+            hint="read the summary above; to sign it from a script, run the same "
+            "command with --yes",
+        )
+    if not click.confirm("Sign it?", default=False, err=True):
+        raise UsageError("nothing was signed", hint="change the options and run it again")
 
 
 # -- commands -----------------------------------------------------------------------
@@ -256,8 +298,9 @@ OUTPUT = click.option(
               help="Who may receive.", shell_complete=complete.contacts_or_roles)  # fmt: skip
 @click.option("--purpose", required=True, help=", ".join(p.value for p in Purpose),
               shell_complete=complete.kinds)  # fmt: skip
-@click.option("--domain", "domains", multiple=True, metavar="D", help="Allowed care domain.",
-              shell_complete=complete.domains)  # fmt: skip
+@click.option("--domain", "domains", multiple=True, metavar="D",
+              help="Allowed care domain (default: all but insurance, which is only shared "
+              "when named).", shell_complete=complete.domains)  # fmt: skip
 @click.option("--exclude", "excludes", multiple=True, metavar="D", help="Excluded care domain.",
               shell_complete=complete.domains)  # fmt: skip
 @click.option("--valid-for", default="90d", show_default=True, help="e.g. 90d, 12w, 48h.")
@@ -266,6 +309,7 @@ OUTPUT = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Bind the grant to this exact letter (Markdown), after reading it.",
 )
+@click.option("--yes", is_flag=True, help="Sign without asking (the summary is still shown).")
 @OUTPUT
 @pass_ctx
 def consent_grant(
@@ -277,28 +321,31 @@ def consent_grant(
     excludes: tuple[str, ...],
     valid_for: str,
     letter: Path | None,
+    yes: bool,
     output: Path,
 ) -> None:
-    """Sign a consent grant: who may tell whom what, for which purpose, until when."""
+    """Sign a consent grant: who may tell whom what, for which purpose, until when.
+    The summary is shown first, and signing asks for confirmation (--yes: not)."""
     what, allowed = Purpose.parse(purpose), [Domain.parse(d) for d in domains] or None
     excluded, seconds = [Domain.parse(d) for d in excludes], parse_duration(valid_for)
-
-    def sign(home: Home, me: Card, now: int) -> ConsentInfo:
-        return consenting.grant(
-            home,
-            me,
-            sender=sender,
-            to=to,
-            purpose=what,
-            domains=allowed,
-            exclude=excluded,
-            valid_for=seconds,
-            letter=letter,
-            output=output,
-            now=now,
-        )
-
-    _patient_signs(ctx, output, sign)
+    home = ctx.home()
+    me = consenting.require_patient(home)
+    consenting.check_new_file(output)
+    now = ctx.now()
+    draft = consenting.draft_grant(
+        home,
+        me,
+        sender=sender,
+        to=to,
+        purpose=what,
+        domains=allowed,
+        exclude=excluded,
+        valid_for=seconds,
+        letter=letter,
+        now=now,
+    )
+    confirm_before_signing(ConsentView.of(consenting.explain_draft(home, draft)), yes)
+    _signed(ctx, consenting.keep_signed(home, draft, output, now), home)
 
 
 def _patient_signs(ctx: Ctx, output: Path, sign: Callable[[Home, Card, int], ConsentInfo]) -> None:
@@ -306,17 +353,18 @@ def _patient_signs(ctx: Ctx, output: Path, sign: Callable[[Home, Card, int], Con
     home = ctx.home()
     me = consenting.require_patient(home)
     consenting.check_new_file(output)
-    _signed(ctx, sign(home, me, ctx.now()))
+    _signed(ctx, sign(home, me, ctx.now()), home)
 
 
 @consent.command("revoke")
-@click.argument("grant_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("grant", metavar="GRANT_ID|GRANT_FILE")
 @OUTPUT
 @pass_ctx
-def consent_revoke(ctx: Ctx, grant_file: Path, output: Path) -> None:
-    """Withdraw a grant I signed; give the revocation to the practitioners concerned."""
+def consent_revoke(ctx: Ctx, grant: str, output: Path) -> None:
+    """Withdraw a grant I signed (its id, as `consent list` shows it, or its file);
+    give the revocation to the practitioners named."""
     _patient_signs(
-        ctx, output, lambda home, me, now: consenting.revoke(home, me, grant_file, output, now)
+        ctx, output, lambda home, me, now: consenting.revoke(home, me, grant, output, now)
     )
 
 
