@@ -1,0 +1,105 @@
+"""The patient's consent, issue 13: the summary before signing and a confirmation;
+the insurance domain only when named (R3); grant ids in `consent list`; revoke by
+id, naming whom to give the revocation to. Through the installed executable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from clirun import Result, child_env, cli_command, world_env
+from clirun import run_cli as raw_run
+from conftest import PASSPHRASE, db_dump
+
+World = Any  # tests/cli/conftest.py: World
+GRANT = ["consent", "grant", "--from", "Dr Alice Martin", "--to", "nurse", "--purpose", "referral"]
+
+
+def _run(world: World, label: str, *args: str | Path) -> Result:
+    return raw_run(world.home(label), *args, env=world_env(PASSPHRASE), executable=True)
+
+
+def test_grant_without_a_terminal_shows_the_summary_and_signs_nothing(world: World) -> None:
+    out = world.path("g.cose")
+    before = db_dump(world.home("patient"))
+    res = _run(world, "patient", *GRANT, "-o", out)
+    assert res.exit_code == 2, res.stderr
+    assert "You are about to sign this consent:" in res.stderr
+    assert "Dr Alice Martin" in res.stderr and "nurse" in res.stderr
+    assert "nothing was signed" in res.stderr and "--yes" in res.stderr
+    assert not out.exists()
+    assert db_dump(world.home("patient")) == before
+
+
+def _on_a_terminal(world: World, answer: bytes, out: Path) -> tuple[int, str]:
+    """`consent grant` with stdin and stderr on a pseudo-terminal, ``answer`` typed."""
+    leader, follower = os.openpty()
+    os.write(leader, answer)
+    try:
+        proc = subprocess.run(
+            [*cli_command(), "--home", str(world.home("patient")), *GRANT, "-o", str(out)],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=child_env(world_env(PASSPHRASE)),
+            timeout=120,
+            check=False,
+        )
+        os.set_blocking(leader, False)
+        try:
+            shown = os.read(leader, 1 << 16).decode(errors="replace")
+        except BlockingIOError:
+            shown = ""
+    finally:
+        os.close(follower)
+        os.close(leader)
+    return proc.returncode, shown
+
+
+def test_grant_on_a_terminal_asks_before_signing(world: World) -> None:
+    no = world.path("no.cose")
+    code, shown = _on_a_terminal(world, b"n\n", no)
+    assert code == 2 and not no.exists()
+    assert shown.index("You are about to sign") < shown.index("Sign it?")
+    yes = world.path("yes.cose")
+    code, shown = _on_a_terminal(world, b"y\n", yes)
+    assert code == 0, shown
+    assert yes.is_file() and "Signed grant written to" in shown
+
+
+def test_insurance_only_when_the_patient_names_it(world: World) -> None:
+    res = _run(world, "patient", "--json", *GRANT, "--yes", "-o", world.path("a.cose"))
+    assert res.exit_code == 0, res.stderr
+    assert "insurance" not in res.json()["domains"]
+    assert "You are about to sign this consent:" in res.stderr  # --yes still shows it
+    named = [*GRANT, "--yes", "--domain", "insurance", "--domain", "nursing"]
+    res = _run(world, "patient", "--json", *named, "-o", world.path("b.cose"))
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["domains"] == ["nursing", "insurance"]
+
+
+def test_consent_list_shows_grant_ids_and_revoke_takes_one(world: World) -> None:
+    res = _run(world, "patient", "--json", *GRANT, "--yes", "-o", world.path("g.cose"))
+    gid = res.json()["id"]
+    res = _run(world, "patient", "consent", "list")
+    assert gid in res.stdout, res.stdout
+    rev = world.path("r.cose")
+    res = _run(world, "patient", "consent", "revoke", gid[:8], "-o", rev)
+    assert res.exit_code == 0, res.stderr
+    assert rev.is_file()
+    flat = " ".join(res.stderr.split())
+    assert "give it to each of: Dr Alice Martin; any nurse (every practitioner" in flat, flat
+    doc = _run(world, "patient", "--json", "consent", "list").json()
+    (g,) = [c for c in doc["consents"] if c["kind"] == "grant"]
+    assert g["id"] == gid and g["status"] == "revoked"
+
+
+def test_revoke_by_an_unknown_or_short_id_is_explained(world: World) -> None:
+    res = _run(world, "patient", "--json", "consent", "revoke", "abcdef12", "-o", world.path("r"))
+    assert res.exit_code == 1 and res.error_json()["error"] == "not_found"
+    assert "consent list" in res.error_json()["hint"]
+    res = _run(world, "patient", "--json", "consent", "revoke", "abc", "-o", world.path("r"))
+    assert res.exit_code == 2 and "neither a grant file nor a grant id" in res.stderr
+    assert not world.path("r").exists()
