@@ -298,10 +298,25 @@ def revoke(home: Home, me: Card, grant_file: Path | str, output: Path, now: int)
     return _write_and_keep(home, Revocation.sign(secret, me, withdrawn, now), output, now)
 
 
-def object_to(home: Home, me: Card, to: str, output: Path, now: int) -> ConsentInfo:
-    """Object to a recipient (a contact or a role) being informed about ``me``."""
+def object_to(
+    home: Home,
+    me: Card,
+    to: str | None,
+    output: Path,
+    now: int,
+    by_rpps: tuple[str, str] | None = None,
+) -> ConsentInfo:
+    """Object to a recipient (a contact or a role; or, ``by_rpps``, a practitioner
+    the patient knows by name and RPPS number, whose card she need not hold)
+    being informed about ``me``."""
     secret = home.unlock()
-    target = resolve_recipient(home, to)
+    if by_rpps is not None:
+        name, rpps = by_rpps
+        target = Recipient(rpps=rpps.strip(), name=name)
+    elif to is not None:
+        target = resolve_recipient(home, to)
+    else:
+        raise UsageError("name who must not be told: --to CONTACT|ROLE, or --name and --rpps")
     return _write_and_keep(home, Objection.sign(secret, me, target, now), output, now)
 
 
@@ -334,7 +349,7 @@ def _check(
         doms = frozenset(Domain.parse(d) for d in q.domains) or allowed_domains(
             grant, c.fingerprint, role, grant.patient_fp
         )
-        disclosures.append(Disclosure(c.fingerprint, role, doms, c.name))
+        disclosures.append(Disclosure(c.fingerprint, role, doms, c.name, rpps=c.card.profile.rpps))
     facts = LetterFacts(
         sender_fp=sender_fp,
         patient_fp=card.fingerprint,

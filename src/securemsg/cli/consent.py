@@ -56,6 +56,8 @@ def party_json(fp: str, lookup: Lookup) -> dict[str, Any]:
 def recipient_json(r: Recipient, lookup: Lookup) -> dict[str, Any]:
     if r.fp is not None:
         return party_json(r.fp, lookup)
+    if r.rpps is not None:  # an objection of version 2: the patient's words, not a key
+        return {"rpps": r.rpps, "name": r.name}
     return {"role": str(r.role)}
 
 
@@ -369,14 +371,28 @@ def consent_revoke(ctx: Ctx, grant: str, output: Path) -> None:
 
 
 @consent.command("object")
-@click.option("--to", "to", required=True, metavar="CONTACT|ROLE", help="Who must not be told.",
+@click.option("--to", "to", metavar="CONTACT|ROLE", help="Who must not be told.",
               shell_complete=complete.contacts_or_roles)  # fmt: skip
+@click.option("--name", metavar="NAME", help="With --rpps: a practitioner whose card you lack.")
+@click.option("--rpps", metavar="NUMBER", help="With --name: their RPPS number (11 digits).")
 @OUTPUT
 @pass_ctx
-def consent_object(ctx: Ctx, to: str, output: Path) -> None:
-    """Object to a recipient being informed about me, even in an emergency."""
+def consent_object(
+    ctx: Ctx, to: str | None, name: str | None, rpps: str | None, output: Path
+) -> None:
+    """Object to a recipient being informed about me, even in an emergency: a
+    contact or a role (--to), or a practitioner by name and RPPS number."""
+    if (to is None) == (name is None and rpps is None) or (name is None) != (rpps is None):
+        raise UsageError(
+            "name who must not be told: --to CONTACT|ROLE, or --name NAME --rpps NUMBER",
+            hint='e.g. securemsg consent object --name "Dr Eve Morel" --rpps 10003456789 '
+            "-o object.cose",
+        )
+    by_rpps = (name, rpps) if name is not None and rpps is not None else None
     _patient_signs(
-        ctx, output, lambda home, me, now: consenting.object_to(home, me, to, output, now)
+        ctx,
+        output,
+        lambda home, me, now: consenting.object_to(home, me, to, output, now, by_rpps),
     )
 
 

@@ -105,12 +105,13 @@ class Kind(Frozen):
     """One type of signed object: its COSE object type (labels.COSE_*), its name in
     messages, the fields of its payload besides ``v``, and its step-3 error."""
 
-    __slots__ = ("object_type", "what", "required", "optional", "wrong_signer")  # noqa: RUF023
+    __slots__ = ("object_type", "what", "required", "optional", "wrong_signer", "versions")  # noqa: RUF023
     object_type: str
     what: str
     required: frozenset[str]
     optional: frozenset[str]
     wrong_signer: WrongSigner
+    versions: frozenset[int]  # the payload versions (``v``) read: {VERSION} but for objections
 
     def __init__(
         self,
@@ -119,8 +120,10 @@ class Kind(Frozen):
         required: Iterable[str],
         optional: Iterable[str] = (),
         wrong_signer: WrongSigner = signed_by_other,
+        versions: Iterable[int] = (VERSION,),
     ) -> None:
         _set(self, "object_type", object_type)
+        _set(self, "versions", frozenset(versions))
         _set(self, "what", what)
         _set(self, "required", frozenset(required))
         _set(self, "optional", frozenset(optional))
@@ -128,7 +131,9 @@ class Kind(Frozen):
 
     def fields(self, payload: Any) -> Fields:
         """Step 6 on a decoded payload (also used by writers that read back what they sign)."""
-        return Fields(payload, self.what, self.required, self.optional, versioned=True)
+        return Fields(
+            payload, self.what, self.required, self.optional, versioned=True, versions=self.versions
+        )
 
 
 def sign(secret: KeyHolder, kind: Kind, payload: dict[str, Any]) -> bytes:
@@ -216,14 +221,16 @@ class Fields:
         optional: Iterable[str] = (),
         *,
         versioned: bool = False,
+        versions: frozenset[int] = frozenset((VERSION,)),
     ) -> None:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             raise FormatError(f"{what}: must be a map with text keys")
         needed = set(required)
         if versioned:
             v = value.get("v")
-            if type(v) is not int or v != VERSION:
-                raise FormatError(f"{what}: unsupported version (this software reads {VERSION})")
+            if type(v) is not int or v not in versions:
+                read = " or ".join(str(x) for x in sorted(versions))
+                raise FormatError(f"{what}: unsupported version (this software reads {read})")
             needed.add("v")
         unknown = set(value) - needed - set(optional)
         if unknown:
