@@ -103,3 +103,70 @@ def test_revoke_by_an_unknown_or_short_id_is_explained(world: World) -> None:
     res = _run(world, "patient", "--json", "consent", "revoke", "abc", "-o", world.path("r"))
     assert res.exit_code == 2 and "neither a grant file nor a grant id" in res.stderr
     assert not world.path("r").exists()
+
+
+def test_an_objection_by_name_and_rpps_is_matched_by_the_rpps_on_the_card(world: World) -> None:
+    rpps = world.card("gp").profile.rpps
+    obj = world.path("object.cose")
+    res = _run(
+        world,
+        "patient",
+        "consent",
+        "object",
+        "--name",
+        "Dr A. Martin",  # the patient's words: only the RPPS number is compared
+        "--rpps",
+        rpps,
+        "-o",
+        obj,
+    )
+    assert res.exit_code == 0, res.stderr
+    shown = _run(world, "patient", "--json", "consent", "show", obj).json()
+    assert shown["to"] == {"rpps": rpps, "name": "Dr A. Martin"}
+    assert f"give it to each of: Dr A. Martin (RPPS {rpps})" in " ".join(res.stderr.split())
+    g = world.path("g.cose")
+    res = _run(
+        world,
+        "patient",
+        "consent",
+        "grant",
+        "--yes",
+        "--from",
+        "Nina Petit",
+        "--to",
+        "Dr Alice Martin",
+        "--purpose",
+        "referral",
+        "-o",
+        g,
+    )
+    assert res.exit_code == 0, res.stderr
+    show = ["consent", "show", g, "--sender", "Nina Petit", "--recipient", "Dr Alice Martin"]
+    res = _run(world, "patient", "--json", *show)
+    assert res.exit_code == 3, res.stdout
+    err = res.error_json()
+    assert err["rule"] == "recipient_objected"
+    assert f"Dr A. Martin (RPPS {rpps})" in err["message"]
+    # the nurse's mailbox, which holds the GP's card, applies it once imported
+    res = _run(world, "nurse", "consent", "import", obj, "--card", world.path("patient.card"))
+    assert res.exit_code == 0, res.stderr
+
+
+def test_an_objection_needs_a_whole_name_and_rpps(world: World) -> None:
+    for args in (["--name", "Dr X"], ["--rpps", "10000000001"], []):
+        res = _run(world, "patient", "consent", "object", *args, "-o", world.path("o.cose"))
+        assert res.exit_code == 2 and "--name NAME --rpps NUMBER" in res.stderr, res.stderr
+    res = _run(
+        world,
+        "patient",
+        "consent",
+        "object",
+        "--name",
+        "Dr X",
+        "--rpps",
+        "123",
+        "-o",
+        world.path("o"),
+    )
+    assert res.exit_code != 0 and "internal error" not in res.stderr and "RPPS" in res.stderr
+    assert not world.path("o").exists()
