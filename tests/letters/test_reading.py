@@ -204,9 +204,7 @@ def test_a_long_letter_goes_through_the_pager_on_a_terminal(world: World) -> Non
     pager = world.path("pager.sh")
     pager.write_text(f"#!/bin/sh\ncat > {paged}\n")
     pager.chmod(0o755)
-    env = child_env(
-        {**world_env(PASSPHRASE), "PAGER": str(pager), "LINES": "24", "COLUMNS": "80"}
-    )
+    env = child_env({**world_env(PASSPHRASE), "PAGER": str(pager), "LINES": "24", "COLUMNS": "80"})
     leader, follower = os.openpty()
     try:
         proc = subprocess.run(
