@@ -4,6 +4,11 @@ objects patients signed (anyone).
 
 Every refusal is core's (core/consent/check.py), in core's words: a grant
 shown here is judged by the same :func:`check_consent` a send runs.
+
+Long file: signing (with the grant drafted before the patient confirms it),
+finding a grant by id, naming who must get a revocation or objection, and
+verifying and recording share the helpers above (lookups, bounded reads, the
+status of a grant); split them out if the consent use cases grow again.
 """
 
 from __future__ import annotations
