@@ -9,16 +9,25 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from clirun import Result, child_env, cli_command, world_env
+from clirun import Result, child_env, cli_command, db_rows, world_env
 from clirun import run_cli as raw_run
-from conftest import PASSPHRASE, db_dump
 
 World = Any  # tests/cli/conftest.py: World
 GRANT = ["consent", "grant", "--from", "Dr Alice Martin", "--to", "nurse", "--purpose", "referral"]
 
 
+def _passphrase(world: World) -> str:
+    """The consent world's passphrase (tests/cli/conftest.py), from the globals of the
+    fixture's own class: `import conftest` finds whichever conftest came first."""
+    return str(type(world).run.__globals__["PASSPHRASE"])
+
+
+def db_dump(home: Path) -> list[Any]:
+    return list(db_rows(home / "securemsg.db"))
+
+
 def _run(world: World, label: str, *args: str | Path) -> Result:
-    return raw_run(world.home(label), *args, env=world_env(PASSPHRASE), executable=True)
+    return raw_run(world.home(label), *args, env=world_env(_passphrase(world)), executable=True)
 
 
 def test_grant_without_a_terminal_shows_the_summary_and_signs_nothing(world: World) -> None:
@@ -43,7 +52,7 @@ def _on_a_terminal(world: World, answer: bytes, out: Path) -> tuple[int, str]:
             stdin=follower,
             stdout=subprocess.PIPE,
             stderr=follower,
-            env=child_env(world_env(PASSPHRASE)),
+            env=child_env(world_env(_passphrase(world))),
             timeout=120,
             check=False,
         )
