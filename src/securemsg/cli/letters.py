@@ -1,4 +1,8 @@
-"""send, receive, verify."""
+"""send, receive, verify.
+
+Long file: send, receive and verify share the report rows and option words here;
+the receive report (rows, where receipts went, kept letters) is the next to split out.
+"""
 
 from __future__ import annotations
 

@@ -157,7 +157,7 @@ def expire_refused(folder: Dir, now: int, days: int) -> int:
         if not name.endswith(REFUSED):
             continue
         st = folder.lstat(name)
-        if st is None or now - max(st.st_mtime, st.st_ctime) < days * 86400:
+        if st is None or now - int(max(st.st_mtime, st.st_ctime)) < days * 86400:
             continue
         try:
             folder.unlink(name)
