@@ -9,8 +9,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from clirun import Result, child_env, cli_command, db_rows, world_env
 from clirun import run_cli as raw_run
+
+pytestmark = pytest.mark.slow  # executable-driven: several seconds (CONTRIBUTING.md)
 
 World = Any  # tests/cli/conftest.py: World
 GRANT = ["consent", "grant", "--from", "Dr Alice Martin", "--to", "nurse", "--purpose", "referral"]

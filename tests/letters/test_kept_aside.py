@@ -9,7 +9,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from letterworld import World
+
+pytestmark = pytest.mark.slow  # executable-driven: several seconds (CONTRIBUTING.md)
 
 
 def _stranger_letter(world: World, *where: str | Path) -> dict[str, Any]:

@@ -11,10 +11,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from letterworld import PASSPHRASE, SUBJECT, World
 
 from clirun import Result, child_env, cli_command, world_env
 from clirun import run_cli as raw_run
+
+pytestmark = pytest.mark.slow  # executable-driven: several seconds (CONTRIBUTING.md)
 
 ID = re.compile(r"\b[0-9a-f]{32}\b")
 BOX = set("─│╭╮╰╯┌┐└┘├┤┬┴┼━┃")
