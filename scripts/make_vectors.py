@@ -433,6 +433,7 @@ def make_grant(seed: str, issued: int = GRANT_ISSUED, commitment: bytes | None =
 GRANT = make_grant("consent-grant")
 REVOCATION = Revocation.sign(PATIENT.secret, PATIENT.card, GRANT, now=NOW - DAY)
 OBJECTION = Objection.sign(PATIENT.secret, PATIENT.card, Recipient(fp=NURSE2.fp), now=NOW - DAY)
+OBJECTED_RPPS = "10007654329"  # a practitioner whose card the patient does not hold
 
 
 def grant_decoded(g: Grant) -> list[tuple[str, str]]:
@@ -678,6 +679,48 @@ def consent_vectors() -> list[Vector]:
             "consent-objection",
             "an objection naming the patient, signed by the GP (GP kid)",
             sign_payload(GP, labels.COSE_CONSENT_OBJECTION, payload_of(OBJECTION.encoded)),
+            inputs=pin,
+        )
+    )
+    # objections by RPPS number and name (payload version 2, issue 13)
+    by_rpps = Recipient(rpps=OBJECTED_RPPS, name="Dr Eve Morel")
+    rpps_obj = Objection.sign(PATIENT.secret, PATIENT.card, by_rpps, now=NOW - DAY)
+    out.append(
+        Vector(
+            "consent-objection-rpps-valid",
+            "success",
+            "consent-objection",
+            "the patient objects to a practitioner she knows by name and RPPS number "
+            "(version 2; matched against the RPPS on the cards each checker holds)",
+            rpps_obj.encoded,
+            inputs=pin,
+            decoded=[
+                ("target", f"rpps:{OBJECTED_RPPS} Dr Eve Morel"),
+                ("date", str(rpps_obj.date)),
+            ],
+        )
+    )
+    p = payload_of(rpps_obj.encoded)
+    p["v"] = 1
+    out.append(
+        Vector(
+            "consent-objection-rpps-as-version-1",
+            "consent:malformed",
+            "consent-objection",
+            "a target by RPPS number in a version-1 objection (signed by the patient)",
+            sign_payload(PATIENT, labels.COSE_CONSENT_OBJECTION, p),
+            inputs=pin,
+        )
+    )
+    p = payload_of(OBJECTION.encoded)
+    p["v"] = 2
+    out.append(
+        Vector(
+            "consent-objection-version-2-by-fingerprint",
+            "consent:malformed",
+            "consent-objection",
+            "a version-2 objection whose target is a fingerprint (signed by the patient)",
+            sign_payload(PATIENT, labels.COSE_CONSENT_OBJECTION, p),
             inputs=pin,
         )
     )

@@ -42,6 +42,12 @@ class UsageError(SecureMsgError):
     code = "usage"
 
 
+class AmbiguousId(UsageError):
+    """A message id prefix that is the start of several ids (they are listed)."""
+
+    code = "ambiguous_id"
+
+
 class InvalidValue(SecureMsgError, ValueError):
     """A value that ``core`` refuses (an empty name, a malformed INS, an unknown
     domain, a letter with no text). Core does not know who typed it; the CLI
@@ -202,6 +208,10 @@ class UnknownSender(VerificationError):
     """A letter or notice from someone who is not one of my contacts."""
 
     code = "unknown_sender"
+
+    def __init__(self, message: str, hint: str | None = None, author_fp: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.author_fp = author_fp  # as the envelope claims it (a letter kept aside)
 
 
 class Replayed(VerificationError):

@@ -31,7 +31,7 @@ def grant(
     out = world.path(name)
     tos = [a for t in to for a in ("--to", t)]
     res = world.run(
-        "patient", "consent", "grant", "--from", "Dr Alice Martin", *tos,
+        "patient", "consent", "grant", "--yes", "--from", "Dr Alice Martin", *tos,
         "--purpose", "referral", *extra, "-o", str(out),
     )  # fmt: skip
     assert res.exit_code == 0, res.stderr

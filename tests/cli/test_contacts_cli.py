@@ -53,7 +53,8 @@ def test_add_list_show(me: Path, run, make_card, my_card: Card) -> None:
     res = run(me, "--json", "contacts", "add", str(bob.path))
     assert res.exit_code == 0, res.stderr
     doc = res.json()
-    assert set(doc) == CONTACT_KEYS
+    assert set(doc) == CONTACT_KEYS | {"kept_letters"}  # `add` only
+    assert doc["kept_letters"] == []
     assert doc["schema"] == "securemsg.contact/2"
     assert (doc["status"], doc["name"], doc["verified"], doc["state"]) == (
         "added",

@@ -232,6 +232,7 @@ def test_revoked_key_letter_after_t_refused_before_t_kept_and_marked(
     rows = inbox["letters"]
     assert [r["author_key_revoked"] for r in rows] == ["accepted_before"]
     assert "(key revoked since)" in ok(sm(b, "inbox")).stdout
+    before = snapshot(b)  # reading marked the letter read (letter_reads, issue 13)
 
     src = world.tmp / "to-revoked.md"
     src.write_text("## Note\nhello\n")

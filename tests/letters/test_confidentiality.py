@@ -74,6 +74,7 @@ def test_no_plaintext_at_rest_after_full_scenario(world: World) -> None:
         "pat",
         "consent",
         "grant",
+        "--yes",
         "--from",
         "Bob",
         "--to",

@@ -66,7 +66,8 @@ def test_two_devices_exchange_with_a_third_party(world: World) -> None:
     assert world.receive_drop("card")[0] == 0
     rc, doc = world.receive_drop("gp2")
     assert rc == 0 and [r["status"] for r in doc["results"]] == ["receipt: delivered"], doc
-    world.run("pat", "consent", "grant", "--from", "Bob", "--to", "Alice", "--purpose", "reply",
+    world.run("pat", "consent", "grant", "--yes", "--from", "Bob", "--to", "Alice",
+              "--purpose", "reply",
               "-o", world.path("reply-consent.cose"))  # fmt: skip
     # a reply received by the first device, another by the new one
     first = _reply(world, mid, 1)

@@ -59,5 +59,5 @@ def test_every_json_time_is_rfc3339_utc(world: World) -> None:
     assert docs["read"]["phone_call"]["time"] == "2026-01-15T09:30:00Z"
     assert docs["whoami"]["schema"] == "securemsg.whoami/2"
     assert docs["log"]["schema"] == "securemsg.log/2"
-    assert docs["inbox"]["schema"] == "securemsg.letters/2"
-    assert docs["read"]["schema"] == "securemsg.letter/2"
+    assert docs["inbox"]["schema"] == "securemsg.letters/3"
+    assert docs["read"]["schema"] == "securemsg.letter/3"

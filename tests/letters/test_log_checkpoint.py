@@ -103,7 +103,7 @@ def test_a_home_made_before_checkpoints_is_upgraded(world: World) -> None:
     code, doc, _ = _verify(world)
     assert code == 0 and doc["ok"] is True, doc
     conn = _db(home)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4  # 3: mail, 4: letter_reads
     assert conn.execute("SELECT 1 FROM meta WHERE k = 'log_checkpoint'").fetchone()
     (n,) = conn.execute("SELECT count(*) FROM log").fetchone()
     conn.execute("DELETE FROM log WHERE seq = ?", (n - 1,))
@@ -128,7 +128,7 @@ def test_a_home_upgraded_by_a_command_that_does_not_open_the_mailbox_is_checkpoi
     res = world.run("gp", "--json", "contacts", "list", executable=True)
     assert res.exit_code == 0, res.stderr
     conn = _db(home)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4  # 3: mail, 4: letter_reads
     assert conn.execute("SELECT 1 FROM meta WHERE k = 'log_checkpoint'").fetchone()
     conn.close()
     code, doc, _ = _verify(world)

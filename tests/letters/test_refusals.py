@@ -55,6 +55,7 @@ def test_unknown_sender(world: World, refused_at_receive: RefusedCheck) -> None:
     row = refused_at_receive("nurse", f, error="unknown_sender", match="not one of your contacts")
     assert "contacts add" in row["hint"]
     assert row["notice"] is False  # no refusal notice for a stranger
+    assert row["kept_aside"] is True  # received once the author is added (test_kept_aside.py)
 
 
 def test_forged_manifest_signature_flipped(world: World, refused_at_receive: RefusedCheck) -> None:

@@ -37,6 +37,6 @@ def test_a_contact_named_you_is_shown_in_sent_to(world: World) -> None:
     res = world.run("pat", "inbox", executable=True)
     assert res.exit_code == 0, res.stderr
     (line,) = [ln for ln in res.stdout.splitlines() if "Dr Alice Martin" in ln]
-    sent_to = re.split(r"\s{2,}", line.strip())[4]  # Id, Date, Kind, Author, Sent to, Subject
+    sent_to = re.split(r"\s{2,}", line.strip())[6 - 1]  # Id, State, Received, Kind, Author, Sent to
     assert "Claire Petit (you)" in sent_to and "Dr Bob Durand" in sent_to, res.stdout
     assert "Jeanne Dupont" not in sent_to  # the patient herself, by her fingerprint

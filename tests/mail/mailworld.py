@@ -135,7 +135,8 @@ def build(root: Path, server: mailserver.MailServer) -> MailWorld:
             if other != label:
                 w.ok(label, "contacts", "add", root / f"{other}.card")
         w.ok(label, *w.account_args(label), input=mailserver.PASSWORD + "\n")
-    w.ok("pat", "consent", "grant", "--from", "Anne", "--to", "Bruno", "--to", "Denis", "--purpose",
+    w.ok("pat", "consent", "grant", "--yes", "--from", "Anne", "--to", "Bruno", "--to", "Denis",
+         "--purpose",
          "referral", "-o", root / "consent.cose")  # fmt: skip
     (root / "letter.md").write_text(LETTER)
     return w

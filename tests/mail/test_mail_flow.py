@@ -30,7 +30,8 @@ def test_referral_by_mail_both_ways_with_receipts(mail_world: MailWorld) -> None
     assert w.ok("gp", "receive", "--mail")["results"] == []
     # the other direction: the patient mails Bruno her consent to reply; he answers
     # by mail, threaded; Anne receives the reply and Bruno gets her receipt back
-    w.ok("pat", "consent", "grant", "--from", "Bruno", "--to", "Anne", "--purpose", "reply",
+    w.ok("pat", "consent", "grant", "--yes", "--from", "Bruno", "--to", "Anne",
+         "--purpose", "reply",
          "-o", w.root / "reply-consent.cose")  # fmt: skip
     w.ok("pat", "consent", "send", w.root / "reply-consent.cose", "--to", "Bruno")
     w.wait("card", 2)

@@ -3,8 +3,9 @@
 The statements below are the schema as it stood before it moved into
 store/db.py (user_version 1), copied from sqlite_master. A home's database
 must keep exactly these tables and indexes, and opening a file made by an
-older securemsg must leave its rows as they are; it is then at version 2
-(the log checkpoint: no table changes, see tests/letters/test_log_checkpoint.py).
+older securemsg must leave its rows as they are; it is then at version 4
+(2: the log checkpoint, no table changes, see tests/letters/test_log_checkpoint.py;
+3: the mail tables; 4: the table letter_reads, read/unread state).
 """
 
 from __future__ import annotations
@@ -103,6 +104,17 @@ PINNED = {
         "    PRIMARY KEY (account, folder, uidvalidity, uid)\n"
         ")",
     ),
+    # version 4: read/unread state (store/mailbox.py)
+    (
+        "table",
+        "letter_reads",
+        "CREATE TABLE letter_reads (\n"
+        "    id TEXT NOT NULL,             -- message id, hex\n"
+        "    folder TEXT NOT NULL,         -- in | sent\n"
+        "    at INTEGER NOT NULL,          -- when it was first read\n"
+        "    PRIMARY KEY (id, folder)\n"
+        ")",
+    ),
 }
 # The named objects an older home may hold: only `init` and `contacts` ran
 # (contacts, meta), or the mailbox or the consent store was opened too.
@@ -148,7 +160,7 @@ def test_a_new_database_has_the_pinned_schema(tmp_path: Path) -> None:
     path = tmp_path / "securemsg.db"
     db.connect(path).close()
     assert schema(path) == PINNED
-    assert user_version(path) == db.SCHEMA_VERSION == 3
+    assert user_version(path) == db.SCHEMA_VERSION == 4
 
 
 def test_an_older_file_opens_with_its_version_and_rows(tmp_path: Path) -> None:
@@ -161,7 +173,7 @@ def test_an_older_file_opens_with_its_version_and_rows(tmp_path: Path) -> None:
         assert conn.execute("SELECT fp, state FROM contacts").fetchall() == [("ab", "active")]
         conn.close()
         assert schema(path) == PINNED  # the tables it lacked, as the owners made them
-        assert user_version(path) == 3
+        assert user_version(path) == 4
 
 
 def test_a_complete_file_is_not_written_to(tmp_path: Path) -> None:

@@ -167,7 +167,8 @@ def run_consent(v: Vector) -> dict[str, str]:
     if kind == "consent-objection":
         obj = Objection.verify(v.body, patient)
         t = obj.target
-        return {"target": f"fp:{t.fp}" if t.fp else f"role:{t.role}", "date": str(obj.date)}
+        target = f"fp:{t.fp}" if t.fp else f"rpps:{t.rpps} {t.name}" if t.rpps else f"role:{t.role}"
+        return {"target": target, "date": str(obj.date)}
     grant = Grant.verify(v.body, patient)
     if v.opt("check-sender") is not None:
         fp, role, domains = v.get("check-recipient").split(" ")

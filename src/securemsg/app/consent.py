@@ -4,6 +4,11 @@ objects patients signed (anyone).
 
 Every refusal is core's (core/consent/check.py), in core's words: a grant
 shown here is judged by the same :func:`check_consent` a send runs.
+
+Long file: signing (with the grant drafted before the patient confirms it),
+finding a grant by id, naming who must get a revocation or objection, and
+verifying and recording share the helpers above (lookups, bounded reads, the
+status of a grant); split them out if the consent use cases grow again.
 """
 
 from __future__ import annotations
@@ -28,10 +33,17 @@ from securemsg.core.consent import (
     check_consent,
     common,
     grant_status,
+    short_fp,
 )
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Role
-from securemsg.errors import FormatError, UsageError, VerificationError
+from securemsg.errors import (
+    AmbiguousId,
+    FormatError,
+    NotFoundError,
+    UsageError,
+    VerificationError,
+)
 from securemsg.store import fs
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
@@ -159,6 +171,50 @@ def grant(
     now: int,
 ) -> ConsentInfo:
     """Sign a grant (``me``: :func:`require_patient`), write it to ``output``, keep it."""
+    signed = draft_grant(
+        home,
+        me,
+        sender=sender,
+        to=to,
+        purpose=purpose,
+        domains=domains,
+        exclude=exclude,
+        valid_for=valid_for,
+        now=now,
+    )
+    return keep_signed(home, signed, output, now)
+
+
+def keep_signed(home: Home, obj: ConsentObject, output: Path, now: int) -> ConsentInfo:
+    """A grant signed by :func:`draft_grant`, once the patient confirmed it:
+    written to ``output`` (never over a file) and kept."""
+    return write_and_keep(home, obj, output, now)
+
+
+def explain_draft(home: Home, obj: Grant) -> ConsentInfo:
+    """A grant signed in memory, not written nor kept, to be shown before the
+    patient confirms it."""
+    return ConsentInfo(obj, home.card(), Status.VALID, False, lookup_of(home))
+
+
+def draft_grant(
+    home: Home,
+    me: Card,
+    *,
+    sender: str,
+    to: tuple[str, ...],
+    purpose: Purpose,
+    domains: list[Domain] | None,
+    exclude: list[Domain],
+    valid_for: int,
+    now: int,
+) -> Grant:
+    """The grant signed in memory: nothing is written or kept (:func:`keep_signed`
+    does, after the patient confirmed). Without ``domains``, every care domain
+    but those excluded and but the insurance domain (what the social-security
+    medical adviser is told): that one only when the patient names it (R3)."""
+    if domains is None:
+        domains = [d for d in Domain if d is not Domain.INSURANCE and d not in exclude]
     secret = home.unlock()
     sender_contact = Contacts(home).find(sender)
     if sender_contact.card.profile.role.is_patient:
@@ -175,22 +231,90 @@ def grant(
         now=now,
         valid_for=valid_for,
     )
-    return write_and_keep(home, signed, output, now)
+    return signed
 
 
-def revoke(home: Home, me: Card, grant_file: Path, output: Path, now: int) -> ConsentInfo:
-    """Withdraw a grant ``me`` signed; the grant is kept too."""
-    withdrawn = Grant.verify(read_limited(grant_file, MAX_CONSENT_FILE, "consent grant"), me)
+MIN_GRANT_PREFIX = 6
+
+
+def my_grant(home: Home, me: Card, ref: str) -> Grant:
+    """A grant I signed, by its file or its id (32 hex digits, or a unique prefix of
+    :data:`MIN_GRANT_PREFIX` or more, as ``consent list`` shows it)."""
+    path = Path(ref)
+    if path.is_file():
+        return Grant.verify(read_limited(path, MAX_CONSENT_FILE, "consent grant"), me)
+    prefix = ref.strip().lower()
+    if len(prefix) < MIN_GRANT_PREFIX or any(c not in "0123456789abcdef" for c in prefix):
+        raise UsageError(
+            f"{ref!r} is neither a grant file nor a grant id",
+            hint=f"give the grant's file, or its id (at least {MIN_GRANT_PREFIX} hex "
+            "digits) as `securemsg consent list` shows it",
+        )
+    mine = {
+        s.obj.id_hex: s.obj
+        for s in ConsentStore(home).all()
+        if isinstance(s.obj, Grant) and s.obj.patient_fp == me.fingerprint
+    }
+    found = sorted(i for i in mine if i.startswith(prefix))
+    if not found:
+        raise NotFoundError(
+            f"no grant {prefix} signed by you is recorded here",
+            hint="see `securemsg consent list`, or give the grant's file",
+        )
+    if len(found) > 1:
+        raise AmbiguousId(
+            f"{prefix} is the start of {len(found)} grant ids: {', '.join(found)}",
+            hint="give more of its digits",
+        )
+    return mine[found[0]]
+
+
+def concerned(home: Home, obj: ConsentObject) -> list[str]:
+    """Who must get a revocation or objection, by name: a revocation, the grant's
+    sender and every recipient it names; an objection, the one objected to."""
+    lookup = lookup_of(home)
+    store = ConsentStore(home)
+    if isinstance(obj, Revocation):
+        grants = [s.obj for s in store.all() if isinstance(s.obj, Grant)]
+        g = next((x for x in grants if x.id == obj.grant_id), None)
+        if g is None:
+            return []
+        people = [lookup(g.sender_fp) or short_fp(g.sender_fp)]
+        people += [r.describe(lookup) for r in g.recipients]
+        return people
+    if isinstance(obj, Objection):
+        return [obj.target.describe(lookup)]
+    return []
+
+
+def revoke(home: Home, me: Card, grant_file: Path | str, output: Path, now: int) -> ConsentInfo:
+    """Withdraw a grant ``me`` signed (its file or id); the grant is kept too."""
+    withdrawn = my_grant(home, me, str(grant_file))
     secret = home.unlock()
     store = ConsentStore(home)
     store.record(withdrawn.encoded, now, origin="signed")
     return write_and_keep(home, Revocation.sign(secret, me, withdrawn, now), output, now)
 
 
-def object_to(home: Home, me: Card, to: str, output: Path, now: int) -> ConsentInfo:
-    """Object to a recipient (a contact or a role) being informed about ``me``."""
+def object_to(
+    home: Home,
+    me: Card,
+    to: str | None,
+    output: Path,
+    now: int,
+    by_rpps: tuple[str, str] | None = None,
+) -> ConsentInfo:
+    """Object to a recipient (a contact or a role; or, ``by_rpps``, a practitioner
+    the patient knows by name and RPPS number, whose card she need not hold)
+    being informed about ``me``."""
     secret = home.unlock()
-    target = resolve_recipient(home, to)
+    if by_rpps is not None:
+        name, rpps = by_rpps
+        target = Recipient(rpps=rpps.strip(), name=name)
+    elif to is not None:
+        target = resolve_recipient(home, to)
+    else:
+        raise UsageError("name who must not be told: --to CONTACT|ROLE, or --name and --rpps")
     return write_and_keep(home, Objection.sign(secret, me, target, now), output, now)
 
 
@@ -229,7 +353,7 @@ def _check(
         doms = frozenset(Domain.parse(d) for d in q.domains) or allowed_domains(
             grant, c.fingerprint, role, grant.patient_fp
         )
-        disclosures.append(Disclosure(c.fingerprint, role, doms, c.name))
+        disclosures.append(Disclosure(c.fingerprint, role, doms, c.name, rpps=c.card.profile.rpps))
     facts = LetterFacts(
         sender_fp=sender_fp,
         patient_fp=card.fingerprint,

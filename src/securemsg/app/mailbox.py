@@ -4,7 +4,7 @@ thread, and the check of the tamper-evident log."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from securemsg.store.contacts import Contacts
 from securemsg.store.home import Home
@@ -16,11 +16,12 @@ Deliveries = dict[str, list[tuple[str, str, int | None]]]  # id -> (recipient, s
 
 
 def names_of(box: Mailbox) -> dict[str, str]:
-    """Every key this mailbox knows (replaced ones too), by fingerprint; mine marked."""
+    """Every key this mailbox knows (replaced ones too), by fingerprint, mine too:
+    names as their cards give them (the display marks mine, "you", by fingerprint)."""
     out = {c.fingerprint: c.name for c in Contacts(box.home).all(include_replaced=True)}
-    for mine in box.cards[1:]:
-        out[mine.fingerprint] = f"{mine.name} (you, a previous key)"
-    out[box.card.fingerprint] = f"{box.card.name} (you)"
+    for mine in box.cards[1:]:  # my previous keys (issue 16): named as my card names me
+        out[mine.fingerprint] = mine.name
+    out[box.card.fingerprint] = box.card.name
     return out
 
 
@@ -34,6 +35,7 @@ class Listing:
     me: str | None = None  # the reader's fingerprint
     # Patient keys learnt from a letter and not verified here (app/trust.py, pinned).
     unverified_patients: frozenset[str] = frozenset()
+    reads: dict[tuple[str, str], int] = field(default_factory=dict)  # (id, folder) -> read at
     # Authors' keys revoked since (issue 16): fingerprint -> revocation time T
     revoked: dict[str, int] | None = None
 
@@ -66,6 +68,7 @@ def listing(home: Home, folder: str, limit: int, page: int, patient: str | None 
         patient_view,
         box.card.fingerprint,
         unverified_patients(box),
+        box.read_times(r.id for r in rows),
         revoked_keys(box),
     )
 
@@ -73,11 +76,19 @@ def listing(home: Home, folder: str, limit: int, page: int, patient: str | None 
 def thread(home: Home, message_id: str) -> Listing:
     """The conversation a letter belongs to, oldest first."""
     box = Mailbox(home)
-    root = box.find(message_id)
+    root = box.latest("in") if message_id.strip().lower() == "latest" else box.find(message_id)
     rows = box.thread(root.id)
     deliveries = {r.id: box.deliveries(r.id) for r in rows if r.folder == "sent"}
     return Listing(
-        rows, "thread", deliveries, names_of(box), unverified_patients=unverified_patients(box)
+        rows,
+        "thread",
+        deliveries,
+        names_of(box),
+        box.card.profile.role.is_patient,
+        box.card.fingerprint,
+        unverified_patients(box),
+        box.read_times(r.id for r in rows),
+        revoked_keys(box),
     )
 
 

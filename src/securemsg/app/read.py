@@ -30,7 +30,7 @@ from securemsg.errors import UsageError, VerificationError
 from securemsg.store.contacts import Contacts
 from securemsg.store.fs import place_unique, safe_file_name
 from securemsg.store.home import Home
-from securemsg.store.mailbox import Mailbox
+from securemsg.store.mailbox import LetterRow, Mailbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +64,74 @@ class ReadResult:
     opened: OpenedLetter
     me: Card
     names: dict[str, str]  # fingerprint -> name, for every key this mailbox knows
+    folder: str | None = None  # in | sent; None: a letter file, not stored
+    replied_to: LetterRow | None = None  # the letter it answers, when held here
+    received_at: int | None = None  # when it was received (or sent: the double kept)
+    first_read_at: int | None = None  # None: read now for the first time
 
 
-def read(home: Home, message_id: str, now: int, save_dir: Path | None = None) -> ReadResult:
-    """A stored letter (by id prefix), re-verified as it was received: its
-    author's card even if replaced or expired since; the consent is not checked
-    again (it held when the letter was accepted)."""
+LATEST = "latest"
+
+
+def read(
+    home: Home, ref: str, now: int, save_dir: Path | None = None, mark_read: bool = True
+) -> ReadResult:
+    """A stored letter (by id, a unique prefix, or ``latest``: the one received
+    last), re-verified as it was received: its author's card even if replaced or
+    expired since; the consent is not checked again (it held when the letter was
+    accepted). The first reading is recorded (read/unread state)."""
     box = Mailbox(home)
-    row = box.find(message_id)
+    row = box.latest("in") if ref.strip().lower() == LATEST else box.find(ref)
     with (box.home.path / row.path).open("rb") as fh:
         opened = open_letter(box, fh, now, save_dir=save_dir, check_consent_now=False)
     if opened.manifest.id_hex != row.id:
         raise VerificationError("the stored letter does not match its mailbox record")
     opened = replace(opened, accepted_at=row.stored_at)
-    return ReadResult(opened, box.card, names_of(box))
+    first = box.read_times([row.id]).get((row.id, row.folder))
+    if mark_read:
+        box.mark_read(row.id, row.folder, now)
+    return ReadResult(
+        opened,
+        box.card,
+        names_of(box),
+        row.folder,
+        _original(box, row.in_reply_to),
+        row.stored_at,
+        first,
+    )
+
+
+def _original(box: Mailbox, message_id: str | None) -> LetterRow | None:
+    """The letter a reply answers, if this mailbox holds it (received or sent)."""
+    if message_id is None:
+        return None
+    return box.get(message_id, "in") or box.get(message_id, "sent")
+
+
+def read_file(home: Home, file: Path, now: int, save_dir: Path | None = None) -> ReadResult:
+    """A letter file addressed to me, opened with every check of receiving (current
+    author, consent now) and shown, without storing it: no receipt, nothing kept
+    (``receive FILE`` keeps it)."""
+    import functools
+
+    from securemsg.core.letter.limits import MAX_ENVELOPE
+    from securemsg.store.checked import Unsafe, open_path
+    from securemsg.store.drop_files import file_error, unreadable
+
+    box = Mailbox(home)
+    try:
+        checked = open_path(file, MAX_ENVELOPE)
+    except Unsafe as exc:
+        raise file_error(exc) from exc
+    with checked, checked.reader(functools.partial(unreadable, file)) as fh:
+        opened = open_letter(box, fh, now, save_dir=save_dir)
+    held = box.get(opened.manifest.id_hex, "in")
+    replied = _original(
+        box, opened.manifest.in_reply_to.hex() if opened.manifest.in_reply_to else None
+    )
+    return ReadResult(
+        opened, box.card, names_of(box), None, replied, held.stored_at if held else None
+    )
 
 
 def open_letter(
@@ -156,10 +210,11 @@ def open_letter(
                 os.unlink(left)
     contact = Contacts(box.home).get(author.fingerprint)
     entry = env.entry
+    is_me = author.fingerprint in {c.fingerprint for c in box.cards}  # mine: nothing to verify
     return OpenedLetter(
         manifest,
         author,
-        bool(contact and contact.verified),
+        is_me or bool(contact and contact.verified),
         patient,
         grant,
         tuple(items),

@@ -6,7 +6,13 @@ From files (``receive FILE...``: each proof written beside its letter, or to
 the author's folder there). One file at a time, each committed or refused on
 its own; a refused letter gets a signed refusal notice only when its manifest
 signature verified before the refusal, at most MAX_NOTICES_PER_AUTHOR per author
-per run (the notice names the rule only, never the reason's details).
+per run (the notice names the rule only, never the reason's details). A letter
+refused only because its author is not a contact is kept aside (app/aside.py)
+and received again later (app/retry.py).
+
+Long file: one letter, the proofs, files and the drop folder are one flow (the
+same notice cap and outcome rows run through all of them); the keeping aside and
+the retry live apart.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from securemsg.app.aside import keep_aside
 from securemsg.app.proofs import MAX_PROOF, import_proof
 from securemsg.app.trust import author_card, check_basis, pin_patient
 from securemsg.core.card import Card
@@ -32,10 +39,11 @@ from securemsg.errors import (
     NoSpaceError,
     NotFoundError,
     SecureMsgError,
+    UnknownSender,
     UnreadableError,
 )
 from securemsg.store import drop as dropfolder
-from securemsg.store import drop_files
+from securemsg.store import drop_files, quarantine
 from securemsg.store.checked import Opened, Unsafe, open_path
 from securemsg.store.dirfd import Dir
 from securemsg.store.drop_files import Bad, file_error, unreadable
@@ -46,6 +54,9 @@ from securemsg.store.receiving import Accepted, accept, file_digest
 
 PROOF_SUFFIXES = (".receipt", ".refusal")
 PROOF_MODE = 0o644  # a receipt or notice is no secret: the author gets it back
+# Refused files of my drop folder (``NAME.refused``) and letters kept aside in the
+# home are removed after this many days (``receive --keep-refused-days``).
+KEEP_REFUSED_DAYS = 30
 
 
 class Outcome(enum.Enum):
@@ -75,6 +86,7 @@ class LetterReceived:
     error: SecureMsgError | None = None  # refused or skipped
     notice: bool = False  # refused: a signed refusal notice goes back
     proof_file: Path | None = None  # where the receipt or notice was written (FILE mode)
+    kept: bool = False  # refused for an unknown author: kept aside, retried (app/retry.py)
     # what could not be done after it: its receipt or notice not delivered (the
     # file is kept in the drop folder for the next receive), or the file not removed
     problem: SecureMsgError | None = None
@@ -180,9 +192,11 @@ class NoticeCap:
 
 
 def _accept(
-    box: Mailbox, src: Opened, now: int, cap: NoticeCap
+    box: Mailbox, src: Opened, now: int, cap: NoticeCap, origin: dict[str, str] | None = None
 ) -> tuple[LetterReceived, bytes | None, str | None]:
-    """Returns (what happened, proof bytes to send back, author fingerprint)."""
+    """Returns (what happened, proof bytes to send back, author fingerprint).
+    A letter refused only because its author is not a contact is kept aside
+    (app/retry.py) when ``origin`` says where its receipt will go."""
     path = src.path
     verified: list[Manifest] = []
     try:
@@ -202,6 +216,8 @@ def _accept(
                 error=exc,
                 notice=notice is not None,
             )
+            if origin is not None and isinstance(exc, UnknownSender):
+                row = keep_aside(box.home, src, exc, origin, row)
             return row, (notice.encoded if notice else None), refused.author_fp
     except UnreadableError as exc:
         return LetterReceived(path, Outcome.SKIPPED, error=exc), None, None
@@ -291,10 +307,12 @@ def receive_files(
 ) -> list[Received]:
     """Letters (and proofs) from files; each letter's proof is written beside it
     (``NAME.receipt``, ``NAME.refusal``; ``NAME (2).receipt``... when that name
-    is taken by another file) or to ``receipt_out``, which must not exist.
-    No file is ever written over. A file that cannot be read is reported and
-    skipped; the others are received."""
-    if receipt_out is not None:
+    is taken by another file) or into ``receipt_out``: a folder (under the same
+    names), or a new file name (one letter only). No file is ever written over.
+    A file that cannot be read is reported and skipped; the others are received.
+    A letter from an author who is not yet a contact is kept aside (app/aside.py)."""
+    out_dir = receipt_out if receipt_out is not None and receipt_out.is_dir() else None
+    if receipt_out is not None and out_dir is None:
         check_new_file(receipt_out)  # before anything is received
     box = Mailbox(home)
     cap = NoticeCap()
@@ -308,20 +326,31 @@ def receive_files(
             if path.suffix in PROOF_SUFFIXES:
                 rows.append(import_file(box, opened, now))
                 continue
-            row, proof, _author = _accept(box, opened, now, cap)
+            folder = out_dir or (receipt_out.parent if receipt_out else path.parent)
+            origin = {"dir": str(folder.absolute()), "name": path.name}
+            if receipt_out is not None and out_dir is None:
+                origin["file"] = str(receipt_out.absolute())
+            row, proof, _author = _accept(box, opened, now, cap, origin)
         if proof is not None:
-            if receipt_out is not None:
-                write_new(receipt_out, proof, mode=PROOF_MODE)
-                target = receipt_out
-            else:
-                name = f"{path.stem}.{_proof_kind(row)}"
-                target = write_unique(path.parent, name, proof, mode=PROOF_MODE)
-            row = replace(row, proof_file=target)
+            row = replace(row, proof_file=write_proof(origin, _proof_kind(row), proof))
         rows.append(row)
     return rows
 
 
-def receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
+def write_proof(origin: dict[str, str], kind: str, proof: bytes) -> Path:
+    """A receipt or notice for a letter that came as a file: to the file the user
+    named, or beside the letter (or in the folder the user named)."""
+    if "file" in origin:
+        target = Path(origin["file"])
+        write_new(target, proof, mode=PROOF_MODE)
+        return target
+    name = f"{Path(origin['name']).stem}.{kind}"
+    return write_unique(Path(origin["dir"]), name, proof, mode=PROOF_MODE)
+
+
+def receive_drop(
+    home: Home, drop: Path, now: int, keep_refused_days: int = KEEP_REFUSED_DAYS
+) -> list[Received]:
     """What waits for me in a drop folder; each letter's proof goes to its
     author's folder there. A file is removed once committed; a refused one is
     renamed ``*.refused`` (kept for inspection, never processed again); one that
@@ -330,10 +359,10 @@ def receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
     folder (not a link) that is mine or my group's, else nothing is done
     (store/drop.py)."""
     with dropfolder.permission_errors(drop):  # this account may not go there: say why
-        return _receive_drop(home, drop, now)
+        return _receive_drop(home, drop, now, keep_refused_days)
 
 
-def _receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
+def _receive_drop(home: Home, drop: Path, now: int, keep_days: int) -> list[Received]:
     box = Mailbox(home)
     box.cleanup_in_flight()  # mail/tmp only: never the whole mailbox
     rows: list[Received] = []
@@ -342,15 +371,24 @@ def _receive_drop(home: Home, drop: Path, now: int) -> list[Received]:
         dropfolder.open_drop(drop) as root,
         dropfolder.make_mine(root, box.card.fingerprint) as mine,
     ):
+        origin = {"drop": str(drop.absolute())}
         for name in drop_files.collect(mine):
-            row = _drop_file(box, root, mine, name, now, cap)
+            row = _drop_file(box, root, mine, name, now, cap, origin)
             if row is not None:
                 rows.append(row)
+        drop_files.expire_refused(mine, now, keep_days)
+    quarantine.expire(home, now, keep_days)
     return rows
 
 
 def _drop_file(
-    box: Mailbox, root: Dir, mine: Dir, name: str, now: int, cap: NoticeCap
+    box: Mailbox,
+    root: Dir,
+    mine: Dir,
+    name: str,
+    now: int,
+    cap: NoticeCap,
+    origin: dict[str, str],
 ) -> Received | None:
     """One name of my drop folder: its row, or None if it is gone (another
     receiver took it meanwhile)."""
@@ -372,7 +410,7 @@ def _drop_file(
             else:
                 problem = drop_files.remove(mine, name, opened.ident)
             return replace(proof_row, problem=problem)
-        row, proof, author = _accept(box, opened, now, cap)
+        row, proof, author = _accept(box, opened, now, cap, origin)
     if row.outcome is Outcome.SKIPPED:
         return row
     if proof is not None and author is not None:
@@ -382,7 +420,7 @@ def _drop_file(
             dropfolder.put_proof(root, author, mid, box.card.fingerprint, kind, proof)
         except SecureMsgError as exc:  # kept: the next receive sends its proof again
             return replace(row, problem=_undelivered(kind, exc))
-    if row.outcome is Outcome.REFUSED:
+    if row.outcome is Outcome.REFUSED and not row.kept:  # a kept letter is in the home now
         return replace(row, problem=drop_files.set_aside(mine, name, opened.ident))
     return replace(row, problem=drop_files.remove(mine, name, opened.ident))
 

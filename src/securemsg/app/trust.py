@@ -164,6 +164,7 @@ def author_card(box: Mailbox, author_fp: str, now: int) -> Card:
             f"the letter's author (key {author_fp[:16]}) is not one of your contacts",
             hint="ask the author for their card, check it with them, then: "
             "securemsg contacts add FILE",
+            author_fp=author_fp,
         )
     if contact.revoked:
         raise KeyRevoked(

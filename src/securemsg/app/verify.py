@@ -1,35 +1,32 @@
 """``verify``: check a letter addressed to me, exactly as receiving would
-(current author, consent rules now), without storing anything."""
+(current author, consent rules now), without storing anything; or a stored
+letter, by its id, again as when it was received."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from securemsg.app.read import OpenedLetter, open_letter
+from securemsg.app.read import OpenedLetter, read, read_file
 from securemsg.core.card import Card
-from securemsg.core.letter.limits import MAX_ENVELOPE
-from securemsg.store.checked import Unsafe, open_path
-from securemsg.store.drop_files import file_error, unreadable
 from securemsg.store.home import Home
-from securemsg.store.mailbox import Mailbox
 
 
 @dataclass(frozen=True, slots=True)
 class Verified:
     opened: OpenedLetter
     me: Card
+    names: dict[str, str]  # fingerprint -> name, as `read` names people
+    stored: bool = False  # a letter of the mailbox (by id), not a file
 
 
-def verify(home: Home, file: Path, now: int) -> Verified:
-    """Raises the error of a file that is not a regular file, is too large or
-    sparse, or cannot be read, as ``receive FILE`` reports it (store/dirfd.py)."""
-    box = Mailbox(home)
-    try:
-        checked = open_path(file, MAX_ENVELOPE)
-    except Unsafe as exc:
-        raise file_error(exc) from exc
-    with checked, checked.reader(functools.partial(unreadable, file)) as fh:
-        opened = open_letter(box, fh, now)
-    return Verified(opened, box.card)
+def verify(home: Home, target: str | Path, now: int) -> Verified:
+    """``target``: a letter file (checked as ``receive FILE`` would: raises the error
+    of a file that is not a regular file, is too large or sparse, or cannot be
+    read), or the id (a unique prefix, ``latest``) of a stored letter, which is
+    re-verified without being marked read."""
+    if isinstance(target, Path):
+        r = read_file(home, target, now)
+        return Verified(r.opened, r.me, r.names)
+    r = read(home, target, now, mark_read=False)
+    return Verified(r.opened, r.me, r.names, stored=True)

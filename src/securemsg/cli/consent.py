@@ -1,7 +1,8 @@
 """consent grant / revoke / object / show / import / list (docs/cli.md, "Consent").
 
 Long file: six commands and their one renderer; grant has two forms (by options,
-or for a prepared draft, whose review lives in cli/drafts.py)."""
+or for a prepared draft, whose review lives in cli/drafts.py), and the
+confirmation before a grant is signed lives here too (issue 13)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ def party_json(fp: str, lookup: Lookup) -> dict[str, Any]:
 def recipient_json(r: Recipient, lookup: Lookup) -> dict[str, Any]:
     if r.fp is not None:
         return party_json(r.fp, lookup)
+    if r.rpps is not None:  # an objection of version 2: the patient's words, not a key
+        return {"rpps": r.rpps, "name": r.name}
     return {"role": str(r.role)}
 
 
@@ -210,16 +213,19 @@ class ConsentList:
         rows = []
         for v in self.views:
             o = v.obj
+            ident = ""
             if isinstance(o, Grant):
                 to = ", ".join(r.describe(v.lookup) for r in o.recipients)
                 what = f"{o.purpose} from {v.lookup(o.sender_fp) or short_fp(o.sender_fp)} to {to}"
-                until = iso_time(o.not_after)[:10]
+                until, ident = iso_time(o.not_after)[:10], o.id_hex
             elif isinstance(o, Revocation):
-                what, until = f"revokes grant {o.grant_id.hex()[:12]}", iso_time(o.date)[:10]
+                what, until = f"revokes grant {o.grant_id.hex()}", iso_time(o.date)[:10]
             else:
                 what, until = f"objects to {o.target.describe(v.lookup)}", iso_time(o.date)[:10]
-            rows.append([o.kind, v.card.name, what, v.status, until])
-        out.table("Consent", ["Kind", "Patient", "What", "Status", "Until / date"], rows)
+            rows.append([ident, o.kind, v.card.name, what, v.status, until])
+        out.table(
+            "Consent", ["Grant id", "Kind", "Patient", "What", "Status", "Until / date"], rows
+        )
 
 
 # -- option values ------------------------------------------------------------------
@@ -231,12 +237,47 @@ def parse_duration(text: str) -> int:
     return int(m.group(1)) * unit
 
 
-def _signed(ctx: Ctx, info: ConsentInfo) -> None:
+def _signed(ctx: Ctx, info: ConsentInfo, home: Home | None = None) -> None:
     if not ctx.as_json:
-        message(
-            f"Signed {info.obj.kind} written to {info.file}; give it to the practitioner.", "green"
-        )
+        people = consenting.concerned(home, info.obj) if home is not None else []
+        if isinstance(info.obj, Grant):
+            who = "the practitioner who sends (they attach it to the letter)"
+        elif people:
+            who = (
+                "each of: "
+                + "; ".join(people)
+                + (
+                    " (every practitioner who might send or receive under that grant)"
+                    if isinstance(info.obj, Revocation)
+                    else ""
+                )
+            )
+        else:
+            who = "every practitioner who might send or receive under it"
+        message(f"Signed {info.obj.kind} written to {info.file}; give it to {who}.", "green")
     emit(ConsentView.of(info), ctx.as_json)
+
+
+def confirm_before_signing(view: ConsentView, yes: bool) -> None:
+    """The whole summary of what the patient is about to sign, on stderr, then her
+    confirmation on the terminal; without one, ``--yes`` (scripts)."""
+    import sys
+
+    out = Printer(sys.stderr)
+    out.line("You are about to sign this consent:", "bold")
+    for line in consent_json(view.obj, view.card, "valid", False, view.lookup)["explanation"]:
+        out.line(f"  {line}")
+    if yes:
+        return
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(
+            "consent grant asks you to confirm what you sign, and there is no terminal "
+            "to ask on: nothing was signed",
+            hint="read the summary above; to sign it from a script, run the same "
+            "command with --yes",
+        )
+    if not click.confirm("Sign it?", default=False, err=True):
+        raise UsageError("nothing was signed", hint="change the options and run it again")
 
 
 # -- commands -----------------------------------------------------------------------
@@ -261,8 +302,9 @@ OUTPUT = click.option(
               help="Who may receive.", shell_complete=complete.contacts_or_roles)  # fmt: skip
 @click.option("--purpose", help=", ".join(p.value for p in Purpose),
               shell_complete=complete.kinds)  # fmt: skip
-@click.option("--domain", "domains", multiple=True, metavar="D", help="Allowed care domain.",
-              shell_complete=complete.domains)  # fmt: skip
+@click.option("--domain", "domains", multiple=True, metavar="D",
+              help="Allowed care domain (default: all but insurance, which is only shared "
+              "when named).", shell_complete=complete.domains)  # fmt: skip
 @click.option("--exclude", "excludes", multiple=True, metavar="D", help="Excluded care domain.",
               shell_complete=complete.domains)  # fmt: skip
 @click.option("--valid-for", default="90d", show_default=True, help="e.g. 90d, 12w, 48h.")
@@ -271,7 +313,9 @@ OUTPUT = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Review this prepared letter and consent to exactly it (send --prepare).",
 )
-@click.option("--yes", is_flag=True, help="With --draft: sign without asking (scripts).")
+@click.option(
+    "--yes", is_flag=True, help="Sign without asking (the summary or review is still shown)."
+)
 @click.option("--letter", hidden=True, help="Replaced by --draft.")
 @OUTPUT
 @pass_ctx
@@ -289,6 +333,7 @@ def consent_grant(
     output: Path,
 ) -> None:
     """Sign a consent grant: who may tell whom what, for which purpose, until when.
+    The summary is shown first, and signing asks for confirmation (--yes: not).
 
     With --draft, the grant is for exactly one prepared letter, after reviewing it."""
     if letter is not None:
@@ -308,26 +353,25 @@ def consent_grant(
         return
     if sender is None or not to or purpose is None:
         raise UsageError("give --from, --to and --purpose (or --draft DRAFT)")
-    if yes:
-        raise UsageError("--yes goes with --draft")
     what, allowed = Purpose.parse(purpose), [Domain.parse(d) for d in domains] or None
     excluded = [Domain.parse(d) for d in excludes]
-
-    def sign(home: Home, me: Card, now: int) -> ConsentInfo:
-        return consenting.grant(
-            home,
-            me,
-            sender=sender,
-            to=to,
-            purpose=what,
-            domains=allowed,
-            exclude=excluded,
-            valid_for=seconds,
-            output=output,
-            now=now,
-        )
-
-    _patient_signs(ctx, output, sign)
+    home = ctx.home()
+    me = consenting.require_patient(home)
+    consenting.check_new_file(output)
+    now = ctx.now()
+    drafted = consenting.draft_grant(
+        home,
+        me,
+        sender=sender,
+        to=to,
+        purpose=what,
+        domains=allowed,
+        exclude=excluded,
+        valid_for=seconds,
+        now=now,
+    )
+    confirm_before_signing(ConsentView.of(consenting.explain_draft(home, drafted)), yes)
+    _signed(ctx, consenting.keep_signed(home, drafted, output, now), home)
 
 
 def _patient_signs(ctx: Ctx, output: Path, sign: Callable[[Home, Card, int], ConsentInfo]) -> None:
@@ -335,29 +379,44 @@ def _patient_signs(ctx: Ctx, output: Path, sign: Callable[[Home, Card, int], Con
     home = ctx.home()
     me = consenting.require_patient(home)
     consenting.check_new_file(output)
-    _signed(ctx, sign(home, me, ctx.now()))
+    _signed(ctx, sign(home, me, ctx.now()), home)
 
 
 @consent.command("revoke")
-@click.argument("grant_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("grant", metavar="GRANT_ID|GRANT_FILE")
 @OUTPUT
 @pass_ctx
-def consent_revoke(ctx: Ctx, grant_file: Path, output: Path) -> None:
-    """Withdraw a grant I signed; give the revocation to the practitioners concerned."""
+def consent_revoke(ctx: Ctx, grant: str, output: Path) -> None:
+    """Withdraw a grant I signed (its id, as `consent list` shows it, or its file);
+    give the revocation to the practitioners named."""
     _patient_signs(
-        ctx, output, lambda home, me, now: consenting.revoke(home, me, grant_file, output, now)
+        ctx, output, lambda home, me, now: consenting.revoke(home, me, grant, output, now)
     )
 
 
 @consent.command("object")
-@click.option("--to", "to", required=True, metavar="CONTACT|ROLE", help="Who must not be told.",
+@click.option("--to", "to", metavar="CONTACT|ROLE", help="Who must not be told.",
               shell_complete=complete.contacts_or_roles)  # fmt: skip
+@click.option("--name", metavar="NAME", help="With --rpps: a practitioner whose card you lack.")
+@click.option("--rpps", metavar="NUMBER", help="With --name: their RPPS number (11 digits).")
 @OUTPUT
 @pass_ctx
-def consent_object(ctx: Ctx, to: str, output: Path) -> None:
-    """Object to a recipient being informed about me, even in an emergency."""
+def consent_object(
+    ctx: Ctx, to: str | None, name: str | None, rpps: str | None, output: Path
+) -> None:
+    """Object to a recipient being informed about me, even in an emergency: a
+    contact or a role (--to), or a practitioner by name and RPPS number."""
+    if (to is None) == (name is None and rpps is None) or (name is None) != (rpps is None):
+        raise UsageError(
+            "name who must not be told: --to CONTACT|ROLE, or --name NAME --rpps NUMBER",
+            hint='e.g. securemsg consent object --name "Dr Eve Morel" --rpps 10003456789 '
+            "-o object.cose",
+        )
+    by_rpps = (name, rpps) if name is not None and rpps is not None else None
     _patient_signs(
-        ctx, output, lambda home, me, now: consenting.object_to(home, me, to, output, now)
+        ctx,
+        output,
+        lambda home, me, now: consenting.object_to(home, me, to, output, now, by_rpps),
     )
 
 

@@ -58,10 +58,12 @@ class ContactView:
     status: str = "shown"
     warnings: tuple[str, ...] = ()
     schema: str = "securemsg.contact/2"
+    kept_letters: list[dict[str, Any]] | None = None  # `contacts add`: letters kept aside
 
     def to_json(self) -> dict[str, Any]:
         doc = {"status": self.status, **contact_json(self.contact, self.me)}
-        return {**doc, "warnings": list(self.warnings)}
+        extra = {} if self.kept_letters is None else {"kept_letters": self.kept_letters}
+        return {**doc, "warnings": list(self.warnings), **extra}
 
     def render(self, out: Printer) -> None:
         c = self.contact
@@ -180,6 +182,7 @@ def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
     for text in result.warnings:
         warn(text)
     view = ContactView(result.contact, result.me, result.status.value, result.warnings)
+    view.kept_letters = _receive_kept(ctx, card)
     emit(view, ctx.as_json)
 
 
@@ -215,6 +218,33 @@ def _import_statement(ctx: Ctx, statement: str, data: bytes) -> None:
             "number with them (securemsg contacts verify)"
         )
     emit(ContactView(c, me, done.status), ctx.as_json)
+
+
+def _receive_kept(ctx: Ctx, card: Card) -> list[dict[str, Any]]:
+    """Letters from this author kept aside (refused while they were a stranger),
+    received now (app/retry.py); each one said on stderr."""
+    from securemsg.app.retry import retry, waiting
+    from securemsg.cli.receiving import received_row
+
+    home = ctx.home()
+    if not waiting(home, card.fingerprint):
+        return []
+    rows = [received_row(r) for r in retry(home, ctx.now(), card.fingerprint)]
+    for r in rows:
+        if r["status"] in ("accepted", "duplicate"):
+            message(
+                f"received the letter kept aside from {card.name}: "
+                f"{r['message_id']} {r.get('detail') or ''}".rstrip(),
+                "green",
+            )
+        else:
+            message(f"the letter kept aside from {card.name} ({r['file']}): {r['detail']}", "red")
+        if "proof_file" in r:
+            message(
+                f"  its receipt is in {r['proof_file']}: give it to {card.name} "
+                "(their securemsg receive or receipts import records it)"
+            )
+    return rows
 
 
 def _read(file: Path) -> bytes:

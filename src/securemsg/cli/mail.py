@@ -10,9 +10,9 @@ import click
 
 from securemsg.app import mailbox
 from securemsg.cli import complete
+from securemsg.cli.listview import ListView
 from securemsg.cli.main import Ctx, pass_ctx
-from securemsg.cli.output import Printer, emit
-from securemsg.cli.view import LetterView, ListView
+from securemsg.cli.output import Printer, emit, page
 from securemsg.core.times import iso_time, rfc3339
 from securemsg.errors import VerificationError
 
@@ -49,29 +49,68 @@ def sent(ctx: Ctx, patient: str | None, limit: int, page: int) -> None:
     _listing(ctx, "sent", limit, page, patient)
 
 
+def is_letter_file(ref: str) -> bool:
+    """``read``/``verify`` take a message id (a prefix, ``latest``) or a letter file:
+    a file is named by a path that exists, or that has a folder or ``.smsg`` in it."""
+    return Path(ref).is_file() or "/" in ref or ref.endswith(".smsg")
+
+
 @click.command()
-@click.argument("message_id", shell_complete=complete.message_ids)
+@click.argument("message_id", metavar="ID|latest|FILE", shell_complete=complete.message_ids)
 @click.option(
     "--save-attachments",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the attachments into DIR.",
 )
+@click.option("--plain", "style", flag_value="plain", help="Plain text: no frame, no layout.")
+@click.option("--markdown", "style", flag_value="markdown", help="One Markdown document.")
+@click.option("--no-pager", is_flag=True, help="Never page a long letter on a terminal.")
 @pass_ctx
-def read(ctx: Ctx, message_id: str, save_attachments: Path | None) -> None:
-    """Show a received letter or a double, under its verification panel."""
-    from securemsg.app.read import read as read_letter
+def read(
+    ctx: Ctx, message_id: str, save_attachments: Path | None, style: str | None, no_pager: bool
+) -> None:
+    """Show a letter under its verification panel: a stored one by its id (32 hex
+    digits, or a unique prefix of 6 or more) or `latest` (the one received last),
+    or a letter FILE addressed to me, checked as `receive` would, not stored."""
+    import sys
 
-    r = read_letter(ctx.home(), message_id, ctx.now(), save_dir=save_attachments)
-    emit(LetterView(r.opened, r.me, names=r.names), ctx.as_json)
+    from securemsg.app.read import read as read_letter
+    from securemsg.app.read import read_file
+    from securemsg.cli.view import LetterView
+
+    if is_letter_file(message_id):
+        r = read_file(ctx.home(), Path(message_id), ctx.now(), save_dir=save_attachments)
+    else:
+        r = read_letter(ctx.home(), message_id, ctx.now(), save_dir=save_attachments)
+    view = LetterView(
+        r.opened,
+        r.me,
+        names=r.names,
+        folder=r.folder,
+        replied_to=r.replied_to,
+        received_at=r.received_at,
+        first_read_at=r.first_read_at,
+        status="read" if r.folder is not None else "verified",
+    )
+    if ctx.as_json:
+        emit(view, True)
+    elif style == "markdown":
+        sys.stdout.write(view.to_markdown())
+    elif style == "plain":
+        view.render(Printer(force_plain=True))
+    elif not no_pager and sys.stdout.isatty() and sys.stdin.isatty():
+        page(view)
+    else:
+        emit(view, False)
 
 
 @click.command()
-@click.argument("message_id", shell_complete=complete.message_ids)
+@click.argument("message_id", metavar="ID|latest", shell_complete=complete.message_ids)
 @pass_ctx
 def thread(ctx: Ctx, message_id: str) -> None:
-    """A letter and its replies."""
+    """A letter's whole conversation, as a tree of who answered whom."""
     view = ListView.of(mailbox.thread(ctx.home(), message_id))
-    view.schema = "securemsg.thread/2"
+    view.schema = "securemsg.thread/3"
     emit(view, ctx.as_json)
 
 
@@ -127,7 +166,7 @@ class LogReport:
                         str(r["seq"]),
                         iso_time(r["time"]),
                         r["event"],
-                        (r["message_id"] or "")[:12],
+                        r["message_id"] or "",
                         r["peer"] or "",
                     ]
                     for r in self.rows

@@ -30,7 +30,7 @@ class Result(Protocol):
     def render(self, out: Printer) -> None: ...
 
 
-def _console(stream: TextIO) -> Any:
+def _console(stream: TextIO, **options: Any) -> Any:
     """A rich console whose output is checked once more on its way out: every
     hidden character in user text escaped (rich's own control sequences, kept
     apart as control segments, pass), every hyperlink dropped."""
@@ -58,6 +58,7 @@ def _console(stream: TextIO) -> Any:
         markup=False,
         emoji=False,
         soft_wrap=False,
+        **options,
     )
 
 
@@ -65,9 +66,12 @@ class Printer:
     """Small facade over rich, imported only when text is printed. Every text
     argument is untrusted; styles are the caller's."""
 
-    def __init__(self, stream: TextIO | None = None, _console: Any = None) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, _console: Any = None, force_plain: bool = False
+    ) -> None:
         self.stream: TextIO = sys.stdout if stream is None else stream
         self._console = _console
+        self.force_plain = force_plain  # `read --plain`: plain even on a terminal
 
     def __repr__(self) -> str:
         return f"Printer(stream={self.stream!r})"
@@ -83,6 +87,8 @@ class Printer:
         """Not a terminal: no style can show, so skip rich (~25 ms of imports)
         and write plain, unwrapped lines (sanitised all the same)."""
         isatty = getattr(self.stream, "isatty", None)
+        if self.force_plain:
+            return True
         if os.environ.get("FORCE_COLOR"):  # rich's own switch: render as on a terminal
             return False
         return self._console is None and not (isatty is not None and isatty())
@@ -116,6 +122,9 @@ class Printer:
             return
         from rich.table import Table
 
+        if _min_width(cells) > self.console.width:
+            self._records(title, cells)  # too narrow for columns: never cut a word
+            return
         table = Table(title=title, title_justify="left")
         for col in cells[0]:
             table.add_column(col, overflow="fold")
@@ -123,13 +132,25 @@ class Printer:
             table.add_row(*row)
         self.console.print(table)
 
+    def _records(self, title: str, cells: list[list[str]]) -> None:
+        """A table too wide for the terminal, one record after another (``Label:
+        value`` lines, wrapped between words by rich), never folded inside a word."""
+        from rich.text import Text
+
+        self.console.print(title, style="bold", markup=False, highlight=False)
+        for row in cells[1:]:
+            self.console.print()
+            for label, value in zip(cells[0], row, strict=True):
+                if value:
+                    self.console.print(Text.assemble((f"{label}: ", "bold"), value))
+
     def panel(self, title: str, rows: Sequence[tuple[str, str, str]]) -> None:
-        """A framed block of ``label: value`` lines, ``(label, value, style)``;
-        off a terminal, the title and the same lines, unframed (no rich)."""
+        """A framed block of ``label: value`` lines, ``(label, value, style)``; not
+        on a terminal, the lines without a frame."""
         if self.plain:
-            lines = [for_terminal(title)]
-            lines += [f"{for_terminal(label)}: {for_terminal(value)}" for label, value, _ in rows]
-            self.stream.write("\n".join(lines) + "\n")
+            self.stream.write(for_terminal(title) + "\n")
+            for label, value, _style in rows:
+                self.stream.write(f"{for_terminal(label)}: {for_terminal(value)}".rstrip() + "\n")
             return
         from rich.panel import Panel
         from rich.text import Text
@@ -141,10 +162,8 @@ class Printer:
         self.console.print(Panel(body, title=for_terminal(title), title_align="left"))
 
     def markdown(self, text: str) -> None:
-        """A letter's section: Markdown with nothing hidden (cli/markdown.py),
-        laid out on a terminal; off a terminal, the Markdown as the author wrote
-        it (sanitised, like :meth:`text`): a pipe or a file gets every character
-        of the source, and neither markdown-it nor rich is imported."""
+        """A letter's section: Markdown with nothing hidden (cli/markdown.py); not on
+        a terminal, the text as written (no layout, no trailing spaces)."""
         if self.plain:
             self.text(text)
             return
@@ -153,10 +172,39 @@ class Printer:
         self.console.print(LetterMarkdown(text))
 
     def text(self, text: str) -> None:
-        """Text shown as it is, line by line (no layout: any size, in one pass)."""
-        body = for_terminal(text, lines=True)
+        """Text shown as it is, line by line (no layout: any size, in one pass),
+        without trailing spaces."""
+        body = "\n".join(x.rstrip() for x in for_terminal(text, lines=True).split("\n"))
         self.stream.write(body if body.endswith("\n") else body + "\n")
         self.stream.flush()
+
+
+def _min_width(cells: list[list[str]]) -> int:
+    """The narrowest a rich table of ``cells`` can be without cutting a word: each
+    column's longest word, plus its borders and padding (3 per column, 1 more)."""
+    widest = [
+        max((len(w) for row in cells for w in row[i].split()), default=0)
+        for i in range(len(cells[0]))
+    ]
+    return sum(widest) + 3 * len(widest) + 1
+
+
+def page(result: Result) -> None:
+    """A result for a terminal, through the pager ($PAGER, else ``less``) when it is
+    longer than the screen, else printed."""
+    import io
+    import shutil
+
+    import click
+
+    size = shutil.get_terminal_size()
+    buf = io.StringIO()
+    result.render(Printer(buf, _console(buf, force_terminal=True, width=size.columns)))
+    text = buf.getvalue()
+    if text.count("\n") < size.lines:
+        sys.stdout.write(text)
+        return
+    click.echo_via_pager(text, color=not os.environ.get("NO_COLOR"))
 
 
 def dumps(doc: Any, indent: int | None = 2) -> str:

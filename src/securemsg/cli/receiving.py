@@ -70,6 +70,8 @@ def received_row(r: Received) -> dict[str, Any]:
             )
     if isinstance(r, LetterReceived) and r.proof_file is not None:
         row["proof_file"] = str(r.proof_file)
+    if isinstance(r, LetterReceived) and r.kept:
+        row["kept_aside"] = True
     if r.problem is not None:
         p = r.problem
         row["problem"] = {"error": p.code, "detail": p.message, "hint": p.hint}
@@ -95,7 +97,7 @@ class ReceiveReport:
                 [
                     Path(r["file"]).name,
                     r["status"],
-                    what[:16],
+                    what,
                     r.get("from", ""),
                     r.get("detail", ""),
                 ]
@@ -114,8 +116,21 @@ class ReceiveReport:
 )
 @click.option(
     "--receipt-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the receipt (one FILE only).",
+    type=click.Path(path_type=Path),
+    help="Where the receipts go: a folder, or a new file name (one FILE only). "
+    "Default: beside each letter file.",
+)
+@click.option(
+    "--retry",
+    is_flag=True,
+    help="Receive again the letters kept aside because their author was not a contact.",
+)
+@click.option(
+    "--keep-refused-days",
+    default=receiving.KEEP_REFUSED_DAYS,
+    show_default=True,
+    type=click.IntRange(0, 3650),
+    help="With --drop: remove refused files of my folder, and letters kept aside, older than this.",
 )
 @click.option("--mail", "by_mail", is_flag=True, help="Fetch securemsg mail by IMAP.")
 @click.option("--account", metavar="NAME", help="The mail account (with --mail).")
@@ -133,31 +148,58 @@ def receive(
     files: tuple[Path, ...],
     drop: Path | None,
     receipt_out: Path | None,
+    retry: bool,
+    keep_refused_days: int,
     by_mail: bool,
     account: str | None,
     folder: str | None,
     batch: int,
 ) -> None:
     """Verify letters (and receipts) addressed to me, and accept them into my mailbox."""
-    if (bool(files) + bool(drop) + by_mail) != 1:
-        raise UsageError("give letter FILEs, --drop DIR or --mail")
+    if (bool(files) + bool(drop) + by_mail) > 1:
+        raise UsageError("give letter FILEs, --drop DIR or --mail, one of them")
+    if not (files or drop or by_mail or retry):
+        raise UsageError(
+            "give letter FILEs, --drop DIR, --mail or --retry",
+            hint="securemsg receive LETTER.smsg, or securemsg receive --drop DROP-FOLDER",
+        )
     if (account or folder) and not by_mail:
         raise UsageError("--account and --folder go with --mail")
-    if receipt_out is not None and len(files) != 1:
-        raise UsageError("--receipt-out works with one FILE")
+    if receipt_out is not None and not receipt_out.is_dir() and len(files) != 1:
+        raise UsageError(
+            "--receipt-out FILE works with one letter FILE",
+            hint="give a folder to --receipt-out for several letters",
+        )
     from securemsg.cli.sniff import refuse_other_kind
 
     for f in files:  # a consent, a card, a letter's source: say which command takes it
         refuse_other_kind(f, None, "receive")
+    results: list[Received] = []
+    if retry:
+        from securemsg.app.retry import retry as retry_kept
+
+        results += retry_kept(ctx.home(), ctx.now())
     if by_mail:
         from securemsg.app.mail import receive_mail
 
-        results = receive_mail(ctx.home(), account, folder, ctx.now(), batch)
+        results += receive_mail(ctx.home(), account, folder, ctx.now(), batch)
     elif drop is not None:
-        results = receiving.receive_drop(ctx.home(), drop, ctx.now())
-    else:
-        results = receiving.receive_files(ctx.home(), list(files), receipt_out, ctx.now())
+        results += receiving.receive_drop(ctx.home(), drop, ctx.now(), keep_refused_days)
+    elif files:
+        results += receiving.receive_files(ctx.home(), list(files), receipt_out, ctx.now())
     finish_report(results, ctx.as_json)
+
+
+def proof_words(r: dict[str, Any]) -> str | None:
+    """Where a receipt (or notice) written as a file went, and what to do with it."""
+    if "proof_file" not in r:
+        return None
+    kind = "refusal notice" if r["status"] == "refused" else "receipt"
+    who = r.get("from") or "the letter's author"
+    return (
+        f"{kind} for {Path(r['file']).name} written to {r['proof_file']}: "
+        f"give it to {who} (their securemsg receive or receipts import records it)"
+    )
 
 
 def finish_report(results: Sequence[Received], as_json: bool) -> None:
@@ -167,6 +209,8 @@ def finish_report(results: Sequence[Received], as_json: bool) -> None:
     rows = [received_row(r) for r in results]
     emit(ReceiveReport(rows), as_json)
     for r in rows:
+        if (words := proof_words(r)) is not None:
+            message(words)
         if r["status"] in ("refused", "skipped"):
             message(f"{r['status']} {r['file']}: {r['detail']}", "red")
             if r.get("hint"):
@@ -185,12 +229,20 @@ def finish_report(results: Sequence[Received], as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", metavar="FILE|ID|latest")
 @pass_ctx
-def verify(ctx: Ctx, file: Path) -> None:
-    """Check a letter addressed to me, without storing it."""
+def verify(ctx: Ctx, target: str) -> None:
+    """Check a letter FILE addressed to me, as `receive` would, without storing it;
+    or check again a stored letter by its ID (or `latest`)."""
     from securemsg.app.verify import verify as verify_letter
+    from securemsg.cli.mail import is_letter_file
     from securemsg.cli.view import LetterView
 
-    v = verify_letter(ctx.home(), file, ctx.now())
-    emit(LetterView(v.opened, v.me, show_body=False, status="verified"), ctx.as_json)
+    what: str | Path = Path(target) if is_letter_file(target) else target
+    if isinstance(what, Path) and not what.exists():
+        raise UsageError(f"{target}: no such file", hint="give a letter file or a message id")
+    v = verify_letter(ctx.home(), what, ctx.now())
+    emit(
+        LetterView(v.opened, v.me, show_body=False, status="verified", names=v.names),
+        ctx.as_json,
+    )

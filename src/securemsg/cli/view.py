@@ -1,38 +1,45 @@
-"""How a letter is shown: the verification panel, then the body."""
+"""How a letter is shown: the verification panel, then the body; or, with
+``read --plain`` (and whenever the output is not a terminal), the same as plain
+``Label: value`` lines and the sections as written; or, with ``read
+--markdown``, as one Markdown document. People are named by their cards; mine
+is marked "(you)" in text, ``"is_self": true`` in JSON."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from securemsg.app.mailbox import LetterRow, Listing
-from securemsg.cli.keyview import author_mark, revocation_note, revoked_before
+from securemsg.app.mailbox import LetterRow
+from securemsg.cli.keyview import revocation_note, revoked_before
+from securemsg.cli.listview import shown_name
 from securemsg.cli.output import Printer
 from securemsg.core.card import Card
 from securemsg.core.times import iso_time, rfc3339
 
 if TYPE_CHECKING:  # a type only: `inbox` need not import the whole reading path
     from securemsg.app.read import OpenedLetter
-    from securemsg.core.letter.manifest import RecipientEntry
 
 MARKDOWN_BUDGET = 32 * 1024  # characters of a letter's sections laid out as Markdown
 
 
-def recipient_name(r: RecipientEntry, names: dict[str, str]) -> str:
-    """My own name for a recipient (a contact, or me), else the name its author
-    signed into the manifest, marked as such, else its fingerprint's start."""
-    if r.fp in names:
-        return names[r.fp]
-    if r.name is not None:
-        return f"{r.name} (named by the author)"
-    return r.fp[:16]
+def recipient_name(fp: str, names: dict[str, str], o: OpenedLetter) -> str | None:
+    """A recipient's name: from the card this mailbox holds for them (contacts, the
+    patient, me), else the name the author signed into the manifest, marked as the
+    author's word; None if neither."""
+    if fp in names:
+        return names[fp]
+    entry = o.manifest.entry_for(fp)
+    if entry is not None and entry.name is not None:
+        return f"{entry.name} (named by the author)"
+    return None
 
 
-def recipients_json(o: OpenedLetter, names: dict[str, str]) -> list[dict[str, Any]]:
+def recipients_json(o: OpenedLetter, names: dict[str, str], me: str) -> list[dict[str, Any]]:
     return [
         {
             "fingerprint": r.fp,
             "name": names.get(r.fp, r.name),
+            "is_self": r.fp == me,
             "named_by": "you" if r.fp in names else ("author" if r.name is not None else None),
             "role": r.role.value,
             "domains": sorted(d.value for d in r.domains),
@@ -54,22 +61,50 @@ class LetterView:
     show_body: bool = True
     status: str = "read"
     names: dict[str, str] | None = None
-    schema: str = "securemsg.letter/2"
+    schema: str = "securemsg.letter/3"
+    folder: str | None = None  # in | sent; None: a letter file, not stored
+    replied_to: LetterRow | None = None  # the letter it answers, when held here
+    received_at: int | None = None
+    first_read_at: int | None = None
 
     def _names(self) -> dict[str, str]:
         base = {
-            self.me.fingerprint: f"{self.me.name} (you)",
+            self.me.fingerprint: self.me.name,
             self.opened.author.fingerprint: self.opened.author.name,
         }
         if self.opened.patient is not None:
             base[self.opened.patient.fingerprint] = self.opened.patient.name
         return {**base, **(self.names or {})}
 
+    def _who(self, fp: str) -> str:
+        """A person in text: their name, "(you)" for me, else a short fingerprint."""
+        name = recipient_name(fp, self._names(), self.opened)
+        return shown_name({fp: name} if name else {}, fp, self.me.fingerprint)
+
+    def _in_reply_to(self) -> str | None:
+        m = self.opened.manifest
+        if m.in_reply_to is None:
+            return None
+        r = self.replied_to
+        if r is None:
+            return f"{m.in_reply_to.hex()} (not in this mailbox)"
+        return f'"{r.summary.get("subject")}" of {iso_time(r.date)} ({r.id})'
+
+    def _in_reply_to_json(self) -> dict[str, Any] | None:
+        r = self.replied_to
+        if r is None:
+            return None
+        return {
+            "message_id": r.id,
+            "subject": r.summary.get("subject"),
+            "date": rfc3339(r.date),
+            "folder": r.folder,
+        }
+
     def patient_sentences(self) -> list[str]:
         """For the patient (R4): who wrote about them, to whom, what each received,
         on which basis, in plain words."""
         o, m = self.opened, self.opened.manifest
-        names = self._names()
         role = o.author.profile.role.value
         out = [
             f"{o.author.name} ({role}) wrote this {m.kind.value} about you on "
@@ -77,11 +112,7 @@ class LetterView:
         ]
         everything = {i.domain for i in m.items}
         for r in m.recipients:
-            who = (
-                "You"
-                if r.fp == self.me.fingerprint
-                else f"{recipient_name(r, names)} ({r.role.value})"
-            )
+            who = "You" if r.fp == self.me.fingerprint else f"{self._who(r.fp)} ({r.role.value})"
             if r.domains >= everything:
                 what = "the whole letter"
             else:
@@ -117,12 +148,16 @@ class LetterView:
             "about_you": about_you,
             "status": self.status,
             "message_id": m.id_hex,
+            "folder": self.folder,
             "kind": m.kind.value,
             "date": rfc3339(m.date),
+            "received_at": rfc3339(self.received_at) if self.received_at else None,
+            "first_read_at": rfc3339(self.first_read_at) if self.first_read_at else None,
             "subject": m.subject,
             "author": {
                 "name": o.author.name,
                 "fingerprint": o.author.fingerprint,
+                "is_self": o.author.fingerprint == self.me.fingerprint,
                 "role": o.author.profile.role.value,
                 "verified": o.author_verified,
                 "key_revoked_as_of": (
@@ -149,12 +184,13 @@ class LetterView:
                 else None
             ),
             "in_reply_to": m.in_reply_to.hex() if m.in_reply_to else None,
+            "in_reply_to_letter": self._in_reply_to_json(),
             "phone_call": (
                 {"time": rfc3339(m.phone_call.time), "caller": m.phone_call.caller}
                 if m.phone_call
                 else None
             ),
-            "recipients": recipients_json(o, self._names()),
+            "recipients": recipients_json(o, self._names(), self.me.fingerprint),
             "my_domains": list(o.my_domains),
             "items": [
                 {
@@ -171,29 +207,36 @@ class LetterView:
             "withheld_items": len(m.items) - len(o.items),
         }
 
-    def render(self, out: Printer) -> None:
+    def panel_rows(self) -> list[tuple[str, str, str]]:
+        """The verification panel: (label, value, style)."""
         o, m = self.opened, self.opened.manifest
-        names = self._names()
         rows: list[tuple[str, str, str]] = []
 
         def line(label: str, value: str, style: str = "") -> None:
             rows.append((label, value, style))
 
+        mine = o.author.fingerprint == self.me.fingerprint
         line("Signature", "valid: signed by its author, untouched, addressed to you", "green")
         author = (
-            f"{o.author.name} ({o.author.profile.role.value}), key {o.author.display_fingerprint}"
+            f"{self._who(o.author.fingerprint)} ({o.author.profile.role.value}), "
+            f"key {o.author.display_fingerprint}"
         )
         line("Author", author)
-        line(
-            "Author's key",
-            "verified by you"
-            if o.author_verified
-            else "NOT verified: compare the safety number (securemsg contacts show)",
-            "green" if o.author_verified else "yellow",
-        )
+        if mine:
+            line("Author's key", "your own key", "green")
+        else:
+            line(
+                "Author's key",
+                "verified by you"
+                if o.author_verified
+                else "NOT verified: compare the safety number (securemsg contacts show)",
+                "green" if o.author_verified else "yellow",
+            )
         if o.author_revoked_as_of is not None:
             line("Author's key", revocation_note(o), "bold red")
         line("Date", iso_time(m.date))
+        if self.received_at is not None:
+            line("Kept" if self.folder == "sent" else "Received", iso_time(self.received_at))
         line("Kind", m.kind.value)
         line("Subject", m.subject)
         if m.patient_fp:
@@ -226,16 +269,20 @@ class LetterView:
                 )
                 + f", valid until {iso_time(g.not_after)}",
             )
-        if m.in_reply_to:
-            line("In reply to", m.in_reply_to.hex())
+        if (replied := self._in_reply_to()) is not None:
+            line("In reply to", replied)
         if m.phone_call:
-            caller = names.get(m.phone_call.caller or "", m.phone_call.caller or "")
+            caller = self._who(m.phone_call.caller) if m.phone_call.caller else ""
             line("Confirms phone call", f"{iso_time(m.phone_call.time)} with {caller}")
         line("Disclosed to you", ", ".join(o.my_domains))
         withheld = len(m.items) - len(o.items)
         if withheld:
             line("Withheld from you", f"{withheld} item(s) outside your care domains")
-        out.panel(f"Letter {m.id_hex}", rows)
+        return rows
+
+    def render(self, out: Printer) -> None:
+        o, m = self.opened, self.opened.manifest
+        out.panel(f"Letter {m.id_hex}", self.panel_rows())
         if self.me.profile.role.is_patient:
             for sentence in self.patient_sentences():
                 out.line(sentence)
@@ -243,16 +290,41 @@ class LetterView:
             "Who received what",
             ["Recipient", "Role", "Domains"],
             [
-                [
-                    recipient_name(r, names),
-                    r.role.value,
-                    ", ".join(sorted(d.value for d in r.domains)),
-                ]
+                [self._who(r.fp), r.role.value, ", ".join(sorted(d.value for d in r.domains))]
                 for r in m.recipients
             ],
         )
         if self.show_body:
             self._body(out)
+        del o
+
+    def to_markdown(self) -> str:
+        """The letter as one Markdown document: its subject as the title, the
+        verification facts as a list, each section as written, the attachments
+        listed. No decoration, no trailing spaces; hidden characters escaped."""
+        from securemsg.core.text import for_terminal
+
+        m = self.opened.manifest
+        lines = [f"# {m.subject}", ""]
+        for label, value, _style in self.panel_rows():
+            lines.append(f"- **{label}:** {value}")
+        lines.append(f"- **Message id:** {m.id_hex}")
+        if self.me.profile.role.is_patient:
+            lines += ["", *self.patient_sentences()]
+        lines += ["", "## Who received what", ""]
+        for r in m.recipients:
+            domains = ", ".join(sorted(d.value for d in r.domains))
+            lines.append(f"- {self._who(r.fp)} ({r.role.value}): {domains}")
+        for item in self.opened.items:
+            lines.append("")
+            if item.text is None:
+                where = f", saved to {item.saved_to}" if item.saved_to else ""
+                lines.append(f"*Attachment: {item.name} ({item.size} bytes, {item.domain}{where})*")
+                continue
+            lines.append(f"<!-- section: {item.domain} -->")
+            lines.append(item.text.rstrip("\n"))
+        body = "\n".join(for_terminal(x, lines=True) for x in lines)
+        return "\n".join(x.rstrip() for x in body.split("\n")) + "\n"
 
     def _body(self, out: Printer) -> None:
         """Sections as Markdown up to :data:`MARKDOWN_BUDGET` characters in all,
@@ -276,118 +348,3 @@ class LetterView:
                     "dim",
                 )
                 out.text(item.text)
-
-
-@dataclass
-class ListView:
-    rows: list[LetterRow]
-    folder: str
-    deliveries: dict[str, list[tuple[str, str, int | None]]]
-    names: dict[str, str]
-    patient_view: bool = False
-    schema: str = "securemsg.letters/2"
-    me: str | None = None  # the reader's fingerprint: "you", whatever the names say
-    unverified_patients: frozenset[str] = frozenset()  # pinned patient keys
-    revoked: dict[str, int] | None = None  # authors' keys revoked since, and when
-
-    @classmethod
-    def of(cls, listing: Listing) -> ListView:
-        return cls(
-            listing.rows,
-            listing.folder,
-            listing.deliveries,
-            listing.names,
-            listing.patient_view,
-            me=listing.me,
-            unverified_patients=listing.unverified_patients,
-            revoked=listing.revoked,
-        )
-
-    def revoked_mark(self, r: LetterRow) -> str | None:
-        """Issue 16: a letter signed by a key revoked since: kept from before T, or
-        accepted after T (it may be forged)."""
-        t = (self.revoked or {}).get(r.author)
-        if t is None:
-            return None
-        return "accepted_before" if r.stored_at < t else "accepted_after"
-
-    def to_json(self) -> dict[str, Any]:
-        out = []
-        for r in self.rows:
-            s = r.summary
-            doc: dict[str, Any] = {
-                "message_id": r.id,
-                "folder": r.folder,
-                "date": rfc3339(r.date),
-                "kind": r.kind,
-                "author": s.get("author_name"),
-                "author_fingerprint": r.author,
-                "patient": s.get("patient") or None,
-                "patient_key_not_verified_by_you": s.get("patient_fp") in self.unverified_patients,
-                "pseudonym": s.get("pseudonym") or None,
-                "subject": s.get("subject"),
-                "basis": s.get("basis"),
-                "in_reply_to": r.in_reply_to,
-                "author_key_revoked": self.revoked_mark(r),
-            }
-            doc["recipients"] = [
-                {"fingerprint": fp, "name": self.names.get(fp)} for fp in s.get("recipients", [])
-            ]
-            if r.folder == "sent":
-                doc["deliveries"] = [
-                    {"recipient": self.names.get(fp, fp), "fingerprint": fp, "status": st}
-                    for fp, st, _ in self.deliveries.get(r.id, [])
-                ]
-            out.append(doc)
-        return {"folder": self.folder, "letters": out}
-
-    def render(self, out: Printer) -> None:
-        if not self.rows:
-            out.line("No letters." if self.folder == "in" else "Nothing sent yet.")
-            return
-        rows = []
-        for r in self.rows:
-            s = r.summary
-            patient = (s.get("patient") or {}).get("name") or (
-                f"pseudonym {s.get('pseudonym')}" if s.get("pseudonym") else ""
-            )
-            if s.get("patient_fp") in self.unverified_patients:
-                patient += " (patient key not verified by you)"
-            if self.folder == "sent":
-                status = "; ".join(
-                    f"{self.names.get(fp, fp[:10])}: {st}"
-                    for fp, st, _ in self.deliveries.get(r.id, [])
-                )
-                rows.append(
-                    [r.id[:12], iso_time(r.date), r.kind, patient, str(s.get("subject")), status]
-                )
-            else:
-                if self.patient_view:  # the patient is the reader: say who else got it
-                    patient = ", ".join(
-                        self.names.get(fp, fp[:10])
-                        for fp in s.get("recipients", [])
-                        if fp != self.me
-                    )
-                rows.append(
-                    [
-                        r.id[:12],
-                        iso_time(r.date),
-                        r.kind,
-                        str(s.get("author_name")) + author_mark(self.revoked_mark(r)),
-                        patient,
-                        str(s.get("subject")),
-                    ]
-                )
-        cols = (
-            ["Id", "Date", "Kind", "Patient", "Subject", "Receipts"]
-            if self.folder == "sent"
-            else [
-                "Id",
-                "Date",
-                "Kind",
-                "Author",
-                "Sent to" if self.patient_view else "Patient",
-                "Subject",
-            ]
-        )
-        out.table("Sent (doubles)" if self.folder == "sent" else "Inbox", cols, rows)

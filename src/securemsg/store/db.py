@@ -3,7 +3,7 @@ its whole schema, and the migrations between versions (``PRAGMA user_version``).
 
 Each table has one owner, the only module that runs SQL on it:
 ``contacts`` -> store/contacts.py; ``letters``, ``deliveries``, ``log`` and
-``meta`` (the log head) -> store/mailbox.py; ``consents`` -> store/consents.py;
+``meta`` (the log head), ``letter_reads`` -> store/mailbox.py; ``consents`` -> store/consents.py;
 ``mail_accounts`` and ``mail_seen`` -> store/mailaccounts.py.
 tests/test_layering.py holds every other module to that; tests/store/test_db.py
 pins the schema.
@@ -93,7 +93,17 @@ CREATE TABLE IF NOT EXISTS mail_seen (
     PRIMARY KEY (account, folder, uidvalidity, uid)
 );
 """
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
+# Version 4: read/unread state, one row per letter read (its first reading), owned by
+# store/mailbox.py. A table of its own: the pinned tables above stay as they are.
+SCHEMA_V4 = """
+CREATE TABLE IF NOT EXISTS letter_reads (
+    id TEXT NOT NULL,             -- message id, hex
+    folder TEXT NOT NULL,         -- in | sent
+    at INTEGER NOT NULL,          -- when it was first read
+    PRIMARY KEY (id, folder)
+);
+"""
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

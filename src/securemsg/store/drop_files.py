@@ -145,3 +145,23 @@ def _cannot(folder: Dir, name: str, what: str, exc: OSError) -> DropFolderError:
         f"cannot {what} {folder.path / name}: {os.strerror(exc.errno or 0)}",
         hint=f"check that you may write to {folder.path}; the next receive tries again",
     )
+
+
+def expire_refused(folder: Dir, now: int, days: int) -> int:
+    """Remove the files set aside (``NAME.refused``) more than ``days`` days ago
+    (the later of their modification and status-change times: the rename that set
+    one aside counts); how many. A file that cannot be removed is left for the
+    next receive."""
+    gone = 0
+    for name in folder.names():
+        if not name.endswith(REFUSED):
+            continue
+        st = folder.lstat(name)
+        if st is None or now - int(max(st.st_mtime, st.st_ctime)) < days * 86400:
+            continue
+        try:
+            folder.unlink(name)
+            gone += 1
+        except OSError:
+            pass
+    return gone

@@ -7,9 +7,9 @@ sealed with the storage key (subject, patient, recipients). The patient column
 is a keyed blind index: lookups work, the patient's identity is not stored.
 
 This module owns the tables letters, deliveries, log and meta (their schema is
-in store/db.py): no other module runs SQL on them.
+in store/db.py), and letter_reads (read/unread): no other module runs SQL on them.
 
-Long file: one owner for four tables and the log's chain and checkpoint; splitting
+Long file: one owner for five tables and the log's chain and checkpoint; splitting
 it would spread the SQL of one table over two modules. A second device's
 log chain id (``device join``) is kept here too. The clean-up of crashed runs (in flight,
 and the full sweep) stays here too, beside the transaction it completes and
@@ -33,7 +33,13 @@ from securemsg.core import cbor
 from securemsg.core.card import Card
 from securemsg.core.identity import KeyHolder
 from securemsg.core.storage import StorageKeys
-from securemsg.errors import ConflictError, NotFoundError, UsageError, VerificationError
+from securemsg.errors import (
+    AmbiguousId,
+    ConflictError,
+    NotFoundError,
+    UsageError,
+    VerificationError,
+)
 from securemsg.store.fs import ensure_private_dir
 from securemsg.store.home import Home
 
@@ -43,6 +49,11 @@ if TYPE_CHECKING:  # core.log is imported where the log is used: listings need n
 
 PLACED = ".placed"  # mail/tmp/FOLDER-ID.placed: an envelope placed, its commit pending
 _MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
+
+# A message id is 16 bytes, shown everywhere as its 32 hex digits (ID_LENGTH); any
+# prefix of at least MIN_PREFIX digits that names one letter is accepted.
+ID_LENGTH = 32
+MIN_PREFIX = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,22 +313,69 @@ class Mailbox:
         return None if r is None else self._row(r)
 
     def find(self, prefix: str) -> LetterRow:
+        """A letter by its id or a unique prefix of it (:data:`MIN_PREFIX` hex digits
+        at least); both copies of a letter I sent to myself count as one."""
         prefix = prefix.strip().lower()
-        if len(prefix) < 6 or any(ch not in "0123456789abcdef" for ch in prefix):
-            raise UsageError("give a message id (at least 6 hex digits)")
+        if len(prefix) < MIN_PREFIX or any(ch not in "0123456789abcdef" for ch in prefix):
+            raise UsageError(
+                f"{prefix!r} is not a message id: give its {ID_LENGTH} hex digits, or at "
+                f"least the first {MIN_PREFIX}, or `latest`",
+                hint="see `securemsg inbox` and `securemsg sent`",
+            )
         rows = self._conn.execute(
             f"SELECT {self._COLS} FROM letters WHERE id >= ? AND id < ? ORDER BY folder",  # noqa: S608 (fixed column list)
             (prefix, prefix + "g"),
         ).fetchall()
-        ids = {r[0] for r in rows}
+        ids = sorted({r[0] for r in rows})
         if not rows:
             raise NotFoundError(
                 f"no letter {prefix} in this mailbox",
                 hint="see `securemsg inbox` and `securemsg sent`",
             )
         if len(ids) > 1:
-            raise UsageError(f"{prefix} matches several letters: {', '.join(sorted(ids))}")
+            found = {r[0]: self._row(r) for r in rows}
+            listed = "; ".join(
+                f"{i} ({found[i].summary.get('subject')}, {found[i].folder})" for i in ids[:10]
+            )
+            raise AmbiguousId(
+                f"{prefix} is the start of {len(ids)} message ids: {listed}",
+                hint="give more of its digits",
+            )
         return self._row(rows[0])
+
+    def latest(self, folder: str = "in") -> LetterRow:
+        """The letter received (or sent) last."""
+        r = self._conn.execute(
+            f"SELECT {self._COLS} FROM letters WHERE folder = ?"  # noqa: S608 (fixed column list)
+            " ORDER BY stored_at DESC, date DESC, id LIMIT 1",
+            (folder,),
+        ).fetchone()
+        if r is None:
+            raise NotFoundError(
+                "no letter received yet" if folder == "in" else "nothing sent yet",
+                hint="securemsg receive --drop DROP-FOLDER, or securemsg receive FILE",
+            )
+        return self._row(r)
+
+    # -- read/unread ---------------------------------------------------------
+    def mark_read(self, message_id: str, folder: str, now: int) -> None:
+        """The first time a letter is read (later readings change nothing)."""
+        self._conn.execute(
+            "INSERT OR IGNORE INTO letter_reads(id, folder, at) VALUES (?, ?, ?)",
+            (message_id, folder, now),
+        )
+
+    def read_times(self, ids: Iterable[str]) -> dict[tuple[str, str], int]:
+        """(id, folder) -> when it was first read, for those of ``ids`` read."""
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self._conn.execute(
+            f"SELECT id, folder, at FROM letter_reads WHERE id IN ({marks})",  # noqa: S608 (marks only)
+            wanted,
+        )
+        return {(i, f): at for i, f, at in rows}
 
     def listing(
         self, folder: str, limit: int = 50, offset: int = 0, patient_fp: str | None = None

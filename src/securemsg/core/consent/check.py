@@ -51,6 +51,7 @@ class Disclosure:
     domains: frozenset[Domain]
     name: str | None = None  # for messages only
     stated_role: Role | None = None
+    rpps: str | None = None  # on the card the checker holds for it (objections by RPPS)
 
     def who(self) -> str:
         label = self.name or f"key {short_fp(self.recipient_fp)}"
@@ -285,8 +286,14 @@ def _check_objections(d: Disclosure, patient_fp: str, objections: list[Objection
     if d.recipient_fp == patient_fp:
         return
     for o in objections:
-        if any(o.applies_to(d.recipient_fp, role) for role in d.roles):
-            target = "them" if o.target.fp else f"any {o.target.role}"
+        if any(o.applies_to(d.recipient_fp, role, d.rpps) for role in d.roles):
+            target = (
+                "them"
+                if o.target.fp
+                else o.target.describe()
+                if o.target.rpps
+                else f"any {o.target.role}"
+            )
             raise ConsentRefused(
                 f"the patient objected on {iso_time(o.date)} to informing {target}; "
                 f"{d.who()} may not receive this letter",

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from securemsg.core import cose, labels, signed
+from securemsg.core import cose, labels, names, signed
 from securemsg.core.card import Card
 from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, sorted_domains
@@ -41,33 +41,56 @@ KINDS: Final = {
 # -- recipients ---------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """One practitioner by card fingerprint, or anyone holding a role."""
+    """One practitioner by card fingerprint, or anyone holding a role; in an
+    objection (version 2) also a practitioner by RPPS number, with the name the
+    patient knows them by (the name is what she wrote; the RPPS is what matches,
+    against the card of the practitioner each checker holds)."""
 
     fp: str | None = None
     role: Role | None = None
+    rpps: str | None = None
+    name: str | None = None  # with rpps only: the patient's words, for display
 
     def __post_init__(self) -> None:
-        if (self.fp is None) == (self.role is None):
-            raise InvalidValue("a recipient is either a fingerprint or a role")
+        if sum(x is not None for x in (self.fp, self.role, self.rpps)) != 1:
+            raise InvalidValue("a recipient is either a fingerprint, a role or an RPPS number")
         if self.fp is not None:
             check_fp_hex(self.fp, "recipient fingerprint")
+        if self.rpps is not None:
+            names.check_rpps(self.rpps)
+            if self.name is None:
+                raise InvalidValue("an objection by RPPS number names the practitioner too")
+            object.__setattr__(self, "name", names.clean_text(self.name, "practitioner's name"))
+        elif self.name is not None:
+            raise InvalidValue("only a recipient by RPPS number carries a name")
         if self.role is Role.PATIENT:
             raise InvalidValue(
                 "a consent names practitioners, not patients",
                 hint="the patient always receives letters about themselves",
             )
 
-    def matches(self, fp: str, role: Role) -> bool:
+    def matches(self, fp: str, role: Role, rpps: str | None = None) -> bool:
+        if self.rpps is not None:
+            return rpps is not None and rpps == self.rpps
         return fp == self.fp if self.fp is not None else role is self.role
 
     def to_cbor(self) -> dict[str, Any]:
         if self.fp is not None:
             return {"fp": bytes.fromhex(self.fp)}
+        if self.rpps is not None:
+            return {"rpps": self.rpps, "name": self.name}
         assert self.role is not None  # by construction
         return {"role": self.role.value}
 
     @classmethod
-    def from_cbor(cls, value: Any, what: str) -> Recipient:
+    def from_cbor(cls, value: Any, what: str, rpps_allowed: bool = False) -> Recipient:
+        """``rpps_allowed``: an objection of version 2 (a grant names keys or roles)."""
+        if rpps_allowed and isinstance(value, dict) and "rpps" in value:
+            f = signed.Fields(value, what, ("rpps", "name"))
+            try:
+                return cls(rpps=f.tstr("rpps", 11), name=f.tstr("name", MAX_NAME))
+            except InvalidValue as exc:
+                raise FormatError(f"{what}: {exc}") from exc
         if not isinstance(value, dict) or len(value) != 1:
             raise FormatError(f"{what}: a recipient is a map with one field, fp or role")
         if "fp" in value:
@@ -83,13 +106,22 @@ class Recipient:
         raise FormatError(f"{what}: a recipient is a map with one field, fp or role")
 
     def sort_key(self) -> tuple[int, str]:
-        return (0, self.fp) if self.fp is not None else (1, str(self.role))
+        if self.fp is not None:
+            return (0, self.fp)
+        if self.rpps is not None:
+            return (2, self.rpps)
+        return (1, str(self.role))
 
     def describe(self, lookup: Callable[[str], str | None] | None = None) -> str:
+        if self.rpps is not None:
+            return f"{self.name} (RPPS {self.rpps})"
         if self.fp is None:
             return f"any {self.role}"
         name = lookup(self.fp) if lookup else None
         return f"{name} ({short_fp(self.fp)})" if name else f"the holder of key {short_fp(self.fp)}"
+
+
+MAX_NAME = 200  # characters of a practitioner's name in an objection by RPPS
 
 
 # -- shared parsing helpers ---------------------------------------------------
@@ -135,11 +167,16 @@ REVOCATION: Final = signed.Kind(
     required=("patient", "grant", "date"),
     wrong_signer=_not_the_patient,
 )
+# Objection payload version 2 (docs/format-consent.md §5): the same fields, its
+# target a practitioner by RPPS number and name ({"rpps", "name"}); version 1 keeps
+# the targets by fingerprint or role. A version-1 reader refuses a version-2 object.
+OBJECTION_BY_RPPS: Final = 2
 OBJECTION: Final = signed.Kind(
     labels.COSE_CONSENT_OBJECTION,
     "consent objection",
     required=("patient", "to", "date"),
     wrong_signer=_not_the_patient,
+    versions=(signed.VERSION, OBJECTION_BY_RPPS),
 )
 
 

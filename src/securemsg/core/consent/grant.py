@@ -96,6 +96,8 @@ class Grant(signed.Signed):
         if not doms:
             raise InvalidValue("the grant allows no care domain", hint="name one with --domain")
         tos = sorted(set(recipients), key=Recipient.sort_key)
+        if any(r.rpps is not None for r in tos):
+            raise InvalidValue("a grant names practitioners by key or role, not by RPPS number")
         if not tos or len(tos) > MAX_RECIPIENTS:
             raise InvalidValue(f"a grant names 1 to {MAX_RECIPIENTS} recipients")
         if not 0 < valid_for <= MAX_VALIDITY:

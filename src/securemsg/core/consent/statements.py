@@ -17,6 +17,7 @@ from securemsg.core.consent.common import (
     KIND_OBJECTION,
     KIND_REVOCATION,
     OBJECTION,
+    OBJECTION_BY_RPPS,
     REVOCATION,
     Recipient,
     check_patient_signer,
@@ -88,8 +89,9 @@ class Objection(signed.Signed):
 
     kind = KIND_OBJECTION
 
-    def applies_to(self, fp: str, role: Role) -> bool:
-        return self.target.matches(fp, role)
+    def applies_to(self, fp: str, role: Role, rpps: str | None = None) -> bool:
+        """``rpps``: the RPPS number on the card the checker holds for ``fp``."""
+        return self.target.matches(fp, role, rpps)
 
     @classmethod
     def sign(cls, secret: KeyHolder, patient_card: Card, target: Recipient, now: int) -> Objection:
@@ -97,7 +99,7 @@ class Objection(signed.Signed):
         if target.fp == patient_card.fingerprint:
             raise InvalidValue("a patient cannot object to themselves")
         payload = {
-            "v": signed.VERSION,
+            "v": OBJECTION_BY_RPPS if target.rpps is not None else signed.VERSION,
             "patient": bytes.fromhex(patient_card.fingerprint),
             "to": target.to_cbor(),
             "date": now,
@@ -110,7 +112,10 @@ class Objection(signed.Signed):
         p = read_signed(data, patient_card, OBJECTION)
         try:
             patient_fp = p.fp("patient")
-            target = Recipient.from_cbor(p.raw("to"), what)
+            by_rpps = p.raw("v") == OBJECTION_BY_RPPS
+            target = Recipient.from_cbor(p.raw("to"), what, rpps_allowed=by_rpps)
+            if by_rpps and target.rpps is None:
+                raise FormatError(f"{what}: version 2 names its target by RPPS number")
             date = p.time("date")
         except (FormatError, InvalidValue) as exc:
             raise refuse_malformed(exc) from exc

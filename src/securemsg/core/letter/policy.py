@@ -190,7 +190,10 @@ def send_facts(
         sender_fp=me.fingerprint,
         patient_fp=patient.fingerprint if patient else None,
         purpose=kind,
-        disclosures=tuple(Disclosure(c.fingerprint, c.profile.role, d, c.name) for c, d in plan),
+        disclosures=tuple(
+            Disclosure(c.fingerprint, c.profile.role, d, c.name, rpps=c.profile.rpps)
+            for c, d in plan
+        ),
         letter_digest=digest,
         date=now,
         basis=basis,
@@ -227,7 +230,9 @@ def received_facts(
         card = cards.get(fp)
         if card is None:
             return Disclosure(fp, stated, domains)
-        return Disclosure(fp, card.profile.role, domains, card.name, stated_role=stated)
+        return Disclosure(
+            fp, card.profile.role, domains, card.name, stated_role=stated, rpps=card.profile.rpps
+        )
 
     return LetterFacts(
         sender_fp=m.author,
