@@ -28,12 +28,25 @@ CORE_FORBIDDEN_MODULES = {
 CORE_FORBIDDEN_BUILTINS = {"open", "print", "input", "exit", "quit", "breakpoint"}
 CLOCK_ATTRIBUTES = {"now", "today", "utcnow", "utcfromtimestamp"}
 
-# What each layer may import of securemsg (errors.py: every layer; the package itself).
+# What each layer may import of securemsg (errors.py and i18n.py, the translation
+# lookup: every layer; the package itself).
 LAYERS = {
-    "cli": ("securemsg.cli", "securemsg.app", "securemsg.core", "securemsg.errors"),
-    "app": ("securemsg.app", "securemsg.store", "securemsg.core", "securemsg.errors"),
-    "store": ("securemsg.store", "securemsg.core", "securemsg.errors"),
-    "core": ("securemsg.core", "securemsg.errors"),
+    "cli": (
+        "securemsg.cli",
+        "securemsg.app",
+        "securemsg.core",
+        "securemsg.errors",
+        "securemsg.i18n",
+    ),
+    "app": (
+        "securemsg.app",
+        "securemsg.store",
+        "securemsg.core",
+        "securemsg.errors",
+        "securemsg.i18n",
+    ),
+    "store": ("securemsg.store", "securemsg.core", "securemsg.errors", "securemsg.i18n"),
+    "core": ("securemsg.core", "securemsg.errors", "securemsg.i18n"),
 }
 
 # The only modules that run SQL: the owners of the tables, and the schema (store/db.py).

@@ -27,6 +27,7 @@ ON_PATH = frozenset(
     {
         "securemsg",
         "securemsg.errors",
+        "securemsg.i18n",
         "securemsg.app",
         "securemsg.app.home",
         "securemsg.app.identity",

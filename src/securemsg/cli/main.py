@@ -171,6 +171,9 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: bool) -> N
     patient's signed consent."""
     ctx.obj = Ctx(home, as_json, verbose)
     _set_display_zone(os.environ)
+    from securemsg import i18n
+
+    i18n.select(i18n.wanted(os.environ))
 
 
 def _set_display_zone(env: Mapping[str, str]) -> None:
