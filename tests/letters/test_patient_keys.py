@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from letterworld import BIRTH_DATE, INS, PATIENT_NAME, M, N, RefusedCheck, World, secret_of
 
 import reference
@@ -36,6 +37,9 @@ from securemsg.core.letter import compose
 from securemsg.core.letter.source import parse_letter
 
 MN = frozenset({M, N})
+
+# Whole runs of the executable (about 15 s): in `make test` (CI), not in the inner loop.
+pytestmark = pytest.mark.slow
 
 
 def forged_patient(world: World, *, expired: bool = False) -> tuple[Any, Card]:
