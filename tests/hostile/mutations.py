@@ -86,6 +86,33 @@ def sampled_positions(envelope: bytes) -> list[int]:
     return sorted(picks)
 
 
+# The nurse's envelope is padded to 64 KiB (docs/format.md §11.1): one age STREAM
+# chunk of which the manifest and items are the first few kB and the rest zero
+# padding, all under one Poly1305 tag. Every byte of its age header and of the
+# first SMALL_WHOLE payload bytes is swept; of the rest, every STREAM boundary, the
+# last 256 bytes and 600 seeded positions (every byte with SECUREMSG_SWEEP_FULL=1).
+SMALL_WHOLE = 4096
+
+
+def padded_envelope(envelope: bytes) -> Iterator[tuple[str, bytes]]:
+    """The mutations of a small, padded envelope (see SMALL_WHOLE)."""
+    n = len(envelope)
+    if FULL or n <= payload_start(envelope) + SMALL_WHOLE:
+        yield from everything(envelope)
+        return
+    whole = payload_start(envelope) + SMALL_WHOLE
+    picks = set(range(whole))
+    for a, _b in chunk_ranges(envelope):
+        picks.update(range(max(0, a - 16), min(n, a + 16)))
+    picks.update(range(max(0, n - 256), n))
+    picks.update(random.Random(2028).sample(range(whole, n), 600))
+    cuts = set(range(whole)) | {n - 1, n - 16, n - 17}
+    cuts.update(random.Random(2029).sample(range(whole, n), 200))
+    yield from byte_changes(envelope, iter(sorted(picks)))
+    yield from truncations(envelope, iter(sorted(cuts)))
+    yield from appended(envelope)
+
+
 def sampled_truncations(envelope: bytes) -> list[int]:
     if FULL:
         return list(range(len(envelope)))
