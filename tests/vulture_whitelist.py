@@ -49,3 +49,6 @@ _.old_fingerprint  # core/keychange.py Succession
 # A package's module-level __getattr__ (PEP 562), called by Python for names not
 # yet imported: core/age/__init__.py loads its key types when first asked for.
 _.__getattr__  # core/age/__init__.py
+
+# securemsg/i18n.py's API, for every layer's messages (counts, the language shown).
+_.ngettext, _.language  # securemsg/i18n.py
