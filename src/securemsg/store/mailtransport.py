@@ -92,7 +92,7 @@ class Smtp:
         self.account = account
         host, port = account.smtp_host, account.smtp_port
         ctx = tls_context(account)
-        with _errors("the SMTP server", host, port):
+        with _errors(_("the SMTP server"), host, port):
             if account.smtp_tls is TLS.IMPLICIT:
                 self.conn: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=ctx)
                 self.conn.ehlo()
@@ -120,7 +120,7 @@ class Smtp:
     def send(self, to: str, mail: maillayout.Outgoing, body: Path) -> None:
         """One mail to ``to``: its attachment streamed from ``body``."""
         a = self.account
-        with _errors("the SMTP server", a.smtp_host, a.smtp_port):
+        with _errors(_("the SMTP server"), a.smtp_host, a.smtp_port):
             opts = [f"SIZE={mail.size}"] if self.conn.has_extn("size") else []
             code, resp = self.conn.mail(a.address, opts)
             if code != 250:
@@ -164,7 +164,7 @@ class Smtp:
     def send_bytes(self, to: str, raw: bytes) -> None:
         """One small mail (receipts, notices), whole."""
         a = self.account
-        with _errors("the SMTP server", a.smtp_host, a.smtp_port):
+        with _errors(_("the SMTP server"), a.smtp_host, a.smtp_port):
             refused = self.conn.sendmail(a.address, [to], raw)
             if refused:
                 raise MailError(_("the SMTP server refused the recipient {to}").format(to=to))
@@ -195,7 +195,7 @@ class Imap:
         self.account = account
         host, port = account.imap_host, account.imap_port
         ctx = tls_context(account)
-        with _errors("the IMAP server", host, port):
+        with _errors(_("the IMAP server"), host, port):
             if account.imap_tls is TLS.IMPLICIT:
                 self.conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
                     host, port, ssl_context=ctx, timeout=TIMEOUT
@@ -228,9 +228,9 @@ class Imap:
     def select(self, folder: str) -> int:
         """Select ``folder`` (read-write); its UIDVALIDITY."""
         a = self.account
-        with _errors("the IMAP server", a.imap_host, a.imap_port):
+        with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.select(_quote(folder))
-            self._check(typ, data, f"the folder {folder}")
+            self._check(typ, data, _("the folder {folder}").format(folder=folder))
             _typ, v = self.conn.response("UIDVALIDITY")
             if not v or v[0] is None:
                 raise MailError(_("the IMAP server gave no UIDVALIDITY"))
@@ -241,18 +241,18 @@ class Imap:
         crit = ["HEADER", maillayout.HEADER, '""']
         if unflagged_only:
             crit += ["UNKEYWORD", DONE_KEYWORD]
-        with _errors("the IMAP server", a.imap_host, a.imap_port):
+        with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.uid("SEARCH", *crit)
-            self._check(typ, list(data), "the search")
+            self._check(typ, list(data), _("the search"))
             first = data[0] if data else b""
             return sorted(int(u) for u in (first or b"").split())
 
     def sizes(self, uids: list[int]) -> dict[int, int]:
         a = self.account
         out: dict[int, int] = {}
-        with _errors("the IMAP server", a.imap_host, a.imap_port):
+        with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.uid("FETCH", _set(uids), "(UID RFC822.SIZE)")
-            self._check(typ, list(data), "the fetch")
+            self._check(typ, list(data), _("the fetch"))
             for item in data:
                 line = item[0] if isinstance(item, tuple) else item
                 if not isinstance(line, bytes):
@@ -271,9 +271,9 @@ class Imap:
         """The whole mails (BODY.PEEK[]: no flag changes)."""
         a = self.account
         out: dict[int, bytes] = {}
-        with _errors("the IMAP server", a.imap_host, a.imap_port):
+        with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.uid("FETCH", _set(uids), "(UID BODY.PEEK[])")
-            self._check(typ, list(data), "the fetch")
+            self._check(typ, list(data), _("the fetch"))
             for item in data:
                 if isinstance(item, tuple) and len(item) == 2:
                     m = re.search(rb"UID (\d+)", item[0])
@@ -285,18 +285,18 @@ class Imap:
         """Mark mails finished: the keyword, and moved to ``folder`` if given."""
         a = self.account
         uid = _set(uids)
-        with _errors("the IMAP server", a.imap_host, a.imap_port):
+        with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.uid("STORE", uid, "+FLAGS.SILENT", f"({DONE_KEYWORD})")
-            self._check(typ, list(data), "the flag")
+            self._check(typ, list(data), _("the flag"))
             if folder is None:
                 return
             self.conn.create(_quote(folder))  # exists already: a NO, ignored
             if "MOVE" in self.caps:
                 typ, data = self.conn.uid("MOVE", uid, _quote(folder))
-                self._check(typ, list(data), "the move")
+                self._check(typ, list(data), _("the move"))
                 return
             typ, data = self.conn.uid("COPY", uid, _quote(folder))
-            self._check(typ, list(data), "the copy")
+            self._check(typ, list(data), _("the copy"))
             if "UIDPLUS" in self.caps:  # never expunge another mail
                 self.conn.uid("STORE", uid, "+FLAGS.SILENT", "(\\Deleted)")
                 self.conn.uid("EXPUNGE", uid)

@@ -137,11 +137,11 @@ class KeyringStore:
     def save(self, secret: bytes) -> None:
         check_secret(secret)
         value = base64.b64encode(secret).decode("ascii")
-        with self._errors("store the key"):
+        with self._errors(_("store the key")):
             _resolve_backend(self.backend).set_password(self.service, self.account, value)
 
     def load(self) -> bytes:
-        with self._errors("read the key"):
+        with self._errors(_("read the key")):
             value = _resolve_backend(self.backend).get_password(self.service, self.account)
         if value is None:
             raise KeyStoreError(
@@ -166,7 +166,7 @@ class KeyringStore:
     def delete(self) -> None:
         from keyring.errors import PasswordDeleteError
 
-        with self._errors("delete the key"):
+        with self._errors(_("delete the key")):
             backend = _resolve_backend(self.backend)
             try:
                 backend.delete_password(self.service, self.account)
