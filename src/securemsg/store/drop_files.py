@@ -26,7 +26,7 @@ from securemsg.errors import (
     TooLargeError,
     UnreadableError,
 )
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 from securemsg.store.checked import Ident, Opened, Problem, Unsafe
 from securemsg.store.dirfd import Dir
 
@@ -100,7 +100,7 @@ def file_error(exc: Unsafe) -> SecureMsgError:
 
 
 def unreadable(path: Path, err: OSError | None) -> UnreadableError:
-    why = os.strerror(err.errno) if err is not None and err.errno else "cannot be read"
+    why = os.strerror(err.errno) if err is not None and err.errno else _("cannot be read")
     return UnreadableError(
         _("cannot read {name}: {why}").format(name=path.name, why=why),
         hint=_(
@@ -113,20 +113,20 @@ def unreadable(path: Path, err: OSError | None) -> UnreadableError:
 def describe(st: os.stat_result | None) -> str:
     """What a file is, in words."""
     if st is None:
-        return "missing"
+        return _("missing")
     mode = st.st_mode
     for test, words in (
-        (stat.S_ISLNK, "a symbolic link"),
-        (stat.S_ISDIR, "a folder"),
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a device"),
-        (stat.S_ISBLK, "a device"),
-        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISLNK, N_("a symbolic link")),
+        (stat.S_ISDIR, N_("a folder")),
+        (stat.S_ISFIFO, N_("a FIFO (named pipe)")),
+        (stat.S_ISSOCK, N_("a socket")),
+        (stat.S_ISCHR, N_("a device")),
+        (stat.S_ISBLK, N_("a device")),
+        (stat.S_ISREG, N_("a regular file")),
     ):
         if test(mode):
-            return words
-    return "not a regular file"
+            return _(words)
+    return _("not a regular file")
 
 
 def remove(folder: Dir, name: str, which: Ident) -> SecureMsgError | None:
@@ -135,7 +135,7 @@ def remove(folder: Dir, name: str, which: Ident) -> SecureMsgError | None:
     try:
         folder.remove(name, which)
     except OSError as exc:
-        return _cannot(folder, name, "remove", exc)
+        return _cannot(folder, name, _("remove"), exc)
     return None
 
 
@@ -147,7 +147,7 @@ def set_aside(folder: Dir, name: str, which: Ident | None) -> SecureMsgError | N
     try:
         folder.rename(name, name + REFUSED, which)
     except OSError as exc:
-        return _cannot(folder, name, "set aside", exc)
+        return _cannot(folder, name, _("set aside"), exc)
     return None
 
 
