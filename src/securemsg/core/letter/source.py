@@ -74,11 +74,11 @@ def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, A
         key = loader.construct_object(key_node)
         if not isinstance(key, str):
             raise yaml.constructor.ConstructorError(
-                None, None, "a key is not a word", key_node.start_mark
+                None, None, _("a key is not a word"), key_node.start_mark
             )
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"the key {key!r} is given twice", key_node.start_mark
+                None, None, _("the key {key!r} is given twice").format(key=key), key_node.start_mark
             )
         seen.add(key)
     return loader.construct_mapping(node)
@@ -100,7 +100,7 @@ def front_matter(text: str, first_line: int = 2) -> dict[str, str]:
     for number, row in enumerate(text.split("\n"), start=first_line):
         bad = next((ch for ch in row if ch != "\t" and hidden(ch)), None)
         if bad is not None:  # said as the subject's cleaning says it, before YAML does
-            field = row.partition(":")[0].strip() if ":" in row else "the front matter"
+            field = row.partition(":")[0].strip() if ":" in row else _("the front matter")
             raise InvalidValue(
                 _(
                     "{field} holds an invisible or control character (U+{bad:04X}) at line {number}"
@@ -115,12 +115,13 @@ def front_matter(text: str, first_line: int = 2) -> dict[str, str]:
         ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f" at line {mark.line + first_line}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InvalidValue(
-            _("the front matter is not valid YAML{where}: {problem}").format(
-                where=where, problem=problem
-            ),
+            _("the front matter is not valid YAML at line {line}: {problem}").format(
+                line=mark.line + first_line, problem=problem
+            )
+            if mark is not None
+            else _("the front matter is not valid YAML: {problem}").format(problem=problem),
             hint=_(
                 "write it as 'subject: ...', one key per line; quote a value that holds "
                 "a colon followed by a space or starts with a special character"
@@ -141,7 +142,9 @@ def front_matter(text: str, first_line: int = 2) -> dict[str, str]:
         )
         if key not in FRONT_MATTER_KEYS:
             raise InvalidValue(
-                f"unknown key {key!r} in the front matter at line {line}"
+                _("unknown key {key!r} in the front matter at line {line}").format(
+                    key=key, line=line
+                )
                 + suggest(str(key), FRONT_MATTER_KEYS),
                 hint=_("known keys: {FRONT_MATTER_KEYS}").format(
                     FRONT_MATTER_KEYS=", ".join(FRONT_MATTER_KEYS)
@@ -163,7 +166,10 @@ def _domain(tag: str, line: str, number: int) -> Domain:
         return Domain(tag)
     except ValueError as exc:
         raise InvalidValue(
-            f"unknown care domain {{{tag}}} at line {number}: {line!r}" + suggest(tag, TAGS),
+            _("unknown care domain {{{tag}}} at line {number}: {line!r}").format(
+                tag=tag, number=number, line=line
+            )
+            + suggest(tag, TAGS),
             hint=_("use one of: {TAGS} (docs/letters.md)").format(TAGS=", ".join(TAGS)),
         ) from exc
 
