@@ -267,26 +267,33 @@ class Fields:
         return self._map[key]
 
     def error(self, key: str, rule: str, name: str | None = None) -> FormatError:
-        return FormatError(f"{self.what}: {name or key} {rule}")
+        return FormatError(
+            _("{what}: {field} {rule}").format(what=self.what, field=name or key, rule=rule)
+        )
 
     def bstr(self, key: str, size: int, name: str | None = None) -> bytes:
         value = self._map[key]
         if not isinstance(value, bytes) or len(value) != size:
-            raise self.error(key, f"must be {size} bytes", name)
+            raise self.error(key, _("must be {size} bytes").format(size=size), name)
         return value
 
     def fp(self, key: str, name: str | None = None) -> str:
         """A fingerprint (20 bytes), as hex."""
         value = self._map[key]
         if not isinstance(value, bytes) or len(value) != FINGERPRINT_BYTES:
-            raise self.error(key, f"must be a {FINGERPRINT_BYTES}-byte fingerprint", name)
+            rule = _("must be a {size}-byte fingerprint").format(size=FINGERPRINT_BYTES)
+            raise self.error(key, rule, name)
         return value.hex()
 
     def tstr(self, key: str, max_len: int | None = None, name: str | None = None) -> str:
         value = self._map[key]
         if not isinstance(value, str) or (max_len is not None and len(value) > max_len):
-            limit = "" if max_len is None else f" of at most {max_len} characters"
-            raise self.error(key, f"must be text{limit}", name)
+            rule = (
+                _("must be text")
+                if max_len is None
+                else _("must be text of at most {max_len} characters").format(max_len=max_len)
+            )
+            raise self.error(key, rule, name)
         return value
 
     def integer(
@@ -299,16 +306,23 @@ class Fields:
             or not (lo is None or lo <= value)
             or not (hi is None or value < hi)
         ):
-            low = "" if lo is None else f" at least {lo}"
-            high = "" if hi is None else f"{' and' if low else ''} below {hi}"
-            raise self.error(key, f"must be an integer{low}{high}", name)
+            if lo is None and hi is None:
+                rule = _("must be an integer")
+            elif hi is None:
+                rule = _("must be an integer at least {lo}").format(lo=lo)
+            elif lo is None:
+                rule = _("must be an integer below {hi}").format(hi=hi)
+            else:
+                rule = _("must be an integer at least {lo} and below {hi}").format(lo=lo, hi=hi)
+            raise self.error(key, rule, name)
         return value
 
     def time(self, key: str, name: str | None = None) -> int:
         """A time (docs/format.md §1): seconds since 1970, 0 < t < 2^40."""
         value = self._map[key]
         if type(value) is not int or not 0 < value < MAX_TIME:
-            raise self.error(key, "must be a time (a positive integer, seconds since 1970)", name)
+            rule = _("must be a time (a positive integer, seconds since 1970)")
+            raise self.error(key, rule, name)
         return value
 
     def enum(self, key: str, cls: type[E], name: str | None = None) -> E:
