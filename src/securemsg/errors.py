@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from securemsg.i18n import N_, _
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -325,14 +327,15 @@ class AgeError(FormatError):
     default_hint: str | None = None
 
     def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message, hint if hint is not None else type(self).default_hint)
+        default = type(self).default_hint
+        super().__init__(message, hint if hint is not None else (_(default) if default else None))
 
 
 class KeyFormatError(AgeError):
     """An age recipient or identity string (or raw key) is malformed."""
 
     code = "age_key"
-    default_hint = (
+    default_hint = N_(
         "Check that the key was copied whole: recipients start with 'age1', "
         "identities with 'AGE-SECRET-KEY-1'."
     )
@@ -341,13 +344,13 @@ class KeyFormatError(AgeError):
 class HeaderError(AgeError):
     code = "age_header"
     expect = "header failure"
-    default_hint = "The file is not a valid age v1 file, or it was truncated or altered."
+    default_hint = N_("The file is not a valid age v1 file, or it was truncated or altered.")
 
 
 class NoIdentityMatchError(AgeError):
     code = "age_no_match"
     expect = "no match"
-    default_hint = (
+    default_hint = N_(
         "The message was not encrypted to any of your keys; ask the sender to "
         "encrypt it to your current recipient."
     )
@@ -356,13 +359,13 @@ class NoIdentityMatchError(AgeError):
 class HMACError(AgeError):
     code = "age_hmac"
     expect = "HMAC failure"
-    default_hint = "The header was altered after encryption; do not trust this file."
+    default_hint = N_("The header was altered after encryption; do not trust this file.")
 
 
 class PayloadError(AgeError):
     code = "age_payload"
     expect = "payload failure"
-    default_hint = (
+    default_hint = N_(
         "The encrypted content was truncated or altered; discard any output already "
         "written and ask for the file again."
     )
@@ -371,7 +374,7 @@ class PayloadError(AgeError):
 class ArmorError(AgeError):
     code = "age_armor"
     expect = "armor failure"
-    default_hint = (
+    default_hint = N_(
         "The ASCII-armored text was changed (re-wrapped, trimmed or edited); "
         "copy the whole block from BEGIN to END again."
     )

@@ -81,3 +81,9 @@ def select(code: str) -> None:
             _plurals[(key[0], key[1])] = value
         elif key:
             _catalog[key] = value
+
+
+def N_(message: str) -> str:
+    """Mark a text for extraction where it is defined (a module-level table);
+    it is translated where it is used, with ``_(...)``."""
+    return message

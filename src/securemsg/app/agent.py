@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from securemsg.core import agentproto as proto
 from securemsg.errors import KeyStoreError, UsageError
+from securemsg.i18n import _
 from securemsg.store.agent import paths
 from securemsg.store.agent.client import AgentClient, find_agent
 from securemsg.store.home import Home
@@ -27,15 +28,15 @@ def parse_duration(text: str) -> int:
     match = _DURATION.fullmatch(text.strip().lower())
     if not text.strip() or match is None or not any(match.groups()):
         raise UsageError(
-            f"cannot read the duration {text!r}",
-            hint="write it like 8h, 90m, 1h30m, 30s or 1d",
+            _("cannot read the duration {text!r}").format(text=text),
+            hint=_("write it like 8h, 90m, 1h30m, 30s or 1d"),
         )
     d, h, m, s = (int(g or 0) for g in match.groups())
     seconds = ((d * 24 + h) * 60 + m) * 60 + s
     if not 1 <= seconds <= MAX_SECONDS:
         raise UsageError(
-            f"the duration {text!r} is outside 1 second to 7 days",
-            hint="choose a working day, e.g. --for 8h",
+            _("the duration {text!r} is outside 1 second to 7 days").format(text=text),
+            hint=_("choose a working day, e.g. --for 8h"),
         )
     return seconds
 
@@ -55,8 +56,8 @@ class AgentInfo:
 def _check_keys(home: Home, status: proto.AgentStatus) -> None:
     if status.sign_public != home.card().sign_public:
         raise KeyStoreError(
-            "the agent holds keys that do not match this home's card",
-            hint="run `securemsg lock`, check --home / SECUREMSG_HOME, then unlock again",
+            _("the agent holds keys that do not match this home's card"),
+            hint=_("run `securemsg lock`, check --home / SECUREMSG_HOME, then unlock again"),
         )
 
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from securemsg.errors import UnknownSender
+from securemsg.i18n import N_, _
 from securemsg.store import quarantine
 from securemsg.store.drop_files import unreadable
 from securemsg.store.home import Home
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from securemsg.app.receive import LetterReceived
     from securemsg.store.checked import Opened
 
-RETRY_HINT = (
+RETRY_HINT = N_(
     "it is kept aside and received automatically once you add its author "
     "(securemsg contacts add THEIR-CARD, after checking it with them), or with "
     "securemsg receive --retry"
@@ -42,11 +43,15 @@ def keep_aside(
     if where is None:
         full = UnknownSender(
             exc.message,
-            hint=f"{exc.hint}; it could not be kept aside (the home's quarantine holds "
-            f"{quarantine.MAX_FILES} letters or {quarantine.MAX_BYTES >> 20} MiB at most): "
-            "ask for it again once the author is a contact",
+            hint=_(
+                "{hint}; it could not be kept aside (the home's quarantine holds "
+                "{MAX_FILES} letters or {value} MiB at most): ask for it again once the "
+                "author is a contact"
+            ).format(
+                hint=exc.hint, MAX_FILES=quarantine.MAX_FILES, value=quarantine.MAX_BYTES >> 20
+            ),
             author_fp=exc.author_fp,
         )
         return replace(row, error=full)
-    kept = UnknownSender(exc.message, hint=RETRY_HINT, author_fp=exc.author_fp)
+    kept = UnknownSender(exc.message, hint=_(RETRY_HINT), author_fp=exc.author_fp)
     return replace(row, error=kept, kept=True)

@@ -29,6 +29,7 @@ from securemsg.errors import (
     UnreadableError,
     WeakPassphrase,
 )
+from securemsg.i18n import _
 from securemsg.store import db
 from securemsg.store.backup import (
     DB_NAME,
@@ -57,24 +58,30 @@ def backup_passphrase(env: Mapping[str, str], confirm: bool, ask: Ask = read_ter
     A new backup's passphrase has at least :data:`MIN_PASSPHRASE` characters."""
     value = env.get(ENV_BACKUP_PASSPHRASE) or None
     if value is None:
-        value = ask("Backup passphrase: " if not confirm else "New backup passphrase: ")
+        value = ask(_("Backup passphrase: ") if not confirm else _("New backup passphrase: "))
         if value is None:
             raise KeyStoreError(
-                "no backup passphrase: no terminal to ask it on",
-                hint=f"set {ENV_BACKUP_PASSPHRASE} or run from a terminal",
+                _("no backup passphrase: no terminal to ask it on"),
+                hint=_("set {ENV_BACKUP_PASSPHRASE} or run from a terminal").format(
+                    ENV_BACKUP_PASSPHRASE=ENV_BACKUP_PASSPHRASE
+                ),
             )
-        if confirm and value and ask("Repeat the backup passphrase: ") != value:
+        if confirm and value and ask(_("Repeat the backup passphrase: ")) != value:
             raise KeyStoreError(
-                "the two passphrases do not match",
-                hint="run the command again and type the same passphrase twice",
+                _("the two passphrases do not match"),
+                hint=_("run the command again and type the same passphrase twice"),
             )
     if not value:
-        raise WeakPassphrase("an empty backup passphrase is not allowed")
+        raise WeakPassphrase(_("an empty backup passphrase is not allowed"))
     if confirm and len(value) < MIN_PASSPHRASE:
         raise WeakPassphrase(
-            f"the backup passphrase is shorter than {MIN_PASSPHRASE} characters",
-            hint="anyone who gets the file can try passphrases offline: "
-            "choose five or six random words",
+            _("the backup passphrase is shorter than {MIN_PASSPHRASE} characters").format(
+                MIN_PASSPHRASE=MIN_PASSPHRASE
+            ),
+            hint=_(
+                "anyone who gets the file can try passphrases offline: choose five or "
+                "six random words"
+            ),
         )
     return keyfile.passphrase_bytes(value)
 
@@ -136,8 +143,10 @@ def check_empty_target(target: Path) -> None:
         target.is_symlink() or not target.is_dir() or any(target.iterdir())
     ):
         raise RestoreTargetNotEmpty(
-            f"{target} is not empty; restore writes only into an empty home",
-            hint="choose a new folder with --home, or move this one aside first",
+            _("{target} is not empty; restore writes only into an empty home").format(
+                target=target
+            ),
+            hint=_("choose a new folder with --home, or move this one aside first"),
         )
 
 
@@ -149,9 +158,11 @@ def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> Restor
     try:
         fh = open(src, "rb")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
-        raise NotFoundError(f"no backup file {src}") from None
+        raise NotFoundError(_("no backup file {src}").format(src=src)) from None
     except OSError as exc:
-        raise UnreadableError(f"cannot read {src}: {exc.strerror or exc}") from None
+        raise UnreadableError(
+            _("cannot read {src}: {value}").format(src=src, value=exc.strerror or exc)
+        ) from None
     with fh:
         passphrase = backup_passphrase(home.env, confirm=False, ask=ask)
         reader = open_backup(fh, passphrase)
@@ -177,19 +188,23 @@ def _verify(
     chain (every signature, to the signed checkpoint), every letter's digest."""
     for needed in ("config.json", "card.txt", DB_NAME):
         if needed not in files:
-            raise BackupInvalid(f"the backup holds no {needed}")
+            raise BackupInvalid(_("the backup holds no {needed}").format(needed=needed))
     if (problem := db.integrity_problem(staging / DB_NAME)) is not None:
-        raise BackupInvalid(f"the backup's database is damaged: {problem}")
+        raise BackupInvalid(
+            _("the backup's database is damaged: {problem}").format(problem=problem)
+        )
     if manifest.key_sealed_by == "backup":
         env = {**env, ENV_PASSPHRASE: passphrase.decode()}
     restored = Home(staging, env=env)
     if restored.card().fingerprint != manifest.fingerprint:
-        raise BackupInvalid("the backup's card is not the identity its manifest names")
+        raise BackupInvalid(_("the backup's card is not the identity its manifest names"))
     box = Mailbox(restored)
     try:
         report = box.verify_log()
         if report.problem is not None:
-            raise BackupInvalid(f"the backup's log does not verify: {report.problem}")
+            raise BackupInvalid(
+                _("the backup's log does not verify: {problem}").format(problem=report.problem)
+            )
         counts = [_check_letters(box, staging, folder) for folder in ("in", "sent")]
         rows = box.log_rows()
         last = LogEntry.verify(rows[-1][1], box.cards).time if rows else None
@@ -206,11 +221,17 @@ def _check_letters(box: Mailbox, staging: Path, folder: str) -> int:
         for row in rows:
             path = (staging / row.path).resolve()
             if root not in path.parents or not path.is_file():
-                raise BackupInvalid(f"letter {row.id[:16]} ({folder}) is missing from the backup")
+                raise BackupInvalid(
+                    _("letter {id} ({folder}) is missing from the backup").format(
+                        id=row.id[:16], folder=folder
+                    )
+                )
             with open(path, "rb") as fh:
                 if not hmac.compare_digest(file_digest(fh), row.envelope_digest):
                     raise BackupInvalid(
-                        f"letter {row.id[:16]} ({folder}) does not match its digest"
+                        _("letter {id} ({folder}) does not match its digest").format(
+                            id=row.id[:16], folder=folder
+                        )
                     )
         count += len(rows)
     return count

@@ -44,6 +44,7 @@ from securemsg.errors import (
     UsageError,
     VerificationError,
 )
+from securemsg.i18n import _
 from securemsg.store import fs
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
@@ -123,7 +124,7 @@ def read_limited(path: Path, limit: int, what: str) -> bytes:
     with path.open("rb") as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
-        raise FormatError(f"{path} is too large to be a {what}")
+        raise FormatError(_("{path} is too large to be a {what}").format(path=path, what=what))
     return data
 
 
@@ -133,7 +134,9 @@ def resolve_recipient(home: Home, value: str) -> Recipient:
         return Recipient(role=Role.parse(value))
     contact = Contacts(home).find(value)
     if contact.card.profile.role.is_patient:
-        raise UsageError(f"{contact.name} is a patient; a consent names practitioners")
+        raise UsageError(
+            _("{name} is a patient; a consent names practitioners").format(name=contact.name)
+        )
     return Recipient(fp=contact.fingerprint)
 
 
@@ -218,7 +221,9 @@ def draft_grant(
     secret = home.unlock()
     sender_contact = Contacts(home).find(sender)
     if sender_contact.card.profile.role.is_patient:
-        raise UsageError(f"{sender_contact.name} is a patient; the sender is a practitioner")
+        raise UsageError(
+            _("{name} is a patient; the sender is a practitioner").format(name=sender_contact.name)
+        )
     recipients = [resolve_recipient(home, t) for t in to]
     signed = Grant.sign(
         secret,
@@ -246,9 +251,11 @@ def my_grant(home: Home, me: Card, ref: str) -> Grant:
     prefix = ref.strip().lower()
     if len(prefix) < MIN_GRANT_PREFIX or any(c not in "0123456789abcdef" for c in prefix):
         raise UsageError(
-            f"{ref!r} is neither a grant file nor a grant id",
-            hint=f"give the grant's file, or its id (at least {MIN_GRANT_PREFIX} hex "
-            "digits) as `securemsg consent list` shows it",
+            _("{ref!r} is neither a grant file nor a grant id").format(ref=ref),
+            hint=_(
+                "give the grant's file, or its id (at least {MIN_GRANT_PREFIX} hex "
+                "digits) as `securemsg consent list` shows it"
+            ).format(MIN_GRANT_PREFIX=MIN_GRANT_PREFIX),
         )
     mine = {
         s.obj.id_hex: s.obj
@@ -258,13 +265,15 @@ def my_grant(home: Home, me: Card, ref: str) -> Grant:
     found = sorted(i for i in mine if i.startswith(prefix))
     if not found:
         raise NotFoundError(
-            f"no grant {prefix} signed by you is recorded here",
-            hint="see `securemsg consent list`, or give the grant's file",
+            _("no grant {prefix} signed by you is recorded here").format(prefix=prefix),
+            hint=_("see `securemsg consent list`, or give the grant's file"),
         )
     if len(found) > 1:
         raise AmbiguousId(
-            f"{prefix} is the start of {len(found)} grant ids: {', '.join(found)}",
-            hint="give more of its digits",
+            _("{prefix} is the start of {count} grant ids: {found}").format(
+                prefix=prefix, count=len(found), found=", ".join(found)
+            ),
+            hint=_("give more of its digits"),
         )
     return mine[found[0]]
 
@@ -314,7 +323,7 @@ def object_to(
     elif to is not None:
         target = resolve_recipient(home, to)
     else:
-        raise UsageError("name who must not be told: --to CONTACT|ROLE, or --name and --rpps")
+        raise UsageError(_("name who must not be told: --to CONTACT|ROLE, or --name and --rpps"))
     return write_and_keep(home, Objection.sign(secret, me, target, now), output, now)
 
 
@@ -330,12 +339,14 @@ def show(home: Home, file: Path, now: int, query: LetterQuery | None = None) -> 
     if query is None:
         return info
     if not isinstance(obj, Grant):
-        raise UsageError("only a grant can be checked against a letter")
+        raise UsageError(_("only a grant can be checked against a letter"))
     if query.letter is not None:
         raise UsageError(
-            "--letter is no longer supported: a grant is bound to a prepared letter "
-            "(its items and recipients), not to a Markdown text",
-            hint="a letter-bound grant is checked when its draft is sent (send --draft)",
+            _(
+                "--letter is no longer supported: a grant is bound to a prepared letter "
+                "(its items and recipients), not to a Markdown text"
+            ),
+            hint=_("a letter-bound grant is checked when its draft is sent (send --draft)"),
         )
     decision = _check(home, obj, card, store, now, query)
     return ConsentInfo(info.obj, card, info.status, info.recorded, info.lookup, decision=decision)
@@ -407,8 +418,8 @@ def record(home: Home, file: Path, now: int, card_file: Path | None = None) -> I
         carried.check_current(now)
         if carried.test_key and not home.card().test_key:
             raise VerificationError(
-                f"the card of {carried.name} belongs to a PUBLIC TEST KEY",
-                hint="anyone can sign with a test key; ask the patient for their real card",
+                _("the card of {name} belongs to a PUBLIC TEST KEY").format(name=carried.name),
+                hint=_("anyone can sign with a test key; ask the patient for their real card"),
             )
     data = read_limited(file, MAX_CONSENT_FILE, "consent object")
     result = store.record(data, now, carried=carried)

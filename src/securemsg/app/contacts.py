@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from securemsg.core.card import Card
 from securemsg.core.names import rpps_key_ok
 from securemsg.errors import NotFoundError
+from securemsg.i18n import _
 from securemsg.store.contacts import Contact, Contacts
 from securemsg.store.home import Home
 
@@ -52,8 +53,10 @@ def rpps_warnings(card: Card) -> tuple[str, ...]:
     if rpps is None or rpps_key_ok(rpps):
         return ()
     return (
-        f"the RPPS number on {card.name}'s card ({rpps}) fails its check digit (Luhn): "
-        "check it with them (annuaire santé) before you rely on it",
+        _(
+            "the RPPS number on {name}'s card ({rpps}) fails its check digit (Luhn): "
+            "check it with them (annuaire santé) before you rely on it"
+        ).format(name=card.name, rpps=rpps),
     )
 
 

@@ -23,6 +23,7 @@ from securemsg.app.backup import Ask, check_empty_target
 from securemsg.core import keyfile
 from securemsg.core.identity import SecretHistory
 from securemsg.errors import BackupInvalid, KeyStoreError, NotFoundError, UnreadableError
+from securemsg.i18n import _
 from securemsg.store import db
 from securemsg.store.backup import DB_NAME, Manifest, extract_backup, open_backup, write_backup
 from securemsg.store.fs import atomic_write, check_new_file
@@ -81,10 +82,13 @@ def device_add(home: Home, out: Path, now: int) -> DeviceFile:
 
 
 def _code(env: Mapping[str, str], ask: Ask) -> bytes:
-    value = env.get(ENV_DEVICE_CODE) or ask("One-time code shown by `device add`: ")
+    value = env.get(ENV_DEVICE_CODE) or ask(_("One-time code shown by `device add`: "))
     if not value:
         raise KeyStoreError(
-            "no one-time code", hint=f"set {ENV_DEVICE_CODE} or run from a terminal"
+            _("no one-time code"),
+            hint=_("set {ENV_DEVICE_CODE} or run from a terminal").format(
+                ENV_DEVICE_CODE=ENV_DEVICE_CODE
+            ),
         )
     return code_bytes(value)
 
@@ -104,9 +108,11 @@ def device_join(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> Jo
     try:
         fh = open(src, "rb")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
-        raise NotFoundError(f"no device file {src}") from None
+        raise NotFoundError(_("no device file {src}").format(src=src)) from None
     except OSError as exc:
-        raise UnreadableError(f"cannot read {src}: {exc.strerror or exc}") from None
+        raise UnreadableError(
+            _("cannot read {src}: {value}").format(src=src, value=exc.strerror or exc)
+        ) from None
     with fh:
         code = _code(home.env, ask)
         reader = open_backup(fh, code)
@@ -133,19 +139,21 @@ def _settle(
 ) -> tuple[str, str]:
     for needed in ("config.json", "card.txt", DB_NAME, KEY_NAME):
         if needed not in files:
-            raise BackupInvalid(f"the device file holds no {needed}")
+            raise BackupInvalid(_("the device file holds no {needed}").format(needed=needed))
     if (problem := db.integrity_problem(staging / DB_NAME)) is not None:
-        raise BackupInvalid(f"the device file's database is damaged: {problem}")
+        raise BackupInvalid(
+            _("the device file's database is damaged: {problem}").format(problem=problem)
+        )
     here = Home(staging, env=env)
     card = here.card()
     if card.fingerprint != manifest.fingerprint:
-        raise BackupInvalid("the device file's card is not the identity its manifest names")
+        raise BackupInvalid(_("the device file's card is not the identity its manifest names"))
     history = SecretHistory.from_bytes(
         keyfile.open_keyfile((staging / KEY_NAME).read_bytes(), code)
     )
     secret = history.current
     if secret.sign_public != card.sign_public:
-        raise BackupInvalid("the device file's key is not its card's")
+        raise BackupInvalid(_("the device file's key is not its card's"))
     (staging / KEY_NAME).unlink()
     store = select_keystore(here.keys_dir, account=card.fingerprint, env=env)
     store.save(history.to_bytes())
@@ -160,7 +168,7 @@ def _settle(
         finally:
             mine.close()
         if chain is None or report.problem is not None:
-            raise BackupInvalid("the device file's log is not a new device's")
+            raise BackupInvalid(_("the device file's log is not a new device's"))
     except BaseException:
         if store.kind != "file":
             store.delete()

@@ -40,6 +40,7 @@ from securemsg.core.letter.draft import (
 )
 from securemsg.core.letter.manifest import ID_BYTES, SALT_BYTES
 from securemsg.errors import AgeError, FormatError, NoIdentityMatchError, NotForMe, UsageError
+from securemsg.i18n import _
 from securemsg.store import fs
 from securemsg.store.contacts import Contacts
 from securemsg.store.home import Home
@@ -75,8 +76,10 @@ class Review:
 def prepare(home: Home, req: sending.SendRequest, output: Path, now: int) -> Prepared:
     if req.patient is None or req.consent is not None or req.emergency or req.pseudonym:
         raise UsageError(
-            "a draft is prepared for a letter on the patient's consent: name --patient, "
-            "without --consent, --emergency or --pseudonym"
+            _(
+                "a draft is prepared for a letter on the patient's consent: name "
+                "--patient, without --consent, --emergency or --pseudonym"
+            )
         )
     patient_query = req.patient
     fs.check_new_file(output)
@@ -113,8 +116,10 @@ def prepare(home: Home, req: sending.SendRequest, output: Path, now: int) -> Pre
     plaintext = draft.to_bytes()
     if len(plaintext) > MAX_DRAFT:
         raise UsageError(
-            f"a draft holds at most {MAX_DRAFT >> 20} MiB of letter and attachments",
-            hint="send large attachments in another letter",
+            _("a draft holds at most {value} MiB of letter and attachments").format(
+                value=MAX_DRAFT >> 20
+            ),
+            hint=_("send large attachments in another letter"),
         )
     out = io.BytesIO()
     age.encrypt(
@@ -129,12 +134,18 @@ def prepare(home: Home, req: sending.SendRequest, output: Path, now: int) -> Pre
 def _in_memory(a: sending.AttachmentFile | sending.AttachmentData) -> DraftAttachment:
     if a.size() > MAX_DRAFT:  # before reading it: a draft is held in memory
         raise UsageError(
-            f"{a.name} is larger than a draft holds ({MAX_DRAFT >> 20} MiB)",
-            hint="send large attachments in another letter",
+            _("{name} is larger than a draft holds ({value} MiB)").format(
+                name=a.name, value=MAX_DRAFT >> 20
+            ),
+            hint=_("send large attachments in another letter"),
         )
     data = b"".join(a.chunks())
     if len(data) > MAX_DRAFT:  # it grew while being read
-        raise UsageError(f"{a.name} is larger than a draft holds ({MAX_DRAFT >> 20} MiB)")
+        raise UsageError(
+            _("{name} is larger than a draft holds ({value} MiB)").format(
+                name=a.name, value=MAX_DRAFT >> 20
+            )
+        )
     return DraftAttachment(a.name, a.domain, data)
 
 
@@ -144,16 +155,18 @@ def open_draft(path: Path, secret: KeyHolder) -> Draft:
     with path.open("rb") as fh:
         data = fh.read(MAX_DRAFT + (1 << 20) + 1)
     if len(data) > MAX_DRAFT + (1 << 20):
-        raise FormatError(f"{path} is too large to be a draft")
+        raise FormatError(_("{path} is too large to be a draft").format(path=path))
     try:
         return open_sealed(data, secret.share_opener())
     except NoIdentityMatchError as exc:
         raise NotForMe(
-            f"{path} is not a draft encrypted to you",
-            hint="only the patient of the draft and its author can open it",
+            _("{path} is not a draft encrypted to you").format(path=path),
+            hint=_("only the patient of the draft and its author can open it"),
         ) from exc
     except AgeError as exc:
-        raise FormatError(f"{path} is not a readable draft: {exc.message}") from exc
+        raise FormatError(
+            _("{path} is not a readable draft: {message}").format(path=path, message=exc.message)
+        ) from exc
 
 
 # -- 2. review and sign (the patient) ---------------------------------------------------
@@ -172,14 +185,15 @@ def grant_from_draft(
     secret = home.unlock()
     draft = open_draft(path, secret)
     if draft.patient.fingerprint != me.fingerprint:
-        raise UsageError("this draft is about another patient, not you")
+        raise UsageError(_("this draft is about another patient, not you"))
     contacts = Contacts(home)
     author = contacts.get(draft.author.fingerprint)
     if author is None or author.card.profile.role.is_patient:
         raise UsageError(
-            f"the draft was prepared by {draft.author.name}, who is not one of your "
-            "practitioner contacts",
-            hint="add their card first (securemsg contacts add FILE), after checking it",
+            _(
+                "the draft was prepared by {name}, who is not one of your practitioner contacts"
+            ).format(name=draft.author.name),
+            hint=_("add their card first (securemsg contacts add FILE), after checking it"),
         )
     author.card.check_current(now)
     known = {c.fingerprint: c.name for c in contacts.all()}
@@ -189,7 +203,7 @@ def grant_from_draft(
         return None
     others = [(c, d) for c, d in draft.recipients if c.fingerprint != me.fingerprint]
     if not others:
-        raise UsageError("the draft is addressed to you alone: it needs no consent")
+        raise UsageError(_("the draft is addressed to you alone: it needs no consent"))
     domains = frozenset().union(*(d for _c, d in others))
     return Grant.sign(
         secret,
@@ -216,7 +230,7 @@ def send_draft(
     """Send exactly the prepared letter, under the grant the patient signed for it."""
     draft = open_draft(path, home.unlock())
     if draft.author.fingerprint != home.card().fingerprint:
-        raise UsageError("this draft was prepared by someone else; only its author sends it")
+        raise UsageError(_("this draft was prepared by someone else; only its author sends it"))
     reviewed = review(draft)
     patient_fp = draft.patient.fingerprint
     req = sending.SendRequest(

@@ -17,6 +17,7 @@ from securemsg.core.card import Card
 from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import Domain, Purpose
 from securemsg.errors import ConsentRefused
+from securemsg.i18n import _
 
 if TYPE_CHECKING:
     from securemsg.app.send import SendRequest
@@ -48,11 +49,11 @@ def grant_command(me: Card, recipients: Sequence[Card], kind: Purpose) -> str:
 
 
 def _how(patient: Card, me: Card, recipients: Sequence[Card], kind: Purpose) -> str:
-    return (
-        f"{patient.name} signs it on their own device, with your card and the recipients' "
-        f"cards as contacts: {grant_command(me, recipients, kind)} ; they give you the file, "
-        "and you send again with --consent consent-" + kind.value + ".cose"
-    )
+    return _(
+        "{patient} signs it on their own device, with your card and the recipients' "
+        "cards as contacts: {command} ; they give you the file, "
+        "and you send again with --consent consent-{kind}.cose"
+    ).format(patient=patient.name, command=grant_command(me, recipients, kind), kind=kind.value)
 
 
 def need_basis(req: SendRequest, contacts: Contacts, me: Card, named: Sequence[Card]) -> None:
@@ -66,8 +67,10 @@ def need_basis(req: SendRequest, contacts: Contacts, me: Card, named: Sequence[C
         return  # refused as not a patient by the send rules
     who = ", ".join(c.name for c in named)
     raise ConsentRefused(
-        f"this {req.kind.value} about {patient.name} needs {patient.name}'s consent: "
-        f"a grant letting you ({me.name}) send a {req.kind.value} to {who}",
+        _(
+            "this {value} about {name} needs {name}'s consent: a grant letting you "
+            "({name2}) send a {value} to {who}"
+        ).format(value=req.kind.value, name=patient.name, name2=me.name, who=who),
         rule="no_consent",
         party=patient.fingerprint,
         hint=_how(patient, me, named, req.kind),
@@ -78,12 +81,17 @@ def with_names(message: str, contacts: Contacts, me: Card) -> str:
     """``message`` with the keys of known people (as the consent rules write them,
     core/consent/explain.short_fp) replaced by their names; mine by "you"."""
     for card in [me, *(c.card for c in contacts.all(include_replaced=True))]:
-        name = "you" if card.fingerprint == me.fingerprint else card.name
+        name = _("you") if card.fingerprint == me.fingerprint else card.name
         sfp = short_fp(card.fingerprint)
-        message = message.replace(f"the practitioner with key {sfp}", name)
-        message = message.replace(f"from key {sfp}", f"from {name}")
-        message = message.replace(f"signed by key {sfp}", f"signed by {name}")
-        message = message.replace(f"patient key {sfp}", name)
+        key = {"fingerprint": sfp}
+        message = message.replace(_("the practitioner with key {fingerprint}").format(**key), name)
+        message = message.replace(
+            _("from key {fingerprint}").format(**key), _("from {name}").format(name=name)
+        )
+        message = message.replace(
+            _("signed by key {fingerprint}").format(**key), _("signed by {name}").format(name=name)
+        )
+        message = message.replace(_("patient key {fingerprint}").format(**key), name)
         message = message.replace(f" ({sfp})", "").replace(sfp, name)
     return message
 
@@ -102,5 +110,5 @@ def named(
     hint = exc.hint
     if patient is not None and exc.rule in NEW_CONSENT_ANSWERS:
         recipients = [c for c, _d in plan if c.fingerprint != patient.fingerprint]
-        hint = f"a new consent is needed. {_how(patient, me, recipients, kind)}"
+        hint = _("a new consent is needed. {how}").format(how=_how(patient, me, recipients, kind))
     return ConsentRefused(message, rule=exc.rule, party=exc.party, hint=hint)

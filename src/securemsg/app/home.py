@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from securemsg.i18n import _
 from securemsg.store.home import Home, home_dir
 
 if TYPE_CHECKING:
@@ -39,8 +40,10 @@ def permission_denied(exc: OSError) -> SecureMsgError | None:
 
     from securemsg.errors import PermissionDenied
 
-    where = os.fsdecode(exc.filename) if exc.filename is not None else "a file or folder"
+    where = os.fsdecode(exc.filename) if exc.filename is not None else _("a file or folder")
     return PermissionDenied(
-        f"permission denied: {where} ({exc.strerror or 'refused by the system'})",
-        hint="check who owns it and its permissions (`ls -ld`), or choose another place",
+        _("permission denied: {where} ({value})").format(
+            where=where, value=exc.strerror or _("refused by the system")
+        ),
+        hint=_("check who owns it and its permissions (`ls -ld`), or choose another place"),
     )

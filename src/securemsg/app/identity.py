@@ -13,6 +13,7 @@ from securemsg.core.card import Card
 from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.errors import ConflictError
+from securemsg.i18n import _
 from securemsg.store.home import Home
 
 
@@ -71,15 +72,19 @@ def init(
     ``openpgp-revocs.d``; 0600, never over a file) for the user to copy offline."""
     if home.exists():
         raise ConflictError(
-            f"{home.path} already holds an identity ({home.config()['fingerprint'][:16]}...)",
-            hint="use another --home, or keep the identity you have",
+            _("{path} already holds an identity ({config}...)").format(
+                path=home.path, config=home.config()["fingerprint"][:16]
+            ),
+            hint=_("use another --home, or keep the identity you have"),
         )
     leftover = home.keys_dir / "identity.key"
     if leftover.exists():
         raise ConflictError(
-            f"{leftover} exists but {home.path} has no identity: an interrupted init, or a "
-            "damaged home",
-            hint="move the keys folder aside (it may be the only copy of a key), then run init",
+            _(
+                "{leftover} exists but {path} has no identity: an interrupted init, or a "
+                "damaged home"
+            ).format(leftover=leftover, path=home.path),
+            hint=_("move the keys folder aside (it may be the only copy of a key), then run init"),
         )
     if rpps is not None:  # typed in: its check digit too (cards are read without it)
         from securemsg.core.names import check_rpps_key
@@ -172,10 +177,14 @@ def renew_card(home: Home, now: int, validity_days: int, output: str | None = No
     old = home.card()
     if now > old.expires + RENEW_GRACE_DAYS * 86400:
         raise ExpiredError(
-            f"your card expired on {iso_day(old.expires)}, more than {RENEW_GRACE_DAYS} "
-            "days ago: it can no longer be renewed",
-            hint="make a new key with `securemsg key rotate` and ask your correspondents "
-            "to verify it by safety number",
+            _(
+                "your card expired on {expires}, more than {RENEW_GRACE_DAYS} days ago: "
+                "it can no longer be renewed"
+            ).format(expires=iso_day(old.expires), RENEW_GRACE_DAYS=RENEW_GRACE_DAYS),
+            hint=_(
+                "make a new key with `securemsg key rotate` and ask your correspondents "
+                "to verify it by safety number"
+            ),
         )
     if output is not None:
         check_new_file(Path(output))

@@ -12,6 +12,7 @@ from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
 from securemsg.core.keychange import KeyRevocation, Reason, Succession, kind_of
 from securemsg.errors import FormatError, UsageError
+from securemsg.i18n import _
 from securemsg.store.contacts import Contacts
 from securemsg.store.fs import check_new_file, write_new
 from securemsg.store.home import Home
@@ -73,7 +74,7 @@ def revoke_own(
     """``key revoke`` with the key: "my current key is revoked as of T"."""
     check_new_file(output)
     if as_of is not None and as_of > now:
-        raise UsageError("--as-of is in the future", hint="give a time up to now")
+        raise UsageError(_("--as-of is in the future"), hint=_("give a time up to now"))
     rev = KeyRevocation.sign(home.unlock(), reason, now, as_of if as_of is not None else now)
     write_new(output, rev.encoded, mode=0o644)
     return OwnRevocation(rev, output)
@@ -101,7 +102,7 @@ def import_revocation(home: Home, data: bytes, now: int) -> Revoked:
     _type, fp = kind_of(data)
     if fp == home.card().fingerprint:
         raise UsageError(
-            "this is a revocation of your own key",
-            hint="give it to your correspondents; to stop using the key: securemsg key rotate",
+            _("this is a revocation of your own key"),
+            hint=_("give it to your correspondents; to stop using the key: securemsg key rotate"),
         )
     return revoke(Contacts(home), data, fp, now)

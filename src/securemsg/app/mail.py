@@ -35,6 +35,7 @@ from securemsg.app.proofs import MAX_PROOF
 from securemsg.app.receive import LetterReceived, NoticeCap, Outcome, ProofReceived, Received
 from securemsg.app.send import SendRequest, SendResult
 from securemsg.errors import MailError, MailTooLarge, SecureMsgError, TooLargeError
+from securemsg.i18n import _
 from securemsg.store import maillayout
 from securemsg.store.checked import open_path
 from securemsg.store.contacts import Contacts
@@ -102,8 +103,12 @@ def _address(contacts: Contacts, query: str, role: str) -> str:
     email = c.card.profile.email
     if not email or "@" not in email:
         raise MailError(
-            f"{c.name}'s card gives no mail address: the letter cannot go by mail",
-            hint=f"send it with -o DIR or --drop DIR, or ask {role} for a card with an e-mail",
+            _("{name}'s card gives no mail address: the letter cannot go by mail").format(
+                name=c.name
+            ),
+            hint=_(
+                "send it with -o DIR or --drop DIR, or ask {role} for a card with an e-mail"
+            ).format(role=role),
         )
     return email
 
@@ -112,18 +117,20 @@ def send_by_mail(home: Home, req: SendRequest, account_name: str | None, now: in
     acct = Accounts(home).get(account_name)
     contacts = Contacts(home)
     for q in req.to:
-        _address(contacts, q, "them")
+        _address(contacts, q, _("them"))
     if req.patient is not None and not req.no_patient_copy:
-        _address(contacts, req.patient, "the patient (or give --no-patient-copy)")
+        _address(contacts, req.patient, _("the patient (or give --no-patient-copy)"))
     text = len(req.source.raw) + sum(a.size() for a in req.attachments)
     bound = maillayout.b64_size(text + text // 4096 + ENVELOPE_SLACK) + 8192
     with Smtp(acct) as smtp:
         limit = smtp.size_limit()
         if limit is not None and bound > limit:
             raise MailTooLarge(
-                f"this letter would make a mail of up to {bound} bytes: more than the "
-                f"{limit} bytes the mail server accepts (nothing was sent)",
-                hint="split it over several letters, or send it with --drop DIR or -o DIR",
+                _(
+                    "this letter would make a mail of up to {bound} bytes: more than the "
+                    "{limit} bytes the mail server accepts (nothing was sent)"
+                ).format(bound=bound, limit=limit),
+                hint=_("split it over several letters, or send it with --drop DIR or -o DIR"),
             )
         outbox = ensure_private_dir(home.path / "mail" / "outbox" / secrets.token_hex(8))
         try:
@@ -142,12 +149,14 @@ def _post(
         contact = contacts.get(o.fp)
         to = contact.card.profile.email if contact is not None else None
         if not to:
-            raise MailError(f"{o.name}'s card gives no mail address")
+            raise MailError(_("{name}'s card gives no mail address").format(name=o.name))
         mail = maillayout.outgoing(
             "letter", acct.address, to, f"{result.message_id}.smsg", o.path.stat().st_size, now
         )
         if limit is not None and mail.size > limit:  # the bound above makes this unreachable
-            raise MailTooLarge(f"the mail to {o.name} is larger than the server accepts")
+            raise MailTooLarge(
+                _("the mail to {name} is larger than the server accepts").format(name=o.name)
+            )
         planned.append((o, to, mail))
     sent: list[tuple[str, str, int]] = []
     for o, to, mail in planned:
@@ -156,8 +165,10 @@ def _post(
         except MailError as exc:
             done = ", ".join(n for n, _a, _s in sent) or "nobody"
             raise MailError(
-                f"{exc.message} (sent to: {done}; the double is kept)",
-                hint="check the connection, then send the letter again to the others",
+                _("{message} (sent to: {done}; the double is kept)").format(
+                    message=exc.message, done=done
+                ),
+                hint=_("check the connection, then send the letter again to the others"),
             ) from exc
         sent.append((o.name, to, mail.size))
     return tuple(sent)
@@ -291,13 +302,15 @@ def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> _M
     where = Path(f"{folder}:{uid}")
     if size > s.acct.max_mail:
         error: SecureMsgError = TooLargeError(
-            f"a mail of {size} bytes: more than the {s.acct.max_mail} bytes this account "
-            "fetches (account add --max-mail); not fetched, left in the folder",
-            hint="ask the sender to use a drop folder or a file for letters this large",
+            _(
+                "a mail of {size} bytes: more than the {max_mail} bytes this account "
+                "fetches (account add --max-mail); not fetched, left in the folder"
+            ).format(size=size, max_mail=s.acct.max_mail),
+            hint=_("ask the sender to use a drop folder or a file for letters this large"),
         )
         return _Mail(uid, "refused", [LetterReceived(where, Outcome.REFUSED, error=error)], [])
     if raw is None:
-        error = MailError("the IMAP server did not return this mail")
+        error = MailError(_("the IMAP server did not return this mail"))
         return _Mail(uid, "skipped", [LetterReceived(where, Outcome.SKIPPED, error=error)], [])
     try:
         mail = maillayout.parse(raw)
@@ -345,7 +358,7 @@ def _send_proofs(s: _Session, done: list[_Mail]) -> None:
             chunk = items[start : start + maillayout.MAX_PROOFS]
             try:
                 if not to:
-                    raise MailError("the author's card gives no mail address")
+                    raise MailError(_("the author's card gives no mail address"))
                 raw = maillayout.proofs_mail(
                     s.acct.address, to, [(n, p) for _m, n, p, _k in chunk], time.time()
                 )
@@ -353,7 +366,11 @@ def _send_proofs(s: _Session, done: list[_Mail]) -> None:
             except SecureMsgError as exc:
                 for m, name, _p, k in chunk:
                     what = name.rpartition(".")[2]
-                    problem = MailError(f"its {what} was not sent back: {exc.message}")
+                    problem = MailError(
+                        _("its {what} was not sent back: {message}").format(
+                            what=what, message=exc.message
+                        )
+                    )
                     m.rows[k] = replace(m.rows[k], problem=problem)
 
 

@@ -19,6 +19,7 @@ from securemsg.app import consent as consenting
 from securemsg.app.receive import Outcome, ProofReceived
 from securemsg.core.card import Card
 from securemsg.errors import MailError, SecureMsgError, UsageError
+from securemsg.i18n import _
 from securemsg.store import maillayout
 from securemsg.store.contacts import Contacts
 from securemsg.store.fs import atomic_write, ensure_private_dir
@@ -63,8 +64,8 @@ def send_consent(home: Home, file: Path, to: list[str], account: str | None, now
         c = contacts.find(q)
         if not c.card.profile.email:
             raise MailError(
-                f"{c.name}'s card gives no mail address",
-                hint="give them the file another way",
+                _("{name}'s card gives no mail address").format(name=c.name),
+                hint=_("give them the file another way"),
             )
         targets.append((c.name, c.card.profile.email))
     del info
@@ -74,7 +75,7 @@ def send_consent(home: Home, file: Path, to: list[str], account: str | None, now
 def send_card(home: Home, to: list[str], account: str | None) -> Mailed:
     for address in to:
         if "@" not in address or any(c.isspace() for c in address):
-            raise UsageError(f"{address!r} is not a mail address")
+            raise UsageError(_("{address!r} is not a mail address").format(address=address))
     data = home.card().to_text().encode()
     return _post(home, account, "card", "card.txt", data, [(a, a) for a in to])
 
@@ -91,14 +92,14 @@ def receive_consent(home: Home, where: Path, temp: Path, now: int) -> ProofRecei
     outcome = Outcome.RECORDED if imported.status.value == "added" else Outcome.ALREADY_RECORDED
     return ProofReceived(
         where, outcome, kind="consent", recipient=info.card.name,
-        reason=f"{what} signed by {info.card.name}",
+        reason=_("{what} signed by {name}").format(what=what, name=info.card.name),
     )  # fmt: skip
 
 
 def receive_card(home: Home, where: Path, data: bytes, now: int) -> ProofReceived:
     try:
         if len(data) > MAX_CARD:
-            raise MailError("the attached card is larger than any card")
+            raise MailError(_("the attached card is larger than any card"))
         card = Card.parse(data)
         card.check_current(now)
     except SecureMsgError as exc:
@@ -107,13 +108,15 @@ def receive_card(home: Home, where: Path, data: bytes, now: int) -> ProofReceive
     if known is not None or card.fingerprint == home.card().fingerprint:
         return ProofReceived(
             where, Outcome.ALREADY_RECORDED, kind="card", recipient=card.name,
-            reason=f"the card of {card.name} (already known)",
+            reason=_("the card of {name} (already known)").format(name=card.name),
         )  # fmt: skip
     folder = ensure_private_dir(home.path / "mail" / "cards")
     path = folder / f"{card.fingerprint}.card"
     atomic_write(path, card.to_text().encode())
     return ProofReceived(
         where, Outcome.OFFERED, kind="card", recipient=card.name,
-        reason=f"the card of {card.name} ({card.fingerprint[:16]}), NOT trusted: compare its "
-        f"fingerprint with them, then: securemsg contacts add {path}",
+        reason=_(
+            "the card of {name} ({fingerprint}), NOT trusted: compare its "
+            "fingerprint with them, then: securemsg contacts add {path}"
+        ).format(name=card.name, fingerprint=card.fingerprint[:16], path=path),
     )  # fmt: skip

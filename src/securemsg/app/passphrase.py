@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from securemsg.errors import UsageError
+from securemsg.i18n import _
 from securemsg.store.home import Home
 from securemsg.store.keystore.file import PassphraseFileStore
 from securemsg.store.keystore.prompt import EnvOrTerminal
@@ -30,8 +31,8 @@ def change(home: Home) -> PassphraseChanged:
     store = open_keystore(home.config()["keystore"], home.path, env=home.env)
     if not isinstance(store, PassphraseFileStore):
         raise UsageError(
-            "this identity's keys are in the OS key store: there is no passphrase to change",
-            hint="the OS key store is unlocked with your session's login password",
+            _("this identity's keys are in the OS key store: there is no passphrase to change"),
+            hint=_("the OS key store is unlocked with your session's login password"),
         )
     store.change_passphrase(EnvOrTerminal(home.env, label=str(store.path), var=ENV_NEW_PASSPHRASE))
     return PassphraseChanged(str(store.path), store.describe())

@@ -20,6 +20,7 @@ from securemsg.errors import (
     SecureMsgError,
     VerificationError,
 )
+from securemsg.i18n import _
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import Mailbox
 
@@ -39,13 +40,13 @@ class ProofResult:
 
 def import_proof(box: Mailbox, data: bytes, now: int) -> ProofResult:
     if len(data) > MAX_PROOF:
-        raise FormatError("this file is too large to be a receipt")
+        raise FormatError(_("this file is too large to be a receipt"))
     otype, signer = peek_signer(data, "receipt")
     contact = Contacts(box.home).get(signer)
     if contact is None:
         raise VerificationError(
-            f"this proof is signed by key {signer[:16]}, not a contact",
-            hint="add the recipient's card first",
+            _("this proof is signed by key {signer}, not a contact").format(signer=signer[:16]),
+            hint=_("add the recipient's card first"),
         )
     if otype == labels.COSE_RECEIPT:
         r = Receipt.verify(data, contact.card)
@@ -58,7 +59,9 @@ def import_proof(box: Mailbox, data: bytes, now: int) -> ProofResult:
     else:
         from securemsg.core.cose import describe_type
 
-        raise VerificationError(f"this is a {describe_type(otype)}, not a receipt or refusal")
+        raise VerificationError(
+            _("this is a {otype}, not a receipt or refusal").format(otype=describe_type(otype))
+        )
     with box.transaction():
         row = box.delivery(mid, signer)
         if row is None:
@@ -69,21 +72,33 @@ def import_proof(box: Mailbox, data: bytes, now: int) -> ProofResult:
                 return ProofResult(kind, mid, signer, contact.name, "unverified", rule, reason)
             if box.get(mid, "sent") is not None:
                 raise VerificationError(
-                    f"{contact.name} reports receiving your letter {mid}, which you never sent "
-                    "them: someone forwarded a copy",
-                    hint="find out which recipient passed it on; see `securemsg sent`",
+                    _(
+                        "{name} reports receiving your letter {mid}, which you never sent them: "
+                        "someone forwarded a copy"
+                    ).format(name=contact.name, mid=mid),
+                    hint=_("find out which recipient passed it on; see `securemsg sent`"),
                 )
-            raise NotFoundError(f"no letter {mid} was sent to {contact.name} from this mailbox")
+            raise NotFoundError(
+                _("no letter {mid} was sent to {name} from this mailbox").format(
+                    mid=mid, name=contact.name
+                )
+            )
         sent_digest, current = row
         if sent_digest != digest:
             raise VerificationError(
-                f"this {kind} is for another envelope than the one sent to {contact.name}",
-                hint="the letter they received is not the one you sent",
+                _("this {kind} is for another envelope than the one sent to {name}").format(
+                    kind=kind, name=contact.name
+                ),
+                hint=_("the letter they received is not the one you sent"),
             )
         if current == status:
             return ProofResult(kind, mid, signer, contact.name, "unchanged", rule, reason)
         if current != "sent":
-            raise VerificationError(f"letter {mid} is already marked {current} for {contact.name}")
+            raise VerificationError(
+                _("letter {mid} is already marked {current} for {name}").format(
+                    mid=mid, current=current, name=contact.name
+                )
+            )
         if otype == labels.COSE_RECEIPT:
             _check_log_position(box, contact.card, contact.name, r)
         box.settle_delivery(mid, signer, status, data, now)
@@ -111,23 +126,36 @@ def _check_log_position(box: Mailbox, card: Card, name: str, r: Receipt) -> None
         if other.message_id == r.message_id or other.chain != r.chain:
             continue  # another device's log is another chain (docs/format.md §14)
         if other.log_seq == r.log_seq:
-            problem = (
-                f"{name}'s receipt for letter {r.message_id.hex()} is at position "
-                f"{r.log_seq} of their log, where their receipt for letter "
-                f"{other.message_id.hex()} already was"
+            problem = _(
+                "{name}'s receipt for letter {message_id} is at position "
+                "{log_seq} of their log, where their receipt for letter "
+                "{other_id} already was"
+            ).format(
+                name=name,
+                message_id=r.message_id.hex(),
+                log_seq=r.log_seq,
+                other_id=other.message_id.hex(),
             )
         elif abs(other.time - r.time) > ORDER_MARGIN and (other.time < r.time) != (
             other.log_seq < r.log_seq
         ):
-            problem = (
-                f"{name}'s log went backwards: their receipt for letter "
-                f"{r.message_id.hex()} is at position {r.log_seq}, their earlier receipt "
-                f"for letter {other.message_id.hex()} at position {other.log_seq}"
+            problem = _(
+                "{name}'s log went backwards: their receipt for letter "
+                "{message_id} is at position {log_seq}, their earlier receipt "
+                "for letter {other_id} at position {other_seq}"
+            ).format(
+                name=name,
+                message_id=r.message_id.hex(),
+                log_seq=r.log_seq,
+                other_id=other.message_id.hex(),
+                other_seq=other.log_seq,
             )
         else:
             continue
         raise PeerLogRewritten(
             problem,
-            hint=f"{name}'s mailbox log was rewritten or restored from an older copy: "
-            "ask them to run `securemsg log verify`; this receipt was not recorded",
+            hint=_(
+                "{name}'s mailbox log was rewritten or restored from an older copy: ask "
+                "them to run `securemsg log verify`; this receipt was not recorded"
+            ).format(name=name),
         )

@@ -27,6 +27,7 @@ from securemsg.core.identity import SecretIdentity
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
 from securemsg.errors import UsageError, VerificationError
+from securemsg.i18n import _
 from securemsg.store.contacts import Contacts
 from securemsg.store.fs import place_unique, safe_file_name
 from securemsg.store.home import Home
@@ -85,7 +86,7 @@ def read(
     with (box.home.path / row.path).open("rb") as fh:
         opened = open_letter(box, fh, now, save_dir=save_dir, check_consent_now=False)
     if opened.manifest.id_hex != row.id:
-        raise VerificationError("the stored letter does not match its mailbox record")
+        raise VerificationError(_("the stored letter does not match its mailbox record"))
     opened = replace(opened, accepted_at=row.stored_at)
     first = box.read_times([row.id]).get((row.id, row.folder))
     if mark_read:
@@ -192,7 +193,7 @@ def open_letter(
                     for piece in chunks:
                         fh.write(piece)
             else:
-                for _ in chunks:
+                for _chunk in chunks:
                     pass
             items.append(
                 OpenedItem(item.n, item.kind, item.domain.value, head.name, head.size, None, None)
@@ -237,4 +238,7 @@ def _make_dir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:  # a file, or a link to no folder
-        raise UsageError(f"{directory} is not a folder", hint="give a folder to save into") from exc
+        raise UsageError(
+            _("{directory} is not a folder").format(directory=directory),
+            hint=_("give a folder to save into"),
+        ) from exc

@@ -42,6 +42,7 @@ from securemsg.errors import (
     UnknownSender,
     UnreadableError,
 )
+from securemsg.i18n import _
 from securemsg.store import drop as dropfolder
 from securemsg.store import drop_files, quarantine
 from securemsg.store.checked import Opened, Unsafe, open_path
@@ -133,7 +134,7 @@ def receive(
         consent, carried = env.basis_records()
         patients.append(check_basis(box, manifest, consent, carried, now)[1])
         for _head, _item, chunks in env.items():
-            for _ in chunks:  # digests are checked as it streams; nothing is kept
+            for _chunk in chunks:  # digests are checked as it streams; nothing is kept
                 pass
         env.finish()
         return manifest, author
@@ -430,8 +431,17 @@ def _undelivered(kind: str, exc: SecureMsgError) -> SecureMsgError:
     error (its code kept), saying that the letter waits for the next receive."""
     same = (ConflictError, DropFolderError, DropPermissionError, NoSpaceError, NotFoundError)
     cls = type(exc) if isinstance(exc, same) else DropFolderError
+    if kind == "receipt":
+        text = _(
+            "{message} (the letter stays in the drop folder: the next receive puts "
+            "its receipt there again)"
+        )
+    else:
+        text = _(
+            "{message} (the letter stays in the drop folder: the next receive puts "
+            "its refusal there again)"
+        )
     return cls(
-        f"{exc.message} (the letter stays in the drop folder: the next receive puts "
-        f"its {kind} there again)",
+        text.format(message=exc.message),
         hint=exc.hint,
     )

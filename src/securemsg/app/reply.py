@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from securemsg.core.domains import Purpose
 from securemsg.errors import NotFoundError, UsageError
+from securemsg.i18n import _
 from securemsg.store.contacts import Contacts
 from securemsg.store.home import Home
 from securemsg.store.mailbox import LetterRow, Mailbox
@@ -40,8 +41,8 @@ def _letter(box: Mailbox, ref: str) -> LetterRow:
     rows = box.listing("in", limit=1)
     if not rows:
         raise NotFoundError(
-            "there is no received letter to reply to",
-            hint="see `securemsg inbox`; receive letters with `securemsg receive`",
+            _("there is no received letter to reply to"),
+            hint=_("see `securemsg inbox`; receive letters with `securemsg receive`"),
         )
     return rows[0]
 
@@ -62,17 +63,19 @@ def reply_to(home: Home, ref: str, everyone: bool, now: int) -> ReplyTo:
     missing = [fp for fp in dict.fromkeys(wanted) if contacts.get(fp) is None]
     if missing:
         raise NotFoundError(
-            f"{len(missing)} of the people this letter went to are not among your contacts "
-            f"(keys {', '.join(fp[:16] for fp in missing)})",
-            hint="add their cards (securemsg contacts add FILE), or reply without --all",
+            _(
+                "{count} of the people this letter went to are not among your contacts "
+                "(keys {join})"
+            ).format(count=len(missing), join=", ".join(fp[:16] for fp in missing)),
+            hint=_("add their cards (securemsg contacts add FILE), or reply without --all"),
         )
     to = tuple(dict.fromkeys(wanted))
     if not to:
-        raise UsageError("this letter has no one to reply to but you and the patient")
+        raise UsageError(_("this letter has no one to reply to but you and the patient"))
     if patient is not None and contacts.get(patient) is None:
         raise NotFoundError(
-            "the patient of this letter is not among your contacts",
-            hint="add the patient's card (securemsg contacts add FILE)",
+            _("the patient of this letter is not among your contacts"),
+            hint=_("add the patient's card (securemsg contacts add FILE)"),
         )
     pseudonym = row.summary.get("pseudonym") or None
     kind = Purpose(row.kind) if pseudonym else Purpose.REPLY

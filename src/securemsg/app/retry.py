@@ -25,6 +25,7 @@ from securemsg.app.receive import (
     write_proof,
 )
 from securemsg.errors import SecureMsgError, UnknownSender
+from securemsg.i18n import _
 from securemsg.store import drop as dropfolder
 from securemsg.store import quarantine
 from securemsg.store.checked import Unsafe, open_path
@@ -60,7 +61,7 @@ def retry(home: Home, now: int, author_fp: str | None = None) -> list[LetterRece
             rows.append(row)
             continue
         if isinstance(row.error, UnknownSender):  # still a stranger: stays aside
-            still = UnknownSender(row.error.message, hint=RETRY_HINT, author_fp=k.author_fp)
+            still = UnknownSender(row.error.message, hint=_(RETRY_HINT), author_fp=k.author_fp)
             rows.append(replace(row, error=still, kept=True))
             continue
         if proof is not None and author is not None:

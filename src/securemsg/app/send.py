@@ -37,6 +37,7 @@ from securemsg.errors import (
     UsageError,
     VerificationError,
 )
+from securemsg.i18n import _
 from securemsg.store import sending
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contact, Contacts
@@ -182,20 +183,41 @@ def current_key(contacts: Contacts, query: str) -> Contact:
     except NotFoundError:
         old = contacts.find(query, include_replaced=True)  # NotFoundError if none at all
         new = contacts.get(old.replaced_by) if old.replaced_by else None
+        facts = {
+            "key": old.card.display_fingerprint,
+            "name": old.name,
+            "day": iso_day(old.replaced_at or 0),
+        }
+        if new:
+            raise KeyReplaced(
+                _(
+                    "the key {key} of {name} was replaced by {new_key} on {day}: "
+                    "nothing is encrypted to it any more"
+                ).format(new_key=new.card.display_fingerprint, **facts),
+                hint=_("send to their current key: --to {fingerprint}").format(
+                    fingerprint=new.fingerprint[:16]
+                ),
+            ) from None
         raise KeyReplaced(
-            f"the key {old.card.display_fingerprint} of {old.name} was replaced"
-            + (f" by {new.card.display_fingerprint}" if new else "")
-            + f" on {iso_day(old.replaced_at or 0)}: nothing is encrypted to it any more",
-            hint=f"send to their current key: --to {new.fingerprint[:16]}"
-            if new
-            else "ask them for their current card",
+            _(
+                "the key {key} of {name} was replaced on {day}: nothing is encrypted to it any more"
+            ).format(**facts),
+            hint=_("ask them for their current card"),
         ) from None
     if c.revoked:
         raise KeyRevoked(
-            f"the key {c.card.display_fingerprint} of {c.name} was revoked as of "
-            f"{iso_day(c.revoked_as_of or 0)}: nothing is encrypted to it any more",
-            hint="ask them for their new key (securemsg key rotate on their side), add it "
-            "with --replace and verify it by safety number",
+            _(
+                "the key {display_fingerprint} of {name} was revoked as of {iso_day}: "
+                "nothing is encrypted to it any more"
+            ).format(
+                display_fingerprint=c.card.display_fingerprint,
+                name=c.name,
+                iso_day=iso_day(c.revoked_as_of or 0),
+            ),
+            hint=_(
+                "ask them for their new key (securemsg key rotate on their side), add it "
+                "with --replace and verify it by safety number"
+            ),
         )
     return c
 
@@ -206,15 +228,18 @@ def patient_of_consent(contacts: Contacts, consent: bytes) -> str:
     kind, signer = peek_consent(consent)
     if kind != "grant":
         raise UsageError(
-            f"the file given with --consent is a consent {kind}, not a grant",
-            hint="give the grant the patient signed (securemsg consent grant)",
+            _("the file given with --consent is a consent {kind}, not a grant").format(kind=kind),
+            hint=_("give the grant the patient signed (securemsg consent grant)"),
         )
     known = contacts.get(signer)
     if known is None:
         raise NotFoundError(
-            f"the consent is signed by a patient whose card you do not hold (key {signer[:16]})",
-            hint="add the patient's card (securemsg contacts add FILE), "
-            "or name them with --patient",
+            _(
+                "the consent is signed by a patient whose card you do not hold (key {signer})"
+            ).format(signer=signer[:16]),
+            hint=_(
+                "add the patient's card (securemsg contacts add FILE), or name them with --patient"
+            ),
         )
     return known.fingerprint
 
@@ -251,14 +276,16 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
     :class:`~securemsg.errors.SendRefused`, of the consent rules
     :class:`~securemsg.errors.ConsentRefused`."""
     if (req.out_dir is None) == (req.drop is None) and not req.dry_run:
-        raise UsageError("give exactly one of -o DIR or --drop DIR")
+        raise UsageError(_("give exactly one of -o DIR or --drop DIR"))
     if req.out_dir is not None and not req.out_dir.is_dir():
         if not req.out_dir.exists():
             raise UsageError(
-                f"the folder {req.out_dir} does not exist",
-                hint=f"create it first (mkdir {req.out_dir}), or give another folder",
+                _("the folder {out_dir} does not exist").format(out_dir=req.out_dir),
+                hint=_("create it first (mkdir {out_dir}), or give another folder").format(
+                    out_dir=req.out_dir
+                ),
             )
-        raise UsageError(f"{req.out_dir} is not a folder")
+        raise UsageError(_("{out_dir} is not a folder").format(out_dir=req.out_dir))
     req = _checked_text(req)
     contacts = Contacts(box.home)
     me = box.card
@@ -321,8 +348,11 @@ def send_letter(box: Mailbox, req: SendRequest, now: int) -> SendResult:
             planned = _plan(box, req, plan_recipients, basis, now, patient, in_reply_to, phone)
             if commitment is not None and planned.manifest.commitment() != commitment:
                 raise VerificationError(
-                    "the letter built from the draft differs from the draft the patient reviewed",
-                    hint="prepare the letter again (send --prepare) and ask for a new consent",
+                    _(
+                        "the letter built from the draft differs from the draft the patient "
+                        "reviewed"
+                    ),
+                    hint=_("prepare the letter again (send --prepare) and ask for a new consent"),
                 )
             written = sending.write(
                 box, planned, plan_recipients, folders, req.consent, patient, now, reserved
@@ -392,9 +422,11 @@ def _check_size(text: int, sizes: list[tuple[Domain, int]]) -> None:
     padded = padded_size(n + ENVELOPE_MARGIN)  # docs/format.md §11: at most 12 % more
     if padded + padded // 4096 > limits.MAX_ENVELOPE:
         raise InvalidValue(
-            f"the letter and its attachments come to {n} bytes: more than a recipient "
-            f"accepts ({limits.MAX_ENVELOPE >> 40} TiB per envelope, with its encryption)",
-            hint="send the largest attachments another way, or over several letters",
+            _(
+                "the letter and its attachments come to {n} bytes: more than a recipient "
+                "accepts ({value} TiB per envelope, with its encryption)"
+            ).format(n=n, value=limits.MAX_ENVELOPE >> 40),
+            hint=_("send the largest attachments another way, or over several letters"),
         )
 
 

@@ -25,6 +25,7 @@ from securemsg.errors import (
     UsageError,
     VerificationError,
 )
+from securemsg.i18n import _
 from securemsg.store.contacts import Contacts
 from securemsg.store.mailbox import Mailbox
 
@@ -46,7 +47,7 @@ def resolve_patient(
     if contact is not None:
         if contact.state != "active":
             raise ConsentRefused(
-                "the patient's key named in this letter was replaced",
+                _("the patient's key named in this letter was replaced"),
                 rule="patient_key_replaced",
                 party=m.patient_fp,
             )
@@ -60,17 +61,17 @@ def resolve_patient(
         card.check_current(now)
     except SecureMsgError as exc:
         raise ConsentRefused(
-            f"the patient card in this letter is not current: {exc}",
+            _("the patient card in this letter is not current: {exc}").format(exc=exc),
             rule="patient_card_expired",
             party=card.fingerprint,
-            hint="ask the author to send it again with the patient's current card",
+            hint=_("ask the author to send it again with the patient's current card"),
         ) from exc
     if card.test_key and not box.card.test_key:
         raise ConsentRefused(
-            "the patient card in this letter belongs to a PUBLIC TEST KEY",
+            _("the patient card in this letter belongs to a PUBLIC TEST KEY"),
             rule="patient_test_key",
             party=card.fingerprint,
-            hint="anyone can sign with a test key; ask the author which card the patient holds",
+            hint=_("anyone can sign with a test key; ask the author which card the patient holds"),
         )
     if card.profile.role.is_patient:
         check_patient_key(box, book, card)
@@ -82,23 +83,34 @@ def check_patient_key(box: Mailbox, book: Contacts, card: Card) -> None:
     naming them under another is refused, and said so in my own mailbox."""
     if same_patient(box.card, card):
         raise ConsentRefused(
-            f"this letter names you as its patient, but under another key "
-            f"({card.display_fingerprint}) than yours: someone made a key in your name",
+            _(
+                "this letter names you as its patient, but under another key "
+                "({display_fingerprint}) than yours: someone made a key in your name"
+            ).format(display_fingerprint=card.display_fingerprint),
             rule="patient_key_mismatch",
             party=card.fingerprint,
-            hint="you did not sign this consent; keep the letter and tell its author "
-            "and your doctor at once",
+            hint=_(
+                "you did not sign this consent; keep the letter and tell its author and "
+                "your doctor at once"
+            ),
         )
     for other in book.all(include_replaced=True):
         if other.fingerprint != card.fingerprint and same_patient(other.card, card):
             raise ConsentRefused(
-                f"the patient of this letter is known here with another key "
-                f"({other.card.display_fingerprint}) than the card it carries "
-                f"({card.display_fingerprint})",
+                _(
+                    "the patient of this letter is known here with another key "
+                    "({display_fingerprint}) than the card it carries "
+                    "({display_fingerprint2})"
+                ).format(
+                    display_fingerprint=other.card.display_fingerprint,
+                    display_fingerprint2=card.display_fingerprint,
+                ),
                 rule="patient_key_mismatch",
                 party=card.fingerprint,
-                hint="the letter may carry a forged patient key; ask the author and the "
-                "patient which key is the patient's",
+                hint=_(
+                    "the letter may carry a forged patient key; ask the author and the "
+                    "patient which key is the patient's"
+                ),
             )
 
 
@@ -161,24 +173,32 @@ def author_card(box: Mailbox, author_fp: str, now: int) -> Card:
     contact = Contacts(box.home).get(author_fp)
     if contact is None:
         raise UnknownSender(
-            f"the letter's author (key {author_fp[:16]}) is not one of your contacts",
-            hint="ask the author for their card, check it with them, then: "
-            "securemsg contacts add FILE",
+            _("the letter's author (key {author_fp}) is not one of your contacts").format(
+                author_fp=author_fp[:16]
+            ),
+            hint=_(
+                "ask the author for their card, check it with them, then: securemsg "
+                "contacts add FILE"
+            ),
             author_fp=author_fp,
         )
     if contact.revoked:
         raise KeyRevoked(
-            f"the letter is signed with a key of {contact.name} revoked as of "
-            f"{iso_day(contact.revoked_as_of or 0)}: whoever holds the key may date a letter "
-            "as they like, so no letter signed by it is accepted any more",
-            hint="ask them to send it again with their new key",
+            _(
+                "the letter is signed with a key of {name} revoked as of {iso_day}: "
+                "whoever holds the key may date a letter as they like, so no letter "
+                "signed by it is accepted any more"
+            ).format(name=contact.name, iso_day=iso_day(contact.revoked_as_of or 0)),
+            hint=_("ask them to send it again with their new key"),
             rule="key_revoked",
             party=contact.fingerprint,
         )
     if contact.state != "active":
         raise VerificationError(
-            f"the letter is signed with a key of {contact.name} that was replaced on your side",
-            hint="it may be an old or stolen key; ask them to send it again",
+            _("the letter is signed with a key of {name} that was replaced on your side").format(
+                name=contact.name
+            ),
+            hint=_("it may be an old or stolen key; ask them to send it again"),
         )
     contact.card.check_current(now)
     return contact.card
@@ -192,5 +212,5 @@ def known_author(box: Mailbox, fp: str) -> Card:
             return mine
     contact = Contacts(box.home).get(fp)
     if contact is None:
-        raise UsageError("the author of this stored letter is no longer a contact")
+        raise UsageError(_("the author of this stored letter is no longer a contact"))
     return contact.card

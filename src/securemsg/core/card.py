@@ -21,6 +21,7 @@ from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder, Profile
 from securemsg.core.x25519_point import is_low_order
 from securemsg.errors import ExpiredError, FormatError
+from securemsg.i18n import _
 
 CARD_VERSION = 1
 DEFAULT_VALIDITY_DAYS = 2 * 365
@@ -33,7 +34,7 @@ MAX_VALIDITY_DAYS = 3 * 365
 
 
 def _kid_mismatch(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> FormatError:
-    return FormatError("card: key id does not match the signing key")
+    return FormatError(_("card: key id does not match the signing key"))
 
 
 CARD = signed.Kind(
@@ -105,11 +106,15 @@ class Card(Frozen, signed.Signed):
 
     def check_current(self, now: int) -> None:
         if now < self.created - 300:
-            raise ExpiredError(f"the card of {self.name} is dated in the future")
+            raise ExpiredError(
+                _("the card of {name} is dated in the future").format(name=self.name)
+            )
         if self.is_expired(now):
             raise ExpiredError(
-                f"the card of {self.name} expired on {iso_day(self.expires)}",
-                hint="ask them for their current card (securemsg card export)",
+                _("the card of {name} expired on {expires}").format(
+                    name=self.name, expires=iso_day(self.expires)
+                ),
+                hint=_("ask them for their current card (securemsg card export)"),
             )
 
     def days_left(self, now: int) -> int:
@@ -131,9 +136,13 @@ class Card(Frozen, signed.Signed):
         ``created`` is always later than this card's (contacts take only a later
         card), even when renewed within the same second."""
         if secret.sign_public != self.sign_public or secret.enc_public != self.enc_public:
-            raise FormatError("card: these private keys are not this card's")
+            raise FormatError(_("card: these private keys are not this card's"))
         if not 1 <= validity_days <= MAX_VALIDITY_DAYS:
-            raise FormatError(f"card: validity must be 1 to {MAX_VALIDITY_DAYS} days")
+            raise FormatError(
+                _("card: validity must be 1 to {MAX_VALIDITY_DAYS} days").format(
+                    MAX_VALIDITY_DAYS=MAX_VALIDITY_DAYS
+                )
+            )
         when = max(now, self.created + 1)
         return Card.sign(secret, self.profile, when, validity_days, test_key=self.test_key)
 
@@ -168,12 +177,12 @@ class Card(Frozen, signed.Signed):
         p = obj.payload()
         sk, ek = p.bstr("sign_key", 32), p.bstr("enc_key", 32)
         if is_low_order(ek):  # would make every letter to this card readable
-            raise FormatError("card: the encryption key is a point of small order")
+            raise FormatError(_("card: the encryption key is a point of small order"))
         created, expires = p.time("created"), p.time("expires")
         if not created < expires:
-            raise FormatError("card: expires must come after created")
+            raise FormatError(_("card: expires must come after created"))
         if "test_key" in p and p.raw("test_key") is not True:
-            raise FormatError("card: test_key must be true when present")
+            raise FormatError(_("card: test_key must be true when present"))
         obj.check(signed.Key(sk))
         return cls(
             profile=Profile.from_cbor(p.raw("profile")),
@@ -208,19 +217,19 @@ class Card(Frozen, signed.Signed):
         """Accept the text form (as mailed or pasted) or the binary form."""
         if isinstance(data, bytes):
             if len(data) > MAX_CARD_TEXT:
-                raise FormatError("card: file is too large to be a card")
+                raise FormatError(_("card: file is too large to be a card"))
             if BEGIN.encode() not in data:
                 return cls.verify(data)
             try:
                 data = data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise FormatError("card: text form is not UTF-8") from exc
+                raise FormatError(_("card: text form is not UTF-8")) from exc
         return cls._parse_text(data)
 
     @classmethod
     def _parse_text(cls, text: str) -> Card:
         if len(text) > MAX_CARD_TEXT:
-            raise FormatError("card: text is too large to be a card")
+            raise FormatError(_("card: text is too large to be a card"))
         lines = [ln.strip() for ln in text.replace("\r\n", "\n").split("\n")]
         # Mail clients quote with "> "; strip one level of quoting.
         lines = [ln[1:].strip() if ln.startswith(">") else ln for ln in lines]
@@ -228,8 +237,8 @@ class Card(Frozen, signed.Signed):
             start, end = lines.index(BEGIN), lines.index(END)
         except ValueError as exc:
             raise FormatError(
-                "card: no BEGIN/END SECUREMSG CARD lines found",
-                hint="paste the whole card, from -----BEGIN to -----END",
+                _("card: no BEGIN/END SECUREMSG CARD lines found"),
+                hint=_("paste the whole card, from -----BEGIN to -----END"),
             ) from exc
         body = lines[start + 1 : end]
         info: dict[str, str] = {}
@@ -238,33 +247,37 @@ class Card(Frozen, signed.Signed):
             for line in body[:split]:
                 key, sep, value = line.partition(":")
                 if not sep:
-                    raise FormatError(f"card: unexpected line {line[:40]!r} before the body")
+                    raise FormatError(
+                        _("card: unexpected line {line!r} before the body").format(line=line[:40])
+                    )
                 info[key.strip().lower()] = value.strip()
             body = body[split + 1 :]
         b64 = "".join(body)
         try:
             raw = base64.b64decode(b64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise FormatError("card: the body is not valid base64") from exc
+            raise FormatError(_("card: the body is not valid base64")) from exc
         if base64.b64encode(raw).decode() != b64:  # unused bits set: another text, same bytes
-            raise FormatError("card: the body is not in canonical base64")
+            raise FormatError(_("card: the body is not in canonical base64"))
         card = cls.verify(raw)
         if "fingerprint" in info and info["fingerprint"].replace(" ", "") != card.fingerprint:
-            raise FormatError("card: the Fingerprint line does not match the signed keys")
+            raise FormatError(_("card: the Fingerprint line does not match the signed keys"))
         expected = {
             key.lower(): value.strip()
-            for key, _, value in (line.partition(":") for line in card._info_lines())
+            for key, _sep, value in (line.partition(":") for line in card._info_lines())
         }
         for key, value in info.items():
             if key not in expected:  # e.g. "Nаme:" with a Cyrillic a, shown but never checked
                 raise FormatError(
-                    f"card: unknown line {key[:20]!r} before the body",
-                    hint="the text around the card was edited; ask for the card again",
+                    _("card: unknown line {key!r} before the body").format(key=key[:20]),
+                    hint=_("the text around the card was edited; ask for the card again"),
                 )
             if key != "fingerprint" and value != expected[key]:
                 raise FormatError(
-                    f"card: the {key.capitalize()} line does not match the signed card",
-                    hint="the text around the card was edited; ask for the card again",
+                    _("card: the {capitalize} line does not match the signed card").format(
+                        capitalize=key.capitalize()
+                    ),
+                    hint=_("the text around the card was edited; ask for the card again"),
                 )
         return card
 

@@ -19,6 +19,7 @@ from typing import Any
 import cbor2
 
 from securemsg.errors import FormatError
+from securemsg.i18n import _
 
 MAX_OBJECT = 1 << 20  # 1 MiB: no signed object of ours is near this.
 MAX_DEPTH = 16
@@ -30,18 +31,26 @@ def dumps(value: Any) -> bytes:
 
 def loads(data: bytes, what: str, max_size: int = MAX_OBJECT) -> Any:
     if len(data) > max_size:
-        raise FormatError(f"{what}: {len(data)} bytes is larger than the {max_size} allowed")
+        raise FormatError(
+            _("{what}: {count} bytes is larger than the {max_size} allowed").format(
+                what=what, count=len(data), max_size=max_size
+            )
+        )
     _scan(data, what)
     try:
         value = cbor2.loads(data)
     except Exception as exc:  # cbor2 raises many types on hostile input
-        raise FormatError(f"{what}: not valid CBOR ({type(exc).__name__})") from exc
+        raise FormatError(
+            _("{what}: not valid CBOR ({name})").format(what=what, name=type(exc).__name__)
+        ) from exc
     try:
         again = dumps(value)
     except Exception as exc:
-        raise FormatError(f"{what}: CBOR holds values we do not accept") from exc
+        raise FormatError(
+            _("{what}: CBOR holds values we do not accept").format(what=what)
+        ) from exc
     if again != data:
-        raise FormatError(f"{what}: CBOR is not in canonical form")
+        raise FormatError(_("{what}: CBOR is not in canonical form").format(what=what))
     return value
 
 
@@ -73,8 +82,10 @@ def _scan(data: bytes, what: str) -> None:
         if major == 7 and info < 28 and info not in _SIMPLE_ACCEPTED:
             kind = "a floating-point number" if 25 <= info <= 27 else "a simple value"
             raise FormatError(
-                f"{what}: CBOR holds {kind}; securemsg's formats have only integers, "
-                "text, bytes, arrays, maps, false, true and null"
+                _(
+                    "{what}: CBOR holds {kind}; securemsg's formats have only integers, "
+                    "text, bytes, arrays, maps, false, true and null"
+                ).format(what=what, kind=kind)
             )
         if info < 24:
             arg = info
@@ -92,8 +103,14 @@ def _scan(data: bytes, what: str) -> None:
         elif major in (4, 5, 6):
             count = arg * 2 if major == 5 else (1 if major == 6 else arg)
             if count > n:
-                raise FormatError(f"{what}: CBOR announces more items than it has bytes")
+                raise FormatError(
+                    _("{what}: CBOR announces more items than it has bytes").format(what=what)
+                )
             stack.append(items_left)
             if len(stack) > MAX_DEPTH:
-                raise FormatError(f"{what}: CBOR nested deeper than {MAX_DEPTH} levels")
+                raise FormatError(
+                    _("{what}: CBOR nested deeper than {MAX_DEPTH} levels").format(
+                        what=what, MAX_DEPTH=MAX_DEPTH
+                    )
+                )
             items_left = count

@@ -24,6 +24,7 @@ import nacl.signing
 from securemsg.core import cbor
 from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, SignatureError
+from securemsg.i18n import _
 
 COSE_SIGN1_TAG = 18
 ALG_EDDSA = -8
@@ -78,7 +79,7 @@ def sign(
     else:
         signature = key(message)
     if len(signature) != 64:
-        raise ValueError("an Ed25519 signature is 64 bytes")
+        raise ValueError(_("an Ed25519 signature is 64 bytes"))
     return cbor.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, bytes(signature)]))
 
 
@@ -86,17 +87,21 @@ def parse(data: bytes, what: str = "signed object") -> Sign1:
     """Parse strictly; does not verify the signature (see :func:`verify`)."""
     value = cbor.loads(data, what, MAX_COSE)
     if not isinstance(value, cbor2.CBORTag) or value.tag != COSE_SIGN1_TAG:
-        raise FormatError(f"{what}: not a COSE_Sign1 object")
+        raise FormatError(_("{what}: not a COSE_Sign1 object").format(what=what))
     body: Any = value.value
     if not isinstance(body, list | tuple) or len(body) != 4:
-        raise FormatError(f"{what}: COSE_Sign1 must be an array of 4 items")
+        raise FormatError(_("{what}: COSE_Sign1 must be an array of 4 items").format(what=what))
     protected, unprotected, payload, signature = body
     if not isinstance(protected, bytes) or not isinstance(payload, bytes):
-        raise FormatError(f"{what}: COSE_Sign1 protected header and payload must be bytes")
+        raise FormatError(
+            _("{what}: COSE_Sign1 protected header and payload must be bytes").format(what=what)
+        )
     if not isinstance(unprotected, Mapping) or len(unprotected) != 0:
-        raise FormatError(f"{what}: COSE_Sign1 unprotected header must be empty")
+        raise FormatError(
+            _("{what}: COSE_Sign1 unprotected header must be empty").format(what=what)
+        )
     if not isinstance(signature, bytes) or len(signature) != 64:
-        raise FormatError(f"{what}: COSE_Sign1 signature must be 64 bytes")
+        raise FormatError(_("{what}: COSE_Sign1 signature must be 64 bytes").format(what=what))
     header = cbor.loads(protected, f"{what} protected header")
     # Labels and the algorithm are integers, never booleans: in Python True == 1,
     # so {true: -8, ...} would otherwise read as {1: -8, ...} (docs/format.md §COSE).
@@ -105,12 +110,18 @@ def parse(data: bytes, what: str = "signed object") -> Sign1:
         or not all(type(label) is int for label in header)
         or set(header) != {H_ALG, H_CONTENT_TYPE, H_KID}
     ):
-        raise FormatError(f"{what}: protected header must hold exactly alg, content type, kid")
+        raise FormatError(
+            _("{what}: protected header must hold exactly alg, content type, kid").format(what=what)
+        )
     if type(header[H_ALG]) is not int or header[H_ALG] != ALG_EDDSA:
-        raise FormatError(f"{what}: unsupported signature algorithm {str(header[H_ALG])[:20]}")
+        raise FormatError(
+            _("{what}: unsupported signature algorithm {header}").format(
+                what=what, header=str(header[H_ALG])[:20]
+            )
+        )
     otype, kid = header[H_CONTENT_TYPE], header[H_KID]
     if not isinstance(otype, str) or not isinstance(kid, bytes):
-        raise FormatError(f"{what}: protected header has wrong types")
+        raise FormatError(_("{what}: protected header has wrong types").format(what=what))
     return Sign1(otype, kid, payload, protected, signature)
 
 
@@ -121,8 +132,8 @@ def verify(obj: Sign1, expected_type: str, key: nacl.signing.VerifyKey, what: st
         key.verify(obj.to_be_signed(), obj.signature)
     except nacl.exceptions.BadSignatureError as exc:
         raise SignatureError(
-            f"{what}: the signature does not verify",
-            hint="the file was altered or was not signed by who it claims; ask for a new copy",
+            _("{what}: the signature does not verify").format(what=what),
+            hint=_("the file was altered or was not signed by who it claims; ask for a new copy"),
         ) from exc
     return obj.payload
 
@@ -130,9 +141,12 @@ def verify(obj: Sign1, expected_type: str, key: nacl.signing.VerifyKey, what: st
 def check_type(obj: Sign1, expected_type: str, what: str) -> None:
     if obj.object_type != expected_type:
         raise SignatureError(
-            f"{what}: this is {_article(describe_type(obj.object_type))}, "
-            f"not {_article(describe_type(expected_type))}",
-            hint="check that you passed the right file",
+            _("{what}: this is {article}, not {article2}").format(
+                what=what,
+                article=_article(describe_type(obj.object_type)),
+                article2=_article(describe_type(expected_type)),
+            ),
+            hint=_("check that you passed the right file"),
         )
 
 

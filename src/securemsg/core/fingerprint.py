@@ -5,6 +5,7 @@ from __future__ import annotations
 from nacl.bindings import crypto_hash_sha256
 
 from securemsg.core import labels
+from securemsg.i18n import _
 
 FINGERPRINT_BYTES = 20
 SAFETY_ITERATIONS = 5200
@@ -35,7 +36,7 @@ def _half(sign_public: bytes, enc_public: bytes) -> str:
 
     keys = sign_public + enc_public
     digest = hashlib.sha512(labels.SAFETY_NUMBER + b"\x00" + keys).digest()
-    for _ in range(SAFETY_ITERATIONS):
+    for _round in range(SAFETY_ITERATIONS):
         digest = hashlib.sha512(digest + keys).digest()
     chunks = (int.from_bytes(digest[i : i + 5], "big") % 100000 for i in range(0, 30, 5))
     return "".join(f"{c:05d}" for c in chunks)
@@ -72,18 +73,25 @@ def check_evidence(evidence: str, fp_hex: str, safety: str, name: str) -> None:
         if len(given) >= MIN_VERIFY_PREFIX:
             return
         raise InvalidValue(
-            f"the start of {name}'s fingerprint matches, but it is too short to verify a "
-            f"key: give at least {MIN_VERIFY_PREFIX} characters (the first "
-            f"{MIN_VERIFY_PREFIX // 4} groups of 4), or the whole fingerprint",
-            hint="securemsg contacts show NAME prints the fingerprint and the safety number",
+            _(
+                "the start of {name}'s fingerprint matches, but it is too short to "
+                "verify a key: give at least {MIN_VERIFY_PREFIX} characters (the first "
+                "{value} groups of 4), or the whole fingerprint"
+            ).format(name=name, MIN_VERIFY_PREFIX=MIN_VERIFY_PREFIX, value=MIN_VERIFY_PREFIX // 4),
+            hint=_("securemsg contacts show NAME prints the fingerprint and the safety number"),
         )
     if digits and given == digits and full_sn.startswith(digits):
         raise InvalidValue(
-            f"the start of your safety number with {name} matches, but a safety number "
-            "is checked whole: give all 60 digits",
-            hint="securemsg contacts show NAME prints it",
+            _(
+                "the start of your safety number with {name} matches, but a safety "
+                "number is checked whole: give all 60 digits"
+            ).format(name=name),
+            hint=_("securemsg contacts show NAME prints it"),
         )
     raise VerificationError(
-        f"this does not match the key of {name}: the key you hold is not the one they read to you",
-        hint="do not send them anything until you have found out why; ask for their card again",
+        _(
+            "this does not match the key of {name}: the key you hold is not the one "
+            "they read to you"
+        ).format(name=name),
+        hint=_("do not send them anything until you have found out why; ask for their card again"),
     )

@@ -13,6 +13,7 @@ import nacl.utils
 from securemsg.core import names
 from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, InvalidValue
+from securemsg.i18n import _
 
 if TYPE_CHECKING:  # the age code is imported only to open a letter
     from securemsg.core.age.keys import ShareOpener, X25519Identity
@@ -67,9 +68,9 @@ class Profile(Frozen):
         name = names.clean_name(name, "name")
         patient = role.is_patient
         if patient and (rpps or specialty):
-            raise InvalidValue("a patient has no RPPS number or specialty")
+            raise InvalidValue(_("a patient has no RPPS number or specialty"))
         if not patient and (ins or birth_date):
-            raise InvalidValue("INS and birth date are for patients only")
+            raise InvalidValue(_("INS and birth date are for patients only"))
         if rpps is not None:
             names.check_rpps(rpps)
         if ins is not None:
@@ -105,12 +106,12 @@ class Profile(Frozen):
     @classmethod
     def from_cbor(cls, data: Any) -> Profile:
         if not isinstance(data, dict):
-            raise FormatError("profile must be a map")
+            raise FormatError(_("profile must be a map"))
         allowed = {"name", "role", "rpps", "specialty", "ins", "birth_date", "email"}
         if not set(data) <= allowed or not all(isinstance(v, str) for v in data.values()):
-            raise FormatError("profile has unknown fields or non-text values")
+            raise FormatError(_("profile has unknown fields or non-text values"))
         if "name" not in data or "role" not in data:
-            raise FormatError("profile lacks name or role")
+            raise FormatError(_("profile lacks name or role"))
         try:
             return cls(
                 name=data["name"],
@@ -124,7 +125,7 @@ class Profile(Frozen):
         except InvalidValue as exc:
             raise FormatError(
                 f"profile: {exc.message}",
-                hint="securemsg refuses this profile: do not use the card, ask for a new one",
+                hint=_("securemsg refuses this profile: do not use the card, ask for a new one"),
             ) from exc
 
 
@@ -162,7 +163,7 @@ class SecretIdentity(Frozen):
 
     def __init__(self, sign_seed: bytes, enc_secret: bytes) -> None:
         if len(sign_seed) != 32 or len(enc_secret) != 32:
-            raise FormatError("private keys must be 32 bytes each")
+            raise FormatError(_("private keys must be 32 bytes each"))
         _set(self, "sign_seed", sign_seed)
         _set(self, "enc_secret", enc_secret)
 
@@ -202,7 +203,7 @@ class SecretIdentity(Frozen):
     @classmethod
     def from_bytes(cls, blob: bytes) -> SecretIdentity:
         if len(blob) != len(SECRET_MAGIC) + 64 or not blob.startswith(SECRET_MAGIC):
-            raise FormatError("the key store holds something that is not a securemsg identity")
+            raise FormatError(_("the key store holds something that is not a securemsg identity"))
         body = blob[len(SECRET_MAGIC) :]
         return cls(body[:32], body[32:])
 
@@ -223,7 +224,9 @@ class SecretHistory(Frozen):
 
     def __init__(self, keys: tuple[SecretIdentity, ...]) -> None:
         if not 1 <= len(keys) <= MAX_KEYS:
-            raise FormatError(f"a key history holds 1 to {MAX_KEYS} key pairs")
+            raise FormatError(
+                _("a key history holds 1 to {MAX_KEYS} key pairs").format(MAX_KEYS=MAX_KEYS)
+            )
         _set(self, "keys", keys)
 
     def __repr__(self) -> str:
@@ -261,7 +264,7 @@ class SecretHistory(Frozen):
             return cls((SecretIdentity.from_bytes(blob),))
         body = blob[len(HISTORY_MAGIC) :]
         if not body or len(body) != 1 + 64 * body[0] or not 2 <= body[0] <= MAX_KEYS:
-            raise FormatError("the key store holds a damaged securemsg key history")
+            raise FormatError(_("the key store holds a damaged securemsg key history"))
         pairs = body[1:]
         return cls(
             tuple(

@@ -26,12 +26,15 @@ from securemsg.core.card import Card
 from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import KeyHolder
 from securemsg.errors import FormatError, SecureMsgError, VerificationError
+from securemsg.i18n import _
 
 
 def _not_signed_by(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> SecureMsgError:
     return VerificationError(
-        f"{kind.what}: not signed by the key it is about ({signer.fingerprint[:16]}...)",
-        hint="do not use it; check the key with its holder by safety number",
+        _("{what}: not signed by the key it is about ({fingerprint}...)").format(
+            what=kind.what, fingerprint=signer.fingerprint[:16]
+        ),
+        hint=_("do not use it; check the key with its holder by safety number"),
     )
 
 
@@ -78,7 +81,7 @@ class Succession(signed.Signed):
     @classmethod
     def sign(cls, old: KeyHolder, new: KeyHolder, new_card: Card, at: int) -> Succession:
         if new_card.sign_public != new.sign_public:
-            raise ValueError("the new card is not the new key's")
+            raise ValueError(_("the new card is not the new key's"))
         acceptance = signed.sign(
             new,
             ACCEPTANCE,
@@ -102,16 +105,16 @@ class Succession(signed.Signed):
         p = signed.read(data, SUCCESSION, old)
         old_key = p.bstr("old_key", 32)
         if old_key != old.sign_public:
-            raise FormatError("key succession: old_key is not the signing key")
+            raise FormatError(_("key succession: old_key is not the signing key"))
         at = p.time("at")
         new_bytes, acceptance = p.raw("new_card"), p.raw("acceptance")
         if not isinstance(new_bytes, bytes) or not isinstance(acceptance, bytes):
-            raise FormatError("key succession: new_card and acceptance must be byte strings")
+            raise FormatError(_("key succession: new_card and acceptance must be byte strings"))
         new_card = Card.verify(new_bytes)
         if new_card.sign_public == old_key:
-            raise FormatError("key succession: the new key is the old key")
+            raise FormatError(_("key succession: the new key is the old key"))
         if read_acceptance(acceptance, new_card) != (old_key, new_card.sign_public, at):
-            raise FormatError("key succession: the acceptance names other keys or another time")
+            raise FormatError(_("key succession: the acceptance names other keys or another time"))
         return cls(old_key, new_card, at, data)
 
 
@@ -156,7 +159,7 @@ class KeyRevocation(signed.Signed):
         p = signed.read(data, REVOCATION, key)
         revoked = p.bstr("key", 32)
         if revoked != key.sign_public:
-            raise FormatError("key revocation: key is not the signing key")
+            raise FormatError(_("key revocation: key is not the signing key"))
         return cls(
             revoked,
             p.enum("reason", Reason),

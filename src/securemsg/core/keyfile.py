@@ -30,6 +30,7 @@ import nacl.utils
 
 from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, WrongPassphraseError
+from securemsg.i18n import N_, _
 
 MAGIC_PREFIX = b"securemsg-keyfile-v"
 MAGIC = MAGIC_PREFIX + b"1\n"
@@ -50,8 +51,8 @@ MEMLIMIT_MAX = 1 << 30  # ours: 1 GiB
 
 _PARAMS = struct.Struct(">BII")
 
-UNLOCK_FAILED = "wrong passphrase, or the key file was altered"
-UNLOCK_FAILED_HINT = (
+UNLOCK_FAILED = N_("wrong passphrase, or the key file was altered")
+UNLOCK_FAILED_HINT = N_(
     "check the passphrase (or SECUREMSG_PASSPHRASE if it is set); if it is right, "
     "the key file was damaged or tampered with: restore it from a backup"
 )
@@ -60,13 +61,17 @@ UNLOCK_FAILED_HINT = (
 def _params_problem(opslimit: int, memlimit: int) -> str | None:
     """Why these Argon2id parameters are unacceptable, or None if they are fine."""
     if type(opslimit) is not int or type(memlimit) is not int:  # not True, not 3.0
-        return "opslimit and memlimit must be integers"
+        return _("opslimit and memlimit must be integers")
     if not OPSLIMIT_MIN <= opslimit <= OPSLIMIT_MAX:
-        return f"opslimit {opslimit} is outside {OPSLIMIT_MIN}..{OPSLIMIT_MAX}"
+        return _("opslimit {opslimit} is outside {low}..{high}").format(
+            opslimit=opslimit, low=OPSLIMIT_MIN, high=OPSLIMIT_MAX
+        )
     if not MEMLIMIT_MIN <= memlimit <= MEMLIMIT_MAX:
-        return f"memlimit {memlimit} is outside {MEMLIMIT_MIN}..{MEMLIMIT_MAX} bytes"
+        return _("memlimit {memlimit} is outside {low}..{high} bytes").format(
+            memlimit=memlimit, low=MEMLIMIT_MIN, high=MEMLIMIT_MAX
+        )
     if memlimit % 1024:
-        return f"memlimit {memlimit} is not a whole number of KiB"
+        return _("memlimit {memlimit} is not a whole number of KiB").format(memlimit=memlimit)
     return None
 
 
@@ -109,9 +114,9 @@ class KeyFileHeader(Frozen):
 
     def __init__(self, params: KdfParams, salt: bytes, nonce: bytes) -> None:
         if len(salt) != SALT_SIZE:
-            raise ValueError(f"salt must be {SALT_SIZE} bytes")
+            raise ValueError(_("salt must be {SALT_SIZE} bytes").format(SALT_SIZE=SALT_SIZE))
         if len(nonce) != NONCE_SIZE:
-            raise ValueError(f"nonce must be {NONCE_SIZE} bytes")
+            raise ValueError(_("nonce must be {NONCE_SIZE} bytes").format(NONCE_SIZE=NONCE_SIZE))
         _set(self, "params", params)
         _set(self, "salt", salt)
         _set(self, "nonce", nonce)
@@ -130,7 +135,7 @@ class KeyFile(Frozen):
 
     def __init__(self, header: KeyFileHeader, ciphertext: bytes) -> None:
         if not TAG_SIZE < len(ciphertext) <= MAX_SECRET_SIZE + TAG_SIZE:
-            raise ValueError("ciphertext length out of range")
+            raise ValueError(_("ciphertext length out of range"))
         _set(self, "header", header)
         _set(self, "ciphertext", ciphertext)
 
@@ -144,35 +149,39 @@ class KeyFile(Frozen):
     def parse(cls, data: bytes) -> KeyFile:
         """Parse a key file; raise FormatError for anything that is not a valid v1 file."""
         if len(data) < len(MAGIC) and MAGIC.startswith(data):
-            raise FormatError("key file is truncated", hint="restore it from a backup")
+            raise FormatError(_("key file is truncated"), hint=_("restore it from a backup"))
         if not data.startswith(MAGIC_PREFIX):
             raise FormatError(
-                "not a securemsg key file",
-                hint="the file does not start with 'securemsg-keyfile-v'",
+                _("not a securemsg key file"),
+                hint=_("the file does not start with 'securemsg-keyfile-v'"),
             )
         if not data.startswith(MAGIC):
             line = data[len(MAGIC_PREFIX) : len(MAGIC_PREFIX) + 8].split(b"\n", 1)[0]
             version = line.decode("ascii", "replace")
             raise FormatError(
-                f"unsupported key file version {version!r}",
-                hint="this key file was written by another version of securemsg; "
-                "upgrade securemsg to read it",
+                _("unsupported key file version {version!r}").format(version=version),
+                hint=_(
+                    "this key file was written by another version of securemsg; upgrade "
+                    "securemsg to read it"
+                ),
             )
         if len(data) > MAX_FILE_SIZE:
-            raise FormatError("key file is too large", hint="it is not a securemsg key file")
+            raise FormatError(_("key file is too large"), hint=_("it is not a securemsg key file"))
         if len(data) <= HEADER_SIZE + TAG_SIZE:
-            raise FormatError("key file is truncated", hint="restore it from a backup")
+            raise FormatError(_("key file is truncated"), hint=_("restore it from a backup"))
         kdf, opslimit, memlimit = _PARAMS.unpack_from(data, len(MAGIC))
         if kdf != KDF_ARGON2ID:
             raise FormatError(
-                f"unknown key derivation function 0x{kdf:02x} in key file",
-                hint="upgrade securemsg, or restore the key file from a backup",
+                _("unknown key derivation function 0x{kdf:02x} in key file").format(kdf=kdf),
+                hint=_("upgrade securemsg, or restore the key file from a backup"),
             )
         problem = _params_problem(opslimit, memlimit)
         if problem is not None:
             raise FormatError(
-                f"key file has unacceptable Argon2id parameters: {problem}",
-                hint="the key file was damaged or tampered with: restore it from a backup",
+                _("key file has unacceptable Argon2id parameters: {problem}").format(
+                    problem=problem
+                ),
+                hint=_("the key file was damaged or tampered with: restore it from a backup"),
             )
         off = len(MAGIC) + _PARAMS.size
         header = KeyFileHeader(
@@ -202,9 +211,13 @@ def seal_with(
 ) -> bytes:
     """Encrypt ``secret`` into a key file with the given salt and nonce (deterministic)."""
     if not 0 < len(secret) <= MAX_SECRET_SIZE:
-        raise ValueError(f"the secret must be 1..{MAX_SECRET_SIZE} bytes")
+        raise ValueError(
+            _("the secret must be 1..{MAX_SECRET_SIZE} bytes").format(
+                MAX_SECRET_SIZE=MAX_SECRET_SIZE
+            )
+        )
     if not passphrase:
-        raise ValueError("the passphrase must not be empty")
+        raise ValueError(_("the passphrase must not be empty"))
     header = KeyFileHeader(params=params, salt=salt, nonce=nonce)
     aad = bytes(header)
     key = derive_key(passphrase, params, salt)
@@ -239,5 +252,5 @@ def open_keyfile(data: bytes, passphrase: bytes) -> bytes:
             keyfile.ciphertext, bytes(header), header.nonce, key
         )
     except nacl.exceptions.CryptoError as exc:
-        raise WrongPassphraseError(UNLOCK_FAILED, hint=UNLOCK_FAILED_HINT) from exc
+        raise WrongPassphraseError(_(UNLOCK_FAILED), hint=_(UNLOCK_FAILED_HINT)) from exc
     return secret

@@ -18,6 +18,7 @@ from securemsg.core import labels, signed
 from securemsg.core.card import Card
 from securemsg.core.identity import KeyHolder
 from securemsg.errors import FormatError, SecureMsgError, VerificationError
+from securemsg.i18n import _
 
 GENESIS = bytes(32)
 EVENTS = ("send", "accept", "receipt", "refusal", "consent")
@@ -43,7 +44,7 @@ def chain_hash(entry: bytes) -> bytes:
 
 
 def _not_the_owner(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> VerificationError:
-    return VerificationError("log entry: signed with another key than the mailbox owner's")
+    return VerificationError(_("log entry: signed with another key than the mailbox owner's"))
 
 
 LOG_ENTRY = signed.Kind(
@@ -83,7 +84,7 @@ class LogEntry(signed.Signed):
         digest: bytes | None = None,
     ) -> LogEntry:
         if event not in EVENTS:
-            raise ValueError(f"unknown log event {event}")
+            raise ValueError(_("unknown log event {event}").format(event=event))
         payload: dict[str, Any] = {
             "v": signed.VERSION,
             "seq": seq,
@@ -105,7 +106,7 @@ class LogEntry(signed.Signed):
         p = signed.read(encoded, LOG_ENTRY, _pick(encoded, owner, "log entry"))
         event = p.raw("event")
         if event not in EVENTS:
-            raise FormatError(f"log entry: unknown event {str(event)[:20]!r}")
+            raise FormatError(_("log entry: unknown event {event!r}").format(event=str(event)[:20]))
         return cls(
             p.integer("seq", 0),
             p.bstr("prev", 32),
@@ -159,7 +160,7 @@ def verify_chain(
 def _checkpoint_not_the_owners(
     kind: signed.Kind, kid: bytes, signer: signed.Signer
 ) -> VerificationError:
-    return VerificationError("log checkpoint: signed with another key than the mailbox owner's")
+    return VerificationError(_("log checkpoint: signed with another key than the mailbox owner's"))
 
 
 LOG_CHECKPOINT = signed.Kind(

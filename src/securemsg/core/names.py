@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from securemsg.core.ignorable_data import DEFAULT_IGNORABLE
 from securemsg.errors import InvalidValue
+from securemsg.i18n import _
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -43,15 +44,19 @@ def clean_text(value: str, field: str, max_len: int = MAX_TEXT) -> str:
     """NFC-normalise and refuse control, format (bidi) and unassigned characters."""
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
-        raise InvalidValue(f"{field} must not be empty")
+        raise InvalidValue(_("{field} must not be empty").format(field=field))
     if len(text) > max_len:
-        raise InvalidValue(f"{field} is longer than {max_len} characters")
+        raise InvalidValue(
+            _("{field} is longer than {max_len} characters").format(field=field, max_len=max_len)
+        )
     for ch in text:
         cat = unicodedata.category(ch)
         if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
             raise InvalidValue(
-                f"{field} holds an invisible or control character (U+{ord(ch):04X})",
-                hint="type the text again without copy-pasting it",
+                _("{field} holds an invisible or control character (U+{ch:04X})").format(
+                    field=field, ch=ord(ch)
+                ),
+                hint=_("type the text again without copy-pasting it"),
             )
     return text
 
@@ -98,10 +103,14 @@ def clean_name(value: str, field: str = "name") -> str:
         if code >= 0xAD and (code in _BLANKS or is_default_ignorable(ch)):
             what = _BLANKS.get(code) or unicodedata.name(ch, "an unnamed character")
             raise InvalidValue(
-                f"{field} holds a character that shows as nothing on screen "
-                f"(U+{code:04X} {what}): with it, two different names can look the same",
-                hint="type the name with the keyboard, with ordinary letters and spaces, "
-                "instead of pasting it",
+                _(
+                    "{field} holds a character that shows as nothing on screen (U+{code:04X} "
+                    "{what}): with it, two different names can look the same"
+                ).format(field=field, code=code, what=what),
+                hint=_(
+                    "type the name with the keyboard, with ordinary letters and spaces, "
+                    "instead of pasting it"
+                ),
             )
     return text
 
@@ -162,7 +171,7 @@ def suggest(value: str, choices: Iterable[str]) -> str:
 
     keyed = {c.lower(): c for c in choices}
     close = difflib.get_close_matches(value.strip().lower(), list(keyed), n=1, cutoff=0.6)
-    return f": did you mean {keyed[close[0]]}?" if close else ""
+    return _(": did you mean {choice}?").format(choice=keyed[close[0]]) if close else ""
 
 
 def parse_choice(cls: type[_E], value: str, what: str) -> _E:
@@ -174,7 +183,7 @@ def parse_choice(cls: type[_E], value: str, what: str) -> _E:
         values = [str(m.value) for m in cls]
         raise InvalidValue(
             f"unknown {what} {value!r}" + suggest(value, values),
-            hint=f"choose one of: {', '.join(values)}",
+            hint=_("choose one of: {values}").format(values=", ".join(values)),
         ) from exc
 
 
@@ -183,7 +192,7 @@ def check_rpps(value: str) -> str:
     cards signed before the key was checked must keep verifying (tests/vectors);
     :func:`check_rpps_key` is for numbers typed in and a warning on cards."""
     if not _RPPS.fullmatch(value):
-        raise InvalidValue("an RPPS number has 11 digits")
+        raise InvalidValue(_("an RPPS number has 11 digits"))
     return value
 
 
@@ -201,9 +210,13 @@ def check_rpps_key(value: str) -> str:
     value = check_rpps(value.replace(" ", ""))
     if not rpps_key_ok(value):
         raise InvalidValue(
-            f"the RPPS number {value} is not valid: its check digit (Luhn) does not match",
-            hint="copy it from the practitioner's RPPS card or the annuaire santé; "
-            "a digit is mistyped",
+            _("the RPPS number {value} is not valid: its check digit (Luhn) does not match").format(
+                value=value
+            ),
+            hint=_(
+                "copy it from the practitioner's RPPS card or the annuaire santé; a "
+                "digit is mistyped"
+            ),
         )
     return value
 
@@ -218,8 +231,8 @@ def check_ins(value: str) -> str:
     value = value.replace(" ", "").upper()
     if not _INS.fullmatch(value) or ins_key(value[:13]) != int(value[13:]):
         raise InvalidValue(
-            "the INS is not valid (15 characters, key checked)",
-            hint="copy it from the patient's carte Vitale or INS record",
+            _("the INS is not valid (15 characters, key checked)"),
+            hint=_("copy it from the patient's carte Vitale or INS record"),
         )
     return value
 
@@ -228,5 +241,5 @@ def check_date(value: str, field: str) -> str:
     try:
         day = _dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidValue(f"{field} must be a date as YYYY-MM-DD") from exc
+        raise InvalidValue(_("{field} must be a date as YYYY-MM-DD").format(field=field)) from exc
     return day.isoformat()

@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from securemsg.i18n import N_, _
+
 MIN_SCORE: Final = 3
 SCORED_CHARS: Final = 100
-ADVICE: Final = (
+ADVICE: Final = N_(
     "choose four or five random words (a sentence of your own is easy to guess); "
     "avoid names, dates and common phrases"
 )
@@ -41,16 +43,22 @@ class Weakness:
 
     @property
     def message(self) -> str:
-        why = f": {self.warning.rstrip('.')}" if self.warning else ""
-        return (
-            f"this passphrase is too easy to guess (strength {self.score} of 4, "
-            f"at least {MIN_SCORE} needed){why}"
-        )
+        if self.warning:
+            return _(
+                "this passphrase is too easy to guess (strength {score} of 4, "
+                "at least {needed} needed): {warning}"
+            ).format(score=self.score, needed=MIN_SCORE, warning=self.warning.rstrip("."))
+        return _(
+            "this passphrase is too easy to guess (strength {score} of 4, at least {needed} needed)"
+        ).format(score=self.score, needed=MIN_SCORE)
 
     @property
     def hint(self) -> str:
         tips = " ".join(s.rstrip(".") + "." for s in self.suggestions)
-        return f"{tips} Or: {ADVICE}" if tips else ADVICE[0].upper() + ADVICE[1:]
+        advice = _(ADVICE)
+        if tips:
+            return _("{tips} Or: {advice}").format(tips=tips, advice=advice)
+        return advice[0].upper() + advice[1:]
 
 
 def weakness(passphrase: str, user_inputs: Sequence[str] = ()) -> Weakness | None:

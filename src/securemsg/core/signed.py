@@ -46,6 +46,7 @@ from securemsg.core.fingerprint import FINGERPRINT_BYTES, fingerprint
 from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder
 from securemsg.errors import FormatError, SecureMsgError, VerificationError
+from securemsg.i18n import _
 
 VERSION: Final = 1
 MAX_TIME: Final = 2**40  # docs/format.md §1: a time is 0 < t < 2^40
@@ -98,7 +99,9 @@ WrongSigner = Callable[["Kind", bytes, Signer], SecureMsgError]
 
 def signed_by_other(kind: Kind, kid: bytes, signer: Signer) -> SecureMsgError:
     """The usual wording of step 3 (envelope binding, receipt, refusal notice)."""
-    return VerificationError(f"{kind.what}: signed by another key than {signer.name}'s")
+    return VerificationError(
+        _("{what}: signed by another key than {name}'s").format(what=kind.what, name=signer.name)
+    )
 
 
 class Kind(Frozen):
@@ -159,7 +162,7 @@ def peek(data: bytes, what: str) -> tuple[str, str]:
 def signer_fp(obj: cose.Sign1, what: str) -> str:
     """The claimed signer of a parsed object (its kid) in hex, not verified."""
     if len(obj.kid) != FINGERPRINT_BYTES:
-        raise FormatError(f"{what}: the key id is not a fingerprint")
+        raise FormatError(_("{what}: the key id is not a fingerprint").format(what=what))
     return obj.kid.hex()
 
 
@@ -189,7 +192,7 @@ class Unverified:
         try:
             key = nacl.signing.VerifyKey(signer.sign_public)
         except Exception as exc:  # PyNaCl raises several types on a bad key
-            raise FormatError(f"{self.kind.what}: invalid signing key") from exc
+            raise FormatError(_("{what}: invalid signing key").format(what=self.kind.what)) from exc
         cose.verify(self.sign1, self.kind.object_type, key, self.kind.what)
 
     def check(self, signer: Signer) -> None:
@@ -224,7 +227,7 @@ class Fields:
         versions: Iterable[int] = (VERSION,),
     ) -> None:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise FormatError(f"{what}: must be a map with text keys")
+            raise FormatError(_("{what}: must be a map with text keys").format(what=what))
         needed = set(required)
         self.version = 0
         if versioned:
@@ -232,15 +235,27 @@ class Fields:
             accepted = sorted(versions)
             if type(v) is not int or v not in accepted:
                 reads = " and ".join(str(x) for x in accepted)
-                raise FormatError(f"{what}: unsupported version (this software reads {reads})")
+                raise FormatError(
+                    _("{what}: unsupported version (this software reads {reads})").format(
+                        what=what, reads=reads
+                    )
+                )
             self.version = v
             needed.add("v")
         unknown = set(value) - needed - set(optional)
         if unknown:
-            raise FormatError(f"{what}: unknown field(s) {', '.join(sorted(unknown))[:80]}")
+            raise FormatError(
+                _("{what}: unknown field(s) {join}").format(
+                    what=what, join=", ".join(sorted(unknown))[:80]
+                )
+            )
         missing = needed - set(value)
         if missing:
-            raise FormatError(f"{what}: missing field(s) {', '.join(sorted(missing))}")
+            raise FormatError(
+                _("{what}: missing field(s) {join}").format(
+                    what=what, join=", ".join(sorted(missing))
+                )
+            )
         self._map: dict[str, Any] = value
         self.what = what
 
@@ -252,26 +267,33 @@ class Fields:
         return self._map[key]
 
     def error(self, key: str, rule: str, name: str | None = None) -> FormatError:
-        return FormatError(f"{self.what}: {name or key} {rule}")
+        return FormatError(
+            _("{what}: {field} {rule}").format(what=self.what, field=name or key, rule=rule)
+        )
 
     def bstr(self, key: str, size: int, name: str | None = None) -> bytes:
         value = self._map[key]
         if not isinstance(value, bytes) or len(value) != size:
-            raise self.error(key, f"must be {size} bytes", name)
+            raise self.error(key, _("must be {size} bytes").format(size=size), name)
         return value
 
     def fp(self, key: str, name: str | None = None) -> str:
         """A fingerprint (20 bytes), as hex."""
         value = self._map[key]
         if not isinstance(value, bytes) or len(value) != FINGERPRINT_BYTES:
-            raise self.error(key, f"must be a {FINGERPRINT_BYTES}-byte fingerprint", name)
+            rule = _("must be a {size}-byte fingerprint").format(size=FINGERPRINT_BYTES)
+            raise self.error(key, rule, name)
         return value.hex()
 
     def tstr(self, key: str, max_len: int | None = None, name: str | None = None) -> str:
         value = self._map[key]
         if not isinstance(value, str) or (max_len is not None and len(value) > max_len):
-            limit = "" if max_len is None else f" of at most {max_len} characters"
-            raise self.error(key, f"must be text{limit}", name)
+            rule = (
+                _("must be text")
+                if max_len is None
+                else _("must be text of at most {max_len} characters").format(max_len=max_len)
+            )
+            raise self.error(key, rule, name)
         return value
 
     def integer(
@@ -284,16 +306,23 @@ class Fields:
             or not (lo is None or lo <= value)
             or not (hi is None or value < hi)
         ):
-            low = "" if lo is None else f" at least {lo}"
-            high = "" if hi is None else f"{' and' if low else ''} below {hi}"
-            raise self.error(key, f"must be an integer{low}{high}", name)
+            if lo is None and hi is None:
+                rule = _("must be an integer")
+            elif hi is None:
+                rule = _("must be an integer at least {lo}").format(lo=lo)
+            elif lo is None:
+                rule = _("must be an integer below {hi}").format(hi=hi)
+            else:
+                rule = _("must be an integer at least {lo} and below {hi}").format(lo=lo, hi=hi)
+            raise self.error(key, rule, name)
         return value
 
     def time(self, key: str, name: str | None = None) -> int:
         """A time (docs/format.md §1): seconds since 1970, 0 < t < 2^40."""
         value = self._map[key]
         if type(value) is not int or not 0 < value < MAX_TIME:
-            raise self.error(key, "must be a time (a positive integer, seconds since 1970)", name)
+            rule = _("must be a time (a positive integer, seconds since 1970)")
+            raise self.error(key, rule, name)
         return value
 
     def enum(self, key: str, cls: type[E], name: str | None = None) -> E:
@@ -305,13 +334,21 @@ class Fields:
                 raise TypeError
             return cls(value)
         except (ValueError, TypeError) as exc:
-            raise FormatError(f"{self.what}: unknown {name or key} {str(value)[:40]!r}") from exc
+            raise FormatError(
+                _("{what}: unknown {value} {value2!r}").format(
+                    what=self.what, value=name or key, value2=str(value)[:40]
+                )
+            ) from exc
 
     def array(self, key: str, lo: int, hi: int, name: str | None = None) -> list[Any]:
         """A list of ``lo`` to ``hi`` items (``name`` says of what, for the message)."""
         value = self._map[key]
         if not isinstance(value, list) or not lo <= len(value) <= hi:
-            raise FormatError(f"{self.what}: {lo} to {hi} {name or key} expected")
+            raise FormatError(
+                _("{what}: {lo} to {hi} {value} expected").format(
+                    what=self.what, lo=lo, hi=hi, value=name or key
+                )
+            )
         return value
 
     def map(

@@ -27,6 +27,8 @@ as a Python ``bytes``.
 
 from __future__ import annotations
 
+from securemsg.i18n import _
+
 try:
     from nacl._sodium import ffi as _ffi
     from nacl._sodium import lib as _lib
@@ -63,7 +65,7 @@ Buffer = bytes | bytearray | memoryview
 
 def _check(key: bytes, nonce: bytes) -> None:
     if len(key) != KEY_SIZE or len(nonce) != NONCE_SIZE:
-        raise ValueError("ChaCha20-Poly1305 takes a 32-byte key and a 12-byte nonce")
+        raise ValueError(_("ChaCha20-Poly1305 takes a 32-byte key and a 12-byte nonce"))
 
 
 def aead_seal_into(
@@ -77,7 +79,7 @@ def aead_seal_into(
         _ffi.from_buffer(plaintext) as src,
     ):
         if len(dst) != len(src) + TAG_SIZE:
-            raise ValueError("the output buffer must be 16 bytes longer than the plaintext")
+            raise ValueError(_("the output buffer must be 16 bytes longer than the plaintext"))
         rc = _lib.crypto_aead_chacha20poly1305_ietf_encrypt(
             dst, _ffi.NULL, src, len(src), _ffi.NULL, 0, _ffi.NULL, nonce, key
         )
@@ -98,7 +100,7 @@ def aead_open_into(
         _ffi.from_buffer(ciphertext) as src,
     ):
         if len(src) < TAG_SIZE or len(dst) != len(src) - TAG_SIZE:
-            raise ValueError("the output buffer must be 16 bytes shorter than the ciphertext")
+            raise ValueError(_("the output buffer must be 16 bytes shorter than the ciphertext"))
         rc = _lib.crypto_aead_chacha20poly1305_ietf_decrypt(
             dst, _ffi.NULL, _ffi.NULL, src, len(src), _ffi.NULL, 0, nonce, key
         )
@@ -139,7 +141,7 @@ def sign_keypair_into(secret_out: memoryview, public_out: memoryview, seed: Buff
         _ffi.from_buffer(seed) as sd,
     ):
         if len(sk) != SIGN_SECRET_SIZE or len(pk) != SIGN_PUBLIC_SIZE or len(sd) != 32:
-            raise ValueError("Ed25519: a 64-byte secret, a 32-byte public key, a 32-byte seed")
+            raise ValueError(_("Ed25519: a 64-byte secret, a 32-byte public key, a 32-byte seed"))
         if _lib.crypto_sign_seed_keypair(pk, sk, sd) != 0:  # pragma: no cover
             raise RuntimeError("crypto_sign_seed_keypair failed")
 
@@ -153,7 +155,7 @@ def sign_detached_with(secret: memoryview, message: bytes) -> bytes:
         _ffi.from_buffer(out, require_writable=True) as sm,
     ):
         if len(sk) != SIGN_SECRET_SIZE:
-            raise ValueError("Ed25519: the secret key is 64 bytes")
+            raise ValueError(_("Ed25519: the secret key is 64 bytes"))
         rc = _lib.crypto_sign(sm, smlen, message, len(message), sk)
     if rc != 0:  # pragma: no cover - cannot fail
         raise RuntimeError("crypto_sign failed")
@@ -164,13 +166,13 @@ def scalarmult_with(scalar: memoryview, point: bytes) -> bytes:
     """X25519(``scalar``, ``point``), the scalar read in place. An all-zero result
     (a point of small order) is returned as zeros for the caller to refuse."""
     if len(point) != SCALAR_SIZE:
-        raise ValueError("X25519: the point is 32 bytes")
+        raise ValueError(_("X25519: the point is 32 bytes"))
     out = bytearray(SCALAR_SIZE)
     with (
         _ffi.from_buffer(scalar) as n,
         _ffi.from_buffer(out, require_writable=True) as q,
     ):
         if len(n) != SCALAR_SIZE:
-            raise ValueError("X25519: the scalar is 32 bytes")
+            raise ValueError(_("X25519: the scalar is 32 bytes"))
         rc = _lib.crypto_scalarmult(q, n, point)
     return bytes(SCALAR_SIZE) if rc != 0 else bytes(out)

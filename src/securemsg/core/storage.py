@@ -21,6 +21,7 @@ from securemsg.core import labels
 from securemsg.core.age.hazmat.hkdf import hkdf_sha256
 from securemsg.core.identity import SecretIdentity
 from securemsg.errors import VerificationError
+from securemsg.i18n import _
 
 NONCE = nb.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 
@@ -58,8 +59,8 @@ class StorageKeys:
             )
         except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:
             raise VerificationError(
-                "a record of the local store does not decrypt: it was altered or moved",
-                hint="restore the home from a backup; do not trust its content",
+                _("a record of the local store does not decrypt: it was altered or moved"),
+                hint=_("restore the home from a backup; do not trust its content"),
             ) from exc
 
     def blind_index(self, kind: bytes, value: bytes) -> str:

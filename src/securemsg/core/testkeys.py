@@ -12,6 +12,7 @@ import hashlib
 
 from securemsg.core.identity import SecretIdentity
 from securemsg.errors import FormatError
+from securemsg.i18n import _
 
 PREFIX = "SECUREMSG-PUBLIC-TEST-KEY-V1:"
 BANNER = (
@@ -39,5 +40,5 @@ def parse_test_key(text: str) -> SecretIdentity:
                     base64.b64decode(line[len(PREFIX) :], validate=True)
                 )
             except (binascii.Error, ValueError) as exc:
-                raise FormatError("test key file is damaged") from exc
-    raise FormatError("not a securemsg public test key file")
+                raise FormatError(_("test key file is damaged")) from exc
+    raise FormatError(_("not a securemsg public test key file"))

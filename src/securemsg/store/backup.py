@@ -35,6 +35,7 @@ from securemsg.errors import (
     BackupPassphraseError,
     BackupUnsafeEntry,
 )
+from securemsg.i18n import _
 from securemsg.store.fs import atomic_writer, exists_error
 
 MANIFEST = "securemsg-backup.json"
@@ -74,11 +75,11 @@ class Manifest:
         try:
             doc = json.loads(data)
         except ValueError:
-            raise BackupInvalid("the backup's manifest is not JSON") from None
+            raise BackupInvalid(_("the backup's manifest is not JSON")) from None
         if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
             raise BackupInvalid(
-                "this backup was made by another version of securemsg (unknown manifest)",
-                hint="restore it with the securemsg version that made it, or a newer one",
+                _("this backup was made by another version of securemsg (unknown manifest)"),
+                hint=_("restore it with the securemsg version that made it, or a newer one"),
             )
         fields: dict[str, Any] = {
             "created": int,
@@ -89,9 +90,9 @@ class Manifest:
         }
         for key, kind in fields.items():
             if type(doc.get(key)) is not kind:
-                raise BackupInvalid(f"the backup's manifest has no valid {key!r}")
+                raise BackupInvalid(_("the backup's manifest has no valid {key!r}").format(key=key))
         if doc["key_sealed_by"] not in ("key file", "backup"):
-            raise BackupInvalid("the backup's manifest names an unknown key protection")
+            raise BackupInvalid(_("the backup's manifest names an unknown key protection"))
         return cls(doc["created"], doc["fingerprint"], doc["files"], doc["bytes"],
                    doc["key_sealed_by"])  # fmt: skip
 
@@ -229,8 +230,8 @@ def open_backup(src: BinaryIO, passphrase: bytes) -> DecryptingReader:
         reader = DecryptingReader([age.ScryptIdentity(passphrase)], src)
     except age.NoIdentityMatchError:
         raise BackupPassphraseError(
-            "the passphrase does not open this backup",
-            hint="type the passphrase chosen when the backup was made (it is not the key's)",
+            _("the passphrase does not open this backup"),
+            hint=_("type the passphrase chosen when the backup was made (it is not the key's)"),
         ) from None
     except age.AgeError as exc:
         raise damaged(exc) from None
@@ -239,8 +240,8 @@ def open_backup(src: BinaryIO, passphrase: bytes) -> DecryptingReader:
 
 def damaged(exc: Exception) -> BackupDamaged:
     return BackupDamaged(
-        f"the backup is damaged or is not a securemsg backup ({exc})",
-        hint="nothing was restored; use another copy of the backup",
+        _("the backup is damaged or is not a securemsg backup ({exc})").format(exc=exc),
+        hint=_("nothing was restored; use another copy of the backup"),
     )
 
 
@@ -251,16 +252,20 @@ def check_member(info: tarfile.TarInfo, seen: set[str]) -> str:
     if not (info.isreg() or info.isdir()):
         kind = "a link" if info.issym() or info.islnk() else "a device or special file"
         raise BackupUnsafeEntry(
-            f"the backup holds {kind} ({shown}); a restore writes only files and folders",
-            hint="nothing was restored; this file was not made by securemsg backup",
+            _("the backup holds {kind} ({shown}); a restore writes only files and folders").format(
+                kind=kind, shown=shown
+            ),
+            hint=_("nothing was restored; this file was not made by securemsg backup"),
         )
     if name.startswith("/") or ".." in name.split("/") or not NAME.fullmatch(name):
         raise BackupUnsafeEntry(
-            f"the backup holds an entry whose name a restore never writes: {shown}",
-            hint="nothing was restored; this file was not made by securemsg backup",
+            _("the backup holds an entry whose name a restore never writes: {shown}").format(
+                shown=shown
+            ),
+            hint=_("nothing was restored; this file was not made by securemsg backup"),
         )
     if name in seen:
-        raise BackupUnsafeEntry(f"the backup holds {shown} twice")
+        raise BackupUnsafeEntry(_("the backup holds {shown} twice").format(shown=shown))
     seen.add(name)
     return name
 
@@ -277,7 +282,7 @@ def extract_backup(reader: DecryptingReader, staging: Path) -> tuple[Manifest, l
             for info in tar:
                 if manifest is None:
                     if info.name != MANIFEST or not info.isreg() or info.size > MAX_MANIFEST:
-                        raise BackupInvalid("the backup does not start with its manifest")
+                        raise BackupInvalid(_("the backup does not start with its manifest"))
                     fh = tar.extractfile(info)
                     manifest = Manifest.parse(fh.read() if fh else b"")
                     seen.add(MANIFEST)
@@ -291,16 +296,20 @@ def extract_backup(reader: DecryptingReader, staging: Path) -> tuple[Manifest, l
                 _write_entry(tar, info, target)
                 files.append(name)
         if not reader.drain():
-            raise BackupInvalid("the backup holds data after the end of its archive")
+            raise BackupInvalid(_("the backup holds data after the end of its archive"))
     except tarfile.TarError as exc:
-        raise BackupInvalid(f"the backup's archive is malformed ({exc})") from None
+        raise BackupInvalid(
+            _("the backup's archive is malformed ({exc})").format(exc=exc)
+        ) from None
     except age.AgeError as exc:
         raise damaged(exc) from None
     if manifest is None:
-        raise BackupInvalid("the backup is empty (no manifest)")
+        raise BackupInvalid(_("the backup is empty (no manifest)"))
     if manifest.files != len(files):
         raise BackupInvalid(
-            f"the backup holds {len(files)} files, its manifest says {manifest.files}"
+            _("the backup holds {count} files, its manifest says {files}").format(
+                count=len(files), files=manifest.files
+            )
         )
     return manifest, files
 
@@ -308,7 +317,7 @@ def extract_backup(reader: DecryptingReader, staging: Path) -> tuple[Manifest, l
 def _write_entry(tar: tarfile.TarFile, info: tarfile.TarInfo, target: Path) -> None:
     src = tar.extractfile(info)
     if src is None:  # pragma: no cover - a regular file always has a reader
-        raise BackupInvalid(f"cannot read the entry {info.name!r}")
+        raise BackupInvalid(_("cannot read the entry {name!r}").format(name=info.name))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     fd = os.open(target, flags, 0o600)
     with os.fdopen(fd, "wb") as out:

@@ -28,6 +28,7 @@ from securemsg.core.consent import (
 )
 from securemsg.core.digests import object_digest
 from securemsg.errors import ConsentRefused, FormatError
+from securemsg.i18n import _
 from securemsg.store.home import Home
 
 ORIGINS: Final = ("signed", "imported")
@@ -58,7 +59,7 @@ class StoredConsent:
     def from_cbor(cls, data: bytes) -> StoredConsent:
         rec = cbor.loads(data, "consent record")
         if not isinstance(rec, dict) or set(rec) != {"object", "card", "added", "origin"}:
-            raise FormatError("consent record: unexpected fields")
+            raise FormatError(_("consent record: unexpected fields"))
         obj, raw_card, added, origin = rec["object"], rec["card"], rec["added"], rec["origin"]
         if (
             not isinstance(obj, bytes)
@@ -66,7 +67,7 @@ class StoredConsent:
             or type(added) is not int  # never True for 1 (docs/format.md §1)
             or not isinstance(origin, str)
         ):
-            raise FormatError("consent record: a field has the wrong type")
+            raise FormatError(_("consent record: a field has the wrong type"))
         card = Card.verify(raw_card)
         return cls(verify_any(obj, card), card, added, origin)
 
@@ -99,7 +100,7 @@ class ConsentStore:
         for row_id, blob in rows:
             stored = StoredConsent.from_cbor(self.keys.open(self._place(row_id), blob))
             if stored.digest != row_id:
-                raise FormatError("a consent record of the local store was moved")
+                raise FormatError(_("a consent record of the local store was moved"))
             out.append(stored)
         return out
 
@@ -152,19 +153,25 @@ class ConsentStore:
                 card = carried
             elif contact is None:
                 raise ConsentRefused(
-                    f"this consent object is signed by key {short_fp(signer_fp)}, which is not "
-                    "one of your contacts: it cannot be verified",
+                    _(
+                        "this consent object is signed by key {signer_fp}, which is not one of "
+                        "your contacts: it cannot be verified"
+                    ).format(signer_fp=short_fp(signer_fp)),
                     rule="unknown_patient",
                     party=signer_fp,
-                    hint="add the patient's card first: securemsg contacts add CARD_FILE; "
-                    "a revocation or an objection may come with it: --card CARD_FILE",
+                    hint=_(
+                        "add the patient's card first: securemsg contacts add CARD_FILE; a "
+                        "revocation or an objection may come with it: --card CARD_FILE"
+                    ),
                 )
             else:
                 card = contact.card
         if not card.profile.role.is_patient:
             raise ConsentRefused(
-                f"this consent object is signed by {card.name}, a {card.profile.role}: "
-                "only a patient signs consent",
+                _(
+                    "this consent object is signed by {name}, a {role}: only a patient signs "
+                    "consent"
+                ).format(name=card.name, role=card.profile.role),
                 rule="signer_not_patient",
                 party=signer_fp,
             )
@@ -183,7 +190,7 @@ class ConsentStore:
         ``carried``: the card given with a revocation or objection (app/consent.py
         checked it is current and no public test key in a real home)."""
         if origin not in ORIGINS:
-            raise ValueError(f"origin must be one of {ORIGINS}")
+            raise ValueError(_("origin must be one of {ORIGINS}").format(ORIGINS=ORIGINS))
         obj, card = self.verify(data, carried)
         stored = StoredConsent(obj, card, now, origin)
         row_id = stored.digest

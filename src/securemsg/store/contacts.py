@@ -27,6 +27,7 @@ from securemsg.errors import (
     UsageError,
     VerificationError,
 )
+from securemsg.i18n import N_, _
 from securemsg.store.home import Home
 
 MIN_PREFIX = 6
@@ -102,13 +103,13 @@ class Contact:
         )
         blobs = {k: r.raw(k) if k in r else None for k in ("succession", "revocation")}
         if not all(v is None or isinstance(v, bytes) for v in blobs.values()):
-            raise FormatError("contact record: succession or revocation has the wrong type")
+            raise FormatError(_("contact record: succession or revocation has the wrong type"))
         card, verified, state = r.raw("card"), r.raw("verified"), r.tstr("state")
         pinned = r.raw("pinned") if "pinned" in r else False
         if not isinstance(card, bytes) or type(verified) is not bool or type(pinned) is not bool:
-            raise FormatError("contact record: card or verified has the wrong type")
+            raise FormatError(_("contact record: card or verified has the wrong type"))
         if state not in ("active", "replaced"):
-            raise FormatError("contact record: unknown state")
+            raise FormatError(_("contact record: unknown state"))
         return cls(
             card=Card.verify(card),
             verified=verified,
@@ -143,8 +144,10 @@ def same_person(a: Card, b: Card) -> bool:
 
 def _who(c: Card, me: Card) -> str:
     if c.fingerprint == me.fingerprint:
-        return "your own name"
-    return f"the name of your contact {c.name} ({c.profile.role.value}, {c.display_fingerprint})"
+        return _("your own name")
+    return _("the name of your contact {name} ({role}, {fingerprint})").format(
+        name=c.name, role=c.profile.role.value, fingerprint=c.display_fingerprint
+    )
 
 
 def check_lookalike(card: Card, known: list[Card], me: Card) -> None:
@@ -156,11 +159,19 @@ def check_lookalike(card: Card, known: list[Card], me: Card) -> None:
         if names.looks_alike(old.name, card.name) and not _same_name(old, card):
             scripts = sorted(names.scripts_of(card.name))
             raise ConflictError(
-                f"the name {card.name!r} looks like {_who(old, me)} "
-                f"but the key is another ({card.display_fingerprint}); "
-                f"letters of the name: {', '.join(scripts).lower()}",
-                hint="it may impersonate them; if it is really someone else, check the "
-                "fingerprint with that person, then add it with --replace",
+                _(
+                    "the name {name!r} looks like {old} but the key is another "
+                    "({display_fingerprint}); letters of the name: {lower}"
+                ).format(
+                    name=card.name,
+                    old=_who(old, me),
+                    display_fingerprint=card.display_fingerprint,
+                    lower=", ".join(scripts).lower(),
+                ),
+                hint=_(
+                    "it may impersonate them; if it is really someone else, check the "
+                    "fingerprint with that person, then add it with --replace"
+                ),
             )
 
 
@@ -174,15 +185,21 @@ def name_warnings(card: Card, known: list[Card], me: Card) -> tuple[str, ...]:
         if _same_name(old, card):
             if old.profile.role != card.profile.role or old.fingerprint == me.fingerprint:
                 out.append(
-                    f"{card.name} ({card.profile.role.value}) has {_who(old, me)}; "
-                    "check which one you mean before you write to them"
+                    _(
+                        "{name} ({role}) has {who}; "
+                        "check which one you mean before you write to them"
+                    ).format(name=card.name, role=card.profile.role.value, who=_who(old, me))
                 )
         elif names.looks_alike(old.name, card.name):  # accepted with --replace
-            out.append(f"the name {card.name!r} looks like {_who(old, me)}")
+            out.append(
+                _("the name {name!r} looks like {who}").format(name=card.name, who=_who(old, me))
+            )
         elif names.nearly_alike(old.name, card.name):
             out.append(
-                f"the name {card.name!r} differs from {_who(old, me)} only by accents or "
-                "punctuation; check the fingerprint with them before you write to them"
+                _(
+                    "the name {name!r} differs from {who} only by accents or "
+                    "punctuation; check the fingerprint with them before you write to them"
+                ).format(name=card.name, who=_who(old, me))
             )
     return tuple(out)
 
@@ -199,13 +216,13 @@ IDENTITY_FIELDS = ("name", "role", "rpps", "ins", "birth_date")
 # and the contact stays verified (its key did not change).
 DETAIL_FIELDS = ("specialty", "email")
 _LABELS = {
-    "name": "name",
-    "role": "role",
-    "rpps": "RPPS",
-    "ins": "INS",
-    "birth_date": "birth date",
-    "specialty": "specialty",
-    "email": "email",
+    "name": N_("name"),
+    "role": N_("role"),
+    "rpps": N_("RPPS"),
+    "ins": N_("INS"),
+    "birth_date": N_("birth date"),
+    "specialty": N_("specialty"),
+    "email": N_("email"),
 }
 _NOT_ECHOED = ("ins", "birth_date")  # a patient's identifiers stay off the terminal log
 
@@ -218,9 +235,13 @@ def _changes(old: Card, new: Card, fields: tuple[str, ...]) -> list[str]:
         if before == after:
             continue
         if field in _NOT_ECHOED:
-            out.append(f"{_LABELS[field]} changed")
+            out.append(_("{field} changed").format(field=_(_LABELS[field])))
         else:
-            out.append(f"{_LABELS[field]} {_shown(before)} -> {_shown(after)}")
+            out.append(
+                _("{field} {before} -> {after}").format(
+                    field=_(_LABELS[field]), before=_shown(before), after=_shown(after)
+                )
+            )
     return out
 
 
@@ -261,19 +282,22 @@ class Contacts:
         me = self.home.card()
         if card.test_key and not me.test_key:
             raise VerificationError(
-                f"the card of {card.name} belongs to a PUBLIC TEST KEY "
-                "from securemsg's keys/ folder",
-                hint="anyone can sign with a test key; ask the person for their real card",
+                _(
+                    "the card of {name} belongs to a PUBLIC TEST KEY from securemsg's keys/ folder"
+                ).format(name=card.name),
+                hint=_("anyone can sign with a test key; ask the person for their real card"),
             )
         if card.fingerprint == me.fingerprint:
-            raise UsageError("this is your own card")
+            raise UsageError(_("this is your own card"))
         existing = self.get(card.fingerprint)
         if existing is not None:
             if existing.state == "replaced":
                 raise VerificationError(
-                    f"the key of {card.name} ({card.display_fingerprint}) was replaced "
-                    f"and may not be used again",
-                    hint="ask them for their current card",
+                    _(
+                        "the key of {name} ({display_fingerprint}) was replaced and may not be "
+                        "used again"
+                    ).format(name=card.name, display_fingerprint=card.display_fingerprint),
+                    hint=_("ask them for their current card"),
                 )
             if card.created > existing.card.created:
                 return self._reissued(existing, card, me, replace_key)
@@ -285,9 +309,16 @@ class Contacts:
         if clash and not replace_key:
             old = clash[0]
             raise ConflictError(
-                f"{old.name} ({old.card.profile.role.value}) is already known with another key: "
-                f"{old.card.display_fingerprint}; this card has {card.display_fingerprint}",
-                hint="confirm the new key with them out of band, then add it with --replace",
+                _(
+                    "{name} ({value}) is already known with another key: "
+                    "{display_fingerprint}; this card has {display_fingerprint2}"
+                ).format(
+                    name=old.name,
+                    value=old.card.profile.role.value,
+                    display_fingerprint=old.card.display_fingerprint,
+                    display_fingerprint2=card.display_fingerprint,
+                ),
+                hint=_("confirm the new key with them out of band, then add it with --replace"),
             )
         contact = Contact(
             card=card, verified=False, added=now, replaces=clash[0].fingerprint if clash else None
@@ -329,35 +360,58 @@ class Contacts:
         taken = [c for c in others if same_person(c.card, card)]
         if taken:
             raise ConflictError(
-                f"this re-issued card of key {card.display_fingerprint} now claims the "
-                f"identity of {taken[0].name}, who is known with another key",
-                hint="do not accept it; ask both persons which key is theirs",
+                _(
+                    "this re-issued card of key {display_fingerprint} now claims the "
+                    "identity of {name}, who is known with another key"
+                ).format(display_fingerprint=card.display_fingerprint, name=taken[0].name),
+                hint=_("do not accept it; ask both persons which key is theirs"),
             )
         known = [c.card for c in others]
         identity = _changes(old, card, IDENTITY_FIELDS)
         if identity and not replace_key:
             check_lookalike(card, known, me)
             raise ConflictError(
-                f"the card of {old.name} ({old.display_fingerprint}) was re-issued with "
-                f"another identity: {'; '.join(identity)}; the key is the same, but a "
-                "change of who it names is a key change",
-                hint=f"check with {old.name} out of band that this card is theirs "
-                "(compare the fingerprint), then add it with --replace; the contact "
-                "will then show as not verified until you verify it again",
+                _(
+                    "the card of {name} ({display_fingerprint}) was re-issued with another "
+                    "identity: {identity}; the key is the same, but a change of who it names "
+                    "is a key change"
+                ).format(
+                    name=old.name,
+                    display_fingerprint=old.display_fingerprint,
+                    identity="; ".join(identity),
+                ),
+                hint=_(
+                    "check with {name} out of band that this card is theirs (compare the "
+                    "fingerprint), then add it with --replace; the contact will then show as "
+                    "not verified until you verify it again"
+                ).format(name=old.name),
             )
         warnings: list[str] = []
         if identity:
-            was = " (it was verified)" if existing.verified else ""
+            text = (
+                _(
+                    "the card of key {fingerprint} changed its holder's {changes}. This contact "
+                    "is NOT verified any more (it was verified): compare the fingerprint with "
+                    "them again"
+                )
+                if existing.verified
+                else _(
+                    "the card of key {fingerprint} changed its holder's {changes}. This contact "
+                    "is NOT verified any more: compare the fingerprint with them again"
+                )
+            )
             warnings.append(
-                f"the card of key {card.display_fingerprint} changed its holder's "
-                f"{'; '.join(identity)}. This contact is NOT verified any more{was}: "
-                "compare the fingerprint with them again"
+                text.format(fingerprint=card.display_fingerprint, changes="; ".join(identity))
             )
         details = _changes(old, card, DETAIL_FIELDS)
         if old.enc_public != card.enc_public:
-            details.append("encryption key (the safety number changed)")
+            details.append(_("encryption key (the safety number changed)"))
         if details:
-            warnings.append(f"the card of {card.name} changed its {'; '.join(details)}")
+            warnings.append(
+                _("the card of {name} changed its {changes}").format(
+                    name=card.name, changes="; ".join(details)
+                )
+            )
         if identity:
             warnings += name_warnings(card, known, me)
         updated = replace(existing, card=card, verified=existing.verified and not identity)
@@ -395,16 +449,20 @@ class Contacts:
         if not hits:
             close = names.suggest(query, [c.name for c in pool])
             raise NotFoundError(
-                f"no contact matches {query!r}{close}",
-                hint="see `securemsg contacts list`; add a card with `securemsg contacts add FILE`",
+                _("no contact matches {query!r}{close}").format(query=query, close=close),
+                hint=_(
+                    "see `securemsg contacts list`; add a card with `securemsg contacts add FILE`"
+                ),
             )
         if len(hits) > 1:
             listing = "; ".join(
                 f"{c.name} ({c.card.profile.role.value}) {c.fingerprint[:12]}" for c in hits
             )
             raise UsageError(
-                f"{query!r} matches several contacts: {listing}",
-                hint="give a longer fingerprint prefix",
+                _("{query!r} matches several contacts: {listing}").format(
+                    query=query, listing=listing
+                ),
+                hint=_("give a longer fingerprint prefix"),
             )
         return hits[0]
 

@@ -51,6 +51,7 @@ from securemsg.errors import (
     SecureMsgError,
     UsageError,
 )
+from securemsg.i18n import _
 from securemsg.store.checked import Problem, Unsafe
 from securemsg.store.dirfd import Dir
 from securemsg.store.drop_files import describe
@@ -73,7 +74,7 @@ def is_fingerprint(name: str) -> bool:
 def folder_path(drop: Path, fp: str) -> Path:
     """Where ``fp``'s folder is in the drop folder (it may not exist yet)."""
     if not _FP.match(fp):
-        raise UsageError("bad fingerprint for a drop folder")
+        raise UsageError(_("bad fingerprint for a drop folder"))
     return drop / fp
 
 
@@ -90,10 +91,12 @@ def open_drop(drop: Path) -> Dir:
     except Unsafe as exc:
         if exc.problem in (Problem.MISSING, Problem.NOT_DIR):
             raise UsageError(
-                f"the drop folder {drop} does not exist"
-                if exc.problem is Problem.MISSING
-                else f"the drop folder {drop} is not a folder",
-                hint="create it, or check the path of the shared folder",
+                (
+                    _("the drop folder {drop} does not exist")
+                    if exc.problem is Problem.MISSING
+                    else _("the drop folder {drop} is not a folder")
+                ).format(drop=drop),
+                hint=_("create it, or check the path of the shared folder"),
             ) from exc
         raise folder_error(exc, drop) from exc
 
@@ -121,12 +124,17 @@ def make_mine(root: Dir, fp: str) -> Dir:
         owner = user_name(d.st.st_uid)
         d.close()
         raise DropPermissionError(
-            f"your folder {d.path} in the shared drop folder was made by {owner}, not by "
-            f"you ({user_name(me)})",
+            _(
+                "your folder {path} in the shared drop folder was made by {owner}, not "
+                "by you ({me})"
+            ).format(path=d.path, owner=owner, me=user_name(me)),
             hint=(
-                f"ask an administrator to move it aside (`mv {d.path} {d.path}.old`), then "
-                f"run `securemsg receive --drop {root.path}` again: it makes your own folder; "
-                "the letters left in the old one can be received with `securemsg receive FILE`"
+                _(
+                    "ask an administrator to move it aside (`mv {path} {path}.old`), then "
+                    "run `securemsg receive --drop {path2}` again: it makes your own folder; "
+                    "the letters left in the old one can be received with `securemsg receive "
+                    "FILE`"
+                ).format(path=d.path, path2=root.path)
             ),
         )
     return d
@@ -147,10 +155,14 @@ def open_theirs(root: Dir, fp: str, who: str | None = None) -> Dir | None:
             return None
         name = who or f"the mailbox {fp[:16]}"
         raise NotFoundError(
-            f"{name} has no folder in the shared drop folder {root.path} yet",
+            _("{name} has no folder in the shared drop folder {path} yet").format(
+                name=name, path=root.path
+            ),
             hint=(
-                f"ask them to run `securemsg receive --drop {root.path}` once: it makes "
-                "their own folder (a folder made by anyone else would not be theirs)"
+                _(
+                    "ask them to run `securemsg receive --drop {path}` once: it makes their "
+                    "own folder (a folder made by anyone else would not be theirs)"
+                ).format(path=root.path)
             ),
         ) from None
 
@@ -171,16 +183,22 @@ def folder_error(exc: Unsafe, drop: Path) -> SecureMsgError:
     path = exc.path
     if exc.problem is Problem.LINK:
         return DropFolderError(
-            f"{path} is a symbolic link, not a folder: securemsg does not follow links "
-            "in the drop folder",
-            hint=f"someone who can write to the drop folder put it there; remove the link "
-            f"itself (rm {path}, without a trailing slash) and run again",
+            _(
+                "{path} is a symbolic link, not a folder: securemsg does not follow "
+                "links in the drop folder"
+            ).format(path=path),
+            hint=_(
+                "someone who can write to the drop folder put it there; remove the link "
+                "itself (rm {path}, without a trailing slash) and run again"
+            ).format(path=path),
         )
     if exc.problem is Problem.NOT_DIR:
         return DropFolderError(
-            f"{path} is not a folder: it is {describe(exc.st)}",
-            hint="move it out of the drop folder (it holds no letter); the folder is made "
-            "again by the next send or receive",
+            _("{path} is not a folder: it is {st}").format(path=path, st=describe(exc.st)),
+            hint=_(
+                "move it out of the drop folder (it holds no letter); the folder is made "
+                "again by the next send or receive"
+            ),
         )
     err = exc.error
     if exc.problem is Problem.NOT_OURS or (err is not None and err.errno in _DENIED):
@@ -189,10 +207,10 @@ def folder_error(exc: Unsafe, drop: Path) -> SecureMsgError:
     if err is not None and is_full(err):
         return no_space(path, err)
     why = os.strerror(err.errno) if err is not None and err.errno else "not usable"
-    doing = "write to" if exc.problem is Problem.UNWRITABLE else "use"
+    doing = _("write to") if exc.problem is Problem.UNWRITABLE else _("use")
     return DropFolderError(
-        f"cannot {doing} {path}: {why}",
-        hint="check that you may read and write it (its owner, group and mode)",
+        _("cannot {doing} {path}: {why}").format(doing=doing, path=path, why=why),
+        hint=_("check that you may read and write it (its owner, group and mode)"),
     )
 
 
@@ -232,12 +250,21 @@ def put_proof(
                 unsafe = Unsafe(Problem.UNWRITABLE, folder.path, error=exc)
                 raise folder_error(unsafe, root.path) from exc
             raise ConflictError(
-                f"the {kind} for letter {message_id} cannot be put in its author's folder: "
-                f"{folder.path / name} holds a file written by {user_name(st.st_uid)}",
+                _(
+                    "the {kind} for letter {message_id} cannot be put in its author's "
+                    "folder: {value} holds a file written by {st_uid}"
+                ).format(
+                    kind=kind,
+                    message_id=message_id,
+                    value=folder.path / name,
+                    st_uid=user_name(st.st_uid),
+                ),
                 hint=(
-                    "the letter stays in your folder and its proof is put there again at "
-                    "your next `receive --drop`, once the author's mailbox has set that file "
-                    "aside"
+                    _(
+                        "the letter stays in your folder and its proof is put there again at "
+                        "your next `receive --drop`, once the author's mailbox has set that file "
+                        "aside"
+                    )
                 ),
             ) from exc
         except OSError as exc:
@@ -277,28 +304,39 @@ def denied(exc: OSError, drop: Path) -> DropPermissionError:
         st = None
     if st is None or not st.st_mode & stat.S_ISGID:
         return DropPermissionError(
-            f"permission denied: {where} (in the drop folder {drop}, which is not set up "
-            "for several Unix accounts)",
+            _(
+                "permission denied: {where} (in the drop folder {drop}, which is not set "
+                "up for several Unix accounts)"
+            ).format(where=where, drop=drop),
             hint=(
-                "a drop folder shared by several Unix accounts is set up once, by its owner "
-                f"or root: `securemsg drop init {drop} --group GROUP`, every user a member "
-                "of GROUP"
+                _(
+                    "a drop folder shared by several Unix accounts is set up once, by its "
+                    "owner or root: `securemsg drop init {drop} --group GROUP`, every user a "
+                    "member of GROUP"
+                ).format(drop=drop)
             ),
         )
     group, user = group_name(st.st_gid), user_name(os.geteuid())
     if not is_member(st.st_gid):
         return DropPermissionError(
-            f"you ({user}) are not a member of the group {group}, which shares the drop "
-            f"folder {drop}",
-            hint=f"ask an administrator to add you (`usermod -aG {group} {user}`), then log in "
-            "again",
+            _(
+                "you ({user}) are not a member of the group {group}, which shares the "
+                "drop folder {drop}"
+            ).format(user=user, group=group, drop=drop),
+            hint=_(
+                "ask an administrator to add you (`usermod -aG {group} {user}`), then log in again"
+            ).format(group=group, user=user),
         )
     return DropPermissionError(
-        f"permission denied: {where} (in the shared drop folder {drop}): it was made "
-        f"without access for the group {group}",
+        _(
+            "permission denied: {where} (in the shared drop folder {drop}): it was "
+            "made without access for the group {group}"
+        ).format(where=where, drop=drop, group=group),
         hint=(
-            f"repair the permissions: `securemsg drop init {drop} --group {group}`, run by "
-            "root (or by the owner of what was refused)"
+            _(
+                "repair the permissions: `securemsg drop init {drop} --group {group}`, "
+                "run by root (or by the owner of what was refused)"
+            ).format(drop=drop, group=group)
         ),
     )
 

@@ -26,6 +26,7 @@ from securemsg.errors import (
     TooLargeError,
     UnreadableError,
 )
+from securemsg.i18n import N_, _
 from securemsg.store.checked import Ident, Opened, Problem, Unsafe
 from securemsg.store.dirfd import Dir
 
@@ -71,51 +72,61 @@ def file_error(exc: Unsafe) -> SecureMsgError:
     name = exc.path.name
     if exc.problem in (Problem.LINK, Problem.NOT_FILE):
         return NotAFileError(
-            f"{name} is {describe(exc.st)}, not a letter file: not opened",
-            hint="a letter, receipt or refusal notice is a regular file; check who can "
-            "write where it was found",
+            _("{name} is {st}, not a letter file: not opened").format(
+                name=name, st=describe(exc.st)
+            ),
+            hint=_(
+                "a letter, receipt or refusal notice is a regular file; check who can "
+                "write where it was found"
+            ),
         )
     if exc.problem is Problem.TOO_LARGE and exc.st is not None:
         return TooLargeError(
-            f"{name} is {exc.st.st_size} bytes, more than any sender writes "
-            f"({exc.cap} bytes at most): not read",
-            hint="no sender writes such a file; check who can write where it was found",
+            _(
+                "{name} is {st_size} bytes, more than any sender writes ({cap} bytes at "
+                "most): not read"
+            ).format(name=name, st_size=exc.st.st_size, cap=exc.cap),
+            hint=_("no sender writes such a file; check who can write where it was found"),
         )
     if exc.problem is Problem.SPARSE and exc.st is not None:
         return SparseFileError(
-            f"{name} is a sparse file ({exc.st.st_size} bytes, with holes never "
-            "written): no sender writes one; not read",
-            hint="check who can write where it was found",
+            _(
+                "{name} is a sparse file ({st_size} bytes, with holes never written): no "
+                "sender writes one; not read"
+            ).format(name=name, st_size=exc.st.st_size),
+            hint=_("check who can write where it was found"),
         )
     return unreadable(exc.path, exc.error)
 
 
 def unreadable(path: Path, err: OSError | None) -> UnreadableError:
-    why = os.strerror(err.errno) if err is not None and err.errno else "cannot be read"
+    why = os.strerror(err.errno) if err is not None and err.errno else _("cannot be read")
     return UnreadableError(
-        f"cannot read {path.name}: {why}",
-        hint="check its owner and permissions; it is left where it is, and the next "
-        "receive takes it once it can be read",
+        _("cannot read {name}: {why}").format(name=path.name, why=why),
+        hint=_(
+            "check its owner and permissions; it is left where it is, and the next "
+            "receive takes it once it can be read"
+        ),
     )
 
 
 def describe(st: os.stat_result | None) -> str:
     """What a file is, in words."""
     if st is None:
-        return "missing"
+        return _("missing")
     mode = st.st_mode
     for test, words in (
-        (stat.S_ISLNK, "a symbolic link"),
-        (stat.S_ISDIR, "a folder"),
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a device"),
-        (stat.S_ISBLK, "a device"),
-        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISLNK, N_("a symbolic link")),
+        (stat.S_ISDIR, N_("a folder")),
+        (stat.S_ISFIFO, N_("a FIFO (named pipe)")),
+        (stat.S_ISSOCK, N_("a socket")),
+        (stat.S_ISCHR, N_("a device")),
+        (stat.S_ISBLK, N_("a device")),
+        (stat.S_ISREG, N_("a regular file")),
     ):
         if test(mode):
-            return words
-    return "not a regular file"
+            return _(words)
+    return _("not a regular file")
 
 
 def remove(folder: Dir, name: str, which: Ident) -> SecureMsgError | None:
@@ -124,7 +135,7 @@ def remove(folder: Dir, name: str, which: Ident) -> SecureMsgError | None:
     try:
         folder.remove(name, which)
     except OSError as exc:
-        return _cannot(folder, name, "remove", exc)
+        return _cannot(folder, name, _("remove"), exc)
     return None
 
 
@@ -136,14 +147,18 @@ def set_aside(folder: Dir, name: str, which: Ident | None) -> SecureMsgError | N
     try:
         folder.rename(name, name + REFUSED, which)
     except OSError as exc:
-        return _cannot(folder, name, "set aside", exc)
+        return _cannot(folder, name, _("set aside"), exc)
     return None
 
 
 def _cannot(folder: Dir, name: str, what: str, exc: OSError) -> DropFolderError:
     return DropFolderError(
-        f"cannot {what} {folder.path / name}: {os.strerror(exc.errno or 0)}",
-        hint=f"check that you may write to {folder.path}; the next receive tries again",
+        _("cannot {what} {value}: {strerror}").format(
+            what=what, value=folder.path / name, strerror=os.strerror(exc.errno or 0)
+        ),
+        hint=_("check that you may write to {path}; the next receive tries again").format(
+            path=folder.path
+        ),
     )
 
 

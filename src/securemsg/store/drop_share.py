@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from securemsg.errors import DropPermissionError, UsageError
+from securemsg.i18n import _
 from securemsg.store.drop import SHARED_DROP, SHARED_FOLDER, is_fingerprint, user_name
 from securemsg.store.fs import SHARED_FILE
 
@@ -56,10 +57,12 @@ def resolve_group(group: str) -> tuple[str, int]:
         g = grp.getgrgid(int(group)) if group.isdigit() else grp.getgrnam(group)
     except (KeyError, OverflowError) as exc:
         raise UsageError(
-            f"there is no group {group}",
+            _("there is no group {group}").format(group=group),
             hint=(
-                "create it (`groupadd NAME`) and add every user of the drop folder to it "
-                "(`usermod -aG NAME USER`)"
+                _(
+                    "create it (`groupadd NAME`) and add every user of the drop folder to it "
+                    "(`usermod -aG NAME USER`)"
+                )
             ),
         ) from exc
     return g.gr_name, g.gr_gid
@@ -71,13 +74,17 @@ def share(drop: Path, group: str) -> Shared:
     created = False
     if not os.path.lexists(drop):
         if not drop.absolute().parent.is_dir():
-            raise UsageError(f"folder {drop.absolute().parent} does not exist")
+            raise UsageError(
+                _("folder {parent} does not exist").format(parent=drop.absolute().parent)
+            )
         os.mkdir(drop, 0o700)
         created = True
     try:
         fd = os.open(drop, os.O_RDONLY | os.O_DIRECTORY)
     except NotADirectoryError as exc:
-        raise UsageError(f"{drop} is not a folder", hint="give the drop folder's path") from exc
+        raise UsageError(
+            _("{drop} is not a folder").format(drop=drop), hint=_("give the drop folder's path")
+        ) from exc
     try:
         changed = _give(fd, drop, gid, name, SHARED_DROP)
         repaired, left = _repair(fd, drop, gid, name)
@@ -105,12 +112,20 @@ def _cannot(path: Path, st: os.stat_result, group: str) -> DropPermissionError:
     owner, user = user_name(st.st_uid), user_name(me)
     if me not in (0, st.st_uid):
         return DropPermissionError(
-            f"only the owner of {path} ({owner}) or root may share it; you are {user}",
-            hint=f"run `securemsg drop init {path} --group {group}` as {owner}, or with sudo",
+            _("only the owner of {path} ({owner}) or root may share it; you are {user}").format(
+                path=path, owner=owner, user=user
+            ),
+            hint=_(
+                "run `securemsg drop init {path} --group {group}` as {owner}, or with sudo"
+            ).format(path=path, group=group, owner=owner),
         )
     return DropPermissionError(
-        f"you ({user}) are not a member of the group {group}, so you cannot give {path} to it",
-        hint=f"join it (`usermod -aG {group} {user}`, then log in again), or run this with sudo",
+        _(
+            "you ({user}) are not a member of the group {group}, so you cannot give {path} to it"
+        ).format(user=user, group=group, path=path),
+        hint=_(
+            "join it (`usermod -aG {group} {user}`, then log in again), or run this with sudo"
+        ).format(group=group, user=user),
     )
 
 
@@ -123,7 +138,7 @@ def _repair(dfd: int, drop: Path, gid: int, group: str) -> tuple[int, list[Left]
         try:
             fd = os.open(entry.name, _FOLDER, dir_fd=dfd)
         except OSError:
-            left.append(Left(path, "not a folder (or a symbolic link)"))
+            left.append(Left(path, _("not a folder (or a symbolic link)")))
             continue
         try:
             why = _not_mine(os.fstat(fd))
@@ -144,16 +159,18 @@ def _repair_files(dfd: int, folder: Path, gid: int, group: str) -> tuple[int, li
     for entry in sorted(os.scandir(dfd), key=lambda e: e.name):
         path = folder / entry.name
         if not entry.is_file(follow_symlinks=False):
-            left.append(Left(path, "not a regular file"))
+            left.append(Left(path, _("not a regular file")))
             continue
         try:
             fd = os.open(entry.name, _FILE, dir_fd=dfd)
         except OSError as exc:
-            left.append(Left(path, f"cannot be opened ({exc.strerror})"))
+            left.append(
+                Left(path, _("cannot be opened ({strerror})").format(strerror=exc.strerror))
+            )
             continue
         try:
             st = os.fstat(fd)
-            why = "not a regular file" if not stat.S_ISREG(st.st_mode) else _not_mine(st)
+            why = _("not a regular file") if not stat.S_ISREG(st.st_mode) else _not_mine(st)
             if why is not None:
                 left.append(Left(path, why))
                 continue
@@ -169,4 +186,6 @@ def _not_mine(st: os.stat_result) -> str | None:
     if me in (0, st.st_uid):
         return None
     owner = user_name(st.st_uid)
-    return f"owned by {owner}: run `securemsg drop init` again as {owner} or as root"
+    return _("owned by {owner}: run `securemsg drop init` again as {owner} or as root").format(
+        owner=owner
+    )

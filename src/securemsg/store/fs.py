@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from securemsg.errors import ConflictError, UsageError
+from securemsg.i18n import _
 from securemsg.store.checked import Unsafe
 from securemsg.store.dirfd import Dir
 
@@ -108,7 +109,10 @@ def write_new(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
 
 
 def exists_error(path: Path) -> UsageError:
-    return UsageError(f"{path} exists; refusing to overwrite it", hint="choose another file name")
+    return UsageError(
+        _("{path} exists; refusing to overwrite it").format(path=path),
+        hint=_("choose another file name"),
+    )
 
 
 def check_new_file(path: Path) -> None:
@@ -117,7 +121,7 @@ def check_new_file(path: Path) -> None:
     if os.path.lexists(path):
         raise exists_error(path)
     if not path.parent.is_dir():
-        raise UsageError(f"folder {path.parent} does not exist")
+        raise UsageError(_("folder {parent} does not exist").format(parent=path.parent))
 
 
 def write_unique(directory: Path, name: str, data: bytes, mode: int = PRIVATE_FILE) -> Path:
@@ -175,8 +179,10 @@ def place_unique(tmp: Path, directory: Path, name: str) -> Path:
 
 def _too_many(directory: Path, name: str) -> ConflictError:
     return ConflictError(
-        f"{directory} already holds {MAX_TRIES} files named like {name}",
-        hint="write into another folder",
+        _("{directory} already holds {MAX_TRIES} files named like {name}").format(
+            directory=directory, MAX_TRIES=MAX_TRIES, name=name
+        ),
+        hint=_("write into another folder"),
     )
 
 

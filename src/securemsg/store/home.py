@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretHistory, SecretIdentity
 from securemsg.errors import ConflictError, FormatError, KeyStoreError, NotFoundError
+from securemsg.i18n import _
 
 if TYPE_CHECKING:  # imported when used (start-up time)
     import sqlite3
@@ -160,8 +161,8 @@ class Home:
     def require(self) -> None:
         if not self.exists():
             raise NotFoundError(
-                f"no securemsg identity in {self.path}",
-                hint="create one with: securemsg init --name NAME --role ROLE",
+                _("no securemsg identity in {path}").format(path=self.path),
+                hint=_("create one with: securemsg init --name NAME --role ROLE"),
             )
 
     # -- config and card (public) ------------------------------------------
@@ -171,9 +172,15 @@ class Home:
             with open(self._file("config.json"), encoding="utf-8") as fh:
                 data = json.loads(fh.read())
         except (OSError, ValueError) as exc:
-            raise FormatError(f"cannot read {self.config_path}") from exc
+            raise FormatError(
+                _("cannot read {config_path}").format(config_path=self.config_path)
+            ) from exc
         if not isinstance(data, dict) or data.get("schema") != CONFIG_SCHEMA:
-            raise FormatError(f"{self.config_path}: unsupported configuration version")
+            raise FormatError(
+                _("{config_path}: unsupported configuration version").format(
+                    config_path=self.config_path
+                )
+            )
         return data
 
     def card(self) -> Card:
@@ -186,7 +193,7 @@ class Home:
     ) -> None:
         """Write a new identity. The key store must already hold the secret."""
         if self.exists():
-            raise ConflictError(f"{self.path} already holds an identity")
+            raise ConflictError(_("{path} already holds an identity").format(path=self.path))
         from securemsg.store.fs import atomic_write, ensure_private_dir
 
         ensure_private_dir(self.path)
@@ -213,7 +220,9 @@ class Home:
             if found is None:
                 return self.unlock_local()
             holder = AgentIdentity(*found)
-            self._check(holder.sign_public, "the agent holds")
+            self._check(
+                holder.sign_public, _("the agent holds keys that do not match this home's card")
+            )
             self._secret = holder
         return self._secret
 
@@ -234,7 +243,7 @@ class Home:
             if history.current.sign_public != self.card().sign_public:
                 self._finish_rotation(history)
             if self._secret is not None and self._secret.sign_public != history.current.sign_public:
-                raise KeyStoreError("the key store changed while this command ran")
+                raise KeyStoreError(_("the key store changed while this command ran"))
             self._history = history
         return self._history
 
@@ -243,11 +252,11 @@ class Home:
 
         return open_keystore(self.config()["keystore"], self.path, env=self.env)
 
-    def _check(self, sign_public: bytes, holder: str) -> None:
+    def _check(self, sign_public: bytes, message: str) -> None:
         if sign_public != self.card().sign_public:
             raise KeyStoreError(
-                f"{holder} keys that do not match this home's card",
-                hint="check --home / SECUREMSG_HOME",
+                message,
+                hint=_("check --home / SECUREMSG_HOME"),
             )
 
     def storage_keys(self) -> StorageKeys:
@@ -275,7 +284,11 @@ class Home:
         except FileNotFoundError:
             return []
         except (OSError, UnicodeDecodeError) as exc:
-            raise FormatError(f"cannot read {self.previous_cards_path}") from exc
+            raise FormatError(
+                _("cannot read {previous_cards_path}").format(
+                    previous_cards_path=self.previous_cards_path
+                )
+            ) from exc
         return [Card.parse(part + END) for part in text.split(END) if part.strip()]
 
     def rotate(self, history: SecretHistory, new_card: Card) -> None:
@@ -286,7 +299,7 @@ class Home:
         from securemsg.store.fs import atomic_write
 
         if new_card.sign_public != history.current.sign_public:
-            raise ValueError("the new card is not the new key's")
+            raise ValueError(_("the new card is not the new key's"))
         atomic_write(self.pending_card_path, new_card.to_text().encode())
         self._keystore().save(history.to_bytes())
         self._move_cards(new_card)
@@ -317,8 +330,8 @@ class Home:
             or not any(k.sign_public == old.sign_public for k in history.previous)
         ):
             raise KeyStoreError(
-                "the key store holds keys that do not match this home's card",
-                hint="check --home / SECUREMSG_HOME",
+                _("the key store holds keys that do not match this home's card"),
+                hint=_("check --home / SECUREMSG_HOME"),
             )
         self._move_cards(pending)
 

@@ -24,6 +24,7 @@ from securemsg.errors import (
     UnknownSender,
     VerificationError,
 )
+from securemsg.i18n import _
 from securemsg.store.contacts import IDENTITY_FIELDS, Contact, Contacts, _changes, same_person
 
 
@@ -38,8 +39,10 @@ def _old_contact(book: Contacts, fp: str, what: str) -> Contact:
     old = book.get(fp)
     if old is None or (old.pinned and not old.verified):
         raise UnknownSender(
-            f"this {what} is about a key ({fp[:16]}...) that is not one of your contacts",
-            hint="add their card first (securemsg contacts add FILE) and verify it",
+            _("this {what} is about a key ({fp}...) that is not one of your contacts").format(
+                what=what, fp=fp[:16]
+            ),
+            hint=_("add their card first (securemsg contacts add FILE) and verify it"),
         )
     return old
 
@@ -55,10 +58,15 @@ def succeed(book: Contacts, data: bytes, signer_fp: str, now: int) -> Moved:
     if _revoked_by(old, succession.at):
         when = iso_day(old.revoked_as_of or 0)
         raise KeyRevoked(
-            f"the key of {old.name} ({old.card.display_fingerprint}) was revoked as of "
-            f"{when}: it cannot vouch for a new key",
-            hint="ask them for their new card, add it with --replace, then compare the "
-            "safety number with them by phone or in person (securemsg contacts verify)",
+            _(
+                "the key of {name} ({display_fingerprint}) was revoked as of {when}: it "
+                "cannot vouch for a new key"
+            ).format(name=old.name, display_fingerprint=old.card.display_fingerprint, when=when),
+            hint=_(
+                "ask them for their new card, add it with --replace, then compare the "
+                "safety number with them by phone or in person (securemsg contacts "
+                "verify)"
+            ),
         )
     if old.state == "replaced":
         if old.replaced_by == new.fingerprint:
@@ -66,25 +74,31 @@ def succeed(book: Contacts, data: bytes, signer_fp: str, now: int) -> Moved:
             if current is not None:
                 return Moved(current, old, "unchanged")
         raise VerificationError(
-            f"the key of {old.name} ({old.card.display_fingerprint}) was already replaced "
-            "by another key",
-            hint="ask them which key is theirs, and compare the safety number",
+            _(
+                "the key of {name} ({display_fingerprint}) was already replaced by another key"
+            ).format(name=old.name, display_fingerprint=old.card.display_fingerprint),
+            hint=_("ask them which key is theirs, and compare the safety number"),
         )
     new.check_current(now)
     changed = _changes(old.card, new, IDENTITY_FIELDS)
     if changed:
         raise ConflictError(
-            f"the key succession of {old.name} names another identity for the new key: "
-            f"{'; '.join(changed)}",
-            hint="a new key keeps its holder's name, role and numbers; ask them for a "
-            "card with the new key and verify it by safety number",
+            _(
+                "the key succession of {name} names another identity for the new key: {changed}"
+            ).format(name=old.name, changed="; ".join(changed)),
+            hint=_(
+                "a new key keeps its holder's name, role and numbers; ask them for a "
+                "card with the new key and verify it by safety number"
+            ),
         )
     taken = book.get(new.fingerprint)
     others = [c for c in book.all() if c.fingerprint not in (old.fingerprint, new.fingerprint)]
     if taken is not None or any(same_person(c.card, new) for c in others):
         raise ConflictError(
-            f"the new key of {old.name} ({new.display_fingerprint}) is already known here",
-            hint="do not accept it; ask them which key is theirs",
+            _("the new key of {name} ({display_fingerprint}) is already known here").format(
+                name=old.name, display_fingerprint=new.display_fingerprint
+            ),
+            hint=_("do not accept it; ask them which key is theirs"),
         )
     contact = Contact(
         card=new,
@@ -112,9 +126,11 @@ def revoke(book: Contacts, data: bytes, signer_fp: str, now: int) -> Revoked:
     old = book.get(signer_fp)
     if old is None:
         raise UnknownSender(
-            f"this key revocation is about a key ({signer_fp[:16]}...) that is not one of "
-            "your contacts",
-            hint="nothing to do: you never accepted letters signed by it",
+            _(
+                "this key revocation is about a key ({signer_fp}...) that is not one of "
+                "your contacts"
+            ).format(signer_fp=signer_fp[:16]),
+            hint=_("nothing to do: you never accepted letters signed by it"),
         )
     rev = KeyRevocation.verify(data, Key(old.card.sign_public, old.name))
     t = rev.effective(now)

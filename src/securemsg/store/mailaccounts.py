@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from securemsg.core import cbor
 from securemsg.errors import ConflictError, FormatError, NotFoundError, UsageError
+from securemsg.i18n import _
 from securemsg.store.home import Home
 
 
@@ -55,14 +56,14 @@ class Account:
 
     def __post_init__(self) -> None:
         if "@" not in self.address or any(c.isspace() or ord(c) < 32 for c in self.address):
-            raise UsageError(f"{self.address!r} is not a mail address")
+            raise UsageError(_("{address!r} is not a mail address").format(address=self.address))
         for port in (self.imap_port, self.smtp_port):
             if not 0 < port < 65536:
-                raise UsageError(f"{port} is not a port number")
+                raise UsageError(_("{port} is not a port number").format(port=port))
         if self.max_mail < 4096:
-            raise UsageError("--max-mail must be at least 4096 bytes")
+            raise UsageError(_("--max-mail must be at least 4096 bytes"))
         if not self.password:
-            raise UsageError("the account's password is empty")
+            raise UsageError(_("the account's password is empty"))
 
     def __repr__(self) -> str:
         return f"Account(name={self.name!r}, address={self.address!r}, password=<redacted>)"
@@ -105,7 +106,7 @@ class Account:
                 d["max_mail"],
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise FormatError("a mail account record of this home is malformed") from exc
+            raise FormatError(_("a mail account record of this home is malformed")) from exc
 
 
 class Accounts:
@@ -127,8 +128,8 @@ class Accounts:
         ).fetchone()
         if exists and not replace:
             raise ConflictError(
-                f"a mail account named {account.name} exists already",
-                hint="remove it first (securemsg account remove), or give --name",
+                _("a mail account named {name} exists already").format(name=account.name),
+                hint=_("remove it first (securemsg account remove), or give --name"),
             )
         blob = self.keys.seal(self._place(account.name), account.to_cbor())
         self._conn.execute(
@@ -144,15 +145,18 @@ class Accounts:
             if len(accounts) == 1:
                 return accounts[0]
             raise NotFoundError(
-                "no mail account" if not accounts else "several mail accounts",
-                hint="add one with `securemsg account add`"
+                _("no mail account") if not accounts else _("several mail accounts"),
+                hint=_("add one with `securemsg account add`")
                 if not accounts
-                else "name one with --account",
+                else _("name one with --account"),
             )
         for a in accounts:
             if name in (a.name, a.address):
                 return a
-        raise NotFoundError(f"no mail account named {name}", hint="see `securemsg account list`")
+        raise NotFoundError(
+            _("no mail account named {name}").format(name=name),
+            hint=_("see `securemsg account list`"),
+        )
 
     def remove(self, name: str) -> Account:
         account = self.get(name)

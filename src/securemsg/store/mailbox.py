@@ -40,6 +40,7 @@ from securemsg.errors import (
     UsageError,
     VerificationError,
 )
+from securemsg.i18n import _
 from securemsg.store.fs import ensure_private_dir
 from securemsg.store.home import Home
 
@@ -222,14 +223,14 @@ class Mailbox:
         with self.transaction():
             if self._conn.execute("SELECT 1 FROM meta WHERE k = 'log_checkpoint'").fetchone():
                 raise ConflictError(
-                    "the log already has a signed checkpoint",
-                    hint="`securemsg log verify` checks the log against it",
+                    _("the log already has a signed checkpoint"),
+                    hint=_("`securemsg log verify` checks the log against it"),
                 )
             report = self._chain()
             if report.problem is not None:
                 raise VerificationError(
-                    f"the log is inconsistent: {report.problem}",
-                    hint="a checkpoint is only signed over an intact chain",
+                    _("the log is inconsistent: {problem}").format(problem=report.problem),
+                    hint=_("a checkpoint is only signed over an intact chain"),
                 )
             from securemsg.core.log import Checkpoint
 
@@ -318,9 +319,11 @@ class Mailbox:
         prefix = prefix.strip().lower()
         if len(prefix) < MIN_PREFIX or any(ch not in "0123456789abcdef" for ch in prefix):
             raise UsageError(
-                f"{prefix!r} is not a message id: give its {ID_LENGTH} hex digits, or at "
-                f"least the first {MIN_PREFIX}, or `latest`",
-                hint="see `securemsg inbox` and `securemsg sent`",
+                _(
+                    "{prefix!r} is not a message id: give its {ID_LENGTH} hex digits, or at "
+                    "least the first {MIN_PREFIX}, or `latest`"
+                ).format(prefix=prefix, ID_LENGTH=ID_LENGTH, MIN_PREFIX=MIN_PREFIX),
+                hint=_("see `securemsg inbox` and `securemsg sent`"),
             )
         rows = self._conn.execute(
             f"SELECT {self._COLS} FROM letters WHERE id >= ? AND id < ? ORDER BY folder",  # noqa: S608 (fixed column list)
@@ -329,8 +332,8 @@ class Mailbox:
         ids = sorted({r[0] for r in rows})
         if not rows:
             raise NotFoundError(
-                f"no letter {prefix} in this mailbox",
-                hint="see `securemsg inbox` and `securemsg sent`",
+                _("no letter {prefix} in this mailbox").format(prefix=prefix),
+                hint=_("see `securemsg inbox` and `securemsg sent`"),
             )
         if len(ids) > 1:
             found = {r[0]: self._row(r) for r in rows}
@@ -338,8 +341,10 @@ class Mailbox:
                 f"{i} ({found[i].summary.get('subject')}, {found[i].folder})" for i in ids[:10]
             )
             raise AmbiguousId(
-                f"{prefix} is the start of {len(ids)} message ids: {listed}",
-                hint="give more of its digits",
+                _("{prefix} is the start of {count} message ids: {listed}").format(
+                    prefix=prefix, count=len(ids), listed=listed
+                ),
+                hint=_("give more of its digits"),
             )
         return self._row(rows[0])
 
@@ -352,8 +357,8 @@ class Mailbox:
         ).fetchone()
         if r is None:
             raise NotFoundError(
-                "no letter received yet" if folder == "in" else "nothing sent yet",
-                hint="securemsg receive --drop DROP-FOLDER, or securemsg receive FILE",
+                _("no letter received yet") if folder == "in" else _("nothing sent yet"),
+                hint=_("securemsg receive --drop DROP-FOLDER, or securemsg receive FILE"),
             )
         return self._row(r)
 
@@ -484,7 +489,7 @@ class Mailbox:
         removed = 0
         tmp = self.temp_dir("in")
         for name in os.listdir(tmp):
-            folder, _, rest = name.partition("-")
+            folder, _sep, rest = name.partition("-")
             message_id = rest[: -len(PLACED)]
             if (
                 name.endswith(PLACED)

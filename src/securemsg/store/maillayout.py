@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from securemsg.errors import FormatError
+from securemsg.i18n import _
 
 HEADER = "X-Securemsg"
 KINDS = ("letter", "proofs", "consent", "card")
@@ -148,7 +149,11 @@ def parse(raw: bytes) -> Incoming:
         msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
         kind = kind_of(msg.get(HEADER))
         if kind is None:
-            raise FormatError(f"the mail's {HEADER} header names no kind this version knows")
+            raise FormatError(
+                _("the mail's {HEADER} header names no kind this version knows").format(
+                    HEADER=HEADER
+                )
+            )
         parts = [
             p
             for p in msg.walk()
@@ -163,10 +168,10 @@ def parse(raw: bytes) -> Incoming:
         got = []
         for part in parts:
             if (part.get("Content-Transfer-Encoding") or "").strip().lower() != "base64":
-                raise FormatError("the mail's attachment is not in base64")
+                raise FormatError(_("the mail's attachment is not in base64"))
             payload = part.get_payload()
             if not isinstance(payload, str):
-                raise FormatError("the mail's attachment is malformed")
+                raise FormatError(_("the mail's attachment is malformed"))
             data = binascii.a2b_base64(payload.encode("ascii", "strict"))
             got.append((str(part.get_filename() or ""), data))
         sender = email.utils.parseaddr(str(msg.get("From", "")))[1]
@@ -174,4 +179,4 @@ def parse(raw: bytes) -> Incoming:
     except FormatError:
         raise
     except (ValueError, TypeError, LookupError, binascii.Error, UnicodeError) as exc:
-        raise FormatError("the mail is not a well-formed securemsg mail") from exc
+        raise FormatError(_("the mail is not a well-formed securemsg mail")) from exc

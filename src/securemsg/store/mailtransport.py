@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from securemsg.errors import MailError, MailTLSError
+from securemsg.i18n import _
 from securemsg.store import maillayout
 from securemsg.store.mailaccounts import DONE_KEYWORD, TLS, Account
 
@@ -36,7 +37,8 @@ def tls_context(account: Account) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=account.ca_file)
     except (OSError, ssl.SSLError) as exc:
         raise MailError(
-            f"cannot read the CA file {account.ca_file}", hint="check the account's --ca-file"
+            _("cannot read the CA file {ca_file}").format(ca_file=account.ca_file),
+            hint=_("check the account's --ca-file"),
         ) from exc
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     return ctx
@@ -48,26 +50,32 @@ def _errors(what: str, host: str, port: int) -> Iterator[None]:
         yield
     except ssl.SSLCertVerificationError as exc:
         raise MailTLSError(
-            f"{what} {host}:{port}: its TLS certificate does not verify "
-            f"({exc.verify_message or exc.reason})",
-            hint="check the host name; for a private authority, give the account its "
-            "certificate with --ca-file",
+            _("{what} {host}:{port}: its TLS certificate does not verify ({value})").format(
+                what=what, host=host, port=port, value=exc.verify_message or exc.reason
+            ),
+            hint=_(
+                "check the host name; for a private authority, give the account its "
+                "certificate with --ca-file"
+            ),
         ) from exc
     except ssl.SSLError as exc:
         raise MailTLSError(
-            f"{what} {host}:{port}: TLS failed ({exc.reason})",
-            hint="check the port and the TLS mode (--imap-tls/--smtp-tls implicit or starttls)",
+            _("{what} {host}:{port}: TLS failed ({reason})").format(
+                what=what, host=host, port=port, reason=exc.reason
+            ),
+            hint=_("check the port and the TLS mode (--imap-tls/--smtp-tls implicit or starttls)"),
         ) from exc
     except smtplib.SMTPAuthenticationError as exc:
         raise MailError(
-            f"{what} {host}:{port} refused the login", hint="check the login and password"
+            _("{what} {host}:{port} refused the login").format(what=what, host=host, port=port),
+            hint=_("check the login and password"),
         ) from exc
     except imaplib.IMAP4.error as exc:
         raise MailError(f"{what} {host}:{port}: {_short(exc)}") from exc
     except (smtplib.SMTPException, OSError, EOFError) as exc:
         raise MailError(
             f"{what} {host}:{port}: {_short(exc)}",
-            hint="check the host, the port and the network",
+            hint=_("check the host, the port and the network"),
         ) from exc
 
 
@@ -84,7 +92,7 @@ class Smtp:
         self.account = account
         host, port = account.smtp_host, account.smtp_port
         ctx = tls_context(account)
-        with _errors("the SMTP server", host, port):
+        with _errors(_("the SMTP server"), host, port):
             if account.smtp_tls is TLS.IMPLICIT:
                 self.conn: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=ctx)
                 self.conn.ehlo()
@@ -94,9 +102,11 @@ class Smtp:
                 if not self.conn.has_extn("starttls"):
                     self.conn.close()
                     raise MailTLSError(
-                        f"the SMTP server {host}:{port} offers no STARTTLS: "
-                        "the password is never sent in clear",
-                        hint="use the server's TLS port, or --smtp-tls implicit",
+                        _(
+                            "the SMTP server {host}:{port} offers no STARTTLS: "
+                            "the password is never sent in clear"
+                        ).format(host=host, port=port),
+                        hint=_("use the server's TLS port, or --smtp-tls implicit"),
                     )
                 self.conn.starttls(context=ctx)
                 self.conn.ehlo()
@@ -110,22 +120,34 @@ class Smtp:
     def send(self, to: str, mail: maillayout.Outgoing, body: Path) -> None:
         """One mail to ``to``: its attachment streamed from ``body``."""
         a = self.account
-        with _errors("the SMTP server", a.smtp_host, a.smtp_port):
+        with _errors(_("the SMTP server"), a.smtp_host, a.smtp_port):
             opts = [f"SIZE={mail.size}"] if self.conn.has_extn("size") else []
             code, resp = self.conn.mail(a.address, opts)
             if code != 250:
-                raise MailError(f"the SMTP server refused the sender: {code} {_text(resp)}")
+                raise MailError(
+                    _("the SMTP server refused the sender: {code} {resp}").format(
+                        code=code, resp=_text(resp)
+                    )
+                )
             code, resp = self.conn.rcpt(to)
             if code not in (250, 251):
                 self.conn.rset()
-                raise MailError(f"the SMTP server refused the recipient {to}: {code} {_text(resp)}")
+                raise MailError(
+                    _("the SMTP server refused the recipient {to}: {code} {resp}").format(
+                        to=to, code=code, resp=_text(resp)
+                    )
+                )
             self.conn.putcmd("data")
             code, resp = self.conn.getreply()
             if code != 354:
-                raise MailError(f"the SMTP server refused the mail: {code} {_text(resp)}")
+                raise MailError(
+                    _("the SMTP server refused the mail: {code} {resp}").format(
+                        code=code, resp=_text(resp)
+                    )
+                )
             sock = self.conn.sock
             if sock is None:
-                raise MailError("the SMTP connection closed")
+                raise MailError(_("the SMTP connection closed"))
             sock.sendall(mail.head)
             with body.open("rb") as fh:
                 for piece in maillayout.base64_lines(fh):
@@ -133,15 +155,19 @@ class Smtp:
             sock.sendall(mail.tail + b".\r\n")
             code, resp = self.conn.getreply()
             if code != 250:
-                raise MailError(f"the SMTP server did not take the mail: {code} {_text(resp)}")
+                raise MailError(
+                    _("the SMTP server did not take the mail: {code} {resp}").format(
+                        code=code, resp=_text(resp)
+                    )
+                )
 
     def send_bytes(self, to: str, raw: bytes) -> None:
         """One small mail (receipts, notices), whole."""
         a = self.account
-        with _errors("the SMTP server", a.smtp_host, a.smtp_port):
+        with _errors(_("the SMTP server"), a.smtp_host, a.smtp_port):
             refused = self.conn.sendmail(a.address, [to], raw)
             if refused:
-                raise MailError(f"the SMTP server refused the recipient {to}")
+                raise MailError(_("the SMTP server refused the recipient {to}").format(to=to))
 
     def close(self) -> None:
         with contextlib.suppress(smtplib.SMTPException, OSError):
@@ -169,7 +195,7 @@ class Imap:
         self.account = account
         host, port = account.imap_host, account.imap_port
         ctx = tls_context(account)
-        with _errors("the IMAP server", host, port):
+        with _errors(_("the IMAP server"), host, port):
             if account.imap_tls is TLS.IMPLICIT:
                 self.conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
                     host, port, ssl_context=ctx, timeout=TIMEOUT
@@ -179,9 +205,11 @@ class Imap:
                 if "STARTTLS" not in self.conn.capabilities:
                     self.conn.shutdown()
                     raise MailTLSError(
-                        f"the IMAP server {host}:{port} offers no STARTTLS: "
-                        "the password is never sent in clear",
-                        hint="use the server's TLS port, or --imap-tls implicit",
+                        _(
+                            "the IMAP server {host}:{port} offers no STARTTLS: "
+                            "the password is never sent in clear"
+                        ).format(host=host, port=port),
+                        hint=_("use the server's TLS port, or --imap-tls implicit"),
                     )
                 self.conn.starttls(ssl_context=ctx)
             self.conn.login(account.login, account.password)
@@ -192,18 +220,20 @@ class Imap:
 
     def _check(self, typ: str, data: Sequence[object], what: str) -> Sequence[object]:
         if typ != "OK":
-            raise MailError(f"the IMAP server refused {what}: {data!r:.200}")
+            raise MailError(
+                _("the IMAP server refused {what}: {data!r:.200}").format(what=what, data=data)
+            )
         return data
 
     def select(self, folder: str) -> int:
         """Select ``folder`` (read-write); its UIDVALIDITY."""
         a = self.account
-        with _errors("the IMAP server", a.imap_host, a.imap_port):
+        with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.select(_quote(folder))
-            self._check(typ, data, f"the folder {folder}")
+            self._check(typ, data, _("the folder {folder}").format(folder=folder))
             _typ, v = self.conn.response("UIDVALIDITY")
             if not v or v[0] is None:
-                raise MailError("the IMAP server gave no UIDVALIDITY")
+                raise MailError(_("the IMAP server gave no UIDVALIDITY"))
             return int(v[0])
 
     def securemsg_uids(self, unflagged_only: bool) -> list[int]:
@@ -211,18 +241,18 @@ class Imap:
         crit = ["HEADER", maillayout.HEADER, '""']
         if unflagged_only:
             crit += ["UNKEYWORD", DONE_KEYWORD]
-        with _errors("the IMAP server", a.imap_host, a.imap_port):
+        with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.uid("SEARCH", *crit)
-            self._check(typ, list(data), "the search")
+            self._check(typ, list(data), _("the search"))
             first = data[0] if data else b""
             return sorted(int(u) for u in (first or b"").split())
 
     def sizes(self, uids: list[int]) -> dict[int, int]:
         a = self.account
         out: dict[int, int] = {}
-        with _errors("the IMAP server", a.imap_host, a.imap_port):
+        with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.uid("FETCH", _set(uids), "(UID RFC822.SIZE)")
-            self._check(typ, list(data), "the fetch")
+            self._check(typ, list(data), _("the fetch"))
             for item in data:
                 line = item[0] if isinstance(item, tuple) else item
                 if not isinstance(line, bytes):
@@ -241,9 +271,9 @@ class Imap:
         """The whole mails (BODY.PEEK[]: no flag changes)."""
         a = self.account
         out: dict[int, bytes] = {}
-        with _errors("the IMAP server", a.imap_host, a.imap_port):
+        with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.uid("FETCH", _set(uids), "(UID BODY.PEEK[])")
-            self._check(typ, list(data), "the fetch")
+            self._check(typ, list(data), _("the fetch"))
             for item in data:
                 if isinstance(item, tuple) and len(item) == 2:
                     m = re.search(rb"UID (\d+)", item[0])
@@ -255,18 +285,18 @@ class Imap:
         """Mark mails finished: the keyword, and moved to ``folder`` if given."""
         a = self.account
         uid = _set(uids)
-        with _errors("the IMAP server", a.imap_host, a.imap_port):
+        with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.uid("STORE", uid, "+FLAGS.SILENT", f"({DONE_KEYWORD})")
-            self._check(typ, list(data), "the flag")
+            self._check(typ, list(data), _("the flag"))
             if folder is None:
                 return
             self.conn.create(_quote(folder))  # exists already: a NO, ignored
             if "MOVE" in self.caps:
                 typ, data = self.conn.uid("MOVE", uid, _quote(folder))
-                self._check(typ, list(data), "the move")
+                self._check(typ, list(data), _("the move"))
                 return
             typ, data = self.conn.uid("COPY", uid, _quote(folder))
-            self._check(typ, list(data), "the copy")
+            self._check(typ, list(data), _("the copy"))
             if "UIDPLUS" in self.caps:  # never expunge another mail
                 self.conn.uid("STORE", uid, "+FLAGS.SILENT", "(\\Deleted)")
                 self.conn.uid("EXPUNGE", uid)
@@ -288,5 +318,7 @@ def _set(uids: list[int]) -> str:
 
 def _quote(folder: str) -> str:
     if any(c in folder for c in '"\\\r\n') or not folder:
-        raise MailError(f"{folder!r} is not a folder name this program sends")
+        raise MailError(
+            _("{folder!r} is not a folder name this program sends").format(folder=folder)
+        )
     return f'"{folder}"'

@@ -27,12 +27,13 @@ from securemsg.core.letter.limits import MAX_ENVELOPE
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.proofs import EnvelopeHasher, Receipt
 from securemsg.errors import FormatError, Replayed
+from securemsg.i18n import _
 from securemsg.store.mailbox import LetterRow, Mailbox
 from securemsg.store.pipeline import TeeAhead
 
 
 def _too_large() -> FormatError:
-    return FormatError("the letter file is absurdly large")
+    return FormatError(_("the letter file is absurdly large"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +88,10 @@ def _commit(
         if existing is not None:
             if existing.envelope_digest != digest or existing.receipt is None:
                 raise Replayed(
-                    f"letter {m.id_hex} was already received with different content",
-                    hint="a replayed or altered copy; the first one is kept",
+                    _("letter {id_hex} was already received with different content").format(
+                        id_hex=m.id_hex
+                    ),
+                    hint=_("a replayed or altered copy; the first one is kept"),
                 )
             return Accepted(m, author, Receipt.verify(existing.receipt, box.card), True, domains)
         final = box.place(tmp, "in", m.id_hex)  # committed below, or removed

@@ -21,6 +21,7 @@ from securemsg.core.letter import compose
 from securemsg.core.letter.container import padded_size
 from securemsg.core.letter.proofs import EnvelopeHasher
 from securemsg.errors import ConflictError, SecureMsgError, UsageError
+from securemsg.i18n import _
 from securemsg.store import drop as dropfolder
 from securemsg.store.checked import Unsafe
 from securemsg.store.dirfd import Dir
@@ -71,7 +72,7 @@ class Folders:
                     dropfolder.make_mine(self._root, box.card.fingerprint).close()
             else:
                 if dest.out_dir is None:
-                    raise ValueError("a destination needs a folder or a drop folder")
+                    raise ValueError(_("a destination needs a folder or a drop folder"))
                 out = self._keep(_open_own(dest.out_dir))
                 self._dirs = [out for _card in self._cards]
             self.sent = self._keep(_open_own(box.temp_dir("sent")))
@@ -103,7 +104,8 @@ class Folders:
             return dropfolder.folder_error(exc, self.dest.drop)
         why = os.strerror(exc.error.errno or 0) if exc.error is not None else "not usable"
         return SecureMsgError(
-            f"cannot write to {exc.path}: {why}", hint="check that you may write to it"
+            _("cannot write to {path}: {why}").format(path=exc.path, why=why),
+            hint=_("check that you may write to it"),
         )
 
     def close(self) -> None:
@@ -123,7 +125,7 @@ def _open_own(path: Path) -> Dir:
     try:
         return Dir.open(path)
     except Unsafe as exc:
-        raise UsageError(f"{path} is not a folder") from exc
+        raise UsageError(_("{path} is not a folder").format(path=path)) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +259,7 @@ def write(
         for k, (card, _domains) in enumerate(recipients):
             d, name = folders.folder(k), folders.dest.name(card.fingerprint, m.id_hex)
             if d.exists(name):
-                raise UsageError(f"{d.path / name} already exists")
+                raise UsageError(_("{value} already exists").format(value=d.path / name))
             dirs.append(d)
             names.append(name)
         all_domains = frozenset(i.domain for i in m.items)
@@ -277,7 +279,7 @@ def write(
         (sent, dtmp), ddigest = temps[-1], digests[-1]
         with box.transaction():
             if box.get(m.id_hex, "sent") is not None:
-                raise UsageError("message id collision")  # 128 random bits: never in practice
+                raise UsageError(_("message id collision"))  # 128 random bits: never in practice
             double = box.place(sent.path / dtmp, "sent", m.id_hex)
             path = str(double.relative_to(box.home.path))
             everything = [d.value for d in all_domains]
@@ -291,8 +293,10 @@ def write(
                 d.place_new(tmp, name)  # never over a file that appeared meanwhile
             except FileExistsError as exc:
                 raise ConflictError(
-                    f"{d.path / name} appeared while the letter was written; it was left as it is",
-                    hint="the double is kept: see `securemsg sent`, and send the letter again",
+                    _("{value} appeared while the letter was written; it was left as it is").format(
+                        value=d.path / name
+                    ),
+                    hint=_("the double is kept: see `securemsg sent`, and send the letter again"),
                 ) from exc
             d.fsync()
     finally:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from securemsg.errors import NoSpaceError
+from securemsg.i18n import _
 from securemsg.store.dirfd import Dir
 from securemsg.store.fs import PRIVATE_FILE, SHARED_FILE, file_mode_in
 
@@ -30,10 +31,17 @@ _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def no_space(directory: Path | None, exc: OSError) -> NoSpaceError:
-    where = f" in {directory}" if directory is not None else ""
+    strerror = os.strerror(exc.errno or 0)
+    message = (
+        _("not enough space in {directory} for the letter ({strerror})").format(
+            directory=directory, strerror=strerror
+        )
+        if directory is not None
+        else _("not enough space for the letter ({strerror})").format(strerror=strerror)
+    )
     return NoSpaceError(
-        f"not enough space{where} for the letter ({os.strerror(exc.errno or 0)})",
-        hint="free some space there (or send to another folder), then send again",
+        message,
+        hint=_("free some space there (or send to another folder), then send again"),
     )
 
 

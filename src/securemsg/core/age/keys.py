@@ -16,6 +16,7 @@ from nacl.bindings import crypto_scalarmult_base
 
 from securemsg.core.x25519_point import is_low_order
 from securemsg.errors import KeyFormatError
+from securemsg.i18n import _
 
 from .hazmat import bech32
 
@@ -34,18 +35,18 @@ class X25519Recipient:
 
     def __post_init__(self) -> None:
         if not isinstance(self.public_key, bytes) or len(self.public_key) != KEY_SIZE:
-            raise KeyFormatError("an X25519 recipient is 32 bytes")
+            raise KeyFormatError(_("an X25519 recipient is 32 bytes"))
         if _is_low_order(self.public_key):
-            raise KeyFormatError("the X25519 recipient is a point of small order")
+            raise KeyFormatError(_("the X25519 recipient is a point of small order"))
 
     @classmethod
     def parse(cls, text: str) -> X25519Recipient:
         try:
             hrp, data = bech32.decode(text)
         except bech32.Bech32Error as exc:
-            raise KeyFormatError(f"malformed age recipient: {exc}") from exc
+            raise KeyFormatError(_("malformed age recipient: {exc}").format(exc=exc)) from exc
         if hrp != RECIPIENT_HRP:
-            raise KeyFormatError("not an age X25519 recipient (expected 'age1...')")
+            raise KeyFormatError(_("not an age X25519 recipient (expected 'age1...')"))
         return cls(data)
 
     @classmethod
@@ -76,7 +77,7 @@ class X25519Identity:
 
     def __post_init__(self) -> None:
         if not isinstance(self.secret_key, bytes) or len(self.secret_key) != KEY_SIZE:
-            raise KeyFormatError("an X25519 identity is 32 bytes")
+            raise KeyFormatError(_("an X25519 identity is 32 bytes"))
 
     @classmethod
     def generate(cls, rng: Callable[[int], bytes] = nacl.utils.random) -> X25519Identity:
@@ -88,9 +89,9 @@ class X25519Identity:
             hrp, data = bech32.decode(text)
         except bech32.Bech32Error as exc:
             # Never echo the input: it may be (most of) a secret key.
-            raise KeyFormatError(f"malformed age identity: {exc}") from None
+            raise KeyFormatError(_("malformed age identity: {exc}").format(exc=exc)) from None
         if hrp != IDENTITY_HRP:
-            raise KeyFormatError("not an age X25519 identity (expected 'AGE-SECRET-KEY-1...')")
+            raise KeyFormatError(_("not an age X25519 identity (expected 'AGE-SECRET-KEY-1...')"))
         return cls(data)
 
     @classmethod
@@ -118,7 +119,7 @@ _SCRYPT_MAX_WORK_FACTOR = 22
 
 def _check_passphrase(passphrase: bytes) -> None:
     if not isinstance(passphrase, bytes) or not passphrase:
-        raise KeyFormatError("a passphrase is a non-empty byte string (UTF-8)")
+        raise KeyFormatError(_("a passphrase is a non-empty byte string (UTF-8)"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,11 @@ class ScryptRecipient:
         if type(self.work_factor) is not int or not (
             1 <= self.work_factor <= _SCRYPT_MAX_WORK_FACTOR
         ):
-            raise KeyFormatError(f"the scrypt work factor is 1..{_SCRYPT_MAX_WORK_FACTOR}")
+            raise KeyFormatError(
+                _("the scrypt work factor is 1..{SCRYPT_MAX_WORK_FACTOR}").format(
+                    SCRYPT_MAX_WORK_FACTOR=_SCRYPT_MAX_WORK_FACTOR
+                )
+            )
 
     def __repr__(self) -> str:
         return f"ScryptRecipient(<REDACTED>, work_factor={self.work_factor})"
@@ -153,7 +158,11 @@ class ScryptIdentity:
         if type(self.max_work_factor) is not int or not (
             1 <= self.max_work_factor <= _SCRYPT_MAX_WORK_FACTOR
         ):
-            raise KeyFormatError(f"the scrypt work factor is 1..{_SCRYPT_MAX_WORK_FACTOR}")
+            raise KeyFormatError(
+                _("the scrypt work factor is 1..{SCRYPT_MAX_WORK_FACTOR}").format(
+                    SCRYPT_MAX_WORK_FACTOR=_SCRYPT_MAX_WORK_FACTOR
+                )
+            )
 
     def __repr__(self) -> str:
         return f"ScryptIdentity(<REDACTED>, max_work_factor={self.max_work_factor})"

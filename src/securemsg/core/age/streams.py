@@ -17,6 +17,8 @@ from typing import BinaryIO
 
 import nacl.utils
 
+from securemsg.i18n import _
+
 from .hazmat.file import (
     build_header,
     decrypt_payload,
@@ -50,7 +52,7 @@ class EncryptingWriter:
 
     def write(self, data: bytes | bytearray | memoryview, /) -> int:
         if self._enc is None:
-            raise ValueError("write to a closed EncryptingWriter")
+            raise ValueError(_("write to a closed EncryptingWriter"))
         if sealed := self._enc.feed(data):
             self._out.write(sealed)
         self.written += len(data)

@@ -26,6 +26,7 @@ from securemsg.core.consent.statements import Objection, Revocation
 from securemsg.core.domains import Domain, Purpose, default_domains
 from securemsg.core.identity import Role
 from securemsg.errors import ConsentRefused
+from securemsg.i18n import _
 
 CLOCK_SKEW: Final = 300  # seconds of clock difference tolerated at both ends of a grant
 DELIVERY_GRACE: Final = 7 * 86400  # a letter sent in time may be received this much later
@@ -143,14 +144,20 @@ def check_consent(
     patient_fp = facts.patient_fp
     if patient_card is None or patient_fp is None:
         raise ConsentRefused(
-            "a letter about an identified patient needs the patient's card to check consent",
+            _("a letter about an identified patient needs the patient's card to check consent"),
             rule="no_consent",
-            hint="add the patient's card as a contact",
+            hint=_("add the patient's card as a contact"),
         )
     if patient_card.fingerprint != patient_fp or not patient_card.profile.role.is_patient:
         raise ConsentRefused(
-            f"the consent is signed by {patient_card.name} ({short_fp(patient_card.fingerprint)}), "
-            f"who is not the patient of this letter ({short_fp(patient_fp)})",
+            _(
+                "the consent is signed by {name} ({fingerprint}), who is not the patient "
+                "of this letter ({patient_fp})"
+            ).format(
+                name=patient_card.name,
+                fingerprint=short_fp(patient_card.fingerprint),
+                patient_fp=short_fp(patient_fp),
+            ),
             rule="signer_not_patient",
             party=patient_card.fingerprint,
         )
@@ -160,11 +167,12 @@ def check_consent(
     if facts.basis is Basis.EMERGENCY:
         if facts.purpose is not Purpose.EMERGENCY_REPORT:
             raise ConsentRefused(
-                "only an emergency report may travel on the emergency basis, "
-                f"not a {facts.purpose}",
+                _(
+                    "only an emergency report may travel on the emergency basis, not a {purpose}"
+                ).format(purpose=facts.purpose),
                 rule="purpose_not_allowed",
                 party=facts.sender_fp,
-                hint="ask the patient for a consent grant",
+                hint=_("ask the patient for a consent grant"),
             )
         for d in facts.disclosures:
             _check_objections(d, patient_fp, objections)
@@ -173,10 +181,10 @@ def check_consent(
 
     if consent is None:
         raise ConsentRefused(
-            "this letter names the patient but carries no consent signed by the patient",
+            _("this letter names the patient but carries no consent signed by the patient"),
             rule="no_consent",
             party=patient_fp,
-            hint="ask the patient for a grant: securemsg consent grant (on the patient's side)",
+            hint=_("ask the patient for a grant: securemsg consent grant (on the patient's side)"),
         )
     if isinstance(consent, Grant) and _grant_of(consent, patient_card):
         grant = consent  # verified against this card (Grant.verify or Grant.sign)
@@ -187,55 +195,71 @@ def check_consent(
     for rev in revocations:
         if rev.grant_id == grant.id and rev.patient_fp == patient_fp:
             raise ConsentRefused(
-                f"the patient revoked this consent (grant {grant.id_hex[:12]}) on "
-                f"{iso_time(rev.date)}",
+                _("the patient revoked this consent (grant {id_hex}) on {date}").format(
+                    id_hex=grant.id_hex[:12], date=iso_time(rev.date)
+                ),
                 rule="revoked",
                 party=patient_fp,
-                hint="ask the patient for a new consent",
+                hint=_("ask the patient for a new consent"),
             )
     for instant in (facts.date, now):
         if instant < grant.issued_at - CLOCK_SKEW:
             raise ConsentRefused(
-                f"the consent is not valid yet: it starts on {iso_time(grant.issued_at)}",
+                _("the consent is not valid yet: it starts on {issued_at}").format(
+                    issued_at=iso_time(grant.issued_at)
+                ),
                 rule="not_yet_valid",
                 party=patient_fp,
-                hint="check the computer's clock, or wait",
+                hint=_("check the computer's clock, or wait"),
             )
     if facts.date > grant.not_after + CLOCK_SKEW or now > grant.not_after + DELIVERY_GRACE:
         raise ConsentRefused(
-            f"the consent expired on {iso_time(grant.not_after)}",
+            _("the consent expired on {not_after}").format(not_after=iso_time(grant.not_after)),
             rule="expired",
             party=patient_fp,
-            hint="ask the patient for a new consent",
+            hint=_("ask the patient for a new consent"),
         )
     if grant.letter_digest is not None:
         raise ConsentRefused(
-            "the consent is bound only to the Markdown text of a letter, which does not cover "
-            "its attachments nor its recipients; such consents are no longer accepted",
+            _(
+                "the consent is bound only to the Markdown text of a letter, which does "
+                "not cover its attachments nor its recipients; such consents are no "
+                "longer accepted"
+            ),
             rule="bound_to_source_only",
             party=patient_fp,
-            hint="ask the patient to review the prepared letter and sign for it "
-            "(securemsg consent grant --draft)",
+            hint=_(
+                "ask the patient to review the prepared letter and sign for it "
+                "(securemsg consent grant --draft)"
+            ),
         )
     if grant.commitment is not None and grant.commitment != facts.letter_commitment:
         raise ConsentRefused(
-            "the consent is bound to one prepared letter, and this letter's items or "
-            "recipients are not the ones the patient reviewed and signed for",
+            _(
+                "the consent is bound to one prepared letter, and this letter's items or "
+                "recipients are not the ones the patient reviewed and signed for"
+            ),
             rule="bound_letter_mismatch",
             party=patient_fp,
-            hint="send exactly the prepared draft the patient signed for "
-            "(securemsg send --draft DRAFT --consent GRANT)",
+            hint=_(
+                "send exactly the prepared draft the patient signed for (securemsg send "
+                "--draft DRAFT --consent GRANT)"
+            ),
         )
     if facts.sender_fp != grant.sender_fp:
         raise ConsentRefused(
-            f"the consent lets only the practitioner with key {short_fp(grant.sender_fp)} send; "
-            f"this letter is from key {short_fp(facts.sender_fp)}",
+            _(
+                "the consent lets only the practitioner with key {sender_fp} send; this "
+                "letter is from key {sender_fp2}"
+            ).format(sender_fp=short_fp(grant.sender_fp), sender_fp2=short_fp(facts.sender_fp)),
             rule="sender_not_allowed",
             party=facts.sender_fp,
         )
     if facts.purpose is not grant.purpose:
         raise ConsentRefused(
-            f"the consent is for a {grant.purpose}, not a {facts.purpose}",
+            _("the consent is for a {purpose}, not a {purpose2}").format(
+                purpose=grant.purpose, purpose2=facts.purpose
+            ),
             rule="purpose_not_allowed",
             party=facts.sender_fp,
         )
@@ -247,23 +271,27 @@ def check_consent(
             any(r.matches(d.recipient_fp, role) for r in grant.recipients) for role in d.roles
         ):
             raise ConsentRefused(
-                f"the consent does not allow informing {d.who()}",
+                _("the consent does not allow informing {who}").format(who=d.who()),
                 rule="recipient_not_allowed",
                 party=d.recipient_fp,
             )
         excluded = d.domains & grant.exclude
         if excluded:
             raise ConsentRefused(
-                f"the patient excluded {domain_names(excluded)} information, which this letter "
-                f"discloses to {d.who()}",
+                _(
+                    "the patient excluded {excluded} information, which this letter "
+                    "discloses to {who}"
+                ).format(excluded=domain_names(excluded), who=d.who()),
                 rule="domain_excluded",
                 party=d.recipient_fp,
             )
         missing = d.domains - grant.domains
         if missing:
             raise ConsentRefused(
-                f"the consent does not grant {domain_names(missing)} information, which this "
-                f"letter discloses to {d.who()}",
+                _(
+                    "the consent does not grant {missing} information, which this letter "
+                    "discloses to {who}"
+                ).format(missing=domain_names(missing), who=d.who()),
                 rule="domain_not_granted",
                 party=d.recipient_fp,
             )
@@ -295,8 +323,10 @@ def _check_objections(d: Disclosure, patient_fp: str, objections: list[Objection
                 else f"any {o.target.role}"
             )
             raise ConsentRefused(
-                f"the patient objected on {iso_time(o.date)} to informing {target}; "
-                f"{d.who()} may not receive this letter",
+                _(
+                    "the patient objected on {date} to informing {target}; {who} may not "
+                    "receive this letter"
+                ).format(date=iso_time(o.date), target=target, who=d.who()),
                 rule="recipient_objected",
                 party=d.recipient_fp,
             )
@@ -310,10 +340,18 @@ def _check_roles(facts: LetterFacts, grant: Grant | None, patient_fp: str | None
         outside = d.domains - d.role_domains()
         if outside:
             role = next(r for r in d.roles if outside - default_domains(r))
-            stated = "" if role is d.recipient_role else ", as the letter states it"
+            if role is d.recipient_role:
+                text = _(
+                    "{who} may not receive {outside} information: it is outside the domain "
+                    "of a {role}"
+                )
+            else:
+                text = _(
+                    "{who} may not receive {outside} information: it is outside the domain "
+                    "of a {role}, as the letter states it"
+                )
             raise ConsentRefused(
-                f"{d.who()} may not receive {domain_names(outside)} information: it is outside the "
-                f"domain of a {role}{stated}",
+                text.format(who=d.who(), outside=domain_names(outside), role=role),
                 rule="domain_not_for_role",
                 party=d.recipient_fp,
             )

@@ -18,6 +18,7 @@ from securemsg.core.domains import ALL_DOMAINS, Domain, sorted_domains
 from securemsg.core.fingerprint import FINGERPRINT_BYTES
 from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue, SignatureError
+from securemsg.i18n import _
 
 Rng = Callable[[int], bytes]
 
@@ -53,20 +54,20 @@ class Recipient:
 
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.fp, self.role, self.rpps)) != 1:
-            raise InvalidValue("a recipient is either a fingerprint, a role or an RPPS number")
+            raise InvalidValue(_("a recipient is either a fingerprint, a role or an RPPS number"))
         if self.fp is not None:
             check_fp_hex(self.fp, "recipient fingerprint")
         if self.rpps is not None:
             names.check_rpps(self.rpps)
             if self.name is None:
-                raise InvalidValue("an objection by RPPS number names the practitioner too")
+                raise InvalidValue(_("an objection by RPPS number names the practitioner too"))
             object.__setattr__(self, "name", names.clean_text(self.name, "practitioner's name"))
         elif self.name is not None:
-            raise InvalidValue("only a recipient by RPPS number carries a name")
+            raise InvalidValue(_("only a recipient by RPPS number carries a name"))
         if self.role is Role.PATIENT:
             raise InvalidValue(
-                "a consent names practitioners, not patients",
-                hint="the patient always receives letters about themselves",
+                _("a consent names practitioners, not patients"),
+                hint=_("the patient always receives letters about themselves"),
             )
 
     def matches(self, fp: str, role: Role, rpps: str | None = None) -> bool:
@@ -92,18 +93,26 @@ class Recipient:
             except InvalidValue as exc:
                 raise FormatError(f"{what}: {exc}") from exc
         if not isinstance(value, dict) or len(value) != 1:
-            raise FormatError(f"{what}: a recipient is a map with one field, fp or role")
+            raise FormatError(
+                _("{what}: a recipient is a map with one field, fp or role").format(what=what)
+            )
         if "fp" in value:
             return cls(fp=signed.Fields(value, what, (), ("fp",)).fp("fp"))
         if "role" in value and isinstance(value["role"], str):
             try:
                 role = Role(value["role"])
             except ValueError as exc:
-                raise FormatError(f"{what}: unknown role {value['role'][:40]!r}") from exc
+                raise FormatError(
+                    _("{what}: unknown role {value!r}").format(what=what, value=value["role"][:40])
+                ) from exc
             if role is Role.PATIENT:
-                raise FormatError(f"{what}: the patient role cannot be a recipient")
+                raise FormatError(
+                    _("{what}: the patient role cannot be a recipient").format(what=what)
+                )
             return cls(role=role)
-        raise FormatError(f"{what}: a recipient is a map with one field, fp or role")
+        raise FormatError(
+            _("{what}: a recipient is a map with one field, fp or role").format(what=what)
+        )
 
     def sort_key(self) -> tuple[int, str]:
         if self.fp is not None:
@@ -114,11 +123,13 @@ class Recipient:
 
     def describe(self, lookup: Callable[[str], str | None] | None = None) -> str:
         if self.rpps is not None:
-            return f"{self.name} (RPPS {self.rpps})"
+            return _("{name} (RPPS {rpps})").format(name=self.name, rpps=self.rpps)
         if self.fp is None:
-            return f"any {self.role}"
+            return _("any {role}").format(role=self.role)
         name = lookup(self.fp) if lookup else None
-        return f"{name} ({short_fp(self.fp)})" if name else f"the holder of key {short_fp(self.fp)}"
+        if name:
+            return _("{name} ({fingerprint})").format(name=name, fingerprint=short_fp(self.fp))
+        return _("the holder of key {fingerprint}").format(fingerprint=short_fp(self.fp))
 
 
 MAX_NAME = 200  # characters of a practitioner's name in an objection by RPPS
@@ -127,26 +138,36 @@ MAX_NAME = 200  # characters of a practitioner's name in an objection by RPPS
 # -- shared parsing helpers ---------------------------------------------------
 def check_fp_hex(fp: str, what: str) -> None:
     if len(fp) != 2 * FINGERPRINT_BYTES or any(c not in "0123456789abcdef" for c in fp):
-        raise InvalidValue(f"{what} must be {2 * FINGERPRINT_BYTES} lower-case hex digits")
+        raise InvalidValue(
+            _("{what} must be {value} lower-case hex digits").format(
+                what=what, value=2 * FINGERPRINT_BYTES
+            )
+        )
 
 
 def read_domains(value: Any, what: str) -> frozenset[Domain]:
     if not isinstance(value, list) or len(value) > len(ALL_DOMAINS):
-        raise FormatError(f"{what}: must be a list of care domains")
+        raise FormatError(_("{what}: must be a list of care domains").format(what=what))
     try:
         out = [Domain(v) for v in value if isinstance(v, str)]
     except ValueError as exc:
-        raise FormatError(f"{what}: unknown care domain") from exc
+        raise FormatError(_("{what}: unknown care domain").format(what=what)) from exc
     if len(out) != len(value) or out != sorted_domains(frozenset(out)):
-        raise FormatError(f"{what}: care domains must be distinct text, in the table's order")
+        raise FormatError(
+            _("{what}: care domains must be distinct text, in the table's order").format(what=what)
+        )
     return frozenset(out)
 
 
 # -- the three signed objects ---------------------------------------------------
 def _not_the_patient(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> ConsentRefused:
     return ConsentRefused(
-        f"{kind.what}: signed by key {short_fp(kid.hex())}, not by the patient "
-        f"{signer.name} ({short_fp(signer.fingerprint)})",
+        _("{what}: signed by key {short_fp}, not by the patient {name} ({fingerprint})").format(
+            what=kind.what,
+            short_fp=short_fp(kid.hex()),
+            name=signer.name,
+            fingerprint=short_fp(signer.fingerprint),
+        ),
         rule="signer_not_patient",
         party=kid.hex(),
     )
@@ -193,10 +214,11 @@ def peek(data: bytes) -> tuple[str, str]:
     kind = KINDS.get(obj.object_type)
     if kind is None:
         raise ConsentRefused(
-            f"this is a {cose.describe_type(obj.object_type)}, not a consent grant, "
-            "revocation or objection",
+            _("this is a {object_type}, not a consent grant, revocation or objection").format(
+                object_type=cose.describe_type(obj.object_type)
+            ),
             rule="bad_signature",
-            hint="check that you passed the right file",
+            hint=_("check that you passed the right file"),
         )
     try:
         return kind, signed.signer_fp(obj, what)
@@ -216,8 +238,9 @@ def read_signed(data: bytes, patient_card: Card, kind: signed.Kind) -> signed.Fi
         raise ConsentRefused(exc.message, rule="malformed", hint=exc.hint) from exc
     if not patient_card.profile.role.is_patient:
         raise ConsentRefused(
-            f"{what}: {patient_card.name} is a {patient_card.profile.role}, not a patient; "
-            "only a patient signs consent",
+            _("{what}: {name} is a {role}, not a patient; only a patient signs consent").format(
+                what=what, name=patient_card.name, role=patient_card.profile.role
+            ),
             rule="signer_not_patient",
             party=patient_card.fingerprint,
         )
@@ -226,7 +249,7 @@ def read_signed(data: bytes, patient_card: Card, kind: signed.Kind) -> signed.Fi
         obj.check_signature(patient_card)
     except SignatureError as exc:
         raise ConsentRefused(
-            f"{what}: the patient's signature does not verify",
+            _("{what}: the patient's signature does not verify").format(what=what),
             rule="bad_signature",
             party=patient_card.fingerprint,
             hint=exc.hint,
@@ -246,20 +269,23 @@ def require_patient(card: Card, *, mine: bool) -> None:
     if card.profile.role.is_patient:
         return
     who = (
-        f"you are registered as a {card.profile.role} ({card.name})"
+        _("you are registered as a {role} ({name})")
         if mine
-        else f"this identity ({card.name}) is a {card.profile.role}"
-    )
+        else _("this identity ({name}) is a {role}")
+    ).format(role=card.profile.role, name=card.name)
     raise ConsentRefused(
-        f"only a patient can grant, revoke or object to consent; {who}",
+        _("only a patient can grant, revoke or object to consent; {who}").format(who=who),
         rule="not_a_patient",
         party=card.fingerprint,
-        hint=f"the patient {'does this' if mine else 'signs consent'} with their own "
-        "securemsg identity",
+        hint=(
+            _("the patient does this with their own securemsg identity")
+            if mine
+            else _("the patient signs consent with their own securemsg identity")
+        ),
     )
 
 
 def check_patient_signer(secret: KeyHolder, patient_card: Card) -> None:
     require_patient(patient_card, mine=False)
     if secret.sign_public != patient_card.sign_public:
-        raise InvalidValue("the private key does not match the patient's card")
+        raise InvalidValue(_("the private key does not match the patient's card"))

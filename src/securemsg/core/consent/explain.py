@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from securemsg.core.domains import Domain, sorted_domains
 from securemsg.core.fingerprint import format_fingerprint
 from securemsg.core.times import iso_time as iso_time  # re-exported: core.times.shown
+from securemsg.i18n import _
 
 if TYPE_CHECKING:  # a type only: the grant module uses these helpers
     from securemsg.core.consent.grant import Grant
@@ -29,33 +30,55 @@ def explain(grant: Grant, contacts_lookup: Callable[[str], str | None]) -> list[
     """What the grant allows, one plain sentence per line."""
     sender = contacts_lookup(grant.sender_fp)
     sender_text = (
-        f"{sender} ({short_fp(grant.sender_fp)})"
+        _("{name} ({fingerprint})").format(name=sender, fingerprint=short_fp(grant.sender_fp))
         if sender
-        else (f"the practitioner with key {short_fp(grant.sender_fp)}")
+        else _("the practitioner with key {fingerprint}").format(
+            fingerprint=short_fp(grant.sender_fp)
+        )
     )
     tos = [r.describe(contacts_lookup) for r in grant.recipients]
+    domains = domain_names(grant.domains)
     lines = [
-        f"{grant.patient_name} allows {sender_text} to send a {grant.purpose} about them "
-        f"to {_join(tos)}.",
-        f"Care domains allowed: {domain_names(grant.domains)}"
-        + (f"; never: {domain_names(grant.exclude)}." if grant.exclude else "."),
-        "Each recipient still receives only the domains of its own role "
-        "(a nurse: nursing and administrative; see the domain table).",
-        f"Valid from {iso_time(grant.issued_at)} until {iso_time(grant.not_after)}.",
+        _("{patient} allows {sender} to send a {purpose} about them to {recipients}.").format(
+            patient=grant.patient_name,
+            sender=sender_text,
+            purpose=grant.purpose,
+            recipients=_join(tos),
+        ),
+        (
+            _("Care domains allowed: {domains}; never: {excluded}.").format(
+                domains=domains, excluded=domain_names(grant.exclude)
+            )
+            if grant.exclude
+            else _("Care domains allowed: {domains}.").format(domains=domains)
+        ),
+        _(
+            "Each recipient still receives only the domains of its own role "
+            "(a nurse: nursing and administrative; see the domain table)."
+        ),
+        _("Valid from {start} until {end}.").format(
+            start=iso_time(grant.issued_at), end=iso_time(grant.not_after)
+        ),
     ]
     if grant.commitment is not None:
         lines.append(
-            "Only for the one prepared letter the patient reviewed, with exactly its items "
-            f"and recipients (letter commitment {grant.commitment.hex()[:16]}...)."
+            _(
+                "Only for the one prepared letter the patient reviewed, with exactly its items "
+                "and recipients (letter commitment {commitment}...)."
+            ).format(commitment=grant.commitment.hex()[:16])
         )
     if grant.letter_digest is not None:
         lines.append(
-            "Bound to a letter's Markdown source only (an older form that does not cover "
-            "attachments): no letter is accepted under it any more."
+            _(
+                "Bound to a letter's Markdown source only (an older form that does not cover "
+                "attachments): no letter is accepted under it any more."
+            )
         )
-    lines.append(f"Grant id: {grant.id_hex}.")
+    lines.append(_("Grant id: {id}.").format(id=grant.id_hex))
     return lines
 
 
 def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if len(items) == 1:
+        return items[0]
+    return _("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])

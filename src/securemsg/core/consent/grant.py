@@ -38,6 +38,7 @@ from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, sorted_domains
 from securemsg.core.identity import KeyHolder
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue
+from securemsg.i18n import _
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,25 +88,35 @@ class Grant(signed.Signed):
         check_patient_signer(secret, patient_card)
         check_fp_hex(sender_fp, "sender fingerprint")
         if sender_fp == patient_card.fingerprint:
-            raise InvalidValue("the sender of a letter is a practitioner, not the patient")
+            raise InvalidValue(_("the sender of a letter is a practitioner, not the patient"))
         excl = frozenset(exclude)
         doms = ALL_DOMAINS - excl if domains is None else frozenset(domains)
         if doms & excl:
             both = ", ".join(sorted_domains(doms & excl))
-            raise InvalidValue(f"a domain cannot be both allowed and excluded: {both}")
+            raise InvalidValue(
+                _("a domain cannot be both allowed and excluded: {both}").format(both=both)
+            )
         if not doms:
-            raise InvalidValue("the grant allows no care domain", hint="name one with --domain")
+            raise InvalidValue(
+                _("the grant allows no care domain"), hint=_("name one with --domain")
+            )
         tos = sorted(set(recipients), key=Recipient.sort_key)
         if any(r.rpps is not None for r in tos):
-            raise InvalidValue("a grant names practitioners by key or role, not by RPPS number")
+            raise InvalidValue(_("a grant names practitioners by key or role, not by RPPS number"))
         if not tos or len(tos) > MAX_RECIPIENTS:
-            raise InvalidValue(f"a grant names 1 to {MAX_RECIPIENTS} recipients")
+            raise InvalidValue(
+                _("a grant names 1 to {MAX_RECIPIENTS} recipients").format(
+                    MAX_RECIPIENTS=MAX_RECIPIENTS
+                )
+            )
         if not 0 < valid_for <= MAX_VALIDITY:
-            raise InvalidValue(f"a grant is valid for 1 second to {MAX_VALIDITY // DAY} days")
+            raise InvalidValue(
+                _("a grant is valid for 1 second to {value} days").format(value=MAX_VALIDITY // DAY)
+            )
         if letter_digest is not None and len(letter_digest) != DIGEST_BYTES:
-            raise InvalidValue("a letter digest is 32 bytes")
+            raise InvalidValue(_("a letter digest is 32 bytes"))
         if commitment is not None and len(commitment) != DIGEST_BYTES:
-            raise InvalidValue("a letter commitment is 32 bytes")
+            raise InvalidValue(_("a letter commitment is 32 bytes"))
         profile = patient_card.profile
         patient: dict[str, Any] = {
             "fp": bytes.fromhex(patient_card.fingerprint),
@@ -150,8 +161,14 @@ class Grant(signed.Signed):
         patient_fp = pat.fp("fp")
         if patient_fp != card.fingerprint:
             raise ConsentRefused(
-                f"{what}: names patient key {short_fp(patient_fp)} but is signed by "
-                f"{card.name} ({short_fp(card.fingerprint)})",
+                _(
+                    "{what}: names patient key {patient_fp} but is signed by {name} ({fingerprint})"
+                ).format(
+                    what=what,
+                    patient_fp=short_fp(patient_fp),
+                    name=card.name,
+                    fingerprint=short_fp(card.fingerprint),
+                ),
                 rule="signer_not_patient",
                 party=card.fingerprint,
             )
@@ -163,26 +180,36 @@ class Grant(signed.Signed):
             card.profile.ins,
             card.profile.birth_date,
         ):
-            raise FormatError(f"{what}: patient identifiers differ from the patient's card")
+            raise FormatError(
+                _("{what}: patient identifiers differ from the patient's card").format(what=what)
+            )
         sender = p.fp("from")
         to = p.array("to", 1, MAX_RECIPIENTS, "recipients")
         recipients = tuple(Recipient.from_cbor(r, f"{what} to") for r in to)
         if list(recipients) != sorted(set(recipients), key=Recipient.sort_key):
-            raise FormatError(f"{what}: recipients must be distinct and sorted")
+            raise FormatError(_("{what}: recipients must be distinct and sorted").format(what=what))
         purpose = p.enum("purpose", Purpose)
         domains = read_domains(p.raw("domains"), f"{what} domains")
         exclude = read_domains(p.raw("exclude"), f"{what} exclude")
         if not domains or domains & exclude:
-            raise FormatError(f"{what}: domains must be non-empty and disjoint from exclude")
+            raise FormatError(
+                _("{what}: domains must be non-empty and disjoint from exclude").format(what=what)
+            )
         issued, not_after = p.time("issued_at"), p.time("not_after")
         if not 0 < not_after - issued <= MAX_VALIDITY:
-            raise FormatError(f"{what}: not_after must follow issued_at by at most 3 years")
+            raise FormatError(
+                _("{what}: not_after must follow issued_at by at most 3 years").format(what=what)
+            )
         letter = p.bstr("letter", DIGEST_BYTES) if "letter" in p else None
         commitment = p.bstr("commitment", DIGEST_BYTES) if "commitment" in p else None
         if letter is not None and commitment is not None:
-            raise FormatError(f"{what}: bound both to a letter source and to a prepared letter")
+            raise FormatError(
+                _("{what}: bound both to a letter source and to a prepared letter").format(
+                    what=what
+                )
+            )
         if sender == patient_fp:
-            raise FormatError(f"{what}: the sender cannot be the patient")
+            raise FormatError(_("{what}: the sender cannot be the patient").format(what=what))
         return cls(
             id=gid,
             patient_fp=patient_fp,

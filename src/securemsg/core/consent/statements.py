@@ -28,6 +28,7 @@ from securemsg.core.consent.common import (
 from securemsg.core.consent.grant import Grant
 from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue
+from securemsg.i18n import _
 
 
 # -- revocation -------------------------------------------------------------------
@@ -47,7 +48,7 @@ class Revocation(signed.Signed):
         check_patient_signer(secret, patient_card)
         if grant.patient_fp != patient_card.fingerprint:
             raise ConsentRefused(
-                "this grant was signed by another patient; only they can revoke it",
+                _("this grant was signed by another patient; only they can revoke it"),
                 rule="signer_not_patient",
                 party=grant.patient_fp,
             )
@@ -70,7 +71,7 @@ class Revocation(signed.Signed):
             raise refuse_malformed(exc) from exc
         if patient_fp != patient_card.fingerprint:
             raise ConsentRefused(
-                f"{REVOCATION.what}: names another patient than its signer",
+                _("{what}: names another patient than its signer").format(what=REVOCATION.what),
                 rule="signer_not_patient",
                 party=patient_card.fingerprint,
             )
@@ -97,7 +98,7 @@ class Objection(signed.Signed):
     def sign(cls, secret: KeyHolder, patient_card: Card, target: Recipient, now: int) -> Objection:
         check_patient_signer(secret, patient_card)
         if target.fp == patient_card.fingerprint:
-            raise InvalidValue("a patient cannot object to themselves")
+            raise InvalidValue(_("a patient cannot object to themselves"))
         payload = {
             "v": OBJECTION_BY_RPPS if target.rpps is not None else signed.VERSION,
             "patient": bytes.fromhex(patient_card.fingerprint),
@@ -115,13 +116,15 @@ class Objection(signed.Signed):
             by_rpps = p.raw("v") == OBJECTION_BY_RPPS
             target = Recipient.from_cbor(p.raw("to"), what, rpps_allowed=by_rpps)
             if by_rpps and target.rpps is None:
-                raise FormatError(f"{what}: version 2 names its target by RPPS number")
+                raise FormatError(
+                    _("{what}: version 2 names its target by RPPS number").format(what=what)
+                )
             date = p.time("date")
         except (FormatError, InvalidValue) as exc:
             raise refuse_malformed(exc) from exc
         if patient_fp != patient_card.fingerprint:
             raise ConsentRefused(
-                f"{what}: names another patient than its signer",
+                _("{what}: names another patient than its signer").format(what=what),
                 rule="signer_not_patient",
                 party=patient_card.fingerprint,
             )
@@ -133,7 +136,7 @@ ConsentObject = Grant | Revocation | Objection
 
 def verify_any(data: bytes, patient_card: Card) -> ConsentObject:
     """Verify whichever of the three objects ``data`` is."""
-    kind, _ = peek(data)
+    kind, _data = peek(data)
     if kind == KIND_GRANT:
         return Grant.verify(data, patient_card)
     if kind == KIND_REVOCATION:

@@ -31,6 +31,7 @@ from securemsg.core.letter.manifest import (
 )
 from securemsg.core.letter.proofs import Binding
 from securemsg.core.letter.source import LetterSource
+from securemsg.i18n import _
 
 Rng = Callable[[int], bytes]
 
@@ -118,7 +119,7 @@ def plan(
     del consent  # carried in the envelopes; its digest is what the manifest names
     salts = list(fixed.salts) if fixed is not None else None
     if salts is not None and len(salts) != len(source.sections) + len(attachments):
-        raise ValueError("a draft fixes one salt per item")
+        raise ValueError(_("a draft fixes one salt per item"))
     pairs = items_of(source, attachments, (lambda n: salts.pop(0)) if salts is not None else rng)
     patient_ids = patient.profile.identifiers() if patient is not None else ()
     manifest = Manifest(

@@ -20,6 +20,7 @@ from typing import Any
 
 from securemsg.core import cbor
 from securemsg.errors import FormatError, PaddingError
+from securemsg.i18n import _
 
 MANIFEST, BINDING, CONSENT, PATIENT_CARD, ITEM_HEAD, ITEM_BODY, PADDING, END = (
     1, 2, 3, 4, 5, 6, 7, 0xFF
@@ -123,7 +124,9 @@ def write_envelopes(
             seen += len(piece)
             yield who, piece
         if seen != item.size:
-            raise FormatError(f"attachment {item.name!r} changed size while it was being sent")
+            raise FormatError(
+                _("attachment {name!r} changed size while it was being sent").format(name=item.name)
+            )
     for k in every:
         for piece in padding_record(written[k]):
             yield (k,), piece
@@ -160,7 +163,7 @@ class EnvelopeReader:
             try:
                 self._cur = memoryview(next(self._chunks)).cast("B")
             except StopIteration:
-                raise FormatError("the letter ends in the middle of a record") from None
+                raise FormatError(_("the letter ends in the middle of a record")) from None
             self._off = 0
 
     def _take(self, n: int) -> bytes:
@@ -186,9 +189,17 @@ class EnvelopeReader:
     def small(self, rtype: int, what: str) -> bytes:
         got, length = self._head()
         if got != rtype:
-            raise FormatError(f"the letter has a {_name(got)} record where its {what} should be")
+            raise FormatError(
+                _("the letter has a {got} record where its {what} should be").format(
+                    got=_name(got), what=what
+                )
+            )
         if length > MAX_SMALL:
-            raise FormatError(f"the letter's {what} record is too large ({length} bytes)")
+            raise FormatError(
+                _("the letter's {what} record is too large ({length} bytes)").format(
+                    what=what, length=length
+                )
+            )
         return self._take(length)
 
     def optional(self, rtype: int, what: str) -> bytes | None:
@@ -200,28 +211,28 @@ class EnvelopeReader:
         if self.peek_type() == PADDING:
             self._padding()
             if self.peek_type() != END:
-                raise PaddingError("the letter's padding is not followed by its end")
+                raise PaddingError(_("the letter's padding is not followed by its end"))
         if self.peek_type() == END:
             if self.require_padding and not self.padded:
                 raise PaddingError(
-                    "the letter is not padded: an earlier version of securemsg wrote it",
-                    hint="ask its author to update securemsg and send it again",
+                    _("the letter is not padded: an earlier version of securemsg wrote it"),
+                    hint=_("ask its author to update securemsg and send it again"),
                 )
             rtype, length = self._head()
             if length != 0:
-                raise FormatError("the letter's end record is malformed")
+                raise FormatError(_("the letter's end record is malformed"))
             self._fill_end()
             return None
         raw = self.small(ITEM_HEAD, "item head")
         head: Any = cbor.loads(raw, "item head")
         if not isinstance(head, dict) or set(head) != {"n", "salt", "name"}:
-            raise FormatError("an item head has unknown or missing fields")
+            raise FormatError(_("an item head has unknown or missing fields"))
         n, salt, name = head["n"], head["salt"], head["name"]
         if type(n) is not int or not isinstance(salt, bytes) or not isinstance(name, str):
-            raise FormatError("an item head has fields of the wrong type")
+            raise FormatError(_("an item head has fields of the wrong type"))
         rtype, size = self._head()
         if rtype != ITEM_BODY or size > MAX_ITEM:
-            raise FormatError("an item head is not followed by its body")
+            raise FormatError(_("an item head is not followed by its body"))
         return InItemHead(n, salt, name, size)
 
     def body(self, size: int) -> Iterator[memoryview]:
@@ -241,20 +252,21 @@ class EnvelopeReader:
         _rtype, length = self._head()
         if length != padding_length(before):
             raise PaddingError(
-                f"the letter's padding is {length} bytes, not the {padding_length(before)} "
-                "its size calls for"
+                _(
+                    "the letter's padding is {length} bytes, not the {before} its size calls for"
+                ).format(length=length, before=padding_length(before))
             )
         for piece in self.body(length):
             if bytes(piece).count(0) != len(piece):
-                raise PaddingError("the letter's padding is not all zero bytes")
+                raise PaddingError(_("the letter's padding is not all zero bytes"))
         self.padded = True
 
     def _fill_end(self) -> None:
         if self._off < len(self._cur):
-            raise FormatError("data follows the end of the letter")
+            raise FormatError(_("data follows the end of the letter"))
         for extra in self._chunks:
             if extra:
-                raise FormatError("data follows the end of the letter")
+                raise FormatError(_("data follows the end of the letter"))
 
 
 def _name(rtype: int) -> str:

@@ -42,6 +42,7 @@ from securemsg.core.letter.manifest import (
 )
 from securemsg.core.letter.source import LetterSource, parse_letter
 from securemsg.errors import FormatError
+from securemsg.i18n import _
 
 DRAFT_HEAD, SOURCE = 0x10, 0x11
 MAX_DRAFT = 64 << 20  # the whole plaintext: drafts are kept in memory
@@ -106,15 +107,15 @@ class Draft:
         """A draft's plaintext, read strictly; its cards are self-signed cards
         (whether they are current, and whose, is the caller's business)."""
         if len(data) > MAX_DRAFT:
-            raise FormatError("the draft is too large")
+            raise FormatError(_("the draft is too large"))
         records = _records(data)
         if len(records) < 3 or records[0][0] != DRAFT_HEAD or records[1][0] != SOURCE:
-            raise FormatError("the draft does not start with its head and letter")
+            raise FormatError(_("the draft does not start with its head and letter"))
         if records[-1] != (END, b"") or any(t != ITEM_BODY for t, _b in records[2:-1]):
-            raise FormatError("the draft's records are not in order")
+            raise FormatError(_("the draft's records are not in order"))
         head_bytes, source = records[0][1], records[1][1]
         if len(head_bytes) > MAX_HEAD or len(source) > MAX_SOURCE:
-            raise FormatError("the draft's head or letter is too large")
+            raise FormatError(_("the draft's head or letter is too large"))
         h = signed.Fields(
             cbor.loads(head_bytes, "draft head"),
             "draft",
@@ -124,15 +125,15 @@ class Draft:
         )
         recipients = tuple(_recipient(r) for r in h.array("recipients", 1, MAX_RECIPIENTS + 1))
         if len({c.fingerprint for c, _d in recipients}) != len(recipients):
-            raise FormatError("draft: a recipient is listed twice")
+            raise FormatError(_("draft: a recipient is listed twice"))
         specs = h.array("attachments", 0, MAX_ITEMS)
         bodies = [body for _t, body in records[2:-1]]
         if len(specs) != len(bodies):
-            raise FormatError("draft: the attachments and their contents do not match")
+            raise FormatError(_("draft: the attachments and their contents do not match"))
         attachments = tuple(_attachment(s, b) for s, b in zip(specs, bodies, strict=True))
         salts = h.array("salts", 1, MAX_ITEMS)
         if not all(isinstance(s, bytes) and len(s) == SALT_BYTES for s in salts):
-            raise FormatError("draft: an item salt is not 16 bytes")
+            raise FormatError(_("draft: an item salt is not 16 bytes"))
         return cls(
             message_id=h.bstr("id", ID_BYTES),
             kind=h.enum("kind", Purpose),
@@ -153,35 +154,35 @@ def _records(data: bytes) -> list[tuple[int, bytes]]:
     at = 0
     while at < len(data):
         if len(data) - at < 9:
-            raise FormatError("the draft ends in the middle of a record")
+            raise FormatError(_("the draft ends in the middle of a record"))
         rtype, length = data[at], int.from_bytes(data[at + 1 : at + 9], "big")
         at += 9
         if length > len(data) - at:
-            raise FormatError("the draft ends in the middle of a record")
+            raise FormatError(_("the draft ends in the middle of a record"))
         out.append((rtype, data[at : at + length]))
         at += length
         if rtype == END:
             break
     if at != len(data):
-        raise FormatError("data follows the end of the draft")
+        raise FormatError(_("data follows the end of the draft"))
     return out
 
 
 def _card(value: Any) -> Card:
     if not isinstance(value, bytes):
-        raise FormatError("draft: a card is not a byte string")
+        raise FormatError(_("draft: a card is not a byte string"))
     return Card.verify(value)
 
 
 def _domains(value: Any, what: str) -> frozenset[Domain]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise FormatError(f"{what}: bad care domains")
+        raise FormatError(_("{what}: bad care domains").format(what=what))
     try:
         domains = [Domain(v) for v in value]
     except ValueError as exc:
-        raise FormatError(f"{what}: unknown care domain") from exc
+        raise FormatError(_("{what}: unknown care domain").format(what=what)) from exc
     if not domains or len(set(domains)) != len(domains):
-        raise FormatError(f"{what}: bad care domains")
+        raise FormatError(_("{what}: bad care domains").format(what=what))
     return frozenset(domains)
 
 
@@ -193,7 +194,7 @@ def _recipient(value: Any) -> tuple[Card, frozenset[Domain]]:
 def _attachment(value: Any, body: bytes) -> DraftAttachment:
     a = signed.Fields(value, "draft attachment", ("name", "domain", "size"))
     if a.integer("size", 0) != len(body):
-        raise FormatError("draft: an attachment's size differs from its content")
+        raise FormatError(_("draft: an attachment's size differs from its content"))
     return DraftAttachment(a.tstr("name", MAX_NAME), a.enum("domain", Domain), body)
 
 
@@ -215,7 +216,7 @@ def review(draft: Draft) -> Reviewed:
         Attachment(a.name, a.domain, len(a.data), _once(a.data)) for a in draft.attachments
     ]
     if len(draft.salts) != len(source.sections) + len(attachments):
-        raise FormatError("draft: not one salt per item")
+        raise FormatError(_("draft: not one salt per item"))
     salts = list(draft.salts)
     pairs = items_of(source, attachments, lambda _n: salts.pop(0))
     commitment = letter_commitment(

@@ -19,6 +19,7 @@ from securemsg.core.letter.manifest import MAX_ITEMS as MAX_ITEMS  # the format'
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.text import hidden
 from securemsg.errors import BadText, InvalidValue, OverLimit
+from securemsg.i18n import _
 
 MAX_ENVELOPE = 1 << 40  # bytes: the largest envelope a recipient accepts (and a sender writes)
 MAX_SOURCE = 4 * 1024 * 1024  # bytes: a letter's Markdown file, and all its sections' text
@@ -43,17 +44,21 @@ def item_name(value: str, kind: str) -> str:
     as itself (core.text.hidden: controls, bidi, format, invisible)."""
     what = "a section heading" if kind == "section" else "an attachment's name"
     if kind != "section" and not value:
-        raise InvalidValue(f"{what} is empty")
+        raise InvalidValue(_("{what} is empty").format(what=what))
     if len(value.encode("utf-8", "surrogatepass")) > MAX_NAME:
         raise InvalidValue(
-            f"{what} is longer than {MAX_NAME} bytes: {value[:40]!r}...",
-            hint="shorten the heading or rename the file",
+            _("{what} is longer than {MAX_NAME} bytes: {value!r}...").format(
+                what=what, MAX_NAME=MAX_NAME, value=value[:40]
+            ),
+            hint=_("shorten the heading or rename the file"),
         )
     for ch in value:
         if hidden(ch):
             raise InvalidValue(
-                f"{what} holds an invisible or control character (U+{ord(ch):04X}): {value[:80]!r}",
-                hint="retype the heading, or rename the file, without that character",
+                _("{what} holds an invisible or control character (U+{ch:04X}): {value!r}").format(
+                    what=what, ch=ord(ch), value=value[:80]
+                ),
+                hint=_("retype the heading, or rename the file, without that character"),
             )
     return value
 
@@ -62,18 +67,24 @@ def sections_size(total: int) -> None:
     """All of a letter's section text, in bytes."""
     if total > MAX_SOURCE:
         raise InvalidValue(
-            f"the letter is larger than {MAX_SOURCE // 1024 // 1024} MiB of text",
-            hint="put large content in attachments (--attach)",
+            _("the letter is larger than {value} MiB of text").format(
+                value=MAX_SOURCE // 1024 // 1024
+            ),
+            hint=_("put large content in attachments (--attach)"),
         )
 
 
 def item_count(sections: int, items: int) -> None:
     if sections > MAX_SECTIONS:
-        raise InvalidValue(f"the letter has more than {MAX_SECTIONS} sections")
+        raise InvalidValue(
+            _("the letter has more than {MAX_SECTIONS} sections").format(MAX_SECTIONS=MAX_SECTIONS)
+        )
     if items > MAX_ITEMS:
         raise InvalidValue(
-            f"the letter has more than {MAX_ITEMS} sections and attachments",
-            hint="send the attachments in several letters",
+            _("the letter has more than {MAX_ITEMS} sections and attachments").format(
+                MAX_ITEMS=MAX_ITEMS
+            ),
+            hint=_("send the attachments in several letters"),
         )
 
 
@@ -84,14 +95,18 @@ def _same(rule: Callable[[str], str], value: str, field: str) -> None:
         ok = rule(value) == value
     except InvalidValue as exc:
         raise BadText(
-            f"the letter's {field} is not one a sender's tool may write: {exc.message}",
-            hint="do not trust this letter; ask its author to send it again",
+            _("the letter's {field} is not one a sender's tool may write: {message}").format(
+                field=field, message=exc.message
+            ),
+            hint=_("do not trust this letter; ask its author to send it again"),
         ) from exc
     if not ok:
         raise BadText(
-            f"the letter's {field} is not in the form a sender's tool writes "
-            "(not normalised, or spaces around it)",
-            hint="do not trust this letter; ask its author to send it again",
+            _(
+                "the letter's {field} is not in the form a sender's tool writes (not "
+                "normalised, or spaces around it)"
+            ).format(field=field),
+            hint=_("do not trust this letter; ask its author to send it again"),
         )
 
 
@@ -115,8 +130,10 @@ def check_manifest(m: Manifest) -> None:
     sections = sum(1 for i in m.items if i.kind == "section")
     if sections > MAX_SECTIONS:
         raise OverLimit(
-            f"the letter has {sections} sections: a sender's tool writes at most {MAX_SECTIONS}",
-            hint="do not trust this letter; ask its author to send it again",
+            _(
+                "the letter has {sections} sections: a sender's tool writes at most {MAX_SECTIONS}"
+            ).format(sections=sections, MAX_SECTIONS=MAX_SECTIONS),
+            hint=_("do not trust this letter; ask its author to send it again"),
         )
 
 
@@ -129,23 +146,29 @@ class ReceivedItems:
     def check(self, kind: str, name: str, size: int) -> None:
         if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME:
             raise OverLimit(
-                f"an item of the letter has a name of more than {MAX_NAME} bytes, "
-                "more than a sender's tool writes",
-                hint="do not trust this letter; ask its author to send it again",
+                _(
+                    "an item of the letter has a name of more than {MAX_NAME} bytes, more "
+                    "than a sender's tool writes"
+                ).format(MAX_NAME=MAX_NAME),
+                hint=_("do not trust this letter; ask its author to send it again"),
             )
         try:
             item_name(name, kind)
         except InvalidValue as exc:
             raise BadText(
-                f"{exc.message} (a sender's tool refuses it)",
-                hint="do not trust this letter; ask its author to send it again",
+                _("{message} (a sender's tool refuses it)").format(message=exc.message),
+                hint=_("do not trust this letter; ask its author to send it again"),
             ) from exc
         if kind == "section":
             self.section_bytes += size
             if self.section_bytes > MAX_SOURCE:
                 raise OverLimit(
-                    f"the letter holds more than {MAX_SOURCE // 1024 // 1024} MiB of section "
-                    "text, more than a sender's tool writes",
-                    hint="do not trust this letter; ask its author to send large content "
-                    "as attachments",
+                    _(
+                        "the letter holds more than {value} MiB of section text, more than a "
+                        "sender's tool writes"
+                    ).format(value=MAX_SOURCE // 1024 // 1024),
+                    hint=_(
+                        "do not trust this letter; ask its author to send large content as "
+                        "attachments"
+                    ),
                 )

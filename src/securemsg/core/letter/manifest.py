@@ -20,6 +20,7 @@ from securemsg.core.domains import Domain, Purpose
 from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import FormatError
+from securemsg.i18n import _
 
 ID_BYTES = 16
 SALT_BYTES = 16
@@ -133,7 +134,7 @@ class Manifest(signed.Signed):
     def sign(self, author: KeyHolder) -> Manifest:
         """Sign this draft (``encoded`` empty) as its author; read back strictly."""
         if fingerprint(author.sign_public).hex() != self.author:
-            raise ValueError("the manifest names another author than the signing key")
+            raise ValueError(_("the manifest names another author than the signing key"))
         encoded = signed.sign(author, MANIFEST, self.to_payload())
         return Manifest.from_payload(cbor.loads(cbor.dumps(self.to_payload()), "manifest"), encoded)
 
@@ -142,7 +143,7 @@ class Manifest(signed.Signed):
         """The manifest ``data`` signed by ``author`` (docs/format.md §9)."""
         manifest = cls._from_fields(signed.read(data, MANIFEST, author), data)
         if manifest.author != author.fingerprint:
-            raise FormatError("letter manifest: the author field does not match the signer")
+            raise FormatError(_("letter manifest: the author field does not match the signer"))
         return manifest
 
     @classmethod
@@ -154,17 +155,17 @@ class Manifest(signed.Signed):
     def _from_fields(cls, p: signed.Fields, encoded: bytes) -> Manifest:
         recipients = tuple(_recipient(r) for r in p.array("recipients", 1, MAX_RECIPIENTS))
         if p.version < MANIFEST_VERSION and any(r.name is not None for r in recipients):
-            raise FormatError("letter manifest: format 1 names no recipient")
+            raise FormatError(_("letter manifest: format 1 names no recipient"))
         if len({r.fp for r in recipients}) != len(recipients):
-            raise FormatError("letter manifest: a recipient is listed twice")
+            raise FormatError(_("letter manifest: a recipient is listed twice"))
         items = tuple(_item(i) for i in p.array("items", 1, MAX_ITEMS))
         if [i.n for i in items] != list(range(len(items))):
-            raise FormatError("letter manifest: items must be numbered 0, 1, 2, ... in order")
+            raise FormatError(_("letter manifest: items must be numbered 0, 1, 2, ... in order"))
         if len({i.digest for i in items}) != len(items):
-            raise FormatError("letter manifest: two items have the same digest")
+            raise FormatError(_("letter manifest: two items have the same digest"))
         basis = p.raw("basis")
         if basis not in BASES:
-            raise FormatError("letter manifest: unknown legal basis")
+            raise FormatError(_("letter manifest: unknown legal basis"))
         patient_fp: str | None = None
         patient_ids: tuple[tuple[str, str], ...] = ()
         if "patient" in p:
@@ -174,13 +175,13 @@ class Manifest(signed.Signed):
         pseudonym = p.tstr("pseudonym", MAX_PSEUDONYM) if "pseudonym" in p else None
         if (basis == "pseudonymous") != (pseudonym is not None) or (pseudonym and patient_fp):
             raise FormatError(
-                "letter manifest: a pseudonymous letter names a pseudonym and no patient"
+                _("letter manifest: a pseudonymous letter names a pseudonym and no patient")
             )
         if basis != "pseudonymous" and patient_fp is None:
-            raise FormatError("letter manifest: the patient is missing")
+            raise FormatError(_("letter manifest: the patient is missing"))
         consent = p.bstr("consent", 32, "consent digest") if "consent" in p else None
         if (basis == "consent") != (consent is not None):
-            raise FormatError("letter manifest: the consent digest and the basis disagree")
+            raise FormatError(_("letter manifest: the consent digest and the basis disagree"))
         call = None
         if "phone_call" in p:
             c = p.map("phone_call", {"time"}, {"caller"})
@@ -210,7 +211,7 @@ class Manifest(signed.Signed):
 
 
 def _author_mismatch(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> FormatError:
-    return FormatError("letter manifest: signed with another key than the author's")
+    return FormatError(_("letter manifest: signed with another key than the author's"))
 
 
 PATIENT_ID_FIELDS = ("name", "ins", "birth_date")
@@ -246,10 +247,10 @@ def _recipient(value: Any) -> RecipientEntry:
     r = signed.Fields(value, "letter manifest recipient", {"fp", "role", "domains"}, {"name"})
     raw = r.raw("domains")
     if not isinstance(raw, list):
-        raise FormatError("letter manifest: bad recipient domains")
+        raise FormatError(_("letter manifest: bad recipient domains"))
     domains = [_domain(d, r.what) for d in raw]  # before set(): a map in the list is unhashable
     if len(set(domains)) != len(domains):
-        raise FormatError("letter manifest: bad recipient domains")
+        raise FormatError(_("letter manifest: bad recipient domains"))
     name = r.tstr("name", MAX_TEXT) if "name" in r else None
     return RecipientEntry(r.fp("fp"), r.enum("role", Role), frozenset(domains), name)
 
@@ -258,13 +259,15 @@ def _domain(value: Any, what: str) -> Domain:
     try:
         return Domain(value)
     except (ValueError, TypeError) as exc:
-        raise FormatError(f"{what}: unknown domain {str(value)[:40]!r}") from exc
+        raise FormatError(
+            _("{what}: unknown domain {value!r}").format(what=what, value=str(value)[:40])
+        ) from exc
 
 
 def _item(value: Any) -> Item:
     i = signed.Fields(value, "letter manifest item", {"n", "kind", "domain", "digest"})
     if i.raw("kind") not in ITEM_KINDS:
-        raise FormatError("letter manifest: bad item kind")
+        raise FormatError(_("letter manifest: bad item kind"))
     return Item(i.integer("n"), i.raw("kind"), i.enum("domain", Domain), i.bstr("digest", 32))
 
 
@@ -278,7 +281,7 @@ class ItemHasher:
         self, n: int, kind: str, domain: Domain, name: str, size: int, salt: bytes
     ) -> None:
         if len(salt) != SALT_BYTES:
-            raise FormatError("item salt must be 16 bytes")
+            raise FormatError(_("item salt must be 16 bytes"))
         label = labels.SECTION_DIGEST if kind == "section" else labels.ATTACHMENT_DIGEST
         self._h = hashlib.sha256(label + b"\x00" + salt)
         self._h.update(cbor.dumps([n, kind, domain.value, name, size]))

@@ -41,6 +41,7 @@ from securemsg.core.letter.manifest import (
 )
 from securemsg.core.letter.proofs import Binding
 from securemsg.errors import FormatError, NotForMe, VerificationError
+from securemsg.i18n import _
 
 
 class Opening:
@@ -70,8 +71,8 @@ class Opening:
             break
         if file_key is None:
             raise NotForMe(
-                "this letter is not encrypted to you",
-                hint="check that you are its recipient (securemsg whoami)",
+                _("this letter is not encrypted to you"),
+                hint=_("check that you are its recipient (securemsg whoami)"),
             )
         self.reader = EnvelopeReader(decrypt_payload(file_key, src), require_padding)
         self.manifest_bytes = self.reader.small(MANIFEST, "manifest")
@@ -89,9 +90,11 @@ class Opening:
         if manifest.version < MANIFEST_VERSION:
             if self.reader.require_padding:  # receive, verify: never a format-1 letter
                 raise FormatError(
-                    f"this letter is in format {manifest.version}, written by an earlier "
-                    "version of securemsg (its envelopes are not padded)",
-                    hint="ask its author to update securemsg and send it again",
+                    _(
+                        "this letter is in format {version}, written by an earlier version of "
+                        "securemsg (its envelopes are not padded)"
+                    ).format(version=manifest.version),
+                    hint=_("ask its author to update securemsg and send it again"),
                 )
         else:
             self.reader.require_padding = True  # format 2 is always padded
@@ -105,8 +108,8 @@ class Opening:
             )
         if entry is None:
             raise VerificationError(
-                "you are not among the letter's intended recipients",
-                hint="do not read it; tell its author",
+                _("you are not among the letter's intended recipients"),
+                hint=_("do not read it; tell its author"),
             )
         limits.check_manifest(manifest)  # the sender's own rules (core/letter/limits.py)
         self.manifest, self.entry = manifest, entry
@@ -120,17 +123,21 @@ class Opening:
     def items(self) -> Iterator[tuple[InItemHead, Item, Iterator[memoryview]]]:
         """Each item with a chunk iterator; the digest is checked when it ends."""
         if self.manifest is None or self.entry is None:
-            raise FormatError("verify the manifest before reading items")
+            raise FormatError(_("verify the manifest before reading items"))
         last = -1
         received = limits.ReceivedItems()
         while (head := self.reader.next_item()) is not None:
             if head.n <= last or head.n >= len(self.manifest.items):
-                raise VerificationError("the letter holds an item without a digest in the manifest")
+                raise VerificationError(
+                    _("the letter holds an item without a digest in the manifest")
+                )
             item = self.manifest.items[head.n]
             if item.domain not in self.entry.domains:
                 raise VerificationError(
-                    f"the letter discloses a {item.domain.value} item to you, which its manifest "
-                    "does not grant you"
+                    _(
+                        "the letter discloses a {value} item to you, which its manifest does not "
+                        "grant you"
+                    ).format(value=item.domain.value)
                 )
             received.check(item.kind, head.name, head.size)  # before its body is read
             last = head.n
@@ -144,14 +151,16 @@ class Opening:
             yield piece
         if hasher.digest() != item.digest:
             raise VerificationError(
-                f"item {item.n} of the letter does not match its signed digest: it was altered",
-                hint="ask the author to send the letter again",
+                _("item {n} of the letter does not match its signed digest: it was altered").format(
+                    n=item.n
+                ),
+                hint=_("ask the author to send the letter again"),
             )
 
     def finish(self) -> None:
         """After items(): every item meant for my domains must have arrived."""
         if self.manifest is None or self.entry is None:
-            raise FormatError("verify the manifest first")
+            raise FormatError(_("verify the manifest first"))
         missing = [
             i.n
             for i in self.manifest.items
@@ -159,5 +168,7 @@ class Opening:
         ]
         if missing:
             raise VerificationError(
-                f"items {missing} of the letter are signed for you but missing from the envelope"
+                _(
+                    "items {missing} of the letter are signed for you but missing from the envelope"
+                ).format(missing=missing)
             )

@@ -38,6 +38,7 @@ from securemsg.errors import (
     SendRefused,
     VerificationError,
 )
+from securemsg.i18n import _
 
 
 class SendRule(enum.Enum):
@@ -66,23 +67,25 @@ def choose_basis(
     if sum([consent, emergency, pseudonym]) != 1:
         raise SendRefused(
             SendRule.ONE_BASIS,
-            "a letter has exactly one legal basis: the patient's consent, an emergency "
-            "report, or a pseudonym",
+            _(
+                "a letter has exactly one legal basis: the patient's consent, an "
+                "emergency report, or a pseudonym"
+            ),
         )
     if pseudonym:
         if patient_named:
             raise SendRefused(
-                SendRule.PSEUDONYM_NAMES_PATIENT, "a pseudonymous letter names no patient"
+                SendRule.PSEUDONYM_NAMES_PATIENT, _("a pseudonymous letter names no patient")
             )
         if kind not in PSEUDONYMOUS_KINDS:
             raise SendRefused(
                 SendRule.NOT_PSEUDONYMOUS_KIND,
-                "only tele-expertise and second-opinion letters may be pseudonymous",
+                _("only tele-expertise and second-opinion letters may be pseudonymous"),
             )
         return Basis.PSEUDONYMOUS
     if not patient_named:
         raise SendRefused(
-            SendRule.NO_PATIENT, "a letter on the consent or emergency basis names its patient"
+            SendRule.NO_PATIENT, _("a letter on the consent or emergency basis names its patient")
         )
     return Basis.EMERGENCY if emergency else Basis.CONSENT
 
@@ -91,7 +94,9 @@ def check_patient(card: Card) -> None:
     if not card.profile.role.is_patient:
         raise SendRefused(
             SendRule.NOT_A_PATIENT,
-            f"{card.name} is a {card.profile.role.value}, not a patient",
+            _("{name} is a {value}, not a patient").format(
+                name=card.name, value=card.profile.role.value
+            ),
             name=card.name,
         )
 
@@ -99,7 +104,7 @@ def check_patient(card: Card) -> None:
 def check_emergency(basis: Basis, kind: Purpose) -> None:
     if basis is Basis.EMERGENCY and kind is not Purpose.EMERGENCY_REPORT:
         raise SendRefused(
-            SendRule.EMERGENCY_KIND, "the emergency basis is for emergency reports only"
+            SendRule.EMERGENCY_KIND, _("the emergency basis is for emergency reports only")
         )
 
 
@@ -109,22 +114,29 @@ def check_recipient(card: Card, me: Card, chosen: Sequence[Card]) -> None:
     if card.fingerprint == me.fingerprint:
         raise SendRefused(
             SendRule.TO_MYSELF,
-            "you cannot send a letter to yourself (your double is kept anyway)",
+            _("you cannot send a letter to yourself (your double is kept anyway)"),
         )
     if any(x.fingerprint == card.fingerprint for x in chosen):
-        raise SendRefused(SendRule.RECIPIENT_TWICE, f"{card.name} is named twice", name=card.name)
+        raise SendRefused(
+            SendRule.RECIPIENT_TWICE,
+            _("{name} is named twice").format(name=card.name),
+            name=card.name,
+        )
 
 
 def check_some_recipient(chosen: Sequence[Card]) -> None:
     if not chosen:
-        raise SendRefused(SendRule.NO_RECIPIENT, "a letter has at least one recipient")
+        raise SendRefused(SendRule.NO_RECIPIENT, _("a letter has at least one recipient"))
 
 
 def check_patient_copy(kind: Purpose, phone_call: bool, without_copy: bool) -> None:
     if without_copy and (kind in PATIENT_COPY_REQUIRED or phone_call):
         raise SendRefused(
             SendRule.PATIENT_COPY_REQUIRED,
-            "the patient's copy is mandatory for emergency reports and phone follow-ups (R6, R8)",
+            _(
+                "the patient's copy is mandatory for emergency reports and phone "
+                "follow-ups (R6, R8)"
+            ),
         )
 
 
@@ -133,7 +145,7 @@ def all_recipients(named: list[Card], patient: Card | None, without_copy: bool) 
     if patient is not None and any(c.fingerprint == patient.fingerprint for c in named):
         raise SendRefused(
             SendRule.PATIENT_AS_RECIPIENT,
-            "the patient gets their copy automatically, not as one of the recipients",
+            _("the patient gets their copy automatically, not as one of the recipients"),
         )
     if patient is not None and not without_copy:
         return [*named, patient]
@@ -161,10 +173,15 @@ def disclosures(
         if not gets:
             raise SendRefused(
                 SendRule.NOTHING_TO_DISCLOSE,
-                f"nothing in this letter may go to {card.name} ({card.profile.role.value}): "
-                f"it may receive {', '.join(sorted(d.value for d in allowed)) or 'nothing'}",
+                _(
+                    "nothing in this letter may go to {name} ({value}): it may receive {value2}"
+                ).format(
+                    name=card.name,
+                    value=card.profile.role.value,
+                    value2=", ".join(sorted(d.value for d in allowed)) or "nothing",
+                ),
                 name=card.name,
-                hint="tag the sections for their care domain, e.g. '## Dressing care {nursing}'",
+                hint=_("tag the sections for their care domain, e.g. '## Dressing care {nursing}'"),
             )
         if present - gets:
             withheld.append((card.name, tuple(sorted(d.value for d in present - gets))))
@@ -218,11 +235,12 @@ def received_facts(
     mine = m.entry_for(me.fingerprint)
     if mine is not None and mine.role is not me.profile.role:
         raise ConsentRefused(
-            f"the letter lists you as a {mine.role}, but your card says you are a "
-            f"{me.profile.role}",
+            _("the letter lists you as a {role}, but your card says you are a {role2}").format(
+                role=mine.role, role2=me.profile.role
+            ),
             rule="not_my_role",
             party=m.author,
-            hint="its author holds a wrong card for you: ask them to check it",
+            hint=_("its author holds a wrong card for you: ask them to check it"),
         )
     cards = {**known, me.fingerprint: me}
 
@@ -257,18 +275,20 @@ def check_carried_consent(m: Manifest, consent: bytes | None) -> None:
     if m.basis == Basis.CONSENT.value:
         if consent is None or m.consent_digest != object_digest(consent):
             raise ConsentRefused(
-                "the consent in the letter is not the one its author signed for",
+                _("the consent in the letter is not the one its author signed for"),
                 rule="bad_signature",
             )
     elif consent is not None:
-        raise VerificationError("a letter on the emergency or pseudonymous basis carries a consent")
+        raise VerificationError(
+            _("a letter on the emergency or pseudonymous basis carries a consent")
+        )
 
 
 def carried_patient(m: Manifest, carried: bytes) -> Card:
     """The patient card a letter carries: the card of the patient its manifest names."""
     card = Card.verify(carried)
     if card.fingerprint != m.patient_fp:
-        raise VerificationError("the patient card in the letter is not the patient's it names")
+        raise VerificationError(_("the patient card in the letter is not the patient's it names"))
     return card
 
 

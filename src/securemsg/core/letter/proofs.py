@@ -18,6 +18,7 @@ from securemsg.core.digests import object_digest
 from securemsg.core.identity import KeyHolder
 from securemsg.core.letter.manifest import ID_BYTES
 from securemsg.errors import FormatError, VerificationError
+from securemsg.i18n import _
 
 
 def header_digest(header_bytes: bytes) -> bytes:
@@ -74,17 +75,22 @@ class Binding(signed.Signed):
     def check(self, manifest: bytes, header_bytes: bytes, my_fp: str) -> None:
         """It binds this manifest, to me, in this age header (docs/format.md §12)."""
         if self.manifest_digest != object_digest(manifest):
-            raise VerificationError("envelope binding: it binds another letter manifest")
+            raise VerificationError(_("envelope binding: it binds another letter manifest"))
         if self.recipient != my_fp:
             raise VerificationError(
-                "this letter was addressed by its author to someone else and re-encrypted to you",
-                hint="whoever forwarded it is not its author; do not trust it as sent to you",
+                _(
+                    "this letter was addressed by its author to someone else and "
+                    "re-encrypted to you"
+                ),
+                hint=_("whoever forwarded it is not its author; do not trust it as sent to you"),
             )
         if self.header_digest != header_digest(header_bytes):
             raise VerificationError(
-                "the envelope was re-encrypted or its recipients changed after the author "
-                "signed it",
-                hint="ask the author to send it to you directly",
+                _(
+                    "the envelope was re-encrypted or its recipients changed after the "
+                    "author signed it"
+                ),
+                hint=_("ask the author to send it to you directly"),
             )
 
 
@@ -135,7 +141,7 @@ class Receipt(signed.Signed):
         }
         if chain is not None:
             if len(chain) != CHAIN_BYTES:
-                raise ValueError("a log chain id is 16 bytes")
+                raise ValueError(_("a log chain id is 16 bytes"))
             payload["chain"] = chain
         encoded = signed.sign(secret, RECEIPT, payload)
         return cls(
@@ -154,7 +160,7 @@ class Receipt(signed.Signed):
     def verify(cls, encoded: bytes, recipient: Card) -> Receipt:
         p = signed.read(encoded, RECEIPT, recipient)
         if p.fp("recipient") != recipient.fingerprint:
-            raise FormatError("receipt: the recipient field does not match the signer")
+            raise FormatError(_("receipt: the recipient field does not match the signer"))
         return cls(
             p.bstr("id", ID_BYTES),
             p.bstr("manifest", 32, "manifest digest"),
@@ -219,7 +225,7 @@ class Refusal(signed.Signed):
         p = signed.read(encoded, REFUSAL, recipient)
         rule, reason = p.tstr("rule"), p.tstr("reason")
         if p.fp("recipient") != recipient.fingerprint:
-            raise FormatError("refusal notice: the recipient field does not match the signer")
+            raise FormatError(_("refusal notice: the recipient field does not match the signer"))
         return cls(
             p.bstr("id", ID_BYTES),
             p.bstr("envelope", 32, "envelope digest"),

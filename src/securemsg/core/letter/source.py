@@ -34,6 +34,7 @@ from securemsg.core.letter.limits import MAX_SOURCE
 from securemsg.core.names import suggest
 from securemsg.core.text import hidden
 from securemsg.errors import FormatError, InvalidValue
+from securemsg.i18n import _
 
 _HEADING = re.compile(r"^## +(?P<title>.*?)(?: *\{(?P<domain>[a-z-]+)\})? *$")
 _MARKER = re.compile(r"^ {0,3}\{(?P<domain>[a-z-]+)\} *$")
@@ -73,11 +74,11 @@ def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, A
         key = loader.construct_object(key_node)
         if not isinstance(key, str):
             raise yaml.constructor.ConstructorError(
-                None, None, "a key is not a word", key_node.start_mark
+                None, None, _("a key is not a word"), key_node.start_mark
             )
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"the key {key!r} is given twice", key_node.start_mark
+                None, None, _("the key {key!r} is given twice").format(key=key), key_node.start_mark
             )
         seen.add(key)
     return loader.construct_mapping(node)
@@ -91,39 +92,47 @@ def front_matter(text: str, first_line: int = 2) -> dict[str, str]:
     strings; ``first_line`` is its first line's number in the file (errors say it)."""
     if len(text) > MAX_FRONT_MATTER:
         raise InvalidValue(
-            f"the front matter is longer than {MAX_FRONT_MATTER} characters",
-            hint="it holds the subject only; the letter goes after the second ---",
+            _("the front matter is longer than {MAX_FRONT_MATTER} characters").format(
+                MAX_FRONT_MATTER=MAX_FRONT_MATTER
+            ),
+            hint=_("it holds the subject only; the letter goes after the second ---"),
         )
     for number, row in enumerate(text.split("\n"), start=first_line):
         bad = next((ch for ch in row if ch != "\t" and hidden(ch)), None)
         if bad is not None:  # said as the subject's cleaning says it, before YAML does
-            field = row.partition(":")[0].strip() if ":" in row else "the front matter"
+            field = row.partition(":")[0].strip() if ":" in row else _("the front matter")
             raise InvalidValue(
-                f"{field} holds an invisible or control character (U+{ord(bad):04X}) "
-                f"at line {number}",
-                hint="type the text again without copy-pasting it",
+                _(
+                    "{field} holds an invisible or control character (U+{bad:04X}) at line {number}"
+                ).format(field=field, bad=ord(bad), number=number),
+                hint=_("type the text again without copy-pasting it"),
             )
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except RecursionError as exc:  # "[[[[...": PyYAML's composer recurses
         raise InvalidValue(
-            "the front matter is nested too deeply to be 'key: value' lines"
+            _("the front matter is nested too deeply to be 'key: value' lines")
         ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f" at line {mark.line + first_line}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InvalidValue(
-            f"the front matter is not valid YAML{where}: {problem}",
-            hint="write it as 'subject: ...', one key per line; quote a value "
-            "that holds a colon followed by a space or starts with a special character",
+            _("the front matter is not valid YAML at line {line}: {problem}").format(
+                line=mark.line + first_line, problem=problem
+            )
+            if mark is not None
+            else _("the front matter is not valid YAML: {problem}").format(problem=problem),
+            hint=_(
+                "write it as 'subject: ...', one key per line; quote a value that holds "
+                "a colon followed by a space or starts with a special character"
+            ),
         ) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise InvalidValue(
-            "the front matter is not a list of 'key: value' lines",
-            hint="write it as 'subject: ...'",
+            _("the front matter is not a list of 'key: value' lines"),
+            hint=_("write it as 'subject: ...'"),
         )
     out: dict[str, str] = {}
     lines = text.split("\n")
@@ -133,14 +142,18 @@ def front_matter(text: str, first_line: int = 2) -> dict[str, str]:
         )
         if key not in FRONT_MATTER_KEYS:
             raise InvalidValue(
-                f"unknown key {key!r} in the front matter at line {line}"
+                _("unknown key {key!r} in the front matter at line {line}").format(
+                    key=key, line=line
+                )
                 + suggest(str(key), FRONT_MATTER_KEYS),
-                hint=f"known keys: {', '.join(FRONT_MATTER_KEYS)}",
+                hint=_("known keys: {FRONT_MATTER_KEYS}").format(
+                    FRONT_MATTER_KEYS=", ".join(FRONT_MATTER_KEYS)
+                ),
             )
         if not isinstance(value, str):
             raise InvalidValue(
-                f"the front matter's {key} at line {line} is not text",
-                hint=f'put it in quotes: {key}: "..."',
+                _("the front matter's {key} at line {line} is not text").format(key=key, line=line),
+                hint=_('put it in quotes: {key}: "..."').format(key=key),
             )
         out[key] = value
     return out
@@ -153,8 +166,11 @@ def _domain(tag: str, line: str, number: int) -> Domain:
         return Domain(tag)
     except ValueError as exc:
         raise InvalidValue(
-            f"unknown care domain {{{tag}}} at line {number}: {line!r}" + suggest(tag, TAGS),
-            hint=f"use one of: {', '.join(TAGS)} (docs/letters.md)",
+            _("unknown care domain {{{tag}}} at line {number}: {line!r}").format(
+                tag=tag, number=number, line=line
+            )
+            + suggest(tag, TAGS),
+            hint=_("use one of: {TAGS} (docs/letters.md)").format(TAGS=", ".join(TAGS)),
         ) from exc
 
 
@@ -172,13 +188,15 @@ def _title(lines: list[str]) -> tuple[str, list[str]] | None:
 def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
     if len(raw) > MAX_SOURCE:
         raise InvalidValue(
-            f"the letter is larger than {MAX_SOURCE // 1024 // 1024} MiB of text",
-            hint="put large content in attachments (--attach)",
+            _("the letter is larger than {value} MiB of text").format(
+                value=MAX_SOURCE // 1024 // 1024
+            ),
+            hint=_("put large content in attachments (--attach)"),
         )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise FormatError("the letter is not UTF-8 text") from exc
+        raise FormatError(_("the letter is not UTF-8 text")) from exc
     text = text.replace("\r\n", "\n")
     lines = text.split("\n")
     first = 1  # the file's line number of lines[0]
@@ -187,8 +205,8 @@ def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
         end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
         if end is None:
             raise InvalidValue(
-                "the front matter (---) is not closed",
-                hint="end it with a line holding only ---",
+                _("the front matter (---) is not closed"),
+                hint=_("end it with a line holding only ---"),
             )
         meta = front_matter("\n".join(lines[1:end]))
         lines, first = lines[end + 1 :], end + 2
@@ -224,7 +242,7 @@ def parse_letter(raw: bytes, default_subject: str) -> LetterSource:
             current.append(line)
     close()
     if not sections:
-        raise InvalidValue("the letter is empty")
+        raise InvalidValue(_("the letter is empty"))
     limits.item_count(len(sections), len(sections))
     limits.sections_size(sum(len(s.data) for s in sections))
     return LetterSource(subject, tuple(sections), raw)

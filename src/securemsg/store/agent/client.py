@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 from securemsg.core import agentproto as proto
 from securemsg.errors import AgentError, HeaderError
+from securemsg.i18n import _
 from securemsg.store.agent import paths
 
 if TYPE_CHECKING:
@@ -65,8 +66,10 @@ class AgentClient:
             conn.connect(self.path)
             if peer_uid(conn) != os.getuid():
                 raise AgentError(
-                    f"refusing the agent at {self.path}: it runs as another user",
-                    hint="someone may be impersonating the agent; do not use it",
+                    _("refusing the agent at {path}: it runs as another user").format(
+                        path=self.path
+                    ),
+                    hint=_("someone may be impersonating the agent; do not use it"),
                 )
             conn.sendall(proto.request(op, payload))
             n = proto.body_length(_recv_exact(conn, proto.LENGTH.size))
@@ -80,13 +83,13 @@ class AgentClient:
             return self.call(op, payload)
         except (ConnectionRefusedError, FileNotFoundError) as exc:
             raise AgentError(
-                "the agent stopped during this command (its time ran out, or it was locked)",
-                hint="run the command again; `securemsg unlock` starts the agent again",
+                _("the agent stopped during this command (its time ran out, or it was locked)"),
+                hint=_("run the command again; `securemsg unlock` starts the agent again"),
             ) from exc
         except (OSError, proto.ProtocolError) as exc:
             raise AgentError(
-                f"the agent did not answer properly ({type(exc).__name__})",
-                hint="run `securemsg lock`, then `securemsg unlock` again",
+                _("the agent did not answer properly ({name})").format(name=type(exc).__name__),
+                hint=_("run `securemsg lock`, then `securemsg unlock` again"),
             ) from exc
 
     def status(self) -> proto.AgentStatus:
@@ -116,8 +119,10 @@ def find_agent(
         return None
     except (OSError, proto.ProtocolError) as exc:
         raise AgentError(
-            f"the agent at {path} did not answer properly ({type(exc).__name__})",
-            hint="stop it with `securemsg lock` (or end its process), then unlock again",
+            _("the agent at {path} did not answer properly ({name})").format(
+                path=path, name=type(exc).__name__
+            ),
+            hint=_("stop it with `securemsg lock` (or end its process), then unlock again"),
         ) from exc
     return client, proto.AgentStatus.decode(payload)
 
@@ -147,8 +152,8 @@ class AgentIdentity:
         status, payload = self._client.ask(proto.OP_SIGN, message)
         if status != proto.OK:
             raise AgentError(
-                "the agent refused to sign (it signs only securemsg objects)",
-                hint="this is a bug in securemsg: rerun with -v and report it",
+                _("the agent refused to sign (it signs only securemsg objects)"),
+                hint=_("this is a bug in securemsg: rerun with -v and report it"),
             )
         return payload
 
@@ -160,9 +165,11 @@ class AgentIdentity:
         if status == proto.NOT_MINE:
             return None
         if status == proto.SMALL_ORDER:
-            raise HeaderError("invalid X25519 stanza: the share is a point of small order")
+            raise HeaderError(_("invalid X25519 stanza: the share is a point of small order"))
         if status != proto.OK:
-            raise AgentError("the agent refused the stanza", hint="rerun with -v and report it")
+            raise AgentError(
+                _("the agent refused the stanza"), hint=_("rerun with -v and report it")
+            )
         return payload
 
     def storage_keys(self) -> StorageKeys:

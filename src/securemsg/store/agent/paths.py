@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from securemsg.errors import AgentError
+from securemsg.i18n import _
 
 MAX_SOCKET_PATH: Final = 107  # sun_path is 108 bytes on Linux, NUL included
 
@@ -44,21 +45,23 @@ def socket_path(home_dir: str, env: Mapping[str, str]) -> str:
     path = os.path.join(agent_dir(env), socket_name(home_dir))
     if len(os.fsencode(path)) > MAX_SOCKET_PATH:
         raise AgentError(
-            f"the agent's socket path is too long for a Unix socket: {path}",
-            hint="set XDG_RUNTIME_DIR to a shorter folder (or unset it to use /tmp)",
+            _("the agent's socket path is too long for a Unix socket: {path}").format(path=path),
+            hint=_("set XDG_RUNTIME_DIR to a shorter folder (or unset it to use /tmp)"),
         )
     return path
 
 
 def _not_private(path: str, st: os.stat_result, what: str) -> AgentError:
     if st.st_uid != os.getuid():
-        why = f"it belongs to another user (uid {st.st_uid})"
+        why = _("it belongs to another user (uid {uid})").format(uid=st.st_uid)
     else:
-        why = f"its mode {stat.S_IMODE(st.st_mode):04o} lets others in"
+        why = _("its mode {mode:04o} lets others in").format(mode=stat.S_IMODE(st.st_mode))
     return AgentError(
-        f"refusing the agent {what} {path}: {why}",
-        hint="someone may be impersonating the agent; do not use it. Remove it if it is "
-        "yours to remove, or set XDG_RUNTIME_DIR to a private folder",
+        _("refusing the agent {what} {path}: {why}").format(what=what, path=path, why=why),
+        hint=_(
+            "someone may be impersonating the agent; do not use it. Remove it if it "
+            "is yours to remove, or set XDG_RUNTIME_DIR to a private folder"
+        ),
     )
 
 
@@ -69,8 +72,8 @@ def check_dir(path: str, *, create: bool = False) -> bool:
         parent = os.path.dirname(path)
         if parent != "/tmp" and not check_dir(parent):  # noqa: S108
             raise AgentError(
-                f"the runtime folder {parent} does not exist",
-                hint="unset XDG_RUNTIME_DIR, or set it to a folder of yours (mode 0700)",
+                _("the runtime folder {parent} does not exist").format(parent=parent),
+                hint=_("unset XDG_RUNTIME_DIR, or set it to a folder of yours (mode 0700)"),
             )
         with contextlib.suppress(FileExistsError):
             os.mkdir(path, 0o700)
@@ -80,8 +83,10 @@ def check_dir(path: str, *, create: bool = False) -> bool:
         return False
     if not stat.S_ISDIR(st.st_mode):
         raise AgentError(
-            f"refusing the agent folder {path}: it is not a folder (a link or a file)",
-            hint="remove it if it is yours, or set XDG_RUNTIME_DIR to a private folder",
+            _("refusing the agent folder {path}: it is not a folder (a link or a file)").format(
+                path=path
+            ),
+            hint=_("remove it if it is yours, or set XDG_RUNTIME_DIR to a private folder"),
         )
     if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077:
         raise _not_private(path, st, "folder")
@@ -99,8 +104,8 @@ def check_socket(path: str) -> os.stat_result | None:
         return None
     if not stat.S_ISSOCK(st.st_mode):
         raise AgentError(
-            f"refusing the agent socket {path}: it is not a socket",
-            hint="remove it if it is yours; then run securemsg unlock again",
+            _("refusing the agent socket {path}: it is not a socket").format(path=path),
+            hint=_("remove it if it is yours; then run securemsg unlock again"),
         )
     if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077:
         raise _not_private(path, st, "socket")

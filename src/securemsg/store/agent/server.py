@@ -119,7 +119,7 @@ def _recv(conn: socket.socket, n: int) -> bytes:
 
 def serve_one(listener: socket.socket, keys: KeyMemory, expires: int) -> bool:
     """Accept and answer one connection. True if the agent must stop (locked)."""
-    conn, _ = listener.accept()
+    conn, _addr = listener.accept()
     with conn:
         if peer_uid(conn) != os.getuid():
             return False  # another user: not a word
@@ -171,7 +171,7 @@ def serve(path: str, seconds: int, keys: KeyMemory, ready: int) -> int:
         os.close(ready)
         ready = -1
         while (remaining := deadline - _clock()) > 0:
-            readable, _, _ = select.select([listener], [], [], min(remaining, 60.0))
+            readable, _w, _x = select.select([listener], [], [], min(remaining, 60.0))
             if readable and serve_one(listener, keys, expires):
                 break
     except Stop:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from securemsg.errors import AgentError
+from securemsg.i18n import _
 from securemsg.store.agent import paths
 
 READY_TIMEOUT: Final = 20.0  # seconds: the agent's interpreter starts in well under 1 s
@@ -51,7 +52,7 @@ def start_agent(path: str, seconds: int, keys: bytes, env: Mapping[str, str]) ->
     deadline = time.monotonic() + READY_TIMEOUT
     fd = proc.stdout.fileno()
     while not line.endswith(b"\n") and (left := deadline - time.monotonic()) > 0:
-        readable, _, _ = select.select([fd], [], [], left)
+        readable, _w, _x = select.select([fd], [], [], left)
         if not readable:
             break
         chunk = os.read(fd, 256)
@@ -67,7 +68,9 @@ def start_agent(path: str, seconds: int, keys: bytes, env: Mapping[str, str]) ->
     proc.wait()
     why = " ".join(words[1:]) if words[:1] == ["error"] else "it did not start"
     raise AgentError(
-        f"the agent could not start: {why}",
-        hint="check that you can create a socket in "
-        f"{os.path.dirname(path)}; run the command again without the agent meanwhile",
+        _("the agent could not start: {why}").format(why=why),
+        hint=_(
+            "check that you can create a socket in {path}; run the command again "
+            "without the agent meanwhile"
+        ).format(path=os.path.dirname(path)),
     )

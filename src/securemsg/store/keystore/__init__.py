@@ -37,13 +37,15 @@ from typing import Final, Protocol
 
 from securemsg.core import keyfile
 from securemsg.errors import KeyStoreError
+from securemsg.i18n import N_, _
 
 SERVICE: Final = "securemsg"
 KEYFILE_NAME: Final = "identity.key"
 ENV_PASSPHRASE: Final = "SECUREMSG_PASSPHRASE"  # noqa: S105 (a variable name)
 ENV_KEYSTORE: Final = "SECUREMSG_KEYSTORE"
 
-LOCKED_HINT: Final = f"set {ENV_PASSPHRASE} or run from a terminal"
+# a text with a placeholder, translated and filled where it is used (store/keystore/prompt.py)
+LOCKED_HINT: Final = N_("set {ENV_PASSPHRASE} or run from a terminal")
 
 PassphraseSource = Callable[[bool], str]
 """Return the passphrase. The argument is True when a key file is being created
@@ -77,12 +79,16 @@ class KeyStore(Protocol):
 def invalid_entry() -> KeyStoreError:
     """The error for a key store descriptor that names no valid store."""
     return KeyStoreError(
-        "the key store entry in the home's configuration is invalid",
-        hint="restore the configuration file from a backup",
+        _("the key store entry in the home's configuration is invalid"),
+        hint=_("restore the configuration file from a backup"),
     )
 
 
 def check_secret(secret: bytes) -> None:
     """A secret a backend may save: 1..MAX_SECRET_SIZE bytes."""
     if not isinstance(secret, bytes) or not 0 < len(secret) <= keyfile.MAX_SECRET_SIZE:
-        raise ValueError(f"the secret must be 1..{keyfile.MAX_SECRET_SIZE} bytes")
+        raise ValueError(
+            _("the secret must be 1..{MAX_SECRET_SIZE} bytes").format(
+                MAX_SECRET_SIZE=keyfile.MAX_SECRET_SIZE
+            )
+        )

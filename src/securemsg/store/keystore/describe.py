@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from securemsg.core import keyfile
 from securemsg.core.keyfile import DEFAULT_PARAMS, KdfParams
 from securemsg.errors import FormatError, KeyStoreError
+from securemsg.i18n import _
 from securemsg.store.keystore import invalid_entry
 
 
@@ -25,8 +26,10 @@ def check_relpath(relpath: str) -> str:
     parts = [part for part in relpath.split("/") if part not in ("", ".")]
     if not relpath or relpath.startswith("/") or ".." in parts:
         raise KeyStoreError(
-            f"key file path {relpath!r} must be a relative path inside the home",
-            hint="fix the key store entry in the home's configuration",
+            _("key file path {relpath!r} must be a relative path inside the home").format(
+                relpath=relpath
+            ),
+            hint=_("fix the key store entry in the home's configuration"),
         )
     return "/".join(parts) or "."
 

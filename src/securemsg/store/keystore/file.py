@@ -11,6 +11,7 @@ from typing import Final
 from securemsg.core import keyfile
 from securemsg.core.keyfile import DEFAULT_PARAMS, KdfParams
 from securemsg.errors import KeyStoreError
+from securemsg.i18n import _
 from securemsg.store.fs import atomic_write, ensure_private_dir
 from securemsg.store.keystore import KEYFILE_NAME, PassphraseSource, check_secret
 from securemsg.store.keystore.describe import check_relpath, describe_file
@@ -50,8 +51,8 @@ class PassphraseFileStore:
         passphrase = self._source(True)
         if not passphrase:
             raise KeyStoreError(
-                "an empty passphrase is not allowed",
-                hint="choose a passphrase; several random words are easy to type and strong",
+                _("an empty passphrase is not allowed"),
+                hint=_("choose a passphrase; several random words are easy to type and strong"),
             )
         data = keyfile.seal(secret, keyfile.passphrase_bytes(passphrase), self._params)
         try:
@@ -59,8 +60,10 @@ class PassphraseFileStore:
             atomic_write(self.path, data)
         except OSError as exc:
             raise KeyStoreError(
-                f"cannot write the key file {self.path}: {exc.strerror or exc}",
-                hint="check that the home folder exists and is writable by you",
+                _("cannot write the key file {path}: {value}").format(
+                    path=self.path, value=exc.strerror or exc
+                ),
+                hint=_("check that the home folder exists and is writable by you"),
             ) from exc
 
     def load(self) -> bytes:
@@ -78,16 +81,18 @@ class PassphraseFileStore:
         new = new_source(True)
         if not new:
             raise KeyStoreError(
-                "an empty passphrase is not allowed",
-                hint="choose a passphrase; several random words are easy to type and strong",
+                _("an empty passphrase is not allowed"),
+                hint=_("choose a passphrase; several random words are easy to type and strong"),
             )
         data = keyfile.seal(secret, keyfile.passphrase_bytes(new), self._params)
         try:
             atomic_write(self.path, data)
         except OSError as exc:
             raise KeyStoreError(
-                f"cannot write the key file {self.path}: {exc.strerror or exc}",
-                hint="nothing was changed: the old passphrase still opens the key file",
+                _("cannot write the key file {path}: {value}").format(
+                    path=self.path, value=exc.strerror or exc
+                ),
+                hint=_("nothing was changed: the old passphrase still opens the key file"),
             ) from exc
 
     def delete(self) -> None:
@@ -95,7 +100,9 @@ class PassphraseFileStore:
             self.path.unlink(missing_ok=True)
         except OSError as exc:
             raise KeyStoreError(
-                f"cannot delete the key file {self.path}: {exc.strerror or exc}"
+                _("cannot delete the key file {path}: {value}").format(
+                    path=self.path, value=exc.strerror or exc
+                )
             ) from exc
 
     def _read(self) -> bytes:
@@ -104,11 +111,13 @@ class PassphraseFileStore:
                 return fh.read(keyfile.MAX_FILE_SIZE + 1)
         except FileNotFoundError as exc:
             raise KeyStoreError(
-                f"no key file at {self.path}",
-                hint="create an identity first, or restore the key file from a backup",
+                _("no key file at {path}").format(path=self.path),
+                hint=_("create an identity first, or restore the key file from a backup"),
             ) from exc
         except OSError as exc:
             raise KeyStoreError(
-                f"cannot read the key file {self.path}: {exc.strerror or exc}",
-                hint="check the file's owner and permissions (it should be 0600, yours)",
+                _("cannot read the key file {path}: {value}").format(
+                    path=self.path, value=exc.strerror or exc
+                ),
+                hint=_("check the file's owner and permissions (it should be 0600, yours)"),
             ) from exc

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from securemsg.errors import KeyStoreError
+from securemsg.i18n import _
 from securemsg.store.keystore import SERVICE, check_secret, invalid_entry
 
 _REFUSED_MODULES: Final = ("keyring.backends.fail", "keyring.backends.null")
@@ -93,9 +94,13 @@ def _resolve_backend(name: str) -> Any:
     why = "it is not installed or not running" if found is None else _refusal(found)
     if why is not None:
         raise KeyStoreError(
-            f"the OS key store that holds this identity's keys ({name}) is not available: {why}",
-            hint="log in to the desktop session that runs it (or install its keyring "
-            "backend), then try again",
+            _(
+                "the OS key store that holds this identity's keys ({name}) is not available: {why}"
+            ).format(name=name, why=why),
+            hint=_(
+                "log in to the desktop session that runs it (or install its keyring "
+                "backend), then try again"
+            ),
         )
     return found
 
@@ -108,7 +113,9 @@ class KeyringStore:
     def __init__(self, account: str, backend: str, *, service: str = SERVICE) -> None:
         for label, value in (("account", account), ("backend", backend), ("service", service)):
             if not value or not value.isprintable() or len(value) > 512:
-                raise ValueError(f"invalid keyring {label} {value!r}")
+                raise ValueError(
+                    _("invalid keyring {label} {value!r}").format(label=label, value=value)
+                )
         self.account = account
         self.backend = backend
         self.service = service
@@ -130,30 +137,36 @@ class KeyringStore:
     def save(self, secret: bytes) -> None:
         check_secret(secret)
         value = base64.b64encode(secret).decode("ascii")
-        with self._errors("store the key"):
+        with self._errors(_("store the key")):
             _resolve_backend(self.backend).set_password(self.service, self.account, value)
 
     def load(self) -> bytes:
-        with self._errors("read the key"):
+        with self._errors(_("read the key")):
             value = _resolve_backend(self.backend).get_password(self.service, self.account)
         if value is None:
             raise KeyStoreError(
-                f"no key for {self.account} in the OS key store ({self.backend})",
-                hint="the entry was deleted or this is another user's session; "
-                "restore the identity from a backup",
+                _("no key for {account} in the OS key store ({backend})").format(
+                    account=self.account, backend=self.backend
+                ),
+                hint=_(
+                    "the entry was deleted or this is another user's session; restore the "
+                    "identity from a backup"
+                ),
             )
         try:
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise KeyStoreError(
-                f"the OS key store entry for {self.account} is not a securemsg key",
-                hint="another program overwrote it; restore the identity from a backup",
+                _("the OS key store entry for {account} is not a securemsg key").format(
+                    account=self.account
+                ),
+                hint=_("another program overwrote it; restore the identity from a backup"),
             ) from exc
 
     def delete(self) -> None:
         from keyring.errors import PasswordDeleteError
 
-        with self._errors("delete the key"):
+        with self._errors(_("delete the key")):
             backend = _resolve_backend(self.backend)
             try:
                 backend.delete_password(self.service, self.account)
@@ -172,14 +185,18 @@ class KeyringStore:
             raise
         except KeyringLocked as exc:
             raise KeyStoreError(
-                f"the OS key store ({self.backend}) is locked",
-                hint="unlock it (log in to the desktop session, or unlock the login "
-                "keyring) and try again",
+                _("the OS key store ({backend}) is locked").format(backend=self.backend),
+                hint=_(
+                    "unlock it (log in to the desktop session, or unlock the login keyring) "
+                    "and try again"
+                ),
             ) from exc
         except Exception as exc:
             raise KeyStoreError(
-                f"the OS key store ({self.backend}) could not {action}: {type(exc).__name__}",
-                hint="check that the key store is running and unlocked; run with -v for details",
+                _("the OS key store ({backend}) could not {action}: {name}").format(
+                    backend=self.backend, action=action, name=type(exc).__name__
+                ),
+                hint=_("check that the key store is running and unlocked; run with -v for details"),
             ) from exc
 
 

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable, Mapping
 
 from securemsg.errors import KeyStoreError, WeakPassphraseError
+from securemsg.i18n import N_, _
 from securemsg.store.keystore import ENV_PASSPHRASE, LOCKED_HINT
 
 
@@ -35,7 +36,10 @@ def read_terminal(prompt: str) -> str | None:
         except getpass.GetPassWarning:
             return None
         except EOFError as exc:
-            raise KeyStoreError("no passphrase was entered", hint=LOCKED_HINT) from exc
+            raise KeyStoreError(
+                _("no passphrase was entered"),
+                hint=_(LOCKED_HINT).format(ENV_PASSPHRASE=ENV_PASSPHRASE),
+            ) from exc
 
 
 TRIES = 3
@@ -59,7 +63,7 @@ class EnvOrTerminal:
         self,
         env: Mapping[str, str] | None = None,
         ask: Callable[[str], str | None] = read_terminal,
-        label: str = "the key file",
+        label: str = N_("the key file"),
         *,
         var: str = ENV_PASSPHRASE,
         say: Callable[[str], None] = _say,
@@ -81,9 +85,9 @@ class EnvOrTerminal:
                 self._check(value)
             return value
         if not confirm:
-            return self._prompt(f"Passphrase for {self._label}: ")
+            return self._prompt(_("Passphrase for {label}: ").format(label=_(self._label)))
         for attempt in range(1, TRIES + 1):
-            first = self._prompt(f"New passphrase for {self._label}: ")
+            first = self._prompt(_("New passphrase for {label}: ").format(label=_(self._label)))
             if not first:
                 return first  # refused by the store: "an empty passphrase is not allowed"
             try:
@@ -93,12 +97,12 @@ class EnvOrTerminal:
                     raise
                 self._say(f"securemsg: {exc.message}\n  hint: {exc.hint}")
                 continue
-            if self._prompt("Repeat the passphrase: ") == first:
+            if self._prompt(_("Repeat the passphrase: ")) == first:
                 return first
             if attempt == TRIES:
                 raise KeyStoreError(
-                    "the two passphrases did not match (3 tries)",
-                    hint="run the command again and type the same passphrase twice",
+                    _("the two passphrases did not match (3 tries)"),
+                    hint=_("run the command again and type the same passphrase twice"),
                 )
             self._say("securemsg: the two passphrases do not match; again")
         raise AssertionError("unreachable")  # pragma: no cover
@@ -106,7 +110,10 @@ class EnvOrTerminal:
     def _prompt(self, prompt: str) -> str:
         answer = self._ask(prompt)
         if answer is None:
-            raise KeyStoreError("the key store is locked", hint=LOCKED_HINT)
+            raise KeyStoreError(
+                _("the key store is locked"),
+                hint=_(LOCKED_HINT).format(ENV_PASSPHRASE=ENV_PASSPHRASE),
+            )
         return answer
 
     def _check(self, passphrase: str) -> None:

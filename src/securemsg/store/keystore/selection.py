@@ -9,6 +9,7 @@ from pathlib import Path
 
 from securemsg.core.keyfile import DEFAULT_PARAMS, KdfParams
 from securemsg.errors import KeyStoreError, UsageError
+from securemsg.i18n import _
 from securemsg.store.keystore import (
     ENV_KEYSTORE,
     KEYFILE_NAME,
@@ -47,9 +48,13 @@ def select_keystore(
     if choice not in ("auto", "keyring", "file"):
         # there is no command-line option: the value came from the environment
         raise UsageError(
-            f"unknown key store {choice!r} in {ENV_KEYSTORE}",
-            hint=f"set {ENV_KEYSTORE} to 'keyring' (the OS key store) or 'file' (a "
-            "passphrase-protected key file), or unset it to choose automatically",
+            _("unknown key store {choice!r} in {ENV_KEYSTORE}").format(
+                choice=choice, ENV_KEYSTORE=ENV_KEYSTORE
+            ),
+            hint=_(
+                "set {ENV_KEYSTORE} to 'keyring' (the OS key store) or 'file' (a "
+                "passphrase-protected key file), or unset it to choose automatically"
+            ).format(ENV_KEYSTORE=ENV_KEYSTORE),
         )
     home_keys_dir = Path(home_keys_dir)
     file_store = PassphraseFileStore(
@@ -66,9 +71,11 @@ def select_keystore(
         return KeyringStore(account, backend_name(backend))
     if choice == "keyring":
         raise KeyStoreError(
-            f"no usable OS key store: {why}",
-            hint=f"start or unlock your desktop key store, or set {ENV_KEYSTORE}=file "
-            "to keep the key in a passphrase-protected file",
+            _("no usable OS key store: {why}").format(why=why),
+            hint=_(
+                "start or unlock your desktop key store, or set {ENV_KEYSTORE}=file to "
+                "keep the key in a passphrase-protected file"
+            ).format(ENV_KEYSTORE=ENV_KEYSTORE),
         )
     return file_store
 

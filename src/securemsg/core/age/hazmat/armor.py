@@ -20,6 +20,7 @@ import binascii
 from typing import Protocol
 
 from securemsg.errors import ArmorError
+from securemsg.i18n import _
 
 BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 END = b"-----END AGE ENCRYPTED FILE-----"
@@ -54,7 +55,7 @@ class ArmorWriter:
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         if self._closed:
-            raise ValueError("ArmorWriter is closed")
+            raise ValueError(_("ArmorWriter is closed"))
         self._buf += data
         full = len(self._buf) // BYTES_PER_LINE * BYTES_PER_LINE
         if full >= _READ_SIZE:
@@ -72,13 +73,13 @@ class ArmorWriter:
 
 def _decode_line(line: bytes) -> bytes:
     if not line or len(line) % 4:
-        raise ArmorError("invalid armor: a base64 line has the wrong length")
+        raise ArmorError(_("invalid armor: a base64 line has the wrong length"))
     try:
         data = binascii.a2b_base64(line, strict_mode=True)
     except binascii.Error:
-        raise ArmorError("invalid armor: malformed base64") from None
+        raise ArmorError(_("invalid armor: malformed base64")) from None
     if binascii.b2a_base64(data, newline=False) != line:
-        raise ArmorError("invalid armor: non-canonical base64")
+        raise ArmorError(_("invalid armor: non-canonical base64"))
     return data
 
 
@@ -120,7 +121,7 @@ class ArmorReader:
                 del self._raw[: idx + 1]
                 return (line[:-1] if line.endswith(b"\r") else line), True
             if len(self._raw) > limit:
-                raise ArmorError("invalid armor: line too long")
+                raise ArmorError(_("invalid armor: line too long"))
             if not self._fill_raw():
                 line = bytes(self._raw)
                 self._raw.clear()
@@ -135,11 +136,11 @@ class ArmorReader:
             line = line.lstrip(_WHITESPACE)  # whitespace before the block is allowed
             skipped -= len(line)
             if skipped > MAX_WHITESPACE:
-                raise ArmorError("invalid armor: too much whitespace before the BEGIN line")
+                raise ArmorError(_("invalid armor: too much whitespace before the BEGIN line"))
             if line:
                 break
             if not eol:
-                raise ArmorError("invalid armor: no BEGIN line")
+                raise ArmorError(_("invalid armor: no BEGIN line"))
         if line != BEGIN or not eol:
             raise ArmorError("invalid armor: the first line must be " + BEGIN.decode())
         self._started = True
@@ -149,9 +150,9 @@ class ArmorReader:
         while len(self._raw) <= MAX_WHITESPACE and self._fill_raw():
             pass
         if self._raw.strip(_WHITESPACE):
-            raise ArmorError("invalid armor: data after the END line")
+            raise ArmorError(_("invalid armor: data after the END line"))
         if len(self._raw) > MAX_WHITESPACE:
-            raise ArmorError("invalid armor: too much whitespace after the END line")
+            raise ArmorError(_("invalid armor: too much whitespace after the END line"))
         self._raw.clear()
 
     def _step(self) -> bool:
@@ -168,11 +169,11 @@ class ArmorReader:
             self._finish()
             return False
         if self._expect_end:
-            raise ArmorError("invalid armor: expected the END line after a short line")
+            raise ArmorError(_("invalid armor: expected the END line after a short line"))
         if not eol:
-            raise ArmorError("invalid armor: the file ends without an END line")
+            raise ArmorError(_("invalid armor: the file ends without an END line"))
         if len(line) > COLUMNS:
-            raise ArmorError("invalid armor: line longer than 64 columns")
+            raise ArmorError(_("invalid armor: line longer than 64 columns"))
         data = _decode_line(line)
         if len(data) < BYTES_PER_LINE:
             self._expect_end = True

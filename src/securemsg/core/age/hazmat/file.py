@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 import nacl.utils
 
 from securemsg.errors import HeaderError, HMACError, NoIdentityMatchError
+from securemsg.i18n import _
 
 from ..keys import Identity, Recipient, ScryptIdentity, ScryptRecipient, ShareOpener
 from . import scrypt, x25519
@@ -40,7 +41,7 @@ BLOCK = 16 * ENC_CHUNK_SIZE
 def _draw(rng: Rng, n: int) -> bytes:
     out = bytes(rng(n))
     if len(out) != n:
-        raise ValueError("rng returned the wrong number of bytes")
+        raise ValueError(_("rng returned the wrong number of bytes"))
     return out
 
 
@@ -60,9 +61,9 @@ def build_header(
 
     A :class:`ScryptRecipient` must be the only recipient (age spec)."""
     if not recipients:
-        raise ValueError("at least one recipient is required")
+        raise ValueError(_("at least one recipient is required"))
     if len(recipients) > 1 and any(isinstance(r, ScryptRecipient) for r in recipients):
-        raise ValueError("a passphrase (scrypt) recipient must be the only recipient")
+        raise ValueError(_("a passphrase (scrypt) recipient must be the only recipient"))
     stanzas = tuple(
         scrypt.wrap(file_key, r.passphrase, r.work_factor, rng)
         if isinstance(r, ScryptRecipient)
@@ -96,7 +97,7 @@ def unwrap_file_key(
 ) -> bytes:
     """Find the file key with ``identities`` and check the header MAC."""
     if header.encode() != header_bytes:
-        raise HeaderError("the header bytes do not match the parsed header")
+        raise HeaderError(_("the header bytes do not match the parsed header"))
     scrypt.check_header(header)  # also for a header that did not come from read_header
     file_key = None
     for identity in identities:
@@ -107,10 +108,10 @@ def unwrap_file_key(
         if file_key is not None:
             break
     if file_key is None:
-        raise NoIdentityMatchError("no identity matched any of the file's recipients")
+        raise NoIdentityMatchError(_("no identity matched any of the file's recipients"))
     expected = compute_mac(file_key, header_mac_input(header_bytes))
     if not hmac.compare_digest(expected, header.mac):
-        raise HMACError("the header MAC is wrong: the header was altered")
+        raise HMACError(_("the header MAC is wrong: the header was altered"))
     return file_key
 
 
@@ -132,7 +133,7 @@ def decrypt_payload(file_key: bytes, src: LineReader, block: int = BLOCK) -> Ite
     """
     nonce = _read_exact(src, NONCE_SIZE)
     if len(nonce) != NONCE_SIZE:
-        raise HeaderError("the file ends before the payload nonce")
+        raise HeaderError(_("the file ends before the payload nonce"))
     dec = StreamDecryptor(file_key, nonce)
     read = getattr(src, "read1", src.read)
     while data := read(block):

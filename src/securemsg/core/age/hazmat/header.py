@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from securemsg.errors import HeaderError
+from securemsg.i18n import _
 
 from .hkdf import hkdf_sha256
 
@@ -56,13 +57,13 @@ def b64decode_raw(text: str | bytes) -> bytes:
     """Strict inverse of :func:`b64encode_raw`: no padding, no stray bits, no spaces."""
     raw = text.encode("ascii", "replace") if isinstance(text, str) else bytes(text)
     if len(raw) % 4 == 1 or not _B64_ALPHABET.issuperset(raw):
-        raise ValueError("invalid base64")
+        raise ValueError(_("invalid base64"))
     try:
         data = binascii.a2b_base64(raw + b"=" * (-len(raw) % 4), strict_mode=True)
     except binascii.Error as exc:
-        raise ValueError("invalid base64") from exc
+        raise ValueError(_("invalid base64")) from exc
     if binascii.b2a_base64(data, newline=False).rstrip(b"=") != raw:
-        raise ValueError("non-canonical base64")
+        raise ValueError(_("non-canonical base64"))
     return data
 
 
@@ -83,7 +84,9 @@ class Stanza:
             raise TypeError("Stanza args must be a tuple and body bytes")
         for arg in (self.type, *self.args):
             if not isinstance(arg, str) or not _valid_arg(arg):
-                raise HeaderError("malformed stanza: arguments must be non-empty printable ASCII")
+                raise HeaderError(
+                    _("malformed stanza: arguments must be non-empty printable ASCII")
+                )
 
     def encode(self) -> bytes:
         line = " ".join((self.type, *self.args))
@@ -103,9 +106,11 @@ class Header:
 
     def __post_init__(self) -> None:
         if not isinstance(self.stanzas, tuple) or len(self.stanzas) > MAX_STANZAS:
-            raise HeaderError(f"a header holds at most {MAX_STANZAS} stanzas")
+            raise HeaderError(
+                _("a header holds at most {MAX_STANZAS} stanzas").format(MAX_STANZAS=MAX_STANZAS)
+            )
         if not isinstance(self.mac, bytes) or len(self.mac) != MAC_SIZE:
-            raise HeaderError("the header MAC is 32 bytes")
+            raise HeaderError(_("the header MAC is 32 bytes"))
 
     def encode(self) -> bytes:
         """The full header, including the ``--- <mac>`` line and its newline."""
@@ -121,7 +126,7 @@ def header_mac_input(header_bytes: bytes) -> bytes:
     """Strip the `` <mac>\\n`` from a full encoded header, leaving what the MAC covers."""
     end = header_bytes.rfind(b"\n" + MAC_PREFIX + b" ")
     if end < 0 or not header_bytes.endswith(b"\n"):
-        raise HeaderError("header has no MAC line")
+        raise HeaderError(_("header has no MAC line"))
     return header_bytes[: end + 1 + len(MAC_PREFIX)]
 
 
@@ -144,10 +149,12 @@ class _Lines:
         if not line.endswith(b"\n"):
             if len(line) > budget:
                 raise HeaderError(
-                    f"header too large (limit {MAX_HEADER_SIZE} bytes, "
-                    f"{MAX_LINE_SIZE} bytes per line)"
+                    _(
+                        "header too large (limit {MAX_HEADER_SIZE} bytes, {MAX_LINE_SIZE} bytes "
+                        "per line)"
+                    ).format(MAX_HEADER_SIZE=MAX_HEADER_SIZE, MAX_LINE_SIZE=MAX_LINE_SIZE)
                 )
-            raise HeaderError("the file ends inside the header")
+            raise HeaderError(_("the file ends inside the header"))
         return line[:-1]
 
 
@@ -155,7 +162,7 @@ def _args(line: bytes, prefix: bytes) -> list[str]:
     try:
         text = line[len(prefix) :].decode("ascii")
     except UnicodeDecodeError:
-        raise HeaderError("malformed header line: non-ASCII bytes") from None
+        raise HeaderError(_("malformed header line: non-ASCII bytes")) from None
     return text.split(" ")
 
 
@@ -163,42 +170,44 @@ def parse(src: LineReader) -> tuple[Header, bytes]:
     """Parse one header from ``src``; return it and its exact bytes (MAC line included)."""
     lines = _Lines(src)
     if lines.next() + b"\n" != VERSION_LINE:
-        raise HeaderError("not an age v1 file (unknown or malformed version line)")
+        raise HeaderError(_("not an age v1 file (unknown or malformed version line)"))
     stanzas: list[Stanza] = []
     while True:
         line = lines.next()
         if line.startswith(MAC_PREFIX):
             if not line.startswith(MAC_PREFIX + b" "):
-                raise HeaderError("malformed MAC line")
+                raise HeaderError(_("malformed MAC line"))
             args = _args(line, MAC_PREFIX + b" ")
             try:
                 mac = b64decode_raw(args[0]) if len(args) == 1 else b""
             except ValueError:
                 mac = b""
             if len(mac) != MAC_SIZE:
-                raise HeaderError("malformed MAC line")
+                raise HeaderError(_("malformed MAC line"))
             break
         if not line.startswith(STANZA_PREFIX):
-            raise HeaderError("malformed header line: expected a stanza or the MAC line")
+            raise HeaderError(_("malformed header line: expected a stanza or the MAC line"))
         if len(stanzas) == MAX_STANZAS:
-            raise HeaderError(f"too many stanzas (limit {MAX_STANZAS})")
+            raise HeaderError(
+                _("too many stanzas (limit {MAX_STANZAS})").format(MAX_STANZAS=MAX_STANZAS)
+            )
         args = _args(line, STANZA_PREFIX)
         if not all(_valid_arg(a) for a in args):
-            raise HeaderError("malformed stanza line: empty or non-printable argument")
+            raise HeaderError(_("malformed stanza line: empty or non-printable argument"))
         body = bytearray()
         while True:
             body_line = lines.next()
             if len(body_line) > COLUMNS:
-                raise HeaderError("malformed stanza body: line longer than 64 columns")
+                raise HeaderError(_("malformed stanza body: line longer than 64 columns"))
             try:
                 body += b64decode_raw(body_line)
             except ValueError:
-                raise HeaderError("malformed stanza body: invalid base64") from None
+                raise HeaderError(_("malformed stanza body: invalid base64")) from None
             if len(body_line) < COLUMNS:
                 break
         stanzas.append(Stanza(args[0], tuple(args[1:]), bytes(body)))
     header = Header(tuple(stanzas), mac)
     raw = bytes(lines.consumed)
     if header.encode() != raw:  # belt and braces: the grammar above is canonical
-        raise HeaderError("header is not in canonical encoding")
+        raise HeaderError(_("header is not in canonical encoding"))
     return header, raw

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from securemsg.i18n import _
+
 _HASH_LEN = 32
 
 
 def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
     """Derive ``length`` bytes from ``ikm``; an empty ``salt`` means 32 zero bytes."""
     if not 0 < length <= 255 * _HASH_LEN:
-        raise ValueError("invalid HKDF output length")
+        raise ValueError(_("invalid HKDF output length"))
     prk = hmac.digest(salt or bytes(_HASH_LEN), ikm, hashlib.sha256)
     out = b""
     block = b""

@@ -38,6 +38,7 @@ from nacl.bindings import (
 )
 
 from securemsg.errors import HeaderError
+from securemsg.i18n import _
 
 from .header import Header, Stanza, b64decode_raw, b64encode_raw
 
@@ -65,7 +66,7 @@ def memory_needed(log_n: int) -> int:
 def wrap_key(passphrase: bytes, salt: bytes, log_n: int) -> bytes:
     """The 32-byte key that wraps the file key."""
     if not 1 <= log_n <= MAX_WORK_FACTOR or len(salt) != SALT_SIZE:
-        raise ValueError("scrypt: invalid salt or work factor")
+        raise ValueError(_("scrypt: invalid salt or work factor"))
     try:
         return hashlib.scrypt(
             passphrase,
@@ -78,8 +79,8 @@ def wrap_key(passphrase: bytes, salt: bytes, log_n: int) -> bytes:
         )
     except MemoryError:
         raise HeaderError(
-            f"not enough memory for scrypt at work factor 2^{log_n}",
-            hint="close other programs, or open the file on a machine with more memory",
+            _("not enough memory for scrypt at work factor 2^{log_n}").format(log_n=log_n),
+            hint=_("close other programs, or open the file on a machine with more memory"),
         ) from None
 
 
@@ -91,12 +92,12 @@ def wrap(
 ) -> Stanza:
     """Encrypt ``file_key`` under ``passphrase`` with a fresh salt from ``rng``."""
     if len(file_key) != FILE_KEY_SIZE:
-        raise ValueError("the file key is 16 bytes")
+        raise ValueError(_("the file key is 16 bytes"))
     if not passphrase:
-        raise ValueError("the passphrase is empty")
+        raise ValueError(_("the passphrase is empty"))
     salt = bytes(rng(SALT_SIZE))
     if len(salt) != SALT_SIZE:
-        raise ValueError("rng returned the wrong number of bytes")
+        raise ValueError(_("rng returned the wrong number of bytes"))
     key = wrap_key(passphrase, salt, log_n)
     body: bytes = crypto_aead_chacha20poly1305_ietf_encrypt(file_key, None, _ZERO_NONCE, key)
     return Stanza(STANZA_TYPE, (b64encode_raw(salt), str(log_n)), body)
@@ -111,7 +112,9 @@ def unwrap(stanza: Stanza, passphrase: bytes, max_log_n: int = MAX_WORK_FACTOR) 
     salt, log_n = check_stanza(stanza)
     if log_n > max_log_n:
         raise HeaderError(
-            f"the scrypt work factor 2^{log_n} is above this reader's limit 2^{max_log_n}"
+            _("the scrypt work factor 2^{log_n} is above this reader's limit 2^{max_log_n}").format(
+                log_n=log_n, max_log_n=max_log_n
+            )
         )
     key = wrap_key(passphrase, salt, log_n)
     try:
@@ -129,25 +132,29 @@ def check_header(header: Header) -> None:
     if not scrypt:
         return
     if len(header.stanzas) != 1:
-        raise HeaderError("an scrypt stanza must be the only stanza in the header")
+        raise HeaderError(_("an scrypt stanza must be the only stanza in the header"))
     check_stanza(scrypt[0])
 
 
 def check_stanza(stanza: Stanza) -> tuple[bytes, int]:
     """The shape of one scrypt stanza (arguments, body size); its salt and log2(N)."""
     if len(stanza.args) != 2:
-        raise HeaderError("invalid scrypt stanza: expected a salt and a work factor")
+        raise HeaderError(_("invalid scrypt stanza: expected a salt and a work factor"))
     salt_text, work_factor = stanza.args
     try:
         salt = b64decode_raw(salt_text)
         if len(salt) != SALT_SIZE:
             raise ValueError
     except ValueError:
-        raise HeaderError("invalid scrypt stanza: the salt is not 16 bytes in base64") from None
+        raise HeaderError(_("invalid scrypt stanza: the salt is not 16 bytes in base64")) from None
     if not _DECIMAL.fullmatch(work_factor):
-        raise HeaderError("invalid scrypt stanza: the work factor is not a decimal number")
+        raise HeaderError(_("invalid scrypt stanza: the work factor is not a decimal number"))
     if len(work_factor) > 2 or int(work_factor) > MAX_WORK_FACTOR:
-        raise HeaderError(f"invalid scrypt stanza: the work factor is above 2^{MAX_WORK_FACTOR}")
+        raise HeaderError(
+            _("invalid scrypt stanza: the work factor is above 2^{MAX_WORK_FACTOR}").format(
+                MAX_WORK_FACTOR=MAX_WORK_FACTOR
+            )
+        )
     if len(stanza.body) != BODY_SIZE:
-        raise HeaderError("invalid scrypt stanza: the wrapped file key has the wrong size")
+        raise HeaderError(_("invalid scrypt stanza: the wrapped file key has the wrong size"))
     return salt, int(work_factor)

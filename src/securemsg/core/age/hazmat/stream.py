@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from securemsg.core.sodium import aead_open_into, aead_seal_into
 from securemsg.errors import PayloadError
+from securemsg.i18n import N_, _
 
 from .hkdf import hkdf_sha256
 
@@ -41,19 +42,19 @@ _MAX_COUNTER = (1 << 88) - 1
 
 Buffer = bytes | bytearray | memoryview
 
-_TRAILING = "trailing data after the end of the encrypted payload"
-_FORGED = "payload chunk failed to authenticate"
+_TRAILING = N_("trailing data after the end of the encrypted payload")
+_FORGED = N_("payload chunk failed to authenticate")
 
 
 def payload_key(file_key: bytes, nonce: bytes) -> bytes:
     if len(nonce) != NONCE_SIZE:
-        raise ValueError("the payload nonce is 16 bytes")
+        raise ValueError(_("the payload nonce is 16 bytes"))
     return hkdf_sha256(file_key, nonce, b"payload", 32)
 
 
 def _chunk_nonce(counter: int, last: bool) -> bytes:
     if counter > _MAX_COUNTER:
-        raise PayloadError("payload too long: chunk counter overflow")
+        raise PayloadError(_("payload too long: chunk counter overflow"))
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
@@ -73,7 +74,7 @@ class StreamEncryptor:
 
     def feed(self, data: Buffer) -> bytearray:
         if self._done:
-            raise ValueError("StreamEncryptor already finalized")
+            raise ValueError(_("StreamEncryptor already finalized"))
         with memoryview(data) as whole, whole.cast("B") as view:
             held = len(self._buf)
             total = held + len(view)
@@ -95,7 +96,7 @@ class StreamEncryptor:
 
     def finalize(self) -> bytearray:
         if self._done:
-            raise ValueError("StreamEncryptor already finalized")
+            raise ValueError(_("StreamEncryptor already finalized"))
         self._done = True
         sealed = bytearray(len(self._buf) + TAG_SIZE)
         self._seal(sealed, self._buf, last=True)
@@ -156,7 +157,7 @@ class StreamDecryptor:
         if error is not None:
             self._error = error
             if not opened:
-                raise PayloadError(error)
+                raise PayloadError(_(error))
             del plain[opened * CHUNK_SIZE :]
         return plain
 
@@ -168,11 +169,11 @@ class StreamDecryptor:
         chunk = self._buf
         error = None
         if not chunk:
-            error = "the payload is truncated: no final chunk"
+            error = N_("the payload is truncated: no final chunk")
         elif len(chunk) < TAG_SIZE:
-            error = "the payload is truncated inside a chunk"
+            error = N_("the payload is truncated inside a chunk")
         elif len(chunk) == TAG_SIZE and self._counter > 0:
-            error = "the final chunk is empty (only allowed for empty files)"
+            error = N_("the final chunk is empty (only allowed for empty files)")
         else:
             plain = bytearray(len(chunk) - TAG_SIZE)
             if aead_open_into(plain, chunk, _chunk_nonce(self._counter, True), self._key):
@@ -183,11 +184,11 @@ class StreamDecryptor:
             error = _FORGED
         chunk.clear()
         self._error = error
-        raise PayloadError(error)
+        raise PayloadError(_(error))
 
     def _check(self) -> None:
         if self._error is not None:
-            raise PayloadError(self._error)
+            raise PayloadError(_(self._error))
 
     def _open(self, out: memoryview, chunk: Buffer) -> str | None:
         """Open one full-size chunk (non-final, else final) into ``out``; the error

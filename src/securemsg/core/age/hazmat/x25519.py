@@ -24,6 +24,7 @@ from nacl.bindings import (
 )
 
 from securemsg.errors import HeaderError
+from securemsg.i18n import _
 
 from ..keys import KEY_SIZE, ShareOpener, X25519Identity, X25519Recipient
 from .header import Stanza, b64decode_raw, b64encode_raw
@@ -43,7 +44,7 @@ def _shared_secret(scalar: bytes, point: bytes) -> bytes:
     except RuntimeError:  # libsodium refuses the all-zero output itself
         shared = _ZERO
     if hmac.compare_digest(shared, _ZERO):
-        raise HeaderError("invalid X25519 stanza: the share is a point of small order")
+        raise HeaderError(_("invalid X25519 stanza: the share is a point of small order"))
     return shared
 
 
@@ -58,10 +59,10 @@ def wrap(
 ) -> Stanza:
     """Encrypt ``file_key`` to ``recipient`` under a fresh ephemeral key from ``rng``."""
     if len(file_key) != FILE_KEY_SIZE:
-        raise ValueError("the file key is 16 bytes")
+        raise ValueError(_("the file key is 16 bytes"))
     ephemeral = bytes(rng(KEY_SIZE))
     if len(ephemeral) != KEY_SIZE:
-        raise ValueError("rng returned the wrong number of bytes")
+        raise ValueError(_("rng returned the wrong number of bytes"))
     share: bytes = crypto_scalarmult_base(ephemeral)
     shared = _shared_secret(ephemeral, recipient.public_key)
     key = _wrap_key(shared, share, recipient.public_key)
@@ -79,15 +80,15 @@ def unwrap(stanza: Stanza, identity: X25519Identity | ShareOpener) -> bytes | No
     if stanza.type != STANZA_TYPE:
         return None
     if len(stanza.args) != 1:
-        raise HeaderError("invalid X25519 stanza: expected exactly one argument")
+        raise HeaderError(_("invalid X25519 stanza: expected exactly one argument"))
     try:
         share = b64decode_raw(stanza.args[0])
     except ValueError:
-        raise HeaderError("invalid X25519 stanza: malformed share") from None
+        raise HeaderError(_("invalid X25519 stanza: malformed share")) from None
     if len(share) != KEY_SIZE:
-        raise HeaderError("invalid X25519 stanza: the share is not 32 bytes")
+        raise HeaderError(_("invalid X25519 stanza: the share is not 32 bytes"))
     if len(stanza.body) != FILE_KEY_SIZE + _TAG_SIZE:
-        raise HeaderError("invalid X25519 stanza: the wrapped file key has the wrong size")
+        raise HeaderError(_("invalid X25519 stanza: the wrapped file key has the wrong size"))
     if isinstance(identity, X25519Identity):
         shared = _shared_secret(identity.secret_key, share)
         return open_with_shared(shared, share, identity.recipient.public_key, stanza.body)
@@ -98,7 +99,7 @@ def check_shared(shared: bytes) -> bytes:
     """``shared`` (an X25519 output), or HeaderError if it is all zero (a share of
     small order): for a holder that computed the X25519 itself (the agent)."""
     if hmac.compare_digest(shared, _ZERO):
-        raise HeaderError("invalid X25519 stanza: the share is a point of small order")
+        raise HeaderError(_("invalid X25519 stanza: the share is a point of small order"))
     return shared
 
 
@@ -106,7 +107,7 @@ def open_with_shared(shared: bytes, share: bytes, public: bytes, body: bytes) ->
     """The file key wrapped in ``body``, from the X25519 ``shared`` secret of the
     stanza's ``share`` and the recipient's ``public`` key; None if it does not open."""
     if len(share) != KEY_SIZE or len(body) != FILE_KEY_SIZE + _TAG_SIZE:
-        raise HeaderError("invalid X25519 stanza: wrong share or body size")
+        raise HeaderError(_("invalid X25519 stanza: wrong share or body size"))
     key = _wrap_key(check_shared(shared), share, public)
     try:
         file_key: bytes = crypto_aead_chacha20poly1305_ietf_decrypt(body, None, _ZERO_NONCE, key)
