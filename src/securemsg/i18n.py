@@ -81,3 +81,8 @@ def select(code: str) -> None:
             _plurals[(key[0], key[1])] = value
         elif key:
             _catalog[key] = value
+
+
+def N_(message: str) -> str:
+    """Mark a text of a module-level table for extraction; translate it where used."""
+    return message

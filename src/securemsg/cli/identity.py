@@ -14,6 +14,7 @@ from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card, iso_day
 from securemsg.core.times import rfc3339
 from securemsg.errors import UsageError
+from securemsg.i18n import N_, _
 
 # No pathlib at import (start-up time of whoami): file options arrive as str.
 
@@ -37,21 +38,24 @@ def profile_json(card: Card) -> dict[str, Any]:
 
 def render_profile(out: Printer, card: Card) -> None:
     p = card.profile
-    out.field("Name", p.name)
-    out.field("Role", p.role.value)
+    out.field(_("Name"), p.name)
+    out.field(_("Role"), p.role.value)
     for label, value in (
-        ("RPPS", p.rpps),
-        ("Specialty", p.specialty),
-        ("INS", p.ins),
-        ("Birth date", p.birth_date),
-        ("Email", p.email),
+        (N_("RPPS"), p.rpps),
+        (N_("Specialty"), p.specialty),
+        (N_("INS"), p.ins),
+        (N_("Birth date"), p.birth_date),
+        (N_("Email"), p.email),
     ):
         if value:
-            out.field(label, value)
-    out.field("Fingerprint", card.display_fingerprint, "cyan")
-    out.field("Card valid", f"{iso_day(card.created)} to {iso_day(card.expires)}")
+            out.field(_(label), value)
+    out.field(_("Fingerprint"), card.display_fingerprint, "cyan")
+    valid = _("{start} to {end}").format(start=iso_day(card.created), end=iso_day(card.expires))
+    out.field(_("Card valid"), valid)
     if card.test_key:
-        out.line("PUBLIC TEST KEY: for demos and tests only, never for real patients", "bold red")
+        out.line(
+            _("PUBLIC TEST KEY: for demos and tests only, never for real patients"), "bold red"
+        )
 
 
 class WhoAmI:
@@ -72,8 +76,8 @@ class WhoAmI:
 
     def render(self, out: Printer) -> None:
         render_profile(out, self.card)
-        out.field("Home", str(self.home))
-        out.field("Keys kept in", self.keystore)
+        out.field(_("Home"), str(self.home))
+        out.field(_("Keys kept in"), self.keystore)
 
 
 def _complete_roles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
