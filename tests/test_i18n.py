@@ -117,3 +117,34 @@ def test_whoami_in_french_and_in_english(tmp_path: Path) -> None:
     assert en.exit_code == 0, en.stderr
     assert "Fingerprint" in en.stdout and "Keys kept in" in en.stdout
     assert "Empreinte" not in en.stdout
+
+
+def test_french_role_names_accepted_and_shown(tmp_path: Path) -> None:
+    import json
+
+    home = tmp_path / "home"
+    made = run_cli(
+        home, "init", "--name", "Claire Petit", "--role", "infirmière", env=FR, executable=True
+    )
+    assert made.exit_code == 0, made.stderr
+    doc = json.loads(run_cli(home, "--json", "whoami", env=FR, executable=True).stdout)
+    assert doc["role"] == "nurse"  # the code, whatever the language
+    fr = run_cli(home, "whoami", env=FR, executable=True)
+    assert "Rôle: infirmier·e" in fr.stdout
+    en = run_cli(home, "whoami", env=EN, executable=True)
+    assert "Role: nurse" in en.stdout
+
+
+def test_names_typed_in_french_give_the_codes() -> None:
+    from securemsg.cli import names
+
+    assert names.role_code("médecin traitant") == "gp"
+    assert names.role_code("Medecin-Traitant") == "gp"
+    assert names.role_code("médecin-conseil") == "medical-adviser"
+    assert names.role_code("patiente") == "patient"
+    assert names.role_code("Dr Ada Weiss") == "Dr Ada Weiss"  # a contact's name: left alone
+    assert names.kind_code("adressage") == "referral"
+    assert names.kind_code("compte rendu d'urgence") == "emergency-report"
+    assert names.domain_code("soins infirmiers") == "nursing"
+    assert names.domain_code("soins-infirmiers") == "nursing"
+    assert names.domain_code("médical") == "medical"

@@ -17,7 +17,7 @@ import click
 from securemsg.app import consent as consenting
 from securemsg.app.consent import ConsentInfo, Imported, Lookup
 from securemsg.app.home import Home
-from securemsg.cli import account, complete, sniff
+from securemsg.cli import account, complete, names, sniff
 from securemsg.cli.drafts import grant_draft
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
@@ -299,14 +299,17 @@ OUTPUT = click.option(
 @click.option("--from", "sender", metavar="CONTACT", help="Who may send.",
               shell_complete=complete.contacts)  # fmt: skip
 @click.option("--to", "to", multiple=True, metavar="CONTACT|ROLE",
-              help="Who may receive.", shell_complete=complete.contacts_or_roles)  # fmt: skip
+              help="Who may receive.", shell_complete=complete.contacts_or_roles,
+              callback=names.callback(names.role_code))  # fmt: skip
 @click.option("--purpose", help=", ".join(p.value for p in Purpose),
-              shell_complete=complete.kinds)  # fmt: skip
+              shell_complete=complete.kinds, callback=names.callback(names.kind_code))  # fmt: skip
 @click.option("--domain", "domains", multiple=True, metavar="D",
               help="Allowed care domain (default: all but insurance, which is only shared "
-              "when named).", shell_complete=complete.domains)  # fmt: skip
+              "when named).", shell_complete=complete.domains,
+              callback=names.callback(names.domain_code))  # fmt: skip
 @click.option("--exclude", "excludes", multiple=True, metavar="D", help="Excluded care domain.",
-              shell_complete=complete.domains)  # fmt: skip
+              shell_complete=complete.domains,
+              callback=names.callback(names.domain_code))  # fmt: skip
 @click.option("--valid-for", default="90d", show_default=True, help="e.g. 90d, 12w, 48h.")
 @click.option(
     "--draft",
@@ -396,7 +399,8 @@ def consent_revoke(ctx: Ctx, grant: str, output: Path) -> None:
 
 @consent.command("object")
 @click.option("--to", "to", metavar="CONTACT|ROLE", help="Who must not be told.",
-              shell_complete=complete.contacts_or_roles)  # fmt: skip
+              shell_complete=complete.contacts_or_roles,
+              callback=names.callback(names.role_code))  # fmt: skip
 @click.option("--name", metavar="NAME", help="With --rpps: a practitioner whose card you lack.")
 @click.option("--rpps", metavar="NUMBER", help="With --name: their RPPS number (11 digits).")
 @OUTPUT
@@ -427,9 +431,10 @@ def consent_object(
 @click.option("--recipient", "recipients", multiple=True, metavar="CONTACT",
               help="Check a recipient.", shell_complete=complete.contacts)  # fmt: skip
 @click.option("--purpose", help="Check for this purpose (default: the grant's).",
-              shell_complete=complete.kinds)  # fmt: skip
+              shell_complete=complete.kinds, callback=names.callback(names.kind_code))  # fmt: skip
 @click.option("--domain", "domains", multiple=True, metavar="D", help="Check disclosing D.",
-              shell_complete=complete.domains)  # fmt: skip
+              shell_complete=complete.domains,
+              callback=names.callback(names.domain_code))  # fmt: skip
 @click.option(
     "--letter",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -36,10 +36,27 @@ def profile_json(card: Card) -> dict[str, Any]:
     }
 
 
+def _role_code(value: str) -> str:
+    from securemsg.cli.names import role_code  # not on whoami's path
+
+    return role_code(value)
+
+
+def _role_shown(code: str) -> str:
+    """A role in the language: the code in English (cli/names.py only in French)."""
+    from securemsg import i18n
+
+    if i18n.language() == "en":
+        return code
+    from securemsg.cli.names import role
+
+    return role(code)
+
+
 def render_profile(out: Printer, card: Card) -> None:
     p = card.profile
     out.field(_("Name"), p.name)
-    out.field(_("Role"), p.role.value)
+    out.field(_("Role"), _role_shown(p.role.value))
     for label, value in (
         (N_("RPPS"), p.rpps),
         (N_("Specialty"), p.specialty),
@@ -95,6 +112,7 @@ def _complete_roles(ctx: click.Context, param: click.Parameter, incomplete: str)
     help="gp, specialist, emergency, hospital, nurse, "
     "physiotherapist, medical-adviser, expert or patient.",
     shell_complete=_complete_roles,
+    callback=lambda _c, _p, v: _role_code(v),
 )
 @click.option("--rpps", help="Practitioner's RPPS number (11 digits).")
 @click.option("--specialty", help="Practitioner's specialty.")

@@ -14,7 +14,7 @@ import click
 
 from securemsg.app import draft as drafting
 from securemsg.app.send import AttachmentFile, SendRequest
-from securemsg.cli import complete
+from securemsg.cli import complete, names
 from securemsg.cli.compose import Delivery, SentView, read_consent, run_send, send_options
 from securemsg.cli.drafts import PreparedView, check_draft_send
 from securemsg.cli.main import Ctx, pass_ctx
@@ -103,6 +103,7 @@ def parse_when(value: str) -> int:
     help="referral (the default), reply, emergency-report, hospital-report, "
     "dossier-transfer, tele-expertise, second-opinion.",
     shell_complete=complete.kinds,
+    callback=names.callback(names.kind_code),
 )
 @click.option(
     "--patient",
