@@ -148,3 +148,19 @@ def test_names_typed_in_french_give_the_codes() -> None:
     assert names.domain_code("soins infirmiers") == "nursing"
     assert names.domain_code("soins-infirmiers") == "nursing"
     assert names.domain_code("médical") == "medical"
+
+
+def test_times_shown_in_french_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from securemsg import i18n
+    from securemsg.core import times
+
+    ts = int(dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.UTC).timestamp())
+    monkeypatch.setattr(times, "_display_zone", dt.UTC)
+    try:
+        i18n.select("fr")
+        assert times.shown(ts) == "01/12/2026 08:30 UTC"
+    finally:
+        i18n.select("en")
+    assert times.shown(ts) == "2026-12-01 08:30 UTC"
