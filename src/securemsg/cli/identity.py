@@ -143,7 +143,7 @@ def init(ctx: Ctx, /, **profile: str | None) -> None:
     # the options are app.identity.init's keyword arguments, one for one
     me = identity.init(ctx.home(), now=ctx.now(), **profile)  # type: ignore[arg-type]
     if not ctx.as_json:
-        message(f"Identity created in {me.home}", "green")
+        message(_("Identity created in {home}").format(home=me.home), "green")
     emit(WhoAmI(me.card, me.home, me.keystore), ctx.as_json)
     if me.revocation_file is None or ctx.as_json:
         return
@@ -205,8 +205,8 @@ def birth_date(value: str | None, env: Mapping[str, str]) -> str | None:
     parts = value.split("/")
     if not lang.lower().startswith("fr"):
         raise UsageError(
-            f"birth date {value!r}: write it as YYYY-MM-DD",
-            hint="day/month/year is accepted in a French locale (LANG=fr_FR.UTF-8)",
+            _("birth date {value}: write it as YYYY-MM-DD").format(value=repr(value)),
+            hint=_("day/month/year is accepted in a French locale (LANG=fr_FR.UTF-8)"),
         )
     if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts) or len(parts[2]) != 4:
         raise UsageError(
@@ -226,8 +226,8 @@ def parse_validity(value: str) -> int:
     digits = text[:-1] if text[-1:] in ("d", "y") else text
     if not digits.isascii() or not digits.isdigit() or not 1 <= int(digits) * unit <= 99999:
         raise UsageError(
-            f"--valid-for {value!r} is not a duration",
-            hint="give days (730 or 730d) or years (2y)",
+            _("--valid-for {value} is not a duration").format(value=repr(value)),
+            hint=_("give days (730 or 730d) or years (2y)"),
         )
     days = int(digits) * unit
     if days > MAX_VALIDITY_DAYS:
@@ -282,13 +282,14 @@ def card_renew(ctx: Ctx, valid_for: str, output_name: str | None) -> None:
     days = parse_validity(valid_for)
     done = identity.renew_card(ctx.home(warn=False), ctx.now(), days, output_name)
     message(
-        f"Card renewed: valid until {iso_day(done.card.expires)} "
-        f"(was {iso_day(done.previous_expires)}); give it to your correspondents "
-        "(they add it with: securemsg contacts add FILE)",
+        _(
+            "Card renewed: valid until {until} (was {was}); give it to your correspondents "
+            "(they add it with: securemsg contacts add FILE)"
+        ).format(until=iso_day(done.card.expires), was=iso_day(done.previous_expires)),
         "green",
     )
     if done.written_to is not None:
-        message(f"Card written to {done.written_to}")
+        message(_("Card written to {file}").format(file=done.written_to))
     if ctx.as_json:
         emit(RenewedView(done.card, done.previous_expires, done.written_to), True)
     elif done.written_to is None:
