@@ -26,17 +26,24 @@ WORDS = frozenset(_WORDS.split())
 
 
 def english_lines(out: str) -> list[str]:
-    letters = set()
+    letters: set[str] = set()
+    titles: set[str] = set()
     for md in (ROOT / "src" / "securemsg" / "demo").glob("*.md"):
-        letters |= {ln.strip() for ln in md.read_text().splitlines() if ln.strip()}
+        for ln in md.read_text().splitlines():
+            bare = re.sub(r"\s*\{[\w-]+\}\s*$", "", ln.strip())  # a section's {domain} tag
+            letters |= {ln.strip(), bare}
+            if bare.startswith("#"):
+                titles.add(bare.lstrip("#").strip())
     found = []
     for line in out.splitlines():
         text = line.strip()
         if not text or re.match(r"^\[[\w-]+\] \$ securemsg ", text) or text in letters:
             continue
+        for title in titles:  # the letters' section titles, quoted in a listing
+            text = text.replace(title, "")
         words = re.findall(r"[a-z']+", text.lower())
         if sum(1 for w in words if w in WORDS) >= 2:
-            found.append(text)
+            found.append(line.strip())
     return found
 
 

@@ -148,9 +148,11 @@ def init(ctx: Ctx, /, **profile: str | None) -> None:
     if me.revocation_file is None or ctx.as_json:
         return
     message(
-        f"A revocation statement for this key is in {me.revocation_file}: copy it "
-        "offline (a USB key in a drawer); if this computer is lost or the key stolen, "
-        "give it to your correspondents (they import it with securemsg contacts add)."
+        _(
+            "A revocation statement for this key is in {file}: copy it "
+            "offline (a USB key in a drawer); if this computer is lost or the key stolen, "
+            "give it to your correspondents (they import it with securemsg contacts add)."
+        ).format(file=me.revocation_file)
     )
 
 

@@ -77,10 +77,10 @@ def received_row(r: Received) -> dict[str, Any]:
         if r.outcome is Outcome.UNVERIFIED_REPORT:
             # signed by a contact who was never sent this letter: only their word
             row["unverified"] = True
-            row["detail"] = (
-                f"{r.recipient} was not a recipient of this letter: their report that "
+            row["detail"] = _(
+                "{name} was not a recipient of this letter: their report that "
                 "it reached them and was refused is unverified (nothing recorded)"
-            )
+            ).format(name=r.recipient)
     if isinstance(r, LetterReceived) and r.proof_file is not None:
         row["proof_file"] = str(r.proof_file)
     if isinstance(r, LetterReceived) and r.kept:
