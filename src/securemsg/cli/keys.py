@@ -17,7 +17,6 @@ from securemsg.core.times import rfc3339
 from securemsg.errors import UsageError
 from securemsg.i18n import _
 
-
 OUT = click.Path(dir_okay=False, path_type=Path)
 
 
