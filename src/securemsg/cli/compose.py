@@ -24,7 +24,7 @@ from securemsg.app.send import AttachmentFile, Copy, SendRequest, SendResult
 from securemsg.cli import names
 from securemsg.cli.output import Printer, emit, warn
 from securemsg.errors import Cancelled, FormatError, SendRefused, UsageError
-from securemsg.i18n import N_, _
+from securemsg.i18n import _
 
 MAX_CONSENT_FILE = 64 * 1024
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,14 +33,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _items(items: tuple[tuple[str, str], ...]) -> str:
     untitled = _("(untitled text)")
     return "; ".join(f"{t or untitled} [{names.domain(d)}]" for t, d in items) or "-"
-
-
-# the legal basis of a letter (a code in JSON), shown in the language
-BASES = {"consent": N_("consent"), "emergency": N_("emergency"), "pseudonymous": N_("pseudonymous")}
-
-
-def _basis(code: str) -> str:
-    return _(BASES[code]) if code in BASES else code
 
 
 def _copy_json(c: Copy) -> dict[str, Any]:
@@ -95,7 +87,7 @@ class SentView:
     def render(self, out: Printer) -> None:
         r = self.result
         out.field(_("Message id"), r.message_id, "cyan")
-        out.field(_("Legal basis"), _basis(r.basis))
+        out.field(_("Legal basis"), names.basis(r.basis))
         atts = {c.fp: c for c in r.copies}
         rows = []
         for o in r.outputs:
@@ -135,7 +127,7 @@ class PreviewView:
         r = self.result
         out.line(_("Dry run: nothing was written, signed or sent."), "bold")
         out.field(_("Subject"), r.subject)
-        out.field(_("Legal basis"), _basis(r.basis))
+        out.field(_("Legal basis"), names.basis(r.basis))
         labels = (_("sections:"), _("attachments:"), _("withheld:"))
         width = max(len(label) for label in labels) + 2
         for c in r.copies:

@@ -104,6 +104,15 @@ kind = _shown(KINDS)
 domain = _shown(DOMAINS)
 
 
+# the legal basis of a letter (a code in JSON), shown in the language
+BASES = {"consent": i18n.N_("consent"), "emergency": i18n.N_("emergency"),
+         "pseudonymous": i18n.N_("pseudonymous")}  # fmt: skip
+
+
+def basis(code: str) -> str:
+    return i18n._(BASES[code]) if code in BASES else code
+
+
 def domains(codes: object) -> str:
     """Care domains, sorted by code, shown in the language, comma-separated."""
     return ", ".join(domain(str(getattr(c, "value", c))) for c in sorted(codes))  # type: ignore[call-overload]
