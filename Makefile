@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-mail test test-fast lint typecheck unit fast-unit secret-service venv clean bench bench-quick
+.PHONY: messages demo demo-mail test test-fast lint typecheck unit fast-unit secret-service venv clean bench bench-quick
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PY) -m venv $(VENV)
@@ -13,6 +13,11 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The translations: extract the marked texts (src/securemsg/locale/securemsg.pot),
+# merge every fr/LC_MESSAGES/*.po and compile fr/LC_MESSAGES/securemsg.mo (scripts/messages.py).
+messages: $(STAMP)
+	$(BIN)/python scripts/messages.py
 
 demo: $(STAMP)
 	$(BIN)/python -m securemsg.demo

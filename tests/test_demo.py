@@ -41,3 +41,42 @@ def test_the_demo_story_passes(tmp_path: Path) -> None:
     lines = [ln.strip() for ln in out.splitlines()]
     assert lines[lines.index("Kind regards,") + 1] == "Dr Alice Martin"
     assert list(tmp_path.glob("securemsg-demo-*")) == []  # the demo removes its homes
+
+
+def _english_lines(out: str) -> list[str]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from demo_english import english_lines
+
+    found: list[str] = english_lines(out)
+    return found
+
+
+def test_the_detector_finds_english() -> None:
+    """The check below can fail: an English message is found, French ones are not."""
+    assert _english_lines("refused drop/ab/0101b2e5.smsg: the letter was refused by its key")
+    assert not _english_lines(
+        "refusée drop/ab/0101b2e5ed76.smsg : cette lettre a été rechiffrée pour vous\n"
+        "conseil : securemsg consent grant --from 'Dr X' --purpose reply -o consent-reply.cose"
+    )
+
+
+def test_the_demo_in_french_has_no_english_left(tmp_path: Path) -> None:
+    """Issue 14: a French user (LANG=fr_FR.UTF-8, TZ=Europe/Paris) runs the whole story
+    in French with local times: no line of the output reads as English (the letters'
+    own text and the command lines aside: scripts/demo_english.py)."""
+    env = child_env(
+        {"NO_COLOR": "1", "TMPDIR": str(tmp_path), "COLUMNS": "200",
+         "LANG": "fr_FR.UTF-8", "TZ": "Europe/Paris", "LC_ALL": None, "LC_MESSAGES": None}
+    )  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "securemsg.demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "CET" in out or "CEST" in out  # local times, the zone named
+    assert _english_lines(out) == []

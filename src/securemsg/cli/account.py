@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from securemsg.cli import names
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit
 from securemsg.errors import UsageError
+from securemsg.i18n import _
 
 if TYPE_CHECKING:
     from securemsg.app.send import SendResult
@@ -39,15 +41,18 @@ class MailSentView:
 
     def render(self, out: Printer) -> None:
         r = self.result
-        out.field("Message id", r.message_id, "cyan")
-        out.field("Legal basis", r.basis)
-        rows = [[n, a, f"{b} bytes"] for n, a, b in self.mails]
-        out.table(f"Sent by mail from {self.account}", ["Recipient", "Address", "Mail"], rows)
+        out.field(_("Message id"), r.message_id, "cyan")
+        out.field(_("Legal basis"), names.basis(r.basis))
+        rows = [[n, a, _("{n} bytes").format(n=b)] for n, a, b in self.mails]
+        cols = [_("Recipient"), _("Address"), _("Mail")]
+        out.table(_("Sent by mail from {account}").format(account=self.account), cols, rows)
         for name, doms in r.withheld:
             out.line(
-                f"Withheld from {name}: {', '.join(doms)} (not their care domain or not consented)"
+                _(
+                    "Withheld from {name}: {domains} (not their care domain or not consented)"
+                ).format(name=name, domains=", ".join(names.domain(d) for d in doms))
             )
-        out.field("Double kept", str(r.double))
+        out.field(_("Double kept"), str(r.double))
 
 
 def _view(a: Any) -> dict[str, Any]:
@@ -87,7 +92,8 @@ class AccountsView:
             ]
             for a in self.accounts
         ]
-        out.table("Mail accounts", ["Name", "Address", "IMAP", "SMTP", "After"], rows)
+        cols = [_("Name"), _("Address"), "IMAP", "SMTP", _("After")]
+        out.table(_("Mail accounts"), cols, rows)
 
 
 @dataclass
@@ -107,9 +113,11 @@ class CheckView:
 
     def render(self, out: Printer) -> None:
         c = self.check
-        out.line(f"{c.account.name}: SMTP and IMAP logins succeeded over verified TLS", "green")
-        out.field("Largest mail", f"{c.smtp_size} bytes" if c.smtp_size else "not announced")
-        out.field("Waiting", f"{c.waiting} securemsg mails in INBOX")
+        said = _("{name}: SMTP and IMAP logins succeeded over verified TLS")
+        out.line(said.format(name=c.account.name), "green")
+        largest = _("{n} bytes").format(n=c.smtp_size) if c.smtp_size else _("not announced")
+        out.field(_("Largest mail"), largest)
+        out.field(_("Waiting"), _("{n} securemsg mails in INBOX").format(n=c.waiting))
 
 
 def send_mail(ctx: Ctx, req: Any, account: str | None, asked: bool) -> MailSentView:
@@ -121,8 +129,8 @@ def send_mail(ctx: Ctx, req: Any, account: str | None, asked: bool) -> MailSentV
     home = ctx.home()
     if not asked and not accounts(home):
         raise UsageError(
-            "give -o DIR or --drop DIR (or --mail)",
-            hint="with a mail account (securemsg account add), letters go by mail",
+            _("give -o DIR or --drop DIR (or --mail)"),
+            hint=_("with a mail account (securemsg account add), letters go by mail"),
         )
     sent = send_by_mail(home, req, account, ctx.now())
     return MailSentView(sent.result, sent.mails, sent.account)
@@ -135,15 +143,15 @@ def read_password(from_stdin: bool) -> str:
     else:
         from securemsg.app.mail import read_terminal
 
-        entered = read_terminal("Mail password: ")
+        entered = read_terminal(_("Mail password: "))
         if entered is None:
             raise UsageError(
-                "no terminal to ask the mail password on",
-                hint="give --password-stdin and write the password on standard input",
+                _("no terminal to ask the mail password on"),
+                hint=_("give --password-stdin and write the password on standard input"),
             )
         password = entered
     if not password:
-        raise UsageError("the mail password is empty")
+        raise UsageError(_("the mail password is empty"))
     return password
 
 

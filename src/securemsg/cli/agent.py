@@ -11,6 +11,7 @@ from securemsg.app import agent as app_agent
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.core.times import rfc3339
+from securemsg.i18n import _
 
 
 class AgentReport:
@@ -36,15 +37,17 @@ class AgentReport:
     def render(self, out: Printer) -> None:
         i = self.info
         if self.action == "lock":
-            out.line("Locked: the agent forgot the keys" if i.running else "No agent was running")
+            out.line(
+                _("Locked: the agent forgot the keys") if i.running else _("No agent was running")
+            )
             return
         if not i.running:
-            out.line("Locked: no agent runs for this home")
+            out.line(_("Locked: no agent runs for this home"))
             return
-        out.field("Agent", f"running (pid {i.pid})", "green")
+        out.field(_("Agent"), _("running (pid {pid})").format(pid=i.pid), "green")
         if i.expires is not None:
-            out.field("Keys kept until", rfc3339(i.expires))
-        out.field("Socket", i.socket)
+            out.field(_("Keys kept until"), rfc3339(i.expires))
+        out.field(_("Socket"), i.socket)
 
 
 @click.command()
@@ -64,9 +67,9 @@ def unlock(ctx: Ctx, duration: str) -> None:
     info = app_agent.unlock(ctx.home(), seconds)
     if not ctx.as_json:
         if info.started:
-            message("Unlocked: commands will not ask for the passphrase", "green")
+            message(_("Unlocked: commands will not ask for the passphrase"), "green")
         else:
-            message("Already unlocked (run `securemsg lock` first to change the time)")
+            message(_("Already unlocked (run `securemsg lock` first to change the time)"))
     emit(AgentReport(info, "unlock"), ctx.as_json)
 
 
@@ -100,8 +103,8 @@ class PassphraseReport:
         return {"changed": True, "key_file": self.key_file, "keystore": self.keystore}
 
     def render(self, out: Printer) -> None:
-        out.field("Passphrase changed", self.key_file, "green")
-        out.field("Keys kept in", self.keystore)
+        out.field(_("Passphrase changed"), self.key_file, "green")
+        out.field(_("Keys kept in"), self.keystore)
 
 
 @click.group()

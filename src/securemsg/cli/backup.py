@@ -12,6 +12,7 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.cli.progress import Bar
 from securemsg.core.times import rfc3339
+from securemsg.i18n import _
 
 
 class BackupWritten:
@@ -35,15 +36,15 @@ class BackupWritten:
 
     def render(self, out: Printer) -> None:
         d = self.done
-        out.field("Backup", d.path)
-        out.field("Made", rfc3339(d.created))
-        out.field("Files", f"{d.files} ({d.total_bytes} bytes)")
-        out.field("Protection", f"passphrase, scrypt 2^{d.work_factor}")
+        out.field(_("Backup"), d.path)
+        out.field(_("Made"), rfc3339(d.created))
+        out.field(_("Files"), _("{n} ({size} bytes)").format(n=d.files, size=d.total_bytes))
+        out.field(_("Protection"), _("passphrase, scrypt 2^{n}").format(n=d.work_factor))
         if d.key_exported:
-            out.line("Your key came from the system's key store; in the backup it is "
-                     "sealed under the backup passphrase.")  # fmt: skip
-        out.line("Keep the backup and its passphrase apart; without the passphrase "
-                 "nobody, not even you, can open it.")  # fmt: skip
+            out.line(_("Your key came from the system's key store; in the backup it is "
+                       "sealed under the backup passphrase."))  # fmt: skip
+        out.line(_("Keep the backup and its passphrase apart; without the passphrase "
+                   "nobody, not even you, can open it."))  # fmt: skip
 
 
 class Restored:
@@ -69,17 +70,21 @@ class Restored:
 
     def render(self, out: Printer) -> None:
         d = self.done
-        out.field("Restored into", d.home)
-        out.field("Backup made", rfc3339(d.created))
-        last = rfc3339(d.last_log_time) if d.last_log_time else "none (empty log)"
-        out.field("Last log entry", last)
+        out.field(_("Restored into"), d.home)
+        out.field(_("Backup made"), rfc3339(d.created))
+        last = rfc3339(d.last_log_time) if d.last_log_time else _("none (empty log)")
+        out.field(_("Last log entry"), last)
         since = rfc3339(d.last_log_time or d.created)
-        out.field("Letters", f"{d.letters_in} received, {d.letters_sent} sent")
-        out.field("Verified", f"database, log chain ({d.log_entries} entries), every letter")
+        letters = _("{received} received, {sent} sent")
+        out.field(_("Letters"), letters.format(received=d.letters_in, sent=d.letters_sent))
+        verified = _("database, log chain ({n} entries), every letter")
+        out.field(_("Verified"), verified.format(n=d.log_entries))
         out.line(
-            f"Not in this backup: anything received, sent, receipted or consented after "
-            f"{since}. Ask your correspondents to send again what they sent you since, "
-            "and re-import receipts that arrived since."
+            _(
+                "Not in this backup: anything received, sent, receipted or consented after "
+                "{since}. Ask your correspondents to send again what they sent you since, "
+                "and re-import receipts that arrived since."
+            ).format(since=since)
         )
 
 
@@ -94,7 +99,7 @@ def backup(ctx: Ctx, output: str) -> None:
     bars: list[Bar] = []
 
     def progress(total: int) -> Any:
-        bar = Bar(total, "Backing up")
+        bar = Bar(total, _("Backing up"))
         bars.append(bar)
         return bar.advance
 
@@ -104,7 +109,7 @@ def backup(ctx: Ctx, output: str) -> None:
         for bar in bars:
             bar.close()
     if not ctx.as_json:
-        message(f"Backup written to {done.path}", "green")
+        message(_("Backup written to {path}").format(path=done.path), "green")
     emit(BackupWritten(done), ctx.as_json)
 
 
@@ -115,9 +120,11 @@ def restore(ctx: Ctx, backup_file: str) -> None:
     """Restore a backup into an empty home, verified before it is declared done."""
     done = app.restore(ctx.home(), Path(backup_file), ctx.now())
     if not ctx.as_json:
-        message(f"Backup restored and verified in {done.home}", "green")
+        message(_("Backup restored and verified in {home}").format(home=done.home), "green")
         warn(
-            f"This backup was made {rfc3339(done.created)}: letters, receipts and consents "
-            "after its last log entry are not in it."
+            _(
+                "This backup was made {date}: letters, receipts and consents "
+                "after its last log entry are not in it."
+            ).format(date=rfc3339(done.created))
         )
     emit(Restored(done), ctx.as_json)

@@ -21,15 +21,18 @@ import click
 
 from securemsg.app import send as sending
 from securemsg.app.send import AttachmentFile, Copy, SendRequest, SendResult
+from securemsg.cli import names
 from securemsg.cli.output import Printer, emit, warn
 from securemsg.errors import Cancelled, FormatError, SendRefused, UsageError
+from securemsg.i18n import _
 
 MAX_CONSENT_FILE = 64 * 1024
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _items(items: tuple[tuple[str, str], ...], untitled: str = "(untitled text)") -> str:
-    return "; ".join(f"{t or untitled} [{d}]" for t, d in items) or "-"
+def _items(items: tuple[tuple[str, str], ...]) -> str:
+    untitled = _("(untitled text)")
+    return "; ".join(f"{t or untitled} [{names.domain(d)}]" for t, d in items) or "-"
 
 
 def _copy_json(c: Copy) -> dict[str, Any]:
@@ -50,8 +53,8 @@ def _copy_json(c: Copy) -> dict[str, Any]:
 
 
 def _who(c: Copy) -> str:
-    extra = " (patient's copy)" if c.patient_copy else ""
-    return c.name + extra + ("" if c.verified else " [key NOT verified]")
+    extra = " " + _("(patient's copy)") if c.patient_copy else ""
+    return c.name + extra + ("" if c.verified else " " + _("[key NOT verified]"))
 
 
 @dataclass
@@ -83,21 +86,25 @@ class SentView:
 
     def render(self, out: Printer) -> None:
         r = self.result
-        out.field("Message id", r.message_id, "cyan")
-        out.field("Legal basis", r.basis)
+        out.field(_("Message id"), r.message_id, "cyan")
+        out.field(_("Legal basis"), names.basis(r.basis))
         atts = {c.fp: c for c in r.copies}
         rows = []
         for o in r.outputs:
             c = atts.get(o.fp)
             who = _who(c) if c else o.name
             sent = _items(c.attachments) if c else "-"
-            rows.append([who, o.role, ", ".join(o.domains), sent, str(o.path)])
-        out.table("Sent", ["Recipient", "Role", "Receives", "Attachments", "File"], rows)
+            domains = ", ".join(names.domain(d) for d in o.domains)
+            rows.append([who, names.role(o.role), domains, sent, str(o.path)])
+        cols = [_("Recipient"), _("Role"), _("Receives"), _("Attachments"), _("File")]
+        out.table(_("Sent"), cols, rows)
         for name, doms in r.withheld:
             out.line(
-                f"Withheld from {name}: {', '.join(doms)} (not their care domain or not consented)"
+                _(
+                    "Withheld from {name}: {domains} (not their care domain or not consented)"
+                ).format(name=name, domains=", ".join(names.domain(d) for d in doms))
             )
-        out.field("Double kept", str(r.double))
+        out.field(_("Double kept"), str(r.double))
 
 
 @dataclass
@@ -118,17 +125,19 @@ class PreviewView:
 
     def render(self, out: Printer) -> None:
         r = self.result
-        out.line("Dry run: nothing was written, signed or sent.", "bold")
-        out.field("Subject", r.subject)
-        out.field("Legal basis", r.basis)
+        out.line(_("Dry run: nothing was written, signed or sent."), "bold")
+        out.field(_("Subject"), r.subject)
+        out.field(_("Legal basis"), names.basis(r.basis))
+        labels = (_("sections:"), _("attachments:"), _("withheld:"))
+        width = max(len(label) for label in labels) + 2
         for c in r.copies:
             out.line()
-            out.line(f"{_who(c)} ({c.role})", "bold")
-            out.line(f"  sections:     {_items(c.sections)}")
-            out.line(f"  attachments:  {_items(c.attachments)}")
+            out.line(f"{_who(c)} ({names.role(c.role)})", "bold")
+            out.line(f"  {labels[0]:<{width}}{_items(c.sections)}")
+            out.line(f"  {labels[1]:<{width}}{_items(c.attachments)}")
             if c.withheld_sections or c.withheld_attachments:
                 held = c.withheld_sections + c.withheld_attachments
-                out.line(f"  withheld:     {_items(held)}")
+                out.line(f"  {labels[2]:<{width}}{_items(held)}")
 
 
 def confirm_unverified(yes: bool, as_json: bool) -> Callable[[tuple[Copy, ...]], None]:
@@ -138,16 +147,15 @@ def confirm_unverified(yes: bool, as_json: bool) -> Callable[[tuple[Copy, ...]],
         unverified = [c.name for c in copies if not c.verified]
         if not unverified or yes or as_json:  # JSON: each copy's "verified" says it
             return
-        names = ", ".join(unverified)
-        text = (
-            f"the key of {names} is not verified: compare the safety number with them "
+        text = _(
+            "the key of {names} is not verified: compare the safety number with them "
             "(securemsg contacts show NAME, then contacts verify)"
-        )
+        ).format(names=", ".join(unverified))
         warn(text)
         if not (sys.stdin.isatty() and sys.stderr.isatty()):
             return
-        if not click.confirm("Send anyway?", default=False, err=True):
-            raise Cancelled("nothing was sent", hint="verify the keys first, or answer yes")
+        if not click.confirm(_("Send anyway?"), default=False, err=True):
+            raise Cancelled(_("nothing was sent"), hint=_("verify the keys first, or answer yes"))
 
     return check
 
@@ -198,7 +206,7 @@ def read_consent(consent: Path | None) -> bytes | None:
     with consent.open("rb") as fh:  # bounded read: never load a huge file
         data = fh.read(MAX_CONSENT_FILE + 1)
     if len(data) > MAX_CONSENT_FILE:
-        raise FormatError(f"{consent} is too large to be a consent grant")
+        raise FormatError(_("{file} is too large to be a consent grant").format(file=consent))
     return data
 
 
@@ -217,7 +225,7 @@ def run_send(ctx: Any, req: SendRequest, how: Delivery, words: Callable[..., str
     from securemsg.cli.progress import with_progress
 
     if how.by_mail and (req.out_dir is not None or req.drop is not None):
-        raise UsageError("give one of -o DIR, --drop DIR or --mail")
+        raise UsageError(_("give one of -o DIR, --drop DIR or --mail"))
     req.confirm = confirm_unverified(how.yes, ctx.as_json)
     bar = None
     if not req.dry_run:

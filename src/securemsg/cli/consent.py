@@ -17,7 +17,7 @@ import click
 from securemsg.app import consent as consenting
 from securemsg.app.consent import ConsentInfo, Imported, Lookup
 from securemsg.app.home import Home
-from securemsg.cli import account, complete, sniff
+from securemsg.cli import account, complete, names, sniff
 from securemsg.cli.drafts import grant_draft
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
@@ -37,13 +37,20 @@ from securemsg.core.digests import object_digest
 from securemsg.core.domains import Domain, Purpose, sorted_domains
 from securemsg.core.times import rfc3339
 from securemsg.errors import UsageError
+from securemsg.i18n import N_, _
 
 STATUS_TEXT = {
-    "valid": "valid",
-    "expired": "EXPIRED",
-    "not_yet_valid": "NOT YET VALID",
-    "revoked": "REVOKED (a revocation signed by the patient is recorded here)",
+    "valid": N_("valid"),
+    "expired": N_("EXPIRED"),
+    "not_yet_valid": N_("NOT YET VALID"),
+    "revoked": N_("REVOKED (a revocation signed by the patient is recorded here)"),
 }
+KIND_TEXT = {"grant": N_("grant"), "revocation": N_("revocation"), "objection": N_("objection")}
+
+
+def kind_text(kind: str) -> str:
+    """A consent object's kind in the language (the code in JSON)."""
+    return _(KIND_TEXT[kind]) if kind in KIND_TEXT else kind
 
 
 # -- JSON and text views ------------------------------------------------------------
@@ -105,16 +112,19 @@ def consent_json(
 
 def revocation_text(rev: Revocation, card: Card) -> list[str]:
     return [
-        f"{card.name} withdraws consent grant {rev.grant_id.hex()} from {iso_time(rev.date)} on.",
-        "No letter may be sent or accepted under that grant any more.",
+        _("{name} withdraws consent grant {grant} from {date} on.").format(
+            name=card.name, grant=rev.grant_id.hex(), date=iso_time(rev.date)
+        ),
+        _("No letter may be sent or accepted under that grant any more."),
     ]
 
 
 def objection_text(obj: Objection, card: Card, lookup: Lookup) -> list[str]:
     return [
-        f"{card.name} objects to informing {obj.target.describe(lookup)} "
-        f"(signed {iso_time(obj.date)}).",
-        "No letter about them may go to that recipient, even on the emergency basis.",
+        _("{name} objects to informing {target} (signed {date}).").format(
+            name=card.name, target=obj.target.describe(lookup), date=iso_time(obj.date)
+        ),
+        _("No letter about them may go to that recipient, even on the emergency basis."),
     ]
 
 
@@ -151,20 +161,28 @@ class ConsentView:
 
     def render(self, out: Printer) -> None:
         doc = consent_json(self.obj, self.card, self.status, self.recorded, self.lookup)
-        out.field("Consent", f"{self.obj.kind}, signed by the patient {self.card.name}")
-        out.field("Patient key", self.card.display_fingerprint, "cyan")
+        signed = _("{kind}, signed by the patient {name}").format(
+            kind=kind_text(self.obj.kind), name=self.card.name
+        )
+        out.field(_("Consent"), signed)
+        out.field(_("Patient key"), self.card.display_fingerprint, "cyan")
         if isinstance(self.obj, Grant):
             style = "green" if self.status == "valid" else "bold red"
-            out.field("Status", STATUS_TEXT.get(self.status, self.status), style)
+            status = STATUS_TEXT.get(self.status)
+            out.field(_("Status"), _(status) if status else self.status, style)
         for line in doc["explanation"]:
             out.line(line)
         if self.file is not None:
-            out.field("Written to", str(self.file))
+            out.field(_("Written to"), str(self.file))
         if self.decision is not None:
-            out.field("Check", "this letter is allowed", "green")
+            out.field(_("Check"), _("this letter is allowed"), "green")
             for fp, domains in self.decision.allowed:
                 name = self.lookup(fp) or short_fp(fp)
-                out.line(f"  {name} may receive: {', '.join(sorted_domains(domains)) or 'nothing'}")
+                shown = ", ".join(names.domain(str(d)) for d in sorted_domains(domains))
+                said = _("{name} may receive: {domains}").format(
+                    name=name, domains=shown or _("nothing")
+                )
+                out.line("  " + said)
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
@@ -193,8 +211,12 @@ class ImportView:
         return {"import": self.status, "consent": self.view.to_json()}
 
     def render(self, out: Printer) -> None:
-        verb = "Recorded" if self.status == "added" else "Already recorded"
-        out.line(f"{verb}: {self.view.obj.kind} signed by {self.view.card.name}", "green")
+        if self.status == "added":
+            text = _("Recorded: {kind} signed by {name}")
+        else:
+            text = _("Already recorded: {kind} signed by {name}")
+        kind = kind_text(self.view.obj.kind)
+        out.line(text.format(kind=kind, name=self.view.card.name), "green")
         self.view.render(out)
 
 
@@ -208,7 +230,7 @@ class ConsentList:
 
     def render(self, out: Printer) -> None:
         if not self.views:
-            out.line("No grants, revocations or objections recorded here.")
+            out.line(_("No grants, revocations or objections recorded here."))
             return
         rows = []
         for v in self.views:
@@ -216,23 +238,32 @@ class ConsentList:
             ident = ""
             if isinstance(o, Grant):
                 to = ", ".join(r.describe(v.lookup) for r in o.recipients)
-                what = f"{o.purpose} from {v.lookup(o.sender_fp) or short_fp(o.sender_fp)} to {to}"
+                what = _("{purpose} from {sender} to {to}").format(
+                    purpose=names.kind(str(o.purpose)),
+                    sender=v.lookup(o.sender_fp) or short_fp(o.sender_fp),
+                    to=to,
+                )
                 until, ident = iso_time(o.not_after)[:10], o.id_hex
             elif isinstance(o, Revocation):
-                what, until = f"revokes grant {o.grant_id.hex()}", iso_time(o.date)[:10]
+                what = _("revokes grant {grant}").format(grant=o.grant_id.hex())
+                until = iso_time(o.date)[:10]
             else:
-                what, until = f"objects to {o.target.describe(v.lookup)}", iso_time(o.date)[:10]
-            rows.append([ident, o.kind, v.card.name, what, v.status, until])
-        out.table(
-            "Consent", ["Grant id", "Kind", "Patient", "What", "Status", "Until / date"], rows
-        )
+                what = _("objects to {target}").format(target=o.target.describe(v.lookup))
+                until = iso_time(o.date)[:10]
+            status = STATUS_TEXT.get(v.status)
+            shown = _(status) if status else v.status
+            rows.append([ident, kind_text(o.kind), v.card.name, what, shown, until])
+        cols = [_("Grant id"), _("Kind"), _("Patient"), _("What"), _("Status"), _("Until / date")]
+        out.table(_("Consent"), cols, rows)
 
 
 # -- option values ------------------------------------------------------------------
 def parse_duration(text: str) -> int:
     m = re.fullmatch(r"\s*(\d{1,5})\s*([dwh]?)\s*", text.lower())
     if m is None or int(m.group(1)) == 0:
-        raise UsageError(f"bad duration {text!r}", hint="write e.g. 90d, 12w or 48h")
+        raise UsageError(
+            _("bad duration {text}").format(text=repr(text)), hint=_("write e.g. 90d, 12w or 48h")
+        )
     unit = {"": 86400, "d": 86400, "w": 7 * 86400, "h": 3600}[m.group(2)]
     return int(m.group(1)) * unit
 
@@ -241,20 +272,19 @@ def _signed(ctx: Ctx, info: ConsentInfo, home: Home | None = None) -> None:
     if not ctx.as_json:
         people = consenting.concerned(home, info.obj) if home is not None else []
         if isinstance(info.obj, Grant):
-            who = "the practitioner who sends (they attach it to the letter)"
+            who = _("the practitioner who sends (they attach it to the letter)")
+        elif people and isinstance(info.obj, Revocation):
+            who = _(
+                "each of: {people} (every practitioner who might send or receive under that grant)"
+            ).format(people="; ".join(people))
         elif people:
-            who = (
-                "each of: "
-                + "; ".join(people)
-                + (
-                    " (every practitioner who might send or receive under that grant)"
-                    if isinstance(info.obj, Revocation)
-                    else ""
-                )
-            )
+            who = _("each of: {people}").format(people="; ".join(people))
         else:
-            who = "every practitioner who might send or receive under it"
-        message(f"Signed {info.obj.kind} written to {info.file}; give it to {who}.", "green")
+            who = _("every practitioner who might send or receive under it")
+        said = _("Signed {kind} written to {file}; give it to {who}.").format(
+            kind=kind_text(info.obj.kind), file=info.file, who=who
+        )
+        message(said, "green")
     emit(ConsentView.of(info), ctx.as_json)
 
 
@@ -264,20 +294,23 @@ def confirm_before_signing(view: ConsentView, yes: bool) -> None:
     import sys
 
     out = Printer(sys.stderr)
-    out.line("You are about to sign this consent:", "bold")
+    out.line(_("You are about to sign this consent:"), "bold")
     for line in consent_json(view.obj, view.card, "valid", False, view.lookup)["explanation"]:
         out.line(f"  {line}")
     if yes:
         return
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise UsageError(
-            "consent grant asks you to confirm what you sign, and there is no terminal "
-            "to ask on: nothing was signed",
-            hint="read the summary above; to sign it from a script, run the same "
-            "command with --yes",
+            _(
+                "consent grant asks you to confirm what you sign, and there is no terminal "
+                "to ask on: nothing was signed"
+            ),
+            hint=_(
+                "read the summary above; to sign it from a script, run the same command with --yes"
+            ),
         )
-    if not click.confirm("Sign it?", default=False, err=True):
-        raise UsageError("nothing was signed", hint="change the options and run it again")
+    if not click.confirm(_("Sign it?"), default=False, err=True):
+        raise UsageError(_("nothing was signed"), hint=_("change the options and run it again"))
 
 
 # -- commands -----------------------------------------------------------------------
@@ -299,14 +332,17 @@ OUTPUT = click.option(
 @click.option("--from", "sender", metavar="CONTACT", help="Who may send.",
               shell_complete=complete.contacts)  # fmt: skip
 @click.option("--to", "to", multiple=True, metavar="CONTACT|ROLE",
-              help="Who may receive.", shell_complete=complete.contacts_or_roles)  # fmt: skip
+              help="Who may receive.", shell_complete=complete.contacts_or_roles,
+              callback=names.callback(names.role_code))  # fmt: skip
 @click.option("--purpose", help=", ".join(p.value for p in Purpose),
-              shell_complete=complete.kinds)  # fmt: skip
+              shell_complete=complete.kinds, callback=names.callback(names.kind_code))  # fmt: skip
 @click.option("--domain", "domains", multiple=True, metavar="D",
               help="Allowed care domain (default: all but insurance, which is only shared "
-              "when named).", shell_complete=complete.domains)  # fmt: skip
+              "when named).", shell_complete=complete.domains,
+              callback=names.callback(names.domain_code))  # fmt: skip
 @click.option("--exclude", "excludes", multiple=True, metavar="D", help="Excluded care domain.",
-              shell_complete=complete.domains)  # fmt: skip
+              shell_complete=complete.domains,
+              callback=names.callback(names.domain_code))  # fmt: skip
 @click.option("--valid-for", default="90d", show_default=True, help="e.g. 90d, 12w, 48h.")
 @click.option(
     "--draft",
@@ -396,7 +432,8 @@ def consent_revoke(ctx: Ctx, grant: str, output: Path) -> None:
 
 @consent.command("object")
 @click.option("--to", "to", metavar="CONTACT|ROLE", help="Who must not be told.",
-              shell_complete=complete.contacts_or_roles)  # fmt: skip
+              shell_complete=complete.contacts_or_roles,
+              callback=names.callback(names.role_code))  # fmt: skip
 @click.option("--name", metavar="NAME", help="With --rpps: a practitioner whose card you lack.")
 @click.option("--rpps", metavar="NUMBER", help="With --name: their RPPS number (11 digits).")
 @OUTPUT
@@ -427,9 +464,10 @@ def consent_object(
 @click.option("--recipient", "recipients", multiple=True, metavar="CONTACT",
               help="Check a recipient.", shell_complete=complete.contacts)  # fmt: skip
 @click.option("--purpose", help="Check for this purpose (default: the grant's).",
-              shell_complete=complete.kinds)  # fmt: skip
+              shell_complete=complete.kinds, callback=names.callback(names.kind_code))  # fmt: skip
 @click.option("--domain", "domains", multiple=True, metavar="D", help="Check disclosing D.",
-              shell_complete=complete.domains)  # fmt: skip
+              shell_complete=complete.domains,
+              callback=names.callback(names.domain_code))  # fmt: skip
 @click.option(
     "--letter",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

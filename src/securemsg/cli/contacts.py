@@ -11,7 +11,7 @@ import click
 
 from securemsg.app import contacts as book
 from securemsg.app.contacts import AddStatus, Contact
-from securemsg.cli import complete
+from securemsg.cli import complete, names
 from securemsg.cli.identity import profile_json, render_profile
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
@@ -19,6 +19,7 @@ from securemsg.core.card import Card, iso_day
 from securemsg.core.fingerprint import safety_number
 from securemsg.core.times import rfc3339
 from securemsg.errors import FormatError
+from securemsg.i18n import _
 
 MAX_CARD_FILE = 64 * 1024
 
@@ -43,12 +44,12 @@ def contact_json(c: Contact, me: Card | None = None) -> dict[str, Any]:
 
 def status_text(c: Contact) -> str:
     if c.revoked_as_of is not None:
-        return f"key revoked as of {iso_day(c.revoked_as_of)}"
+        return _("key revoked as of {day}").format(day=iso_day(c.revoked_as_of))
     if c.state == "replaced":
-        return f"replaced on {iso_day(c.replaced_at or 0)}"
+        return _("replaced on {day}").format(day=iso_day(c.replaced_at or 0))
     if c.unverified_pin:
-        return "patient key not verified by you (learnt from a letter)"
-    return "verified" if c.verified else "not verified"
+        return _("patient key not verified by you (learnt from a letter)")
+    return _("verified") if c.verified else _("not verified")
 
 
 @dataclass
@@ -68,18 +69,20 @@ class ContactView:
     def render(self, out: Printer) -> None:
         c = self.contact
         render_profile(out, c.card)
-        out.field("Status", status_text(c), "green" if c.verified else "yellow")
+        out.field(_("Status"), status_text(c), "green" if c.verified else "yellow")
         if c.replaces:
             out.field(
-                "Key changed", f"replaces key {c.replaces[:16]}... (TOFU key change)", "yellow"
+                _("Key changed"),
+                _("replaces key {key}... (TOFU key change)").format(key=c.replaces[:16]),
+                "yellow",
             )
         sn = safety_number(
             (self.me.sign_public, self.me.enc_public), (c.card.sign_public, c.card.enc_public)
         )
-        out.field("Safety number", sn)
+        out.field(_("Safety number"), sn)
         if not c.verified:
             out.line(
-                "Compare the fingerprint or safety number with them by phone or in person, then:"
+                _("Compare the fingerprint or safety number with them by phone or in person, then:")
             )
             out.line(f"  securemsg contacts verify '{c.name}' FINGERPRINT|SAFETY_NUMBER")
 
@@ -88,9 +91,9 @@ def expiry_text(card: Card, now: int) -> str:
     """The card's last day, and how soon that is when within 60 days (or past)."""
     state = card.expiry_state(now)
     if state == "expired":
-        return f"{iso_day(card.expires)} EXPIRED"
+        return _("{day} EXPIRED").format(day=iso_day(card.expires))
     if state == "expires_soon":
-        return f"{iso_day(card.expires)} (in {card.days_left(now)} days)"
+        return _("{day} (in {n} days)").format(day=iso_day(card.expires), n=card.days_left(now))
     return iso_day(card.expires)
 
 
@@ -110,19 +113,20 @@ class ContactList:
 
     def render(self, out: Printer) -> None:
         if not self.contacts:
-            out.line("No contacts yet. Add a card with: securemsg contacts add FILE")
+            out.line(_("No contacts yet. Add a card with: securemsg contacts add FILE"))
             return
         rows = [
             [
                 c.name,
-                c.card.profile.role.value,
+                names.role(c.card.profile.role.value),
                 c.card.display_fingerprint[:24],
                 status_text(c),
                 expiry_text(c.card, self.now),
             ]
             for c in self.contacts
         ]
-        out.table("Contacts", ["Name", "Role", "Fingerprint", "Status", "Card expires"], rows)
+        cols = [_("Name"), _("Role"), _("Fingerprint"), _("Status"), _("Card expires")]
+        out.table(_("Contacts"), cols, rows)
         ending = [c for c in self.contacts if c.state == "active" and c.card.expiry_state(self.now)]
         for c in ending:
             out.line(_ending_line(c, self.now), "yellow")
@@ -131,11 +135,13 @@ class ContactList:
 def _ending_line(c: Contact, now: int) -> str:
     day = iso_day(c.card.expires)
     if c.card.is_expired(now):
-        return f"The card of {c.name} expired on {day}: ask them for their renewed card."
-    return (
-        f"The card of {c.name} expires on {day} (in {c.card.days_left(now)} days): "
+        return _("The card of {name} expired on {day}: ask them for their renewed card.").format(
+            name=c.name, day=day
+        )
+    return _(
+        "The card of {name} expires on {day} (in {n} days): "
         "they should renew it (securemsg card renew) and send it to you."
-    )
+    ).format(name=c.name, day=day, n=c.card.days_left(now))
 
 
 @click.group()
@@ -173,11 +179,14 @@ def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
     result = book.add(ctx.home(), card, ctx.now(), replace_key=replace_key)
     if result.status is AddStatus.REPLACED and result.previous is not None:
         warn(
-            f"the key of {card.name} changed: {result.previous.card.display_fingerprint} "
-            f"-> {card.display_fingerprint}. The new key is NOT verified."
+            _("the key of {name} changed: {old} -> {new}. The new key is NOT verified.").format(
+                name=card.name,
+                old=result.previous.card.display_fingerprint,
+                new=card.display_fingerprint,
+            )
         )
     elif result.status is AddStatus.UNCHANGED and not ctx.as_json:
-        message(f"{result.contact.name} is already a contact with this key")
+        message(_("{name} is already a contact with this key").format(name=result.contact.name))
     # names close to a known one, a re-issued card's changes (store/contacts.py)
     for text in result.warnings:
         warn(text)

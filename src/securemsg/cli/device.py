@@ -10,6 +10,7 @@ import click
 from securemsg.app import device as app
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
+from securemsg.i18n import _
 
 
 class DeviceAdded:
@@ -22,9 +23,9 @@ class DeviceAdded:
         return {"schema": self.schema, "path": self.done.path, "fingerprint": self.done.fingerprint}
 
     def render(self, out: Printer) -> None:
-        out.field("Device file", self.done.path)
-        out.line("Carry the file to the other computer and run there: "
-                 "securemsg device join FILE")  # fmt: skip
+        out.field(_("Device file"), self.done.path)
+        out.line(_("Carry the file to the other computer and run there: "
+                   "securemsg device join FILE"))  # fmt: skip
 
 
 class DeviceJoined:
@@ -40,11 +41,13 @@ class DeviceJoined:
 
     def render(self, out: Printer) -> None:
         d = self.done
-        out.field("Home", d.home)
-        out.field("Fingerprint", d.fingerprint)
-        out.field("Keys kept in", d.keystore)
-        out.field("Log chain", d.chain)
-        out.line("Letters are not copied between devices: each keeps what it receives and sends.")
+        out.field(_("Home"), d.home)
+        out.field(_("Fingerprint"), d.fingerprint)
+        out.field(_("Keys kept in"), d.keystore)
+        out.field(_("Log chain"), d.chain)
+        out.line(
+            _("Letters are not copied between devices: each keeps what it receives and sends.")
+        )
 
 
 @click.group()
@@ -61,10 +64,14 @@ def device() -> None:
 def device_add(ctx: Ctx, output: str) -> None:
     """Export my identity, contacts and consents for another computer."""
     done = app.device_add(ctx.home(), Path(output), ctx.now())
-    message(f"One-time code (type it on the other computer): {done.code}", "bold")
     message(
-        "Anyone with the file and this code can act as you: do not write the code down "
-        "next to the file, and delete the file once the other computer has joined."
+        _("One-time code (type it on the other computer): {code}").format(code=done.code), "bold"
+    )
+    message(
+        _(
+            "Anyone with the file and this code can act as you: do not write the code down "
+            "next to the file, and delete the file once the other computer has joined."
+        )
     )
     emit(DeviceAdded(done), ctx.as_json)
 
@@ -76,5 +83,6 @@ def device_join(ctx: Ctx, device_file: str) -> None:
     """Make this computer a new device of the identity in DEVICE_FILE."""
     done = app.device_join(ctx.home(), Path(device_file), ctx.now())
     if not ctx.as_json:
-        message(f"This computer is now a device of {done.fingerprint[:16]}...", "green")
+        said = _("This computer is now a device of {fingerprint}...")
+        message(said.format(fingerprint=done.fingerprint[:16]), "green")
     emit(DeviceJoined(done), ctx.as_json)

@@ -13,9 +13,11 @@ import click
 from securemsg.app import consent as consenting
 from securemsg.app import draft as drafting
 from securemsg.app.consent import ConsentInfo
+from securemsg.cli import names
 from securemsg.cli.main import Ctx
 from securemsg.cli.output import Printer, message
 from securemsg.errors import UsageError
+from securemsg.i18n import _
 
 
 @dataclass
@@ -45,17 +47,19 @@ class PreparedView:
 
     def render(self, out: Printer) -> None:
         p = self.prepared
-        out.field("Draft", str(p.file), "cyan")
-        out.field("Letter commitment", p.reviewed.commitment.hex())
+        out.field(_("Draft"), str(p.file), "cyan")
+        out.field(_("Letter commitment"), p.reviewed.commitment.hex())
         rows = [
-            [c.name, c.profile.role.value, drafting.domains_text(doms)]
+            [c.name, names.role(c.profile.role.value), drafting.domains_text(doms)]
             for c, doms in p.draft.recipients
         ]
-        out.table("Prepared for", ["Recipient", "Role", "Receives"], rows)
+        out.table(_("Prepared for"), [_("Recipient"), _("Role"), _("Receives")], rows)
         out.line(
-            f"Give {p.file} to {p.draft.patient.name} to review and sign "
-            "(securemsg consent grant --draft); then send it with "
-            "securemsg send --draft DRAFT --consent GRANT."
+            _(
+                "Give {file} to {patient} to review and sign "
+                "(securemsg consent grant --draft); then send it with "
+                "securemsg send --draft DRAFT --consent GRANT."
+            ).format(file=p.file, patient=p.draft.patient.name)
         )
 
 
@@ -64,25 +68,41 @@ def show_review(review: drafting.Review) -> None:
     name, size and domain, who receives what, then the text of every section."""
     d, r = review.draft, review.reviewed
     author, _mine = review.name_of(d.author)
-    message(f"Letter prepared by {author} ({d.author.profile.role.value}) for a {d.kind.value}")
-    message(f"Subject: {r.source.subject}")
-    message(f"Message id: {d.message_id.hex()}")
-    message("Items (every one of them, attachments included):")
+    message(
+        _("Letter prepared by {author} ({role}) for a {kind}").format(
+            author=author,
+            role=names.role(d.author.profile.role.value),
+            kind=names.kind(d.kind.value),
+        )
+    )
+    message(_("Subject: {subject}").format(subject=r.source.subject))
+    message(_("Message id: {id}").format(id=d.message_id.hex()))
+    message(_("Items (every one of them, attachments included):"))
     for item, out in r.items:
-        what = "section" if item.kind == "section" else "attachment"
-        message(f"  {item.n}. {what} {out.name or '(opening)'!r}: {out.size} bytes, {item.domain}")
-    message("Who receives what:")
+        if item.kind == "section":
+            text = _("{n}. section {name}: {size} bytes, {domain}")
+        else:
+            text = _("{n}. attachment {name}: {size} bytes, {domain}")
+        said = text.format(
+            n=item.n,
+            name=repr(out.name or _("(opening)")),
+            size=out.size,
+            domain=names.domain(str(item.domain)),
+        )
+        message("  " + said)
+    message(_("Who receives what:"))
     for card, domains in d.recipients:
         name, mine = review.name_of(card)
-        note = "" if mine else " (card carried in the draft, not verified by you)"
-        message(f"  {name} ({card.profile.role.value}){note}: {drafting.domains_text(domains)}")
+        note = "" if mine else " " + _("(card carried in the draft, not verified by you)")
+        role = names.role(card.profile.role.value)
+        message(f"  {name} ({role}){note}: {drafting.domains_text(domains)}")
     message("")
     for section in r.source.sections:
         message(f"[{section.domain.value}]")
         for line in section.text.split("\n"):
             message(line)
         message("")
-    message(f"Letter commitment: {r.commitment.hex()}")
+    message(_("Letter commitment: {commitment}").format(commitment=r.commitment.hex()))
 
 
 def confirm_review(review: drafting.Review, yes: bool) -> bool:
@@ -91,10 +111,12 @@ def confirm_review(review: drafting.Review, yes: bool) -> bool:
         return True
     if not sys.stdin.isatty():
         raise UsageError(
-            "confirm the letter on a terminal",
-            hint="run the command in a terminal, or pass --yes from a script",
+            _("confirm the letter on a terminal"),
+            hint=_("run the command in a terminal, or pass --yes from a script"),
         )
-    return click.confirm("Do you consent to this exact letter going to these recipients?", err=True)
+    return click.confirm(
+        _("Do you consent to this exact letter going to these recipients?"), err=True
+    )
 
 
 def grant_draft(ctx: Ctx, draft: Path, seconds: int, yes: bool, output: Path) -> ConsentInfo:
@@ -107,7 +129,7 @@ def grant_draft(ctx: Ctx, draft: Path, seconds: int, yes: bool, output: Path) ->
         home, me, draft, seconds, output, now, lambda review: confirm_review(review, yes)
     )
     if signed is None:
-        raise UsageError("not signed: you did not confirm the letter")
+        raise UsageError(_("not signed: you did not confirm the letter"))
     return consenting.write_and_keep(home, signed, output, now)
 
 
@@ -116,9 +138,9 @@ def check_draft_send(given: dict[str, object], consent: bytes | None) -> bytes:
     fixed = [name for name, value in given.items() if value]
     if fixed:
         raise UsageError(
-            f"{', '.join(fixed)}: fixed by the prepared draft",
-            hint="give only --draft DRAFT, --consent GRANT and -o DIR or --drop DIR",
+            _("{options}: fixed by the prepared draft").format(options=", ".join(fixed)),
+            hint=_("give only --draft DRAFT, --consent GRANT and -o DIR or --drop DIR"),
         )
     if consent is None:
-        raise UsageError("a prepared draft is sent under the consent signed for it: --consent")
+        raise UsageError(_("a prepared draft is sent under the consent signed for it: --consent"))
     return consent

@@ -11,6 +11,7 @@ import click
 from securemsg.app.drop import DropSetup
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit
+from securemsg.i18n import _
 
 
 @dataclass
@@ -36,21 +37,34 @@ class DropView:
 
     def render(self, out: Printer) -> None:
         s = self.setup
-        state = "made and set up" if s.created else "set up" if s.changed else "already set up"
-        out.field("Drop folder", f"{s.drop} ({state})", "cyan")
-        out.field("Group", s.group)
+        if s.created:
+            state = _("made and set up")
+        else:
+            state = _("set up") if s.changed else _("already set up")
+        out.field(_("Drop folder"), f"{s.drop} ({state})", "cyan")
+        out.field(_("Group"), s.group)
         out.field(
-            "Modes",
-            f"{s.drop_mode:04o} (setgid, sticky); each mailbox's folder {s.folder_mode:04o}, "
-            f"made by its owner; files {s.file_mode:04o}",
+            _("Modes"),
+            _(
+                "{drop} (setgid, sticky); each mailbox's folder {folder}, "
+                "made by its owner; files {file}"
+            ).format(
+                drop=f"{s.drop_mode:04o}", folder=f"{s.folder_mode:04o}", file=f"{s.file_mode:04o}"
+            ),
         )
         if s.repaired:
-            out.field("Repaired", f"{s.repaired} folders and files given the group and mode")
+            out.field(
+                _("Repaired"),
+                _("{n} folders and files given the group and mode").format(n=s.repaired),
+            )
         if s.left:
-            out.table("Left as they were", ["Path", "Why"], [[str(p), w] for p, w in s.left])
+            rows = [[str(p), w] for p, w in s.left]
+            out.table(_("Left as they were"), [_("Path"), _("Why")], rows)
         out.line(
-            f"Each member of {s.group} runs `securemsg receive --drop {s.drop}` once, "
-            "before anyone sends to them: it makes their own folder."
+            _(
+                "Each member of {group} runs `securemsg receive --drop {drop}` once, "
+                "before anyone sends to them: it makes their own folder."
+            ).format(group=s.group, drop=s.drop)
         )
 
 

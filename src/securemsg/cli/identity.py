@@ -14,6 +14,7 @@ from securemsg.cli.output import Printer, emit, message
 from securemsg.core.card import Card, iso_day
 from securemsg.core.times import rfc3339
 from securemsg.errors import UsageError
+from securemsg.i18n import N_, _
 
 # No pathlib at import (start-up time of whoami): file options arrive as str.
 
@@ -35,23 +36,43 @@ def profile_json(card: Card) -> dict[str, Any]:
     }
 
 
+def _role_code(value: str) -> str:
+    from securemsg.cli.names import role_code  # not on whoami's path
+
+    return role_code(value)
+
+
+def _role_shown(code: str) -> str:
+    """A role in the language: the code in English (cli/names.py only in French)."""
+    from securemsg import i18n
+
+    if i18n.language() == "en":
+        return code
+    from securemsg.cli.names import role
+
+    return role(code)
+
+
 def render_profile(out: Printer, card: Card) -> None:
     p = card.profile
-    out.field("Name", p.name)
-    out.field("Role", p.role.value)
+    out.field(_("Name"), p.name)
+    out.field(_("Role"), _role_shown(p.role.value))
     for label, value in (
-        ("RPPS", p.rpps),
-        ("Specialty", p.specialty),
-        ("INS", p.ins),
-        ("Birth date", p.birth_date),
-        ("Email", p.email),
+        (N_("RPPS"), p.rpps),
+        (N_("Specialty"), p.specialty),
+        (N_("INS"), p.ins),
+        (N_("Birth date"), p.birth_date),
+        (N_("Email"), p.email),
     ):
         if value:
-            out.field(label, value)
-    out.field("Fingerprint", card.display_fingerprint, "cyan")
-    out.field("Card valid", f"{iso_day(card.created)} to {iso_day(card.expires)}")
+            out.field(_(label), value)
+    out.field(_("Fingerprint"), card.display_fingerprint, "cyan")
+    valid = _("{start} to {end}").format(start=iso_day(card.created), end=iso_day(card.expires))
+    out.field(_("Card valid"), valid)
     if card.test_key:
-        out.line("PUBLIC TEST KEY: for demos and tests only, never for real patients", "bold red")
+        out.line(
+            _("PUBLIC TEST KEY: for demos and tests only, never for real patients"), "bold red"
+        )
 
 
 class WhoAmI:
@@ -72,8 +93,8 @@ class WhoAmI:
 
     def render(self, out: Printer) -> None:
         render_profile(out, self.card)
-        out.field("Home", str(self.home))
-        out.field("Keys kept in", self.keystore)
+        out.field(_("Home"), str(self.home))
+        out.field(_("Keys kept in"), self.keystore)
 
 
 def _complete_roles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -91,6 +112,7 @@ def _complete_roles(ctx: click.Context, param: click.Parameter, incomplete: str)
     help="gp, specialist, emergency, hospital, nurse, "
     "physiotherapist, medical-adviser, expert or patient.",
     shell_complete=_complete_roles,
+    callback=lambda _c, _p, v: _role_code(v),
 )
 @click.option("--rpps", help="Practitioner's RPPS number (11 digits).")
 @click.option("--specialty", help="Practitioner's specialty.")
@@ -121,14 +143,16 @@ def init(ctx: Ctx, /, **profile: str | None) -> None:
     # the options are app.identity.init's keyword arguments, one for one
     me = identity.init(ctx.home(), now=ctx.now(), **profile)  # type: ignore[arg-type]
     if not ctx.as_json:
-        message(f"Identity created in {me.home}", "green")
+        message(_("Identity created in {home}").format(home=me.home), "green")
     emit(WhoAmI(me.card, me.home, me.keystore), ctx.as_json)
     if me.revocation_file is None or ctx.as_json:
         return
     message(
-        f"A revocation statement for this key is in {me.revocation_file}: copy it "
-        "offline (a USB key in a drawer); if this computer is lost or the key stolen, "
-        "give it to your correspondents (they import it with securemsg contacts add)."
+        _(
+            "A revocation statement for this key is in {file}: copy it "
+            "offline (a USB key in a drawer); if this computer is lost or the key stolen, "
+            "give it to your correspondents (they import it with securemsg contacts add)."
+        ).format(file=me.revocation_file)
     )
 
 
@@ -183,8 +207,8 @@ def birth_date(value: str | None, env: Mapping[str, str]) -> str | None:
     parts = value.split("/")
     if not lang.lower().startswith("fr"):
         raise UsageError(
-            f"birth date {value!r}: write it as YYYY-MM-DD",
-            hint="day/month/year is accepted in a French locale (LANG=fr_FR.UTF-8)",
+            _("birth date {value}: write it as YYYY-MM-DD").format(value=repr(value)),
+            hint=_("day/month/year is accepted in a French locale (LANG=fr_FR.UTF-8)"),
         )
     if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts) or len(parts[2]) != 4:
         raise UsageError(
@@ -204,8 +228,8 @@ def parse_validity(value: str) -> int:
     digits = text[:-1] if text[-1:] in ("d", "y") else text
     if not digits.isascii() or not digits.isdigit() or not 1 <= int(digits) * unit <= 99999:
         raise UsageError(
-            f"--valid-for {value!r} is not a duration",
-            hint="give days (730 or 730d) or years (2y)",
+            _("--valid-for {value} is not a duration").format(value=repr(value)),
+            hint=_("give days (730 or 730d) or years (2y)"),
         )
     days = int(digits) * unit
     if days > MAX_VALIDITY_DAYS:
@@ -260,13 +284,14 @@ def card_renew(ctx: Ctx, valid_for: str, output_name: str | None) -> None:
     days = parse_validity(valid_for)
     done = identity.renew_card(ctx.home(warn=False), ctx.now(), days, output_name)
     message(
-        f"Card renewed: valid until {iso_day(done.card.expires)} "
-        f"(was {iso_day(done.previous_expires)}); give it to your correspondents "
-        "(they add it with: securemsg contacts add FILE)",
+        _(
+            "Card renewed: valid until {until} (was {was}); give it to your correspondents "
+            "(they add it with: securemsg contacts add FILE)"
+        ).format(until=iso_day(done.card.expires), was=iso_day(done.previous_expires)),
         "green",
     )
     if done.written_to is not None:
-        message(f"Card written to {done.written_to}")
+        message(_("Card written to {file}").format(file=done.written_to))
     if ctx.as_json:
         emit(RenewedView(done.card, done.previous_expires, done.written_to), True)
     elif done.written_to is None:

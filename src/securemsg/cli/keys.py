@@ -15,6 +15,7 @@ from securemsg.core.card import Card, iso_day
 from securemsg.core.keychange import Reason
 from securemsg.core.times import rfc3339
 from securemsg.errors import UsageError
+from securemsg.i18n import _
 
 OUT = click.Path(dir_okay=False, path_type=Path)
 
@@ -36,10 +37,13 @@ class RotatedView:
         }
 
     def render(self, out: Printer) -> None:
-        out.field("Old key", self.old.display_fingerprint)
-        out.field("New key", self.new.display_fingerprint, "cyan")
-        out.field("Card valid", f"{iso_day(self.new.created)} to {iso_day(self.new.expires)}")
-        out.field("Succession", str(self.written_to))
+        out.field(_("Old key"), self.old.display_fingerprint)
+        out.field(_("New key"), self.new.display_fingerprint, "cyan")
+        valid = _("{start} to {end}").format(
+            start=iso_day(self.new.created), end=iso_day(self.new.expires)
+        )
+        out.field(_("Card valid"), valid)
+        out.field(_("Succession"), str(self.written_to))
 
 
 @click.group()
@@ -56,9 +60,11 @@ def key_rotate(ctx: Ctx, output: Path) -> None:
     """Make a new key pair; the old key vouches for it (a succession statement)."""
     done = keys.rotate(ctx.home(), ctx.now(), output)
     message(
-        f"New key {done.new.display_fingerprint}; give {done.written_to} to every "
-        "correspondent (they import it with: securemsg contacts add FILE). Your old key "
-        "is kept, sealed, to open old letters.",
+        _(
+            "New key {key}; give {file} to every "
+            "correspondent (they import it with: securemsg contacts add FILE). Your old key "
+            "is kept, sealed, to open old letters."
+        ).format(key=done.new.display_fingerprint, file=done.written_to),
         "green",
     )
     emit(RotatedView(done.old, done.new, done.written_to), ctx.as_json)
@@ -75,7 +81,8 @@ def parse_time(value: str) -> int:
             when = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     except ValueError as exc:
         raise UsageError(
-            f"--as-of {value!r} is not a time", hint="give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"
+            _("--as-of {value} is not a time").format(value=repr(value)),
+            hint=_("give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"),
         ) from exc
     return int(when.timestamp())
 
@@ -97,10 +104,10 @@ class RevocationView:
         }
 
     def render(self, out: Printer) -> None:
-        out.field("Revoked key", self.fingerprint)
-        out.field("Reason", self.reason)
-        out.field("As of", rfc3339(self.as_of) if self.as_of is not None else "when imported")
-        out.field("Statement", str(self.written_to))
+        out.field(_("Revoked key"), self.fingerprint)
+        out.field(_("Reason"), self.reason)
+        out.field(_("As of"), rfc3339(self.as_of) if self.as_of is not None else _("when imported"))
+        out.field(_("Statement"), str(self.written_to))
 
 
 @key.command("revoke")
@@ -120,7 +127,9 @@ def key_revoke(ctx: Ctx, output: Path, reason: str, as_of: str | None) -> None:
     done = keys.revoke_own(ctx.home(), ctx.now(), output, Reason(reason), when)
     r = done.revocation
     warn(
-        f"give {output} to every correspondent (securemsg contacts add FILE), then make a "
-        "new key: securemsg key rotate (your correspondents will verify it by safety number)"
+        _(
+            "give {file} to every correspondent (securemsg contacts add FILE), then make a "
+            "new key: securemsg key rotate (your correspondents will verify it by safety number)"
+        ).format(file=output)
     )
     emit(RevocationView(r.fingerprint, r.reason.value, r.as_of, output), ctx.as_json)

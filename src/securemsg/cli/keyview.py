@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from securemsg.core.consent import iso_time
+from securemsg.i18n import N_, _
 
 if TYPE_CHECKING:
     from securemsg.app.read import OpenedLetter
@@ -22,19 +23,22 @@ def revoked_before(o: OpenedLetter) -> bool | None:
 def revocation_note(o: OpenedLetter) -> str:
     day = iso_time(o.author_revoked_as_of or 0)
     if revoked_before(o):
-        return f"REVOKED as of {day}; this letter was accepted before that, and kept"
-    return (
-        f"REVOKED as of {day}; this letter was accepted after that time: it may have been "
+        return _("REVOKED as of {day}; this letter was accepted before that, and kept").format(
+            day=day
+        )
+    return _(
+        "REVOKED as of {day}; this letter was accepted after that time: it may have been "
         "written by whoever stole the key"
-    )
+    ).format(day=day)
 
 
 REVOKED_MARKS: dict[str, str] = {
-    "accepted_before": " (key revoked since)",
-    "accepted_after": " (KEY REVOKED: accepted after)",
+    "accepted_before": N_("(key revoked since)"),
+    "accepted_after": N_("(KEY REVOKED: accepted after)"),
 }
 
 
 def author_mark(mark: str | None) -> str:
     """What `inbox` adds to an author's name (ListView.revoked_mark)."""
-    return REVOKED_MARKS.get(mark or "", "")
+    text = REVOKED_MARKS.get(mark or "")
+    return " " + _(text) if text else ""

@@ -14,7 +14,7 @@ import click
 
 from securemsg.app import draft as drafting
 from securemsg.app.send import AttachmentFile, SendRequest
-from securemsg.cli import complete
+from securemsg.cli import complete, names
 from securemsg.cli.compose import Delivery, SentView, read_consent, run_send, send_options
 from securemsg.cli.drafts import PreparedView, check_draft_send
 from securemsg.cli.main import Ctx, pass_ctx
@@ -24,6 +24,7 @@ from securemsg.core.letter.policy import SendRule
 from securemsg.core.letter.source import LetterSource, parse_letter
 from securemsg.core.names import suggest
 from securemsg.errors import SendRefused, UsageError
+from securemsg.i18n import _
 
 # The send rules (core/letter/policy.py), in the words of send's options.
 OPTION_WORDS = {
@@ -54,14 +55,17 @@ def parse_attach(spec: str) -> AttachmentFile:
         path, domain = head, Domain(tail)
     elif sep and head and tail.replace("-", "").isalpha() and not Path(spec).exists():
         raise UsageError(
-            f"unknown care domain {tail!r} in --attach {spec}" + suggest(tail, DOMAIN_TAGS),
-            hint=f"write FILE:DOMAIN with one of: {', '.join(DOMAIN_TAGS)}",
+            _("unknown care domain {tail} in --attach {spec}").format(tail=repr(tail), spec=spec)
+            + suggest(tail, DOMAIN_TAGS),
+            hint=_("write FILE:DOMAIN with one of: {domains}").format(
+                domains=", ".join(DOMAIN_TAGS)
+            ),
         )
     p = Path(path)
     if not p.exists():
-        raise UsageError(f"attachment {path} does not exist")
+        raise UsageError(_("attachment {path} does not exist").format(path=path))
     if not p.is_file():
-        raise UsageError(f"attachment {path} is not a file")
+        raise UsageError(_("attachment {path} is not a file").format(path=path))
     return AttachmentFile(p, domain)
 
 
@@ -81,7 +85,7 @@ def parse_when(value: str) -> int:
     try:
         when = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise UsageError("--phone-call takes a date and time, e.g. 2026-11-29T10:30") from exc
+        raise UsageError(_("--phone-call takes a date and time, e.g. 2026-11-29T10:30")) from exc
     if when.tzinfo is None:
         when = when.astimezone()
     return int(when.timestamp())
@@ -103,6 +107,7 @@ def parse_when(value: str) -> int:
     help="referral (the default), reply, emergency-report, hospital-report, "
     "dossier-transfer, tele-expertise, second-opinion.",
     shell_complete=complete.kinds,
+    callback=names.callback(names.kind_code),
 )
 @click.option(
     "--patient",
@@ -172,9 +177,9 @@ def send(
         emit(SentView(result), ctx.as_json)
         return
     if letter is None or not to:
-        raise UsageError("give the LETTER and --to (or --draft DRAFT)")
+        raise UsageError(_("give the LETTER and --to (or --draft DRAFT)"))
     if prepare is not None and (out_dir is not None or drop is not None or by_mail or dry_run):
-        raise UsageError("--prepare writes a draft only; -o, --drop or --mail come with --draft")
+        raise UsageError(_("--prepare writes a draft only; -o, --drop or --mail come with --draft"))
     req = SendRequest(
         source=read_letter(letter),
         to=list(to),

@@ -12,13 +12,28 @@ from securemsg.cli.keyview import author_mark
 from securemsg.cli.output import Printer
 from securemsg.core.consent import iso_time
 from securemsg.core.times import rfc3339
+from securemsg.i18n import N_, _
+
+# a double's delivery status (codes in JSON), shown in the language
+STATUSES = {"sent": N_("sent"), "delivered": N_("delivered"), "refused": N_("refused")}
 
 
 def shown_name(names: dict[str, str], fp: str, me: str | None) -> str:
     """A person as the text output names them: their card's name (mine marked
     "(you)", by fingerprint, whatever the name says), else a short fingerprint."""
-    name = names.get(fp) or f"key {fp[:16]}"
-    return f"{name} (you)" if fp == me else name
+    name = names.get(fp) or _("key {fingerprint}").format(fingerprint=fp[:16])
+    return _("{name} (you)").format(name=name) if fp == me else name
+
+
+def kind_shown(code: str) -> str:
+    """A letter's kind in the language: the code in English."""
+    from securemsg import i18n
+
+    if i18n.language() == "en":
+        return code
+    from securemsg.cli.names import kind
+
+    return kind(code)
 
 
 def thread_depths(rows: list[LetterRow]) -> dict[str, int]:
@@ -119,28 +134,30 @@ class ListView:
     def _patient(self, r: LetterRow) -> str:
         s = r.summary
         patient = str((s.get("patient") or {}).get("name") or "") or (
-            f"pseudonym {s.get('pseudonym')}" if s.get("pseudonym") else ""
+            _("pseudonym {pseudonym}").format(pseudonym=s.get("pseudonym"))
+            if s.get("pseudonym")
+            else ""
         )
         if s.get("patient_fp") in self.unverified_patients:
-            patient += " (patient key not verified by you)"
+            patient += " " + _("(patient key not verified by you)")
         return patient
 
     def _receipts(self, r: LetterRow) -> str:
         return "; ".join(
-            f"{shown_name(self.names, fp, self.me)}: {st}"
+            f"{shown_name(self.names, fp, self.me)}: {_(STATUSES[st]) if st in STATUSES else st}"
             + (f" {iso_time(at)}" if at is not None and st != "sent" else "")
             for fp, st, at in self.deliveries.get(r.id, [])
         )
 
     def _state(self, r: LetterRow) -> str:
-        return "read" if (r.id, r.folder) in self.reads else "NEW"
+        return _("read") if (r.id, r.folder) in self.reads else _("NEW")
 
     def render(self, out: Printer) -> None:
         if self.folder == "thread":
             self._render_thread(out)
             return
         if not self.rows:
-            out.line("No letters." if self.folder == "in" else "Nothing sent yet.")
+            out.line(_("No letters.") if self.folder == "in" else _("Nothing sent yet."))
             return
         rows = []
         for r in self.rows:
@@ -150,7 +167,7 @@ class ListView:
                     [
                         r.id,
                         iso_time(r.date),
-                        r.kind,
+                        kind_shown(r.kind),
                         self._patient(r),
                         str(s.get("subject")),
                         self._receipts(r),
@@ -169,45 +186,50 @@ class ListView:
                     r.id,
                     self._state(r),
                     iso_time(r.stored_at),
-                    r.kind,
+                    kind_shown(r.kind),
                     str(s.get("author_name")) + author_mark(self.revoked_mark(r)),
                     patient,
                     str(s.get("subject")),
                 ]
             )
         cols = (
-            ["Id", "Date", "Kind", "Patient", "Subject", "Receipts"]
+            [_("Id"), _("Date"), _("Kind"), _("Patient"), _("Subject"), _("Receipts")]
             if self.folder == "sent"
             else [
-                "Id",
-                "State",
-                "Received",
-                "Kind",
-                "Author",
-                "Sent to" if self.patient_view else "Patient",
-                "Subject",
+                _("Id"),
+                _("State"),
+                _("Received"),
+                _("Kind"),
+                _("Author"),
+                _("Sent to") if self.patient_view else _("Patient"),
+                _("Subject"),
             ]
         )
-        out.table("Sent (doubles)" if self.folder == "sent" else "Inbox", cols, rows)
+        out.table(_("Sent (doubles)") if self.folder == "sent" else _("Inbox"), cols, rows)
 
     def _render_thread(self, out: Printer) -> None:
         """The conversation as a tree: each reply under the letter it answers."""
         if not self.rows:
-            out.line("No letters in this thread.")
+            out.line(_("No letters in this thread."))
             return
         first = self.rows[0].summary.get("subject")
-        out.line(f"Thread: {first} ({len(self.rows)} letter(s))", "bold")
+        out.line(
+            _("Thread: {subject} ({n} letter(s))").format(subject=first, n=len(self.rows)), "bold"
+        )
         depths = thread_depths(self.rows)
         for r in self.rows:
             s = r.summary
             d = depths.get(r.id, 0)
             lead = "  " * d + ("└─ " if d else "")
-            where = "sent" if r.folder == "sent" else self._state(r)
+            where = _("sent") if r.folder == "sent" else self._state(r)
             author = shown_name(self.names, r.author, self.me)
             if r.author != self.me and s.get("author_name"):
                 author = str(s.get("author_name"))
-            out.line(f"{lead}{iso_time(r.date)}  {r.kind}  {author}: {s.get('subject')}")
+            out.line(
+                f"{lead}{iso_time(r.date)}  {kind_shown(r.kind)}  {author}: {s.get('subject')}"
+            )
             pad = "  " * d + ("   " if d else "")
             out.line(f"{pad}{r.id}  ({where})", "dim")
             if r.folder == "sent" and self.deliveries.get(r.id):
-                out.line(f"{pad}receipts: {self._receipts(r)}", "dim")
+                said = _("receipts: {receipts}").format(receipts=self._receipts(r))
+                out.line(pad + said, "dim")

@@ -15,6 +15,7 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, page
 from securemsg.core.times import iso_time, rfc3339
 from securemsg.errors import VerificationError
+from securemsg.i18n import _
 
 
 def _listing(ctx: Ctx, folder: str, limit: int, page: int, patient: str | None) -> None:
@@ -154,13 +155,15 @@ class LogReport:
     def render(self, out: Printer) -> None:
         if self.stray_files_removed:
             out.line(
-                f"Removed {self.stray_files_removed} file(s) left in mail/ by an interrupted "
-                "send or receive (no letter: the database named none of them)"
+                _(
+                    "Removed {n} file(s) left in mail/ by an interrupted "
+                    "send or receive (no letter: the database named none of them)"
+                ).format(n=self.stray_files_removed)
             )
         if self.rows:
             out.table(
-                "Log",
-                ["#", "Time", "Event", "Message", "Peer"],
+                _("Log"),
+                ["#", _("Time"), _("Event"), _("Message"), _("Peer")],
                 [
                     [
                         str(r["seq"]),
@@ -174,12 +177,13 @@ class LogReport:
             )
         if self.problem is None:
             out.line(
-                f"Log verified: {self.entries} entries, chain and signatures intact "
-                f"(head {self.head[:16]})",
+                _("Log verified: {n} entries, chain and signatures intact (head {head})").format(
+                    n=self.entries, head=self.head[:16]
+                ),
                 "green",
             )
         else:
-            out.line(f"LOG INCONSISTENT: {self.problem}", "bold red")
+            out.line(_("LOG INCONSISTENT: {problem}").format(problem=self.problem), "bold red")
 
 
 @click.group()
@@ -208,13 +212,15 @@ def log_verify(ctx: Ctx, show: bool) -> None:
     if check.status is mailbox.LogStatus.INCONSISTENT:
         missing = "checkpoint is missing" in (check.problem or "")
         raise VerificationError(
-            f"the log is inconsistent: {check.problem}",
+            _("the log is inconsistent: {problem}").format(problem=check.problem),
             hint=(
-                "if this home was upgraded from an older securemsg, check the entries with "
-                "`securemsg log verify --show`, then sign a checkpoint with "
-                "`securemsg log checkpoint`"
+                _(
+                    "if this home was upgraded from an older securemsg, check the entries with "
+                    "`securemsg log verify --show`, then sign a checkpoint with "
+                    "`securemsg log checkpoint`"
+                )
                 if missing
-                else "the mailbox database was edited outside securemsg"
+                else _("the mailbox database was edited outside securemsg")
             ),
         )
 
@@ -234,9 +240,14 @@ class CheckpointReport:
 
     def render(self, out: Printer) -> None:
         s = self.signed
-        text = f"Checkpoint signed over {s.entries} entries (head {s.head[:16]})"
         if self.signed.last_time is not None:
-            text += f"; the last entry is of {iso_time(self.signed.last_time)}"
+            text = _(
+                "Checkpoint signed over {n} entries (head {head}); the last entry is of {time}"
+            ).format(n=s.entries, head=s.head[:16], time=iso_time(self.signed.last_time))
+        else:
+            text = _("Checkpoint signed over {n} entries (head {head})").format(
+                n=s.entries, head=s.head[:16]
+            )
         out.line(text, "green")
 
 

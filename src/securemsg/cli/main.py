@@ -13,6 +13,7 @@ import click
 
 from securemsg import errors
 from securemsg.cli import hardening
+from securemsg.i18n import N_, _
 
 if TYPE_CHECKING:
     from securemsg.app.home import Home
@@ -122,48 +123,49 @@ class LazyGroup(click.Group):
 
             module, attr = self.lazy[cmd_name]
             cmd: click.Command = getattr(importlib.import_module(module), attr)
+            translate_help(cmd)
             return cmd
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
+        rows = [(name, _(HELP[name]) if name in HELP else "") for name in self.list_commands(ctx)]
+        with formatter.section(_("Commands")):
             formatter.write_dl(rows)
 
 
 HELP = {
-    "init": "Create my identity (keys, profile, card).",
-    "whoami": "My profile, fingerprint and where my keys are kept.",
-    "card": "Export or renew my signed public card.",
-    "contacts": "Correspondents: add cards, list, show, verify.",
-    "send": "Sign, encrypt and deliver a letter.",
-    "reply": "Answer a letter: its author, patient and thread filled in.",
-    "receive": "Verify and accept letters and receipts addressed to me.",
-    "verify": "Check a letter addressed to me without storing it.",
-    "inbox": "Received letters.",
-    "sent": "My doubles and their receipts.",
-    "read": "Read a letter under its verification panel.",
-    "thread": "A letter and its replies.",
-    "receipts": "Import receipts for letters I sent.",
-    "log": "Verify the mailbox's tamper-evident log.",
-    "consent": "Patient consent: grant, revoke, object, show, import, list.",
-    "drop": "Set up a drop folder shared by several Unix accounts.",
-    "backup": "Write the whole home into one passphrase-encrypted file.",
-    "restore": "Restore a backup into an empty home, verified.",
-    "device": "Use my identity on a second computer (add, join).",
-    "unlock": "Unlock my keys once, for a time (--for 8h): no more prompts.",
-    "lock": "Stop the key agent: it forgets the keys.",
-    "agent": "The key agent: status.",
-    "passphrase": "Change the key file's passphrase.",
-    "account": "Mail accounts for letters by mail: add, list, show, remove, test.",
-    "key": "My key pair: rotate to a new one, revoke one.",
+    "init": N_("Create my identity (keys, profile, card)."),
+    "whoami": N_("My profile, fingerprint and where my keys are kept."),
+    "card": N_("Export or renew my signed public card."),
+    "contacts": N_("Correspondents: add cards, list, show, verify."),
+    "send": N_("Sign, encrypt and deliver a letter."),
+    "reply": N_("Answer a letter: its author, patient and thread filled in."),
+    "receive": N_("Verify and accept letters and receipts addressed to me."),
+    "verify": N_("Check a letter addressed to me without storing it."),
+    "inbox": N_("Received letters."),
+    "sent": N_("My doubles and their receipts."),
+    "read": N_("Read a letter under its verification panel."),
+    "thread": N_("A letter and its replies."),
+    "receipts": N_("Import receipts for letters I sent."),
+    "log": N_("Verify the mailbox's tamper-evident log."),
+    "consent": N_("Patient consent: grant, revoke, object, show, import, list."),
+    "drop": N_("Set up a drop folder shared by several Unix accounts."),
+    "backup": N_("Write the whole home into one passphrase-encrypted file."),
+    "restore": N_("Restore a backup into an empty home, verified."),
+    "device": N_("Use my identity on a second computer (add, join)."),
+    "unlock": N_("Unlock my keys once, for a time (--for 8h): no more prompts."),
+    "lock": N_("Stop the key agent: it forgets the keys."),
+    "agent": N_("The key agent: status."),
+    "passphrase": N_("Change the key file's passphrase."),
+    "account": N_("Mail accounts for letters by mail: add, list, show, remove, test."),
+    "key": N_("My key pair: rotate to a new one, revoke one."),
 }
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", "home", metavar="DIR", help="Home folder (or SECUREMSG_HOME).")
-@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+@click.option("--home", "home", metavar="DIR", help=N_("Home folder (or SECUREMSG_HOME)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print results as JSON."))
+@click.option("-v", "--verbose", is_flag=True, help=N_("Show tracebacks on errors."))
 @click.version_option(package_name="securemsg")
 @click.pass_context
 def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: bool) -> None:
@@ -174,6 +176,36 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: bool) -> N
     from securemsg import i18n
 
     i18n.select(i18n.wanted(os.environ))
+
+
+def choose_language(env: Mapping[str, str]) -> None:
+    """The language of every text from now on (before click reads --help), and
+    the global options' help in it; click's own texts too (cli/clicktexts.py)."""
+    from securemsg import i18n
+
+    i18n.select(i18n.wanted(env))
+    if i18n.language() != "en":
+        from securemsg.cli.clicktexts import translate_click
+
+        translate_click()
+    translate_help(cli)
+
+
+def translate_help(cmd: click.Command) -> None:
+    """Help texts of ``cmd``, its options and sub-commands in the selected
+    language (they are written, and marked, in English: click reads them at import)."""
+    source = getattr(cmd, "_securemsg_source", None)
+    if source is None:  # first time: keep the English texts
+        source = (cmd.help, cmd.short_help, [getattr(p, "help", None) for p in cmd.params])
+        cmd._securemsg_source = source  # type: ignore[attr-defined]
+    text, short, helps = source
+    cmd.help = _(text) if text else text
+    cmd.short_help = _(short) if short else short
+    for param, help_text in zip(cmd.params, helps, strict=True):
+        if help_text and isinstance(param, click.Option):
+            param.help = _(help_text)
+    for sub in getattr(cmd, "commands", {}).values():
+        translate_help(sub)
 
 
 def _set_display_zone(env: Mapping[str, str]) -> None:
@@ -199,6 +231,7 @@ def _set_display_zone(env: Mapping[str, str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     hardening.no_core_dumps()  # a crash must not leave keys or letters in a core file
     args = sys.argv[1:] if argv is None else argv
+    choose_language(os.environ)
     as_json = "--json" in args
     verbose = "-v" in args or "--verbose" in args
     try:
@@ -206,10 +239,10 @@ def main(argv: list[str] | None = None) -> None:
     except errors.SecureMsgError as exc:
         sys.exit(report(exc, as_json, verbose))
     except click.exceptions.Abort:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write(_("interrupted") + "\n")
         sys.exit(errors.EXIT_INTERRUPTED)
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write(_("interrupted") + "\n")
         sys.exit(errors.EXIT_INTERRUPTED)
     except click.ClickException as exc:
         code = errors.EXIT_USAGE if isinstance(exc, click.UsageError) else errors.EXIT_ERROR
@@ -229,7 +262,10 @@ def main(argv: list[str] | None = None) -> None:
                 sys.exit(report(known, as_json, verbose))
         if verbose:
             raise
-        sys.stderr.write(f"internal error: {type(exc).__name__}; rerun with -v for details\n")
+        text = _("internal error: {name}; rerun with -v for details").format(
+            name=type(exc).__name__
+        )
+        sys.stderr.write(text + "\n")
         sys.exit(errors.EXIT_ERROR)
     sys.exit(rc if isinstance(rc, int) else errors.EXIT_OK)
 
@@ -255,7 +291,8 @@ def report(exc: errors.SecureMsgError, as_json: bool, verbose: bool) -> int:
                 doc[key] = getattr(exc, key)
         sys.stderr.write(dumps(doc, indent=None) + "\n")
     else:
-        sys.stderr.write(f"securemsg: error: {for_terminal(exc.message)}\n")
+        said = _("securemsg: error: {message}").format(message=for_terminal(exc.message))
+        sys.stderr.write(said + "\n")
         if exc.hint:
-            sys.stderr.write(f"  hint: {for_terminal(exc.hint)}\n")
+            sys.stderr.write(_("  hint: {hint}").format(hint=for_terminal(exc.hint)) + "\n")
     return exc.exit_code

@@ -237,4 +237,6 @@ def message(text: str, style: str | None = None) -> None:
 
 
 def warn(text: str) -> None:
-    message(f"warning: {text}", "yellow")
+    from securemsg.i18n import _
+
+    message(_("warning: {text}").format(text=text), "yellow")

@@ -15,6 +15,19 @@ from securemsg.app.receive import LetterReceived, Outcome, Received
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
 from securemsg.errors import EXIT_ERROR, EXIT_REFUSED, UsageError
+from securemsg.i18n import N_, _
+
+# the status codes of the receive report (JSON keeps the codes), shown in the language
+STATUSES = {
+    "accepted": N_("accepted"),
+    "duplicate": N_("duplicate"),
+    "refused": N_("refused"),
+    "skipped": N_("skipped"),
+    "delivered": N_("delivered"),
+    "receipt: delivered": N_("receipt: delivered"),
+    "notice: refused by recipient": N_("notice: refused by recipient"),
+    "notice: unverified report": N_("notice: unverified report"),
+}
 
 PROOF_STATUS = {
     Outcome.DELIVERED: "receipt: delivered",
@@ -64,10 +77,10 @@ def received_row(r: Received) -> dict[str, Any]:
         if r.outcome is Outcome.UNVERIFIED_REPORT:
             # signed by a contact who was never sent this letter: only their word
             row["unverified"] = True
-            row["detail"] = (
-                f"{r.recipient} was not a recipient of this letter: their report that "
+            row["detail"] = _(
+                "{name} was not a recipient of this letter: their report that "
                 "it reached them and was refused is unverified (nothing recorded)"
-            )
+            ).format(name=r.recipient)
     if isinstance(r, LetterReceived) and r.proof_file is not None:
         row["proof_file"] = str(r.proof_file)
     if isinstance(r, LetterReceived) and r.kept:
@@ -88,7 +101,7 @@ class ReceiveReport:
 
     def render(self, out: Printer) -> None:
         if not self.rows:
-            out.line("Nothing to receive.")
+            out.line(_("Nothing to receive."))
             return
         table = []
         for r in self.rows:
@@ -96,13 +109,14 @@ class ReceiveReport:
             table.append(
                 [
                     Path(r["file"]).name,
-                    r["status"],
+                    _(STATUSES[r["status"]]) if r["status"] in STATUSES else r["status"],
                     what,
                     r.get("from", ""),
                     r.get("detail", ""),
                 ]
             )
-        out.table("Received", ["File", "Status", "Message", "From", "Detail"], table)
+        cols = [_("File"), _("Status"), _("Message"), _("From"), _("Detail")]
+        out.table(_("Received"), cols, table)
 
 
 @click.command()
@@ -157,18 +171,18 @@ def receive(
 ) -> None:
     """Verify letters (and receipts) addressed to me, and accept them into my mailbox."""
     if (bool(files) + bool(drop) + by_mail) > 1:
-        raise UsageError("give letter FILEs, --drop DIR or --mail, one of them")
+        raise UsageError(_("give letter FILEs, --drop DIR or --mail, one of them"))
     if not (files or drop or by_mail or retry):
         raise UsageError(
             "give letter FILEs, --drop DIR, --mail or --retry",
-            hint="securemsg receive LETTER.smsg, or securemsg receive --drop DROP-FOLDER",
+            hint=_("securemsg receive LETTER.smsg, or securemsg receive --drop DROP-FOLDER"),
         )
     if (account or folder) and not by_mail:
-        raise UsageError("--account and --folder go with --mail")
+        raise UsageError(_("--account and --folder go with --mail"))
     if receipt_out is not None and not receipt_out.is_dir() and len(files) != 1:
         raise UsageError(
             "--receipt-out FILE works with one letter FILE",
-            hint="give a folder to --receipt-out for several letters",
+            hint=_("give a folder to --receipt-out for several letters"),
         )
     from securemsg.cli.sniff import refuse_other_kind
 
@@ -194,12 +208,18 @@ def proof_words(r: dict[str, Any]) -> str | None:
     """Where a receipt (or notice) written as a file went, and what to do with it."""
     if "proof_file" not in r:
         return None
-    kind = "refusal notice" if r["status"] == "refused" else "receipt"
-    who = r.get("from") or "the letter's author"
-    return (
-        f"{kind} for {Path(r['file']).name} written to {r['proof_file']}: "
-        f"give it to {who} (their securemsg receive or receipts import records it)"
-    )
+    who = r.get("from") or _("the letter's author")
+    if r["status"] == "refused":
+        text = _(
+            "refusal notice for {file} written to {proof}: "
+            "give it to {who} (their securemsg receive or receipts import records it)"
+        )
+    else:
+        text = _(
+            "receipt for {file} written to {proof}: "
+            "give it to {who} (their securemsg receive or receipts import records it)"
+        )
+    return text.format(file=Path(r["file"]).name, proof=r["proof_file"], who=who)
 
 
 def finish_report(results: Sequence[Received], as_json: bool) -> None:
@@ -212,18 +232,22 @@ def finish_report(results: Sequence[Received], as_json: bool) -> None:
         if (words := proof_words(r)) is not None:
             message(words)
         if r["status"] in ("refused", "skipped"):
-            message(f"{r['status']} {r['file']}: {r['detail']}", "red")
+            status = _(STATUSES[r["status"]])
+            message(f"{status} {r['file']}: {r['detail']}", "red")
             if r.get("hint"):
-                message(f"  hint: {r['hint']}")
+                message(_("  hint: {hint}").format(hint=r["hint"]))
         if "problem" in r:
             message(f"{r['file']}: {r['problem']['detail']}", "red")
             if r["problem"].get("hint"):
-                message(f"  hint: {r['problem']['hint']}")
+                message(_("  hint: {hint}").format(hint=r["problem"]["hint"]))
     if any(r["status"] == "refused" for r in rows):
         raise click.exceptions.Exit(EXIT_REFUSED)
     for r in rows:
         if r.get("unverified"):
-            message(f"unverified report {r['file']}: {r['detail']}", "yellow")
+            said = _("unverified report {file}: {detail}").format(
+                file=r["file"], detail=r["detail"]
+            )
+            message(said, "yellow")
     if any(r["status"] == "skipped" or "problem" in r or r.get("unverified") for r in rows):
         raise click.exceptions.Exit(EXIT_ERROR)
 

@@ -2,7 +2,10 @@
 ``read --plain`` (and whenever the output is not a terminal), the same as plain
 ``Label: value`` lines and the sections as written; or, with ``read
 --markdown``, as one Markdown document. People are named by their cards; mine
-is marked "(you)" in text, ``"is_self": true`` in JSON."""
+is marked "(you)" in text, ``"is_self": true`` in JSON.
+
+Long file: every label and sentence of the panel is a marked text with named
+placeholders (issue 14), which takes lines; splitting the panel would scatter it."""
 
 from __future__ import annotations
 
@@ -10,11 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from securemsg.app.mailbox import LetterRow
+from securemsg.cli import names as shown
 from securemsg.cli.keyview import revocation_note, revoked_before
 from securemsg.cli.listview import shown_name
 from securemsg.cli.output import Printer
 from securemsg.core.card import Card
 from securemsg.core.times import iso_time, rfc3339
+from securemsg.i18n import N_, _
 
 if TYPE_CHECKING:  # a type only: `inbox` need not import the whole reading path
     from securemsg.app.read import OpenedLetter
@@ -30,7 +35,7 @@ def recipient_name(fp: str, names: dict[str, str], o: OpenedLetter) -> str | Non
         return names[fp]
     entry = o.manifest.entry_for(fp)
     if entry is not None and entry.name is not None:
-        return f"{entry.name} (named by the author)"
+        return _("{name} (named by the author)").format(name=entry.name)
     return None
 
 
@@ -87,8 +92,10 @@ class LetterView:
             return None
         r = self.replied_to
         if r is None:
-            return f"{m.in_reply_to.hex()} (not in this mailbox)"
-        return f'"{r.summary.get("subject")}" of {iso_time(r.date)} ({r.id})'
+            return _("{id} (not in this mailbox)").format(id=m.in_reply_to.hex())
+        return _('"{subject}" of {date} ({id})').format(
+            subject=r.summary.get("subject"), date=iso_time(r.date), id=r.id
+        )
 
     def _in_reply_to_json(self) -> dict[str, Any] | None:
         r = self.replied_to
@@ -105,39 +112,61 @@ class LetterView:
         """For the patient (R4): who wrote about them, to whom, what each received,
         on which basis, in plain words."""
         o, m = self.opened, self.opened.manifest
-        role = o.author.profile.role.value
+        role = shown.role(o.author.profile.role.value)
         out = [
-            f"{o.author.name} ({role}) wrote this {m.kind.value} about you on "
-            f'{iso_time(m.date)}: "{m.subject}".'
+            _('{name} ({role}) wrote this {kind} about you on {date}: "{subject}".').format(
+                name=o.author.name,
+                role=role,
+                kind=shown.kind(m.kind.value),
+                date=iso_time(m.date),
+                subject=m.subject,
+            )
         ]
         everything = {i.domain for i in m.items}
         for r in m.recipients:
-            who = "You" if r.fp == self.me.fingerprint else f"{self._who(r.fp)} ({r.role.value})"
-            if r.domains >= everything:
-                what = "the whole letter"
+            if r.fp == self.me.fingerprint:
+                who = _("You")
             else:
-                parts = ", ".join(sorted(d.value for d in r.domains & everything))
-                what = f"only the {parts} part(s)"
-            out.append(f"{who} received {what}.")
+                who = f"{self._who(r.fp)} ({shown.role(r.role.value)})"
+            if r.domains >= everything:
+                what = _("the whole letter")
+            else:
+                parts = shown.domains(r.domains & everything)
+                what = _("only the {parts} part(s)").format(parts=parts)
+            out.append(_("{who} received {what}.").format(who=who, what=what))
         if o.grant is not None and o.grant.patient_fp != self.me.fingerprint:
             out.append(
-                f"WARNING: it names you under a consent signed with another key "
-                f"({o.grant.patient_fp[:16]}) than yours: you did not sign it."
+                _(
+                    "WARNING: it names you under a consent signed with another key "
+                    "({key}) than yours: you did not sign it."
+                ).format(key=o.grant.patient_fp[:16])
             )
         elif o.grant is not None:
             g = o.grant
             out.append(
-                f"It was sent under the consent you signed on {iso_time(g.issued_at)} "
-                f"for {g.purpose.value} (grant {g.id_hex[:12]}), valid until "
-                f"{iso_time(g.not_after)}."
+                _(
+                    "It was sent under the consent you signed on {signed} "
+                    "for {purpose} (grant {grant}), valid until {until}."
+                ).format(
+                    signed=iso_time(g.issued_at),
+                    purpose=shown.kind(g.purpose.value),
+                    grant=g.id_hex[:12],
+                    until=iso_time(g.not_after),
+                )
             )
         elif m.basis == "emergency":
             out.append(
-                "It was sent as an emergency report, without your prior consent, as the "
-                "code of ethics allows unless you objected to the recipient (R8)."
+                _(
+                    "It was sent as an emergency report, without your prior consent, as the "
+                    "code of ethics allows unless you objected to the recipient (R8)."
+                )
             )
         if m.phone_call is not None:
-            out.append(f"It confirms in writing a phone call on {iso_time(m.phone_call.time)}.")
+            out.append(
+                _("It confirms in writing a phone call on {time}.").format(
+                    time=iso_time(m.phone_call.time)
+                )
+            )
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -216,81 +245,101 @@ class LetterView:
             rows.append((label, value, style))
 
         mine = o.author.fingerprint == self.me.fingerprint
-        line("Signature", "valid: signed by its author, untouched, addressed to you", "green")
-        author = (
-            f"{self._who(o.author.fingerprint)} ({o.author.profile.role.value}), "
-            f"key {o.author.display_fingerprint}"
+        line(_("Signature"), _("valid: signed by its author, untouched, addressed to you"), "green")
+        author = _("{who} ({role}), key {key}").format(
+            who=self._who(o.author.fingerprint),
+            role=shown.role(o.author.profile.role.value),
+            key=o.author.display_fingerprint,
         )
-        line("Author", author)
+        line(_("Author"), author)
         if mine:
-            line("Author's key", "your own key", "green")
+            line(_("Author's key"), _("your own key"), "green")
         else:
             line(
-                "Author's key",
-                "verified by you"
+                _("Author's key"),
+                _("verified by you")
                 if o.author_verified
-                else "NOT verified: compare the safety number (securemsg contacts show)",
+                else _("NOT verified: compare the safety number (securemsg contacts show)"),
                 "green" if o.author_verified else "yellow",
             )
         if o.author_revoked_as_of is not None:
-            line("Author's key", revocation_note(o), "bold red")
-        line("Date", iso_time(m.date))
+            line(_("Author's key"), revocation_note(o), "bold red")
+        line(_("Date"), iso_time(m.date))
         if self.received_at is not None:
-            line("Kept" if self.folder == "sent" else "Received", iso_time(self.received_at))
-        line("Kind", m.kind.value)
-        line("Subject", m.subject)
+            line(_("Kept") if self.folder == "sent" else _("Received"), iso_time(self.received_at))
+        line(_("Kind"), shown.kind(m.kind.value))
+        line(_("Subject"), m.subject)
         if m.patient_fp:
-            line("Patient", ", ".join(v for _, v in patient_ids(o)) or m.patient_fp)
+            line(_("Patient"), ", ".join(v for _k, v in patient_ids(o)) or m.patient_fp)
             if o.patient_key == "pinned":
                 line(
-                    "Patient key",
-                    "NOT verified by you: learnt from this letter "
-                    "(securemsg contacts verify NAME FINGERPRINT)",
+                    _("Patient key"),
+                    _(
+                        "NOT verified by you: learnt from this letter "
+                        "(securemsg contacts verify NAME FINGERPRINT)"
+                    ),
                     "yellow",
                 )
         else:
-            line("Patient", f"pseudonym {m.pseudonym!r} (identity withheld, R11)")
+            line(
+                _("Patient"),
+                _("pseudonym {pseudonym} (identity withheld, R11)").format(
+                    pseudonym=repr(m.pseudonym)
+                ),
+            )
         basis = {
-            "consent": "the patient's signed consent",
-            "emergency": "emergency report without prior consent (R8)",
-            "pseudonymous": "pseudonymous tele-expertise (R11)",
+            "consent": N_("the patient's signed consent"),
+            "emergency": N_("emergency report without prior consent (R8)"),
+            "pseudonymous": N_("pseudonymous tele-expertise (R11)"),
         }[m.basis]
-        line("Legal basis", basis)
+        line(_("Legal basis"), _(basis))
         if o.grant is not None:
             g = o.grant
-            line(
-                "Consent",
-                f"grant {g.id_hex[:12]} for {g.purpose.value}, domains "
-                f"{', '.join(sorted(d.value for d in g.domains))}"
-                + (
-                    f", excluding {', '.join(sorted(d.value for d in g.exclude))}"
-                    if g.exclude
-                    else ""
+            if g.exclude:
+                text = _(
+                    "grant {grant} for {purpose}, domains {domains}, excluding {excluded}, "
+                    "valid until {until}"
                 )
-                + f", valid until {iso_time(g.not_after)}",
+            else:
+                text = _("grant {grant} for {purpose}, domains {domains}, valid until {until}")
+            line(
+                _("Consent"),
+                text.format(
+                    grant=g.id_hex[:12],
+                    purpose=shown.kind(g.purpose.value),
+                    domains=shown.domains(g.domains),
+                    excluded=shown.domains(g.exclude),
+                    until=iso_time(g.not_after),
+                ),
             )
         if (replied := self._in_reply_to()) is not None:
-            line("In reply to", replied)
+            line(_("In reply to"), replied)
         if m.phone_call:
             caller = self._who(m.phone_call.caller) if m.phone_call.caller else ""
-            line("Confirms phone call", f"{iso_time(m.phone_call.time)} with {caller}")
-        line("Disclosed to you", ", ".join(o.my_domains))
+            line(
+                _("Confirms phone call"),
+                _("{time} with {caller}").format(time=iso_time(m.phone_call.time), caller=caller),
+            )
+        line(_("Disclosed to you"), ", ".join(shown.domain(d) for d in o.my_domains))
         withheld = len(m.items) - len(o.items)
         if withheld:
-            line("Withheld from you", f"{withheld} item(s) outside your care domains")
+            line(
+                _("Withheld from you"),
+                _("{n} item(s) outside your care domains").format(n=withheld),
+            )
         return rows
 
     def render(self, out: Printer) -> None:
         o, m = self.opened, self.opened.manifest
-        out.panel(f"Letter {m.id_hex}", self.panel_rows())
+        out.panel(_("Letter {id}").format(id=m.id_hex), self.panel_rows())
         if self.me.profile.role.is_patient:
             for sentence in self.patient_sentences():
                 out.line(sentence)
         out.table(
-            "Who received what",
-            ["Recipient", "Role", "Domains"],
+            _("Who received what"),
+            [_("Recipient"), _("Role"), _("Domains")],
             [
-                [self._who(r.fp), r.role.value, ", ".join(sorted(d.value for d in r.domains))]
+                [self._who(r.fp), shown.role(r.role.value), shown.domains(r.domains)]
                 for r in m.recipients
             ],
         )
@@ -308,23 +357,40 @@ class LetterView:
         lines = [f"# {m.subject}", ""]
         for label, value, _style in self.panel_rows():
             lines.append(f"- **{label}:** {value}")
-        lines.append(f"- **Message id:** {m.id_hex}")
+        label = _("Message id")
+        lines.append(f"- **{label}:** {m.id_hex}")
         if self.me.profile.role.is_patient:
             lines += ["", *self.patient_sentences()]
-        lines += ["", "## Who received what", ""]
+        lines += ["", "## " + _("Who received what"), ""]
         for r in m.recipients:
-            domains = ", ".join(sorted(d.value for d in r.domains))
-            lines.append(f"- {self._who(r.fp)} ({r.role.value}): {domains}")
+            domains = shown.domains(r.domains)
+            lines.append(f"- {self._who(r.fp)} ({shown.role(r.role.value)}): {domains}")
         for item in self.opened.items:
             lines.append("")
             if item.text is None:
-                where = f", saved to {item.saved_to}" if item.saved_to else ""
-                lines.append(f"*Attachment: {item.name} ({item.size} bytes, {item.domain}{where})*")
+                lines.append("*" + self._attachment(item, markdown=True) + "*")
                 continue
             lines.append(f"<!-- section: {item.domain} -->")
             lines.append(item.text.rstrip("\n"))
         body = "\n".join(for_terminal(x, lines=True) for x in lines)
         return "\n".join(x.rstrip() for x in body.split("\n")) + "\n"
+
+    @staticmethod
+    def _attachment(item: Any, markdown: bool = False) -> str:
+        """An attachment in text: name, size, domain, where it was saved."""
+        values = {
+            "name": item.name,
+            "size": item.size,
+            "domain": shown.domain(str(item.domain)),
+            "saved_to": item.saved_to,
+        }
+        if not item.saved_to:
+            return _("Attachment: {name} ({size} bytes, {domain})").format(**values)
+        if markdown:
+            return _("Attachment: {name} ({size} bytes, {domain}, saved to {saved_to})").format(
+                **values
+            )
+        return _("Attachment: {name} ({size} bytes, {domain}) saved to {saved_to}").format(**values)
 
     def _body(self, out: Printer) -> None:
         """Sections as Markdown up to :data:`MARKDOWN_BUDGET` characters in all,
@@ -334,8 +400,7 @@ class LetterView:
         laid_out = 0
         for item in self.opened.items:
             if item.text is None:
-                where = f" saved to {item.saved_to}" if item.saved_to else ""
-                out.line(f"Attachment: {item.name} ({item.size} bytes, {item.domain}){where}")
+                out.line(self._attachment(item))
                 continue
             out.line(f"[{item.domain}]", "dim")
             if laid_out + len(item.text) <= MARKDOWN_BUDGET:
@@ -343,8 +408,10 @@ class LetterView:
                 out.markdown(item.text)
             else:
                 out.line(
-                    f"(shown as plain text: only the first {MARKDOWN_BUDGET // 1024} KiB "
-                    "of a letter's text are laid out as Markdown)",
+                    _(
+                        "(shown as plain text: only the first {kib} KiB "
+                        "of a letter's text are laid out as Markdown)"
+                    ).format(kib=MARKDOWN_BUDGET // 1024),
                     "dim",
                 )
                 out.text(item.text)

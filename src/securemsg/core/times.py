@@ -26,9 +26,14 @@ def set_display_zone(zone: _dt.tzinfo | None) -> None:
 
 
 def shown(ts: int) -> str:
-    """A Unix time for people: ``YYYY-MM-DD HH:MM ZONE`` in the display zone."""
+    """A Unix time for people, in the display zone: ``YYYY-MM-DD HH:MM ZONE``; in
+    French ``JJ/MM/AAAA HH:MM ZONE`` (written by hand: Babel's format_datetime
+    would cost 25-45 ms of import and locale data on each command, issue 14)."""
+    from securemsg import i18n
+
     when = _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).astimezone(_display_zone)
-    return when.strftime("%Y-%m-%d %H:%M ") + (when.tzname() or when.strftime("%z"))
+    form = "%d/%m/%Y %H:%M " if i18n.language() == "fr" else "%Y-%m-%d %H:%M "
+    return when.strftime(form) + (when.tzname() or when.strftime("%z"))
 
 
 def rfc3339(ts: int) -> str:

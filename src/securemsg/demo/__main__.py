@@ -27,6 +27,9 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
+from securemsg import i18n
+from securemsg.i18n import _
+
 console = Console(highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
 REPO_KEYS = Path(__file__).resolve().parents[3] / "keys"
 
@@ -96,7 +99,10 @@ class Demo:
             raise SystemExit(f"demo step failed: exit {proc.returncode}, expected {expect}")
         if show and expect:
             console.print(
-                Text(f"  -> exit {proc.returncode}: refused, as it must be", style="bold green")
+                Text(
+                    "  -> " + _("exit {code}: refused, as it must be").format(code=proc.returncode),
+                    style="bold green",
+                )
             )
         return json.loads(proc.stdout) if as_json and proc.stdout.strip() else proc
 
@@ -113,12 +119,13 @@ def tiny_pdf() -> bytes:
 
 def main() -> None:
     keep = "--keep" in sys.argv
+    i18n.select(i18n.wanted(os.environ))  # the story's titles in the commands' language
     root = Path(tempfile.mkdtemp(prefix="securemsg-demo-"))
     try:
         story(Demo(root))
     finally:
         if keep:
-            console.print(f"Homes kept in {root}")
+            console.print(_("Homes kept in {root}").format(root=root))
         else:
             shutil.rmtree(root, ignore_errors=True)
 
@@ -130,14 +137,14 @@ def story(d: Demo) -> None:
         (files / name).write_bytes(resources.files("securemsg.demo").joinpath(name).read_bytes())
     (files / "ecg.pdf").write_bytes(tiny_pdf())
 
-    step("1. Everyone creates an identity (keys, profile, signed card)")
+    step(_("1. Everyone creates an identity (keys, profile, signed card)"))
     for who, args in PEOPLE.items():
         extra = ["--test-key", str(REPO_KEYS / f"{who}.testkey")] if REPO_KEYS.is_dir() else []
         revocation = ["--revocation-file", str(files / f"{who}.revocation.cose")]
         d.run(who, "init", *args, *extra, *revocation, show=who != "outsider")
         d.run(who, "card", "export", "-o", str(files / f"{who}.card"), show=False)
 
-    step("2. They exchange cards and compare safety numbers by phone")
+    step(_("2. They exchange cards and compare safety numbers by phone"))
     pairs = [
         ("gp", ["cardiologist", "nurse", "patient"]),
         ("cardiologist", ["gp", "nurse", "patient"]),
@@ -161,7 +168,7 @@ def story(d: Demo) -> None:
     d.run("cardiologist", "contacts", "verify", "Alice Martin", shown["fingerprint"], show=False)
     d.run("gp", "contacts", "list")
 
-    step("3. The patient consents: referral to the cardiologist and any nurse, reply to her GP")
+    step(_("3. The patient consents: referral to the cardiologist and any nurse, reply to her GP"))
     d.run(
         "patient",
         "consent",
@@ -201,7 +208,7 @@ def story(d: Demo) -> None:
     )
     d.run("gp", "consent", "show", str(files / "consent-referral.cose"))
 
-    step("4. The GP sends the referral (a nursing section, a PDF) through the drop folder")
+    step(_("4. The GP sends the referral (a nursing section, a PDF) through the drop folder"))
     # the referral to Jeanne Dupont under her consent, into the drop folder
     referral_to = [
         *("send", str(files / "referral.md"), "--kind", "referral"),
@@ -222,23 +229,32 @@ def story(d: Demo) -> None:
     )
     referral = sent["message_id"]
     for out in sent["outputs"]:
-        console.print(f"  {out['recipient']:<18} receives {', '.join(out['domains'])}")
+        said = _("{recipient} receives {domains}").format(
+            recipient=f"{out['recipient']:<18}", domains=", ".join(out["domains"])
+        )
+        console.print("  " + said)
     for w in sent["withheld"]:
-        console.print(f"  withheld from {w['recipient']}: {', '.join(w['domains'])}")
+        said = _("withheld from {recipient}: {domains}").format(
+            recipient=w["recipient"], domains=", ".join(w["domains"])
+        )
+        console.print("  " + said)
 
-    step("5. The cardiologist and the nurse receive: verified before anything is accepted")
+    step(_("5. The cardiologist and the nurse receive: verified before anything is accepted"))
     d.run("cardiologist", "receive", "--drop", str(d.drop))
     d.run("nurse", "receive", "--drop", str(d.drop))
     d.run("nurse", "read", referral[:12])
 
-    step("6. After a phone call, the cardiologist replies in writing (R5, R6)")
+    step(_("6. After a phone call, the cardiologist replies in writing (R5, R6)"))
     call = (dt.datetime.now().astimezone() - dt.timedelta(hours=1)).replace(microsecond=0)
     answer = [
         *("reply", referral[:12], str(files / "reply.md"), "--all"),
         *("--phone-call", call.isoformat(), "--drop", str(d.drop)),
     ]
-    console.print("  Without the patient's consent to the reply, nothing is sent, and he is told")
-    console.print("  what she signs:")
+    for line in _(
+        "Without the patient's consent to the reply, nothing is sent, and he is told\n"
+        "what she signs:"
+    ).split("\n"):
+        console.print("  " + line)
     d.run("cardiologist", *answer, expect=3)
     reply = d.run(
         "cardiologist",
@@ -249,39 +265,42 @@ def story(d: Demo) -> None:
     d.run("gp", "receive", "--drop", str(d.drop))
     d.run("gp", "thread", referral[:12])
 
-    step("7. The patient reads every letter about her, and sees who received what (R4)")
+    step(_("7. The patient reads every letter about her, and sees who received what (R4)"))
     d.run("patient", "receive", "--drop", str(d.drop), show=False)
     d.run("patient", "inbox")
     d.run("patient", "read", reply["message_id"][:12])
 
-    step("8. Receipts come back to the doubles (R7)")
+    step(_("8. Receipts come back to the doubles (R7)"))
     d.run("cardiologist", "receive", "--drop", str(d.drop), show=False)
     d.run("nurse", "receive", "--drop", str(d.drop), show=False)
     d.run("gp", "receive", "--drop", str(d.drop), show=False)
     d.run("gp", "sent")
 
-    step("9. A curious recipient forwards her copy to a third party: refused")
+    step(_("9. A curious recipient forwards her copy to a third party: refused"))
     forward_copy(d, referral)
     d.run("outsider", "receive", "--drop", str(d.drop), expect=3)
-    console.print("  Dr Morel's mailbox sends the author a signed refusal notice; the GP learns")
-    console.print("  that a copy of her letter reached someone she never sent it to. Dr Morel")
-    console.print("  was not a recipient, so it is shown as his unverified report (exit 1):")
+    for line in _(
+        "Dr Morel's mailbox sends the author a signed refusal notice; the GP learns\n"
+        "that a copy of her letter reached someone she never sent it to. Dr Morel\n"
+        "was not a recipient, so it is shown as his unverified report (exit 1):"
+    ).split("\n"):
+        console.print("  " + line)
     d.run("gp", "receive", "--drop", str(d.drop), expect=1)
 
-    step("10. A letter altered in the drop folder: refused, mailbox unchanged")
+    step(_("10. A letter altered in the drop folder: refused, mailbox unchanged"))
     again = d.run("gp", *referral_to, "--to", "Bruno Keller", "--no-patient-copy", as_json=True)
     target = Path(again["outputs"][0]["file"])
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0x01
     target.write_bytes(bytes(data))
-    console.print(f"  (one bit flipped in {target.name})")
+    console.print("  " + _("(one bit flipped in {name})").format(name=target.name))
     d.run("cardiologist", "receive", "--drop", str(d.drop), expect=3)
     d.run("cardiologist", "inbox")
 
-    step("11. Every mailbox's log verifies")
+    step(_("11. Every mailbox's log verifies"))
     for who in ("gp", "cardiologist", "nurse", "patient"):
         d.run(who, "log", "verify", show=who == "gp")
-    console.print(Text("All steps passed.", style="bold green"))
+    console.print(Text(_("All steps passed."), style="bold green"))
 
 
 def forward_copy(d: Demo, message_id: str) -> None:
@@ -304,7 +323,7 @@ def forward_copy(d: Demo, message_id: str) -> None:
     out.mkdir(exist_ok=True)
     with (out / f"{message_id}.smsg").open("wb") as fh:
         age.encrypt([age.X25519Recipient.from_bytes(eve.enc_public)], plain.getvalue(), fh)
-    console.print("  the nurse re-encrypts her copy of the referral to Dr Eve Morel")
+    console.print("  " + _("the nurse re-encrypts her copy of the referral to Dr Eve Morel"))
 
 
 if __name__ == "__main__":
