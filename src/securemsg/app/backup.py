@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from securemsg.core import keyfile
 from securemsg.core.log import LogEntry
@@ -46,6 +47,8 @@ from securemsg.store.keystore import ENV_PASSPHRASE
 from securemsg.store.keystore.prompt import read_terminal
 from securemsg.store.mailbox import Mailbox
 from securemsg.store.receiving import file_digest
+
+T = TypeVar("T")
 
 ENV_BACKUP_PASSPHRASE = "SECUREMSG_BACKUP_PASSPHRASE"  # noqa: S105 (a variable name)
 MIN_PASSPHRASE = 12
@@ -150,27 +153,35 @@ def check_empty_target(target: Path) -> None:
         )
 
 
-def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> RestoreDone:
-    """Restore the backup ``src`` into ``home`` (absent or an empty folder). On
-    any failure nothing is left: the staging folder is removed."""
+def unpack(
+    home: Home,
+    src: Path,
+    missing: str,
+    secret: Callable[[], bytes],
+    tag: str,
+    settle: Callable[[Path, Manifest, list[str], bytes], T],
+) -> T:
+    """``src`` (a backup or a device file) into ``home``, which must be absent or
+    empty: unpacked into a staging folder beside it, checked by ``settle``, and
+    only then renamed into place. On any failure nothing is left."""
     target = home.path
     check_empty_target(target)
     try:
         fh = open(src, "rb")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
-        raise NotFoundError(_("no backup file {src}").format(src=src)) from None
+        raise NotFoundError(missing.format(src=src)) from None
     except OSError as exc:
         raise UnreadableError(
             _("cannot read {src}: {value}").format(src=src, value=exc.strerror or exc)
         ) from None
     with fh:
-        passphrase = backup_passphrase(home.env, confirm=False, ask=ask)
-        reader = open_backup(fh, passphrase)
+        key = secret()
+        reader = open_backup(fh, key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{tag}-", dir=target.parent))
         try:
             manifest, files = extract_backup(reader, staging)
-            done = _verify(staging, manifest, files, passphrase, home.env)
+            result = settle(staging, manifest, files, key)
             check_empty_target(target)
             if os.path.lexists(target):
                 os.rmdir(target)
@@ -178,7 +189,21 @@ def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> Restor
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    return RestoreDone(str(target), *done)
+    return result
+
+
+def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> RestoreDone:
+    """Restore the backup ``src`` into ``home`` (absent or an empty folder). On
+    any failure nothing is left: the staging folder is removed."""
+    done = unpack(
+        home,
+        src,
+        _("no backup file {src}"),
+        lambda: backup_passphrase(home.env, confirm=False, ask=ask),
+        "restore",
+        lambda staging, manifest, files, key: _verify(staging, manifest, files, key, home.env),
+    )
+    return RestoreDone(str(home.path), *done)
 
 
 def _verify(

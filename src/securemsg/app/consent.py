@@ -160,40 +160,6 @@ def write_and_keep(home: Home, obj: ConsentObject, output: Path, now: int) -> Co
     return ConsentInfo(info.obj, info.card, info.status, True, info.lookup, file=output)
 
 
-def grant(
-    home: Home,
-    me: Card,
-    *,
-    sender: str,
-    to: tuple[str, ...],
-    purpose: Purpose,
-    domains: list[Domain] | None,
-    exclude: list[Domain],
-    valid_for: int,
-    output: Path,
-    now: int,
-) -> ConsentInfo:
-    """Sign a grant (``me``: :func:`require_patient`), write it to ``output``, keep it."""
-    signed = draft_grant(
-        home,
-        me,
-        sender=sender,
-        to=to,
-        purpose=purpose,
-        domains=domains,
-        exclude=exclude,
-        valid_for=valid_for,
-        now=now,
-    )
-    return keep_signed(home, signed, output, now)
-
-
-def keep_signed(home: Home, obj: ConsentObject, output: Path, now: int) -> ConsentInfo:
-    """A grant signed by :func:`draft_grant`, once the patient confirmed it:
-    written to ``output`` (never over a file) and kept."""
-    return write_and_keep(home, obj, output, now)
-
-
 def explain_draft(home: Home, obj: Grant) -> ConsentInfo:
     """A grant signed in memory, not written nor kept, to be shown before the
     patient confirms it."""
@@ -212,7 +178,7 @@ def draft_grant(
     valid_for: int,
     now: int,
 ) -> Grant:
-    """The grant signed in memory: nothing is written or kept (:func:`keep_signed`
+    """The grant signed in memory: nothing is written or kept (:func:`write_and_keep`
     does, after the patient confirmed). Without ``domains``, every care domain
     but those excluded and but the insurance domain (what the social-security
     medical adviser is told): that one only when the patient names it (R3)."""

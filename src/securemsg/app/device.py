@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,13 +17,13 @@ from pathlib import Path
 
 import nacl.utils
 
-from securemsg.app.backup import Ask, check_empty_target
+from securemsg.app.backup import Ask, unpack
 from securemsg.core import keyfile
 from securemsg.core.identity import SecretHistory
-from securemsg.errors import BackupInvalid, KeyStoreError, NotFoundError, UnreadableError
+from securemsg.errors import BackupInvalid, KeyStoreError
 from securemsg.i18n import _
 from securemsg.store import db
-from securemsg.store.backup import DB_NAME, Manifest, extract_backup, open_backup, write_backup
+from securemsg.store.backup import DB_NAME, Manifest, write_backup
 from securemsg.store.fs import atomic_write, check_new_file
 from securemsg.store.home import Home
 from securemsg.store.keystore.prompt import read_terminal
@@ -103,34 +101,17 @@ class Joined:
 
 def device_join(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> Joined:
     """Make ``home`` (absent or empty) this identity's new device from ``src``."""
-    target = home.path
-    check_empty_target(target)
-    try:
-        fh = open(src, "rb")  # noqa: SIM115 (closed below)
-    except FileNotFoundError:
-        raise NotFoundError(_("no device file {src}").format(src=src)) from None
-    except OSError as exc:
-        raise UnreadableError(
-            _("cannot read {src}: {value}").format(src=src, value=exc.strerror or exc)
-        ) from None
-    with fh:
-        code = _code(home.env, ask)
-        reader = open_backup(fh, code)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.join-", dir=target.parent))
-        try:
-            manifest, files = extract_backup(reader, staging)
-            joined = _settle(staging, manifest, files, code, home.env)
-            check_empty_target(target)
-            if os.path.lexists(target):
-                os.rmdir(target)
-            os.rename(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    joined = unpack(
+        home,
+        src,
+        _("no device file {src}"),
+        lambda: _code(home.env, ask),
+        "join",
+        lambda staging, manifest, files, code: _settle(staging, manifest, files, code, home.env),
+    )
     fingerprint, chain = joined
     return Joined(
-        str(target), fingerprint, chain, Home(target, env=home.env).keystore_description()
+        str(home.path), fingerprint, chain, Home(home.path, env=home.env).keystore_description()
     )
 
 

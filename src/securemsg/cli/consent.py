@@ -407,7 +407,7 @@ def consent_grant(
         now=now,
     )
     confirm_before_signing(ConsentView.of(consenting.explain_draft(home, drafted)), yes)
-    _signed(ctx, consenting.keep_signed(home, drafted, output, now), home)
+    _signed(ctx, consenting.write_and_keep(home, drafted, output, now), home)
 
 
 def _patient_signs(ctx: Ctx, output: Path, sign: Callable[[Home, Card, int], ConsentInfo]) -> None:
