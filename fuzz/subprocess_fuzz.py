@@ -225,7 +225,7 @@ def build(root: Path) -> Seeds:
         for other in known:
             run(label, "contacts", "add", root / f"{other}.card")
     grant = ["--from", "Alice", "--to", "Bob", "--purpose", "referral"]
-    run("pat", "consent", "grant", *grant, "-o", root / "consent.cose")
+    run("pat", "consent", "grant", *grant, "--yes", "-o", root / "consent.cose")
     (root / "letter.md").write_text(LETTER)
     (root / "scan.bin").write_bytes(random.Random(1).randbytes(200_000))  # noqa: S311
     letter_args = ["--to", "Bob", "--kind", "referral", "--patient", "Jeanne"]

@@ -62,10 +62,11 @@ def test_reply_without_consent_names_people_and_the_patients_command(world: Worl
     assert command in err["hint"]
     assert world.fp("gp")[:12] not in err["message"] + err["hint"]
     assert world.snap("card") == before
-    # the patient runs exactly that command, and the reply goes out with it
+    # the patient runs exactly that command (--yes: no terminal here to confirm the
+    # summary it shows), and the reply goes out with it
     argv = shlex.split(command)[1:]
     argv[-1] = str(world.path("consent-reply.cose"))
-    assert run(world, "pat", *argv).exit_code == 0
+    assert run(world, "pat", *argv, "--yes").exit_code == 0
     sent = ok(
         world, "card", "reply", mid[:8], world.path("reply.md"), "--consent",
         world.path("consent-reply.cose"), "--drop", world.drop, "--yes",
@@ -85,7 +86,7 @@ def test_reply_all_to_latest(world: World) -> None:
     world.path("reply.md").write_text(REPLY)
     res = run(
         world, "pat", "consent", "grant", "--from", "Bob", "--to", "Alice", "--to", "Claire",
-        "--purpose", "reply", "-o", world.path("r.cose"),
+        "--purpose", "reply", "--yes", "-o", world.path("r.cose"),
     )  # fmt: skip
     assert res.exit_code == 0, res.stderr
     preview = ok(
