@@ -87,10 +87,10 @@ class Dir:
             if create is None:
                 raise Unsafe(Problem.MISSING, path, error=exc) from exc
             try:
-                os.mkdir(name, create, dir_fd=self.fd)
-                made = True
-            except FileExistsError:
-                pass  # made meanwhile: opened and checked below, as any
+                # made meanwhile by someone else: opened and checked below, as any
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, create, dir_fd=self.fd)
+                    made = True
             except OSError as err:
                 raise Unsafe(Problem.UNWRITABLE, path, error=err) from err
             try:
