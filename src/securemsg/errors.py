@@ -387,6 +387,13 @@ class WeakPassphrase(UsageError):
     code = "weak_passphrase"
 
 
+class NoTerminal(UsageError):
+    """A secret meant for the user's eyes only (a recovery code) and no terminal
+    to show it on: it is never written to stdout, stderr or a log."""
+
+    code = "no_terminal"
+
+
 class BackupPassphraseError(VerificationError):
     """The passphrase does not open the backup."""
 

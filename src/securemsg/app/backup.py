@@ -5,7 +5,10 @@ declared done.
 The passphrase comes from ``SECUREMSG_BACKUP_PASSPHRASE`` (scripts), else the
 terminal without echo (asked twice for a backup). It is not the key's
 passphrase: the key file travels sealed as it is, and a restore asks for the
-key's passphrase to check the log's signatures.
+key's passphrase to check the log's signatures. With a **recovery code**
+(``show_code``), the passphrase is drawn here (core/recoverycode.py, 160 bits)
+and the scrypt work factor is :data:`RECOVERY_WORK_FACTOR` (docs/format-backup.md
+§2a); a restore reads a code typed in any case and grouping.
 """
 
 from __future__ import annotations
@@ -18,16 +21,21 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
-from securemsg.core import keyfile
+import nacl.utils
+
+from securemsg.core import keyfile, recoverycode
+from securemsg.core.age.streams import DecryptingReader
 from securemsg.core.log import LogEntry
 from securemsg.errors import (
     BackupInvalid,
+    BackupPassphraseError,
     KeyStoreError,
     NotFoundError,
     RestoreTargetNotEmpty,
     UnreadableError,
+    UsageError,
     WeakPassphrase,
 )
 from securemsg.i18n import _
@@ -53,12 +61,33 @@ T = TypeVar("T")
 ENV_BACKUP_PASSPHRASE = "SECUREMSG_BACKUP_PASSPHRASE"  # noqa: S105 (a variable name)
 MIN_PASSPHRASE = 12
 WORK_FACTOR = 18  # log2(N) of the scrypt stanza (hazmat/scrypt.py DEFAULT_WORK_FACTOR)
+# A recovery code has 160 random bits: the work factor adds nothing against guessing
+# (2^159 tries on average), it only has to keep the whole backup under 100 MiB
+# (2^15: 32 MiB of scrypt memory, docs/threat-model.md "A stolen backup").
+RECOVERY_WORK_FACTOR = 15
 Ask = Callable[[str], "str | None"]
+ShowCode = Callable[[str], None]
 
 
 def backup_passphrase(env: Mapping[str, str], confirm: bool, ask: Ask = read_terminal) -> bytes:
     """The backup passphrase: the environment, else the terminal (twice to confirm).
     A new backup's passphrase has at least :data:`MIN_PASSPHRASE` characters."""
+    return keyfile.passphrase_bytes(_passphrase_text(env, confirm, ask))
+
+
+def restore_passphrases(env: Mapping[str, str], ask: Ask = read_terminal) -> tuple[bytes, ...]:
+    """What a restore tries, in order: when the passphrase typed can be a recovery
+    code, its canonical form (any case, grouping, look-alike digits), then the
+    passphrase exactly as typed (an own passphrase that looks like a code)."""
+    text = _passphrase_text(env, False, ask)
+    typed = keyfile.passphrase_bytes(text)
+    code = recoverycode.canonical(text)
+    if code is None or code.encode() == typed:
+        return (typed,)
+    return (code.encode(), typed)
+
+
+def _passphrase_text(env: Mapping[str, str], confirm: bool, ask: Ask) -> str:
     value = env.get(ENV_BACKUP_PASSPHRASE) or None
     if value is None:
         value = ask(_("Backup passphrase: ") if not confirm else _("New backup passphrase: "))
@@ -86,7 +115,7 @@ def backup_passphrase(env: Mapping[str, str], confirm: bool, ask: Ask = read_ter
                 "six random words"
             ),
         )
-    return keyfile.passphrase_bytes(value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +127,7 @@ class BackupDone:
     total_bytes: int
     work_factor: int
     key_exported: bool  # the key came from an OS key store, sealed under the backup passphrase
+    recovery_code: bool  # protected by a drawn recovery code (shown once), not a passphrase
 
 
 def backup(
@@ -106,12 +136,28 @@ def backup(
     now: int,
     ask: Ask = read_terminal,
     progress: Callable[[int], Progress | None] | None = None,
+    show_code: ShowCode | None = None,
 ) -> BackupDone:
-    """Write the whole home to ``out`` (docs/format-backup.md)."""
+    """Write the whole home to ``out`` (docs/format-backup.md). With ``show_code``,
+    protect it with a new recovery code, given to ``show_code`` (once, before the
+    files are written) and never returned."""
     config = home.config()
     card = home.card()
     check_new_file(out)
-    passphrase = backup_passphrase(home.env, confirm=True, ask=ask)
+    if show_code is None:
+        passphrase = backup_passphrase(home.env, confirm=True, ask=ask)
+        work_factor = WORK_FACTOR
+    else:
+        if home.env.get(ENV_BACKUP_PASSPHRASE):
+            raise UsageError(
+                _("--recovery-code draws its own code: {ENV_BACKUP_PASSPHRASE} is set").format(
+                    ENV_BACKUP_PASSPHRASE=ENV_BACKUP_PASSPHRASE
+                ),
+                hint=_("unset {ENV_BACKUP_PASSPHRASE}, or leave out --recovery-code to use "
+                       "that passphrase").format(ENV_BACKUP_PASSPHRASE=ENV_BACKUP_PASSPHRASE),
+            )  # fmt: skip
+        code = recoverycode.new_code(nacl.utils.random)
+        passphrase, work_factor = code.encode(), RECOVERY_WORK_FACTOR
     files = home_files(home.path)
     extra: dict[str, bytes] = {}
     exported = config.get("keystore", {}).get("kind") != "file"
@@ -124,9 +170,12 @@ def backup(
     total = sum(os.stat(home.path / n).st_size for n in files if n not in extra)
     manifest = Manifest(now, card.fingerprint, len(names), total,
                         "backup" if exported else "key file")  # fmt: skip
+    if show_code is not None:
+        show_code(code)
     tick = progress(total) if progress is not None else None
-    write_backup(out, home.path, manifest, files, passphrase, now, extra, tick)
-    return BackupDone(str(out), now, card.fingerprint, len(names), total, WORK_FACTOR, exported)
+    write_backup(out, home.path, manifest, files, passphrase, now, extra, tick, work_factor)
+    return BackupDone(str(out), now, card.fingerprint, len(names), total, work_factor, exported,
+                      show_code is not None)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +206,7 @@ def unpack(
     home: Home,
     src: Path,
     missing: str,
-    secret: Callable[[], bytes],
+    secret: Callable[[], bytes | tuple[bytes, ...]],
     tag: str,
     settle: Callable[[Path, Manifest, list[str], bytes], T],
 ) -> T:
@@ -175,8 +224,8 @@ def unpack(
             _("cannot read {src}: {value}").format(src=src, value=exc.strerror or exc)
         ) from None
     with fh:
-        key = secret()
-        reader = open_backup(fh, key)
+        keys = secret()
+        reader, key = _open_with(fh, keys if isinstance(keys, tuple) else (keys,))
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{tag}-", dir=target.parent))
         try:
@@ -192,6 +241,18 @@ def unpack(
     return result
 
 
+def _open_with(fh: BinaryIO, keys: tuple[bytes, ...]) -> tuple[DecryptingReader, bytes]:
+    """The reader of the first of ``keys`` that opens ``fh``, and that key."""
+    for key in keys[:-1]:
+        try:
+            return open_backup(fh, key), key
+        except BackupPassphraseError:
+            if not fh.seekable():
+                raise
+            fh.seek(0)
+    return open_backup(fh, keys[-1]), keys[-1]
+
+
 def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> RestoreDone:
     """Restore the backup ``src`` into ``home`` (absent or an empty folder). On
     any failure nothing is left: the staging folder is removed."""
@@ -199,7 +260,7 @@ def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> Restor
         home,
         src,
         _("no backup file {src}"),
-        lambda: backup_passphrase(home.env, confirm=False, ask=ask),
+        lambda: restore_passphrases(home.env, ask=ask),
         "restore",
         lambda staging, manifest, files, key: _verify(staging, manifest, files, key, home.env),
     )

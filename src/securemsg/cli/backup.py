@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -12,7 +13,8 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.cli.progress import Bar
 from securemsg.core.times import rfc3339
-from securemsg.i18n import _
+from securemsg.errors import NoTerminal
+from securemsg.i18n import N_, _
 
 
 class BackupWritten:
@@ -32,6 +34,7 @@ class BackupWritten:
             "bytes": d.total_bytes,
             "scrypt_work_factor": d.work_factor,
             "key_exported": d.key_exported,
+            "protection": "recovery_code" if d.recovery_code else "passphrase",
         }
 
     def render(self, out: Printer) -> None:
@@ -39,12 +42,19 @@ class BackupWritten:
         out.field(_("Backup"), d.path)
         out.field(_("Made"), rfc3339(d.created))
         out.field(_("Files"), _("{n} ({size} bytes)").format(n=d.files, size=d.total_bytes))
-        out.field(_("Protection"), _("passphrase, scrypt 2^{n}").format(n=d.work_factor))
+        if d.recovery_code:
+            out.field(_("Protection"), _("recovery code, scrypt 2^{n}").format(n=d.work_factor))
+        else:
+            out.field(_("Protection"), _("passphrase, scrypt 2^{n}").format(n=d.work_factor))
         if d.key_exported:
             out.line(_("Your key came from the system's key store; in the backup it is "
                        "sealed under the backup passphrase."))  # fmt: skip
-        out.line(_("Keep the backup and its passphrase apart; without the passphrase "
-                   "nobody, not even you, can open it."))  # fmt: skip
+        if d.recovery_code:
+            out.line(_("Keep the backup and the written-down recovery code apart; without "
+                       "the code nobody, not even you, can open it."))  # fmt: skip
+        else:
+            out.line(_("Keep the backup and its passphrase apart; without the passphrase "
+                       "nobody, not even you, can open it."))  # fmt: skip
 
 
 class Restored:
@@ -93,24 +103,63 @@ class Restored:
     "-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
     help="The backup file to write (must not exist).",
 )  # fmt: skip
+@click.option(
+    "--recovery-code", "recovery_code", is_flag=True,
+    help=N_("Protect the backup with a recovery code drawn for you and shown once on "
+            "the terminal, instead of a passphrase of your own."),
+)  # fmt: skip
 @pass_ctx
-def backup(ctx: Ctx, output: str) -> None:
+def backup(ctx: Ctx, output: str, recovery_code: bool) -> None:
     """Write the whole home into one passphrase-encrypted age file."""
     bars: list[Bar] = []
+    tty = _terminal() if recovery_code else None
 
     def progress(total: int) -> Any:
         bar = Bar(total, _("Backing up"))
         bars.append(bar)
         return bar.advance
 
+    def show(code: str) -> None:
+        if tty is not None:
+            _show_code(tty, code)
+
     try:
-        done = app.backup(ctx.home(), Path(output), ctx.now(), progress=progress)
+        done = app.backup(ctx.home(), Path(output), ctx.now(), progress=progress,
+                          show_code=show if tty is not None else None)  # fmt: skip
     finally:
         for bar in bars:
             bar.close()
+        if tty is not None:
+            tty.close()
     if not ctx.as_json:
         message(_("Backup written to {path}").format(path=done.path), "green")
     emit(BackupWritten(done), ctx.as_json)
+
+
+def _terminal() -> TextIO:
+    """The controlling terminal, to show a recovery code on: never stdout or
+    stderr, which scripts and services send to files and logs."""
+    try:
+        fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
+    except OSError:
+        raise NoTerminal(
+            _("no terminal to show the recovery code on"),
+            hint=_("run the backup from a terminal, where you can write the code down; "
+                   "scripts use a passphrase (SECUREMSG_BACKUP_PASSPHRASE) instead"),
+        ) from None  # fmt: skip
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+def _show_code(tty: TextIO, code: str) -> None:
+    tty.write("\n" + _("Recovery code of this backup (shown only this once):") + "\n\n")
+    tty.write(f"    {code}\n\n")
+    advice = _(
+        "Write it down now, exactly, and keep it apart from the backup: without it "
+        "nobody, not even you, can open the backup. To restore, type it in any "
+        "case, with or without the dashes (age -d: type it as shown)."
+    )
+    tty.write(advice + "\n\n")
+    tty.flush()
 
 
 @click.command()

@@ -172,8 +172,9 @@ def write_backup(
 ) -> None:
     """Write the backup of ``files`` (names in ``home``) to ``out_path`` (0600,
     atomic, never over an existing file). ``extra`` replaces or adds small files
-    by name (an exported key file and its config). ``work_factor`` is for tests
-    and vectors; the command always writes the default (docs/format-backup.md)."""
+    by name (an exported key file and its config). ``work_factor`` is log2(N)
+    of the scrypt stanza: None for the default (18, a passphrase), 15 for a
+    recovery code (docs/format-backup.md §2), others in tests and vectors."""
     extra = extra or {}
     recipient = (
         age.ScryptRecipient(passphrase)
