@@ -62,8 +62,8 @@ def test_a_recovery_code_backup_restores_with_the_code_typed_differently(
     assert out.stat().st_mode & 0o777 == 0o600
     # from the variable, lower case and regrouped
     first = tmp_path / "restored"
-    res = run_cli(first, "--json", "restore", out,
-                  env=_env(SECUREMSG_BACKUP_PASSPHRASE=_scramble(code)), executable=True)  # fmt: skip
+    env = _env(SECUREMSG_BACKUP_PASSPHRASE=_scramble(code))
+    res = run_cli(first, "--json", "restore", out, env=env, executable=True)
     assert res.exit_code == 0, res.stderr
     done = res.json()
     assert done["verified"] is True and done["fingerprint"] == made["fingerprint"]
@@ -103,8 +103,8 @@ def test_a_wrong_code_is_refused_and_nothing_is_left(world: World, tmp_path: Pat
     wrong = ("B" if code[0] != "B" else "C") + code[1:]  # one character off
     target = backups / "restored"
     for passphrase in (wrong, wrong.lower(), "not the code at all"):
-        res = run_cli(target, "--json", "restore", out,
-                      env=_env(SECUREMSG_BACKUP_PASSPHRASE=passphrase), executable=True)  # fmt: skip
+        env = _env(SECUREMSG_BACKUP_PASSPHRASE=passphrase)
+        res = run_cli(target, "--json", "restore", out, env=env, executable=True)
         assert res.exit_code == 3, res.stderr
         assert res.error_json()["error"] == "backup_passphrase"
         assert not target.exists()
