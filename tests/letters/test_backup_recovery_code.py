@@ -109,6 +109,19 @@ def test_a_wrong_code_is_refused_and_nothing_is_left(world: World, tmp_path: Pat
         assert res.error_json()["error"] == "backup_passphrase"
         assert not target.exists()
         assert sorted(p.name for p in backups.iterdir()) == ["gp.age"]
+    # a work factor above the documented maximum (2^22) is refused before any
+    # derivation, whatever the passphrase
+    data = out.read_bytes()
+    head = data[: data.index(b"\n---")]
+    line = next(x for x in head.split(b"\n") if x.startswith(b"-> scrypt "))
+    assert line.endswith(b" 15")
+    costly = backups / "costly.age"
+    costly.write_bytes(data.replace(line, line[:-3] + b" 23", 1))
+    env = _env(SECUREMSG_BACKUP_PASSPHRASE=code)
+    res = run_cli(target, "--json", "restore", costly, env=env, executable=True)
+    assert res.exit_code == 3, res.stderr
+    assert res.error_json()["error"] == "backup_damaged" and "2^22" in res.stderr
+    assert not target.exists()
 
 
 def test_no_terminal_no_code_and_no_file(world: World, tmp_path: Path) -> None:
@@ -130,3 +143,17 @@ def test_no_terminal_no_code_and_no_file(world: World, tmp_path: Path) -> None:
     assert rc == 2 and '"usage"' in tty and "SECUREMSG_BACKUP_PASSPHRASE" in tty, tty
     assert CODE.search(tty) is None
     assert list(backups.iterdir()) == []
+
+
+def test_an_own_passphrase_shaped_like_a_code_still_opens(world: World, tmp_path: Path) -> None:
+    """A passphrase of the user's that reads as a code (32 base32 letters in lower
+    case with spaces) is tried as a code first, then exactly as typed."""
+    own = "abcd efgh ijkl mnop qrst uvwx yz23 4567"
+    env = _env(SECUREMSG_BACKUP_PASSPHRASE=own)
+    out = tmp_path / "own.age"
+    res = run_cli(world.home("gp"), "--json", "backup", "-o", out, env=env, executable=True)
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["protection"] == "passphrase" and res.json()["scrypt_work_factor"] == 18
+    res = run_cli(tmp_path / "restored", "--json", "restore", out, env=env, executable=True)
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["verified"] is True
