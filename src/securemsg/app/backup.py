@@ -188,6 +188,7 @@ class RestoreDone:
     letters_sent: int
     log_entries: int
     last_log_time: int | None
+    key_from_backup: bool  # the key file is sealed under the backup's passphrase or code
 
 
 def check_empty_target(target: Path) -> None:
@@ -269,7 +270,7 @@ def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> Restor
 
 def _verify(
     staging: Path, manifest: Manifest, files: list[str], passphrase: bytes, env: Mapping[str, str]
-) -> tuple[int, str, int, int, int, int, int | None]:
+) -> tuple[int, str, int, int, int, int, int | None, bool]:
     """The restored home is sound: its files, its card, its database, its log
     chain (every signature, to the signed checkpoint), every letter's digest."""
     for needed in ("config.json", "card.txt", DB_NAME):
@@ -297,7 +298,7 @@ def _verify(
     finally:
         restored.close()
     return (manifest.created, manifest.fingerprint, len(files), counts[0], counts[1],
-            report.entries, last)  # fmt: skip
+            report.entries, last, manifest.key_sealed_by == "backup")  # fmt: skip
 
 
 def _check_letters(box: Mailbox, staging: Path, folder: str) -> int:

@@ -75,6 +75,7 @@ class Restored:
             "letters_sent": d.letters_sent,
             "log_entries": d.log_entries,
             "last_log_entry": rfc3339(d.last_log_time) if d.last_log_time else None,
+            "key_sealed_by": "backup" if d.key_from_backup else "key file",
             "verified": True,
         }
 
@@ -89,6 +90,10 @@ class Restored:
         out.field(_("Letters"), letters.format(received=d.letters_in, sent=d.letters_sent))
         verified = _("database, log chain ({n} entries), every letter")
         out.field(_("Verified"), verified.format(n=d.log_entries))
+        if d.key_from_backup:
+            out.line(_("Your key is now in a key file sealed under this backup's passphrase or "
+                       "recovery code, exactly as it was shown: choose your own passphrase "
+                       "with `securemsg passphrase change`."))  # fmt: skip
         out.line(
             _(
                 "Not in this backup: anything received, sent, receipted or consented after "
