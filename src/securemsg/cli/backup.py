@@ -46,7 +46,10 @@ class BackupWritten:
             out.field(_("Protection"), _("recovery code, scrypt 2^{n}").format(n=d.work_factor))
         else:
             out.field(_("Protection"), _("passphrase, scrypt 2^{n}").format(n=d.work_factor))
-        if d.key_exported:
+        if d.key_exported and d.recovery_code:
+            out.line(_("Your key came from the system's key store; in the backup it is "
+                       "sealed under the recovery code."))  # fmt: skip
+        elif d.key_exported:
             out.line(_("Your key came from the system's key store; in the backup it is "
                        "sealed under the backup passphrase."))  # fmt: skip
         if d.recovery_code:
