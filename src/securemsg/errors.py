@@ -222,6 +222,13 @@ class Replayed(VerificationError):
     code = "replayed"
 
 
+class ForeignDouble(VerificationError):
+    """A double mailed to my address (another device's, docs/format.md §18.2)
+    that my own key did not sign: nothing is filed."""
+
+    code = "foreign_double"
+
+
 class PeerLogRewritten(VerificationError):
     """A correspondent's receipt whose log position contradicts their earlier receipts."""
 

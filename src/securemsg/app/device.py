@@ -3,7 +3,9 @@ into a backup file (docs/format-backup.md §7) protected by a one-time code
 shown on this screen; ``device join`` on the other machine makes a home of it,
 with the key in that machine's own key store and a log of its own (a new chain
 id, named in its receipts: docs/format.md §14). Letters are not carried: each
-device keeps the letters it received and sent.
+device keeps the letters it received and sent. Both configs say ``"devices":
+true``: by mail, every device then receives every letter and the doubles of the
+others (app/doubles.py).
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def device_add(home: Home, out: Path, now: int) -> DeviceFile:
     extra: dict[str, bytes] = {
         KEY_NAME: keyfile.seal(secret.to_bytes(), code_bytes(code)),
         "config.json": json.dumps(
-            dict(config, keystore={"kind": "file", "path": KEY_NAME}), indent=2
+            dict(config, keystore={"kind": "file", "path": KEY_NAME}, devices=True), indent=2
         ).encode(),
     }
     with tempfile.TemporaryDirectory(prefix=".device-", dir=home.path) as tmp:
@@ -76,6 +78,8 @@ def device_add(home: Home, out: Path, now: int) -> DeviceFile:
     names = sorted({*files, *extra})
     manifest = Manifest(now, card.fingerprint, len(names), 0, "backup")
     write_backup(out, home.path, manifest, files, code_bytes(code), now, extra)
+    if config.get("devices") is not True:  # this identity now has several devices
+        atomic_write(home.config_path, json.dumps(dict(config, devices=True), indent=2).encode())
     return DeviceFile(str(out), code, card.fingerprint)
 
 

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from securemsg.app import doubles
 from securemsg.app import receive as receiving
 from securemsg.app import send as sending
 from securemsg.app.proofs import MAX_PROOF
@@ -42,7 +43,7 @@ from securemsg.store.contacts import Contacts
 from securemsg.store.fs import ensure_private_dir
 from securemsg.store.home import Home
 from securemsg.store.keystore.prompt import read_terminal
-from securemsg.store.mailaccounts import TLS, Account, Accounts, After
+from securemsg.store.mailaccounts import DONE_KEYWORD, TLS, Account, Accounts, After
 from securemsg.store.mailbox import Mailbox
 from securemsg.store.mailtransport import Imap, Smtp
 
@@ -84,9 +85,10 @@ def test_account(home: Home, name: str | None) -> AccountCheck:
     a = Accounts(home).get(name)
     with Smtp(a) as smtp:
         size = smtp.size_limit()
+    mine = doubles.keyword(Mailbox(home))
     with Imap(a) as imap:
         uv = imap.select("INBOX")
-        waiting = len(imap.securemsg_uids(unflagged_only=True))
+        waiting = len(imap.securemsg_uids(unflagged_only=True, keyword=mine))
     return AccountCheck(a, size, uv, waiting)
 
 
@@ -96,6 +98,9 @@ class MailSent:
     result: SendResult
     account: str
     mails: tuple[tuple[str, str, int], ...]  # (recipient name, address, bytes)
+    # several devices (app/doubles.py): where the double went, or why it did not
+    double_to: str | None = None
+    double_problem: SecureMsgError | None = None
 
 
 def _address(contacts: Contacts, query: str, role: str) -> str:
@@ -138,7 +143,22 @@ def send_by_mail(home: Home, req: SendRequest, account_name: str | None, now: in
             mails = _post(smtp, acct, result, contacts, limit, now)
         finally:
             shutil.rmtree(outbox, ignore_errors=True)
-    return MailSent(result, acct.name, mails)
+        double_to, problem = _double(smtp, acct, home, result, now)
+    return MailSent(result, acct.name, mails, double_to, problem)
+
+
+def _double(
+    smtp: Smtp, acct: Account, home: Home, result: SendResult, now: int
+) -> tuple[str | None, SecureMsgError | None]:
+    """With the identity on several devices: the double to the account's own
+    address, for the other devices (app/doubles.py). The letter is out already:
+    a failure here is reported, not raised."""
+    if result.dry_run or not doubles.several_devices(home, Mailbox(home)):
+        return None, None
+    try:
+        return doubles.mail_double(smtp, acct, home, result.message_id, now), None
+    except SecureMsgError as exc:
+        return None, exc
 
 
 def _post(
@@ -203,6 +223,7 @@ class _Session:
     now: int
     batch: int = BATCH
     smtp: Smtp | None = None
+    keyword: str = DONE_KEYWORD  # this device's (app/doubles.py)
 
     def mailer(self) -> Smtp:
         if self.smtp is None:
@@ -219,11 +240,13 @@ def receive_mail(
     with Imap(acct) as imap:  # a server that fails TLS or the login: nothing touched here
         uv = imap.select(folder)
         box = Mailbox(home)
+        doubles.check_after(home, box, acct)
         box.cleanup_in_flight()  # mail/tmp only: never the whole mailbox
         incoming = home.path / "mail" / "incoming"
         for left in incoming.glob(".*") if incoming.is_dir() else []:  # a killed run's
             left.unlink(missing_ok=True)
         s = _Session(home, box, acct, Contacts(home), NoticeCap(), _Crash(), now, batch)
+        s.keyword = doubles.keyword(box)
         try:
             return _receive(s, store, imap, folder, uv)
         finally:
@@ -239,11 +262,11 @@ def _receive(s: _Session, store: Accounts, imap: Imap, folder: str, uv: int) -> 
     acct = s.acct
     rows: list[Received] = []
     move_to = acct.done_folder if acct.after is After.MOVE else None
-    uids = imap.securemsg_uids(unflagged_only=True)
+    uids = imap.securemsg_uids(unflagged_only=True, keyword=s.keyword)
     seen = store.seen(acct.name, folder, uv)
     finished = [u for u in uids if u in seen]  # recorded, not flagged: killed in between
     if finished:
-        imap.done(finished, move_to)
+        imap.done(finished, move_to, s.keyword)
     todo = [u for u in uids if u not in seen]
     for batch in _chunks(todo, s.batch):
         sizes = imap.sizes(batch)
@@ -255,7 +278,7 @@ def _receive(s: _Session, store: Accounts, imap: Imap, folder: str, uv: int) -> 
             s.crash.at("proof_sent")
             store.mark_seen(acct.name, folder, uv, [(m.uid, m.status) for m in done])
             s.crash.at("recorded")
-            imap.done(group, move_to)
+            imap.done(group, move_to, s.keyword)
             s.crash.at("flagged")
             rows += [r for m in done for r in m.rows]
     return rows
@@ -326,6 +349,8 @@ def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> _M
             with _temp(s.box, data) as path:
                 got = mailobjects.receive_consent(s.home, where, path, s.now)
         return _Mail(uid, mail.kind, [got], [])
+    if mail.kind == "double":  # another device's double (app/doubles.py)
+        return _Mail(uid, "double", [doubles.file_double(s.box, where, mail.parts, s.now)], [])
     if mail.kind == "proofs":
         rows: list[Received] = []
         for _name, data in mail.parts:

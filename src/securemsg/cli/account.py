@@ -28,6 +28,8 @@ class MailSentView:
     mails: tuple[tuple[str, str, int], ...]
     account: str
     schema: str = "securemsg.send-mail/1"
+    double_to: str | None = None  # several devices: the double mailed to my own address
+    double_problem: Any = None  # a SecureMsgError: the double could not be mailed
 
     def to_json(self) -> dict[str, Any]:
         from securemsg.cli.compose import SentView
@@ -37,6 +39,12 @@ class MailSentView:
             del o["file"]  # the outbox file is gone once mailed
         doc["account"] = self.account
         doc["mails"] = [{"recipient": n, "address": a, "bytes": b} for n, a, b in self.mails]
+        if self.double_to is not None or self.double_problem is not None:
+            p = self.double_problem
+            doc["double_mailed_to"] = self.double_to
+            doc["double_problem"] = (
+                None if p is None else {"error": p.code, "detail": p.message, "hint": p.hint}
+            )
         return doc
 
     def render(self, out: Printer) -> None:
@@ -53,6 +61,15 @@ class MailSentView:
                 ).format(name=name, domains=", ".join(names.domain(d) for d in doms))
             )
         out.field(_("Double kept"), str(r.double))
+        if self.double_to is not None:
+            out.field(_("Double mailed to your other devices at"), self.double_to)
+        if self.double_problem is not None:
+            out.line(
+                _(
+                    "The double could not be mailed to your other devices: {detail} "
+                    "(the letter itself was sent; they will not see it in sent)"
+                ).format(detail=self.double_problem.message)
+            )
 
 
 def _view(a: Any) -> dict[str, Any]:
@@ -133,7 +150,10 @@ def send_mail(ctx: Ctx, req: Any, account: str | None, asked: bool) -> MailSentV
             hint=_("with a mail account (securemsg account add), letters go by mail"),
         )
     sent = send_by_mail(home, req, account, ctx.now())
-    return MailSentView(sent.result, sent.mails, sent.account)
+    return MailSentView(
+        sent.result, sent.mails, sent.account, double_to=sent.double_to,
+        double_problem=sent.double_problem,
+    )  # fmt: skip
 
 
 def read_password(from_stdin: bool) -> str:

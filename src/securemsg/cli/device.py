@@ -46,7 +46,11 @@ class DeviceJoined:
         out.field(_("Keys kept in"), d.keystore)
         out.field(_("Log chain"), d.chain)
         out.line(
-            _("Letters are not copied between devices: each keeps what it receives and sends.")
+            _(
+                "Letters already received or sent are not copied. From now on, by mail "
+                "(securemsg receive --mail on each computer), both receive every letter "
+                "and each files the other's doubles under sent."
+            )
         )
 
 

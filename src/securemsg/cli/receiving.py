@@ -27,6 +27,8 @@ STATUSES = {
     "receipt: delivered": N_("receipt: delivered"),
     "notice: refused by recipient": N_("notice: refused by recipient"),
     "notice: unverified report": N_("notice: unverified report"),
+    "double: recorded": N_("double: recorded"),
+    "double: already recorded": N_("double: already recorded"),
 }
 
 PROOF_STATUS = {

@@ -37,6 +37,7 @@ COSE_LOG_CHECKPOINT: Final = "application/vnd.securemsg.log-checkpoint.v1+cbor"
 COSE_KEY_SUCCESSION: Final = "application/vnd.securemsg.key-succession.v1+cbor"
 COSE_KEY_ACCEPTANCE: Final = "application/vnd.securemsg.key-acceptance.v1+cbor"
 COSE_KEY_REVOCATION: Final = "application/vnd.securemsg.key-revocation.v1+cbor"
+COSE_DOUBLE_RECORD: Final = "application/vnd.securemsg.double-record.v1+cbor"
 
 HASH_LABELS: Final = (
     FINGERPRINT,
@@ -66,4 +67,5 @@ COSE_TYPES: Final = (
     COSE_KEY_SUCCESSION,
     COSE_KEY_ACCEPTANCE,
     COSE_KEY_REVOCATION,
+    COSE_DOUBLE_RECORD,
 )

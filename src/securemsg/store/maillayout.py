@@ -8,7 +8,9 @@ attachments in base64: one envelope (``letter/1``, named ``<message id>.smsg``),
 1 to MAX_PROOFS receipts and refusal notices for one author (``proofs/1``,
 each named ``<message id>.receipt`` or ``.refusal``), one signed consent object
 (``consent/1``, ``consent.cose``: a grant, revocation or objection) or one card
-(``card/1``, ``card.txt``). The header
+(``card/1``, ``card.txt``), or a double with its record (``double/1``, to the
+practitioner's own address: ``<message id>.double`` then ``<message id>.smsg``;
+docs/format.md §18.2). The header
 ``X-Securemsg: <kind>/1`` tells a securemsg mail from any other; each
 attachment is verified exactly as the same file would be (the mail's From,
 To and Subject decide nothing).
@@ -30,7 +32,7 @@ from securemsg.errors import FormatError
 from securemsg.i18n import _
 
 HEADER = "X-Securemsg"
-KINDS = ("letter", "proofs", "consent", "card")
+KINDS = ("letter", "proofs", "consent", "card", "double")
 MAX_PROOFS = 256  # receipts and notices in one proofs/1 mail
 VERSION = "1"
 SUBJECT = "Secure message"
@@ -63,6 +65,18 @@ def outgoing(kind: str, sender: str, to: str, name: str, length: int, now: float
     head and tail."""
     head, tail, mid = _frame(kind, sender, to, [name], now)
     return Outgoing(head[0], tail, len(head[0]) + b64_size(length) + len(tail), mid)
+
+
+def double_mail(
+    sender: str, to: str, message_id: str, record: bytes, length: int, now: float
+) -> Outgoing:
+    """A ``double/1`` mail: the double record, whole, then the double (``length``
+    bytes) streamed between the head and the tail."""
+    heads, tail, mid = _frame(
+        "double", sender, to, [f"{message_id}.double", f"{message_id}.smsg"], now
+    )
+    head = heads[0] + b"".join(base64_lines(io.BytesIO(record))) + heads[1]
+    return Outgoing(head, tail, len(head) + b64_size(length) + len(tail), mid)
 
 
 def proofs_mail(sender: str, to: str, proofs: list[tuple[str, bytes]], now: float) -> bytes:
@@ -159,10 +173,12 @@ def parse(raw: bytes) -> Incoming:
             for p in msg.walk()
             if not p.is_multipart() and p.get_content_type() == "application/octet-stream"
         ]
-        most = MAX_PROOFS if kind == "proofs" else 1
-        if not 0 < len(parts) <= most:
+        most = MAX_PROOFS if kind == "proofs" else 2 if kind == "double" else 1
+        least = 2 if kind == "double" else 1
+        if not least <= len(parts) <= most:
             raise FormatError(
-                f"a securemsg {kind} mail holds 1{'' if most == 1 else f' to {most}'} "
+                f"a securemsg {kind} mail holds {least}"
+                f"{'' if most == least else f' to {most}'} "
                 f"attachment{'' if most == 1 else 's'}, this one {len(parts)}"
             )
         got = []

@@ -236,11 +236,13 @@ class Imap:
                 raise MailError(_("the IMAP server gave no UIDVALIDITY"))
             return int(v[0])
 
-    def securemsg_uids(self, unflagged_only: bool) -> list[int]:
+    def securemsg_uids(self, unflagged_only: bool, keyword: str = DONE_KEYWORD) -> list[int]:
+        """The securemsg mails of the folder; ``unflagged_only``: those without
+        ``keyword`` (each device of an identity has its own: app/doubles.py)."""
         a = self.account
         crit = ["HEADER", maillayout.HEADER, '""']
         if unflagged_only:
-            crit += ["UNKEYWORD", DONE_KEYWORD]
+            crit += ["UNKEYWORD", keyword]
         with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
             typ, data = self.conn.uid("SEARCH", *crit)
             self._check(typ, list(data), _("the search"))
@@ -281,12 +283,12 @@ class Imap:
                         out[int(m.group(1))] = item[1]
         return out
 
-    def done(self, uids: list[int], folder: str | None) -> None:
+    def done(self, uids: list[int], folder: str | None, keyword: str = DONE_KEYWORD) -> None:
         """Mark mails finished: the keyword, and moved to ``folder`` if given."""
         a = self.account
         uid = _set(uids)
         with _errors(_("the IMAP server"), a.imap_host, a.imap_port):
-            typ, data = self.conn.uid("STORE", uid, "+FLAGS.SILENT", f"({DONE_KEYWORD})")
+            typ, data = self.conn.uid("STORE", uid, "+FLAGS.SILENT", f"({keyword})")
             self._check(typ, list(data), _("the flag"))
             if folder is None:
                 return

@@ -1,0 +1,199 @@
+"""Keeping the mailboxes of one practitioner's devices in step, by mail
+(docs/format.md §18.2; README, "When you change computer, or lose one").
+
+An identity used on several devices (``device add`` marks the first one's
+config ``"devices": true``; a joined device has a log chain id) reads one mail
+account from each device:
+
+- each device marks what it has finished with its own IMAP keyword
+  (:func:`keyword`): every device receives every letter, receipt and notice,
+  and signs its own receipts, naming its own log chain;
+- moving finished mails to a folder is refused: the other devices would never
+  see them (:func:`check_after`);
+- a device that sends a letter by mail also mails the double, with its signed
+  record (core/letter/doubles.py), to the account's own address
+  (:func:`mail_double`); the other devices file it under ``sent`` with the
+  same deliveries (:func:`file_double`), so the recipients' receipts settle on
+  every device. The sending device finds its own double already filed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from securemsg.app.receive import Outcome, ProofReceived
+from securemsg.core.card import Card
+from securemsg.core.letter.doubles import DoubleRecord
+from securemsg.core.letter.manifest import Manifest
+from securemsg.core.letter.opening import Opening
+from securemsg.core.letter.proofs import EnvelopeHasher
+from securemsg.core.signed import peek
+from securemsg.errors import ForeignDouble, MailError, SecureMsgError, VerificationError
+from securemsg.i18n import _
+from securemsg.store import maillayout
+from securemsg.store.home import Home
+from securemsg.store.mailaccounts import DONE_KEYWORD, Account, After
+from securemsg.store.mailbox import LetterRow, Mailbox
+from securemsg.store.mailtransport import Smtp
+
+MAX_RECORD = 64 * 1024
+
+
+def several_devices(home: Home, box: Mailbox) -> bool:
+    """This identity is used on more than one device (as far as this one knows)."""
+    return box.chain_id() is not None or home.config().get("devices") is True
+
+
+def keyword(box: Mailbox) -> str:
+    """The IMAP keyword this device sets on the mails it has finished with: the
+    first device's is ``$SecuremsgDone`` (as before devices existed), a joined
+    device's names its log chain."""
+    chain = box.chain_id()
+    return DONE_KEYWORD if chain is None else f"{DONE_KEYWORD}-{chain.hex()}"
+
+
+def check_after(home: Home, box: Mailbox, acct: Account) -> None:
+    """Refuse to move finished mails when several devices read the account."""
+    if acct.after is After.MOVE and several_devices(home, box):
+        raise MailError(
+            _(
+                "the account {name} moves the mails it has received to {folder}: with "
+                "your identity on several devices, the others would never see them"
+            ).format(name=acct.name, folder=acct.done_folder),
+            hint=_(
+                "add the account again with --after flag (securemsg account remove, then "
+                "account add): each device then marks the mails it has received"
+            ),
+        )
+
+
+# -- the sending device ---------------------------------------------------------------
+def record(box: Mailbox, message_id: str, now: int) -> DoubleRecord:
+    """The signed record of a letter this mailbox sent: its double's digest and
+    each recipient's envelope digest."""
+    row = box.get(message_id, "sent")
+    if row is None:
+        raise MailError(_("no letter {mid} in sent").format(mid=message_id))
+    deliveries = []
+    for fp, _status, _at in box.deliveries(message_id):
+        found = box.delivery(message_id, fp)
+        if found is not None:
+            deliveries.append((fp, found[0]))
+    return DoubleRecord.sign(
+        box.secret,
+        bytes.fromhex(message_id),
+        row.envelope_digest,
+        deliveries,
+        now,
+        box.chain_id(),
+    )
+
+
+def mail_double(smtp: Smtp, acct: Account, home: Home, message_id: str, now: int) -> str:
+    """Mail the double of ``message_id`` and its record to the account's own
+    address; return that address."""
+    box = Mailbox(home)
+    rec = record(box, message_id, now)
+    double = box.letter_path("sent", message_id)
+    mail = maillayout.double_mail(
+        acct.address, acct.address, message_id, rec.encoded, double.stat().st_size, now
+    )
+    smtp.send(acct.address, mail, double)
+    return acct.address
+
+
+# -- the other devices ----------------------------------------------------------------
+def file_double(
+    box: Mailbox, where: Path, parts: tuple[tuple[str, bytes], ...], now: int
+) -> ProofReceived:
+    """A ``double/1`` mail: the record (first attachment), then the double."""
+    try:
+        mid, outcome = _file(box, parts[0][1], parts[1][1], now)
+    except SecureMsgError as exc:
+        return ProofReceived(where, Outcome.REFUSED, kind="double", error=exc)
+    return ProofReceived(where, outcome, kind="double", message_id=mid, recipient=box.card.name)
+
+
+def _file(box: Mailbox, data: bytes, double: bytes, now: int) -> tuple[str, Outcome]:
+    if len(data) > MAX_RECORD:
+        raise VerificationError(_("this double record is too large"))
+    _otype, signer = peek(data, "double record")
+    mine = {c.fingerprint: c for c in box.cards}
+    card = mine.get(signer)
+    if card is None:
+        raise ForeignDouble(
+            _(
+                "a double sent to your address is signed by key {signer}, not by your own: "
+                "nothing was filed"
+            ).format(signer=signer[:16]),
+            hint=_("only your own devices send you doubles; someone else sent this mail"),
+        )
+    rec = DoubleRecord.verify(data, card)
+    hasher = EnvelopeHasher()
+    hasher.update(double)
+    digest = hasher.digest()
+    if digest != rec.double_digest:
+        raise VerificationError(_("the double is not the one its signed record names"))
+    existing = box.get(rec.id_hex, "sent")
+    if existing is not None:
+        if existing.envelope_digest != digest:
+            raise VerificationError(
+                _("another letter {mid} is already in sent: this double was not filed").format(
+                    mid=rec.id_hex
+                )
+            )
+        return rec.id_hex, Outcome.ALREADY_RECORDED
+    fd, name = tempfile.mkstemp(prefix=".double-", suffix=".tmp", dir=box.temp_dir("sent"))
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(double)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with tmp.open("rb") as fh:
+            manifest = _open(box, fh, card, rec)
+        with box.transaction():
+            if box.get(rec.id_hex, "sent") is not None:  # another receive filed it meanwhile
+                return rec.id_hex, Outcome.ALREADY_RECORDED
+            final = box.place(tmp, "sent", rec.id_hex)
+            path = str(final.relative_to(box.home.path))
+            everything = sorted({i.domain.value for i in manifest.items})
+            row = LetterRow.of(manifest, "sent", now, digest, path, card.name, everything, None)
+            box.insert_letter(row, manifest.patient_fp)
+            for fp, envelope in rec.deliveries:
+                box.add_delivery(rec.id_hex, fp, envelope, rec.time)
+                box.append_log(now, "send", rec.message_id, fp, envelope)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return rec.id_hex, Outcome.RECORDED
+
+
+def _open(box: Mailbox, fh: BinaryIO, card: Card, rec: DoubleRecord) -> Manifest:
+    """Open the double as its author reads it (every item, digests checked): it
+    must be the record's letter, by the record's signer, to the record's
+    recipients."""
+    by_key = {c.sign_public: c.fingerprint for c in box.cards[1:]}
+    old = box.home.unlock_history().previous if by_key else ()
+    previous = [(k, by_key[k.sign_public]) for k in old if k.sign_public in by_key]
+    env = Opening(fh, box.secret, box.card.fingerprint, previous)
+    if env.author_fp != card.fingerprint:
+        raise ForeignDouble(
+            _("the double's letter is not by the key that signed its record: nothing was filed"),
+            hint=_("only your own devices send you doubles; someone else sent this mail"),
+        )
+    manifest = env.verify(card)
+    if manifest.message_id != rec.message_id:
+        raise VerificationError(_("the double is another letter than its record names"))
+    if {r.fp for r in manifest.recipients} != {fp for fp, _d in rec.deliveries}:
+        raise VerificationError(_("the double's record names other recipients than its letter"))
+    env.basis_records()
+    for _head, _item, chunks in env.items():
+        for _chunk in chunks:  # digests are checked as it streams
+            pass
+    env.finish()
+    return manifest

@@ -1,0 +1,195 @@
+"""Two devices of one practitioner on one mail account (issue 16; app/doubles.py),
+through the installed executable and a real mail server: Anne's first computer
+("gp") and a second one joined with `device add`/`device join` ("gp2") both
+receive Bruno's letter and each sends its own receipt (Bruno records one); a
+letter Anne sends from the first computer reaches the second as its double
+(filed under `sent` with the same deliveries), and Bruno's receipt settles it
+on both; every re-run is idempotent. A double signed by another key, or one
+altered, is refused with the stores unchanged; moving received mails is
+refused once the identity has several devices."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mailserver import PASSWORD
+from mailworld import MailWorld, run_cli, snapshot
+
+from securemsg.core.letter.doubles import DoubleRecord
+from securemsg.core.testkeys import derive_test_identity
+from securemsg.store import maillayout
+
+pytestmark = pytest.mark.slow
+
+
+def exe(home: Path, *args: str | Path, **env: str) -> Any:
+    res = run_cli(home, "--json", *args, extra_env=env, executable=True)
+    assert res.exit_code == 0, (args, res.stdout, res.stderr)
+    return res.json() if res.stdout.strip() else None
+
+
+def _join(w: MailWorld) -> Path:
+    dev = w.root / "gp.device"
+    res = run_cli(w.home("gp"), "device", "add", "-o", dev, executable=True)
+    assert res.exit_code == 0, res.stderr
+    match = re.search(r": ([A-Z2-7]{4}(?:-[A-Z2-7]{4}){7})", res.stderr)
+    assert match, res.stderr
+    home2 = w.root / "gp2"
+    exe(home2, "device", "join", dev, SECUREMSG_DEVICE_CODE=match.group(1))
+    return home2
+
+
+def _statuses(doc: Any) -> list[tuple[str, str | None]]:
+    return sorted((r["status"], r.get("message_id")) for r in doc["results"])
+
+
+def _deliveries(home: Path, mid: str) -> dict[str, str]:
+    (letter,) = [x for x in exe(home, "sent")["letters"] if x["message_id"] == mid]
+    return {d["recipient"]: d["status"] for d in letter["deliveries"]}
+
+
+def _bruno_writes(w: MailWorld) -> str:
+    """Paule consents to Bruno's reply to Anne; Bruno mails it."""
+    w.ok("pat", "consent", "grant", "--yes", "--from", "Bruno", "--to", "Anne",
+         "--purpose", "reply", "-o", w.root / "reply-consent.cose")  # fmt: skip
+    w.ok("card", "consent", "import", w.root / "reply-consent.cose")
+    (w.root / "reply.md").write_text("---\nsubject: Stress test\n---\nStress test normal.\n")
+    doc = w.ok("card", "send", w.root / "reply.md", "--to", "Anne", "--kind", "reply",
+               "--patient", "Paule", "--consent", w.root / "reply-consent.cose",
+               "--mail")  # fmt: skip
+    return str(doc["message_id"])
+
+
+def test_two_devices_receive_everything_and_file_each_others_doubles(
+    mail_world: MailWorld,
+) -> None:
+    w = mail_world
+    gp, gp2, card = w.home("gp"), _join(w), w.home("card")
+    # the third party writes: both devices receive the letter, each signs a receipt
+    rid = _bruno_writes(w)
+    w.wait("gp", 1)
+    assert _statuses(exe(gp, "receive", "--mail")) == [("accepted", rid)]
+    assert _statuses(exe(gp2, "receive", "--mail")) == [("accepted", rid)]
+    assert "Stress test normal." in str(exe(gp2, "read", rid))
+    w.wait("card", 2)
+    got = _statuses(exe(card, "receive", "--mail"))
+    assert got == [("receipt: already recorded", rid), ("receipt: delivered", rid)]
+    # the first device answers; its double goes to Anne's own address
+    sent = exe(gp, "send", w.root / "letter.md", "--to", "Bruno", "--kind", "referral",
+               "--patient", "Paule", "--consent", w.root / "consent.cose",
+               "--reply-to", rid[:10], "--mail")  # fmt: skip
+    mid = sent["message_id"]
+    assert sent["double_mailed_to"] == w.address("gp") and sent["double_problem"] is None
+    w.wait("card", 3)
+    assert _statuses(exe(card, "receive", "--mail")) == [("accepted", mid)]
+    w.wait("gp", 3)  # Bruno's letter, Anne's double, Bruno's receipt
+    before = snapshot(gp2)
+    # the second device files the double and settles its delivery to Bruno
+    got = _statuses(exe(gp2, "receive", "--mail"))
+    assert got == [("double: recorded", mid), ("receipt: delivered", mid)]
+    assert snapshot(gp2) != before
+    assert _deliveries(gp2, mid) == {"Dr Bruno Mailcard": "delivered", "Paule Mailpat": "sent"}
+    letter = exe(gp2, "read", mid)
+    assert letter["in_reply_to"] == rid and "angina since 2024 Kw3" in str(letter)
+    # the first device finds its own double already there, and settles too
+    got = _statuses(exe(gp, "receive", "--mail"))
+    assert got == [("double: already recorded", mid), ("receipt: delivered", mid)]
+    assert _deliveries(gp, mid) == _deliveries(gp2, mid)
+    # re-runs: nothing new, nothing changed
+    for home in (gp, gp2):
+        before = snapshot(home)
+        assert exe(home, "receive", "--mail")["results"] == []
+        assert snapshot(home) == before
+        assert exe(home, "log", "verify")["ok"] is True
+    # each device marked the mails with its own keyword, none moved
+    flags = w.imap_flags("gp", "INBOX")
+    assert len(flags) == 3 and all("$SecuremsgDone" in f for f in flags.values())
+    assert all(any(k.startswith("$SecuremsgDone-") for k in f) for f in flags.values())
+    # the patient's copy: the second device still waits for her receipt, like the first
+    assert _deliveries(gp2, mid)["Paule Mailpat"] == "sent"
+
+
+def _double_mail(w: MailWorld, mid: str, record: bytes, double: bytes) -> bytes:
+    out = maillayout.double_mail(w.address("gp"), w.address("gp"), mid, record, len(double), 0)
+    lines = base64.encodebytes(double).replace(b"\n", b"\r\n")
+    return out.head + lines + out.tail
+
+
+def test_a_double_not_signed_by_my_own_key_is_refused(mail_world: MailWorld) -> None:
+    w = mail_world
+    gp, gp2 = w.home("gp"), _join(w)
+    mid = w.send()["message_id"]
+    double = (gp / "mail" / "sent" / f"{mid}.smsg").read_bytes()
+    w.wait("gp", 1)
+    real = _mail_parts(w, 1)
+    record = DoubleRecord.verify(real[0], _card(gp))
+    assert real[1] == double
+    deliveries = list(record.deliveries)
+    bruno = derive_test_identity("mail-tests/card")
+    anne = derive_test_identity("mail-tests/gp")
+    forged = DoubleRecord.sign(bruno, record.message_id, record.double_digest, deliveries, 5)
+    altered = bytearray(double)
+    altered[len(altered) // 2] ^= 1
+    honest_for_altered = record.encoded  # Anne's record, but the double is not the one it names
+    other_digest = DoubleRecord.sign(anne, record.message_id, bytes(32), deliveries, 5)
+    w.inject_many("gp", [
+        _double_mail(w, mid, forged.encoded, double),
+        _double_mail(w, mid, honest_for_altered, bytes(altered)),
+        _double_mail(w, mid, other_digest.encoded, double),
+    ])  # fmt: skip
+    w.wait("gp", 4)
+    before = snapshot(gp2)
+    res = run_cli(gp2, "--json", "receive", "--mail", executable=True)
+    rows = res.json()["results"]
+    assert [r.get("error") for r in rows[:4]] == [None, "foreign_double", "refused", "refused"], (
+        rows
+    )
+    assert rows[0]["status"] == "double: recorded"  # the real one, first in the folder
+    assert all(r["status"] == "refused" for r in rows[1:])
+    after = snapshot(gp2)
+    # only the real double and mail_seen changed; nothing of the forged ones was kept
+    assert [t for t, _r in after[1]] == [t for t, _r in before[1]]
+    letters = dict(after[1])["letters"]
+    assert [r[0] for r in letters if r[1] == "sent"] == [mid]
+    assert sorted(p for p, _b in after[0] if p.startswith("mail/sent/")) == [
+        f"mail/sent/{mid}.smsg"
+    ]
+
+
+def _card(home: Path) -> Any:
+    from securemsg.core.card import Card
+
+    return Card.parse((home / "card.txt").read_bytes())
+
+
+def _mail_parts(w: MailWorld, uid: int) -> tuple[bytes, bytes]:
+    import imaplib
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=str(w.server.ca))
+    with imaplib.IMAP4_SSL("localhost", w.server.ports["imaps"], ssl_context=ctx) as m:
+        m.login(w.address("gp"), PASSWORD)
+        m.select('"INBOX"', readonly=True)
+        _t, data = m.uid("FETCH", str(uid), "(BODY.PEEK[])")
+    raw = next(item[1] for item in data if isinstance(item, tuple))
+    mail = maillayout.parse(raw)
+    assert mail.kind == "double"
+    return mail.parts[0][1], mail.parts[1][1]
+
+
+def test_moving_received_mails_is_refused_with_several_devices(mail_world: MailWorld) -> None:
+    w = mail_world
+    gp2 = _join(w)
+    args = w.account_args("gp")
+    run_cli(gp2, "account", "remove", w.address("gp"), executable=True)
+    res = run_cli(gp2, *args, "--after", "move", input=PASSWORD + "\n", executable=True)
+    assert res.exit_code == 0, res.stderr
+    before = snapshot(gp2)
+    res = run_cli(gp2, "--json", "receive", "--mail", executable=True)
+    assert (res.exit_code, res.error_json()["error"]) == (1, "mail"), res.stderr
+    assert "--after flag" in res.error_json()["hint"]
+    assert snapshot(gp2) == before
