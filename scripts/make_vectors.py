@@ -36,6 +36,7 @@ from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.keychange import KeyRevocation, Reason, Succession
 from securemsg.core.letter import compose
+from securemsg.core.letter.doubles import DoubleRecord
 from securemsg.core.letter.container import PADDING, OutItem, padding_length, record_head
 from securemsg.core.letter.proofs import Binding, EnvelopeHasher, Receipt, Refusal
 from securemsg.core.letter.source import parse_letter
@@ -1676,6 +1677,71 @@ def key_vectors() -> list[Vector]:
     return out
 
 
+def double_vectors() -> list[Vector]:
+    """The double record (docs/format.md §18.2): the GP's letter, sent from her
+    second device, told to her other devices."""
+    out: list[Vector] = []
+    gin = signer_inputs(GP)
+    double = digest_of(real_envelope(GP, MEDICAL_NURSING, "envelope-double"))
+    deliveries = [(p.fp, digest_of(e)) for p, e in
+                  ((NURSE, ENV_NURSE), (CARDIO, ENV_CARDIO), (PATIENT, ENV_PATIENT))]  # fmt: skip
+    chain = bytes(range(0xC0, 0xD0))
+    rec = DoubleRecord.sign(GP.secret, MANIFEST.message_id, double, deliveries, NOW, chain)
+    listed = ",".join(f"{fp}:{d.hex()}" for fp, d in sorted(deliveries))
+    out.append(
+        Vector(
+            "double-record-valid",
+            "success",
+            "double-record",
+            "the GP's second device tells her other devices about a letter it sent",
+            rec.encoded,
+            inputs=gin,
+            decoded=[
+                ("id", MANIFEST.id_hex),
+                ("double", double.hex()),
+                ("deliveries", listed),
+                ("time", str(NOW)),
+                ("chain", chain.hex()),
+            ],
+        )
+    )
+    out.append(
+        Vector(
+            "double-record-other-signer",
+            "VerificationError",
+            "double-record",
+            "the same record signed by the cardiologist, checked with the GP's card",
+            sign_payload(CARDIO, labels.COSE_DOUBLE_RECORD, payload_of(rec.encoded)),
+            inputs=gin,
+        )
+    )
+    p = payload_of(rec.encoded)
+    p["deliveries"] = list(reversed(p["deliveries"]))
+    out.append(
+        Vector(
+            "double-record-unsorted",
+            "FormatError",
+            "double-record",
+            "deliveries out of order (re-signed by the GP: only the order is wrong)",
+            sign_payload(GP, labels.COSE_DOUBLE_RECORD, p),
+            inputs=gin,
+        )
+    )
+    p = payload_of(rec.encoded)
+    p["double"] = bytes(32)
+    out.append(
+        Vector(
+            "double-record-tampered",
+            "SignatureError",
+            "double-record",
+            "the double's digest changed after signing",
+            with_payload(rec.encoded, p),
+            inputs=gin,
+        )
+    )
+    return out
+
+
 def all_vectors() -> list[Vector]:
     vectors = [
         *card_vectors(),
@@ -1686,6 +1752,7 @@ def all_vectors() -> list[Vector]:
         *proof_vectors(),
         *backup_vectors(),
         *key_vectors(),
+        *double_vectors(),
     ]
     names = [v.name for v in vectors]
     assert len(names) == len(set(names)), "vector names must be unique"

@@ -68,6 +68,7 @@ OBJECTS = (
     "backup",
     "key-succession",
     "key-revocation",
+    "double-record",
 )
 
 
@@ -335,6 +336,19 @@ def run_key_revocation(v: Vector) -> dict[str, str]:
     }
 
 
+def run_double_record(v: Vector) -> dict[str, str]:
+    from securemsg.core.letter.doubles import DoubleRecord
+
+    r = DoubleRecord.verify(v.body, signer_card(v))
+    return {
+        "id": r.id_hex,
+        "double": r.double_digest.hex(),
+        "deliveries": ",".join(f"{fp}:{d.hex()}" for fp, d in r.deliveries),
+        "time": str(r.time),
+        "chain": r.chain.hex() if r.chain is not None else "none",
+    }
+
+
 RUNNERS = {
     "card": run_card,
     "consent-grant": run_consent,
@@ -349,6 +363,7 @@ RUNNERS = {
     "backup": run_backup,
     "key-succession": run_key_succession,
     "key-revocation": run_key_revocation,
+    "double-record": run_double_record,
 }
 
 
