@@ -36,8 +36,8 @@ from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.keychange import KeyRevocation, Reason, Succession
 from securemsg.core.letter import compose
-from securemsg.core.letter.doubles import DoubleRecord
 from securemsg.core.letter.container import PADDING, OutItem, padding_length, record_head
+from securemsg.core.letter.doubles import DoubleRecord
 from securemsg.core.letter.proofs import Binding, EnvelopeHasher, Receipt, Refusal
 from securemsg.core.letter.source import parse_letter
 from securemsg.core.log import GENESIS, LogEntry

@@ -28,6 +28,7 @@ from securemsg.core.keychange import (
     read_acceptance,
 )
 from securemsg.core.keychange import REVOCATION as KEY_REVOCATION
+from securemsg.core.letter.doubles import DOUBLE_RECORD, DoubleRecord
 from securemsg.core.letter.manifest import MANIFEST, Item, Manifest, RecipientEntry
 from securemsg.core.letter.proofs import BINDING, RECEIPT, REFUSAL, Binding, Receipt, Refusal
 from securemsg.core.log import LOG_CHECKPOINT, LOG_ENTRY, Checkpoint, LogEntry
@@ -62,6 +63,7 @@ KINDS = (
     SUCCESSION,
     ACCEPTANCE,
     KEY_REVOCATION,
+    DOUBLE_RECORD,
 )
 NEW_SECRET = derive_test_identity("core-signed/gp-new")
 GP_NEW = Card.sign(NEW_SECRET, Profile("Dr Alice Martin", Role.GP), NOW + 60)
@@ -150,6 +152,15 @@ OBJECTS: dict[str, tuple[bytes, SecretIdentity, Callable[[bytes], Any]]] = {
         GP_SECRET,
         lambda d: KeyRevocation.verify(d, GP),
     ),
+    "double record": (
+        bytes(
+            DoubleRecord.sign(
+                GP_SECRET, bytes(16), bytes(32), [(OTHER.fingerprint, bytes(32))], NOW
+            )
+        ),
+        GP_SECRET,
+        lambda d: DoubleRecord.verify(d, GP),
+    ),
 }
 
 
@@ -212,6 +223,7 @@ WRONG_SIGNER = {
     "key succession": ("VerificationError", None),
     "key succession acceptance": ("VerificationError", None),
     "key revocation": ("VerificationError", None),
+    "double record": ("VerificationError", None),
 }
 
 

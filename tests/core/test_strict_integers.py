@@ -110,6 +110,7 @@ INTEGER_FIELDS: dict[str, list[tuple[str, ...]]] = {
     "key succession": [("at",)],
     "key succession acceptance": [("at",)],
     "key revocation": [("made",)],
+    "double record": [("time",)],
 }
 CASES = [(what, path) for what, paths in INTEGER_FIELDS.items() for path in paths]
 

@@ -77,3 +77,17 @@ def test_account_hides_its_password_and_checks_its_values() -> None:
         Account("n", "not an address", "h", 993, TLS.IMPLICIT, "h", 587, TLS.STARTTLS, "a", "p")
     with pytest.raises(UsageError):
         Account("n", "a@x.test", "h", 993, TLS.IMPLICIT, "h", 587, TLS.STARTTLS, "a", "")
+
+
+def test_double_mail_round_trip_exact_size_and_exactly_two_parts() -> None:
+    """A ``double/1`` mail (docs/format.md §18.2): the record, then the double
+    streamed; its size known before it is written; one part alone is malformed."""
+    record, double = os.urandom(300), os.urandom(maillayout.LINE * 3 + 7)
+    m = maillayout.double_mail("a@x.test", "a@x.test", "ab", record, len(double), 1_700_000_000)
+    raw = m.head + b"".join(maillayout.base64_lines(io.BytesIO(double))) + m.tail
+    assert len(raw) == m.size
+    got = maillayout.parse(raw)
+    assert (got.kind, got.parts) == ("double", (("ab.double", record), ("ab.smsg", double)))
+    one, _m = _whole("letter", double)
+    with pytest.raises(FormatError, match="holds 2 attachments, this one 1"):
+        maillayout.parse(one.replace(b"X-Securemsg: letter/1", b"X-Securemsg: double/1"))
