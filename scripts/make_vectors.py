@@ -1742,6 +1742,54 @@ def double_vectors() -> list[Vector]:
     return out
 
 
+def sync_bytes(entries: list[tuple[str, Path | bytes]], to: Person, seed: str) -> bytes:
+    """A device sync file (docs/format-backup.md §8) of the GP, encrypted to ``to``."""
+    import tempfile
+
+    from securemsg.store.devicesync import SyncManifest, write_sync
+
+    manifest = SyncManifest(NOW, GP.fp, NOW - DAY, len(entries))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "sync.age"
+        write_sync(out, to.card.enc_public, manifest, entries, NOW, rng=fixed_rng(seed))
+        return out.read_bytes()
+
+
+def sync_vectors() -> list[Vector]:
+    mid = MANIFEST.id_hex
+    record = DoubleRecord.sign(GP.secret, MANIFEST.message_id, digest_of(ENV_CARDIO),
+                               [(NURSE.fp, digest_of(ENV_NURSE))], NOW)  # fmt: skip
+    entries: list[tuple[str, Path | bytes]] = [
+        (f"in/{'ab' * 16}.smsg", ENV_PATIENT),
+        (f"sent/{mid}.double", record.encoded),
+        (f"sent/{mid}.smsg", ENV_CARDIO),
+        (f"proofs/{mid}.{NURSE.fp}.receipt", RECEIPT.encoded),
+    ]
+    good = sync_bytes(entries, GP, "device-sync-valid")
+    listed = ";".join(
+        f"{n}:{hashlib.sha256(d).hexdigest()[:16]}" for n, d in entries if isinstance(d, bytes)
+    )
+    inputs = [("recipient-test-key", "vector-gp")]
+    decoded = [("created", str(NOW)), ("fingerprint", GP.fp), ("since", str(NOW - DAY)),
+               ("entries", listed)]  # fmt: skip
+
+    def vector(name: str, expect: str, comment: str, body: bytes) -> Vector:
+        return Vector(name, expect, "device-sync", comment, body, "base64", inputs,
+                      decoded if expect == "success" else [])  # fmt: skip
+
+    return [
+        vector("device-sync-valid", "success",
+               "the GP's sync file: a letter received, a double and its record, a receipt", good),
+        vector("device-sync-other-recipient", "DeviceSyncInvalid",
+               "the same entries encrypted to the nurse's key, not the GP's",
+               sync_bytes(entries, NURSE, "device-sync-other")),
+        vector("device-sync-bad-entry", "DeviceSyncInvalid", "an entry named in/../evil.smsg",
+               sync_bytes([*entries, ("in/../evil.smsg", b"x")], GP, "device-sync-bad")),
+        vector("device-sync-truncated", "DeviceSyncInvalid",
+               "the last 20 bytes cut off (the last STREAM chunk)", good[:-20]),
+    ]  # fmt: skip
+
+
 def all_vectors() -> list[Vector]:
     vectors = [
         *card_vectors(),
@@ -1753,6 +1801,7 @@ def all_vectors() -> list[Vector]:
         *backup_vectors(),
         *key_vectors(),
         *double_vectors(),
+        *sync_vectors(),
     ]
     names = [v.name for v in vectors]
     assert len(names) == len(set(names)), "vector names must be unique"

@@ -229,6 +229,13 @@ class ForeignDouble(VerificationError):
     code = "foreign_double"
 
 
+class DeviceSyncInvalid(VerificationError):
+    """A device sync file (docs/format-backup.md §8) that is not for me, damaged
+    or malformed: nothing is imported."""
+
+    code = "device_sync_invalid"
+
+
 class PeerLogRewritten(VerificationError):
     """A correspondent's receipt whose log position contradicts their earlier receipts."""
 

@@ -69,6 +69,7 @@ OBJECTS = (
     "key-succession",
     "key-revocation",
     "double-record",
+    "device-sync",
 )
 
 
@@ -349,6 +350,28 @@ def run_double_record(v: Vector) -> dict[str, str]:
     }
 
 
+def run_device_sync(v: Vector) -> dict[str, str]:
+    """Decrypt with the recipient's test key and extract, as ``device sync FILE``
+    does before it verifies each entry; the entries' names and SHA-256."""
+    import tempfile
+
+    from securemsg.core.testkeys import derive_test_identity
+    from securemsg.store.devicesync import extract_sync
+
+    me = derive_test_identity(v.get("recipient-test-key"))
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest, names = extract_sync(io.BytesIO(v.body), [me.share_opener()], Path(tmp))
+        got = [
+            f"{n}:{hashlib.sha256((Path(tmp) / n).read_bytes()).hexdigest()[:16]}" for n in names
+        ]
+    return {
+        "created": str(manifest.created),
+        "fingerprint": manifest.fingerprint,
+        "since": str(manifest.since),
+        "entries": ";".join(got),
+    }
+
+
 RUNNERS = {
     "card": run_card,
     "consent-grant": run_consent,
@@ -364,6 +387,7 @@ RUNNERS = {
     "key-succession": run_key_succession,
     "key-revocation": run_key_revocation,
     "double-record": run_double_record,
+    "device-sync": run_device_sync,
 }
 
 

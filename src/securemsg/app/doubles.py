@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from securemsg.app.receive import Outcome, ProofReceived
+from securemsg.app.send import SendResult
 from securemsg.core.card import Card
 from securemsg.core.letter.doubles import DoubleRecord
 from securemsg.core.letter.manifest import Manifest
@@ -93,17 +94,27 @@ def record(box: Mailbox, message_id: str, now: int) -> DoubleRecord:
     )
 
 
-def mail_double(smtp: Smtp, acct: Account, home: Home, message_id: str, now: int) -> str:
-    """Mail the double of ``message_id`` and its record to the account's own
-    address; return that address."""
+def mail_double(
+    smtp: Smtp, acct: Account, home: Home, result: SendResult, now: int
+) -> tuple[str | None, SecureMsgError | None]:
+    """After ``send --mail``, with the identity on several devices: the double of
+    ``result`` and its record to the account's own address (returned). The
+    letter is out already: a failure is returned, never raised."""
+    if result.dry_run:
+        return None, None
     box = Mailbox(home)
-    rec = record(box, message_id, now)
-    double = box.letter_path("sent", message_id)
-    mail = maillayout.double_mail(
-        acct.address, acct.address, message_id, rec.encoded, double.stat().st_size, now
-    )
-    smtp.send(acct.address, mail, double)
-    return acct.address
+    if not several_devices(home, box):
+        return None, None
+    try:
+        rec = record(box, result.message_id, now)
+        double = box.letter_path("sent", result.message_id)
+        mail = maillayout.double_mail(
+            acct.address, acct.address, result.message_id, rec.encoded, double.stat().st_size, now
+        )
+        smtp.send(acct.address, mail, double)
+    except SecureMsgError as exc:
+        return None, exc
+    return acct.address, None
 
 
 # -- the other devices ----------------------------------------------------------------
@@ -112,13 +123,32 @@ def file_double(
 ) -> ProofReceived:
     """A ``double/1`` mail: the record (first attachment), then the double."""
     try:
-        mid, outcome = _file(box, parts[0][1], parts[1][1], now)
+        tmp = temp_file(box)
+        try:
+            with tmp.open("wb") as fh:
+                fh.write(parts[1][1])
+                fh.flush()
+                os.fsync(fh.fileno())
+            mid, outcome = file_double_at(box, parts[0][1], tmp, now)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
     except SecureMsgError as exc:
         return ProofReceived(where, Outcome.REFUSED, kind="double", error=exc)
     return ProofReceived(where, outcome, kind="double", message_id=mid, recipient=box.card.name)
 
 
-def _file(box: Mailbox, data: bytes, double: bytes, now: int) -> tuple[str, Outcome]:
+def temp_file(box: Mailbox) -> Path:
+    """A new empty private temp file in the mailbox's ``mail/tmp`` (for a double)."""
+    fd, name = tempfile.mkstemp(prefix=".double-", suffix=".tmp", dir=box.temp_dir("sent"))
+    os.close(fd)
+    return Path(name)
+
+
+def file_double_at(box: Mailbox, data: bytes, tmp: Path, now: int) -> tuple[str, Outcome]:
+    """File the double in ``tmp`` (a temp file of :func:`temp_file`, moved into
+    ``mail/sent`` if filed, else left to the caller) under its record ``data``
+    (docs/format.md §18.2, steps 1-5): its message id and what was done."""
     if len(data) > MAX_RECORD:
         raise VerificationError(_("this double record is too large"))
     _otype, signer = peek(data, "double record")
@@ -134,7 +164,9 @@ def _file(box: Mailbox, data: bytes, double: bytes, now: int) -> tuple[str, Outc
         )
     rec = DoubleRecord.verify(data, card)
     hasher = EnvelopeHasher()
-    hasher.update(double)
+    with tmp.open("rb") as fh:
+        while piece := fh.read(1 << 16):
+            hasher.update(piece)
     digest = hasher.digest()
     if digest != rec.double_digest:
         raise VerificationError(_("the double is not the one its signed record names"))
@@ -147,29 +179,19 @@ def _file(box: Mailbox, data: bytes, double: bytes, now: int) -> tuple[str, Outc
                 )
             )
         return rec.id_hex, Outcome.ALREADY_RECORDED
-    fd, name = tempfile.mkstemp(prefix=".double-", suffix=".tmp", dir=box.temp_dir("sent"))
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(double)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with tmp.open("rb") as fh:
-            manifest = _open(box, fh, card, rec)
-        with box.transaction():
-            if box.get(rec.id_hex, "sent") is not None:  # another receive filed it meanwhile
-                return rec.id_hex, Outcome.ALREADY_RECORDED
-            final = box.place(tmp, "sent", rec.id_hex)
-            path = str(final.relative_to(box.home.path))
-            everything = sorted({i.domain.value for i in manifest.items})
-            row = LetterRow.of(manifest, "sent", now, digest, path, card.name, everything, None)
-            box.insert_letter(row, manifest.patient_fp)
-            for fp, envelope in rec.deliveries:
-                box.add_delivery(rec.id_hex, fp, envelope, rec.time)
-                box.append_log(now, "send", rec.message_id, fp, envelope)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    with tmp.open("rb") as fh:
+        manifest = _open(box, fh, card, rec)
+    with box.transaction():
+        if box.get(rec.id_hex, "sent") is not None:  # another receive filed it meanwhile
+            return rec.id_hex, Outcome.ALREADY_RECORDED
+        final = box.place(tmp, "sent", rec.id_hex)
+        path = str(final.relative_to(box.home.path))
+        everything = sorted({i.domain.value for i in manifest.items})
+        row = LetterRow.of(manifest, "sent", now, digest, path, card.name, everything, None)
+        box.insert_letter(row, manifest.patient_fp)
+        for fp, envelope in rec.deliveries:
+            box.add_delivery(rec.id_hex, fp, envelope, rec.time)
+            box.append_log(now, "send", rec.message_id, fp, envelope)
     return rec.id_hex, Outcome.RECORDED
 
 

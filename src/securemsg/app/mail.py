@@ -85,10 +85,9 @@ def test_account(home: Home, name: str | None) -> AccountCheck:
     a = Accounts(home).get(name)
     with Smtp(a) as smtp:
         size = smtp.size_limit()
-    mine = doubles.keyword(Mailbox(home))
-    with Imap(a) as imap:
+    with Imap(a) as imap:  # the mails this device has not finished with
         uv = imap.select("INBOX")
-        waiting = len(imap.securemsg_uids(unflagged_only=True, keyword=mine))
+        waiting = len(imap.securemsg_uids(True, doubles.keyword(Mailbox(home))))
     return AccountCheck(a, size, uv, waiting)
 
 
@@ -98,8 +97,7 @@ class MailSent:
     result: SendResult
     account: str
     mails: tuple[tuple[str, str, int], ...]  # (recipient name, address, bytes)
-    # several devices (app/doubles.py): where the double went, or why it did not
-    double_to: str | None = None
+    double_to: str | None = None  # several devices (app/doubles.py): the double went there
     double_problem: SecureMsgError | None = None
 
 
@@ -143,22 +141,8 @@ def send_by_mail(home: Home, req: SendRequest, account_name: str | None, now: in
             mails = _post(smtp, acct, result, contacts, limit, now)
         finally:
             shutil.rmtree(outbox, ignore_errors=True)
-        double_to, problem = _double(smtp, acct, home, result, now)
+        double_to, problem = doubles.mail_double(smtp, acct, home, result, now)
     return MailSent(result, acct.name, mails, double_to, problem)
-
-
-def _double(
-    smtp: Smtp, acct: Account, home: Home, result: SendResult, now: int
-) -> tuple[str | None, SecureMsgError | None]:
-    """With the identity on several devices: the double to the account's own
-    address, for the other devices (app/doubles.py). The letter is out already:
-    a failure here is reported, not raised."""
-    if result.dry_run or not doubles.several_devices(home, Mailbox(home)):
-        return None, None
-    try:
-        return doubles.mail_double(smtp, acct, home, result.message_id, now), None
-    except SecureMsgError as exc:
-        return None, exc
 
 
 def _post(

@@ -1,4 +1,4 @@
-"""device add, device join (docs/cli.md; the file: docs/format-backup.md §7)."""
+"""device add, device join, device sync (docs/cli.md; the files: docs/format-backup.md §7, §8)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import click
 from securemsg.app import device as app
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message
+from securemsg.core.consent import iso_time
+from securemsg.core.times import rfc3339
+from securemsg.errors import UsageError
 from securemsg.i18n import _
 
 
@@ -90,3 +93,57 @@ def device_join(ctx: Ctx, device_file: str) -> None:
         said = _("This computer is now a device of {fingerprint}...")
         message(said.format(fingerprint=done.fingerprint[:16]), "green")
     emit(DeviceJoined(done), ctx.as_json)
+
+
+class DeviceSynced:
+    schema = "securemsg.device-sync/1"
+
+    def __init__(self, done: Any) -> None:
+        self.done = done  # app.devicesync.SyncWritten
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.done
+        since = rfc3339(d.since) if d.since else None
+        return {"schema": self.schema, "path": d.path, "since": since,
+                "letters": d.letters, "doubles": d.doubles, "proofs": d.proofs}  # fmt: skip
+
+    def render(self, out: Printer) -> None:
+        d = self.done
+        out.field(_("Device sync file"), d.path)
+        out.field(_("Since"), iso_time(d.since) if d.since else _("the beginning"))
+        out.field(_("Letters received"), str(d.letters))
+        out.field(_("Doubles"), str(d.doubles))
+        out.field(_("Receipts and notices"), str(d.proofs))
+        out.line(_("On the other computer: securemsg device sync FILE"))
+
+
+@device.command("sync")
+@click.argument("sync_file", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "-o", "--output", "output", type=click.Path(dir_okay=False),
+    help="Write a device sync file for my other computer (must not exist).",
+)  # fmt: skip
+@click.option(
+    "--all", "everything", is_flag=True,
+    help="With -o: everything this computer holds, not only what came since its last sync file.",
+)  # fmt: skip
+@pass_ctx
+def device_sync(ctx: Ctx, sync_file: str | None, output: str | None, everything: bool) -> None:
+    """Carry letters, doubles and receipts to my other computer without mail."""
+    from securemsg.app import devicesync
+
+    if (sync_file is None) == (output is None):
+        raise UsageError(
+            _("give either -o FILE (to write a device sync file) or FILE (to import one)"),
+            hint=_("securemsg device sync -o FILE on one computer, device sync FILE on the other"),
+        )
+    if output is not None:
+        done = devicesync.export_sync(ctx.home(), Path(output), ctx.now(), everything)
+        emit(DeviceSynced(done), ctx.as_json)
+        return
+    if everything:
+        raise UsageError(_("--all goes with -o FILE"))
+    from securemsg.cli.receiving import finish_report
+
+    assert sync_file is not None
+    finish_report(devicesync.import_sync(ctx.home(), Path(sync_file), ctx.now()), ctx.as_json)

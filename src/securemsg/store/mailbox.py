@@ -464,6 +464,36 @@ class Mailbox:
             (status, proof, now, message_id, recipient),
         )
 
+    # -- device sync (app/devicesync.py) ------------------------------------
+    def stored_since(self, folder: str, since: int) -> list[str]:
+        """The ids of ``folder``'s letters stored at or after ``since``, oldest first."""
+        rows = self._conn.execute(
+            "SELECT id FROM letters WHERE folder = ? AND stored_at >= ? ORDER BY stored_at, id",
+            (folder, since),
+        )
+        return [str(r[0]) for r in rows]
+
+    def proofs_since(self, since: int) -> list[tuple[str, str, str, bytes]]:
+        """(id, recipient, status, proof) of the deliveries settled at or after ``since``."""
+        rows = self._conn.execute(
+            "SELECT id, recipient, status, proof FROM deliveries "
+            "WHERE proof IS NOT NULL AND at >= ? ORDER BY at, id, recipient",
+            (since,),
+        )
+        return [(str(i), str(r), str(st), bytes(p)) for i, r, st, p in rows]
+
+    def synced_at(self) -> int:
+        """When this device last wrote a device sync file (0: never)."""
+        row = self._conn.execute("SELECT v FROM meta WHERE k = 'device_sync_at'").fetchone()
+        return int(row[0]) if row and str(row[0]).isdigit() else 0
+
+    def set_synced_at(self, when: int) -> None:
+        self._conn.execute(
+            "INSERT INTO meta(k, v) VALUES ('device_sync_at', ?) "
+            "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            (str(when),),
+        )
+
     def _exclusive(self, work: Callable[[], int]) -> int:
         """``work()`` while no other process has this mailbox open, else 0."""
         try:

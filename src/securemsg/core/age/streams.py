@@ -29,7 +29,7 @@ from .hazmat.file import (
 )
 from .hazmat.header import Header
 from .hazmat.stream import ENC_CHUNK_SIZE, StreamEncryptor
-from .keys import Identity, Recipient
+from .keys import Identity, Recipient, ShareOpener
 
 Rng = Callable[[int], bytes]
 
@@ -70,7 +70,7 @@ class DecryptingReader:
     key found when constructed (raising the age errors of docs/format-age.md §7);
     payload errors are raised by ``read``."""
 
-    def __init__(self, identities: Sequence[Identity], src: BinaryIO) -> None:
+    def __init__(self, identities: Sequence[Identity | ShareOpener], src: BinaryIO) -> None:
         self.header: Header
         self.header, header_bytes = read_header(src)
         file_key = unwrap_file_key(self.header, header_bytes, identities)
