@@ -207,3 +207,31 @@ def test_moving_received_mails_is_refused_with_several_devices(mail_world: MailW
     assert (res.exit_code, res.error_json()["error"]) == (1, "mail"), res.stderr
     assert "--after flag" in res.error_json()["hint"]
     assert snapshot(gp2) == before
+
+
+def test_a_receipt_for_a_letter_sent_before_the_join(mail_world: MailWorld) -> None:
+    """The second computer reports it as another device's (exit 0, nothing
+    recorded); a device sync file then brings the double and its receipt."""
+    w = mail_world
+    gp = w.home("gp")
+    mid = w.send()["message_id"]  # before the second device: no double by mail
+    gp2 = _join(w)
+    w.wait("card", 1)
+    assert _statuses(exe(w.home("card"), "receive", "--mail")) == [("accepted", mid)]
+    w.wait("gp", 1)
+    before = snapshot(gp2)
+    res = run_cli(gp2, "--json", "receive", "--mail", executable=True)
+    assert res.exit_code == 0, res.stderr
+    (row,) = res.json()["results"]
+    assert row["status"] == "proof: for another device" and "device sync" in row["detail"]
+    after = snapshot(gp2)  # nothing recorded but the mail as done
+    assert [p for p, _b in after[0] if p.startswith(("mail/in/", "mail/sent/"))] == []
+    assert [x for x in after[1] if x[0] != "mail_seen"] == [
+        x for x in before[1] if x[0] != "mail_seen"
+    ]
+    assert _statuses(exe(gp, "receive", "--mail")) == [("receipt: delivered", mid)]
+    exe(gp, "device", "sync", "-o", w.root / "sync.age")
+    got = _statuses(exe(gp2, "device", "sync", w.root / "sync.age"))
+    assert got == [("double: recorded", mid), ("receipt: delivered", mid)]
+    assert _deliveries(gp2, mid) == _deliveries(gp, mid)
+    assert exe(gp2, "log", "verify")["ok"] is True

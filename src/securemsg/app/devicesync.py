@@ -130,7 +130,7 @@ def _import(box: Mailbox, staging: Path, names: set[str], now: int) -> list[Rece
         except Unsafe as exc:
             rows.append(_bad(name, "receipt", exc))
             continue
-        rows.append(replace(got_proof, file=Path(name)))
+        rows.append(doubles.elsewhere(box.home, box, replace(got_proof, file=Path(name))))
     return rows
 
 

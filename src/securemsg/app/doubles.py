@@ -22,10 +22,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
-from securemsg.app.receive import Outcome, ProofReceived
+from securemsg.app.receive import Outcome, ProofReceived, import_file
 from securemsg.app.send import SendResult
 from securemsg.core.card import Card
 from securemsg.core.letter.doubles import DoubleRecord
@@ -33,9 +34,16 @@ from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
 from securemsg.core.letter.proofs import EnvelopeHasher
 from securemsg.core.signed import peek
-from securemsg.errors import ForeignDouble, MailError, SecureMsgError, VerificationError
+from securemsg.errors import (
+    ForeignDouble,
+    MailError,
+    NotFoundError,
+    SecureMsgError,
+    VerificationError,
+)
 from securemsg.i18n import _
 from securemsg.store import maillayout
+from securemsg.store.checked import Opened
 from securemsg.store.home import Home
 from securemsg.store.mailaccounts import DONE_KEYWORD, Account, After
 from securemsg.store.mailbox import LetterRow, Mailbox
@@ -118,6 +126,25 @@ def mail_double(
 
 
 # -- the other devices ----------------------------------------------------------------
+def import_proof(home: Home, box: Mailbox, src: Opened, where: Path, now: int) -> ProofReceived:
+    """A receipt or notice received (``receipts import``), reported as :func:`elsewhere`."""
+    return elsewhere(home, box, replace(import_file(box, src, now), file=where))
+
+
+def elsewhere(home: Home, box: Mailbox, row: ProofReceived) -> ProofReceived:
+    """A receipt or notice for a letter this mailbox never sent (NotFoundError),
+    on a device of an identity that has several: not a refusal, the letter was
+    sent from another device (before this one joined, or its double has not come
+    yet). Reported as such; nothing is recorded."""
+    if not isinstance(row.error, NotFoundError) or not several_devices(home, box):
+        return row
+    reason = _(
+        "for a letter this computer does not hold: sent from your other computer "
+        "(a device sync file brings it and its receipts)"
+    )
+    return replace(row, outcome=Outcome.ELSEWHERE, error=None, reason=reason)
+
+
 def file_double(
     box: Mailbox, where: Path, parts: tuple[tuple[str, bytes], ...], now: int
 ) -> ProofReceived:

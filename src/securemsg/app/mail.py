@@ -339,7 +339,7 @@ def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> _M
         rows: list[Received] = []
         for _name, data in mail.parts:
             with _temp(s.box, data) as path, open_path(path, MAX_PROOF) as opened:
-                rows.append(replace(receiving.import_file(s.box, opened, s.now), file=where))
+                rows.append(doubles.import_proof(s.home, s.box, opened, where, s.now))
         return _Mail(uid, "proofs", rows, [])
     with _temp(s.box, mail.parts[0][1]) as path, open_path(path, receiving.LETTER_CAP) as opened:
         row, proof, author = receiving._accept(s.box, opened, s.now, s.cap)

@@ -71,6 +71,7 @@ class Outcome(enum.Enum):
     SKIPPED = "skipped"  # a file that could not be read, left where it is (the error says why)
     RECORDED = "recorded"  # by mail: a consent object, recorded as by `consent import`
     OFFERED = "offered"  # by mail: a card, kept aside for `contacts add`, never trusted
+    ELSEWHERE = "elsewhere"  # several devices: a proof for a letter another device sent
 
 
 @dataclass(frozen=True, slots=True)

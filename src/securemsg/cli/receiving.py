@@ -29,6 +29,7 @@ STATUSES = {
     "notice: unverified report": N_("notice: unverified report"),
     "double: recorded": N_("double: recorded"),
     "double: already recorded": N_("double: already recorded"),
+    "proof: for another device": N_("proof: for another device"),
 }
 
 PROOF_STATUS = {
@@ -68,6 +69,8 @@ def received_row(r: Received) -> dict[str, Any]:
         status = (
             PROOF_STATUS.get(r.outcome) or f"{r.kind}: {done.get(r.outcome, 'already recorded')}"
         )
+        if r.outcome is Outcome.ELSEWHERE:  # app/doubles.py
+            status = "proof: for another device"
         row.update(
             {
                 "status": status,
