@@ -44,7 +44,7 @@ from securemsg.errors import (
     UsageError,
     VerificationError,
 )
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 from securemsg.store import fs
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contacts
@@ -124,7 +124,7 @@ def read_limited(path: Path, limit: int, what: str) -> bytes:
     with path.open("rb") as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
-        raise FormatError(_("{path} is too large to be a {what}").format(path=path, what=what))
+        raise FormatError(_("{path} is too large to be a {what}").format(path=path, what=_(what)))
     return data
 
 
@@ -213,7 +213,7 @@ def my_grant(home: Home, me: Card, ref: str) -> Grant:
     :data:`MIN_GRANT_PREFIX` or more, as ``consent list`` shows it)."""
     path = Path(ref)
     if path.is_file():
-        return Grant.verify(read_limited(path, MAX_CONSENT_FILE, "consent grant"), me)
+        return Grant.verify(read_limited(path, MAX_CONSENT_FILE, N_("consent grant")), me)
     prefix = ref.strip().lower()
     if len(prefix) < MIN_GRANT_PREFIX or any(c not in "0123456789abcdef" for c in prefix):
         raise UsageError(
@@ -298,7 +298,7 @@ def show(home: Home, file: Path, now: int, query: LetterQuery | None = None) -> 
     """Verify ``file`` against its patient's card; with ``query``, check whether
     a letter with those facts would be allowed, exactly as sending would."""
     store = ConsentStore(home)
-    obj, card = store.verify(read_limited(file, MAX_CONSENT_FILE, "consent object"))
+    obj, card = store.verify(read_limited(file, MAX_CONSENT_FILE, N_("consent object")))
     info = ConsentInfo(
         obj, card, status_of(store, obj, now), store.is_recorded(obj), lookup_of(home)
     )
@@ -380,14 +380,14 @@ def record(home: Home, file: Path, now: int, card_file: Path | None = None) -> I
     store = ConsentStore(home)
     carried = None
     if card_file is not None:
-        carried = Card.parse(read_limited(card_file, MAX_CONSENT_FILE, "patient card"))
+        carried = Card.parse(read_limited(card_file, MAX_CONSENT_FILE, N_("patient card")))
         carried.check_current(now)
         if carried.test_key and not home.card().test_key:
             raise VerificationError(
                 _("the card of {name} belongs to a PUBLIC TEST KEY").format(name=carried.name),
                 hint=_("anyone can sign with a test key; ask the patient for their real card"),
             )
-    data = read_limited(file, MAX_CONSENT_FILE, "consent object")
+    data = read_limited(file, MAX_CONSENT_FILE, N_("consent object"))
     result = store.record(data, now, carried=carried)
     s = result.stored
     return Imported(_info(home, store, s.obj, s.patient_card, now), ImportStatus(result.status))

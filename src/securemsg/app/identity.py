@@ -170,7 +170,8 @@ def renew_card(home: Home, now: int, validity_days: int, output: str | None = No
     card.txt atomically, then is written to ``output``."""
     from pathlib import Path
 
-    from securemsg.core.card import RENEW_GRACE_DAYS, iso_day
+    from securemsg.core.card import RENEW_GRACE_DAYS
+    from securemsg.core.times import shown_day
     from securemsg.errors import ExpiredError
     from securemsg.store.fs import atomic_write, check_new_file, write_new
 
@@ -180,7 +181,7 @@ def renew_card(home: Home, now: int, validity_days: int, output: str | None = No
             _(
                 "your card expired on {expires}, more than {RENEW_GRACE_DAYS} days ago: "
                 "it can no longer be renewed"
-            ).format(expires=iso_day(old.expires), RENEW_GRACE_DAYS=RENEW_GRACE_DAYS),
+            ).format(expires=shown_day(old.expires), RENEW_GRACE_DAYS=RENEW_GRACE_DAYS),
             hint=_(
                 "make a new key with `securemsg key rotate` and ask your correspondents "
                 "to verify it by safety number"

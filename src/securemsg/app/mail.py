@@ -377,7 +377,7 @@ def _send_proofs(s: _Session, done: list[_Mail]) -> None:
                     what = name.rpartition(".")[2]
                     problem = MailError(
                         _("its {what} was not sent back: {message}").format(
-                            what=what, message=exc.message
+                            what=_(what), message=exc.message
                         )
                     )
                     m.rows[k] = replace(m.rows[k], problem=problem)

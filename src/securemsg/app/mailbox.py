@@ -114,6 +114,7 @@ class LogCheck:
     problem: str | None  # the first inconsistency
     lines: list[LogLine]  # when asked for, and only if the log is intact
     stray_files_removed: int = 0  # files no row names, left by crashes (Mailbox.sweep)
+    problem_code: str | None = None  # core.log.LogProblem's value: what callers match on
 
 
 def verify_log(home: Home, show: bool = False) -> LogCheck:
@@ -134,7 +135,8 @@ def verify_log(home: Home, show: bool = False) -> LogCheck:
             mid = e.message_id.hex() if e.message_id else None
             lines.append(LogLine(e.seq, e.time, e.event, mid, peer))
     status = LogStatus.INTACT if report.problem is None else LogStatus.INCONSISTENT
-    return LogCheck(status, report.entries, report.head.hex(), report.problem, lines, stray)
+    code = None if report.issue is None else report.issue.code.value
+    return LogCheck(status, report.entries, report.head.hex(), report.problem, lines, stray, code)
 
 
 @dataclass(frozen=True)

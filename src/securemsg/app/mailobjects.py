@@ -19,7 +19,7 @@ from securemsg.app import consent as consenting
 from securemsg.app.receive import Outcome, ProofReceived
 from securemsg.core.card import Card
 from securemsg.errors import MailError, SecureMsgError, UsageError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 from securemsg.store import maillayout
 from securemsg.store.contacts import Contacts
 from securemsg.store.fs import atomic_write, ensure_private_dir
@@ -57,7 +57,7 @@ def _single(kind: str, sender: str, to: str, name: str, data: bytes) -> bytes:
 def send_consent(home: Home, file: Path, to: list[str], account: str | None, now: int) -> Mailed:
     """Mail a signed consent object to contacts (verified before anything is sent)."""
     info = consenting.show(home, file, now)
-    data = consenting.read_limited(file, consenting.MAX_CONSENT_FILE, "consent object")
+    data = consenting.read_limited(file, consenting.MAX_CONSENT_FILE, N_("consent object"))
     contacts = Contacts(home)
     targets = []
     for q in to:
@@ -92,7 +92,7 @@ def receive_consent(home: Home, where: Path, temp: Path, now: int) -> ProofRecei
     outcome = Outcome.RECORDED if imported.status.value == "added" else Outcome.ALREADY_RECORDED
     return ProofReceived(
         where, outcome, kind="consent", recipient=info.card.name,
-        reason=_("{what} signed by {name}").format(what=what, name=info.card.name),
+        reason=_("{what} signed by {name}").format(what=_(what), name=info.card.name),
     )  # fmt: skip
 
 

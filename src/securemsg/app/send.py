@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from securemsg.app import guidance
-from securemsg.core.card import Card, iso_day
+from securemsg.core.card import Card
 from securemsg.core.consent import Basis, Grant, check_consent
 from securemsg.core.consent.common import peek as peek_consent
 from securemsg.core.digests import letter_digest, object_digest
@@ -28,6 +28,7 @@ from securemsg.core.letter import compose, limits, policy
 from securemsg.core.letter.container import padded_size
 from securemsg.core.letter.manifest import Item, PhoneCall, letter_commitment
 from securemsg.core.letter.source import LetterSource
+from securemsg.core.times import shown_day
 from securemsg.errors import (
     ConsentRefused,
     InvalidValue,
@@ -186,7 +187,7 @@ def current_key(contacts: Contacts, query: str) -> Contact:
         facts = {
             "key": old.card.display_fingerprint,
             "name": old.name,
-            "day": iso_day(old.replaced_at or 0),
+            "day": shown_day(old.replaced_at or 0),
         }
         if new:
             raise KeyReplaced(
@@ -212,7 +213,7 @@ def current_key(contacts: Contacts, query: str) -> Contact:
             ).format(
                 display_fingerprint=c.card.display_fingerprint,
                 name=c.name,
-                iso_day=iso_day(c.revoked_as_of or 0),
+                iso_day=shown_day(c.revoked_as_of or 0),
             ),
             hint=_(
                 "ask them for their new key (securemsg key rotate on their side), add it "

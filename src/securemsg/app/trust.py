@@ -13,10 +13,11 @@ objections known here.
 from __future__ import annotations
 
 from securemsg.app.restrictions import restrictions
-from securemsg.core.card import Card, iso_day, same_patient
+from securemsg.core.card import Card, same_patient
 from securemsg.core.consent import Decision, check_consent
 from securemsg.core.letter import policy
 from securemsg.core.letter.manifest import Manifest
+from securemsg.core.times import shown_day
 from securemsg.errors import (
     ConsentRefused,
     KeyRevoked,
@@ -188,7 +189,7 @@ def author_card(box: Mailbox, author_fp: str, now: int) -> Card:
                 "the letter is signed with a key of {name} revoked as of {iso_day}: "
                 "whoever holds the key may date a letter as they like, so no letter "
                 "signed by it is accepted any more"
-            ).format(name=contact.name, iso_day=iso_day(contact.revoked_as_of or 0)),
+            ).format(name=contact.name, iso_day=shown_day(contact.revoked_as_of or 0)),
             hint=_("ask them to send it again with their new key"),
             rule="key_revoked",
             party=contact.fingerprint,

@@ -97,7 +97,7 @@ class AccountsView:
 
     def render(self, out: Printer) -> None:
         if not self.accounts:
-            out.line("No mail account (securemsg account add).")
+            out.line(_("No mail account (securemsg account add)."))
             return
         rows = [
             [
@@ -312,7 +312,11 @@ class MailedView:
     def render(self, out: Printer) -> None:
         m = self.mailed
         for who, address in m.to:
-            out.line(f"Sent the {m.what} by mail to {who} <{address}> (from {m.account})")
+            out.line(
+                _("Sent the {what} by mail to {who} <{address}> (from {account})").format(
+                    what=_(m.what), who=who, address=address, account=m.account
+                )
+            )
 
 
 def mail_card(ctx: Ctx, to: tuple[str, ...], account: str | None) -> None:

@@ -9,8 +9,8 @@ import click
 
 from securemsg.app import agent as app_agent
 from securemsg.cli.main import Ctx, pass_ctx
-from securemsg.cli.output import Printer, emit, message
-from securemsg.core.times import rfc3339
+from securemsg.cli.output import Printer, emit, keystore_shown, message
+from securemsg.core.times import rfc3339, shown
 from securemsg.i18n import _
 
 
@@ -46,7 +46,7 @@ class AgentReport:
             return
         out.field(_("Agent"), _("running (pid {pid})").format(pid=i.pid), "green")
         if i.expires is not None:
-            out.field(_("Keys kept until"), rfc3339(i.expires))
+            out.field(_("Keys kept until"), shown(i.expires))
         out.field(_("Socket"), i.socket)
 
 
@@ -104,7 +104,7 @@ class PassphraseReport:
 
     def render(self, out: Printer) -> None:
         out.field(_("Passphrase changed"), self.key_file, "green")
-        out.field(_("Keys kept in"), self.keystore)
+        out.field(_("Keys kept in"), keystore_shown(self.keystore))
 
 
 @click.group()

@@ -12,7 +12,7 @@ from securemsg.app import backup as app
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.cli.progress import Bar
-from securemsg.core.times import rfc3339
+from securemsg.core.times import rfc3339, shown
 from securemsg.errors import NoTerminal
 from securemsg.i18n import N_, _
 
@@ -40,7 +40,7 @@ class BackupWritten:
     def render(self, out: Printer) -> None:
         d = self.done
         out.field(_("Backup"), d.path)
-        out.field(_("Made"), rfc3339(d.created))
+        out.field(_("Made"), shown(d.created))
         out.field(_("Files"), _("{n} ({size} bytes)").format(n=d.files, size=d.total_bytes))
         if d.recovery_code:
             out.field(_("Protection"), _("recovery code, scrypt 2^{n}").format(n=d.work_factor))
@@ -85,10 +85,10 @@ class Restored:
     def render(self, out: Printer) -> None:
         d = self.done
         out.field(_("Restored into"), d.home)
-        out.field(_("Backup made"), rfc3339(d.created))
-        last = rfc3339(d.last_log_time) if d.last_log_time else _("none (empty log)")
+        out.field(_("Backup made"), shown(d.created))
+        last = shown(d.last_log_time) if d.last_log_time else _("none (empty log)")
         out.field(_("Last log entry"), last)
-        since = rfc3339(d.last_log_time or d.created)
+        since = shown(d.last_log_time or d.created)
         letters = _("{received} received, {sent} sent")
         out.field(_("Letters"), letters.format(received=d.letters_in, sent=d.letters_sent))
         verified = _("database, log chain ({n} entries), every letter")
@@ -182,6 +182,6 @@ def restore(ctx: Ctx, backup_file: str) -> None:
             _(
                 "This backup was made {date}: letters, receipts and consents "
                 "after its last log entry are not in it."
-            ).format(date=rfc3339(done.created))
+            ).format(date=shown(done.created))
         )
     emit(Restored(done), ctx.as_json)

@@ -374,21 +374,23 @@ def consent_grant(
     With --draft, the grant is for exactly one prepared letter, after reviewing it."""
     if letter is not None:
         raise UsageError(
-            "--letter is no longer supported: it bound only the letter's Markdown text, "
-            "not its attachments nor its recipients",
-            hint="ask the practitioner for a prepared draft (send --prepare) and use --draft",
+            _(
+                "--letter is no longer supported: it bound only the letter's Markdown text, "
+                "not its attachments nor its recipients"
+            ),
+            hint=_("ask the practitioner for a prepared draft (send --prepare) and use --draft"),
         )
     seconds = parse_duration(valid_for)
     if draft is not None:
         if sender or to or purpose or domains or excludes:
             raise UsageError(
-                "--from, --to, --purpose, --domain and --exclude come from the draft",
-                hint="give only --draft DRAFT, --valid-for and -o FILE",
+                _("--from, --to, --purpose, --domain and --exclude come from the draft"),
+                hint=_("give only --draft DRAFT, --valid-for and -o FILE"),
             )
         _signed(ctx, grant_draft(ctx, draft, seconds, yes, output))
         return
     if sender is None or not to or purpose is None:
-        raise UsageError("give --from, --to and --purpose (or --draft DRAFT)")
+        raise UsageError(_("give --from, --to and --purpose (or --draft DRAFT)"))
     what, allowed = Purpose.parse(purpose), [Domain.parse(d) for d in domains] or None
     excluded = [Domain.parse(d) for d in excludes]
     home = ctx.home()
@@ -445,9 +447,11 @@ def consent_object(
     contact or a role (--to), or a practitioner by name and RPPS number."""
     if (to is None) == (name is None and rpps is None) or (name is None) != (rpps is None):
         raise UsageError(
-            "name who must not be told: --to CONTACT|ROLE, or --name NAME --rpps NUMBER",
-            hint='e.g. securemsg consent object --name "Dr Eve Morel" --rpps 10003456789 '
-            "-o object.cose",
+            _("name who must not be told: --to CONTACT|ROLE, or --name NAME --rpps NUMBER"),
+            hint=_(
+                'e.g. securemsg consent object --name "Dr Eve Morel" --rpps 10003456789 '
+                "-o object.cose"
+            ),
         )
     by_rpps = (name, rpps) if name is not None and rpps is not None else None
     _patient_signs(

@@ -15,9 +15,10 @@ from securemsg.cli import complete, names
 from securemsg.cli.identity import profile_json, render_profile
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
-from securemsg.core.card import Card, iso_day
+from securemsg.core.card import Card
 from securemsg.core.fingerprint import safety_number
-from securemsg.core.times import rfc3339
+from securemsg.core.times import rfc3339, shown_day
+from securemsg.core.times import shown as local_time
 from securemsg.errors import FormatError
 from securemsg.i18n import _
 
@@ -44,9 +45,9 @@ def contact_json(c: Contact, me: Card | None = None) -> dict[str, Any]:
 
 def status_text(c: Contact) -> str:
     if c.revoked_as_of is not None:
-        return _("key revoked as of {day}").format(day=iso_day(c.revoked_as_of))
+        return _("key revoked as of {day}").format(day=shown_day(c.revoked_as_of))
     if c.state == "replaced":
-        return _("replaced on {day}").format(day=iso_day(c.replaced_at or 0))
+        return _("replaced on {day}").format(day=shown_day(c.replaced_at or 0))
     if c.unverified_pin:
         return _("patient key not verified by you (learnt from a letter)")
     return _("verified") if c.verified else _("not verified")
@@ -84,17 +85,21 @@ class ContactView:
             out.line(
                 _("Compare the fingerprint or safety number with them by phone or in person, then:")
             )
-            out.line(f"  securemsg contacts verify '{c.name}' FINGERPRINT|SAFETY_NUMBER")
+            out.line(
+                _("  securemsg contacts verify {name} FINGERPRINT|SAFETY_NUMBER").format(
+                    name="'" + c.name + "'"
+                )
+            )
 
 
 def expiry_text(card: Card, now: int) -> str:
     """The card's last day, and how soon that is when within 60 days (or past)."""
     state = card.expiry_state(now)
     if state == "expired":
-        return _("{day} EXPIRED").format(day=iso_day(card.expires))
+        return _("{day} EXPIRED").format(day=shown_day(card.expires))
     if state == "expires_soon":
-        return _("{day} (in {n} days)").format(day=iso_day(card.expires), n=card.days_left(now))
-    return iso_day(card.expires)
+        return _("{day} (in {n} days)").format(day=shown_day(card.expires), n=card.days_left(now))
+    return shown_day(card.expires)
 
 
 @dataclass
@@ -133,7 +138,7 @@ class ContactList:
 
 
 def _ending_line(c: Contact, now: int) -> str:
-    day = iso_day(c.card.expires)
+    day = shown_day(c.card.expires)
     if c.card.is_expired(now):
         return _("The card of {name} expired on {day}: ask them for their renewed card.").format(
             name=c.name, day=day
@@ -168,7 +173,7 @@ def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
 
     refuse_other_kind(file, data[:1024], "card")  # a letter, consent...: say which command
     if len(data) > MAX_CARD_FILE:
-        raise FormatError("this file is too large to be a card")
+        raise FormatError(_("this file is too large to be a card"))
     from securemsg.app import keys
 
     statement = keys.statement_type(data)
@@ -205,26 +210,38 @@ def _import_statement(ctx: Ctx, statement: str, data: bytes) -> None:
         moved = keys.import_succession(home, data, ctx.now())
         c = moved.contact
         if moved.status == "succeeded" and not ctx.as_json:
-            message(
-                f"{c.name} has a new key: {moved.previous.card.display_fingerprint} -> "
-                f"{c.card.display_fingerprint}; their old key vouches for it"
-                + (" (still verified)" if c.verified else ""),
-                "green",
+            text = (
+                _(
+                    "{name} has a new key: {old} -> {new}; their old key vouches for it "
+                    "(still verified)"
+                )
+                if c.verified
+                else _("{name} has a new key: {old} -> {new}; their old key vouches for it")
             )
+            old, new = moved.previous.card.display_fingerprint, c.card.display_fingerprint
+            message(text.format(name=c.name, old=old, new=new), "green")
         emit(ContactView(c, me, moved.status), ctx.as_json)
         return
     done = keys.import_revocation(home, data, ctx.now())
     c = done.contact
     warn(
-        f"the key {c.card.display_fingerprint} of {c.name} is revoked as of "
-        f"{rfc3339(c.revoked_as_of or 0)} ({done.revocation.reason.value}): its letters "
-        "from then on are refused, and nothing is encrypted to it any more"
+        _(
+            "the key {fingerprint} of {name} is revoked as of {time} ({reason}): its letters "
+            "from then on are refused, and nothing is encrypted to it any more"
+        ).format(
+            fingerprint=c.card.display_fingerprint,
+            name=c.name,
+            time=local_time(c.revoked_as_of or 0),
+            reason=done.revocation.reason.value,
+        )
     )
     if done.unvouched is not None:
         warn(
-            f"{c.name}'s key {done.unvouched.card.display_fingerprint} was vouched for by "
-            "this key after that time: it is NOT verified any more; compare the safety "
-            "number with them (securemsg contacts verify)"
+            _(
+                "{name}'s key {fingerprint} was vouched for by "
+                "this key after that time: it is NOT verified any more; compare the safety "
+                "number with them (securemsg contacts verify)"
+            ).format(name=c.name, fingerprint=done.unvouched.card.display_fingerprint)
         )
     emit(ContactView(c, me, done.status), ctx.as_json)
 
@@ -242,16 +259,24 @@ def _receive_kept(ctx: Ctx, card: Card) -> list[dict[str, Any]]:
     for r in rows:
         if r["status"] in ("accepted", "duplicate"):
             message(
-                f"received the letter kept aside from {card.name}: "
-                f"{r['message_id']} {r.get('detail') or ''}".rstrip(),
+                _("received the letter kept aside from {name}: {id} {detail}")
+                .format(name=card.name, id=r["message_id"], detail=r.get("detail") or "")
+                .rstrip(),
                 "green",
             )
         else:
-            message(f"the letter kept aside from {card.name} ({r['file']}): {r['detail']}", "red")
+            message(
+                _("the letter kept aside from {name} ({file}): {detail}").format(
+                    name=card.name, file=r["file"], detail=r["detail"]
+                ),
+                "red",
+            )
         if "proof_file" in r:
             message(
-                f"  its receipt is in {r['proof_file']}: give it to {card.name} "
-                "(their securemsg receive or receipts import records it)"
+                _(
+                    "  its receipt is in {file}: give it to {name} "
+                    "(their securemsg receive or receipts import records it)"
+                ).format(file=r["proof_file"], name=card.name)
             )
     return rows
 
@@ -287,5 +312,5 @@ def contacts_verify(ctx: Ctx, contact: str, evidence: tuple[str, ...]) -> None:
     """Mark CONTACT verified after comparing its FINGERPRINT or SAFETY_NUMBER out of band."""
     verified = book.verify(ctx.home(), contact, " ".join(evidence))
     if not ctx.as_json:
-        message(f"{verified.contact.name} is now verified", "green")
+        message(_("{name} is now verified").format(name=verified.contact.name), "green")
     emit(ContactView(verified.contact, verified.me, "verified"), ctx.as_json)

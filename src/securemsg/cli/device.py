@@ -9,7 +9,7 @@ import click
 
 from securemsg.app import device as app
 from securemsg.cli.main import Ctx, pass_ctx
-from securemsg.cli.output import Printer, emit, message
+from securemsg.cli.output import Printer, emit, keystore_shown, message
 from securemsg.core.consent import iso_time
 from securemsg.core.times import rfc3339
 from securemsg.errors import UsageError
@@ -46,7 +46,7 @@ class DeviceJoined:
         d = self.done
         out.field(_("Home"), d.home)
         out.field(_("Fingerprint"), d.fingerprint)
-        out.field(_("Keys kept in"), d.keystore)
+        out.field(_("Keys kept in"), keystore_shown(d.keystore))
         out.field(_("Log chain"), d.chain)
         out.line(
             _(

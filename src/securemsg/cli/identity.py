@@ -10,9 +10,9 @@ import click
 
 from securemsg.app import identity
 from securemsg.cli.main import Ctx, pass_ctx
-from securemsg.cli.output import Printer, emit, message
-from securemsg.core.card import Card, iso_day
-from securemsg.core.times import rfc3339
+from securemsg.cli.output import Printer, emit, keystore_shown, message
+from securemsg.core.card import Card
+from securemsg.core.times import rfc3339, shown_day
 from securemsg.errors import UsageError
 from securemsg.i18n import N_, _
 
@@ -67,7 +67,7 @@ def render_profile(out: Printer, card: Card) -> None:
         if value:
             out.field(_(label), value)
     out.field(_("Fingerprint"), card.display_fingerprint, "cyan")
-    valid = _("{start} to {end}").format(start=iso_day(card.created), end=iso_day(card.expires))
+    valid = _("{start} to {end}").format(start=shown_day(card.created), end=shown_day(card.expires))
     out.field(_("Card valid"), valid)
     if card.test_key:
         out.line(
@@ -94,7 +94,7 @@ class WhoAmI:
     def render(self, out: Printer) -> None:
         render_profile(out, self.card)
         out.field(_("Home"), str(self.home))
-        out.field(_("Keys kept in"), self.keystore)
+        out.field(_("Keys kept in"), keystore_shown(self.keystore))
 
 
 def _complete_roles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -184,7 +184,7 @@ def card_export(ctx: Ctx, output_name: str | None) -> None:
     if exported.written_to is None:
         click.echo(exported.text, nl=False)
         return
-    message(f"Card written to {exported.written_to}")
+    message(_("Card written to {path}").format(path=exported.written_to))
 
 
 @card.command("send")
@@ -212,8 +212,8 @@ def birth_date(value: str | None, env: Mapping[str, str]) -> str | None:
         )
     if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts) or len(parts[2]) != 4:
         raise UsageError(
-            f"date de naissance {value!r} : écrivez-la JJ/MM/AAAA ou AAAA-MM-JJ",
-            hint="par exemple 02/03/1955 pour le 2 mars 1955",
+            _("birth date {value}: write it as DD/MM/YYYY or YYYY-MM-DD").format(value=repr(value)),
+            hint=_("for example 02/03/1955 for 2 March 1955"),
         )
     day, month, year = (int(p) for p in parts)
     return f"{year:04d}-{month:02d}-{day:02d}"
@@ -234,8 +234,10 @@ def parse_validity(value: str) -> int:
     days = int(digits) * unit
     if days > MAX_VALIDITY_DAYS:
         raise UsageError(
-            f"--valid-for {value!r} is longer than {MAX_VALIDITY_DAYS} days",
-            hint="a card is renewed every two years or so; choose at most 3y",
+            _("--valid-for {value} is longer than {max} days").format(
+                value=repr(value), max=MAX_VALIDITY_DAYS
+            ),
+            hint=_("a card is renewed every two years or so; choose at most 3y"),
         )
     return days
 
@@ -287,7 +289,7 @@ def card_renew(ctx: Ctx, valid_for: str, output_name: str | None) -> None:
         _(
             "Card renewed: valid until {until} (was {was}); give it to your correspondents "
             "(they add it with: securemsg contacts add FILE)"
-        ).format(until=iso_day(done.card.expires), was=iso_day(done.previous_expires)),
+        ).format(until=shown_day(done.card.expires), was=shown_day(done.previous_expires)),
         "green",
     )
     if done.written_to is not None:

@@ -11,9 +11,9 @@ import click
 from securemsg.app import keys
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
-from securemsg.core.card import Card, iso_day
+from securemsg.core.card import Card
 from securemsg.core.keychange import Reason
-from securemsg.core.times import rfc3339
+from securemsg.core.times import rfc3339, shown, shown_day
 from securemsg.errors import UsageError
 from securemsg.i18n import _
 
@@ -40,7 +40,7 @@ class RotatedView:
         out.field(_("Old key"), self.old.display_fingerprint)
         out.field(_("New key"), self.new.display_fingerprint, "cyan")
         valid = _("{start} to {end}").format(
-            start=iso_day(self.new.created), end=iso_day(self.new.expires)
+            start=shown_day(self.new.created), end=shown_day(self.new.expires)
         )
         out.field(_("Card valid"), valid)
         out.field(_("Succession"), str(self.written_to))
@@ -106,7 +106,7 @@ class RevocationView:
     def render(self, out: Printer) -> None:
         out.field(_("Revoked key"), self.fingerprint)
         out.field(_("Reason"), self.reason)
-        out.field(_("As of"), rfc3339(self.as_of) if self.as_of is not None else _("when imported"))
+        out.field(_("As of"), shown(self.as_of) if self.as_of is not None else _("when imported"))
         out.field(_("Statement"), str(self.written_to))
 
 

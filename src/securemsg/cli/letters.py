@@ -24,26 +24,26 @@ from securemsg.core.letter.policy import SendRule
 from securemsg.core.letter.source import LetterSource, parse_letter
 from securemsg.core.names import suggest
 from securemsg.errors import SendRefused, UsageError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 # The send rules (core/letter/policy.py), in the words of send's options.
 OPTION_WORDS = {
-    SendRule.ONE_BASIS: "give exactly one of --consent FILE, --emergency or --pseudonym LABEL",
-    SendRule.PSEUDONYM_NAMES_PATIENT: "a pseudonymous letter names no patient: drop --patient",
-    SendRule.NO_PATIENT: "name the patient with --patient CONTACT",
-    SendRule.EMERGENCY_KIND: "--emergency is for --kind emergency-report only",
+    SendRule.ONE_BASIS: N_("give exactly one of --consent FILE, --emergency or --pseudonym LABEL"),
+    SendRule.PSEUDONYM_NAMES_PATIENT: N_("a pseudonymous letter names no patient: drop --patient"),
+    SendRule.NO_PATIENT: N_("name the patient with --patient CONTACT"),
+    SendRule.EMERGENCY_KIND: N_("--emergency is for --kind emergency-report only"),
     SendRule.PATIENT_AS_RECIPIENT: (
-        "the patient gets their copy automatically; do not name them with --to"
+        N_("the patient gets their copy automatically; do not name them with --to")
     ),
-    SendRule.RECIPIENT_TWICE: "{name} is named twice with --to",
-    SendRule.NO_RECIPIENT: "name at least one recipient with --to",
+    SendRule.RECIPIENT_TWICE: N_("{name} is named twice with --to"),
+    SendRule.NO_RECIPIENT: N_("name at least one recipient with --to"),
 }
 
 
 def option_words(exc: SendRefused) -> str:
     """A send rule's refusal as the command line says it (else core's own words)."""
     words = OPTION_WORDS.get(exc.violation) if isinstance(exc.violation, SendRule) else None
-    return exc.message if words is None else words.format(name=exc.name)
+    return exc.message if words is None else _(words).format(name=exc.name)
 
 
 def parse_attach(spec: str) -> AttachmentFile:

@@ -140,6 +140,7 @@ class LogReport:
     problem: str | None
     rows: list[dict[str, Any]]
     stray_files_removed: int = 0
+    problem_code: str | None = None
     schema: str = "securemsg.log/2"
 
     def to_json(self) -> dict[str, Any]:
@@ -148,6 +149,7 @@ class LogReport:
             "head": self.head,
             "ok": self.problem is None,
             "problem": self.problem,
+            "problem_code": self.problem_code,
             "stray_files_removed": self.stray_files_removed,
             "log": [{**r, "time": rfc3339(r["time"])} for r in self.rows],
         }
@@ -207,10 +209,19 @@ def log_verify(ctx: Ctx, show: bool) -> None:
         }
         for e in check.lines
     ]
-    report = LogReport(check.entries, check.head, check.problem, rows, check.stray_files_removed)
+    report = LogReport(
+        check.entries,
+        check.head,
+        check.problem,
+        rows,
+        check.stray_files_removed,
+        problem_code=check.problem_code,
+    )
     emit(report, ctx.as_json)
     if check.status is mailbox.LogStatus.INCONSISTENT:
-        missing = "checkpoint is missing" in (check.problem or "")
+        from securemsg.core.log import LogProblem
+
+        missing = check.problem_code == LogProblem.CHECKPOINT_MISSING.value
         raise VerificationError(
             _("the log is inconsistent: {problem}").format(problem=check.problem),
             hint=(

@@ -63,21 +63,27 @@ def expiry_warning(home: Home, now: int) -> None:
         card = home.card()
     except (errors.SecureMsgError, OSError):
         return  # the command itself reports a damaged home
-    from securemsg.core.card import RENEW_GRACE_DAYS, iso_day
+    from securemsg.core.card import RENEW_GRACE_DAYS
+    from securemsg.core.times import shown_day
 
     state = card.expiry_state(now)
     if state == "expires_soon":
         days = card.days_left(now)
         sys.stderr.write(
-            f"securemsg: warning: your card expires on {iso_day(card.expires)} (in {days} "
-            "days): renew it with `securemsg card renew` and give it to your correspondents\n"
+            _(
+                "securemsg: warning: your card expires on {day} (in {days} days): renew it "
+                "with `securemsg card renew` and give it to your correspondents"
+            ).format(day=shown_day(card.expires), days=days)
+            + "\n"
         )
     elif state == "expired":
-        until = iso_day(card.expires + RENEW_GRACE_DAYS * 86400)
+        until = shown_day(card.expires + RENEW_GRACE_DAYS * 86400)
         sys.stderr.write(
-            f"securemsg: warning: your card expired on {iso_day(card.expires)}: your "
-            f"correspondents refuse your letters; renew it with `securemsg card renew` "
-            f"(possible until {until})\n"
+            _(
+                "securemsg: warning: your card expired on {day}: your correspondents refuse "
+                "your letters; renew it with `securemsg card renew` (possible until {until})"
+            ).format(day=shown_day(card.expires), until=until)
+            + "\n"
         )
 
 
@@ -223,8 +229,8 @@ def _set_display_zone(env: Mapping[str, str]) -> None:
         set_display_zone(zoneinfo.ZoneInfo(name))
     except (ValueError, zoneinfo.ZoneInfoNotFoundError) as exc:
         raise errors.UsageError(
-            f"SECUREMSG_TZ={name!r} is not a known time zone",
-            hint="give an IANA zone name such as Europe/Paris, or unset it to use the system's",
+            _("SECUREMSG_TZ={name} is not a known time zone").format(name=repr(name)),
+            hint=_("give an IANA zone name such as Europe/Paris, or unset it to use the system's"),
         ) from exc
 
 

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Protocol, TextIO
 
+from securemsg import i18n
 from securemsg.core.text import escape_hidden, for_terminal, json_text
 
 
@@ -240,3 +241,16 @@ def warn(text: str) -> None:
     from securemsg.i18n import _
 
     message(_("warning: {text}").format(text=text), "yellow")
+
+
+# where the keys are kept (Home.keystore's description: English, as JSON carries it)
+KEYSTORES = {"passphrase file: ": i18n.N_("passphrase file: {where}"),
+             "OS key store: ": i18n.N_("OS key store: {where}")}  # fmt: skip
+
+
+def keystore_shown(description: str) -> str:
+    """Where the keys are kept, in the language (whoami, device join, passphrase change)."""
+    for prefix, text in KEYSTORES.items():
+        if description.startswith(prefix):
+            return i18n._(text).format(where=description[len(prefix) :])
+    return description

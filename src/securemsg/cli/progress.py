@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from securemsg.app.send import AttachmentFile
+from securemsg.i18n import _
 
 THRESHOLD = 16 * 1024 * 1024  # below this, no bar
 
@@ -67,5 +68,5 @@ def with_progress(attachments: list[AttachmentFile]) -> tuple[list[AttachmentFil
     """The bar advances by the bytes actually read; its total is what a send reads
     (``AttachmentFile.READS`` passes over each attachment), so it ends full."""
     total = sum(a.size() for a in attachments) * AttachmentFile.READS
-    bar = Bar(total, "Signing and encrypting attachments")
+    bar = Bar(total, _("Signing and encrypting attachments"))
     return [ProgressAttachment(a.path, a.domain, bar) for a in attachments], bar

@@ -179,14 +179,14 @@ def receive(
         raise UsageError(_("give letter FILEs, --drop DIR or --mail, one of them"))
     if not (files or drop or by_mail or retry):
         raise UsageError(
-            "give letter FILEs, --drop DIR, --mail or --retry",
+            _("give letter FILEs, --drop DIR, --mail or --retry"),
             hint=_("securemsg receive LETTER.smsg, or securemsg receive --drop DROP-FOLDER"),
         )
     if (account or folder) and not by_mail:
         raise UsageError(_("--account and --folder go with --mail"))
     if receipt_out is not None and not receipt_out.is_dir() and len(files) != 1:
         raise UsageError(
-            "--receipt-out FILE works with one letter FILE",
+            _("--receipt-out FILE works with one letter FILE"),
             hint=_("give a folder to --receipt-out for several letters"),
         )
     from securemsg.cli.sniff import refuse_other_kind
@@ -269,7 +269,10 @@ def verify(ctx: Ctx, target: str) -> None:
 
     what: str | Path = Path(target) if is_letter_file(target) else target
     if isinstance(what, Path) and not what.exists():
-        raise UsageError(f"{target}: no such file", hint="give a letter file or a message id")
+        raise UsageError(
+            _("{target}: no such file").format(target=target),
+            hint=_("give a letter file or a message id"),
+        )
     v = verify_letter(ctx.home(), what, ctx.now())
     emit(
         LetterView(v.opened, v.me, show_body=False, status="verified", names=v.names),

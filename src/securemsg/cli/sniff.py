@@ -14,6 +14,7 @@ import click
 
 from securemsg.core.sniff import COMMANDS, HEAD, FileKind, sniff
 from securemsg.errors import WrongCommand
+from securemsg.i18n import N_, _
 
 # What each command takes (anything else it recognises is refused with a hint).
 TAKES: dict[str, Collection[FileKind]] = {
@@ -23,10 +24,10 @@ TAKES: dict[str, Collection[FileKind]] = {
     "consent": {FileKind.CONSENT, FileKind.REVOCATION, FileKind.OBJECTION},
 }
 WHAT = {
-    "letter": "a letter's Markdown source",
-    "receive": "a letter, receipt or refusal notice",
-    "card": "a contact card",
-    "consent": "a consent grant, revocation or objection",
+    "letter": N_("a letter's Markdown source"),
+    "receive": N_("a letter, receipt or refusal notice"),
+    "card": N_("a contact card"),
+    "consent": N_("a consent grant, revocation or objection"),
 }
 
 
@@ -54,8 +55,12 @@ def refuse_other_kind(path: Path, head: bytes | None, takes: str) -> None:
     if kind is None or kind in TAKES[takes]:
         return
     raise WrongCommand(
-        f"{path} is {kind.value}, not {WHAT[takes]}",
-        hint="use: " + COMMANDS[kind].format(file=shlex.quote(str(path))),
+        _("{path} is {kind}, not {what}").format(
+            path=path, kind=_(kind.value), what=_(WHAT[takes])
+        ),
+        hint=_("use: {command}").format(
+            command=_(COMMANDS[kind]).format(file=shlex.quote(str(path)))
+        ),
     )
 
 

@@ -133,7 +133,7 @@ class LetterView:
             else:
                 parts = shown.domains(r.domains & everything)
                 what = _("only the {parts} part(s)").format(parts=parts)
-            out.append(_("{who} received {what}.").format(who=who, what=what))
+            out.append(_("{who} received {what}.").format(who=who, what=_(what)))
         if o.grant is not None and o.grant.patient_fp != self.me.fingerprint:
             out.append(
                 _(

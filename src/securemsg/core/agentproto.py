@@ -18,6 +18,8 @@ from __future__ import annotations
 import struct
 from typing import Final
 
+from securemsg.i18n import _
+
 VERSION: Final = 0x01
 MAX_SIGN_MESSAGE: Final = (1 << 20) + 4096  # a COSE Sig_structure of a 1 MiB payload
 MAX_BODY: Final = 2 + MAX_SIGN_MESSAGE
@@ -54,17 +56,17 @@ class ProtocolError(ValueError):
 
 def frame(body: bytes) -> bytes:
     if not 2 <= len(body) <= MAX_BODY:
-        raise ProtocolError(f"a body is 2..{MAX_BODY} bytes")
+        raise ProtocolError(_("a body is 2..{max} bytes").format(max=MAX_BODY))
     return LENGTH.pack(len(body)) + body
 
 
 def body_length(prefix: bytes) -> int:
     """The body length announced by a 4-byte frame prefix, checked against the bounds."""
     if len(prefix) != LENGTH.size:
-        raise ProtocolError("truncated frame length")
+        raise ProtocolError(_("truncated frame length"))
     (n,) = LENGTH.unpack(prefix)
     if not 2 <= n <= MAX_BODY:
-        raise ProtocolError(f"frame length {n} outside 2..{MAX_BODY}")
+        raise ProtocolError(_("frame length {n} outside 2..{max}").format(n=n, max=MAX_BODY))
     return int(n)
 
 
@@ -78,9 +80,11 @@ def response(status: int, payload: bytes = b"") -> bytes:
 
 def _split(body: bytes) -> tuple[int, bytes]:
     if len(body) < 2:
-        raise ProtocolError("a body has a version and an op or status byte")
+        raise ProtocolError(_("a body has a version and an op or status byte"))
     if body[0] != VERSION:
-        raise ProtocolError(f"unsupported agent protocol version {body[0]}")
+        raise ProtocolError(
+            _("unsupported agent protocol version {version}").format(version=body[0])
+        )
     return body[1], body[2:]
 
 
@@ -88,13 +92,13 @@ def parse_request(body: bytes) -> tuple[int, bytes]:
     """(op, payload) of a request body whose payload has the op's exact shape."""
     op, payload = _split(body)
     if op not in OPS:
-        raise ProtocolError(f"unknown operation 0x{op:02x}")
+        raise ProtocolError(_("unknown operation 0x{op:02x}").format(op=op))
     if op in (OP_STATUS, OP_STORAGE_KEYS, OP_LOCK) and payload:
-        raise ProtocolError("this operation takes no payload")
+        raise ProtocolError(_("this operation takes no payload"))
     if op == OP_OPEN_SHARE and len(payload) != SHARE_SIZE + WRAPPED_SIZE:
-        raise ProtocolError("open-share takes a 32-byte share and a 32-byte body")
+        raise ProtocolError(_("open-share takes a 32-byte share and a 32-byte body"))
     if op == OP_SIGN and not 0 < len(payload) <= MAX_SIGN_MESSAGE:
-        raise ProtocolError(f"sign takes 1..{MAX_SIGN_MESSAGE} bytes")
+        raise ProtocolError(_("sign takes 1..{max} bytes").format(max=MAX_SIGN_MESSAGE))
     return op, payload
 
 
@@ -103,7 +107,7 @@ def parse_response(body: bytes, op: int) -> tuple[int, bytes]:
     status, payload = _split(body)
     if status != OK:
         if payload:
-            raise ProtocolError("an error status carries no payload")
+            raise ProtocolError(_("an error status carries no payload"))
         return status, payload
     expected = {
         OP_SIGN: SIGNATURE_SIZE,
@@ -113,7 +117,11 @@ def parse_response(body: bytes, op: int) -> tuple[int, bytes]:
         OP_STATUS: STATUS_FIXED.size,
     }[op]
     if len(payload) != expected:
-        raise ProtocolError(f"the response to 0x{op:02x} must carry {expected} bytes")
+        raise ProtocolError(
+            _("the response to 0x{op:02x} must carry {expected} bytes").format(
+                op=op, expected=expected
+            )
+        )
     return status, payload
 
 

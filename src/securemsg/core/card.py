@@ -21,7 +21,7 @@ from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder, Profile
 from securemsg.core.x25519_point import is_low_order
 from securemsg.errors import ExpiredError, FormatError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 CARD_VERSION = 1
 DEFAULT_VALIDITY_DAYS = 2 * 365
@@ -39,7 +39,7 @@ def _kid_mismatch(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> Forma
 
 CARD = signed.Kind(
     labels.COSE_CARD,
-    "card",
+    N_("card"),
     required=("profile", "sign_key", "enc_key", "created", "expires"),
     optional=("test_key",),
     wrong_signer=_kid_mismatch,

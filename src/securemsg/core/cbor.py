@@ -33,7 +33,7 @@ def loads(data: bytes, what: str, max_size: int = MAX_OBJECT) -> Any:
     if len(data) > max_size:
         raise FormatError(
             _("{what}: {count} bytes is larger than the {max_size} allowed").format(
-                what=what, count=len(data), max_size=max_size
+                what=_(what), count=len(data), max_size=max_size
             )
         )
     _scan(data, what)
@@ -41,16 +41,16 @@ def loads(data: bytes, what: str, max_size: int = MAX_OBJECT) -> Any:
         value = cbor2.loads(data)
     except Exception as exc:  # cbor2 raises many types on hostile input
         raise FormatError(
-            _("{what}: not valid CBOR ({name})").format(what=what, name=type(exc).__name__)
+            _("{what}: not valid CBOR ({name})").format(what=_(what), name=type(exc).__name__)
         ) from exc
     try:
         again = dumps(value)
     except Exception as exc:
         raise FormatError(
-            _("{what}: CBOR holds values we do not accept").format(what=what)
+            _("{what}: CBOR holds values we do not accept").format(what=_(what))
         ) from exc
     if again != data:
-        raise FormatError(_("{what}: CBOR is not in canonical form").format(what=what))
+        raise FormatError(_("{what}: CBOR is not in canonical form").format(what=_(what)))
     return value
 
 
@@ -80,12 +80,12 @@ def _scan(data: bytes, what: str) -> None:
         major, info = ib >> 5, ib & 0x1F
         pos += 1
         if major == 7 and info < 28 and info not in _SIMPLE_ACCEPTED:
-            kind = "a floating-point number" if 25 <= info <= 27 else "a simple value"
+            kind = _("a floating-point number") if 25 <= info <= 27 else _("a simple value")
             raise FormatError(
                 _(
                     "{what}: CBOR holds {kind}; securemsg's formats have only integers, "
                     "text, bytes, arrays, maps, false, true and null"
-                ).format(what=what, kind=kind)
+                ).format(what=_(what), kind=kind)
             )
         if info < 24:
             arg = info
@@ -104,13 +104,13 @@ def _scan(data: bytes, what: str) -> None:
             count = arg * 2 if major == 5 else (1 if major == 6 else arg)
             if count > n:
                 raise FormatError(
-                    _("{what}: CBOR announces more items than it has bytes").format(what=what)
+                    _("{what}: CBOR announces more items than it has bytes").format(what=_(what))
                 )
             stack.append(items_left)
             if len(stack) > MAX_DEPTH:
                 raise FormatError(
                     _("{what}: CBOR nested deeper than {MAX_DEPTH} levels").format(
-                        what=what, MAX_DEPTH=MAX_DEPTH
+                        what=_(what), MAX_DEPTH=MAX_DEPTH
                     )
                 )
             items_left = count

@@ -24,7 +24,7 @@ import nacl.signing
 from securemsg.core import cbor
 from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, SignatureError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 COSE_SIGN1_TAG = 18
 ALG_EDDSA = -8
@@ -83,26 +83,26 @@ def sign(
     return cbor.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, bytes(signature)]))
 
 
-def parse(data: bytes, what: str = "signed object") -> Sign1:
+def parse(data: bytes, what: str = N_("signed object")) -> Sign1:
     """Parse strictly; does not verify the signature (see :func:`verify`)."""
     value = cbor.loads(data, what, MAX_COSE)
     if not isinstance(value, cbor2.CBORTag) or value.tag != COSE_SIGN1_TAG:
-        raise FormatError(_("{what}: not a COSE_Sign1 object").format(what=what))
+        raise FormatError(_("{what}: not a COSE_Sign1 object").format(what=_(what)))
     body: Any = value.value
     if not isinstance(body, list | tuple) or len(body) != 4:
-        raise FormatError(_("{what}: COSE_Sign1 must be an array of 4 items").format(what=what))
+        raise FormatError(_("{what}: COSE_Sign1 must be an array of 4 items").format(what=_(what)))
     protected, unprotected, payload, signature = body
     if not isinstance(protected, bytes) or not isinstance(payload, bytes):
         raise FormatError(
-            _("{what}: COSE_Sign1 protected header and payload must be bytes").format(what=what)
+            _("{what}: COSE_Sign1 protected header and payload must be bytes").format(what=_(what))
         )
     if not isinstance(unprotected, Mapping) or len(unprotected) != 0:
         raise FormatError(
-            _("{what}: COSE_Sign1 unprotected header must be empty").format(what=what)
+            _("{what}: COSE_Sign1 unprotected header must be empty").format(what=_(what))
         )
     if not isinstance(signature, bytes) or len(signature) != 64:
-        raise FormatError(_("{what}: COSE_Sign1 signature must be 64 bytes").format(what=what))
-    header = cbor.loads(protected, f"{what} protected header")
+        raise FormatError(_("{what}: COSE_Sign1 signature must be 64 bytes").format(what=_(what)))
+    header = cbor.loads(protected, _("{what} protected header").format(what=_(what)))
     # Labels and the algorithm are integers, never booleans: in Python True == 1,
     # so {true: -8, ...} would otherwise read as {1: -8, ...} (docs/format.md §COSE).
     if (
@@ -111,17 +111,19 @@ def parse(data: bytes, what: str = "signed object") -> Sign1:
         or set(header) != {H_ALG, H_CONTENT_TYPE, H_KID}
     ):
         raise FormatError(
-            _("{what}: protected header must hold exactly alg, content type, kid").format(what=what)
+            _("{what}: protected header must hold exactly alg, content type, kid").format(
+                what=_(what)
+            )
         )
     if type(header[H_ALG]) is not int or header[H_ALG] != ALG_EDDSA:
         raise FormatError(
             _("{what}: unsupported signature algorithm {header}").format(
-                what=what, header=str(header[H_ALG])[:20]
+                what=_(what), header=str(header[H_ALG])[:20]
             )
         )
     otype, kid = header[H_CONTENT_TYPE], header[H_KID]
     if not isinstance(otype, str) or not isinstance(kid, bytes):
-        raise FormatError(_("{what}: protected header has wrong types").format(what=what))
+        raise FormatError(_("{what}: protected header has wrong types").format(what=_(what)))
     return Sign1(otype, kid, payload, protected, signature)
 
 
@@ -132,7 +134,7 @@ def verify(obj: Sign1, expected_type: str, key: nacl.signing.VerifyKey, what: st
         key.verify(obj.to_be_signed(), obj.signature)
     except nacl.exceptions.BadSignatureError as exc:
         raise SignatureError(
-            _("{what}: the signature does not verify").format(what=what),
+            _("{what}: the signature does not verify").format(what=_(what)),
             hint=_("the file was altered or was not signed by who it claims; ask for a new copy"),
         ) from exc
     return obj.payload
@@ -142,7 +144,7 @@ def check_type(obj: Sign1, expected_type: str, what: str) -> None:
     if obj.object_type != expected_type:
         raise SignatureError(
             _("{what}: this is {article}, not {article2}").format(
-                what=what,
+                what=_(what),
                 article=_article(describe_type(obj.object_type)),
                 article2=_article(describe_type(expected_type)),
             ),

@@ -15,6 +15,7 @@ from typing import Final
 
 from securemsg.core.identity import Role
 from securemsg.core.names import parse_choice
+from securemsg.i18n import N_
 
 
 class Domain(enum.StrEnum):
@@ -26,7 +27,7 @@ class Domain(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Domain:
-        return parse_choice(cls, value, "care domain")
+        return parse_choice(cls, value, N_("unknown care domain {value}"))
 
 
 class Purpose(enum.StrEnum):
@@ -42,7 +43,7 @@ class Purpose(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Purpose:
-        return parse_choice(cls, value, "purpose")
+        return parse_choice(cls, value, N_("unknown purpose {value}"))
 
 
 ALL_DOMAINS: Final = frozenset(Domain)

@@ -13,7 +13,7 @@ import nacl.utils
 from securemsg.core import names
 from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, InvalidValue
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 if TYPE_CHECKING:  # the age code is imported only to open a letter
     from securemsg.core.age.keys import ShareOpener, X25519Identity
@@ -38,7 +38,7 @@ class Role(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Role:
-        return names.parse_choice(cls, value, "role")
+        return names.parse_choice(cls, value, N_("unknown role {value}"))
 
 
 class Profile(Frozen):
@@ -65,7 +65,7 @@ class Profile(Frozen):
         birth_date: str | None = None,
         email: str | None = None,
     ) -> None:
-        name = names.clean_name(name, "name")
+        name = names.clean_name(name, N_("name"))
         patient = role.is_patient
         if patient and (rpps or specialty):
             raise InvalidValue(_("a patient has no RPPS number or specialty"))
@@ -76,11 +76,11 @@ class Profile(Frozen):
         if ins is not None:
             ins = names.check_ins(ins)
         if birth_date is not None:
-            birth_date = names.check_date(birth_date, "birth date")
+            birth_date = names.check_date(birth_date, N_("birth date"))
         if specialty is not None:
-            specialty = names.clean_text(specialty, "specialty")
+            specialty = names.clean_text(specialty, N_("specialty"))
         if email is not None:
-            email = names.clean_text(email, "email")
+            email = names.clean_text(email, N_("email"))
         _set(self, "name", name)
         _set(self, "role", role)
         _set(self, "rpps", rpps)
@@ -124,7 +124,7 @@ class Profile(Frozen):
             )
         except InvalidValue as exc:
             raise FormatError(
-                f"profile: {exc.message}",
+                _("profile: {message}").format(message=exc.message),
                 hint=_("securemsg refuses this profile: do not use the card, ask for a new one"),
             ) from exc
 

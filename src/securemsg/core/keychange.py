@@ -26,13 +26,13 @@ from securemsg.core.card import Card
 from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import KeyHolder
 from securemsg.errors import FormatError, SecureMsgError, VerificationError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 
 def _not_signed_by(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> SecureMsgError:
     return VerificationError(
         _("{what}: not signed by the key it is about ({fingerprint}...)").format(
-            what=kind.what, fingerprint=signer.fingerprint[:16]
+            what=_(kind.what), fingerprint=signer.fingerprint[:16]
         ),
         hint=_("do not use it; check the key with its holder by safety number"),
     )
@@ -40,19 +40,19 @@ def _not_signed_by(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> Secu
 
 SUCCESSION = signed.Kind(
     labels.COSE_KEY_SUCCESSION,
-    "key succession",
+    N_("key succession"),
     required=("old_key", "new_card", "at", "acceptance"),
     wrong_signer=_not_signed_by,
 )
 ACCEPTANCE = signed.Kind(
     labels.COSE_KEY_ACCEPTANCE,
-    "key succession acceptance",
+    N_("key succession acceptance"),
     required=("old_key", "new_key", "at"),
     wrong_signer=_not_signed_by,
 )
 REVOCATION = signed.Kind(
     labels.COSE_KEY_REVOCATION,
-    "key revocation",
+    N_("key revocation"),
     required=("key", "reason", "made"),
     optional=("as_of",),
     wrong_signer=_not_signed_by,
@@ -172,4 +172,4 @@ class KeyRevocation(signed.Signed):
 def kind_of(data: bytes) -> tuple[str, str]:
     """(object type, claimed signer's fingerprint) of a signed statement, NOT
     verified: to find the key to verify it with (core.signed.peek)."""
-    return signed.peek(data, "key statement")
+    return signed.peek(data, N_("key statement"))

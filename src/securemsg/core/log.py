@@ -9,6 +9,7 @@ deleting, inserting or reordering an entry breaks a signature or a link.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from securemsg.core import labels, signed
 from securemsg.core.card import Card
 from securemsg.core.identity import KeyHolder
 from securemsg.errors import FormatError, SecureMsgError, VerificationError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 GENESIS = bytes(32)
 EVENTS = ("send", "accept", "receipt", "refusal", "consent")
@@ -49,7 +50,7 @@ def _not_the_owner(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> Veri
 
 LOG_ENTRY = signed.Kind(
     labels.COSE_LOG_ENTRY,
-    "log entry",
+    N_("log entry"),
     required=("seq", "prev", "time", "event"),
     optional=("id", "peer", "digest"),
     wrong_signer=_not_the_owner,
@@ -103,7 +104,7 @@ class LogEntry(signed.Signed):
 
     @classmethod
     def verify(cls, encoded: bytes, owner: Owner) -> LogEntry:
-        p = signed.read(encoded, LOG_ENTRY, _pick(encoded, owner, "log entry"))
+        p = signed.read(encoded, LOG_ENTRY, _pick(encoded, owner, N_("log entry")))
         event = p.raw("event")
         if event not in EVENTS:
             raise FormatError(_("log entry: unknown event {event!r}").format(event=str(event)[:20]))
@@ -112,19 +113,90 @@ class LogEntry(signed.Signed):
             p.bstr("prev", 32),
             p.integer("time"),
             event,
-            p.bstr("id", 16, "message id") if "id" in p else None,
+            p.bstr("id", 16, N_("message id")) if "id" in p else None,
             p.fp("peer") if "peer" in p else None,
             p.bstr("digest", 32) if "digest" in p else None,
             encoded,
         )
 
 
+class LogProblem(enum.Enum):
+    """What is wrong with a log: a stable code (matched by the callers, never the
+    text), worded in the user's language only when shown (:class:`Issue`)."""
+
+    BAD_ENTRY = "bad-entry"
+    OUT_OF_SEQUENCE = "out-of-sequence"
+    BROKEN_LINK = "broken-link"
+    STORED_HASH = "stored-hash"
+    HEAD_MISMATCH = "head-mismatch"
+    CHECKPOINT_MISSING = "checkpoint-missing"
+    BAD_CHECKPOINT = "bad-checkpoint"
+    ENTRIES_REMOVED = "entries-removed"
+    CHECKPOINT_MISMATCH = "checkpoint-mismatch"
+    NO_ACCEPT = "no-accept-event"
+    NO_SEND = "no-send-event"
+    NO_RECEIPT = "no-receipt-event"
+    NO_REFUSAL = "no-refusal-event"
+
+
+_PROBLEM_TEXTS = {
+    LogProblem.BAD_ENTRY: N_("entry {seq}: {detail}"),
+    LogProblem.OUT_OF_SEQUENCE: N_(
+        "entry {seq}: out of sequence (expected {expected}): "
+        "an entry was deleted, inserted or reordered"
+    ),
+    LogProblem.BROKEN_LINK: N_("entry {seq}: does not follow the previous entry"),
+    LogProblem.STORED_HASH: N_("entry {seq}: stored hash does not match"),
+    LogProblem.HEAD_MISMATCH: N_("the last entries were removed (head does not match)"),
+    LogProblem.CHECKPOINT_MISSING: N_(
+        "the signed checkpoint is missing: the end of the log cannot be checked "
+        "(entries may have been removed)"
+    ),
+    LogProblem.BAD_CHECKPOINT: N_("checkpoint: {detail}"),
+    LogProblem.ENTRIES_REMOVED: N_(
+        "the last entries were removed: the signed checkpoint counts {counted} "
+        "entries, the log holds {held}"
+    ),
+    LogProblem.CHECKPOINT_MISMATCH: N_(
+        "the log does not match its signed checkpoint ({counted} entries)"
+    ),
+    LogProblem.NO_ACCEPT: N_("received letter {mid} has no matching accept event in the log"),
+    LogProblem.NO_SEND: N_("letter {mid} to {peer} has no matching send event in the log"),
+    LogProblem.NO_RECEIPT: N_(
+        "letter {mid} is marked delivered for {peer} with no matching receipt event in the log"
+    ),
+    LogProblem.NO_REFUSAL: N_(
+        "letter {mid} is marked refused for {peer} with no matching refusal event in the log"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One inconsistency: its code and the values its text names."""
+
+    code: LogProblem
+    values: tuple[tuple[str, str | int], ...] = ()
+
+    def __str__(self) -> str:
+        return _(_PROBLEM_TEXTS[self.code]).format(**dict(self.values))
+
+
 @dataclass(frozen=True, slots=True)
 class ChainReport:
     entries: int
     head: bytes
-    problem: str | None  # the first inconsistency, or None
+    issue: Issue | None  # the first inconsistency, or None
     at_seq: int | None
+
+    @property
+    def problem(self) -> str | None:
+        """The first inconsistency in the selected language, or None."""
+        return None if self.issue is None else str(self.issue)
+
+
+def _issue(code: LogProblem, **values: str | int) -> Issue:
+    return Issue(code, tuple(sorted(values.items())))
 
 
 def verify_chain(
@@ -136,24 +208,20 @@ def verify_chain(
         try:
             entry = LogEntry.verify(encoded, owner)
         except SecureMsgError as exc:
-            return ChainReport(count, prev, f"entry {seq}: {exc.message}", seq)
+            return ChainReport(
+                count, prev, _issue(LogProblem.BAD_ENTRY, seq=seq, detail=exc.message), seq
+            )
         if seq != count or entry.seq != seq:
             return ChainReport(
-                count,
-                prev,
-                f"entry {seq}: out of sequence (expected {count}): "
-                "an entry was deleted, inserted or reordered",
-                seq,
+                count, prev, _issue(LogProblem.OUT_OF_SEQUENCE, seq=seq, expected=count), seq
             )
         if entry.prev != prev:
-            return ChainReport(count, prev, f"entry {seq}: does not follow the previous entry", seq)
+            return ChainReport(count, prev, _issue(LogProblem.BROKEN_LINK, seq=seq), seq)
         if stored != entry.hash:
-            return ChainReport(count, prev, f"entry {seq}: stored hash does not match", seq)
+            return ChainReport(count, prev, _issue(LogProblem.STORED_HASH, seq=seq), seq)
         prev, count = entry.hash, count + 1
     if expected_head is not None and expected_head != prev:
-        return ChainReport(
-            count, prev, "the last entries were removed (head does not match)", count
-        )
+        return ChainReport(count, prev, _issue(LogProblem.HEAD_MISMATCH), count)
     return ChainReport(count, prev, None, None)
 
 
@@ -165,7 +233,7 @@ def _checkpoint_not_the_owners(
 
 LOG_CHECKPOINT = signed.Kind(
     labels.COSE_LOG_CHECKPOINT,
-    "log checkpoint",
+    N_("log checkpoint"),
     required=("entries", "head"),
     optional=(),
     wrong_signer=_checkpoint_not_the_owners,
@@ -187,43 +255,31 @@ class Checkpoint(signed.Signed):
 
     @classmethod
     def verify(cls, encoded: bytes, owner: Owner) -> Checkpoint:
-        p = signed.read(encoded, LOG_CHECKPOINT, _pick(encoded, owner, "log checkpoint"))
+        p = signed.read(encoded, LOG_CHECKPOINT, _pick(encoded, owner, N_("log checkpoint")))
         return cls(p.integer("entries", 0), p.bstr("head", 32), encoded)
 
 
 def check_checkpoint(report: ChainReport, checkpoint: bytes | None, owner: Owner) -> ChainReport:
     """A chain report, held to the signed checkpoint (None: there is none)."""
-    if report.problem is not None:
+    if report.issue is not None:
         return report
+    entries, head = report.entries, report.head
     if checkpoint is None:
-        if report.entries == 0:
+        if entries == 0:
             return report
-        return ChainReport(
-            report.entries,
-            report.head,
-            "the signed checkpoint is missing: the end of the log cannot be checked "
-            "(entries may have been removed)",
-            report.entries,
-        )
+        return ChainReport(entries, head, _issue(LogProblem.CHECKPOINT_MISSING), entries)
     try:
         cp = Checkpoint.verify(checkpoint, owner)
     except SecureMsgError as exc:
-        return ChainReport(report.entries, report.head, f"checkpoint: {exc.message}", None)
-    if cp.entries > report.entries:
         return ChainReport(
-            report.entries,
-            report.head,
-            f"the last entries were removed: the signed checkpoint counts {cp.entries} "
-            f"entries, the log holds {report.entries}",
-            report.entries,
+            entries, head, _issue(LogProblem.BAD_CHECKPOINT, detail=exc.message), None
         )
-    if cp.entries != report.entries or cp.head != report.head:
-        return ChainReport(
-            report.entries,
-            report.head,
-            f"the log does not match its signed checkpoint ({cp.entries} entries)",
-            min(cp.entries, report.entries),
-        )
+    if cp.entries > entries:
+        issue = _issue(LogProblem.ENTRIES_REMOVED, counted=cp.entries, held=entries)
+        return ChainReport(entries, head, issue, entries)
+    if cp.entries != entries or cp.head != head:
+        issue = _issue(LogProblem.CHECKPOINT_MISMATCH, counted=cp.entries)
+        return ChainReport(entries, head, issue, min(cp.entries, entries))
     return report
 
 
@@ -231,7 +287,7 @@ def cross_check(
     entries: Iterable[LogEntry],
     received: Iterable[tuple[str, str, bytes]],
     deliveries: Iterable[tuple[str, str, bytes, str]],
-) -> str | None:
+) -> Issue | None:
     """The first letter or delivery of the mailbox that no log event accounts for.
 
     received: (message id hex, author fp, envelope digest) of each letter in the
@@ -244,14 +300,15 @@ def cross_check(
     }
     for mid, author, digest in received:
         if ("accept", mid, author, digest) not in seen:
-            return f"received letter {mid} has no matching accept event in the log"
+            return _issue(LogProblem.NO_ACCEPT, mid=mid)
+    proofs = {
+        "delivered": ("receipt", LogProblem.NO_RECEIPT),
+        "refused": ("refusal", LogProblem.NO_REFUSAL),
+    }
     for mid, recipient, digest, status in deliveries:
         if ("send", mid, recipient, digest) not in seen:
-            return f"letter {mid} to {recipient[:16]} has no matching send event in the log"
-        proof = {"delivered": "receipt", "refused": "refusal"}.get(status)
-        if proof is not None and (proof, mid, recipient, digest) not in seen:
-            return (
-                f"letter {mid} is marked {status} for {recipient[:16]} "
-                f"with no matching {proof} event in the log"
-            )
+            return _issue(LogProblem.NO_SEND, mid=mid, peer=recipient[:16])
+        proof = proofs.get(status)
+        if proof is not None and (proof[0], mid, recipient, digest) not in seen:
+            return _issue(proof[1], mid=mid, peer=recipient[:16])
     return None

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from securemsg.core.ignorable_data import DEFAULT_IGNORABLE
 from securemsg.errors import InvalidValue
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -44,17 +44,17 @@ def clean_text(value: str, field: str, max_len: int = MAX_TEXT) -> str:
     """NFC-normalise and refuse control, format (bidi) and unassigned characters."""
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
-        raise InvalidValue(_("{field} must not be empty").format(field=field))
+        raise InvalidValue(_("{field} must not be empty").format(field=_(field)))
     if len(text) > max_len:
         raise InvalidValue(
-            _("{field} is longer than {max_len} characters").format(field=field, max_len=max_len)
+            _("{field} is longer than {max_len} characters").format(field=_(field), max_len=max_len)
         )
     for ch in text:
         cat = unicodedata.category(ch)
         if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
             raise InvalidValue(
                 _("{field} holds an invisible or control character (U+{ch:04X})").format(
-                    field=field, ch=ord(ch)
+                    field=_(field), ch=ord(ch)
                 ),
                 hint=_("type the text again without copy-pasting it"),
             )
@@ -92,7 +92,7 @@ def is_default_ignorable(ch: str) -> bool:
     return i > 0 and DEFAULT_IGNORABLE[i - 1][0] <= code <= DEFAULT_IGNORABLE[i - 1][1]
 
 
-def clean_name(value: str, field: str = "name") -> str:
+def clean_name(value: str, field: str = N_("name")) -> str:
     """:func:`clean_text`, and refuse what shows as nothing in a person's name:
     default-ignorable characters (joiners, variation selectors, Hangul fillers...)
     and blank-looking ones (braille blank...): with them, two different names
@@ -106,7 +106,7 @@ def clean_name(value: str, field: str = "name") -> str:
                 _(
                     "{field} holds a character that shows as nothing on screen (U+{code:04X} "
                     "{what}): with it, two different names can look the same"
-                ).format(field=field, code=code, what=what),
+                ).format(field=_(field), code=code, what=what),
                 hint=_(
                     "type the name with the keyboard, with ordinary letters and spaces, "
                     "instead of pasting it"
@@ -174,15 +174,16 @@ def suggest(value: str, choices: Iterable[str]) -> str:
     return _(": did you mean {choice}?").format(choice=keyed[close[0]]) if close else ""
 
 
-def parse_choice(cls: type[_E], value: str, what: str) -> _E:
+def parse_choice(cls: type[_E], value: str, unknown: str) -> _E:
     """The member of ``cls`` whose value is ``value`` (spaces and case ignored),
-    else a refusal that suggests the closest choice and lists them all."""
+    else a refusal that suggests the closest choice and lists them all.
+    ``unknown``: the message, marked with N_ where written, with ``{value}``."""
     try:
         return cls(value.strip().lower())
     except ValueError as exc:
         values = [str(m.value) for m in cls]
         raise InvalidValue(
-            f"unknown {what} {value!r}" + suggest(value, values),
+            _(unknown).format(value=repr(value)) + suggest(value, values),
             hint=_("choose one of: {values}").format(values=", ".join(values)),
         ) from exc
 
@@ -241,5 +242,7 @@ def check_date(value: str, field: str) -> str:
     try:
         day = _dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidValue(_("{field} must be a date as YYYY-MM-DD").format(field=field)) from exc
+        raise InvalidValue(
+            _("{field} must be a date as YYYY-MM-DD").format(field=_(field))
+        ) from exc
     return day.isoformat()

@@ -46,7 +46,7 @@ from securemsg.core.fingerprint import FINGERPRINT_BYTES, fingerprint
 from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder
 from securemsg.errors import FormatError, SecureMsgError, VerificationError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 VERSION: Final = 1
 MAX_TIME: Final = 2**40  # docs/format.md §1: a time is 0 < t < 2^40
@@ -74,7 +74,7 @@ class Key(Frozen):
     sign_public: bytes
     name: str
 
-    def __init__(self, sign_public: bytes, name: str = "the key holder") -> None:
+    def __init__(self, sign_public: bytes, name: str = N_("the key holder")) -> None:
         _set(self, "sign_public", sign_public)
         _set(self, "name", name)
 
@@ -100,7 +100,9 @@ WrongSigner = Callable[["Kind", bytes, Signer], SecureMsgError]
 def signed_by_other(kind: Kind, kid: bytes, signer: Signer) -> SecureMsgError:
     """The usual wording of step 3 (envelope binding, receipt, refusal notice)."""
     return VerificationError(
-        _("{what}: signed by another key than {name}'s").format(what=kind.what, name=signer.name)
+        _("{what}: signed by another key than {name}'s").format(
+            what=_(kind.what), name=_(signer.name)
+        )
     )
 
 
@@ -162,7 +164,7 @@ def peek(data: bytes, what: str) -> tuple[str, str]:
 def signer_fp(obj: cose.Sign1, what: str) -> str:
     """The claimed signer of a parsed object (its kid) in hex, not verified."""
     if len(obj.kid) != FINGERPRINT_BYTES:
-        raise FormatError(_("{what}: the key id is not a fingerprint").format(what=what))
+        raise FormatError(_("{what}: the key id is not a fingerprint").format(what=_(what)))
     return obj.kid.hex()
 
 
@@ -192,7 +194,9 @@ class Unverified:
         try:
             key = nacl.signing.VerifyKey(signer.sign_public)
         except Exception as exc:  # PyNaCl raises several types on a bad key
-            raise FormatError(_("{what}: invalid signing key").format(what=self.kind.what)) from exc
+            raise FormatError(
+                _("{what}: invalid signing key").format(what=_(self.kind.what))
+            ) from exc
         cose.verify(self.sign1, self.kind.object_type, key, self.kind.what)
 
     def check(self, signer: Signer) -> None:
@@ -203,7 +207,9 @@ class Unverified:
     def payload(self) -> Fields:
         """Steps 5 and 6 (on a card, before 3 and 4: see the module's docstring)."""
         what = self.kind.what
-        return self.kind.fields(cbor.loads(self.sign1.payload, f"{what} payload"))
+        return self.kind.fields(
+            cbor.loads(self.sign1.payload, _("{what} payload").format(what=_(what)))
+        )
 
 
 class Fields:
@@ -227,7 +233,7 @@ class Fields:
         versions: Iterable[int] = (VERSION,),
     ) -> None:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise FormatError(_("{what}: must be a map with text keys").format(what=what))
+            raise FormatError(_("{what}: must be a map with text keys").format(what=_(what)))
         needed = set(required)
         self.version = 0
         if versioned:
@@ -237,7 +243,7 @@ class Fields:
                 reads = " and ".join(str(x) for x in accepted)
                 raise FormatError(
                     _("{what}: unsupported version (this software reads {reads})").format(
-                        what=what, reads=reads
+                        what=_(what), reads=reads
                     )
                 )
             self.version = v
@@ -246,14 +252,14 @@ class Fields:
         if unknown:
             raise FormatError(
                 _("{what}: unknown field(s) {join}").format(
-                    what=what, join=", ".join(sorted(unknown))[:80]
+                    what=_(what), join=", ".join(sorted(unknown))[:80]
                 )
             )
         missing = needed - set(value)
         if missing:
             raise FormatError(
                 _("{what}: missing field(s) {join}").format(
-                    what=what, join=", ".join(sorted(missing))
+                    what=_(what), join=", ".join(sorted(missing))
                 )
             )
         self._map: dict[str, Any] = value
@@ -268,7 +274,9 @@ class Fields:
 
     def error(self, key: str, rule: str, name: str | None = None) -> FormatError:
         return FormatError(
-            _("{what}: {field} {rule}").format(what=self.what, field=name or key, rule=rule)
+            _("{what}: {field} {rule}").format(
+                what=_(self.what), field=_(name) if name else key, rule=rule
+            )
         )
 
     def bstr(self, key: str, size: int, name: str | None = None) -> bytes:
@@ -336,7 +344,7 @@ class Fields:
         except (ValueError, TypeError) as exc:
             raise FormatError(
                 _("{what}: unknown {value} {value2!r}").format(
-                    what=self.what, value=name or key, value2=str(value)[:40]
+                    what=_(self.what), value=_(name) if name else key, value2=str(value)[:40]
                 )
             ) from exc
 
@@ -346,7 +354,7 @@ class Fields:
         if not isinstance(value, list) or not lo <= len(value) <= hi:
             raise FormatError(
                 _("{what}: {lo} to {hi} {value} expected").format(
-                    what=self.what, lo=lo, hi=hi, value=name or key
+                    what=_(self.what), lo=lo, hi=hi, value=_(name) if name else key
                 )
             )
         return value
@@ -359,4 +367,5 @@ class Fields:
         name: str | None = None,
     ) -> Fields:
         """A nested map with its own closed set of fields (no version)."""
-        return Fields(self._map[key], f"{self.what} {name or key}", required, optional)
+        label = _("{what} {field}").format(what=_(self.what), field=_(name) if name else key)
+        return Fields(self._map[key], label, required, optional)

@@ -14,20 +14,23 @@ import enum
 import re
 
 from securemsg.core import labels
+from securemsg.i18n import N_
 
 HEAD = 1024  # bytes read to guess
 
 
 class FileKind(enum.Enum):
-    LETTER = "an encrypted letter"
-    ARMORED_AGE = "an armored age file"
-    CARD = "a contact card"
-    CONSENT = "a consent grant"
-    REVOCATION = "a consent revocation"
-    OBJECTION = "a consent objection"
-    RECEIPT = "a receipt"
-    REFUSAL = "a refusal notice"
-    LETTER_SOURCE = "a letter's Markdown source"
+    """A kind of file; its value describes it (English: translate it where shown)."""
+
+    LETTER = N_("an encrypted letter")
+    ARMORED_AGE = N_("an armored age file")
+    CARD = N_("a contact card")
+    CONSENT = N_("a consent grant")
+    REVOCATION = N_("a consent revocation")
+    OBJECTION = N_("a consent objection")
+    RECEIPT = N_("a receipt")
+    REFUSAL = N_("a refusal notice")
+    LETTER_SOURCE = N_("a letter's Markdown source")
 
 
 _COSE = {
@@ -40,17 +43,18 @@ _COSE = {
 }
 _MARKDOWN = re.compile(rb"(?m)^(?:---\s*$|#{1,6} |\{[a-z-]+\}\s*$)")
 
-# The command for each kind, as a hint: "{file}" is replaced by the file's name.
+# The command for each kind, as a hint: "{file}" is replaced by the file's name
+# (translated where shown).
 COMMANDS = {
-    FileKind.LETTER: "securemsg receive {file} (or securemsg verify {file})",
-    FileKind.ARMORED_AGE: "securemsg receive {file}",
-    FileKind.CARD: "securemsg contacts add {file}",
-    FileKind.CONSENT: "securemsg consent show {file}, then send with --consent {file}",
-    FileKind.REVOCATION: "securemsg consent import {file}",
-    FileKind.OBJECTION: "securemsg consent import {file}",
-    FileKind.RECEIPT: "securemsg receipts import {file}",
-    FileKind.REFUSAL: "securemsg receipts import {file}",
-    FileKind.LETTER_SOURCE: "securemsg send {file} --to ... (or securemsg reply ID {file})",
+    FileKind.LETTER: N_("securemsg receive {file} (or securemsg verify {file})"),
+    FileKind.ARMORED_AGE: N_("securemsg receive {file}"),
+    FileKind.CARD: N_("securemsg contacts add {file}"),
+    FileKind.CONSENT: N_("securemsg consent show {file}, then send with --consent {file}"),
+    FileKind.REVOCATION: N_("securemsg consent import {file}"),
+    FileKind.OBJECTION: N_("securemsg consent import {file}"),
+    FileKind.RECEIPT: N_("securemsg receipts import {file}"),
+    FileKind.REFUSAL: N_("securemsg receipts import {file}"),
+    FileKind.LETTER_SOURCE: N_("securemsg send {file} --to ... (or securemsg reply ID {file})"),
 }
 
 

@@ -36,6 +36,15 @@ def shown(ts: int) -> str:
     return when.strftime(form) + (when.tzname() or when.strftime("%z"))
 
 
+def shown_day(ts: int) -> str:
+    """The day of a Unix time for people, in the display zone: ``YYYY-MM-DD``; in
+    French ``JJ/MM/AAAA`` (a card's expiry, a key's revocation)."""
+    from securemsg import i18n
+
+    when = _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).astimezone(_display_zone)
+    return when.strftime("%d/%m/%Y" if i18n.language() == "fr" else "%Y-%m-%d")
+
+
 def rfc3339(ts: int) -> str:
     """A Unix time as an RFC 3339 UTC timestamp, e.g. ``2026-12-01T08:30:00Z``."""
     return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -251,7 +251,7 @@ def check_member(info: tarfile.TarInfo, seen: set[str]) -> str:
     name = info.name
     shown = repr(name[:80])
     if not (info.isreg() or info.isdir()):
-        kind = "a link" if info.issym() or info.islnk() else "a device or special file"
+        kind = _("a link") if info.issym() or info.islnk() else _("a device or special file")
         raise BackupUnsafeEntry(
             _("the backup holds {kind} ({shown}); a restore writes only files and folders").format(
                 kind=kind, shown=shown

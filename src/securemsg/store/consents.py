@@ -28,7 +28,7 @@ from securemsg.core.consent import (
 )
 from securemsg.core.digests import object_digest
 from securemsg.errors import ConsentRefused, FormatError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 from securemsg.store.home import Home
 
 ORIGINS: Final = ("signed", "imported")
@@ -57,7 +57,7 @@ class StoredConsent:
 
     @classmethod
     def from_cbor(cls, data: bytes) -> StoredConsent:
-        rec = cbor.loads(data, "consent record")
+        rec = cbor.loads(data, N_("consent record"))
         if not isinstance(rec, dict) or set(rec) != {"object", "card", "added", "origin"}:
             raise FormatError(_("consent record: unexpected fields"))
         obj, raw_card, added, origin = rec["object"], rec["card"], rec["added"], rec["origin"]

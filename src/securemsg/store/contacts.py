@@ -88,8 +88,8 @@ class Contact:
         """Read strictly, as every record (docs/format.md §1): a boolean is a
         boolean, an integer an integer (never ``true`` for 1), no other field."""
         r = signed.Fields(
-            cbor.loads(data, "contact record"),
-            "contact record",
+            cbor.loads(data, N_("contact record")),
+            N_("contact record"),
             ("card", "verified", "added", "state"),
             (
                 "replaced_by",

@@ -15,6 +15,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+from securemsg.i18n import _
+
 # Version 1: every table below. Until the schema moved here, each owner made its
 # own tables (IF NOT EXISTS) the first time it opened the database: a home at
 # version 1 may lack some, and connect() adds them (the same statements, so the
@@ -171,16 +173,20 @@ def integrity_problem(path: Path) -> str | None:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
-        return f"cannot open the database ({exc})"
+        return _("cannot open the database ({exc})").format(exc=exc)
     try:
         rows = conn.execute("PRAGMA integrity_check").fetchall()
         if [tuple(r) for r in rows] != [("ok",)]:
-            return f"SQLite integrity check: {'; '.join(str(r[0]) for r in rows[:3])}"
+            return _("SQLite integrity check: {rows}").format(
+                rows="; ".join(str(r[0]) for r in rows[:3])
+            )
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if not 1 <= version <= SCHEMA_VERSION or not _complete_v1(conn):
-            return f"not a securemsg database this version reads (version {version})"
+            return _("not a securemsg database this version reads (version {version})").format(
+                version=version
+            )
     except sqlite3.Error as exc:
-        return f"the database is not a sound SQLite file ({exc})"
+        return _("the database is not a sound SQLite file ({exc})").format(exc=exc)
     finally:
         conn.close()
     return None

@@ -153,7 +153,7 @@ def open_theirs(root: Dir, fp: str, who: str | None = None) -> Dir | None:
             raise folder_error(exc, root.path) from exc
         if not is_shared(root):
             return None
-        name = who or f"the mailbox {fp[:16]}"
+        name = who or _("the mailbox {fp}").format(fp=fp[:16])
         raise NotFoundError(
             _("{name} has no folder in the shared drop folder {path} yet").format(
                 name=name, path=root.path
@@ -206,7 +206,7 @@ def folder_error(exc: Unsafe, drop: Path) -> SecureMsgError:
         return denied(PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path)), drop)
     if err is not None and is_full(err):
         return no_space(path, err)
-    why = os.strerror(err.errno) if err is not None and err.errno else "not usable"
+    why = os.strerror(err.errno) if err is not None and err.errno else _("not usable")
     doing = _("write to") if exc.problem is Problem.UNWRITABLE else _("use")
     return DropFolderError(
         _("cannot {doing} {path}: {why}").format(doing=doing, path=path, why=why),

@@ -154,7 +154,7 @@ def set_aside(folder: Dir, name: str, which: Ident | None) -> SecureMsgError | N
 def _cannot(folder: Dir, name: str, what: str, exc: OSError) -> DropFolderError:
     return DropFolderError(
         _("cannot {what} {value}: {strerror}").format(
-            what=what, value=folder.path / name, strerror=os.strerror(exc.errno or 0)
+            what=_(what), value=folder.path / name, strerror=os.strerror(exc.errno or 0)
         ),
         hint=_("check that you may write to {path}; the next receive tries again").format(
             path=folder.path

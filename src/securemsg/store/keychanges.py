@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from securemsg.core.card import iso_day
 from securemsg.core.keychange import KeyRevocation, Succession
 from securemsg.core.signed import Key
+from securemsg.core.times import shown_day
 from securemsg.errors import (
     ConflictError,
     KeyRevoked,
     UnknownSender,
     VerificationError,
 )
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 from securemsg.store.contacts import IDENTITY_FIELDS, Contact, Contacts, _changes, same_person
 
 
@@ -40,7 +40,7 @@ def _old_contact(book: Contacts, fp: str, what: str) -> Contact:
     if old is None or (old.pinned and not old.verified):
         raise UnknownSender(
             _("this {what} is about a key ({fp}...) that is not one of your contacts").format(
-                what=what, fp=fp[:16]
+                what=_(what), fp=fp[:16]
             ),
             hint=_("add their card first (securemsg contacts add FILE) and verify it"),
         )
@@ -52,11 +52,11 @@ def _revoked_by(old: Contact, at: int) -> bool:
 
 
 def succeed(book: Contacts, data: bytes, signer_fp: str, now: int) -> Moved:
-    old = _old_contact(book, signer_fp, "key succession")
+    old = _old_contact(book, signer_fp, N_("key succession"))
     succession = Succession.verify(data, old.card)
     new = succession.new_card
     if _revoked_by(old, succession.at):
-        when = iso_day(old.revoked_as_of or 0)
+        when = shown_day(old.revoked_as_of or 0)
         raise KeyRevoked(
             _(
                 "the key of {name} ({display_fingerprint}) was revoked as of {when}: it "

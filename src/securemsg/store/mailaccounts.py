@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from securemsg.core import cbor
 from securemsg.errors import ConflictError, FormatError, NotFoundError, UsageError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 from securemsg.store.home import Home
 
 
@@ -87,7 +87,7 @@ class Account:
 
     @classmethod
     def from_cbor(cls, data: bytes) -> Account:
-        d = cbor.loads(data, "mail account")
+        d = cbor.loads(data, N_("mail account"))
         try:
             return cls(
                 d["name"],

@@ -40,7 +40,7 @@ from securemsg.errors import (
     UsageError,
     VerificationError,
 )
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 from securemsg.store.fs import ensure_private_dir
 from securemsg.store.home import Home
 
@@ -252,10 +252,10 @@ class Mailbox:
         deliveries = self._conn.execute(
             "SELECT id, recipient, envelope_digest, status FROM deliveries ORDER BY id, recipient"
         ).fetchall()
-        problem = cross_check(entries, received, deliveries)
-        if problem is None:
+        issue = cross_check(entries, received, deliveries)
+        if issue is None:
             return report
-        return ChainReport(report.entries, report.head, problem, None)
+        return ChainReport(report.entries, report.head, issue, None)
 
     def chain_id(self) -> bytes | None:
         """This device's log chain id (a device joined with ``device join``), named in
@@ -296,7 +296,7 @@ class Mailbox:
         )
 
     def _row(self, r: tuple[Any, ...]) -> LetterRow:
-        summary = cbor.loads(self.keys.open(self._place(r[1], r[0]), r[9]), "letter summary")
+        summary = cbor.loads(self.keys.open(self._place(r[1], r[0]), r[9]), N_("letter summary"))
         return LetterRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], summary, r[10])
 
     _COLS = (

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from securemsg.errors import FormatError
-from securemsg.i18n import _
+from securemsg.i18n import _, ngettext
 
 HEADER = "X-Securemsg"
 KINDS = ("letter", "proofs", "consent", "card", "double")
@@ -176,11 +176,16 @@ def parse(raw: bytes) -> Incoming:
         most = MAX_PROOFS if kind == "proofs" else 2 if kind == "double" else 1
         least = 2 if kind == "double" else 1
         if not least <= len(parts) <= most:
-            raise FormatError(
-                f"a securemsg {kind} mail holds {least}"
-                f"{'' if most == least else f' to {most}'} "
-                f"attachment{'' if most == 1 else 's'}, this one {len(parts)}"
+            text = (
+                ngettext(
+                    "a securemsg {kind} mail holds {least} attachment, this one {n}",
+                    "a securemsg {kind} mail holds {least} attachments, this one {n}",
+                    least,
+                )
+                if most == least
+                else _("a securemsg {kind} mail holds {least} to {most} attachments, this one {n}")
             )
+            raise FormatError(text.format(kind=kind, least=least, most=most, n=len(parts)))
         got = []
         for part in parts:
             if (part.get("Content-Transfer-Encoding") or "").strip().lower() != "base64":

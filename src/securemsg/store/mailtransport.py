@@ -51,7 +51,7 @@ def _errors(what: str, host: str, port: int) -> Iterator[None]:
     except ssl.SSLCertVerificationError as exc:
         raise MailTLSError(
             _("{what} {host}:{port}: its TLS certificate does not verify ({value})").format(
-                what=what, host=host, port=port, value=exc.verify_message or exc.reason
+                what=_(what), host=host, port=port, value=exc.verify_message or exc.reason
             ),
             hint=_(
                 "check the host name; for a private authority, give the account its "
@@ -61,13 +61,13 @@ def _errors(what: str, host: str, port: int) -> Iterator[None]:
     except ssl.SSLError as exc:
         raise MailTLSError(
             _("{what} {host}:{port}: TLS failed ({reason})").format(
-                what=what, host=host, port=port, reason=exc.reason
+                what=_(what), host=host, port=port, reason=exc.reason
             ),
             hint=_("check the port and the TLS mode (--imap-tls/--smtp-tls implicit or starttls)"),
         ) from exc
     except smtplib.SMTPAuthenticationError as exc:
         raise MailError(
-            _("{what} {host}:{port} refused the login").format(what=what, host=host, port=port),
+            _("{what} {host}:{port} refused the login").format(what=_(what), host=host, port=port),
             hint=_("check the login and password"),
         ) from exc
     except imaplib.IMAP4.error as exc:
@@ -221,7 +221,7 @@ class Imap:
     def _check(self, typ: str, data: Sequence[object], what: str) -> Sequence[object]:
         if typ != "OK":
             raise MailError(
-                _("the IMAP server refused {what}: {data!r:.200}").format(what=what, data=data)
+                _("the IMAP server refused {what}: {data!r:.200}").format(what=_(what), data=data)
             )
         return data
 

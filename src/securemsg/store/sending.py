@@ -102,7 +102,7 @@ class Folders:
         """A folder that refused a file, in words."""
         if self.dest.drop is not None:
             return dropfolder.folder_error(exc, self.dest.drop)
-        why = os.strerror(exc.error.errno or 0) if exc.error is not None else "not usable"
+        why = os.strerror(exc.error.errno or 0) if exc.error is not None else _("not usable")
         return SecureMsgError(
             _("cannot write to {path}: {why}").format(path=exc.path, why=why),
             hint=_("check that you may write to it"),

@@ -18,7 +18,7 @@ from securemsg.core.domains import ALL_DOMAINS, Domain, sorted_domains
 from securemsg.core.fingerprint import FINGERPRINT_BYTES
 from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue, SignatureError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 Rng = Callable[[int], bytes]
 
@@ -56,12 +56,12 @@ class Recipient:
         if sum(x is not None for x in (self.fp, self.role, self.rpps)) != 1:
             raise InvalidValue(_("a recipient is either a fingerprint, a role or an RPPS number"))
         if self.fp is not None:
-            check_fp_hex(self.fp, "recipient fingerprint")
+            check_fp_hex(self.fp, N_("recipient fingerprint"))
         if self.rpps is not None:
             names.check_rpps(self.rpps)
             if self.name is None:
                 raise InvalidValue(_("an objection by RPPS number names the practitioner too"))
-            object.__setattr__(self, "name", names.clean_text(self.name, "practitioner's name"))
+            object.__setattr__(self, "name", names.clean_text(self.name, N_("practitioner's name")))
         elif self.name is not None:
             raise InvalidValue(_("only a recipient by RPPS number carries a name"))
         if self.role is Role.PATIENT:
@@ -94,7 +94,7 @@ class Recipient:
                 raise FormatError(f"{what}: {exc}") from exc
         if not isinstance(value, dict) or len(value) != 1:
             raise FormatError(
-                _("{what}: a recipient is a map with one field, fp or role").format(what=what)
+                _("{what}: a recipient is a map with one field, fp or role").format(what=_(what))
             )
         if "fp" in value:
             return cls(fp=signed.Fields(value, what, (), ("fp",)).fp("fp"))
@@ -103,15 +103,17 @@ class Recipient:
                 role = Role(value["role"])
             except ValueError as exc:
                 raise FormatError(
-                    _("{what}: unknown role {value!r}").format(what=what, value=value["role"][:40])
+                    _("{what}: unknown role {value!r}").format(
+                        what=_(what), value=value["role"][:40]
+                    )
                 ) from exc
             if role is Role.PATIENT:
                 raise FormatError(
-                    _("{what}: the patient role cannot be a recipient").format(what=what)
+                    _("{what}: the patient role cannot be a recipient").format(what=_(what))
                 )
             return cls(role=role)
         raise FormatError(
-            _("{what}: a recipient is a map with one field, fp or role").format(what=what)
+            _("{what}: a recipient is a map with one field, fp or role").format(what=_(what))
         )
 
     def sort_key(self) -> tuple[int, str]:
@@ -140,21 +142,23 @@ def check_fp_hex(fp: str, what: str) -> None:
     if len(fp) != 2 * FINGERPRINT_BYTES or any(c not in "0123456789abcdef" for c in fp):
         raise InvalidValue(
             _("{what} must be {value} lower-case hex digits").format(
-                what=what, value=2 * FINGERPRINT_BYTES
+                what=_(what), value=2 * FINGERPRINT_BYTES
             )
         )
 
 
 def read_domains(value: Any, what: str) -> frozenset[Domain]:
     if not isinstance(value, list) or len(value) > len(ALL_DOMAINS):
-        raise FormatError(_("{what}: must be a list of care domains").format(what=what))
+        raise FormatError(_("{what}: must be a list of care domains").format(what=_(what)))
     try:
         out = [Domain(v) for v in value if isinstance(v, str)]
     except ValueError as exc:
-        raise FormatError(_("{what}: unknown care domain").format(what=what)) from exc
+        raise FormatError(_("{what}: unknown care domain").format(what=_(what))) from exc
     if len(out) != len(value) or out != sorted_domains(frozenset(out)):
         raise FormatError(
-            _("{what}: care domains must be distinct text, in the table's order").format(what=what)
+            _("{what}: care domains must be distinct text, in the table's order").format(
+                what=_(what)
+            )
         )
     return frozenset(out)
 
@@ -163,7 +167,7 @@ def read_domains(value: Any, what: str) -> frozenset[Domain]:
 def _not_the_patient(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> ConsentRefused:
     return ConsentRefused(
         _("{what}: signed by key {short_fp}, not by the patient {name} ({fingerprint})").format(
-            what=kind.what,
+            what=_(kind.what),
             short_fp=short_fp(kid.hex()),
             name=signer.name,
             fingerprint=short_fp(signer.fingerprint),
@@ -175,7 +179,7 @@ def _not_the_patient(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> Co
 
 GRANT: Final = signed.Kind(
     labels.COSE_CONSENT_GRANT,
-    "consent grant",
+    N_("consent grant"),
     required=(
         "id", "patient", "from", "to", "purpose", "domains", "exclude", "issued_at", "not_after"
     ),
@@ -184,7 +188,7 @@ GRANT: Final = signed.Kind(
 )  # fmt: skip
 REVOCATION: Final = signed.Kind(
     labels.COSE_CONSENT_REVOCATION,
-    "consent revocation",
+    N_("consent revocation"),
     required=("patient", "grant", "date"),
     wrong_signer=_not_the_patient,
 )
@@ -194,7 +198,7 @@ REVOCATION: Final = signed.Kind(
 OBJECTION_BY_RPPS: Final = 2
 OBJECTION: Final = signed.Kind(
     labels.COSE_CONSENT_OBJECTION,
-    "consent objection",
+    N_("consent objection"),
     required=("patient", "to", "date"),
     wrong_signer=_not_the_patient,
     versions=(signed.VERSION, OBJECTION_BY_RPPS),
@@ -206,7 +210,7 @@ def peek(data: bytes) -> tuple[str, str]:
 
     Only to find which patient card to verify it with.
     """
-    what = "consent object"
+    what = N_("consent object")
     try:
         obj = cose.parse(data, what)
     except FormatError as exc:
@@ -239,7 +243,7 @@ def read_signed(data: bytes, patient_card: Card, kind: signed.Kind) -> signed.Fi
     if not patient_card.profile.role.is_patient:
         raise ConsentRefused(
             _("{what}: {name} is a {role}, not a patient; only a patient signs consent").format(
-                what=what, name=patient_card.name, role=patient_card.profile.role
+                what=_(what), name=patient_card.name, role=patient_card.profile.role
             ),
             rule="signer_not_patient",
             party=patient_card.fingerprint,
@@ -249,7 +253,7 @@ def read_signed(data: bytes, patient_card: Card, kind: signed.Kind) -> signed.Fi
         obj.check_signature(patient_card)
     except SignatureError as exc:
         raise ConsentRefused(
-            _("{what}: the patient's signature does not verify").format(what=what),
+            _("{what}: the patient's signature does not verify").format(what=_(what)),
             rule="bad_signature",
             party=patient_card.fingerprint,
             hint=exc.hint,

@@ -38,7 +38,7 @@ from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, sorted_domains
 from securemsg.core.identity import KeyHolder
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,7 @@ class Grant(signed.Signed):
     ) -> Grant:
         """Sign a grant. ``domains`` None means all domains not excluded."""
         check_patient_signer(secret, patient_card)
-        check_fp_hex(sender_fp, "sender fingerprint")
+        check_fp_hex(sender_fp, N_("sender fingerprint"))
         if sender_fp == patient_card.fingerprint:
             raise InvalidValue(_("the sender of a letter is a practitioner, not the patient"))
         excl = frozenset(exclude)
@@ -164,7 +164,7 @@ class Grant(signed.Signed):
                 _(
                     "{what}: names patient key {patient_fp} but is signed by {name} ({fingerprint})"
                 ).format(
-                    what=what,
+                    what=_(what),
                     patient_fp=short_fp(patient_fp),
                     name=card.name,
                     fingerprint=short_fp(card.fingerprint),
@@ -181,35 +181,39 @@ class Grant(signed.Signed):
             card.profile.birth_date,
         ):
             raise FormatError(
-                _("{what}: patient identifiers differ from the patient's card").format(what=what)
+                _("{what}: patient identifiers differ from the patient's card").format(what=_(what))
             )
         sender = p.fp("from")
         to = p.array("to", 1, MAX_RECIPIENTS, "recipients")
-        recipients = tuple(Recipient.from_cbor(r, f"{what} to") for r in to)
+        recipients = tuple(Recipient.from_cbor(r, _("{what} to").format(what=_(what))) for r in to)
         if list(recipients) != sorted(set(recipients), key=Recipient.sort_key):
-            raise FormatError(_("{what}: recipients must be distinct and sorted").format(what=what))
+            raise FormatError(
+                _("{what}: recipients must be distinct and sorted").format(what=_(what))
+            )
         purpose = p.enum("purpose", Purpose)
-        domains = read_domains(p.raw("domains"), f"{what} domains")
-        exclude = read_domains(p.raw("exclude"), f"{what} exclude")
+        domains = read_domains(p.raw("domains"), _("{what} domains").format(what=_(what)))
+        exclude = read_domains(p.raw("exclude"), _("{what} exclude").format(what=_(what)))
         if not domains or domains & exclude:
             raise FormatError(
-                _("{what}: domains must be non-empty and disjoint from exclude").format(what=what)
+                _("{what}: domains must be non-empty and disjoint from exclude").format(
+                    what=_(what)
+                )
             )
         issued, not_after = p.time("issued_at"), p.time("not_after")
         if not 0 < not_after - issued <= MAX_VALIDITY:
             raise FormatError(
-                _("{what}: not_after must follow issued_at by at most 3 years").format(what=what)
+                _("{what}: not_after must follow issued_at by at most 3 years").format(what=_(what))
             )
         letter = p.bstr("letter", DIGEST_BYTES) if "letter" in p else None
         commitment = p.bstr("commitment", DIGEST_BYTES) if "commitment" in p else None
         if letter is not None and commitment is not None:
             raise FormatError(
                 _("{what}: bound both to a letter source and to a prepared letter").format(
-                    what=what
+                    what=_(what)
                 )
             )
         if sender == patient_fp:
-            raise FormatError(_("{what}: the sender cannot be the patient").format(what=what))
+            raise FormatError(_("{what}: the sender cannot be the patient").format(what=_(what)))
         return cls(
             id=gid,
             patient_fp=patient_fp,

@@ -28,7 +28,7 @@ from securemsg.core.consent.common import (
 from securemsg.core.consent.grant import Grant
 from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 
 # -- revocation -------------------------------------------------------------------
@@ -65,13 +65,13 @@ class Revocation(signed.Signed):
         p = read_signed(data, patient_card, REVOCATION)
         try:
             patient_fp = p.fp("patient")
-            gid = p.bstr("grant", GRANT_ID_BYTES, "grant (a grant id)")
+            gid = p.bstr("grant", GRANT_ID_BYTES, N_("grant (a grant id)"))
             date = p.time("date")
         except FormatError as exc:
             raise refuse_malformed(exc) from exc
         if patient_fp != patient_card.fingerprint:
             raise ConsentRefused(
-                _("{what}: names another patient than its signer").format(what=REVOCATION.what),
+                _("{what}: names another patient than its signer").format(what=_(REVOCATION.what)),
                 rule="signer_not_patient",
                 party=patient_card.fingerprint,
             )
@@ -117,14 +117,14 @@ class Objection(signed.Signed):
             target = Recipient.from_cbor(p.raw("to"), what, rpps_allowed=by_rpps)
             if by_rpps and target.rpps is None:
                 raise FormatError(
-                    _("{what}: version 2 names its target by RPPS number").format(what=what)
+                    _("{what}: version 2 names its target by RPPS number").format(what=_(what))
                 )
             date = p.time("date")
         except (FormatError, InvalidValue) as exc:
             raise refuse_malformed(exc) from exc
         if patient_fp != patient_card.fingerprint:
             raise ConsentRefused(
-                _("{what}: names another patient than its signer").format(what=what),
+                _("{what}: names another patient than its signer").format(what=_(what)),
                 rule="signer_not_patient",
                 party=patient_card.fingerprint,
             )

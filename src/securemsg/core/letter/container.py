@@ -20,7 +20,7 @@ from typing import Any
 
 from securemsg.core import cbor
 from securemsg.errors import FormatError, PaddingError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 MANIFEST, BINDING, CONSENT, PATIENT_CARD, ITEM_HEAD, ITEM_BODY, PADDING, END = (
     1, 2, 3, 4, 5, 6, 7, 0xFF
@@ -191,13 +191,13 @@ class EnvelopeReader:
         if got != rtype:
             raise FormatError(
                 _("the letter has a {got} record where its {what} should be").format(
-                    got=_name(got), what=what
+                    got=_name(got), what=_(what)
                 )
             )
         if length > MAX_SMALL:
             raise FormatError(
                 _("the letter's {what} record is too large ({length} bytes)").format(
-                    what=what, length=length
+                    what=_(what), length=length
                 )
             )
         return self._take(length)
@@ -223,8 +223,8 @@ class EnvelopeReader:
                 raise FormatError(_("the letter's end record is malformed"))
             self._fill_end()
             return None
-        raw = self.small(ITEM_HEAD, "item head")
-        head: Any = cbor.loads(raw, "item head")
+        raw = self.small(ITEM_HEAD, N_("item head"))
+        head: Any = cbor.loads(raw, N_("item head"))
         if not isinstance(head, dict) or set(head) != {"n", "salt", "name"}:
             raise FormatError(_("an item head has unknown or missing fields"))
         n, salt, name = head["n"], head["salt"], head["name"]
@@ -271,12 +271,12 @@ class EnvelopeReader:
 
 def _name(rtype: int) -> str:
     return {
-        MANIFEST: "manifest",
-        BINDING: "binding",
-        CONSENT: "consent",
-        PATIENT_CARD: "patient card",
-        ITEM_HEAD: "item head",
-        ITEM_BODY: "item body",
-        PADDING: "padding",
-        END: "end",
-    }.get(rtype, f"unknown (type {rtype})")
+        MANIFEST: N_("manifest"),
+        BINDING: N_("binding"),
+        CONSENT: N_("consent"),
+        PATIENT_CARD: N_("patient card"),
+        ITEM_HEAD: N_("item head"),
+        ITEM_BODY: N_("item body"),
+        PADDING: N_("padding"),
+        END: N_("end"),
+    }.get(rtype) or _("unknown (type {rtype})").format(rtype=rtype)

@@ -42,7 +42,7 @@ from securemsg.core.letter.manifest import (
 )
 from securemsg.core.letter.source import LetterSource, parse_letter
 from securemsg.errors import FormatError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 DRAFT_HEAD, SOURCE = 0x10, 0x11
 MAX_DRAFT = 64 << 20  # the whole plaintext: drafts are kept in memory
@@ -117,8 +117,8 @@ class Draft:
         if len(head_bytes) > MAX_HEAD or len(source) > MAX_SOURCE:
             raise FormatError(_("the draft's head or letter is too large"))
         h = signed.Fields(
-            cbor.loads(head_bytes, "draft head"),
-            "draft",
+            cbor.loads(head_bytes, N_("draft head")),
+            N_("draft"),
             ("id", "kind", "author", "patient", "recipients", "subject", "attachments", "salts"),
             ("in_reply_to", "phone_call"),
             versioned=True,
@@ -176,23 +176,23 @@ def _card(value: Any) -> Card:
 
 def _domains(value: Any, what: str) -> frozenset[Domain]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise FormatError(_("{what}: bad care domains").format(what=what))
+        raise FormatError(_("{what}: bad care domains").format(what=_(what)))
     try:
         domains = [Domain(v) for v in value]
     except ValueError as exc:
-        raise FormatError(_("{what}: unknown care domain").format(what=what)) from exc
+        raise FormatError(_("{what}: unknown care domain").format(what=_(what))) from exc
     if not domains or len(set(domains)) != len(domains):
-        raise FormatError(_("{what}: bad care domains").format(what=what))
+        raise FormatError(_("{what}: bad care domains").format(what=_(what)))
     return frozenset(domains)
 
 
 def _recipient(value: Any) -> tuple[Card, frozenset[Domain]]:
-    r = signed.Fields(value, "draft recipient", ("card", "domains"))
-    return _card(r.raw("card")), _domains(r.raw("domains"), "draft recipient")
+    r = signed.Fields(value, N_("draft recipient"), ("card", "domains"))
+    return _card(r.raw("card")), _domains(r.raw("domains"), N_("draft recipient"))
 
 
 def _attachment(value: Any, body: bytes) -> DraftAttachment:
-    a = signed.Fields(value, "draft attachment", ("name", "domain", "size"))
+    a = signed.Fields(value, N_("draft attachment"), ("name", "domain", "size"))
     if a.integer("size", 0) != len(body):
         raise FormatError(_("draft: an attachment's size differs from its content"))
     return DraftAttachment(a.tstr("name", MAX_NAME), a.enum("domain", Domain), body)

@@ -19,7 +19,7 @@ from securemsg.core.letter.manifest import MAX_ITEMS as MAX_ITEMS  # the format'
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.text import hidden
 from securemsg.errors import BadText, InvalidValue, OverLimit
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 MAX_ENVELOPE = 1 << 40  # bytes: the largest envelope a recipient accepts (and a sender writes)
 MAX_SOURCE = 4 * 1024 * 1024  # bytes: a letter's Markdown file, and all its sections' text
@@ -31,24 +31,24 @@ MAX_PSEUDONYM = 100  # characters
 
 # -- the rules, as a sender's tool applies them (InvalidValue) -----------------------------
 def subject(value: str) -> str:
-    return names.clean_text(value, "subject", max_len=MAX_SUBJECT)
+    return names.clean_text(value, N_("subject"), max_len=MAX_SUBJECT)
 
 
 def pseudonym(value: str) -> str:
-    return names.clean_text(value, "pseudonym", max_len=MAX_PSEUDONYM)
+    return names.clean_text(value, N_("pseudonym"), max_len=MAX_PSEUDONYM)
 
 
 def item_name(value: str, kind: str) -> str:
     """A section's title (``""`` for the preamble) or an attachment's file name:
     at most :data:`MAX_NAME` bytes, no character that a terminal would not show
     as itself (core.text.hidden: controls, bidi, format, invisible)."""
-    what = "a section heading" if kind == "section" else "an attachment's name"
+    what = N_("a section heading") if kind == "section" else N_("an attachment's name")
     if kind != "section" and not value:
-        raise InvalidValue(_("{what} is empty").format(what=what))
+        raise InvalidValue(_("{what} is empty").format(what=_(what)))
     if len(value.encode("utf-8", "surrogatepass")) > MAX_NAME:
         raise InvalidValue(
             _("{what} is longer than {MAX_NAME} bytes: {value!r}...").format(
-                what=what, MAX_NAME=MAX_NAME, value=value[:40]
+                what=_(what), MAX_NAME=MAX_NAME, value=value[:40]
             ),
             hint=_("shorten the heading or rename the file"),
         )
@@ -56,7 +56,7 @@ def item_name(value: str, kind: str) -> str:
         if hidden(ch):
             raise InvalidValue(
                 _("{what} holds an invisible or control character (U+{ch:04X}): {value!r}").format(
-                    what=what, ch=ord(ch), value=value[:80]
+                    what=_(what), ch=ord(ch), value=value[:80]
                 ),
                 hint=_("retype the heading, or rename the file, without that character"),
             )
@@ -96,7 +96,7 @@ def _same(rule: Callable[[str], str], value: str, field: str) -> None:
     except InvalidValue as exc:
         raise BadText(
             _("the letter's {field} is not one a sender's tool may write: {message}").format(
-                field=field, message=exc.message
+                field=_(field), message=exc.message
             ),
             hint=_("do not trust this letter; ask its author to send it again"),
         ) from exc
@@ -105,28 +105,35 @@ def _same(rule: Callable[[str], str], value: str, field: str) -> None:
             _(
                 "the letter's {field} is not in the form a sender's tool writes (not "
                 "normalised, or spaces around it)"
-            ).format(field=field),
+            ).format(field=_(field)),
             hint=_("do not trust this letter; ask its author to send it again"),
         )
 
 
+_PATIENT_FIELDS = {
+    "name": N_("patient name"),
+    "ins": N_("patient ins"),
+    "birth_date": N_("patient birth date"),
+}
 _PATIENT_RULES: dict[str, Callable[[str], str]] = {
-    "name": lambda v: names.clean_name(v, "patient's name"),
+    "name": lambda v: names.clean_name(v, N_("patient's name")),
     "ins": names.check_ins,
-    "birth_date": lambda v: names.check_date(v, "patient's birth date"),
+    "birth_date": lambda v: names.check_date(v, N_("patient's birth date")),
 }
 
 
 def check_manifest(m: Manifest) -> None:
     """A received manifest's text fields and section count, by the sender's rules."""
-    _same(subject, m.subject, "subject")
+    _same(subject, m.subject, N_("subject"))
     if m.pseudonym is not None:
-        _same(pseudonym, m.pseudonym, "pseudonym")
+        _same(pseudonym, m.pseudonym, N_("pseudonym"))
     for key, value in m.patient_ids:
-        _same(_PATIENT_RULES[key], value, f"patient {key.replace('_', ' ')}")
+        _same(_PATIENT_RULES[key], value, _PATIENT_FIELDS.get(key, key))
     for r in m.recipients:
         if r.name is not None:
-            _same(lambda v: names.clean_name(v, "recipient's name"), r.name, "recipient name")
+            _same(
+                lambda v: names.clean_name(v, N_("recipient's name")), r.name, N_("recipient name")
+            )
     sections = sum(1 for i in m.items if i.kind == "section")
     if sections > MAX_SECTIONS:
         raise OverLimit(

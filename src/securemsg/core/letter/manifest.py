@@ -20,7 +20,7 @@ from securemsg.core.domains import Domain, Purpose
 from securemsg.core.fingerprint import fingerprint
 from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import FormatError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 ID_BYTES = 16
 SALT_BYTES = 16
@@ -136,7 +136,9 @@ class Manifest(signed.Signed):
         if fingerprint(author.sign_public).hex() != self.author:
             raise ValueError(_("the manifest names another author than the signing key"))
         encoded = signed.sign(author, MANIFEST, self.to_payload())
-        return Manifest.from_payload(cbor.loads(cbor.dumps(self.to_payload()), "manifest"), encoded)
+        return Manifest.from_payload(
+            cbor.loads(cbor.dumps(self.to_payload()), N_("manifest")), encoded
+        )
 
     @classmethod
     def verify(cls, data: bytes, author: Card) -> Manifest:
@@ -179,15 +181,15 @@ class Manifest(signed.Signed):
             )
         if basis != "pseudonymous" and patient_fp is None:
             raise FormatError(_("letter manifest: the patient is missing"))
-        consent = p.bstr("consent", 32, "consent digest") if "consent" in p else None
+        consent = p.bstr("consent", 32, N_("consent digest")) if "consent" in p else None
         if (basis == "consent") != (consent is not None):
             raise FormatError(_("letter manifest: the consent digest and the basis disagree"))
         call = None
         if "phone_call" in p:
             c = p.map("phone_call", {"time"}, {"caller"})
             call = PhoneCall(
-                c.integer("time", 0, MAX_TIME, "phone call time"),
-                c.fp("caller", "phone caller") if "caller" in c else None,
+                c.integer("time", 0, MAX_TIME, N_("phone call time")),
+                c.fp("caller", N_("phone caller")) if "caller" in c else None,
             )
         return cls(
             message_id=p.bstr("id", ID_BYTES),
@@ -198,7 +200,7 @@ class Manifest(signed.Signed):
             subject=p.tstr("subject", MAX_TEXT),
             items=items,
             basis=basis,
-            letter_digest=p.bstr("letter_digest", 32, "letter digest"),
+            letter_digest=p.bstr("letter_digest", 32, N_("letter digest")),
             patient_fp=patient_fp,
             patient_ids=patient_ids,
             pseudonym=pseudonym,
@@ -217,7 +219,7 @@ def _author_mismatch(kind: signed.Kind, kid: bytes, signer: signed.Signer) -> Fo
 PATIENT_ID_FIELDS = ("name", "ins", "birth_date")
 MANIFEST = signed.Kind(
     labels.COSE_LETTER_MANIFEST,
-    "letter manifest",
+    N_("letter manifest"),
     required=(
         "id", "kind", "date", "author", "recipients", "subject", "items", "basis", "letter_digest"
     ),
@@ -244,7 +246,7 @@ def _recipient_payload(r: RecipientEntry) -> dict[str, Any]:
 
 
 def _recipient(value: Any) -> RecipientEntry:
-    r = signed.Fields(value, "letter manifest recipient", {"fp", "role", "domains"}, {"name"})
+    r = signed.Fields(value, N_("letter manifest recipient"), {"fp", "role", "domains"}, {"name"})
     raw = r.raw("domains")
     if not isinstance(raw, list):
         raise FormatError(_("letter manifest: bad recipient domains"))
@@ -260,12 +262,12 @@ def _domain(value: Any, what: str) -> Domain:
         return Domain(value)
     except (ValueError, TypeError) as exc:
         raise FormatError(
-            _("{what}: unknown domain {value!r}").format(what=what, value=str(value)[:40])
+            _("{what}: unknown domain {value!r}").format(what=_(what), value=str(value)[:40])
         ) from exc
 
 
 def _item(value: Any) -> Item:
-    i = signed.Fields(value, "letter manifest item", {"n", "kind", "domain", "digest"})
+    i = signed.Fields(value, N_("letter manifest item"), {"n", "kind", "domain", "digest"})
     if i.raw("kind") not in ITEM_KINDS:
         raise FormatError(_("letter manifest: bad item kind"))
     return Item(i.integer("n"), i.raw("kind"), i.enum("domain", Domain), i.bstr("digest", 32))

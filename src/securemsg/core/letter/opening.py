@@ -41,7 +41,7 @@ from securemsg.core.letter.manifest import (
 )
 from securemsg.core.letter.proofs import Binding
 from securemsg.errors import FormatError, NotForMe, VerificationError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 
 class Opening:
@@ -75,7 +75,7 @@ class Opening:
                 hint=_("check that you are its recipient (securemsg whoami)"),
             )
         self.reader = EnvelopeReader(decrypt_payload(file_key, src), require_padding)
-        self.manifest_bytes = self.reader.small(MANIFEST, "manifest")
+        self.manifest_bytes = self.reader.small(MANIFEST, N_("manifest"))
         self.author_fp = peek_author(self.manifest_bytes)
         self.manifest: Manifest | None = None
         self.entry: RecipientEntry | None = None
@@ -98,7 +98,7 @@ class Opening:
                 )
         else:
             self.reader.require_padding = True  # format 2 is always padded
-        binding = self.reader.small(BINDING, "envelope binding")
+        binding = self.reader.small(BINDING, N_("envelope binding"))
         Binding.verify(binding, author).check(self.manifest_bytes, self.header_bytes, self.my_fp)
         entry = manifest.entry_for(self.my_fp)
         if entry is None and manifest.author == self.my_fp:
@@ -116,8 +116,8 @@ class Opening:
         return manifest
 
     def basis_records(self) -> tuple[bytes | None, bytes | None]:
-        consent = self.reader.optional(CONSENT, "consent")
-        card = self.reader.optional(PATIENT_CARD, "patient card")
+        consent = self.reader.optional(CONSENT, N_("consent"))
+        card = self.reader.optional(PATIENT_CARD, N_("patient card"))
         return consent, card
 
     def items(self) -> Iterator[tuple[InItemHead, Item, Iterator[memoryview]]]:

@@ -18,7 +18,7 @@ from securemsg.core.digests import object_digest
 from securemsg.core.identity import KeyHolder
 from securemsg.core.letter.manifest import ID_BYTES
 from securemsg.errors import FormatError, VerificationError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 
 def header_digest(header_bytes: bytes) -> bytes:
@@ -40,7 +40,9 @@ class EnvelopeHasher:
 
 # -- binding -----------------------------------------------------------------
 BINDING = signed.Kind(
-    labels.COSE_ENVELOPE_BINDING, "envelope binding", required=("manifest", "header", "recipient")
+    labels.COSE_ENVELOPE_BINDING,
+    N_("envelope binding"),
+    required=("manifest", "header", "recipient"),
 )
 
 
@@ -97,7 +99,7 @@ class Binding(signed.Signed):
 # -- receipt -----------------------------------------------------------------
 RECEIPT = signed.Kind(
     labels.COSE_RECEIPT,
-    "receipt",
+    N_("receipt"),
     required=("id", "manifest", "envelope", "recipient", "time", "log_seq", "log_head"),
     optional=("chain",),
 )
@@ -163,21 +165,21 @@ class Receipt(signed.Signed):
             raise FormatError(_("receipt: the recipient field does not match the signer"))
         return cls(
             p.bstr("id", ID_BYTES),
-            p.bstr("manifest", 32, "manifest digest"),
-            p.bstr("envelope", 32, "envelope digest"),
+            p.bstr("manifest", 32, N_("manifest digest")),
+            p.bstr("envelope", 32, N_("envelope digest")),
             recipient.fingerprint,
             p.integer("time"),
-            p.integer("log_seq", name="log position"),
-            p.bstr("log_head", 32, "log head"),
+            p.integer("log_seq", name=N_("log position")),
+            p.bstr("log_head", 32, N_("log head")),
             encoded,
-            p.bstr("chain", CHAIN_BYTES, "log chain") if "chain" in p else None,
+            p.bstr("chain", CHAIN_BYTES, N_("log chain")) if "chain" in p else None,
         )
 
 
 # -- refusal notice ----------------------------------------------------------
 REFUSAL = signed.Kind(
     labels.COSE_REFUSAL,
-    "refusal notice",
+    N_("refusal notice"),
     required=("id", "envelope", "recipient", "time", "rule", "reason"),
 )
 MAX_RULE, MAX_REASON = 80, 500  # characters kept by writer and reader
@@ -228,7 +230,7 @@ class Refusal(signed.Signed):
             raise FormatError(_("refusal notice: the recipient field does not match the signer"))
         return cls(
             p.bstr("id", ID_BYTES),
-            p.bstr("envelope", 32, "envelope digest"),
+            p.bstr("envelope", 32, N_("envelope digest")),
             recipient.fingerprint,
             p.integer("time"),
             rule[:MAX_RULE],

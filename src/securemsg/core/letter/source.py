@@ -104,7 +104,7 @@ def front_matter(text: str, first_line: int = 2) -> dict[str, str]:
             raise InvalidValue(
                 _(
                     "{field} holds an invisible or control character (U+{bad:04X}) at line {number}"
-                ).format(field=field, bad=ord(bad), number=number),
+                ).format(field=_(field), bad=ord(bad), number=number),
                 hint=_("type the text again without copy-pasting it"),
             )
     try:

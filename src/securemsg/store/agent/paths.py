@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from securemsg.errors import AgentError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 MAX_SOCKET_PATH: Final = 107  # sun_path is 108 bytes on Linux, NUL included
 
@@ -57,7 +57,7 @@ def _not_private(path: str, st: os.stat_result, what: str) -> AgentError:
     else:
         why = _("its mode {mode:04o} lets others in").format(mode=stat.S_IMODE(st.st_mode))
     return AgentError(
-        _("refusing the agent {what} {path}: {why}").format(what=what, path=path, why=why),
+        _("refusing the agent {what} {path}: {why}").format(what=_(what), path=path, why=why),
         hint=_(
             "someone may be impersonating the agent; do not use it. Remove it if it "
             "is yours to remove, or set XDG_RUNTIME_DIR to a private folder"
@@ -89,7 +89,7 @@ def check_dir(path: str, *, create: bool = False) -> bool:
             hint=_("remove it if it is yours, or set XDG_RUNTIME_DIR to a private folder"),
         )
     if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077:
-        raise _not_private(path, st, "folder")
+        raise _not_private(path, st, N_("folder"))
     return True
 
 
@@ -108,7 +108,7 @@ def check_socket(path: str) -> os.stat_result | None:
             hint=_("remove it if it is yours; then run securemsg unlock again"),
         )
     if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077:
-        raise _not_private(path, st, "socket")
+        raise _not_private(path, st, N_("socket"))
     return st
 
 

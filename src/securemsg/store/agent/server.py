@@ -32,6 +32,7 @@ from typing import Final
 from securemsg.core import agentproto as proto
 from securemsg.core import cbor, cose, labels
 from securemsg.errors import FormatError
+from securemsg.i18n import N_
 from securemsg.store.agent.client import peer_uid
 from securemsg.store.agent.keys import KeyMemory
 
@@ -54,11 +55,13 @@ def signable(message: bytes) -> bool:
     if not message.startswith(proto.SIG_STRUCTURE_PREFIX):
         return False
     try:
-        value = cbor.loads(message, "Sig_structure", proto.MAX_SIGN_MESSAGE)
+        value = cbor.loads(message, N_("Sig_structure"), proto.MAX_SIGN_MESSAGE)
         if not isinstance(value, list) or len(value) != 4 or value[0] != "Signature1":
             return False
         protected = value[1]
-        header = cbor.loads(protected, "protected header") if isinstance(protected, bytes) else None
+        header = (
+            cbor.loads(protected, N_("protected header")) if isinstance(protected, bytes) else None
+        )
     except FormatError:
         return False
     return (

@@ -66,7 +66,7 @@ def start_agent(path: str, seconds: int, keys: bytes, env: Mapping[str, str]) ->
     if proc.poll() is None:
         proc.kill()
     proc.wait()
-    why = " ".join(words[1:]) if words[:1] == ["error"] else "it did not start"
+    why = " ".join(words[1:]) if words[:1] == ["error"] else _("it did not start")
     raise AgentError(
         _("the agent could not start: {why}").format(why=why),
         hint=_(

@@ -35,16 +35,18 @@ def _refusal(backend: object) -> str | None:
     """Why ``backend`` may not hold keys, or None if it is a real OS key store."""
     name = backend_name(backend)
     if name.startswith(_REFUSED_MODULES):
-        return "it stores nothing"
+        return _("it stores nothing")
     if name.startswith("keyrings.alt"):
-        return "keyrings.alt backends keep secrets in ordinary files"
+        return _("keyrings.alt backends keep secrets in ordinary files")
     cls: Any = type(backend)
     try:
         priority = float(cls.priority)
     except Exception as exc:  # keyring signals "not viable here" by raising
-        return f"it is not available here ({type(exc).__name__}: {exc})"
+        return _("it is not available here ({name}: {exc})").format(
+            name=type(exc).__name__, exc=exc
+        )
     if priority < 1:
-        return f"keyring does not recommend it (priority {priority:g})"
+        return _("keyring does not recommend it (priority {priority:g})").format(priority=priority)
     return None
 
 
@@ -64,7 +66,9 @@ def detect_backend() -> tuple[Any | None, str]:
     try:
         current = keyring.get_keyring()
     except Exception as exc:  # a bad PYTHON_KEYRING_BACKEND or keyringrc.cfg
-        return None, f"keyring could not start ({type(exc).__name__}: {exc})"
+        return None, _("keyring could not start ({name}: {exc})").format(
+            name=type(exc).__name__, exc=exc
+        )
     candidates = _candidates(current)
     reasons = []
     for backend in candidates:
@@ -73,7 +77,7 @@ def detect_backend() -> tuple[Any | None, str]:
             return backend, ""
         reasons.append(f"{backend_name(backend)}: {why}")
     if not candidates:
-        reasons.append(f"{backend_name(current)} has no usable backend")
+        reasons.append(_("{name} has no usable backend").format(name=backend_name(current)))
     return None, "; ".join(reasons)
 
 
@@ -91,7 +95,7 @@ def _resolve_backend(name: str) -> Any:
         with contextlib.suppress(Exception):
             all_backends = keyring.backend.get_all_keyring()
             found = next((b for b in all_backends if backend_name(b) == name), None)
-    why = "it is not installed or not running" if found is None else _refusal(found)
+    why = _("it is not installed or not running") if found is None else _refusal(found)
     if why is not None:
         raise KeyStoreError(
             _(

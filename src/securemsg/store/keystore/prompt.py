@@ -95,7 +95,11 @@ class EnvOrTerminal:
             except WeakPassphraseError as exc:
                 if attempt == TRIES:
                     raise
-                self._say(f"securemsg: {exc.message}\n  hint: {exc.hint}")
+                self._say(
+                    _("securemsg: error: {message}").format(message=exc.message)
+                    + "\n"
+                    + _("  hint: {hint}").format(hint=exc.hint)
+                )
                 continue
             if self._prompt(_("Repeat the passphrase: ")) == first:
                 return first
@@ -104,7 +108,7 @@ class EnvOrTerminal:
                     _("the two passphrases did not match (3 tries)"),
                     hint=_("run the command again and type the same passphrase twice"),
                 )
-            self._say("securemsg: the two passphrases do not match; again")
+            self._say(_("securemsg: the two passphrases do not match; again"))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _prompt(self, prompt: str) -> str:

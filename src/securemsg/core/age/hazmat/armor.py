@@ -142,7 +142,9 @@ class ArmorReader:
             if not eol:
                 raise ArmorError(_("invalid armor: no BEGIN line"))
         if line != BEGIN or not eol:
-            raise ArmorError("invalid armor: the first line must be " + BEGIN.decode())
+            raise ArmorError(
+                _("invalid armor: the first line must be {line}").format(line=BEGIN.decode())
+            )
         self._started = True
 
     def _finish(self) -> None:

@@ -7,6 +7,8 @@ and returns the human-readable part in the case it was written in.
 
 from __future__ import annotations
 
+from securemsg.i18n import _
+
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _REV = {c: i for i, c in enumerate(_CHARSET)}
 _GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
@@ -45,7 +47,7 @@ def _convert_bits(data: bytes | list[int], frombits: int, tobits: int, pad: bool
         if bits:
             out.append((acc << (tobits - bits)) & maxv)
     elif bits >= frombits or (acc << (tobits - bits)) & maxv:
-        raise Bech32Error("invalid padding")
+        raise Bech32Error(_("invalid padding"))
     return out
 
 
@@ -53,7 +55,7 @@ def encode(hrp: str, data: bytes) -> str:
     """Encode ``data`` under ``hrp``; the result is lower case."""
     hrp = hrp.lower()
     if not hrp or any(not 33 <= ord(c) <= 126 for c in hrp):
-        raise Bech32Error("invalid human-readable part")
+        raise Bech32Error(_("invalid human-readable part"))
     values = _convert_bits(data, 8, 5, pad=True)
     poly = _polymod([*_hrp_expand(hrp), *values, 0, 0, 0, 0, 0, 0]) ^ 1
     checksum = [(poly >> 5 * (5 - i)) & 31 for i in range(6)]
@@ -63,17 +65,17 @@ def encode(hrp: str, data: bytes) -> str:
 def decode(s: str) -> tuple[str, bytes]:
     """Return ``(hrp, data)``; ``hrp`` keeps the case it was written in."""
     if s.lower() != s and s.upper() != s:
-        raise Bech32Error("mixed case")
+        raise Bech32Error(_("mixed case"))
     pos = s.rfind("1")
     if pos < 1 or pos + 7 > len(s):
-        raise Bech32Error("separator '1' at invalid position")
+        raise Bech32Error(_("separator '1' at invalid position"))
     hrp = s[:pos]
     if any(not 33 <= ord(c) <= 126 for c in hrp):
-        raise Bech32Error("invalid character in human-readable part")
+        raise Bech32Error(_("invalid character in human-readable part"))
     try:
         values = [_REV[c] for c in s[pos + 1 :].lower()]
     except KeyError:
-        raise Bech32Error("invalid character in data part") from None
+        raise Bech32Error(_("invalid character in data part")) from None
     if _polymod(_hrp_expand(hrp.lower()) + values) != 1:
-        raise Bech32Error("invalid checksum")
+        raise Bech32Error(_("invalid checksum"))
     return hrp, bytes(_convert_bits(values[:-6], 5, 8, pad=False))
