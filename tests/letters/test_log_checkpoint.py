@@ -12,7 +12,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from letterworld import World
+from letterworld import PASSPHRASE, World
+
+from clirun import run_cli, world_env
 
 # Whole runs of the executable: in `make test` (CI), not in the inner loop.
 pytestmark = pytest.mark.slow
@@ -145,7 +147,14 @@ def test_log_checkpoint_repairs_a_home_left_without_one(world: World) -> None:
     conn.close()
     code, doc, err = _verify(world)
     assert code == 3 and "signed checkpoint is missing" in doc["problem"]
+    assert doc["problem_code"] == "checkpoint-missing"  # what a caller matches on
     assert err is not None and "securemsg log checkpoint" in err["hint"]
+    # in French: the problem's text and the repair's hint (matched on the code, not on English)
+    french = {"LANG": "fr_FR.UTF-8", "LC_ALL": None, "SECUREMSG_LANG": None}
+    fr = run_cli(home, "log", "verify", executable=True, env={**world_env(PASSPHRASE), **french})
+    assert fr.exit_code == 3
+    assert "le point de contrôle signé est absent" in fr.stdout + fr.stderr
+    assert "puis signez un point de contrôle avec `securemsg log checkpoint`" in fr.stderr
     res = world.run("gp", "--json", "log", "checkpoint", executable=True)
     assert res.exit_code == 0, res.stderr
     (n,) = _db(home).execute("SELECT count(*) FROM log").fetchone()

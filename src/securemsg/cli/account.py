@@ -14,7 +14,7 @@ from securemsg.cli import names
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit
 from securemsg.errors import UsageError
-from securemsg.i18n import _
+from securemsg.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from securemsg.app.send import SendResult
@@ -134,7 +134,12 @@ class CheckView:
         out.line(said.format(name=c.account.name), "green")
         largest = _("{n} bytes").format(n=c.smtp_size) if c.smtp_size else _("not announced")
         out.field(_("Largest mail"), largest)
-        out.field(_("Waiting"), _("{n} securemsg mails in INBOX").format(n=c.waiting))
+        out.field(
+            _("Waiting"),
+            ngettext(
+                "{n} securemsg mails in INBOX", "{n} securemsg mails in INBOX", c.waiting
+            ).format(n=c.waiting),
+        )
 
 
 def send_mail(ctx: Ctx, req: Any, account: str | None, asked: bool) -> MailSentView:

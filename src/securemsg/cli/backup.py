@@ -14,7 +14,7 @@ from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.cli.progress import Bar
 from securemsg.core.times import rfc3339, shown
 from securemsg.errors import NoTerminal
-from securemsg.i18n import N_, _
+from securemsg.i18n import N_, _, ngettext
 
 
 class BackupWritten:
@@ -91,7 +91,11 @@ class Restored:
         since = shown(d.last_log_time or d.created)
         letters = _("{received} received, {sent} sent")
         out.field(_("Letters"), letters.format(received=d.letters_in, sent=d.letters_sent))
-        verified = _("database, log chain ({n} entries), every letter")
+        verified = ngettext(
+            "database, log chain ({n} entries), every letter",
+            "database, log chain ({n} entries), every letter",
+            d.log_entries,
+        )
         out.field(_("Verified"), verified.format(n=d.log_entries))
         if d.key_from_backup:
             out.line(_("Your key is now in a key file sealed under this backup's passphrase or "

@@ -26,6 +26,22 @@ MODULES = (
     "click.utils",
 )
 
+# The names of click's parameter types: not marked in click, but shown in its
+# messages ("'abc' is not a valid integer.") and as the metavar of an option
+# that has none (INTEGER, TEXT). Set on the classes in the selected language.
+TYPE_NAMES = (
+    ("BoolParamType", i18n.N_("boolean")),
+    ("Choice", i18n.N_("choice")),
+    ("DateTime", i18n.N_("datetime")),
+    ("File", i18n.N_("filename")),
+    ("FloatParamType", i18n.N_("float")),
+    ("FloatRange", i18n.N_("float range")),
+    ("IntParamType", i18n.N_("integer")),
+    ("IntRange", i18n.N_("integer range")),
+    ("StringParamType", i18n.N_("text")),
+    ("UnprocessedParamType", i18n.N_("text")),
+)
+
 
 def translate_click() -> None:
     """Click's texts through our catalog from now on (modules already imported)."""
@@ -37,3 +53,8 @@ def translate_click() -> None:
             module._ = i18n._  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = i18n.ngettext  # type: ignore[attr-defined]
+    types = sys.modules.get("click.types")
+    for cls_name, text in TYPE_NAMES if types is not None else ():
+        cls = getattr(types, cls_name, None)
+        if cls is not None:
+            cls.name = i18n._(text)

@@ -20,7 +20,7 @@ from securemsg.core.fingerprint import safety_number
 from securemsg.core.times import rfc3339, shown_day
 from securemsg.core.times import shown as local_time
 from securemsg.errors import FormatError
-from securemsg.i18n import _
+from securemsg.i18n import _, ngettext
 
 MAX_CARD_FILE = 64 * 1024
 
@@ -98,7 +98,9 @@ def expiry_text(card: Card, now: int) -> str:
     if state == "expired":
         return _("{day} EXPIRED").format(day=shown_day(card.expires))
     if state == "expires_soon":
-        return _("{day} (in {n} days)").format(day=shown_day(card.expires), n=card.days_left(now))
+        return ngettext("{day} (in {n} days)", "{day} (in {n} days)", card.days_left(now)).format(
+            day=shown_day(card.expires), n=card.days_left(now)
+        )
     return shown_day(card.expires)
 
 
@@ -232,7 +234,7 @@ def _import_statement(ctx: Ctx, statement: str, data: bytes) -> None:
             fingerprint=c.card.display_fingerprint,
             name=c.name,
             time=local_time(c.revoked_as_of or 0),
-            reason=done.revocation.reason.value,
+            reason=names.reason(done.revocation.reason.value),
         )
     )
     if done.unvouched is not None:

@@ -98,7 +98,7 @@ def show_review(review: drafting.Review) -> None:
         message(f"  {name} ({role}){note}: {drafting.domains_text(domains)}")
     message("")
     for section in r.source.sections:
-        message(f"[{section.domain.value}]")
+        message(f"[{names.domain(section.domain.value)}]")
         for line in section.text.split("\n"):
             message(line)
         message("")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from securemsg.app import keys
+from securemsg.cli import names
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.core.card import Card
@@ -105,7 +106,7 @@ class RevocationView:
 
     def render(self, out: Printer) -> None:
         out.field(_("Revoked key"), self.fingerprint)
-        out.field(_("Reason"), self.reason)
+        out.field(_("Reason"), names.reason(self.reason))
         out.field(_("As of"), shown(self.as_of) if self.as_of is not None else _("when imported"))
         out.field(_("Statement"), str(self.written_to))
 

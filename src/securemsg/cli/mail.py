@@ -15,7 +15,7 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, page
 from securemsg.core.times import iso_time, rfc3339
 from securemsg.errors import VerificationError
-from securemsg.i18n import _
+from securemsg.i18n import _, ngettext
 
 
 def _listing(ctx: Ctx, folder: str, limit: int, page: int, patient: str | None) -> None:
@@ -179,9 +179,11 @@ class LogReport:
             )
         if self.problem is None:
             out.line(
-                _("Log verified: {n} entries, chain and signatures intact (head {head})").format(
-                    n=self.entries, head=self.head[:16]
-                ),
+                ngettext(
+                    "Log verified: {n} entries, chain and signatures intact (head {head})",
+                    "Log verified: {n} entries, chain and signatures intact (head {head})",
+                    self.entries,
+                ).format(n=self.entries, head=self.head[:16]),
                 "green",
             )
         else:
@@ -256,9 +258,11 @@ class CheckpointReport:
                 "Checkpoint signed over {n} entries (head {head}); the last entry is of {time}"
             ).format(n=s.entries, head=s.head[:16], time=iso_time(self.signed.last_time))
         else:
-            text = _("Checkpoint signed over {n} entries (head {head})").format(
-                n=s.entries, head=s.head[:16]
-            )
+            text = ngettext(
+                "Checkpoint signed over {n} entries (head {head})",
+                "Checkpoint signed over {n} entries (head {head})",
+                s.entries,
+            ).format(n=s.entries, head=s.head[:16])
         out.line(text, "green")
 
 

@@ -129,3 +129,12 @@ def callback(convert: Callable[[str], str]) -> Callable[..., object]:
         return convert(str(value))
 
     return cb
+
+
+# why a key was revoked (core.keychange.Reason: a code in the formats and JSON)
+REASONS = {"compromised": i18n.N_("compromised"), "superseded": i18n.N_("superseded"),
+           "retired": i18n.N_("retired")}  # fmt: skip
+
+
+def reason(code: str) -> str:
+    return i18n._(REASONS[code]) if code in REASONS else code

@@ -252,5 +252,15 @@ def keystore_shown(description: str) -> str:
     """Where the keys are kept, in the language (whoami, device join, passphrase change)."""
     for prefix, text in KEYSTORES.items():
         if description.startswith(prefix):
-            return i18n._(text).format(where=description[len(prefix) :])
+            where = description[len(prefix) :]
+            head, sep, passes = where.rpartition(" ")  # "... (Argon2id, 32 MiB, 3 passes)"
+            count = head.rpartition(" ")[2]
+            if sep and passes in ("pass)", "passes)") and count.isdigit():
+                n = int(count)
+                where = (
+                    head[: -len(count)]
+                    + i18n.ngettext("{n} pass", "{n} passes", n).format(n=n)
+                    + ")"
+                )
+            return i18n._(text).format(where=where)
     return description
