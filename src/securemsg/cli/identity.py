@@ -12,7 +12,7 @@ from securemsg.app import identity
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, keystore_shown, message
 from securemsg.core.card import Card
-from securemsg.core.times import rfc3339, shown_day
+from securemsg.core.times import rfc3339, shown_date, shown_day
 from securemsg.errors import UsageError
 from securemsg.i18n import N_, _
 
@@ -61,7 +61,7 @@ def render_profile(out: Printer, card: Card) -> None:
         (N_("RPPS"), p.rpps),
         (N_("Specialty"), p.specialty),
         (N_("INS"), p.ins),
-        (N_("Birth date"), p.birth_date),
+        (N_("Birth date"), shown_date(p.birth_date) if p.birth_date else None),
         (N_("Email"), p.email),
     ):
         if value:

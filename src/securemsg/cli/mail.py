@@ -15,7 +15,7 @@ from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, page
 from securemsg.core.times import iso_time, rfc3339
 from securemsg.errors import VerificationError
-from securemsg.i18n import _, ngettext
+from securemsg.i18n import N_, _, ngettext
 
 
 def _listing(ctx: Ctx, folder: str, limit: int, page: int, patient: str | None) -> None:
@@ -133,6 +133,11 @@ def receipts_import(ctx: Ctx, files: tuple[Path, ...]) -> None:
     finish_report(import_proofs(ctx.home(), list(files), ctx.now()), ctx.as_json)
 
 
+# the log's events (codes in the log and JSON), as `log verify --show` names them
+EVENTS = {"send": N_("send"), "accept": N_("accept"), "receipt": N_("receipt"),
+          "refusal": N_("refusal"), "consent": N_("consent")}  # fmt: skip
+
+
 @dataclass
 class LogReport:
     entries: int
@@ -170,7 +175,7 @@ class LogReport:
                     [
                         str(r["seq"]),
                         iso_time(r["time"]),
-                        r["event"],
+                        _(EVENTS[r["event"]]) if r["event"] in EVENTS else r["event"],
                         r["message_id"] or "",
                         r["peer"] or "",
                     ]

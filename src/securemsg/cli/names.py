@@ -13,34 +13,11 @@ import unicodedata
 from collections.abc import Callable
 
 from securemsg import i18n
+from securemsg.core.localnames import DOMAINS, KINDS, ROLES
+from securemsg.core.localnames import domain as domain  # re-exported: names.domain(code)
+from securemsg.core.localnames import kind as kind  # re-exported: names.kind(code)
+from securemsg.core.localnames import role as role  # re-exported: names.role(code)
 
-ROLES = {
-    "gp": "médecin traitant",
-    "specialist": "spécialiste",
-    "emergency": "urgentiste",
-    "hospital": "médecin hospitalier",
-    "nurse": "infirmier·e",
-    "physiotherapist": "kinésithérapeute",
-    "medical-adviser": "médecin-conseil",
-    "expert": "expert",
-    "patient": "patient·e",
-}
-KINDS = {
-    "referral": "adressage",
-    "reply": "réponse",
-    "emergency-report": "compte rendu d'urgence",
-    "hospital-report": "compte rendu d'hospitalisation",
-    "dossier-transfer": "transfert de dossier",
-    "tele-expertise": "télé-expertise",
-    "second-opinion": "second avis",
-}
-DOMAINS = {
-    "medical": "médical",
-    "nursing": "soins infirmiers",
-    "physiotherapy": "kinésithérapie",
-    "insurance": "assurance",
-    "administrative": "administratif",
-}
 # other names people type for the same thing (already folded: see _fold)
 ALIASES = {
     "infirmier": "nurse",
@@ -90,18 +67,6 @@ def kind_code(value: str) -> str:
 
 def domain_code(value: str) -> str:
     return _code(DOMAINS, value)
-
-
-def _shown(table: dict[str, str]) -> Callable[[str], str]:
-    def shown(code: str) -> str:
-        return table.get(code, code) if i18n.language() == "fr" else code
-
-    return shown
-
-
-role = _shown(ROLES)
-kind = _shown(KINDS)
-domain = _shown(DOMAINS)
 
 
 # the legal basis of a letter (a code in JSON), shown in the language

@@ -18,7 +18,7 @@ from securemsg.cli.keyview import revocation_note, revoked_before
 from securemsg.cli.listview import shown_name
 from securemsg.cli.output import Printer
 from securemsg.core.card import Card
-from securemsg.core.times import iso_time, rfc3339
+from securemsg.core.times import iso_time, rfc3339, shown_date
 from securemsg.i18n import N_, _
 
 if TYPE_CHECKING:  # a type only: `inbox` need not import the whole reading path
@@ -270,7 +270,8 @@ class LetterView:
         line(_("Kind"), shown.kind(m.kind.value))
         line(_("Subject"), m.subject)
         if m.patient_fp:
-            line(_("Patient"), ", ".join(v for _k, v in patient_ids(o)) or m.patient_fp)
+            ids = [shown_date(v) if k == "birth_date" else v for k, v in patient_ids(o)]
+            line(_("Patient"), ", ".join(ids) or m.patient_fp)
             if o.patient_key == "pinned":
                 line(
                     _("Patient key"),
@@ -402,7 +403,7 @@ class LetterView:
             if item.text is None:
                 out.line(self._attachment(item))
                 continue
-            out.line(f"[{item.domain}]", "dim")
+            out.line(f"[{shown.domain(str(item.domain))}]", "dim")
             if laid_out + len(item.text) <= MARKDOWN_BUDGET:
                 laid_out += len(item.text)
                 out.markdown(item.text)

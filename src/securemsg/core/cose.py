@@ -21,7 +21,7 @@ import cbor2
 import nacl.exceptions
 import nacl.signing
 
-from securemsg.core import cbor
+from securemsg.core import cbor, labels
 from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, SignatureError
 from securemsg.i18n import N_, _
@@ -153,11 +153,33 @@ def check_type(obj: Sign1, expected_type: str, what: str) -> None:
 
 
 def _article(noun: str) -> str:
-    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+    return (_("an {noun}") if noun[:1] in "aeiou" else _("a {noun}")).format(noun=noun)
+
+
+# the names of the object types in messages (the rest: its content type's middle part)
+_TYPE_NAMES = {
+    labels.COSE_CARD: N_("card"),
+    labels.COSE_CONSENT_GRANT: N_("consent grant"),
+    labels.COSE_CONSENT_REVOCATION: N_("consent revocation"),
+    labels.COSE_CONSENT_OBJECTION: N_("consent objection"),
+    labels.COSE_LETTER_MANIFEST: N_("letter manifest"),
+    labels.COSE_ENVELOPE_BINDING: N_("envelope binding"),
+    labels.COSE_RECEIPT: N_("receipt"),
+    labels.COSE_REFUSAL: N_("refusal"),
+    labels.COSE_LOG_ENTRY: N_("log entry"),
+    labels.COSE_LOG_CHECKPOINT: N_("log checkpoint"),
+    labels.COSE_KEY_SUCCESSION: N_("key succession"),
+    labels.COSE_KEY_ACCEPTANCE: N_("key acceptance"),
+    labels.COSE_KEY_REVOCATION: N_("key revocation"),
+}
 
 
 def describe_type(object_type: str) -> str:
+    """An object type's name for people, in the selected language."""
+    known = _TYPE_NAMES.get(object_type)
+    if known is not None:
+        return _(known)
     prefix, suffix = "application/vnd.securemsg.", ".v1+cbor"
     if object_type.startswith(prefix) and object_type.endswith(suffix):
         return object_type[len(prefix) : -len(suffix)].replace("-", " ")
-    return f"unknown object type {object_type[:60]!r}"
+    return _("unknown object type {type}").format(type=repr(object_type[:60]))

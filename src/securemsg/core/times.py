@@ -45,6 +45,16 @@ def shown_day(ts: int) -> str:
     return when.strftime("%d/%m/%Y" if i18n.language() == "fr" else "%Y-%m-%d")
 
 
+def shown_date(day: str) -> str:
+    """A full-date (``YYYY-MM-DD``, a birth date) for people: in French ``JJ/MM/AAAA``."""
+    from securemsg import i18n
+
+    parts = day.split("-")
+    if i18n.language() != "fr" or len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return day
+    return f"{parts[2]}/{parts[1]}/{parts[0]}"
+
+
 def rfc3339(ts: int) -> str:
     """A Unix time as an RFC 3339 UTC timestamp, e.g. ``2026-12-01T08:30:00Z``."""
     return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from securemsg.core import cbor
+from securemsg.core import cbor, localnames
 from securemsg.core.card import Card, same_patient
 from securemsg.core.consent import (
     ConsentObject,
@@ -171,7 +171,7 @@ class ConsentStore:
                 _(
                     "this consent object is signed by {name}, a {role}: only a patient signs "
                     "consent"
-                ).format(name=card.name, role=card.profile.role),
+                ).format(name=card.name, role=localnames.role(str(card.profile.role))),
                 rule="signer_not_patient",
                 party=signer_fp,
             )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from securemsg.core import cbor, names, signed
+from securemsg.core import cbor, localnames, names, signed
 from securemsg.core.card import Card
 from securemsg.core.fingerprint import check_evidence, normalize_fingerprint, safety_number
 from securemsg.errors import (
@@ -188,7 +188,11 @@ def name_warnings(card: Card, known: list[Card], me: Card) -> tuple[str, ...]:
                     _(
                         "{name} ({role}) has {who}; "
                         "check which one you mean before you write to them"
-                    ).format(name=card.name, role=card.profile.role.value, who=_who(old, me))
+                    ).format(
+                        name=card.name,
+                        role=localnames.role(card.profile.role.value),
+                        who=_who(old, me),
+                    )
                 )
         elif names.looks_alike(old.name, card.name):  # accepted with --replace
             out.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from securemsg.core import localnames
 from securemsg.core.card import Card
 from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import Purpose
@@ -54,7 +55,7 @@ def check_pseudonymous(facts: LetterFacts) -> None:
             _(
                 "only tele-expertise and second-opinion letters may be pseudonymous, not "
                 "a {purpose}"
-            ).format(purpose=facts.purpose),
+            ).format(purpose=localnames.kind(str(facts.purpose))),
             rule="not_pseudonymous_kind",
             party=facts.sender_fp,
             hint=_("a letter of this kind names its patient and travels under a consent"),

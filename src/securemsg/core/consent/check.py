@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from securemsg.core import localnames
 from securemsg.core.card import Card
 from securemsg.core.consent import basis as basis_rules
 from securemsg.core.consent.explain import domain_names, iso_time, short_fp
@@ -55,8 +56,8 @@ class Disclosure:
     rpps: str | None = None  # on the card the checker holds for it (objections by RPPS)
 
     def who(self) -> str:
-        label = self.name or f"key {short_fp(self.recipient_fp)}"
-        return f"{label} ({self.recipient_role})"
+        label = self.name or _("key {fingerprint}").format(fingerprint=short_fp(self.recipient_fp))
+        return f"{label} ({localnames.role(str(self.recipient_role))})"
 
     @property
     def roles(self) -> tuple[Role, ...]:
@@ -169,7 +170,7 @@ def check_consent(
             raise ConsentRefused(
                 _(
                     "only an emergency report may travel on the emergency basis, not a {purpose}"
-                ).format(purpose=facts.purpose),
+                ).format(purpose=localnames.kind(str(facts.purpose))),
                 rule="purpose_not_allowed",
                 party=facts.sender_fp,
                 hint=_("ask the patient for a consent grant"),
@@ -258,7 +259,8 @@ def check_consent(
     if facts.purpose is not grant.purpose:
         raise ConsentRefused(
             _("the consent is for a {purpose}, not a {purpose2}").format(
-                purpose=grant.purpose, purpose2=facts.purpose
+                purpose=localnames.kind(str(grant.purpose)),
+                purpose2=localnames.kind(str(facts.purpose)),
             ),
             rule="purpose_not_allowed",
             party=facts.sender_fp,
@@ -351,7 +353,9 @@ def _check_roles(facts: LetterFacts, grant: Grant | None, patient_fp: str | None
                     "of a {role}, as the letter states it"
                 )
             raise ConsentRefused(
-                text.format(who=d.who(), outside=domain_names(outside), role=role),
+                text.format(
+                    who=d.who(), outside=domain_names(outside), role=localnames.role(str(role))
+                ),
                 rule="domain_not_for_role",
                 party=d.recipient_fp,
             )

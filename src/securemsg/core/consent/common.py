@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from securemsg.core import cose, labels, names, signed
+from securemsg.core import cose, labels, localnames, names, signed
 from securemsg.core.card import Card
 from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, sorted_domains
@@ -127,7 +127,7 @@ class Recipient:
         if self.rpps is not None:
             return _("{name} (RPPS {rpps})").format(name=self.name, rpps=self.rpps)
         if self.fp is None:
-            return _("any {role}").format(role=self.role)
+            return _("any {role}").format(role=localnames.role(str(self.role)))
         name = lookup(self.fp) if lookup else None
         if name:
             return _("{name} ({fingerprint})").format(name=name, fingerprint=short_fp(self.fp))
@@ -276,7 +276,7 @@ def require_patient(card: Card, *, mine: bool) -> None:
         _("you are registered as a {role} ({name})")
         if mine
         else _("this identity ({name}) is a {role}")
-    ).format(role=card.profile.role, name=card.name)
+    ).format(role=localnames.role(str(card.profile.role)), name=card.name)
     raise ConsentRefused(
         _("only a patient can grant, revoke or object to consent; {who}").format(who=who),
         rule="not_a_patient",

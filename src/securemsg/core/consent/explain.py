@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from securemsg.core import localnames
 from securemsg.core.domains import Domain, sorted_domains
 from securemsg.core.fingerprint import format_fingerprint
 from securemsg.core.times import iso_time as iso_time  # re-exported: core.times.shown
@@ -23,7 +24,7 @@ def short_fp(fp_hex: str) -> str:
 
 def domain_names(domains: Iterable[Domain]) -> str:
     """``medical, nursing``: in the order of the domain table."""
-    return ", ".join(sorted_domains(frozenset(domains)))
+    return ", ".join(localnames.domain(d) for d in sorted_domains(frozenset(domains)))
 
 
 def explain(grant: Grant, contacts_lookup: Callable[[str], str | None]) -> list[str]:
@@ -42,7 +43,7 @@ def explain(grant: Grant, contacts_lookup: Callable[[str], str | None]) -> list[
         _("{patient} allows {sender} to send a {purpose} about them to {recipients}.").format(
             patient=grant.patient_name,
             sender=sender_text,
-            purpose=grant.purpose,
+            purpose=localnames.kind(str(grant.purpose)),
             recipients=_join(tos),
         ),
         (
