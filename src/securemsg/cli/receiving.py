@@ -30,6 +30,12 @@ STATUSES = {
     "double: recorded": N_("double: recorded"),
     "double: already recorded": N_("double: already recorded"),
     "proof: for another device": N_("proof: for another device"),
+    "receipt: recorded": N_("receipt: recorded"),
+    "refusal: recorded": N_("refusal: recorded"),
+    "receipt: offered": N_("receipt: offered"),
+    "refusal: offered": N_("refusal: offered"),
+    "receipt: already recorded": N_("receipt: already recorded"),
+    "refusal: already recorded": N_("refusal: already recorded"),
 }
 
 PROOF_STATUS = {
