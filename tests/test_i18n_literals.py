@@ -44,7 +44,10 @@ OTHER_ERRORS = {
     "Bech32Error",  # core/age/hazmat/bech32.py
 }
 # functions whose first argument is shown to people
-OUTPUT = {"line", "field", "table", "panel", "message", "warn", "echo", "secho", "_say", "Bar"}
+OUTPUT = {
+    "line", "field", "table", "panel", "message", "warn", "echo", "secho", "_say", "Bar",
+    "prompt", "confirm", "_prompt", "getpass",
+}  # fmt: skip
 TEXT_KEYWORDS = {"hint", "message", "reason", "title"}
 LABEL_PARAMS = {"what", "field"}  # a noun put into a message: "{what}: must be 32 bytes"
 WORDS = re.compile(r"[A-Za-z]{2}")

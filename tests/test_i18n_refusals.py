@@ -166,3 +166,37 @@ def test_log_problems_are_codes_worded_at_display() -> None:
     finally:
         i18n.select("en")
     assert report.problem.startswith("the signed checkpoint is missing")
+
+
+def test_backup_times_local_and_french_json_utc(home: Path, tmp_path: Path) -> None:
+    """Times shown to people are local, in the French form with the zone named; the
+    same report in JSON stays UTC RFC 3339 (issue 14)."""
+    import re
+
+    env = {**world_env(PASSPHRASE), **FR, "TZ": "Europe/Paris",
+           "SECUREMSG_BACKUP_PASSPHRASE": "a long backup passphrase"}  # fmt: skip
+    res = run_cli(home, "backup", "-o", tmp_path / "b.age", env=env, executable=True)
+    assert res.exit_code == 0, res.stderr
+    made = next(ln for ln in res.stdout.splitlines() if ln.startswith("Faite le"))
+    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d (CET|CEST)$", made), made
+    doc = run_cli(home, "--json", "backup", "-o", tmp_path / "c.age", env=env, executable=True)
+    assert doc.exit_code == 0, doc.stderr
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc.json()["created"])
+
+
+def test_days_and_birth_dates_in_french_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from securemsg import i18n
+    from securemsg.core import times
+
+    ts = int(dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC).timestamp())
+    monkeypatch.setattr(times, "_display_zone", dt.timezone(dt.timedelta(hours=1)))
+    try:
+        i18n.select("fr")
+        assert times.shown_day(ts) == "02/12/2026"  # the local day, not UTC's
+        assert times.shown_date("1955-03-02") == "02/03/1955"
+    finally:
+        i18n.select("en")
+    assert times.shown_day(ts) == "2026-12-02"
+    assert times.shown_date("1955-03-02") == "1955-03-02"
