@@ -27,7 +27,6 @@ from securemsg.app import send as sending
 from securemsg.core import age
 from securemsg.core.card import Card
 from securemsg.core.consent import Grant, Recipient
-from securemsg.core.domains import Domain
 from securemsg.core.identity import KeyHolder
 from securemsg.core.letter import compose, policy
 from securemsg.core.letter.draft import (
@@ -251,7 +250,3 @@ def send_draft(
         ),
     )
     return sending.send(home, req, now)
-
-
-def domains_text(domains: frozenset[Domain]) -> str:
-    return ", ".join(sorted(d.value for d in domains))

@@ -50,7 +50,7 @@ class PreparedView:
         out.field(_("Draft"), str(p.file), "cyan")
         out.field(_("Letter commitment"), p.reviewed.commitment.hex())
         rows = [
-            [c.name, names.role(c.profile.role.value), drafting.domains_text(doms)]
+            [c.name, names.role(c.profile.role.value), names.domains(doms)]
             for c, doms in p.draft.recipients
         ]
         out.table(_("Prepared for"), [_("Recipient"), _("Role"), _("Receives")], rows)
@@ -95,7 +95,7 @@ def show_review(review: drafting.Review) -> None:
         name, mine = review.name_of(card)
         note = "" if mine else " " + _("(card carried in the draft, not verified by you)")
         role = names.role(card.profile.role.value)
-        message(f"  {name} ({role}){note}: {drafting.domains_text(domains)}")
+        message(f"  {name} ({role}){note}: {names.domains(domains)}")
     message("")
     for section in r.source.sections:
         message(f"[{names.domain(section.domain.value)}]")
