@@ -200,3 +200,30 @@ def test_days_and_birth_dates_in_french_form(monkeypatch: pytest.MonkeyPatch) ->
         i18n.select("en")
     assert times.shown_day(ts) == "2026-12-02"
     assert times.shown_date("1955-03-02") == "1955-03-02"
+
+
+def test_a_refusal_notice_is_worded_from_its_rule() -> None:
+    """A notice's reason is a sentence in English (signed, core/letter/policy.py);
+    the sender reads it in the language, worded from the notice's rule."""
+    from securemsg import i18n
+    from securemsg.cli.receiving import refusal_words
+    from securemsg.core.letter.policy import refusal_reason
+    from securemsg.errors import ConsentRefused, NotForMe
+
+    consent = ConsentRefused("x", rule="purpose_not_allowed")
+    broken = NotForMe("y")
+    for error, rule in ((consent, "purpose_not_allowed"), (broken, broken.code)):
+        assert refusal_words(rule, refusal_reason(error)) == refusal_reason(error)  # English
+    try:
+        i18n.select("fr")
+        assert refusal_words("purpose_not_allowed", refusal_reason(consent)) == (
+            "la messagerie du destinataire a refusé la lettre en vertu de la règle de "
+            "consentement purpose_not_allowed"
+        )
+        assert "n'a pas pu vérifier la lettre (not_for_me)" in refusal_words(
+            broken.code, refusal_reason(broken)
+        )
+        assert refusal_words("rule", "their own words") == "their own words"
+    finally:
+        i18n.select("en")
+    assert refusal_words(None, "their own words") == "their own words"

@@ -106,6 +106,7 @@ class ProofReceived:
     reason: str | None = None  # a notice's reason
     error: SecureMsgError | None = None  # refused
     problem: SecureMsgError | None = None  # the file could not be removed or set aside
+    rule: str | None = None  # a notice's rule: a consent rule, else an error code
 
 
 Received = LetterReceived | ProofReceived
@@ -254,7 +255,9 @@ def import_file(box: Mailbox, src: Opened, now: int) -> ProofReceived:
         "unchanged": Outcome.ALREADY_RECORDED,
         "unverified": Outcome.UNVERIFIED_REPORT,
     }[r.status]
-    return ProofReceived(src.path, outcome, r.kind, r.message_id, r.recipient_name, r.reason)
+    return ProofReceived(
+        src.path, outcome, r.kind, r.message_id, r.recipient_name, r.reason, rule=r.rule
+    )
 
 
 def import_proofs(home: Home, files: list[Path], now: int) -> list[ProofReceived]:

@@ -45,6 +45,28 @@ PROOF_STATUS = {
 }
 
 
+def refusal_words(rule: str | None, reason: str | None) -> str:
+    """A refusal notice's reason: the sentence securemsg writes for its rule
+    (core/letter/policy.py, English in the signed notice) in the language; any
+    other reason is the other party's own words, shown as written."""
+    if rule is None:
+        return reason or ""
+    from securemsg import errors
+
+    codes, todo = set(), [errors.SecureMsgError]
+    while todo:
+        cls = todo.pop()
+        codes.add(getattr(cls, "code", None))
+        todo += cls.__subclasses__()
+    if rule in codes:
+        template = N_("the recipient's mailbox could not verify the letter ({code})")
+    else:
+        template = N_("the recipient's mailbox refused the letter under the consent rule {code}")
+    if reason and reason != template.format(code=rule):
+        return reason
+    return _(template).format(code=rule)
+
+
 def received_row(r: Received) -> dict[str, Any]:
     """One line of the receive report (securemsg.receive/1)."""
     row: dict[str, Any] = {"file": str(r.file)}
@@ -82,7 +104,7 @@ def received_row(r: Received) -> dict[str, Any]:
                 "status": status,
                 "message_id": r.message_id,
                 "from": r.recipient,
-                "detail": r.reason or "",
+                "detail": refusal_words(r.rule, r.reason),
             }
         )
         if r.outcome is Outcome.UNVERIFIED_REPORT:
