@@ -15,7 +15,7 @@ from securemsg.store.home import Home, home_dir
 if TYPE_CHECKING:
     from securemsg.errors import SecureMsgError
 
-__all__ = ["Home", "disk_full", "open_home", "permission_denied"]
+__all__ = ["Home", "disk_full", "open_home", "permission_denied", "settings", "start_settings"]
 
 
 def open_home(option: str | None, env: Mapping[str, str]) -> Home:
@@ -47,3 +47,21 @@ def permission_denied(exc: OSError) -> SecureMsgError | None:
         ),
         hint=_("check who owns it and its permissions (`ls -ld`), or choose another place"),
     )
+
+
+def start_settings(option: str | None, env: Mapping[str, str]) -> dict[str, str]:
+    """The display settings of the home a command will use, read at start-up
+    before the home is opened ({} when there is none)."""
+    from securemsg.store.home import read_settings
+
+    return read_settings(home_dir(option, env))
+
+
+def settings(home: Home, changes: Mapping[str, str | None]) -> dict[str, str]:
+    """This home's display settings, after ``changes`` (a value sets, None removes)."""
+    from securemsg.store.home import read_settings
+
+    if changes:
+        return home.save_settings(changes)
+    home.require()
+    return read_settings(home.dir)

@@ -116,6 +116,7 @@ class LazyGroup(click.Group):
         "passphrase": ("securemsg.cli.agent", "passphrase"),
         "account": ("securemsg.cli.account", "account"),
         "key": ("securemsg.cli.keys", "key"),
+        "settings": ("securemsg.cli.settings", "settings"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -165,6 +166,7 @@ HELP = {
     "passphrase": N_("Change the key file's passphrase."),
     "account": N_("Mail accounts for letters by mail: add, list, show, remove, test."),
     "key": N_("My key pair: rotate to a new one, revoke one."),
+    "settings": N_("This home's language and time zone."),
 }
 
 
@@ -182,6 +184,29 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: bool) -> N
     from securemsg import i18n
 
     i18n.select(i18n.wanted(os.environ))
+    _home_settings(ctx, os.environ)
+
+
+def _home_settings(ctx: click.Context, env: Mapping[str, str]) -> None:
+    """The home's language and time zone (`securemsg settings`), over the locale and
+    the system's zone; SECUREMSG_LANG and SECUREMSG_TZ still win."""
+    from securemsg import i18n
+    from securemsg.app.home import start_settings
+
+    found = start_settings(ctx.obj.home_option, env)
+    language = found.get("language")
+    wanted = language in i18n.LANGUAGES and not env.get("SECUREMSG_LANG")
+    if wanted and language != i18n.language():
+        i18n.select(str(language))
+        from securemsg.cli.clicktexts import translate_click
+
+        translate_click()  # click's texts (and type names) in that language
+        translate_help(cli)
+        if ctx.invoked_subcommand:  # loaded before this callback: its help again
+            cli.get_command(ctx, ctx.invoked_subcommand)
+    zone = found.get("time_zone")
+    if zone and not env.get("SECUREMSG_TZ"):
+        _set_display_zone({"SECUREMSG_TZ": zone})
 
 
 def choose_language(env: Mapping[str, str]) -> None:

@@ -47,6 +47,23 @@ def home_dir(option: str | None, env: Mapping[str, str]) -> str:
     return path_str(platformdirs.user_data_dir("securemsg", appauthor=False))
 
 
+SETTINGS = ("language", "time_zone")  # optional keys of config.json (docs/cli.md, "settings")
+
+
+def read_settings(folder: str) -> dict[str, str]:
+    """The home's display settings (config.json's ``language``, ``time_zone``): read
+    at every start-up, before the home is opened; {} when there is no home or it
+    cannot be read (the command itself reports that)."""
+    try:
+        with open(os.path.join(folder, "config.json"), encoding="utf-8") as fh:
+            data = json.loads(fh.read())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k in SETTINGS if isinstance(v := data.get(k), str) and v}
+
+
 def path_str(path: str, expand_user: bool = False) -> str:
     """``str(Path(path))`` (or ``str(Path(path).expanduser())``), computed
     without importing pathlib on POSIX; tests/store/test_home_paths.py holds
@@ -182,6 +199,22 @@ class Home:
                 )
             )
         return data
+
+    def save_settings(self, settings: Mapping[str, str | None]) -> dict[str, str]:
+        """Set (a value) or remove (None) display settings in config.json; the
+        settings as they now are."""
+        from securemsg.store.fs import atomic_write
+
+        config = self.config()
+        for key, value in settings.items():
+            if key not in SETTINGS:
+                raise ValueError(key)
+            if value is None:
+                config.pop(key, None)
+            else:
+                config[key] = value
+        atomic_write(self.config_path, json.dumps(config, indent=2).encode())
+        return {k: config[k] for k in SETTINGS if config.get(k)}
 
     def card(self) -> Card:
         self.require()
