@@ -41,7 +41,7 @@ from securemsg.errors import (
     SecureMsgError,
     VerificationError,
 )
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 from securemsg.store import maillayout
 from securemsg.store.checked import Opened
 from securemsg.store.home import Home
@@ -178,7 +178,7 @@ def file_double_at(box: Mailbox, data: bytes, tmp: Path, now: int) -> tuple[str,
     (docs/format.md §18.2, steps 1-5): its message id and what was done."""
     if len(data) > MAX_RECORD:
         raise VerificationError(_("this double record is too large"))
-    _otype, signer = peek(data, "double record")
+    _otype, signer = peek(data, N_("double record"))
     mine = {c.fingerprint: c for c in box.cards}
     card = mine.get(signer)
     if card is None:

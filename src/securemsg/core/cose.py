@@ -171,6 +171,7 @@ _TYPE_NAMES = {
     labels.COSE_KEY_SUCCESSION: N_("key succession"),
     labels.COSE_KEY_ACCEPTANCE: N_("key acceptance"),
     labels.COSE_KEY_REVOCATION: N_("key revocation"),
+    labels.COSE_DOUBLE_RECORD: N_("double record"),
 }
 
 

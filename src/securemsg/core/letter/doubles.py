@@ -18,11 +18,11 @@ from securemsg.core.fingerprint import FINGERPRINT_BYTES
 from securemsg.core.identity import KeyHolder
 from securemsg.core.letter.manifest import ID_BYTES, MAX_RECIPIENTS
 from securemsg.errors import FormatError
-from securemsg.i18n import _
+from securemsg.i18n import N_, _
 
 DOUBLE_RECORD = signed.Kind(
     labels.COSE_DOUBLE_RECORD,
-    "double record",
+    N_("double record"),
     required=("id", "double", "deliveries", "time"),
     optional=("chain",),
 )
