@@ -19,6 +19,7 @@ from securemsg.core import labels, names, signed
 from securemsg.core.fingerprint import fingerprint, format_fingerprint
 from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder, Profile
+from securemsg.core.times import shown_day
 from securemsg.core.x25519_point import is_low_order
 from securemsg.errors import ExpiredError, FormatError
 from securemsg.i18n import N_, _
@@ -112,7 +113,7 @@ class Card(Frozen, signed.Signed):
         if self.is_expired(now):
             raise ExpiredError(
                 _("the card of {name} expired on {expires}").format(
-                    name=self.name, expires=iso_day(self.expires)
+                    name=self.name, expires=shown_day(self.expires)
                 ),
                 hint=_("ask them for their current card (securemsg card export)"),
             )
