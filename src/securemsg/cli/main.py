@@ -190,6 +190,8 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: bool) -> N
 def _home_settings(ctx: click.Context, env: Mapping[str, str]) -> None:
     """The home's language and time zone (`securemsg settings`), over the locale and
     the system's zone; SECUREMSG_LANG and SECUREMSG_TZ still win."""
+    if env.get("SECUREMSG_LANG") and env.get("SECUREMSG_TZ"):
+        return  # both chosen by the environment: no file to read
     from securemsg import i18n
     from securemsg.app.home import start_settings
 
