@@ -11,16 +11,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
-from click.shell_completion import CompletionItem
 
 from securemsg.core.text import for_terminal
+
+if TYPE_CHECKING:  # click.shell_completion is loaded by click when it completes
+    from click.shell_completion import CompletionItem
+
+
+def _item(value: str) -> CompletionItem:
+    # here, not at import: every command module imports this one for its
+    # callbacks, and only a completion run needs the class (start-up time)
+    from click.shell_completion import CompletionItem
+
+    return CompletionItem(value)
 
 
 def _items(values: Iterable[str], incomplete: str) -> list[CompletionItem]:
     low = incomplete.casefold()
-    return [CompletionItem(v) for v in values if v.casefold().startswith(low)]
+    return [_item(v) for v in values if v.casefold().startswith(low)]
 
 
 def _home_option(ctx: click.Context) -> str | None:
@@ -51,7 +62,7 @@ def contacts(ctx: click.Context, param: click.Parameter, incomplete: str) -> lis
     from securemsg.app.complete import contact_names
 
     names = contact_names(_home_option(ctx), os.environ, incomplete)
-    return [CompletionItem(for_terminal(n)) for n in names]
+    return [_item(for_terminal(n)) for n in names]
 
 
 def contacts_or_roles(
@@ -65,4 +76,4 @@ def message_ids(
 ) -> list[CompletionItem]:
     from securemsg.app.complete import message_ids as ids
 
-    return [CompletionItem(i) for i in ids(_home_option(ctx), os.environ, incomplete)]
+    return [_item(i) for i in ids(_home_option(ctx), os.environ, incomplete)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from securemsg.core.consent import iso_time
+from securemsg.core.times import iso_time
 from securemsg.i18n import N_, _
 
 if TYPE_CHECKING:

@@ -10,8 +10,7 @@ from typing import Any
 from securemsg.app.mailbox import LetterRow, Listing
 from securemsg.cli.keyview import author_mark
 from securemsg.cli.output import Printer
-from securemsg.core.consent import iso_time
-from securemsg.core.times import rfc3339
+from securemsg.core.times import iso_time, rfc3339
 from securemsg.i18n import N_, _
 
 # a double's delivery status (codes in JSON), shown in the language

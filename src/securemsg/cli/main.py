@@ -104,7 +104,7 @@ class LazyGroup(click.Group):
         "read": ("securemsg.cli.mail", "read"),
         "thread": ("securemsg.cli.mail", "thread"),
         "receipts": ("securemsg.cli.mail", "receipts"),
-        "log": ("securemsg.cli.mail", "log"),
+        "log": ("securemsg.cli.logcheck", "log"),
         "consent": ("securemsg.cli.consent", "consent"),
         "drop": ("securemsg.cli.drop", "drop"),
         "backup": ("securemsg.cli.backup", "backup"),
