@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -200,7 +199,8 @@ class Dir:
         Raises :class:`Unsafe` (UNWRITABLE) if the folder refuses it; a full file
         system is its ``OSError`` (ENOSPC, EDQUOT)."""
         while True:
-            name = f"{prefix}{secrets.token_hex(8)}{suffix}"
+            # secrets.token_hex(8), without importing hmac, hashlib and random
+            name = f"{prefix}{os.urandom(8).hex()}{suffix}"
             try:
                 fd = os.open(name, _NEW, mode, dir_fd=self.fd)
             except FileExistsError:
