@@ -18,7 +18,7 @@ pickle rebuild through ``__init__`` (so through its checks).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 _set = object.__setattr__
 """Store a field from ``__init__`` (plain assignment raises)."""
@@ -60,3 +60,16 @@ class Frozen:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), self._fields())
+
+
+_F = TypeVar("_F", bound=Frozen)
+
+
+def replace(obj: _F, **changes: Any) -> _F:
+    """A copy of ``obj`` with some fields changed, rebuilt through ``__init__`` (so
+    through its checks), as :func:`dataclasses.replace` does for a dataclass."""
+    names = obj._names()
+    unknown = set(changes) - set(names)
+    if unknown:
+        raise TypeError(f"{type(obj).__qualname__} has no field {sorted(unknown)[0]!r}")
+    return type(obj)(**{name: changes.get(name, getattr(obj, name)) for name in names})

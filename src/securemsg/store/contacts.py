@@ -14,12 +14,12 @@ This module owns the table contacts (its schema is in store/db.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any
 
 from securemsg.core import cbor, localnames, names, signed
 from securemsg.core.card import Card
 from securemsg.core.fingerprint import check_evidence, normalize_fingerprint, safety_number
+from securemsg.core.frozen import Frozen, _set, replace
 from securemsg.errors import (
     ConflictError,
     FormatError,
@@ -33,23 +33,64 @@ from securemsg.store.home import Home
 MIN_PREFIX = 6
 
 
-@dataclass(frozen=True, slots=True)
-class Contact:
+class Contact(Frozen):
+    """One correspondent's record (a frozen value, core.frozen: every everyday
+    command builds this class at start-up; copies with :func:`replace`)."""
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "card",
+        "verified",
+        "added",
+        "state",
+        "replaced_by",
+        "replaced_at",
+        "replaces",
+        "pinned",
+        "succession",
+        "revocation",
+        "revoked_as_of",
+    )
     card: Card
     verified: bool
     added: int
-    state: str = "active"  # active | replaced
-    replaced_by: str | None = None
-    replaced_at: int | None = None
-    replaces: str | None = None
+    state: str  # active | replaced
+    replaced_by: str | None
+    replaced_at: int | None
+    replaces: str | None
     # A patient card pinned on first use from a letter that carried it (app/trust.py),
     # never added by the user: "patient key not verified by you" until verified.
-    pinned: bool = False
+    pinned: bool
     # Issue 16 (store/keychanges.py): the key succession that made this contact
     # (signed by the key it replaces), and this key's revocation, as imported.
-    succession: bytes | None = None
-    revocation: bytes | None = None
-    revoked_as_of: int | None = None  # T, the time from which its letters are refused
+    succession: bytes | None
+    revocation: bytes | None
+    revoked_as_of: int | None  # T, the time from which its letters are refused
+
+    def __init__(
+        self,
+        card: Card,
+        verified: bool,
+        added: int,
+        state: str = "active",
+        replaced_by: str | None = None,
+        replaced_at: int | None = None,
+        replaces: str | None = None,
+        pinned: bool = False,
+        succession: bytes | None = None,
+        revocation: bytes | None = None,
+        revoked_as_of: int | None = None,
+    ) -> None:
+        _set(self, "card", card)
+        _set(self, "verified", verified)
+        _set(self, "added", added)
+        _set(self, "state", state)
+        _set(self, "replaced_by", replaced_by)
+        _set(self, "replaced_at", replaced_at)
+        _set(self, "replaces", replaces)
+        _set(self, "pinned", pinned)
+        _set(self, "succession", succession)
+        _set(self, "revocation", revocation)
+        _set(self, "revoked_as_of", revoked_as_of)
 
     @property
     def revoked(self) -> bool:
@@ -125,12 +166,26 @@ class Contact:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class AddResult:
+class AddResult(Frozen):
+    """What ``contacts add`` did (a frozen value, core.frozen, as Contact)."""
+
+    __slots__ = ("contact", "status", "previous", "warnings")  # noqa: RUF023 (field order)
     contact: Contact
     status: str  # added | updated | changed | unchanged | replaced
-    previous: Contact | None = None
-    warnings: tuple[str, ...] = ()  # names close to a known one (name_warnings)
+    previous: Contact | None
+    warnings: tuple[str, ...]  # names close to a known one (name_warnings)
+
+    def __init__(
+        self,
+        contact: Contact,
+        status: str,
+        previous: Contact | None = None,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        _set(self, "contact", contact)
+        _set(self, "status", status)
+        _set(self, "previous", previous)
+        _set(self, "warnings", warnings)
 
 
 def same_person(a: Card, b: Card) -> bool:

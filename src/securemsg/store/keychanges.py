@@ -13,8 +13,9 @@ Every refusal leaves the contacts as they were (one transaction, after all check
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from securemsg.core.frozen import replace
 from securemsg.core.keychange import KeyRevocation, Succession
 from securemsg.core.signed import Key
 from securemsg.core.times import shown_day

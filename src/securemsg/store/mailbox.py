@@ -25,12 +25,12 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from securemsg.core import cbor
 from securemsg.core.card import Card
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder
 from securemsg.core.storage import StorageKeys
 from securemsg.errors import (
@@ -57,8 +57,23 @@ ID_LENGTH = 32
 MIN_PREFIX = 6
 
 
-@dataclass(frozen=True, slots=True)
-class LetterRow:
+class LetterRow(Frozen):
+    """A letter's row (a frozen value, core.frozen: every everyday command
+    builds this class at start-up)."""
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "id",
+        "folder",
+        "stored_at",
+        "date",
+        "author",
+        "kind",
+        "in_reply_to",
+        "envelope_digest",
+        "path",
+        "summary",
+        "receipt",
+    )
     id: str
     folder: str
     stored_at: int
@@ -70,6 +85,32 @@ class LetterRow:
     path: str
     summary: dict[str, Any]
     receipt: bytes | None
+
+    def __init__(
+        self,
+        id: str,
+        folder: str,
+        stored_at: int,
+        date: int,
+        author: str,
+        kind: str,
+        in_reply_to: str | None,
+        envelope_digest: bytes,
+        path: str,
+        summary: dict[str, Any],
+        receipt: bytes | None,
+    ) -> None:
+        _set(self, "id", id)
+        _set(self, "folder", folder)
+        _set(self, "stored_at", stored_at)
+        _set(self, "date", date)
+        _set(self, "author", author)
+        _set(self, "kind", kind)
+        _set(self, "in_reply_to", in_reply_to)
+        _set(self, "envelope_digest", envelope_digest)
+        _set(self, "path", path)
+        _set(self, "summary", summary)
+        _set(self, "receipt", receipt)
 
     @classmethod
     def of(
