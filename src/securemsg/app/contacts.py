@@ -4,9 +4,9 @@ list, show, and mark one verified after comparing keys out of band."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from securemsg.core.card import Card
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.names import rpps_key_ok
 from securemsg.errors import NotFoundError
 from securemsg.i18n import _
@@ -24,19 +24,41 @@ class AddStatus(enum.Enum):
     REPLACED = "replaced"  # a new key for someone known (--replace): the old one retired
 
 
-@dataclass(frozen=True, slots=True)
-class Added:
+class Added(Frozen):
+    """What ``contacts add`` did (a frozen value, core.frozen: start-up time)."""
+
+    __slots__ = ("contact", "status", "previous", "me", "warnings")  # noqa: RUF023 (field order)
     contact: Contact
     status: AddStatus
     previous: Contact | None  # the contact as it was (updated), or the key it replaces
     me: Card
-    warnings: tuple[str, ...] = ()  # names close to a known one, not refused
+    warnings: tuple[str, ...]  # names close to a known one, not refused
+
+    def __init__(
+        self,
+        contact: Contact,
+        status: AddStatus,
+        previous: Contact | None,
+        me: Card,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        _set(self, "contact", contact)
+        _set(self, "status", status)
+        _set(self, "previous", previous)
+        _set(self, "me", me)
+        _set(self, "warnings", warnings)
 
 
-@dataclass(frozen=True, slots=True)
-class Shown:
+class Shown(Frozen):
+    """A contact and my card (a frozen value, core.frozen: start-up time)."""
+
+    __slots__ = ("contact", "me")
     contact: Contact
     me: Card
+
+    def __init__(self, contact: Contact, me: Card) -> None:
+        _set(self, "contact", contact)
+        _set(self, "me", me)
 
 
 def add(home: Home, card: Card, now: int, replace_key: bool = False) -> Added:

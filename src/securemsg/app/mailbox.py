@@ -4,8 +4,7 @@ listings do not import)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from securemsg.core.frozen import Frozen, _set
 from securemsg.store.contacts import Contacts
 from securemsg.store.home import Home
 from securemsg.store.mailbox import LetterRow, Mailbox
@@ -25,19 +24,54 @@ def names_of(box: Mailbox) -> dict[str, str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
+class Listing(Frozen):
+    """One page of a folder or a thread (a frozen value, core.frozen: inbox and
+    sent build this class at start-up)."""
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "rows",
+        "folder",
+        "deliveries",
+        "names",
+        "patient_view",
+        "me",
+        "unverified_patients",
+        "reads",
+        "revoked",
+    )
     rows: list[LetterRow]
     folder: str  # in | sent | thread
     deliveries: Deliveries  # for the doubles among the rows
     names: dict[str, str]
-    patient_view: bool = False  # the reader is a patient (the inbox says who else got it)
-    me: str | None = None  # the reader's fingerprint
+    patient_view: bool  # the reader is a patient (the inbox says who else got it)
+    me: str | None  # the reader's fingerprint
     # Patient keys learnt from a letter and not verified here (app/trust.py, pinned).
-    unverified_patients: frozenset[str] = frozenset()
-    reads: dict[tuple[str, str], int] = field(default_factory=dict)  # (id, folder) -> read at
+    unverified_patients: frozenset[str]
+    reads: dict[tuple[str, str], int]  # (id, folder) -> read at
     # Authors' keys revoked since (issue 16): fingerprint -> revocation time T
-    revoked: dict[str, int] | None = None
+    revoked: dict[str, int] | None
+
+    def __init__(
+        self,
+        rows: list[LetterRow],
+        folder: str,
+        deliveries: Deliveries,
+        names: dict[str, str],
+        patient_view: bool = False,
+        me: str | None = None,
+        unverified_patients: frozenset[str] = frozenset(),
+        reads: dict[tuple[str, str], int] | None = None,
+        revoked: dict[str, int] | None = None,
+    ) -> None:
+        _set(self, "rows", rows)
+        _set(self, "folder", folder)
+        _set(self, "deliveries", deliveries)
+        _set(self, "names", names)
+        _set(self, "patient_view", patient_view)
+        _set(self, "me", me)
+        _set(self, "unverified_patients", unverified_patients)
+        _set(self, "reads", {} if reads is None else reads)
+        _set(self, "revoked", revoked)
 
 
 def revoked_keys(box: Mailbox) -> dict[str, int]:

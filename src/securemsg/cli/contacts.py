@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +52,26 @@ def status_text(c: Contact) -> str:
     return _("verified") if c.verified else _("not verified")
 
 
-@dataclass
 class ContactView:
-    contact: Contact
-    me: Card
-    status: str = "shown"
-    warnings: tuple[str, ...] = ()
-    schema: str = "securemsg.contact/2"
-    kept_letters: list[dict[str, Any]] | None = None  # `contacts add`: letters kept aside
+    """One contact as shown (a plain class, not a dataclass: start-up time)."""
+
+    __slots__ = ("contact", "me", "status", "warnings", "schema", "kept_letters")  # noqa: RUF023
+
+    def __init__(
+        self,
+        contact: Contact,
+        me: Card,
+        status: str = "shown",
+        warnings: tuple[str, ...] = (),
+        schema: str = "securemsg.contact/2",
+        kept_letters: list[dict[str, Any]] | None = None,  # `contacts add`: letters kept aside
+    ) -> None:
+        self.contact = contact
+        self.me = me
+        self.status = status
+        self.warnings = warnings
+        self.schema = schema
+        self.kept_letters = kept_letters
 
     def to_json(self) -> dict[str, Any]:
         doc = {"status": self.status, **contact_json(self.contact, self.me)}
@@ -104,11 +115,17 @@ def expiry_text(card: Card, now: int) -> str:
     return shown_day(card.expires)
 
 
-@dataclass
 class ContactList:
-    contacts: list[Contact]
-    now: int
-    schema: str = "securemsg.contacts/2"
+    """The contacts as listed (a plain class, not a dataclass: start-up time)."""
+
+    __slots__ = ("contacts", "now", "schema")
+
+    def __init__(
+        self, contacts: list[Contact], now: int, schema: str = "securemsg.contacts/2"
+    ) -> None:
+        self.contacts = contacts
+        self.now = now
+        self.schema = schema
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -4,7 +4,6 @@ receipt and when it came); a thread as the tree of who answered whom."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from securemsg.app.mailbox import LetterRow, Listing
@@ -50,18 +49,49 @@ def thread_depths(rows: list[LetterRow]) -> dict[str, int]:
     return depths
 
 
-@dataclass
 class ListView:
-    rows: list[LetterRow]
-    folder: str
-    deliveries: dict[str, list[tuple[str, str, int | None]]]
-    names: dict[str, str]
-    patient_view: bool = False
-    schema: str = "securemsg.letters/3"
-    me: str | None = None  # the reader's fingerprint: "you", whatever the names say
-    unverified_patients: frozenset[str] = frozenset()  # pinned patient keys
-    reads: dict[tuple[str, str], int] = field(default_factory=dict)
-    revoked: dict[str, int] | None = None  # authors' keys revoked since, and when (issue 16)
+    """A folder or a thread as shown (a plain class, not a dataclass: inbox and sent
+    build it at start-up; ``thread`` sets its ``schema``)."""
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "rows",
+        "folder",
+        "deliveries",
+        "names",
+        "patient_view",
+        "schema",
+        "me",
+        "unverified_patients",
+        "reads",
+        "revoked",
+    )
+
+    def __init__(
+        self,
+        rows: list[LetterRow],
+        folder: str,
+        deliveries: dict[str, list[tuple[str, str, int | None]]],
+        names: dict[str, str],
+        patient_view: bool = False,
+        schema: str = "securemsg.letters/3",
+        me: str | None = None,  # the reader's fingerprint: "you", whatever the names say
+        unverified_patients: frozenset[str] = frozenset(),  # pinned patient keys
+        reads: dict[tuple[str, str], int] | None = None,
+        revoked: dict[str, int] | None = None,  # authors' keys revoked since (issue 16)
+    ) -> None:
+        self.rows = rows
+        self.folder = folder
+        self.deliveries = deliveries
+        self.names = names
+        self.patient_view = patient_view
+        self.schema = schema
+        self.me = me
+        self.unverified_patients = unverified_patients
+        self.reads: dict[tuple[str, str], int] = {} if reads is None else reads
+        self.revoked = revoked
+
+    def __repr__(self) -> str:
+        return f"ListView(folder={self.folder!r}, rows={len(self.rows)})"
 
     @classmethod
     def of(cls, listing: Listing) -> ListView:
