@@ -14,7 +14,6 @@ through the real parsers and verifiers. File format: docs/format.md §Test vecto
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import io
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 
 import cbor2
 
-from securemsg.core import age, cbor, cose, labels
+from securemsg.core import age, cbor, cose, frozen, labels
 from securemsg.core.age.hazmat import x25519
 from securemsg.core.age.hazmat.file import build_header, new_file_key, read_header
 from securemsg.core.age.hazmat.header import Header, compute_mac, encode_without_mac
@@ -594,7 +593,7 @@ def consent_vectors() -> list[Vector]:
             decoded=[*grant_decoded(bound), ("commitment", MANIFEST.commitment().hex())],
         )
     )
-    other = dataclasses.replace(MANIFEST, message_id=bytes(16)).commitment()
+    other = frozen.replace(MANIFEST, message_id=bytes(16)).commitment()
     out.append(
         Vector(
             "consent-grant-bound-mismatch",

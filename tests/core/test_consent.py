@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -31,6 +30,7 @@ from securemsg.core.consent import (
 )
 from securemsg.core.digests import letter_digest
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, default_domains
+from securemsg.core.frozen import replace
 from securemsg.core.identity import Profile, Role, SecretIdentity
 from securemsg.core.letter.manifest import Item, item_digest, letter_commitment
 from securemsg.core.testkeys import derive_test_identity

@@ -5,7 +5,6 @@ each recipient the role the mailbox verified."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from securemsg.core.consent import (
     check_consent,
 )
 from securemsg.core.domains import Domain, Purpose
+from securemsg.core.frozen import replace
 from securemsg.core.identity import Profile, Role
 from securemsg.core.letter import policy
 from securemsg.core.letter.manifest import Item, Manifest, RecipientEntry

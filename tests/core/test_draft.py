@@ -3,7 +3,6 @@ the letter commitment recomputed from the content."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fuzz"))
 import harness
 
-from securemsg.core import cbor
+from securemsg.core import cbor, frozen
 from securemsg.core.letter.container import END, record_head
 from securemsg.core.letter.draft import Draft, DraftAttachment, review
 from securemsg.errors import FormatError
@@ -29,14 +28,14 @@ def test_round_trip() -> None:
 def test_commitment_covers_every_item_and_recipient() -> None:
     d = Draft.parse(SEED)
     base = review(d).commitment
-    other_att = dataclasses.replace(
+    other_att = frozen.replace(
         d, attachments=(DraftAttachment("scan.pdf", d.attachments[0].domain, b"%PDX"),)
     )
     assert review(other_att).commitment != base
-    other_id = dataclasses.replace(d, message_id=bytes([1]) + bytes(15))
+    other_id = frozen.replace(d, message_id=bytes([1]) + bytes(15))
     assert review(other_id).commitment != base
     card, doms = d.recipients[0]
-    fewer = dataclasses.replace(d, recipients=((card, frozenset(list(doms)[:1])),))
+    fewer = frozen.replace(d, recipients=((card, frozenset(list(doms)[:1])),))
     assert review(fewer).commitment != base
 
 
@@ -58,4 +57,4 @@ def test_malformed_drafts_are_refused(data: bytes) -> None:
 def test_one_salt_per_item() -> None:
     d = Draft.parse(SEED)
     with pytest.raises(FormatError):
-        review(dataclasses.replace(d, salts=d.salts[:-1]))
+        review(frozen.replace(d, salts=d.salts[:-1]))

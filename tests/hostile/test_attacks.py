@@ -13,7 +13,6 @@ user runs meets the same hostile input.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import time
 import unicodedata
@@ -25,7 +24,7 @@ import pytest
 from hostile_kit import World
 
 import reference
-from securemsg.core import age, cbor, cose, labels
+from securemsg.core import age, cbor, cose, frozen, labels
 from securemsg.core.age.hazmat import x25519
 from securemsg.core.age.hazmat.file import read_header, unwrap_file_key
 from securemsg.core.age.hazmat.header import Header, b64encode_raw, compute_mac, encode_without_mac
@@ -154,7 +153,7 @@ def test_section_without_digest(world: World, refused_at_receive) -> None:
     n = len(planned.manifest.items)
     extra_item = Item(n, "section", MEDICAL, bytes(32))
     extra_out = OutItem(n, bytes(16), "Extra", 5, lambda: (b"extra",))
-    more = dataclasses.replace(planned, items=(*planned.items, (extra_item, extra_out)))
+    more = frozen.replace(planned, items=(*planned.items, (extra_item, extra_out)))
     f = world.write("extra-section.smsg", world.envelope(more, "card"))
     refused_at_receive("card", f, match="without a digest")
 
@@ -172,7 +171,7 @@ def test_duplicate_digests_in_manifest(world: World, refused_at_receive) -> None
 def test_duplicate_item_record(world: World, refused_at_receive) -> None:
     """The same section twice in the envelope (same number, same digest)."""
     planned = world.plan()
-    twice = dataclasses.replace(planned, items=(planned.items[0], *planned.items))
+    twice = frozen.replace(planned, items=(planned.items[0], *planned.items))
     f = world.write("dup-item.smsg", world.envelope(twice, "card"))
     refused_at_receive("card", f, match="without a digest")
 
@@ -303,7 +302,7 @@ def test_envelope_with_low_order_share(world: World, refused_at_receive, point: 
     env = world.envelope(world.plan(), "card")
     header, _, payload = split(env)
     (st,) = header.stanzas
-    bad = dataclasses.replace(st, args=(b64encode_raw(point),))
+    bad = frozen.replace(st, args=(b64encode_raw(point),))
     forged = Header((bad,), header.mac).encode() + payload
     f = world.write("low-share.smsg", forged)
     row = refused_at_receive("card", f)

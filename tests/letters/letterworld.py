@@ -20,7 +20,6 @@ World (built once per session, then ``shutil.copytree`` per test):
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import hashlib
 import io
@@ -37,7 +36,7 @@ import pytest
 import reference
 from clirun import Result, db_rows, world_env
 from clirun import run_cli as _run_cli
-from securemsg.core import age
+from securemsg.core import age, frozen
 from securemsg.core.card import Card
 from securemsg.core.digests import object_digest
 from securemsg.core.domains import Domain, Purpose
@@ -283,8 +282,8 @@ class World:
             phone_call=phone_call,
         )
         if fields:
-            draft = dataclasses.replace(planned.manifest, encoded=b"", **fields)
-            planned = dataclasses.replace(planned, manifest=draft.sign(self.secret(author)))
+            draft = frozen.replace(planned.manifest, encoded=b"", **fields)
+            planned = frozen.replace(planned, manifest=draft.sign(self.secret(author)))
         return planned
 
     def envelope(
@@ -357,14 +356,14 @@ def replace_items(planned: compose.Planned, n: int, content: bytes) -> compose.P
         if item.n == n:
             out = OutItem(out.n, out.salt, out.name, len(content), lambda: (content,))
         items.append((item, out))
-    return dataclasses.replace(planned, items=tuple(items))
+    return frozen.replace(planned, items=tuple(items))
 
 
 def resign(planned: compose.Planned, author: SecretIdentity, **changes: Any) -> compose.Planned:
     """The same items under a manifest changed as a dishonest author would change
     it (``Manifest`` fields), signed again with the author's own key."""
-    m = dataclasses.replace(planned.manifest, **changes, encoded=b"").sign(author)
-    return dataclasses.replace(planned, manifest=m)
+    m = frozen.replace(planned.manifest, **changes, encoded=b"").sign(author)
+    return frozen.replace(planned, manifest=m)
 
 
 def age_decrypt(secret: SecretIdentity, data: bytes) -> bytes:

@@ -13,7 +13,6 @@ delivered.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from letterworld import (
     resign,
 )
 
+from securemsg.core import frozen
 from securemsg.core.consent import Grant, Recipient
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Purpose
@@ -111,7 +111,7 @@ def test_item_added_under_a_bound_grant_is_refused(
     honest = _write(world, planned, grant, "honest.smsg")
     item, out = _extra_item(planned, b"an attachment the patient never saw")
     added = resign(
-        dataclasses.replace(planned, items=(*planned.items, (item, out))),
+        frozen.replace(planned, items=(*planned.items, (item, out))),
         world.secret("gp"),
         items=(*planned.manifest.items, item),
     )
@@ -127,7 +127,7 @@ def test_item_dropped_under_a_bound_grant_is_refused(
     planned, grant = _reviewed_letter(world)
     honest = _write(world, planned, grant, "honest.smsg")
     dropped = resign(
-        dataclasses.replace(planned, items=planned.items[:-1]),
+        frozen.replace(planned, items=planned.items[:-1]),
         world.secret("gp"),
         items=planned.manifest.items[:-1],
     )
@@ -145,8 +145,7 @@ def test_item_changed_under_a_bound_grant_is_refused(
     other = b"another scan, not the one reviewed" * 10
     digest = item_digest(last.n, "attachment", M, last.name, last.salt, (other,), len(other))
     changed_items = tuple(
-        dataclasses.replace(i, digest=digest) if i.n == last.n else i
-        for i in planned.manifest.items
+        frozen.replace(i, digest=digest) if i.n == last.n else i for i in planned.manifest.items
     )
     changed = resign(replace_items(planned, last.n, other), world.secret("gp"), items=changed_items)
     f = _write(world, changed, grant, "changed.smsg")

@@ -7,7 +7,6 @@ executable."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import dropkit as kit
 from letterworld import M, N, World, replace_items
 
-from securemsg.core import cbor, cose, labels
+from securemsg.core import cbor, cose, frozen, labels
 from securemsg.core.letter.proofs import EnvelopeHasher, Refusal
 
 MAX_NOTICES_PER_AUTHOR = 5  # documented in docs/format.md (app/receive.py)
@@ -48,8 +47,8 @@ def test_no_notice_about_a_manifest_whose_signature_did_not_verify(world: World)
         bytes.fromhex(world.fp("gp")),
         cbor.dumps(payload),
     )
-    forged = dataclasses.replace(planned.manifest, encoded=encoded)
-    data = world.envelope(dataclasses.replace(planned, manifest=forged), "card")
+    forged = frozen.replace(planned.manifest, encoded=encoded)
+    data = world.envelope(frozen.replace(planned, manifest=forged), "card")
     fake = os.urandom(16).hex()
     (kit.folder(world, "card") / f"{fake}.smsg").write_bytes(data)
     before = world.snap("gp", "nurse", "pat", "out")

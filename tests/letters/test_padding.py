@@ -11,7 +11,6 @@ padded (docs/format.md §11.1), and the padding is checked on open.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from hypothesis import strategies as st
 from letterworld import LETTER, MEDICAL_TEXT, M, N, RefusedCheck, World, resign
 
 from reference import ref_padded_size
+from securemsg.core import frozen
 from securemsg.core.letter.compose import Planned
 from securemsg.core.letter.container import (
     MIN_PADDED,
@@ -111,7 +111,7 @@ def _format_1(world: World) -> Planned:
     """A letter as an earlier version wrote it: manifest format 1 (no recipient
     names), envelope without padding."""
     planned = world.plan(to=(("card", MN),))
-    old = tuple(dataclasses.replace(r, name=None) for r in planned.manifest.recipients)
+    old = tuple(frozen.replace(r, name=None) for r in planned.manifest.recipients)
     return resign(planned, world.secret("gp"), version=1, recipients=old)
 
 

@@ -3,7 +3,6 @@ changed. Envelopes the sender's tool would never write are crafted with core."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from letterworld import (
     replace_items,
 )
 
-from securemsg.core import cbor, cose, labels
+from securemsg.core import cbor, cose, frozen, labels
 from securemsg.core.card import Card
 from securemsg.core.consent import Grant, Recipient
 from securemsg.core.domains import Domain, Purpose
@@ -61,8 +60,8 @@ def test_unknown_sender(world: World, refused_at_receive: RefusedCheck) -> None:
 def test_forged_manifest_signature_flipped(world: World, refused_at_receive: RefusedCheck) -> None:
     planned = world.plan()
     m = planned.manifest
-    forged = dataclasses.replace(m, encoded=m.encoded[:-1] + bytes([m.encoded[-1] ^ 1]))
-    data = world.envelope(dataclasses.replace(planned, manifest=forged), "card")
+    forged = frozen.replace(m, encoded=m.encoded[:-1] + bytes([m.encoded[-1] ^ 1]))
+    data = world.envelope(frozen.replace(planned, manifest=forged), "card")
     refused_at_receive("card", world.write("f.smsg", data), error="bad_signature")
 
 
@@ -80,8 +79,8 @@ def test_forged_manifest_signed_by_another_key(
         bytes.fromhex(world.fp("gp")),
         cbor.dumps(payload),
     )
-    forged = dataclasses.replace(m, encoded=encoded)
-    data = world.envelope(dataclasses.replace(planned, manifest=forged), "nurse", frozenset({N}))
+    forged = frozen.replace(m, encoded=encoded)
+    data = world.envelope(frozen.replace(planned, manifest=forged), "nurse", frozenset({N}))
     refused_at_receive("nurse", world.write("f.smsg", data), error="bad_signature")
 
 
@@ -418,7 +417,7 @@ def test_tampered_attachment(world: World, refused_at_receive: RefusedCheck) -> 
 
 def test_missing_item(world: World, refused_at_receive: RefusedCheck) -> None:
     planned = world.plan()
-    short = dataclasses.replace(planned, items=planned.items[:-1])
+    short = frozen.replace(planned, items=planned.items[:-1])
     data = world.envelope(short, "card")
     refused_at_receive("card", world.write("m.smsg", data), match="missing from the envelope")
 
@@ -428,10 +427,8 @@ def test_replay_same_id_other_content(world: World, refused_at_receive: RefusedC
     doc = world.ok("card", "receive", f)
     mid = doc["results"][0]["message_id"]
     planned = world.plan(text=LETTER.replace("daily", "weekly"))
-    m = dataclasses.replace(planned.manifest, message_id=bytes.fromhex(mid)).sign(
-        world.secret("gp")
-    )
-    data = world.envelope(dataclasses.replace(planned, manifest=m), "card")
+    m = frozen.replace(planned.manifest, message_id=bytes.fromhex(mid)).sign(world.secret("gp"))
+    data = world.envelope(frozen.replace(planned, manifest=m), "card")
     refused_at_receive(
         "card", world.write("replay.smsg", data), error="replayed", match="already received"
     )

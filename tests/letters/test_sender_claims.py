@@ -22,7 +22,6 @@ same run is still delivered.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from letterworld import (
     run_cli,
 )
 
+from securemsg.core import frozen
 from securemsg.core.consent import Grant, Recipient
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.identity import Role
@@ -83,8 +83,7 @@ def _envelope(world: World, planned: Planned, label: str, name: str, **kw: Any) 
 def _stated(planned: Planned, label_fp: str, role: Role) -> tuple[RecipientEntry, ...]:
     """The manifest's recipients, with ``role`` stated for ``label_fp``."""
     return tuple(
-        dataclasses.replace(r, role=role) if r.fp == label_fp else r
-        for r in planned.manifest.recipients
+        frozen.replace(r, role=role) if r.fp == label_fp else r for r in planned.manifest.recipients
     )
 
 

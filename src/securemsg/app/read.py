@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +22,7 @@ from securemsg.app.trust import (
 )
 from securemsg.core.card import Card
 from securemsg.core.consent import Grant
+from securemsg.core.frozen import Frozen, _set, replace
 from securemsg.core.identity import SecretIdentity
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening
@@ -34,8 +34,16 @@ from securemsg.store.home import Home
 from securemsg.store.mailbox import LetterRow, Mailbox
 
 
-@dataclass(frozen=True, slots=True)
-class OpenedItem:
+class OpenedItem(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "n",
+        "kind",
+        "domain",
+        "name",
+        "size",
+        "text",
+        "saved_to",
+    )
     n: int
     kind: str
     domain: str
@@ -44,9 +52,38 @@ class OpenedItem:
     text: str | None  # sections
     saved_to: Path | None  # attachments, when asked
 
+    def __init__(
+        self,
+        n: int,
+        kind: str,
+        domain: str,
+        name: str,
+        size: int,
+        text: str | None,
+        saved_to: Path | None,
+    ) -> None:
+        _set(self, "n", n)
+        _set(self, "kind", kind)
+        _set(self, "domain", domain)
+        _set(self, "name", name)
+        _set(self, "size", size)
+        _set(self, "text", text)
+        _set(self, "saved_to", saved_to)
 
-@dataclass(frozen=True, slots=True)
-class OpenedLetter:
+
+class OpenedLetter(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "manifest",
+        "author",
+        "author_verified",
+        "patient",
+        "grant",
+        "items",
+        "my_domains",
+        "patient_key",
+        "author_revoked_as_of",
+        "accepted_at",
+    )
     manifest: Manifest
     author: Card
     author_verified: bool
@@ -54,21 +91,71 @@ class OpenedLetter:
     grant: Grant | None
     items: tuple[OpenedItem, ...]
     my_domains: tuple[str, ...]
-    patient_key: str | None = None  # app/trust.py patient_key_state
+    patient_key: str | None  # app/trust.py patient_key_state
     # Issue 16: the author's key was revoked as of this time (a letter kept from before)
-    author_revoked_as_of: int | None = None
-    accepted_at: int | None = None  # when this mailbox accepted it (a stored letter)
+    author_revoked_as_of: int | None
+    accepted_at: int | None  # when this mailbox accepted it (a stored letter)
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        author: Card,
+        author_verified: bool,
+        patient: Card | None,
+        grant: Grant | None,
+        items: tuple[OpenedItem, ...],
+        my_domains: tuple[str, ...],
+        patient_key: str | None = None,
+        author_revoked_as_of: int | None = None,
+        accepted_at: int | None = None,
+    ) -> None:
+        _set(self, "manifest", manifest)
+        _set(self, "author", author)
+        _set(self, "author_verified", author_verified)
+        _set(self, "patient", patient)
+        _set(self, "grant", grant)
+        _set(self, "items", items)
+        _set(self, "my_domains", my_domains)
+        _set(self, "patient_key", patient_key)
+        _set(self, "author_revoked_as_of", author_revoked_as_of)
+        _set(self, "accepted_at", accepted_at)
 
 
-@dataclass(frozen=True, slots=True)
-class ReadResult:
+class ReadResult(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "opened",
+        "me",
+        "names",
+        "folder",
+        "replied_to",
+        "received_at",
+        "first_read_at",
+    )
     opened: OpenedLetter
     me: Card
     names: dict[str, str]  # fingerprint -> name, for every key this mailbox knows
-    folder: str | None = None  # in | sent; None: a letter file, not stored
-    replied_to: LetterRow | None = None  # the letter it answers, when held here
-    received_at: int | None = None  # when it was received (or sent: the double kept)
-    first_read_at: int | None = None  # None: read now for the first time
+    folder: str | None  # in | sent; None: a letter file, not stored
+    replied_to: LetterRow | None  # the letter it answers, when held here
+    received_at: int | None  # when it was received (or sent: the double kept)
+    first_read_at: int | None  # None: read now for the first time
+
+    def __init__(
+        self,
+        opened: OpenedLetter,
+        me: Card,
+        names: dict[str, str],
+        folder: str | None = None,
+        replied_to: LetterRow | None = None,
+        received_at: int | None = None,
+        first_read_at: int | None = None,
+    ) -> None:
+        _set(self, "opened", opened)
+        _set(self, "me", me)
+        _set(self, "names", names)
+        _set(self, "folder", folder)
+        _set(self, "replied_to", replied_to)
+        _set(self, "received_at", received_at)
+        _set(self, "first_read_at", first_read_at)
 
 
 LATEST = "latest"

@@ -14,10 +14,9 @@ of the practitioner it names.
 
 from __future__ import annotations
 
-import dataclasses
-
 from securemsg.core.card import Card
 from securemsg.core.consent import Objection, Recipient, Revocation
+from securemsg.core.frozen import replace
 from securemsg.store.consents import ConsentStore
 from securemsg.store.contacts import Contact, Contacts
 from securemsg.store.mailbox import Mailbox
@@ -38,9 +37,9 @@ def restrictions(
             if obj.encoded in seen:
                 continue
             if isinstance(obj, Revocation):
-                revs.append(dataclasses.replace(obj, patient_fp=patient_fp))
+                revs.append(replace(obj, patient_fp=patient_fp))
             elif isinstance(obj, Objection):
-                objs.append(dataclasses.replace(obj, patient_fp=patient_fp))
+                objs.append(replace(obj, patient_fp=patient_fp))
     return revs, follow_practitioners(Contacts(box.home), objs)
 
 
@@ -54,7 +53,7 @@ def follow_practitioners(book: Contacts, objections: list[Objection]) -> list[Ob
         if o.target.fp is None:
             continue
         for fp in sorted(keys_of(everyone, o.target.fp) - {o.target.fp}):
-            out.append(dataclasses.replace(o, target=Recipient(fp=fp)))
+            out.append(replace(o, target=Recipient(fp=fp)))
     return out
 
 

@@ -9,7 +9,6 @@ placeholders (issue 14), which takes lines; splitting the panel would scatter it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from securemsg.app.mailbox import LetterRow
@@ -59,18 +58,45 @@ def patient_ids(o: OpenedLetter) -> tuple[tuple[str, str], ...]:
     return o.patient.profile.identifiers() if o.patient is not None else ()
 
 
-@dataclass
 class LetterView:
-    opened: OpenedLetter
-    me: Card
-    show_body: bool = True
-    status: str = "read"
-    names: dict[str, str] | None = None
-    schema: str = "securemsg.letter/3"
-    folder: str | None = None  # in | sent; None: a letter file, not stored
-    replied_to: LetterRow | None = None  # the letter it answers, when held here
-    received_at: int | None = None
-    first_read_at: int | None = None
+    """A letter as shown (a plain class, not a dataclass: `read` builds it at start-up)."""
+
+    __slots__ = (  # noqa: RUF023 (field order)
+        "opened",
+        "me",
+        "show_body",
+        "status",
+        "names",
+        "schema",
+        "folder",
+        "replied_to",
+        "received_at",
+        "first_read_at",
+    )
+
+    def __init__(
+        self,
+        opened: OpenedLetter,
+        me: Card,
+        show_body: bool = True,
+        status: str = "read",
+        names: dict[str, str] | None = None,
+        schema: str = "securemsg.letter/3",
+        folder: str | None = None,  # in | sent; None: a letter file, not stored
+        replied_to: LetterRow | None = None,  # the letter it answers, when held here
+        received_at: int | None = None,
+        first_read_at: int | None = None,
+    ) -> None:
+        self.opened = opened
+        self.me = me
+        self.show_body = show_body
+        self.status = status
+        self.names = names
+        self.schema = schema
+        self.folder = folder
+        self.replied_to = replied_to
+        self.received_at = received_at
+        self.first_read_at = first_read_at
 
     def _names(self) -> dict[str, str]:
         base = {

@@ -12,7 +12,8 @@ A subclass lists its fields, in order (not sorted), as ``__slots__`` and writes 
 what the dataclass gave: assignment and deletion raise
 :class:`FrozenInstanceError` (an ``AttributeError``); equality is "same class
 and equal fields"; the hash is the hash of the fields; ``repr`` is
-``Name(field=value, ...)`` without the fields named in ``_hidden``; copy and
+``Name(field=value, ...)`` without the fields named in ``_hidden``; fields named
+in ``_not_compared`` take no part in equality and the hash; copy and
 pickle rebuild through ``__init__`` (so through its checks).
 """
 
@@ -31,12 +32,18 @@ class FrozenInstanceError(AttributeError):
 class Frozen:
     __slots__ = ()
     _hidden: ClassVar[frozenset[str]] = frozenset()
+    _not_compared: ClassVar[frozenset[str]] = frozenset()  # field(compare=False)
 
     def _names(self) -> tuple[str, ...]:
         return cast(tuple[str, ...], self.__slots__)
 
     def _fields(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._names())
+
+    def _compared(self) -> tuple[Any, ...]:
+        """The fields equality and the hash look at (all but ``_not_compared``)."""
+        skip = self._not_compared
+        return tuple(getattr(self, name) for name in self._names() if name not in skip)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -47,10 +54,10 @@ class Frozen:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Frozen) or other.__class__ is not self.__class__:
             return NotImplemented
-        return self._fields() == other._fields()
+        return self._compared() == other._compared()
 
     def __hash__(self) -> int:
-        return hash(self._fields())
+        return hash(self._compared())
 
     def __repr__(self) -> str:
         shown = (
@@ -62,12 +69,17 @@ class Frozen:
         return (type(self), self._fields())
 
 
-_F = TypeVar("_F", bound=Frozen)
+_T = TypeVar("_T")
 
 
-def replace(obj: _F, **changes: Any) -> _F:
+def replace(obj: _T, **changes: Any) -> _T:
     """A copy of ``obj`` with some fields changed, rebuilt through ``__init__`` (so
-    through its checks), as :func:`dataclasses.replace` does for a dataclass."""
+    through its checks), as :func:`dataclasses.replace` does for a dataclass (and
+    does here for one: callers need not know which of the two a value is)."""
+    if not isinstance(obj, Frozen):
+        import dataclasses  # a dataclass value: not on the start-up path
+
+        return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
     names = obj._names()
     unknown = set(changes) - set(names)
     if unknown:

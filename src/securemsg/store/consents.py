@@ -12,7 +12,6 @@ This module owns the table consents (its schema is in store/db.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Final
 
 from securemsg.core import cbor, localnames
@@ -27,6 +26,7 @@ from securemsg.core.consent import (
     verify_any,
 )
 from securemsg.core.digests import object_digest
+from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import ConsentRefused, FormatError
 from securemsg.i18n import N_, _
 from securemsg.store.home import Home
@@ -34,12 +34,23 @@ from securemsg.store.home import Home
 ORIGINS: Final = ("signed", "imported")
 
 
-@dataclass(frozen=True, slots=True)
-class StoredConsent:
+class StoredConsent(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "obj",
+        "patient_card",
+        "added",
+        "origin",
+    )
     obj: ConsentObject
     patient_card: Card
     added: int
     origin: str  # signed (by me, the patient) | imported
+
+    def __init__(self, obj: ConsentObject, patient_card: Card, added: int, origin: str) -> None:
+        _set(self, "obj", obj)
+        _set(self, "patient_card", patient_card)
+        _set(self, "added", added)
+        _set(self, "origin", origin)
 
     @property
     def digest(self) -> str:
@@ -72,10 +83,17 @@ class StoredConsent:
         return cls(verify_any(obj, card), card, added, origin)
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
+class Recorded(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "stored",
+        "status",
+    )
     stored: StoredConsent
     status: str  # added | unchanged
+
+    def __init__(self, stored: StoredConsent, status: str) -> None:
+        _set(self, "stored", stored)
+        _set(self, "status", status)
 
 
 class ConsentStore:

@@ -8,12 +8,12 @@ identity never shows its secret in ``repr``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import nacl.utils
 from nacl.bindings import crypto_scalarmult_base
 
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.x25519_point import is_low_order
 from securemsg.errors import KeyFormatError
 from securemsg.i18n import _
@@ -27,11 +27,15 @@ KEY_SIZE = 32
 _is_low_order = is_low_order
 
 
-@dataclass(frozen=True, slots=True)
-class X25519Recipient:
+class X25519Recipient(Frozen):
     """An age X25519 public key; points of small order are refused."""
 
+    __slots__ = ("public_key",)
     public_key: bytes
+
+    def __init__(self, public_key: bytes) -> None:
+        _set(self, "public_key", public_key)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if not isinstance(self.public_key, bytes) or len(self.public_key) != KEY_SIZE:
@@ -69,11 +73,16 @@ class ShareOpener(Protocol):
     def open_share(self, share: bytes, body: bytes) -> bytes | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class X25519Identity:
+class X25519Identity(Frozen):
     """An age X25519 secret key. ``repr`` is redacted; ``str`` is the secret encoding."""
 
-    secret_key: bytes = field(repr=False)
+    __slots__ = ("secret_key",)
+    _hidden = frozenset({"secret_key"})
+    secret_key: bytes
+
+    def __init__(self, secret_key: bytes) -> None:
+        _set(self, "secret_key", secret_key)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if not isinstance(self.secret_key, bytes) or len(self.secret_key) != KEY_SIZE:
@@ -122,13 +131,19 @@ def _check_passphrase(passphrase: bytes) -> None:
         raise KeyFormatError(_("a passphrase is a non-empty byte string (UTF-8)"))
 
 
-@dataclass(frozen=True, slots=True)
-class ScryptRecipient:
+class ScryptRecipient(Frozen):
     """A passphrase to encrypt to (age ``scrypt`` recipient), with the work factor
     log2(N) to use. It must be the file's only recipient. ``repr`` is redacted."""
 
-    passphrase: bytes = field(repr=False)
-    work_factor: int = 18
+    __slots__ = ("passphrase", "work_factor")
+    _hidden = frozenset({"passphrase"})
+    passphrase: bytes
+    work_factor: int
+
+    def __init__(self, passphrase: bytes, work_factor: int = 18) -> None:
+        _set(self, "passphrase", passphrase)
+        _set(self, "work_factor", work_factor)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         _check_passphrase(self.passphrase)
@@ -145,13 +160,22 @@ class ScryptRecipient:
         return f"ScryptRecipient(<REDACTED>, work_factor={self.work_factor})"
 
 
-@dataclass(frozen=True, slots=True)
-class ScryptIdentity:
+class ScryptIdentity(Frozen):
     """A passphrase to decrypt with (age ``scrypt`` identity); files whose work
     factor is above ``max_work_factor`` are refused. ``repr`` is redacted."""
 
-    passphrase: bytes = field(repr=False)
-    max_work_factor: int = _SCRYPT_MAX_WORK_FACTOR
+    __slots__ = (  # noqa: RUF023 (field order)
+        "passphrase",
+        "max_work_factor",
+    )
+    _hidden = frozenset({"passphrase"})
+    passphrase: bytes
+    max_work_factor: int
+
+    def __init__(self, passphrase: bytes, max_work_factor: int = _SCRYPT_MAX_WORK_FACTOR) -> None:
+        _set(self, "passphrase", passphrase)
+        _set(self, "max_work_factor", max_work_factor)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         _check_passphrase(self.passphrase)

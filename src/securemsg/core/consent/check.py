@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final
 
 from securemsg.core import localnames
@@ -25,6 +24,7 @@ from securemsg.core.consent.explain import domain_names, iso_time, short_fp
 from securemsg.core.consent.grant import Grant
 from securemsg.core.consent.statements import Objection, Revocation
 from securemsg.core.domains import Domain, Purpose, default_domains
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import Role
 from securemsg.errors import ConsentRefused
 from securemsg.i18n import _
@@ -39,8 +39,7 @@ class Basis(enum.StrEnum):
     PSEUDONYMOUS = "pseudonymous"  # R11: the patient is not identified at all
 
 
-@dataclass(frozen=True, slots=True)
-class Disclosure:
+class Disclosure(Frozen):
     """What one recipient of a letter receives: the care domains of its sections.
 
     ``recipient_role`` is the role the checker knows for it (its card);
@@ -48,12 +47,36 @@ class Disclosure:
     narrow what the recipient may receive, never widen it (every role rule
     must hold for both)."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "recipient_fp",
+        "recipient_role",
+        "domains",
+        "name",
+        "stated_role",
+        "rpps",
+    )
     recipient_fp: str
     recipient_role: Role
     domains: frozenset[Domain]
-    name: str | None = None  # for messages only
-    stated_role: Role | None = None
-    rpps: str | None = None  # on the card the checker holds for it (objections by RPPS)
+    name: str | None  # for messages only
+    stated_role: Role | None
+    rpps: str | None  # on the card the checker holds for it (objections by RPPS)
+
+    def __init__(
+        self,
+        recipient_fp: str,
+        recipient_role: Role,
+        domains: frozenset[Domain],
+        name: str | None = None,
+        stated_role: Role | None = None,
+        rpps: str | None = None,
+    ) -> None:
+        _set(self, "recipient_fp", recipient_fp)
+        _set(self, "recipient_role", recipient_role)
+        _set(self, "domains", domains)
+        _set(self, "name", name)
+        _set(self, "stated_role", stated_role)
+        _set(self, "rpps", rpps)
 
     def who(self) -> str:
         label = self.name or _("key {fingerprint}").format(fingerprint=short_fp(self.recipient_fp))
@@ -75,26 +98,71 @@ class Disclosure:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class LetterFacts:
+class LetterFacts(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "sender_fp",
+        "patient_fp",
+        "purpose",
+        "disclosures",
+        "letter_digest",
+        "date",
+        "basis",
+        "patient_identifiers_present",
+        "patient_ids",
+        "patient_card_carried",
+        "phone_call",
+        "letter_domains",
+        "letter_commitment",
+    )
     sender_fp: str
     patient_fp: str | None
     purpose: Purpose
     disclosures: tuple[Disclosure, ...]
     letter_digest: bytes | None
     date: int
-    basis: Basis = Basis.CONSENT
-    patient_identifiers_present: bool = True
+    basis: Basis
+    patient_identifiers_present: bool
     # The letter's own statements, checked against the rules of its basis. None
     # (a query about a grant, not a letter): no identifiers to compare; no
     # other domain than those disclosed.
-    patient_ids: tuple[tuple[str, str], ...] | None = None  # (field, value), as in the manifest
-    patient_card_carried: bool = False
-    phone_call: bool = False  # the letter confirms a phone call (R6)
-    letter_domains: frozenset[Domain] | None = None  # the domains of all its items
+    patient_ids: tuple[tuple[str, str], ...] | None  # (field, value), as in the manifest
+    patient_card_carried: bool
+    phone_call: bool  # the letter confirms a phone call (R6)
+    letter_domains: frozenset[Domain] | None  # the domains of all its items
     # letter_commitment (core/letter/manifest.py) of the letter as the checker
     # recomputed it: its id, kind, patient, every item and every recipient.
-    letter_commitment: bytes | None = None
+    letter_commitment: bytes | None
+
+    def __init__(
+        self,
+        sender_fp: str,
+        patient_fp: str | None,
+        purpose: Purpose,
+        disclosures: tuple[Disclosure, ...],
+        letter_digest: bytes | None,
+        date: int,
+        basis: Basis = Basis.CONSENT,
+        patient_identifiers_present: bool = True,
+        patient_ids: tuple[tuple[str, str], ...] | None = None,
+        patient_card_carried: bool = False,
+        phone_call: bool = False,
+        letter_domains: frozenset[Domain] | None = None,
+        letter_commitment: bytes | None = None,
+    ) -> None:
+        _set(self, "sender_fp", sender_fp)
+        _set(self, "patient_fp", patient_fp)
+        _set(self, "purpose", purpose)
+        _set(self, "disclosures", disclosures)
+        _set(self, "letter_digest", letter_digest)
+        _set(self, "date", date)
+        _set(self, "basis", basis)
+        _set(self, "patient_identifiers_present", patient_identifiers_present)
+        _set(self, "patient_ids", patient_ids)
+        _set(self, "patient_card_carried", patient_card_carried)
+        _set(self, "phone_call", phone_call)
+        _set(self, "letter_domains", letter_domains)
+        _set(self, "letter_commitment", letter_commitment)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "basis", Basis(self.basis))
@@ -102,13 +170,24 @@ class LetterFacts:
         object.__setattr__(self, "disclosures", tuple(self.disclosures))
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(Frozen):
     """Accepted: on which basis, under which grant, and what each recipient may get."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "basis",
+        "grant",
+        "allowed",
+    )
     basis: Basis
     grant: Grant | None
     allowed: tuple[tuple[str, frozenset[Domain]], ...]  # (recipient fp, domains)
+
+    def __init__(
+        self, basis: Basis, grant: Grant | None, allowed: tuple[tuple[str, frozenset[Domain]], ...]
+    ) -> None:
+        _set(self, "basis", basis)
+        _set(self, "grant", grant)
+        _set(self, "allowed", allowed)
 
 
 def allowed_domains(

@@ -8,7 +8,6 @@ Pure. Names without a leading underscore are used by the sibling modules.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 from securemsg.core import cose, labels, localnames, names, signed
@@ -16,6 +15,7 @@ from securemsg.core.card import Card
 from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, sorted_domains
 from securemsg.core.fingerprint import FINGERPRINT_BYTES
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue, SignatureError
 from securemsg.i18n import N_, _
@@ -40,17 +40,35 @@ KINDS: Final = {
 
 
 # -- recipients ---------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Recipient:
+class Recipient(Frozen):
     """One practitioner by card fingerprint, or anyone holding a role; in an
     objection (version 2) also a practitioner by RPPS number, with the name the
     patient knows them by (the name is what she wrote; the RPPS is what matches,
     against the card of the practitioner each checker holds)."""
 
-    fp: str | None = None
-    role: Role | None = None
-    rpps: str | None = None
-    name: str | None = None  # with rpps only: the patient's words, for display
+    __slots__ = (  # noqa: RUF023 (field order)
+        "fp",
+        "role",
+        "rpps",
+        "name",
+    )
+    fp: str | None
+    role: Role | None
+    rpps: str | None
+    name: str | None  # with rpps only: the patient's words, for display
+
+    def __init__(
+        self,
+        fp: str | None = None,
+        role: Role | None = None,
+        rpps: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        _set(self, "fp", fp)
+        _set(self, "role", role)
+        _set(self, "rpps", rpps)
+        _set(self, "name", name)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.fp, self.role, self.rpps)) != 1:

@@ -10,7 +10,6 @@ card is given, or a bad signature are all refused with :class:`ConsentRefused`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import nacl.utils
@@ -36,15 +35,33 @@ from securemsg.core.consent.common import (
 )
 from securemsg.core.consent.explain import short_fp
 from securemsg.core.domains import ALL_DOMAINS, Domain, Purpose, sorted_domains
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue
 from securemsg.i18n import N_, _
 
 
-@dataclass(frozen=True, slots=True)
-class Grant(signed.Signed):
+class Grant(signed.Signed, Frozen):
     """A verified consent grant. Obtain one with :meth:`sign` or :meth:`verify`."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "id",
+        "patient_fp",
+        "patient_name",
+        "patient_ins",
+        "patient_birth_date",
+        "sender_fp",
+        "recipients",
+        "purpose",
+        "domains",
+        "exclude",
+        "issued_at",
+        "not_after",
+        "letter_digest",
+        "encoded",
+        "commitment",
+    )
+    _hidden = frozenset({"encoded"})
     id: bytes
     patient_fp: str
     patient_name: str
@@ -58,8 +75,42 @@ class Grant(signed.Signed):
     issued_at: int
     not_after: int
     letter_digest: bytes | None  # obsolete binding to a Markdown source (refused by the check)
-    encoded: bytes = field(repr=False)
-    commitment: bytes | None = None  # letter_commitment of the one prepared letter (R4)
+    encoded: bytes
+    commitment: bytes | None  # letter_commitment of the one prepared letter (R4)
+
+    def __init__(
+        self,
+        id: bytes,
+        patient_fp: str,
+        patient_name: str,
+        patient_ins: str | None,
+        patient_birth_date: str | None,
+        sender_fp: str,
+        recipients: tuple[Recipient, ...],
+        purpose: Purpose,
+        domains: frozenset[Domain],
+        exclude: frozenset[Domain],
+        issued_at: int,
+        not_after: int,
+        letter_digest: bytes | None,
+        encoded: bytes,
+        commitment: bytes | None = None,
+    ) -> None:
+        _set(self, "id", id)
+        _set(self, "patient_fp", patient_fp)
+        _set(self, "patient_name", patient_name)
+        _set(self, "patient_ins", patient_ins)
+        _set(self, "patient_birth_date", patient_birth_date)
+        _set(self, "sender_fp", sender_fp)
+        _set(self, "recipients", recipients)
+        _set(self, "purpose", purpose)
+        _set(self, "domains", domains)
+        _set(self, "exclude", exclude)
+        _set(self, "issued_at", issued_at)
+        _set(self, "not_after", not_after)
+        _set(self, "letter_digest", letter_digest)
+        _set(self, "encoded", encoded)
+        _set(self, "commitment", commitment)
 
     kind = KIND_GRANT
 

@@ -7,8 +7,6 @@ signed with the patient's own key, read like a grant (docs/format-consent.md §4
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from securemsg.core import signed
 from securemsg.core.card import Card
 from securemsg.core.consent.common import (
@@ -26,20 +24,33 @@ from securemsg.core.consent.common import (
     refuse_malformed,
 )
 from securemsg.core.consent.grant import Grant
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import ConsentRefused, FormatError, InvalidValue
 from securemsg.i18n import N_, _
 
 
 # -- revocation -------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Revocation(signed.Signed):
+class Revocation(signed.Signed, Frozen):
     """The patient withdraws one grant, by id, from ``date`` on."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "patient_fp",
+        "grant_id",
+        "date",
+        "encoded",
+    )
+    _hidden = frozenset({"encoded"})
     patient_fp: str
     grant_id: bytes
     date: int
-    encoded: bytes = field(repr=False)
+    encoded: bytes
+
+    def __init__(self, patient_fp: str, grant_id: bytes, date: int, encoded: bytes) -> None:
+        _set(self, "patient_fp", patient_fp)
+        _set(self, "grant_id", grant_id)
+        _set(self, "date", date)
+        _set(self, "encoded", encoded)
 
     kind = KIND_REVOCATION
 
@@ -79,14 +90,26 @@ class Revocation(signed.Signed):
 
 
 # -- objection -------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Objection(signed.Signed):
+class Objection(signed.Signed, Frozen):
     """The patient refuses to have ``target`` informed (R3, R8), from ``date`` on."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "patient_fp",
+        "target",
+        "date",
+        "encoded",
+    )
+    _hidden = frozenset({"encoded"})
     patient_fp: str
     target: Recipient
     date: int
-    encoded: bytes = field(repr=False)
+    encoded: bytes
+
+    def __init__(self, patient_fp: str, target: Recipient, date: int, encoded: bytes) -> None:
+        _set(self, "patient_fp", patient_fp)
+        _set(self, "target", target)
+        _set(self, "date", date)
+        _set(self, "encoded", encoded)
 
     kind = KIND_OBJECTION
 

@@ -15,10 +15,10 @@ docs/format.md §11.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from securemsg.core import cbor
+from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import FormatError, PaddingError
 from securemsg.i18n import N_, _
 
@@ -74,16 +74,31 @@ def small_record(rtype: int, body: bytes) -> bytes:
     return record_head(rtype, len(body)) + body
 
 
-@dataclass(frozen=True, slots=True)
-class OutItem:
+class OutItem(Frozen):
     """An item to put in an envelope: its content is re-readable (attachments
     are opened again for each recipient)."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "n",
+        "salt",
+        "name",
+        "size",
+        "content",
+    )
     n: int
     salt: bytes
     name: str
     size: int
     content: Callable[[], Iterable[bytes]]
+
+    def __init__(
+        self, n: int, salt: bytes, name: str, size: int, content: Callable[[], Iterable[bytes]]
+    ) -> None:
+        _set(self, "n", n)
+        _set(self, "salt", salt)
+        _set(self, "name", name)
+        _set(self, "size", size)
+        _set(self, "content", content)
 
 
 def write_envelopes(
@@ -133,12 +148,23 @@ def write_envelopes(
     yield every, record_head(END, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class InItemHead:
+class InItemHead(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "n",
+        "salt",
+        "name",
+        "size",
+    )
     n: int
     salt: bytes
     name: str
     size: int
+
+    def __init__(self, n: int, salt: bytes, name: str, size: int) -> None:
+        _set(self, "n", n)
+        _set(self, "salt", salt)
+        _set(self, "name", name)
+        _set(self, "size", size)
 
 
 class EnvelopeReader:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from securemsg.core import cbor, labels, signed
 from securemsg.core.card import Card
 from securemsg.core.domains import Domain, Purpose
 from securemsg.core.fingerprint import fingerprint
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder, Role
 from securemsg.errors import FormatError
 from securemsg.i18n import N_, _
@@ -37,30 +37,80 @@ ITEM_KINDS = ("section", "attachment")
 MANIFEST_VERSION = 2
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "n",
+        "kind",
+        "domain",
+        "digest",
+    )
     n: int
     kind: str  # section | attachment
     domain: Domain
     digest: bytes
 
+    def __init__(self, n: int, kind: str, domain: Domain, digest: bytes) -> None:
+        _set(self, "n", n)
+        _set(self, "kind", kind)
+        _set(self, "domain", domain)
+        _set(self, "digest", digest)
 
-@dataclass(frozen=True, slots=True)
-class RecipientEntry:
+
+class RecipientEntry(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "fp",
+        "role",
+        "domains",
+        "name",
+    )
     fp: str
     role: Role
     domains: frozenset[Domain]
-    name: str | None = None  # the display name on the author's card for it (signed)
+    name: str | None  # the display name on the author's card for it (signed)
+
+    def __init__(
+        self, fp: str, role: Role, domains: frozenset[Domain], name: str | None = None
+    ) -> None:
+        _set(self, "fp", fp)
+        _set(self, "role", role)
+        _set(self, "domains", domains)
+        _set(self, "name", name)
 
 
-@dataclass(frozen=True, slots=True)
-class PhoneCall:
+class PhoneCall(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "time",
+        "caller",
+    )
     time: int
     caller: str | None  # fingerprint of who phoned, when known
 
+    def __init__(self, time: int, caller: str | None) -> None:
+        _set(self, "time", time)
+        _set(self, "caller", caller)
 
-@dataclass(frozen=True, slots=True)
-class Manifest(signed.Signed):
+
+class Manifest(signed.Signed, Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "message_id",
+        "kind",
+        "date",
+        "author",
+        "recipients",
+        "subject",
+        "items",
+        "basis",
+        "letter_digest",
+        "patient_fp",
+        "patient_ids",
+        "pseudonym",
+        "consent_digest",
+        "in_reply_to",
+        "phone_call",
+        "encoded",
+        "version",
+    )
+    _not_compared = frozenset({"encoded"})
     message_id: bytes
     kind: Purpose
     date: int
@@ -70,14 +120,52 @@ class Manifest(signed.Signed):
     items: tuple[Item, ...]
     basis: str
     letter_digest: bytes
-    patient_fp: str | None = None
-    patient_ids: tuple[tuple[str, str], ...] = ()  # (field, value) from the patient's card
-    pseudonym: str | None = None
-    consent_digest: bytes | None = None
-    in_reply_to: bytes | None = None
-    phone_call: PhoneCall | None = None
-    encoded: bytes = field(default=b"", compare=False)
-    version: int = MANIFEST_VERSION
+    patient_fp: str | None
+    patient_ids: tuple[tuple[str, str], ...]  # (field, value) from the patient's card
+    pseudonym: str | None
+    consent_digest: bytes | None
+    in_reply_to: bytes | None
+    phone_call: PhoneCall | None
+    encoded: bytes
+    version: int
+
+    def __init__(
+        self,
+        message_id: bytes,
+        kind: Purpose,
+        date: int,
+        author: str,
+        recipients: tuple[RecipientEntry, ...],
+        subject: str,
+        items: tuple[Item, ...],
+        basis: str,
+        letter_digest: bytes,
+        patient_fp: str | None = None,
+        patient_ids: tuple[tuple[str, str], ...] = (),
+        pseudonym: str | None = None,
+        consent_digest: bytes | None = None,
+        in_reply_to: bytes | None = None,
+        phone_call: PhoneCall | None = None,
+        encoded: bytes = b"",
+        version: int = MANIFEST_VERSION,
+    ) -> None:
+        _set(self, "message_id", message_id)
+        _set(self, "kind", kind)
+        _set(self, "date", date)
+        _set(self, "author", author)
+        _set(self, "recipients", recipients)
+        _set(self, "subject", subject)
+        _set(self, "items", items)
+        _set(self, "basis", basis)
+        _set(self, "letter_digest", letter_digest)
+        _set(self, "patient_fp", patient_fp)
+        _set(self, "patient_ids", patient_ids)
+        _set(self, "pseudonym", pseudonym)
+        _set(self, "consent_digest", consent_digest)
+        _set(self, "in_reply_to", in_reply_to)
+        _set(self, "phone_call", phone_call)
+        _set(self, "encoded", encoded)
+        _set(self, "version", version)
 
     @property
     def id_hex(self) -> str:

@@ -10,11 +10,11 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from securemsg.core import labels, signed
 from securemsg.core.card import Card
 from securemsg.core.digests import object_digest
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder
 from securemsg.core.letter.manifest import ID_BYTES
 from securemsg.errors import FormatError, VerificationError
@@ -46,14 +46,27 @@ BINDING = signed.Kind(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Binding(signed.Signed):
+class Binding(signed.Signed, Frozen):
     """The author's statement: this manifest, in this age header, for this recipient."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "manifest_digest",
+        "header_digest",
+        "recipient",
+        "encoded",
+    )
     manifest_digest: bytes
     header_digest: bytes
     recipient: str
     encoded: bytes
+
+    def __init__(
+        self, manifest_digest: bytes, header_digest: bytes, recipient: str, encoded: bytes
+    ) -> None:
+        _set(self, "manifest_digest", manifest_digest)
+        _set(self, "header_digest", header_digest)
+        _set(self, "recipient", recipient)
+        _set(self, "encoded", encoded)
 
     @classmethod
     def sign(
@@ -106,8 +119,18 @@ RECEIPT = signed.Kind(
 CHAIN_BYTES = 16  # a second device's log chain id (docs/format.md §14)
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt(signed.Signed):
+class Receipt(signed.Signed, Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "message_id",
+        "manifest_digest",
+        "envelope_digest",
+        "recipient",
+        "time",
+        "log_seq",
+        "log_head",
+        "encoded",
+        "chain",
+    )
     message_id: bytes
     manifest_digest: bytes
     envelope_digest: bytes
@@ -116,7 +139,29 @@ class Receipt(signed.Signed):
     log_seq: int
     log_head: bytes
     encoded: bytes
-    chain: bytes | None = None  # the log chain of a second device; None: the first device's
+    chain: bytes | None  # the log chain of a second device; None: the first device's
+
+    def __init__(
+        self,
+        message_id: bytes,
+        manifest_digest: bytes,
+        envelope_digest: bytes,
+        recipient: str,
+        time: int,
+        log_seq: int,
+        log_head: bytes,
+        encoded: bytes,
+        chain: bytes | None = None,
+    ) -> None:
+        _set(self, "message_id", message_id)
+        _set(self, "manifest_digest", manifest_digest)
+        _set(self, "envelope_digest", envelope_digest)
+        _set(self, "recipient", recipient)
+        _set(self, "time", time)
+        _set(self, "log_seq", log_seq)
+        _set(self, "log_head", log_head)
+        _set(self, "encoded", encoded)
+        _set(self, "chain", chain)
 
     @classmethod
     def sign(
@@ -185,8 +230,16 @@ REFUSAL = signed.Kind(
 MAX_RULE, MAX_REASON = 80, 500  # characters kept by writer and reader
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal(signed.Signed):
+class Refusal(signed.Signed, Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "message_id",
+        "envelope_digest",
+        "recipient",
+        "time",
+        "rule",
+        "reason",
+        "encoded",
+    )
     message_id: bytes
     envelope_digest: bytes
     recipient: str
@@ -194,6 +247,24 @@ class Refusal(signed.Signed):
     rule: str
     reason: str
     encoded: bytes
+
+    def __init__(
+        self,
+        message_id: bytes,
+        envelope_digest: bytes,
+        recipient: str,
+        time: int,
+        rule: str,
+        reason: str,
+        encoded: bytes,
+    ) -> None:
+        _set(self, "message_id", message_id)
+        _set(self, "envelope_digest", envelope_digest)
+        _set(self, "recipient", recipient)
+        _set(self, "time", time)
+        _set(self, "rule", rule)
+        _set(self, "reason", reason)
+        _set(self, "encoded", encoded)
 
     @classmethod
     def sign(

@@ -19,9 +19,9 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
+from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import HeaderError
 from securemsg.i18n import _
 
@@ -71,13 +71,23 @@ def _valid_arg(arg: str) -> bool:
     return bool(arg) and all(0x21 <= ord(c) <= 0x7E for c in arg)
 
 
-@dataclass(frozen=True, slots=True)
-class Stanza:
+class Stanza(Frozen):
     """One recipient stanza: a type, string arguments and an opaque body."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "type",
+        "args",
+        "body",
+    )
     type: str
     args: tuple[str, ...]
     body: bytes
+
+    def __init__(self, type: str, args: tuple[str, ...], body: bytes) -> None:
+        _set(self, "type", type)
+        _set(self, "args", args)
+        _set(self, "body", body)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if not isinstance(self.args, tuple) or not isinstance(self.body, bytes):
@@ -97,12 +107,20 @@ class Stanza:
         return STANZA_PREFIX + line.encode("ascii") + b"\n" + b"\n".join(lines) + b"\n"
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(Frozen):
     """A parsed header: its stanzas and the 32-byte MAC."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "stanzas",
+        "mac",
+    )
     stanzas: tuple[Stanza, ...]
     mac: bytes
+
+    def __init__(self, stanzas: tuple[Stanza, ...], mac: bytes) -> None:
+        _set(self, "stanzas", stanzas)
+        _set(self, "mac", mac)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if not isinstance(self.stanzas, tuple) or len(self.stanzas) > MAX_STANZAS:
