@@ -17,10 +17,15 @@ renderer is loaded, so the checks above can fail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +39,14 @@ try:
     main()
 except SystemExit as exc:
     code = exc.code
-sys.stderr.write("\\nMODULES " + json.dumps([code, sorted(sys.modules)]) + "\\n")
+built = sorted(  # classes made by @dataclass in our modules: built at import (start-up time)
+    f"{name}.{k}"
+    for name, m in list(sys.modules.items())
+    if name.startswith("securemsg") and m is not None
+    for k, v in vars(m).items()
+    if isinstance(v, type) and v.__module__ == name and "__dataclass_fields__" in v.__dict__
+)
+sys.stderr.write("\\nMODULES " + json.dumps([code, sorted(sys.modules), built]) + "\\n")
 """
 SEND_PATH = (
     "securemsg.app.send",
@@ -60,8 +72,9 @@ def _run(args: list[str], env: dict[str, str]) -> tuple[Any, set[str], str, str]
         timeout=120,
         check=False,
     )
-    code, modules = json.loads(res.stderr.rsplit("MODULES ", 1)[1])
-    return code, set(modules), res.stdout, res.stderr
+    code, modules, built = json.loads(res.stderr.rsplit("MODULES ", 1)[1])
+    # the dataclasses built appear among the modules as "dataclass:<module>.<class>"
+    return code, set(modules) | {f"dataclass:{b}" for b in built}, res.stdout, res.stderr
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +204,101 @@ def test_send_imports_no_receive_path_and_no_renderer(world: dict[str, Any]) -> 
     assert "Double kept" in out and len(list(out_dir.iterdir())) == 1
     assert "securemsg.app.send" in modules
     assert _absent(modules, RECEIVE_PATH + READ_PATH + RENDERER + RICH + KEYRING) == []
+
+
+# Issue 14, second round (docs/performance.md, target 9): what the listings no
+# longer import, and the classes no everyday command builds at start-up.
+LISTING_NEVER = (
+    "securemsg.core.consent",  # the listings check no consent
+    "securemsg.core.log",  # nor the log (`log verify`: app/logcheck.py)
+    "securemsg.app.logcheck",
+    "securemsg.cli.logcheck",
+    "secrets",  # temporary names from os.urandom
+    "socket",  # the agent's connection is a bare _socket.socket
+    "selectors",
+    "click.shell_completion",  # only when completing
+)
+# With the agent running, the storage keys come from it: no HKDF, and the socket's
+# name is hashed by libsodium; OpenSSL's hashlib (~2 ms) is not loaded at all.
+WITH_AGENT_NEVER = ("hashlib", "_hashlib", "hmac")
+
+
+def _dataclasses(modules: set[str]) -> list[str]:
+    return sorted(m.removeprefix("dataclass:") for m in modules if m.startswith("dataclass:"))
+
+
+@pytest.mark.parametrize(
+    ("who", "args"),
+    [("card", ["inbox"]), ("gp", ["sent"]), ("gp", ["contacts", "list"])],
+    ids=["inbox", "sent", "contacts-list"],
+)
+def test_listings_import_no_consent_log_hashlib_socket_and_build_no_dataclass(
+    received: tuple[Any, set[str], str], world: dict[str, Any], who: str, args: list[str]
+) -> None:
+    code, modules, out, err = _run(["--home", str(world[who]), *args], world["env"])
+    assert code in (0, None), err
+    assert ("Bruno" in out) if who == "gp" else ("Dr Ada Weiss" in out)
+    assert _absent(modules, LISTING_NEVER) == []
+    assert _dataclasses(modules) == []
+
+
+def test_receive_and_read_build_no_dataclass(
+    received: tuple[Any, set[str], str], world: dict[str, Any]
+) -> None:
+    _code, modules, _out = received
+    assert "securemsg.app.receive" in modules and _dataclasses(modules) == []
+    code, modules, out, err = _run(
+        ["--home", str(world["card"]), "read", world["id"]], world["env"]
+    )
+    assert code in (0, None) and "Signature: valid" in out, err
+    assert "securemsg.app.read" in modules and _dataclasses(modules) == []
+
+
+def test_send_builds_one_dataclass_its_request(world: dict[str, Any]) -> None:
+    """``SendRequest`` stays a (mutable) dataclass: the CLI fills it in steps."""
+    out_dir = world["root"] / "out-send-classes"
+    out_dir.mkdir()
+    args = ["--home", str(world["gp"]), "send", str(world["letter"]), "--to", "Bruno"]
+    args += ["--kind", "tele-expertise", "--pseudonym", "case-3", "-o", str(out_dir)]
+    code, modules, _out, err = _run(args, world["env"])
+    assert code in (0, None), err
+    assert "securemsg.app.send" in modules
+    assert _dataclasses(modules) == ["securemsg.app.send.SendRequest"]
+
+
+@pytest.fixture(scope="module")
+def unlocked(
+    world: dict[str, Any], received: tuple[Any, set[str], str]
+) -> Iterator[dict[str, str]]:
+    """Both homes unlocked (`securemsg unlock`); the environment without the passphrase."""
+    runtime = Path(tempfile.mkdtemp(prefix="smci-"))  # short: a socket path is < 108 bytes
+    env = {**world["env"], "XDG_RUNTIME_DIR": str(runtime)}
+    pids = []
+    try:
+        for who in ("gp", "card"):
+            code, _modules, out, err = _run(["--home", str(world[who]), "--json", "unlock"], env)
+            assert code in (0, None), err
+            pids.append(int(json.loads(out)["pid"]))
+        yield {k: v for k, v in env.items() if k != "SECUREMSG_PASSPHRASE"}
+    finally:
+        for who in ("gp", "card"):
+            _run(["--home", str(world[who]), "lock"], env)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    ("who", "args"),
+    [("card", ["inbox"]), ("gp", ["sent"]), ("gp", ["contacts", "list"])],
+    ids=["inbox", "sent", "contacts-list"],
+)
+def test_listings_with_the_agent_load_no_hashlib(
+    unlocked: dict[str, str], world: dict[str, Any], who: str, args: list[str]
+) -> None:
+    code, modules, out, err = _run(["--home", str(world[who]), *args], unlocked)
+    assert code in (0, None), err  # no passphrase in the environment: the agent answered
+    assert ("Bruno" in out) if who == "gp" else ("Dr Ada Weiss" in out)
+    assert "securemsg.store.agent.client" in modules
+    assert _absent(modules, LISTING_NEVER + WITH_AGENT_NEVER) == []

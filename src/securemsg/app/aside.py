@@ -6,9 +6,9 @@ author is added: ``contacts add`` retries it, so does ``receive --retry``
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from securemsg.core.frozen import replace
 from securemsg.errors import UnknownSender
 from securemsg.i18n import N_, _
 from securemsg.store import quarantine

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from securemsg.core.card import Card
@@ -36,6 +35,7 @@ from securemsg.core.consent import (
     short_fp,
 )
 from securemsg.core.domains import Domain, Purpose
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import Role
 from securemsg.errors import (
     AmbiguousId,
@@ -69,35 +69,85 @@ class ImportStatus(enum.Enum):
     UNCHANGED = "unchanged"  # recorded before
 
 
-@dataclass(frozen=True, slots=True)
-class ConsentInfo:
+class ConsentInfo(Frozen):
     """A verified consent object, with what this home knows of it."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "obj",
+        "card",
+        "status",
+        "recorded",
+        "lookup",
+        "file",
+        "decision",
+    )
     obj: ConsentObject
     card: Card  # the patient who signed it
     status: Status
     recorded: bool  # kept in this home's consent store
     lookup: Lookup  # a fingerprint's name, if it is mine or a contact's
-    file: Path | None = None  # where a new object was written
-    decision: Decision | None = None  # the check of a letter, when asked
+    file: Path | None  # where a new object was written
+    decision: Decision | None  # the check of a letter, when asked
+
+    def __init__(
+        self,
+        obj: ConsentObject,
+        card: Card,
+        status: Status,
+        recorded: bool,
+        lookup: Lookup,
+        file: Path | None = None,
+        decision: Decision | None = None,
+    ) -> None:
+        _set(self, "obj", obj)
+        _set(self, "card", card)
+        _set(self, "status", status)
+        _set(self, "recorded", recorded)
+        _set(self, "lookup", lookup)
+        _set(self, "file", file)
+        _set(self, "decision", decision)
 
 
-@dataclass(frozen=True, slots=True)
-class Imported:
+class Imported(Frozen):
+    __slots__ = ("info", "status")
     info: ConsentInfo
     status: ImportStatus
 
+    def __init__(self, info: ConsentInfo, status: ImportStatus) -> None:
+        _set(self, "info", info)
+        _set(self, "status", status)
 
-@dataclass(frozen=True, slots=True)
-class LetterQuery:
+
+class LetterQuery(Frozen):
     """``consent show --sender/--recipient/--purpose/--domain/--letter``: the
     facts of a letter to check a grant against, as given (contacts by name)."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "sender",
+        "recipients",
+        "purpose",
+        "domains",
+        "letter",
+    )
     sender: str | None
     recipients: tuple[str, ...]
     purpose: str | None
     domains: tuple[str, ...]
     letter: Path | None
+
+    def __init__(
+        self,
+        sender: str | None,
+        recipients: tuple[str, ...],
+        purpose: str | None,
+        domains: tuple[str, ...],
+        letter: Path | None,
+    ) -> None:
+        _set(self, "sender", sender)
+        _set(self, "recipients", recipients)
+        _set(self, "purpose", purpose)
+        _set(self, "domains", domains)
+        _set(self, "letter", letter)
 
 
 # -- helpers ------------------------------------------------------------------------

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from securemsg.app import doubles
 from securemsg.app import receive as receiving
 from securemsg.app.proofs import MAX_PROOF
 from securemsg.app.receive import NoticeCap, Outcome, ProofReceived, Received
+from securemsg.core.frozen import replace
 from securemsg.errors import DeviceSyncInvalid, NotFoundError, SecureMsgError, UnreadableError
 from securemsg.i18n import _
 from securemsg.store.checked import Unsafe, open_path

@@ -22,13 +22,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from securemsg.app.receive import Outcome, ProofReceived, import_file
 from securemsg.app.send import SendResult
 from securemsg.core.card import Card
+from securemsg.core.frozen import replace
 from securemsg.core.letter.doubles import DoubleRecord
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.opening import Opening

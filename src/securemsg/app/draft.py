@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import nacl.utils
@@ -27,6 +26,7 @@ from securemsg.app import send as sending
 from securemsg.core import age
 from securemsg.core.card import Card
 from securemsg.core.consent import Grant, Recipient
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder
 from securemsg.core.letter import compose, policy
 from securemsg.core.letter.draft import (
@@ -48,22 +48,48 @@ from securemsg.store.mailbox import Mailbox
 Lookup = Callable[[str], str | None]
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "draft",
+        "reviewed",
+        "file",
+        "withheld",
+    )
     draft: Draft
     reviewed: Reviewed
     file: Path
     withheld: tuple[tuple[str, tuple[str, ...]], ...]
 
+    def __init__(
+        self,
+        draft: Draft,
+        reviewed: Reviewed,
+        file: Path,
+        withheld: tuple[tuple[str, tuple[str, ...]], ...],
+    ) -> None:
+        _set(self, "draft", draft)
+        _set(self, "reviewed", reviewed)
+        _set(self, "file", file)
+        _set(self, "withheld", withheld)
 
-@dataclass(frozen=True, slots=True)
-class Review:
+
+class Review(Frozen):
     """What the patient is shown before signing: the draft, its letter, and the
     names this home knows (``known``: fingerprint to contact name)."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "draft",
+        "reviewed",
+        "known",
+    )
     draft: Draft
     reviewed: Reviewed
     known: dict[str, str]
+
+    def __init__(self, draft: Draft, reviewed: Reviewed, known: dict[str, str]) -> None:
+        _set(self, "draft", draft)
+        _set(self, "reviewed", reviewed)
+        _set(self, "known", known)
 
     def name_of(self, card: Card) -> tuple[str, bool]:
         """A recipient's name, and whether it is this home's own (contact or me)."""

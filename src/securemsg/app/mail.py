@@ -26,7 +26,7 @@ import shutil
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from securemsg.app import doubles
@@ -35,6 +35,7 @@ from securemsg.app import send as sending
 from securemsg.app.proofs import MAX_PROOF
 from securemsg.app.receive import LetterReceived, NoticeCap, Outcome, ProofReceived, Received
 from securemsg.app.send import SendRequest, SendResult
+from securemsg.core.frozen import replace
 from securemsg.errors import MailError, MailTooLarge, SecureMsgError, TooLargeError
 from securemsg.i18n import _
 from securemsg.store import maillayout

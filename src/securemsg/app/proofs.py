@@ -7,10 +7,9 @@ the same envelope (by digest), still awaiting its proof.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from securemsg.core import labels
 from securemsg.core.card import Card
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.letter.proofs import Receipt, Refusal
 from securemsg.core.signed import peek as peek_signer
 from securemsg.errors import (
@@ -27,15 +26,41 @@ from securemsg.store.mailbox import Mailbox
 MAX_PROOF = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class ProofResult:
+class ProofResult(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "kind",
+        "message_id",
+        "recipient",
+        "recipient_name",
+        "status",
+        "rule",
+        "reason",
+    )
     kind: str  # receipt | refusal
     message_id: str
     recipient: str
     recipient_name: str
     status: str  # delivered | refused | unchanged | unverified (a notice from a non-recipient)
-    rule: str | None = None
-    reason: str | None = None
+    rule: str | None
+    reason: str | None
+
+    def __init__(
+        self,
+        kind: str,
+        message_id: str,
+        recipient: str,
+        recipient_name: str,
+        status: str,
+        rule: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        _set(self, "kind", kind)
+        _set(self, "message_id", message_id)
+        _set(self, "recipient", recipient)
+        _set(self, "recipient_name", recipient_name)
+        _set(self, "status", status)
+        _set(self, "rule", rule)
+        _set(self, "reason", reason)
 
 
 def import_proof(box: Mailbox, data: bytes, now: int) -> ProofResult:

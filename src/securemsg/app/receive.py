@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import enum
 import functools
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,6 +26,7 @@ from securemsg.app.aside import keep_aside
 from securemsg.app.proofs import MAX_PROOF, import_proof
 from securemsg.app.trust import author_card, check_basis, pin_patient
 from securemsg.core.card import Card
+from securemsg.core.frozen import Frozen, _set, replace
 from securemsg.core.letter import policy
 from securemsg.core.letter.limits import MAX_ENVELOPE
 from securemsg.core.letter.manifest import Manifest
@@ -74,49 +74,133 @@ class Outcome(enum.Enum):
     ELSEWHERE = "elsewhere"  # several devices: a proof for a letter another device sent
 
 
-@dataclass(frozen=True, slots=True)
-class LetterReceived:
+class LetterReceived(Frozen):
     """One letter file: accepted, duplicate or refused."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "file",
+        "outcome",
+        "message_id",
+        "author",
+        "kind",
+        "domains",
+        "subject",
+        "error",
+        "notice",
+        "proof_file",
+        "kept",
+        "problem",
+    )
     file: Path
     outcome: Outcome
-    message_id: str | None = None
-    author: str | None = None  # the author's name (accepted, duplicate)
-    kind: str | None = None
-    domains: tuple[str, ...] = ()
-    subject: str | None = None
-    error: SecureMsgError | None = None  # refused or skipped
-    notice: bool = False  # refused: a signed refusal notice goes back
-    proof_file: Path | None = None  # where the receipt or notice was written (FILE mode)
-    kept: bool = False  # refused for an unknown author: kept aside, retried (app/retry.py)
+    message_id: str | None
+    author: str | None  # the author's name (accepted, duplicate)
+    kind: str | None
+    domains: tuple[str, ...]
+    subject: str | None
+    error: SecureMsgError | None  # refused or skipped
+    notice: bool  # refused: a signed refusal notice goes back
+    proof_file: Path | None  # where the receipt or notice was written (FILE mode)
+    kept: bool  # refused for an unknown author: kept aside, retried (app/retry.py)
     # what could not be done after it: its receipt or notice not delivered (the
     # file is kept in the drop folder for the next receive), or the file not removed
-    problem: SecureMsgError | None = None
+    problem: SecureMsgError | None
+
+    def __init__(
+        self,
+        file: Path,
+        outcome: Outcome,
+        message_id: str | None = None,
+        author: str | None = None,
+        kind: str | None = None,
+        domains: tuple[str, ...] = (),
+        subject: str | None = None,
+        error: SecureMsgError | None = None,
+        notice: bool = False,
+        proof_file: Path | None = None,
+        kept: bool = False,
+        problem: SecureMsgError | None = None,
+    ) -> None:
+        _set(self, "file", file)
+        _set(self, "outcome", outcome)
+        _set(self, "message_id", message_id)
+        _set(self, "author", author)
+        _set(self, "kind", kind)
+        _set(self, "domains", domains)
+        _set(self, "subject", subject)
+        _set(self, "error", error)
+        _set(self, "notice", notice)
+        _set(self, "proof_file", proof_file)
+        _set(self, "kept", kept)
+        _set(self, "problem", problem)
 
 
-@dataclass(frozen=True, slots=True)
-class ProofReceived:
+class ProofReceived(Frozen):
     """One receipt or refusal notice for a letter I sent."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "file",
+        "outcome",
+        "kind",
+        "message_id",
+        "recipient",
+        "reason",
+        "error",
+        "problem",
+        "rule",
+    )
     file: Path
     outcome: Outcome
-    kind: str | None = None  # receipt | refusal
-    message_id: str | None = None
-    recipient: str | None = None  # the recipient's name
-    reason: str | None = None  # a notice's reason
-    error: SecureMsgError | None = None  # refused
-    problem: SecureMsgError | None = None  # the file could not be removed or set aside
-    rule: str | None = None  # a notice's rule: a consent rule, else an error code
+    kind: str | None  # receipt | refusal
+    message_id: str | None
+    recipient: str | None  # the recipient's name
+    reason: str | None  # a notice's reason
+    error: SecureMsgError | None  # refused
+    problem: SecureMsgError | None  # the file could not be removed or set aside
+    rule: str | None  # a notice's rule: a consent rule, else an error code
+
+    def __init__(
+        self,
+        file: Path,
+        outcome: Outcome,
+        kind: str | None = None,
+        message_id: str | None = None,
+        recipient: str | None = None,
+        reason: str | None = None,
+        error: SecureMsgError | None = None,
+        problem: SecureMsgError | None = None,
+        rule: str | None = None,
+    ) -> None:
+        _set(self, "file", file)
+        _set(self, "outcome", outcome)
+        _set(self, "kind", kind)
+        _set(self, "message_id", message_id)
+        _set(self, "recipient", recipient)
+        _set(self, "reason", reason)
+        _set(self, "error", error)
+        _set(self, "problem", problem)
+        _set(self, "rule", rule)
 
 
 Received = LetterReceived | ProofReceived
 
 
-@dataclass(frozen=True, slots=True)
-class Refused:
+class Refused(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "error",
+        "notice",
+        "author_fp",
+    )
     error: SecureMsgError
     notice: Refusal | None
     author_fp: str | None
+
+    def __init__(
+        self, error: SecureMsgError, notice: Refusal | None, author_fp: str | None
+    ) -> None:
+        _set(self, "error", error)
+        _set(self, "notice", notice)
+        _set(self, "author_fp", author_fp)
 
 
 # -- one letter ---------------------------------------------------------------------

@@ -11,7 +11,6 @@ out of the quarantine.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from securemsg.app.aside import RETRY_HINT
@@ -24,6 +23,7 @@ from securemsg.app.receive import (
     _proof_kind,
     write_proof,
 )
+from securemsg.core.frozen import replace
 from securemsg.errors import SecureMsgError, UnknownSender
 from securemsg.i18n import _
 from securemsg.store import drop as dropfolder

@@ -24,6 +24,7 @@ from securemsg.core.consent import Basis, Grant, check_consent
 from securemsg.core.consent.common import peek as peek_consent
 from securemsg.core.digests import letter_digest, object_digest
 from securemsg.core.domains import Domain, Purpose
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.letter import compose, limits, policy
 from securemsg.core.letter.container import padded_size
 from securemsg.core.letter.manifest import Item, PhoneCall, letter_commitment
@@ -49,14 +50,22 @@ from securemsg.store.mailbox import Mailbox
 PIECE = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class AttachmentFile:
+class AttachmentFile(Frozen):
     """An attachment on disk. A send reads it ``READS`` times: once to hash it
     (the manifest binds its digest), once to encrypt it into every envelope at
     once (core/letter/compose.py). The progress bar is sized from this."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "path",
+        "domain",
+    )
     path: Path
     domain: Domain
+
+    def __init__(self, path: Path, domain: Domain) -> None:
+        _set(self, "path", path)
+        _set(self, "domain", domain)
+
     READS: ClassVar[int] = 2
 
     @property
@@ -72,13 +81,22 @@ class AttachmentFile:
                 yield data
 
 
-@dataclass(frozen=True, slots=True)
-class AttachmentData:
+class AttachmentData(Frozen):
     """An attachment held in memory: one of a prepared draft's (app/draft.py)."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "name",
+        "domain",
+        "data",
+    )
     name: str
     domain: Domain
     data: bytes
+
+    def __init__(self, name: str, domain: Domain, data: bytes) -> None:
+        _set(self, "name", name)
+        _set(self, "domain", domain)
+        _set(self, "data", data)
 
     def size(self) -> int:
         return len(self.data)
@@ -87,13 +105,17 @@ class AttachmentData:
         yield self.data
 
 
-@dataclass(frozen=True, slots=True)
-class FromDraft:
+class FromDraft(Frozen):
     """A send of a prepared draft: its fixed id and salts, and its items as the
     draft's content gives them (the letter commitment is recomputed from them)."""
 
+    __slots__ = ("fixed", "items")
     fixed: compose.Fixed
     items: tuple[Item, ...]
+
+    def __init__(self, fixed: compose.Fixed, items: tuple[Item, ...]) -> None:
+        _set(self, "fixed", fixed)
+        _set(self, "items", items)
 
 
 @dataclass
@@ -118,10 +140,20 @@ class SendRequest:
     confirm: Callable[[tuple[Copy, ...]], None] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Copy:
+class Copy(Frozen):
     """What one recipient gets of the letter (and what is withheld from them)."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "name",
+        "fp",
+        "role",
+        "verified",
+        "patient_copy",
+        "sections",
+        "attachments",
+        "withheld_sections",
+        "withheld_attachments",
+    )
     name: str
     fp: str
     role: str
@@ -132,9 +164,38 @@ class Copy:
     withheld_sections: tuple[tuple[str, str], ...]
     withheld_attachments: tuple[tuple[str, str], ...]
 
+    def __init__(
+        self,
+        name: str,
+        fp: str,
+        role: str,
+        verified: bool,
+        patient_copy: bool,
+        sections: tuple[tuple[str, str], ...],
+        attachments: tuple[tuple[str, str], ...],
+        withheld_sections: tuple[tuple[str, str], ...],
+        withheld_attachments: tuple[tuple[str, str], ...],
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "fp", fp)
+        _set(self, "role", role)
+        _set(self, "verified", verified)
+        _set(self, "patient_copy", patient_copy)
+        _set(self, "sections", sections)
+        _set(self, "attachments", attachments)
+        _set(self, "withheld_sections", withheld_sections)
+        _set(self, "withheld_attachments", withheld_attachments)
 
-@dataclass(frozen=True, slots=True)
-class Output:
+
+class Output(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "name",
+        "fp",
+        "role",
+        "domains",
+        "path",
+        "patient_copy",
+    )
     name: str
     fp: str
     role: str
@@ -142,17 +203,62 @@ class Output:
     path: Path
     patient_copy: bool
 
+    def __init__(
+        self,
+        name: str,
+        fp: str,
+        role: str,
+        domains: tuple[str, ...],
+        path: Path,
+        patient_copy: bool,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "fp", fp)
+        _set(self, "role", role)
+        _set(self, "domains", domains)
+        _set(self, "path", path)
+        _set(self, "patient_copy", patient_copy)
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
+
+class SendResult(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "message_id",
+        "subject",
+        "basis",
+        "outputs",
+        "withheld",
+        "double",
+        "copies",
+        "dry_run",
+    )
     message_id: str
     subject: str
     basis: str
     outputs: tuple[Output, ...]
     withheld: tuple[tuple[str, tuple[str, ...]], ...]  # (recipient name, domains withheld)
     double: Path | None  # None on a dry run
-    copies: tuple[Copy, ...] = ()
-    dry_run: bool = False
+    copies: tuple[Copy, ...]
+    dry_run: bool
+
+    def __init__(
+        self,
+        message_id: str,
+        subject: str,
+        basis: str,
+        outputs: tuple[Output, ...],
+        withheld: tuple[tuple[str, tuple[str, ...]], ...],
+        double: Path | None,
+        copies: tuple[Copy, ...] = (),
+        dry_run: bool = False,
+    ) -> None:
+        _set(self, "message_id", message_id)
+        _set(self, "subject", subject)
+        _set(self, "basis", basis)
+        _set(self, "outputs", outputs)
+        _set(self, "withheld", withheld)
+        _set(self, "double", double)
+        _set(self, "copies", copies)
+        _set(self, "dry_run", dry_run)
 
 
 def send(home: Home, req: SendRequest, now: int) -> SendResult:

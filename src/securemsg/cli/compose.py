@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +22,7 @@ from securemsg.app import send as sending
 from securemsg.app.send import AttachmentFile, Copy, SendRequest, SendResult
 from securemsg.cli import names
 from securemsg.cli.output import Printer, emit, warn
+from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import Cancelled, FormatError, SendRefused, UsageError
 from securemsg.i18n import _
 
@@ -57,10 +57,14 @@ def _who(c: Copy) -> str:
     return c.name + extra + ("" if c.verified else " " + _("[key NOT verified]"))
 
 
-@dataclass
 class SentView:
-    result: SendResult
-    schema: str = "securemsg.send/1"
+    """What `send` did, as shown (a plain class, not a dataclass: start-up time)."""
+
+    __slots__ = ("result", "schema")
+
+    def __init__(self, result: SendResult, schema: str = "securemsg.send/1") -> None:
+        self.result = result
+        self.schema = schema
 
     def to_json(self) -> dict[str, Any]:
         r = self.result
@@ -107,12 +111,15 @@ class SentView:
         out.field(_("Double kept"), str(r.double))
 
 
-@dataclass
 class PreviewView:
-    """``send --dry-run``: each recipient's copy, nothing written or signed."""
+    """``send --dry-run``: each recipient's copy, nothing written or signed (a
+    plain class, not a dataclass: start-up time)."""
 
-    result: SendResult
-    schema: str = "securemsg.send-preview/1"
+    __slots__ = ("result", "schema")
+
+    def __init__(self, result: SendResult, schema: str = "securemsg.send-preview/1") -> None:
+        self.result = result
+        self.schema = schema
 
     def to_json(self) -> dict[str, Any]:
         r = self.result
@@ -210,13 +217,22 @@ def read_consent(consent: Path | None) -> bytes | None:
     return data
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(Frozen):
     """How the letter leaves, besides -o/--drop (in the request), and --yes."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "by_mail",
+        "account",
+        "yes",
+    )
     by_mail: bool
     account: str | None
     yes: bool
+
+    def __init__(self, by_mail: bool, account: str | None, yes: bool) -> None:
+        _set(self, "by_mail", by_mail)
+        _set(self, "account", account)
+        _set(self, "yes", yes)
 
 
 def run_send(ctx: Any, req: SendRequest, how: Delivery, words: Callable[..., str]) -> None:

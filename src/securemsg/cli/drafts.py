@@ -4,7 +4,6 @@ and the review the patient confirms before ``consent grant --draft`` signs."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,14 @@ from securemsg.errors import UsageError
 from securemsg.i18n import _
 
 
-@dataclass
 class PreparedView:
-    prepared: drafting.Prepared
-    schema: str = "securemsg.prepare/1"
+    """A prepared draft, as shown (a plain class, not a dataclass: start-up time)."""
+
+    __slots__ = ("prepared", "schema")
+
+    def __init__(self, prepared: drafting.Prepared, schema: str = "securemsg.prepare/1") -> None:
+        self.prepared = prepared
+        self.schema = schema
 
     def to_json(self) -> dict[str, Any]:
         p = self.prepared

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from securemsg.app.send import AttachmentFile
+from securemsg.core.frozen import _set
 from securemsg.i18n import _
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from securemsg.core.domains import Domain
 
 THRESHOLD = 16 * 1024 * 1024  # below this, no bar
 
@@ -53,9 +58,15 @@ class Bar:
             self._progress.stop()
 
 
-@dataclass(frozen=True, slots=True)
 class ProgressAttachment(AttachmentFile):
-    bar: Bar | None = None
+    """An attachment whose reading advances a bar (a core.frozen value, as its base)."""
+
+    __slots__ = ("bar",)
+    bar: Bar | None
+
+    def __init__(self, path: Path, domain: Domain, bar: Bar | None = None) -> None:
+        super().__init__(path, domain)
+        _set(self, "bar", bar)
 
     def chunks(self) -> Iterator[bytes]:
         for piece in AttachmentFile.chunks(self):

@@ -4,7 +4,6 @@ start-up time, docs/performance.md)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,10 +123,14 @@ def received_row(r: Received) -> dict[str, Any]:
     return row
 
 
-@dataclass
 class ReceiveReport:
-    rows: list[dict[str, Any]]
-    schema: str = "securemsg.receive/1"
+    """What `receive` did (a plain class, not a dataclass: start-up time)."""
+
+    __slots__ = ("rows", "schema")
+
+    def __init__(self, rows: list[dict[str, Any]], schema: str = "securemsg.receive/1") -> None:
+        self.rows = rows
+        self.schema = schema
 
     def to_json(self) -> dict[str, Any]:
         return {"results": self.rows}

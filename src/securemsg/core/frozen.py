@@ -35,7 +35,11 @@ class Frozen:
     _not_compared: ClassVar[frozenset[str]] = frozenset()  # field(compare=False)
 
     def _names(self) -> tuple[str, ...]:
-        return cast(tuple[str, ...], self.__slots__)
+        """The fields: the ``__slots__`` of the class, after those of its bases."""
+        names: tuple[str, ...] = ()
+        for klass in reversed(type(self).__mro__):
+            names += cast(tuple[str, ...], klass.__dict__.get("__slots__", ()))
+        return names
 
     def _fields(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._names())

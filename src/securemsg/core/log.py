@@ -12,11 +12,11 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from securemsg.core import labels, signed
 from securemsg.core.card import Card
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder
 from securemsg.errors import FormatError, SecureMsgError, VerificationError
 from securemsg.i18n import N_, _
@@ -57,8 +57,17 @@ LOG_ENTRY = signed.Kind(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry(signed.Signed):
+class LogEntry(signed.Signed, Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "seq",
+        "prev",
+        "time",
+        "event",
+        "message_id",
+        "peer",
+        "digest",
+        "encoded",
+    )
     seq: int
     prev: bytes
     time: int
@@ -67,6 +76,26 @@ class LogEntry(signed.Signed):
     peer: str | None
     digest: bytes | None
     encoded: bytes
+
+    def __init__(
+        self,
+        seq: int,
+        prev: bytes,
+        time: int,
+        event: str,
+        message_id: bytes | None,
+        peer: str | None,
+        digest: bytes | None,
+        encoded: bytes,
+    ) -> None:
+        _set(self, "seq", seq)
+        _set(self, "prev", prev)
+        _set(self, "time", time)
+        _set(self, "event", event)
+        _set(self, "message_id", message_id)
+        _set(self, "peer", peer)
+        _set(self, "digest", digest)
+        _set(self, "encoded", encoded)
 
     @property
     def hash(self) -> bytes:
@@ -171,23 +200,38 @@ _PROBLEM_TEXTS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Issue:
+class Issue(Frozen):
     """One inconsistency: its code and the values its text names."""
 
+    __slots__ = ("code", "values")
     code: LogProblem
-    values: tuple[tuple[str, str | int], ...] = ()
+    values: tuple[tuple[str, str | int], ...]
+
+    def __init__(self, code: LogProblem, values: tuple[tuple[str, str | int], ...] = ()) -> None:
+        _set(self, "code", code)
+        _set(self, "values", values)
 
     def __str__(self) -> str:
         return _(_PROBLEM_TEXTS[self.code]).format(**dict(self.values))
 
 
-@dataclass(frozen=True, slots=True)
-class ChainReport:
+class ChainReport(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "entries",
+        "head",
+        "issue",
+        "at_seq",
+    )
     entries: int
     head: bytes
     issue: Issue | None  # the first inconsistency, or None
     at_seq: int | None
+
+    def __init__(self, entries: int, head: bytes, issue: Issue | None, at_seq: int | None) -> None:
+        _set(self, "entries", entries)
+        _set(self, "head", head)
+        _set(self, "issue", issue)
+        _set(self, "at_seq", at_seq)
 
     @property
     def problem(self) -> str | None:
@@ -240,13 +284,22 @@ LOG_CHECKPOINT = signed.Kind(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Checkpoint(signed.Signed):
+class Checkpoint(signed.Signed, Frozen):
     """The owner's signature over the log's length and head: a cut tail shows."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "entries",
+        "head",
+        "encoded",
+    )
     entries: int
     head: bytes
     encoded: bytes
+
+    def __init__(self, entries: int, head: bytes, encoded: bytes) -> None:
+        _set(self, "entries", entries)
+        _set(self, "head", head)
+        _set(self, "encoded", encoded)
 
     @classmethod
     def sign(cls, secret: KeyHolder, entries: int, head: bytes) -> Checkpoint:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
+from securemsg.core.frozen import Frozen, _set
 from securemsg.errors import (
     DropFolderError,
     NotAFileError,
@@ -40,13 +40,17 @@ def collect(folder: Dir) -> list[str]:
     return sorted(n for n in folder.names() if _NAME.match(n))
 
 
-@dataclass(frozen=True, slots=True)
-class Bad:
+class Bad(Frozen):
     """A name that cannot be read: why, and what it held when it was checked
     (set it aside only while it still holds that)."""
 
+    __slots__ = ("error", "ident")
     error: SecureMsgError
     ident: Ident | None
+
+    def __init__(self, error: SecureMsgError, ident: Ident | None) -> None:
+        _set(self, "error", error)
+        _set(self, "ident", ident)
 
     @property
     def keep(self) -> bool:

@@ -18,10 +18,10 @@ import contextlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from securemsg.core.frozen import Frozen, _set
 from securemsg.store.fs import atomic_writer, ensure_private_dir
 from securemsg.store.home import Home
 
@@ -30,14 +30,25 @@ MAX_BYTES = 256 * 1024 * 1024
 _NAME = re.compile(r"^([0-9a-f]{40})\.([0-9a-f]{32})\.smsg$")
 
 
-@dataclass(frozen=True, slots=True)
-class Kept:
+class Kept(Frozen):
     """One letter kept aside."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "path",
+        "author_fp",
+        "origin",
+        "kept_at",
+    )
     path: Path
     author_fp: str  # as the envelope claims it (unverified until received)
     origin: dict[str, str]  # {"drop": DIR} or {"dir": DIR, "name": FILE NAME}
     kept_at: int
+
+    def __init__(self, path: Path, author_fp: str, origin: dict[str, str], kept_at: int) -> None:
+        _set(self, "path", path)
+        _set(self, "author_fp", author_fp)
+        _set(self, "origin", origin)
+        _set(self, "kept_at", kept_at)
 
 
 def folder(home: Home) -> Path:

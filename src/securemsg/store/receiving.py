@@ -18,11 +18,11 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from securemsg.core.card import Card
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.letter.limits import MAX_ENVELOPE
 from securemsg.core.letter.manifest import Manifest
 from securemsg.core.letter.proofs import EnvelopeHasher, Receipt
@@ -36,13 +36,33 @@ def _too_large() -> FormatError:
     return FormatError(_("the letter file is absurdly large"))
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
+class Accepted(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "manifest",
+        "author",
+        "receipt",
+        "duplicate",
+        "domains",
+    )
     manifest: Manifest
     author: Card
     receipt: Receipt
     duplicate: bool
     domains: tuple[str, ...]
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        author: Card,
+        receipt: Receipt,
+        duplicate: bool,
+        domains: tuple[str, ...],
+    ) -> None:
+        _set(self, "manifest", manifest)
+        _set(self, "author", author)
+        _set(self, "receipt", receipt)
+        _set(self, "duplicate", duplicate)
+        _set(self, "domains", domains)
 
 
 def accept(

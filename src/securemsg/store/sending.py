@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from securemsg.core.card import Card
 from securemsg.core.domains import Domain
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.letter import compose
 from securemsg.core.letter.container import padded_size
 from securemsg.core.letter.proofs import EnvelopeHasher
@@ -32,12 +32,19 @@ from securemsg.store.space import Reserved, temp_file
 Targets = Sequence[tuple[Card, frozenset[Domain]]]  # each recipient and what it receives
 
 
-@dataclass(frozen=True, slots=True)
-class Destination:
+class Destination(Frozen):
     """Where the recipients' envelopes go: a folder (``-o``) or a drop folder."""
 
-    out_dir: Path | None = None
-    drop: Path | None = None
+    __slots__ = (  # noqa: RUF023 (field order)
+        "out_dir",
+        "drop",
+    )
+    out_dir: Path | None
+    drop: Path | None
+
+    def __init__(self, out_dir: Path | None = None, drop: Path | None = None) -> None:
+        _set(self, "out_dir", out_dir)
+        _set(self, "drop", drop)
 
     def name(self, fp: str, message_id: str) -> str:
         """The file name of ``fp``'s envelope in its folder."""
@@ -128,10 +135,17 @@ def _open_own(path: Path) -> Dir:
         raise UsageError(_("{path} is not a folder").format(path=path)) from exc
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
+class Written(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "envelopes",
+        "double",
+    )
     envelopes: tuple[Path, ...]  # one per recipient, in order
     double: Path
+
+    def __init__(self, envelopes: tuple[Path, ...], double: Path) -> None:
+        _set(self, "envelopes", envelopes)
+        _set(self, "double", double)
 
 
 def reserve(

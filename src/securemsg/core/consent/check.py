@@ -9,6 +9,9 @@ failure is reported. Pure: no clock (``now`` is a parameter), no I/O.
 
 The basis rules are part of it (core/consent/basis.py), so that a recipient's
 mailbox enforces exactly what the sender's tool does.
+
+Long file: the check and the values it takes and returns (written out on
+core.frozen, for the start-up time of `send`, `receive` and `read`), together.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ table) and checks the consent before calling :func:`plan`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 import nacl.utils
 
@@ -18,6 +17,7 @@ from securemsg.core.age.hazmat.stream import StreamEncryptor
 from securemsg.core.card import Card
 from securemsg.core.digests import letter_digest
 from securemsg.core.domains import Domain, Purpose
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.identity import KeyHolder
 from securemsg.core.letter.container import OutItem, write_envelopes
 from securemsg.core.letter.manifest import (
@@ -36,27 +36,51 @@ from securemsg.i18n import _
 Rng = Callable[[int], bytes]
 
 
-@dataclass(frozen=True, slots=True)
-class Attachment:
+class Attachment(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "name",
+        "domain",
+        "size",
+        "content",
+    )
     name: str
     domain: Domain
     size: int
     content: Callable[[], Iterable[bytes]]
 
+    def __init__(
+        self, name: str, domain: Domain, size: int, content: Callable[[], Iterable[bytes]]
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "domain", domain)
+        _set(self, "size", size)
+        _set(self, "content", content)
 
-@dataclass(frozen=True, slots=True)
-class Planned:
+
+class Planned(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "manifest",
+        "items",
+    )
     manifest: Manifest
     items: tuple[tuple[Item, OutItem], ...]
 
+    def __init__(self, manifest: Manifest, items: tuple[tuple[Item, OutItem], ...]) -> None:
+        _set(self, "manifest", manifest)
+        _set(self, "items", items)
 
-@dataclass(frozen=True, slots=True)
-class Fixed:
+
+class Fixed(Frozen):
     """What a prepared draft fixes before the patient signs: the message id and
     one salt per item (sections, then attachments)."""
 
+    __slots__ = ("message_id", "salts")
     message_id: bytes
     salts: tuple[bytes, ...]
+
+    def __init__(self, message_id: bytes, salts: tuple[bytes, ...]) -> None:
+        _set(self, "message_id", message_id)
+        _set(self, "salts", salts)
 
 
 def items_of(
@@ -145,14 +169,23 @@ def plan(
     return Planned(manifest, tuple(pairs))
 
 
-@dataclass(frozen=True, slots=True)
-class Sealing:
+class Sealing(Frozen):
     """The start of one envelope written by :func:`envelopes`: write ``header``,
     then ``nonce``, then the plaintext sealed by ``encryptor``, then its final chunk."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "header",
+        "nonce",
+        "encryptor",
+    )
     header: bytes
     nonce: bytes
     encryptor: StreamEncryptor
+
+    def __init__(self, header: bytes, nonce: bytes, encryptor: StreamEncryptor) -> None:
+        _set(self, "header", header)
+        _set(self, "nonce", nonce)
+        _set(self, "encryptor", encryptor)
 
 
 def envelopes(

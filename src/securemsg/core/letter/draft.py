@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from securemsg.core import cbor, signed
@@ -29,6 +28,7 @@ from securemsg.core.age.hazmat.file import decrypt_payload, read_header, unwrap_
 from securemsg.core.age.keys import ShareOpener
 from securemsg.core.card import Card
 from securemsg.core.domains import Domain, Purpose
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.letter.compose import Attachment, items_of
 from securemsg.core.letter.container import END, ITEM_BODY, OutItem, record_head, small_record
 from securemsg.core.letter.limits import MAX_SOURCE
@@ -50,15 +50,36 @@ MAX_HEAD = 1 << 20
 MAX_NAME = 1024
 
 
-@dataclass(frozen=True, slots=True)
-class DraftAttachment:
+class DraftAttachment(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "name",
+        "domain",
+        "data",
+    )
     name: str
     domain: Domain
     data: bytes
 
+    def __init__(self, name: str, domain: Domain, data: bytes) -> None:
+        _set(self, "name", name)
+        _set(self, "domain", domain)
+        _set(self, "data", data)
 
-@dataclass(frozen=True, slots=True)
-class Draft:
+
+class Draft(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "message_id",
+        "kind",
+        "author",
+        "patient",
+        "recipients",
+        "default_subject",
+        "source",
+        "attachments",
+        "salts",
+        "in_reply_to",
+        "phone_call",
+    )
     message_id: bytes
     kind: Purpose
     author: Card
@@ -68,8 +89,34 @@ class Draft:
     source: bytes
     attachments: tuple[DraftAttachment, ...]
     salts: tuple[bytes, ...]  # one per item: the sections, then the attachments
-    in_reply_to: bytes | None = None
-    phone_call: int | None = None
+    in_reply_to: bytes | None
+    phone_call: int | None
+
+    def __init__(
+        self,
+        message_id: bytes,
+        kind: Purpose,
+        author: Card,
+        patient: Card,
+        recipients: tuple[tuple[Card, frozenset[Domain]], ...],
+        default_subject: str,
+        source: bytes,
+        attachments: tuple[DraftAttachment, ...],
+        salts: tuple[bytes, ...],
+        in_reply_to: bytes | None = None,
+        phone_call: int | None = None,
+    ) -> None:
+        _set(self, "message_id", message_id)
+        _set(self, "kind", kind)
+        _set(self, "author", author)
+        _set(self, "patient", patient)
+        _set(self, "recipients", recipients)
+        _set(self, "default_subject", default_subject)
+        _set(self, "source", source)
+        _set(self, "attachments", attachments)
+        _set(self, "salts", salts)
+        _set(self, "in_reply_to", in_reply_to)
+        _set(self, "phone_call", phone_call)
 
     @property
     def patient_copy(self) -> bool:
@@ -198,14 +245,25 @@ def _attachment(value: Any, body: bytes) -> DraftAttachment:
     return DraftAttachment(a.tstr("name", MAX_NAME), a.enum("domain", Domain), body)
 
 
-@dataclass(frozen=True, slots=True)
-class Reviewed:
+class Reviewed(Frozen):
     """A draft's letter as its reader sees it, numbered and digested, and the
     commitment a grant for exactly this letter names."""
 
+    __slots__ = (  # noqa: RUF023 (field order)
+        "source",
+        "items",
+        "commitment",
+    )
     source: LetterSource
     items: tuple[tuple[Item, OutItem], ...]
     commitment: bytes
+
+    def __init__(
+        self, source: LetterSource, items: tuple[tuple[Item, OutItem], ...], commitment: bytes
+    ) -> None:
+        _set(self, "source", source)
+        _set(self, "items", items)
+        _set(self, "commitment", commitment)
 
 
 def review(draft: Draft) -> Reviewed:

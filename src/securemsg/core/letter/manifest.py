@@ -5,6 +5,9 @@ recipient with the care domains each receives, the patient (or a pseudonym),
 the legal basis, the thread, and a salted digest of every section and
 attachment (selective disclosure: a recipient checks the signature over all
 digests while it holds only its own items). Spec: docs/format.md §Manifest.
+
+Long file: the manifest and its parts, values written out on core.frozen (for
+the start-up time of `send`, `receive` and `read`), with their encoding.
 """
 
 from __future__ import annotations

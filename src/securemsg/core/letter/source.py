@@ -23,12 +23,12 @@ the subject is the caller's default (the file name).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from securemsg.core.domains import Domain
+from securemsg.core.frozen import Frozen, _set
 from securemsg.core.letter import limits
 from securemsg.core.letter.limits import MAX_SOURCE
 from securemsg.core.names import suggest
@@ -46,22 +46,40 @@ MAX_FRONT_MATTER = 8192  # characters: a subject is at most 300
 TAGS = (SHARED, *(d.value for d in Domain))
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
+class Section(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "title",
+        "domain",
+        "text",
+    )
     title: str  # "" for untitled text (the preamble, a {shared} block)
     domain: Domain
     text: str  # the section's Markdown, heading line included
+
+    def __init__(self, title: str, domain: Domain, text: str) -> None:
+        _set(self, "title", title)
+        _set(self, "domain", domain)
+        _set(self, "text", text)
 
     @property
     def data(self) -> bytes:
         return self.text.encode("utf-8")
 
 
-@dataclass(frozen=True, slots=True)
-class LetterSource:
+class LetterSource(Frozen):
+    __slots__ = (  # noqa: RUF023 (field order)
+        "subject",
+        "sections",
+        "raw",
+    )
     subject: str
     sections: tuple[Section, ...]
     raw: bytes  # the exact file, for the letter digest (R4)
+
+    def __init__(self, subject: str, sections: tuple[Section, ...], raw: bytes) -> None:
+        _set(self, "subject", subject)
+        _set(self, "sections", sections)
+        _set(self, "raw", raw)
 
 
 class _StrictLoader(yaml.SafeLoader):
