@@ -219,8 +219,10 @@ LISTING_NEVER = (
     "click.shell_completion",  # only when completing
 )
 # With the agent running, the storage keys come from it: no HKDF, and the socket's
-# name is hashed by libsodium; OpenSSL's hashlib (~2 ms) is not loaded at all.
-WITH_AGENT_NEVER = ("hashlib", "_hashlib", "hmac")
+# name is hashed by libsodium; OpenSSL's hashlib (~2 ms) is not loaded at all. Nor
+# is pathlib (~2 ms with urllib): the key file's store uses it, the mailbox and the
+# database are opened by str paths.
+WITH_AGENT_NEVER = ("hashlib", "_hashlib", "hmac", "pathlib")
 
 
 def _dataclasses(modules: set[str]) -> list[str]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +19,9 @@ from securemsg.core.times import rfc3339, shown_day
 from securemsg.core.times import shown as local_time
 from securemsg.errors import FormatError
 from securemsg.i18n import _, ngettext
+
+if TYPE_CHECKING:  # `contacts add` makes its Path: `contacts list` imports no pathlib
+    from pathlib import Path
 
 MAX_CARD_FILE = 64 * 1024
 
@@ -174,9 +176,7 @@ def contacts() -> None:
 
 
 @contacts.command("add")
-@click.argument(
-    "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
-)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
     "--replace",
     "replace_key",
@@ -185,12 +185,15 @@ def contacts() -> None:
     "its holder's name, role, RPPS, INS or birth date (after checking it with them).",
 )
 @pass_ctx
-def contacts_add(ctx: Ctx, file: Path, replace_key: bool) -> None:
+def contacts_add(ctx: Ctx, file: str, replace_key: bool) -> None:
     """Add a correspondent from their card (FILE, or - for stdin)."""
-    data = sys.stdin.buffer.read(MAX_CARD_FILE + 1) if str(file) == "-" else _read(file)
+    from pathlib import Path
+
+    path = Path(file)
+    data = sys.stdin.buffer.read(MAX_CARD_FILE + 1) if str(path) == "-" else _read(path)
     from securemsg.cli.sniff import refuse_other_kind
 
-    refuse_other_kind(file, data[:1024], "card")  # a letter, consent...: say which command
+    refuse_other_kind(path, data[:1024], "card")  # a letter, consent...: say which command
     if len(data) > MAX_CARD_FILE:
         raise FormatError(_("this file is too large to be a card"))
     from securemsg.app import keys

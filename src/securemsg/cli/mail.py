@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from securemsg.app import mailbox
@@ -48,6 +46,8 @@ def sent(ctx: Ctx, patient: str | None, limit: int, page: int) -> None:
 def is_letter_file(ref: str) -> bool:
     """``read``/``verify`` take a message id (a prefix, ``latest``) or a letter file:
     a file is named by a path that exists, or that has a folder or ``.smsg`` in it."""
+    from pathlib import Path  # here: the listings of this module import no pathlib
+
     return Path(ref).is_file() or "/" in ref or ref.endswith(".smsg")
 
 
@@ -55,7 +55,7 @@ def is_letter_file(ref: str) -> bool:
 @click.argument("message_id", metavar="ID|latest|FILE", shell_complete=complete.message_ids)
 @click.option(
     "--save-attachments",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False),  # made a Path in read(): no pathlib for the listings
     help="Write the attachments into DIR.",
 )
 @click.option("--plain", "style", flag_value="plain", help="Plain text: no frame, no layout.")
@@ -63,21 +63,23 @@ def is_letter_file(ref: str) -> bool:
 @click.option("--no-pager", is_flag=True, help="Never page a long letter on a terminal.")
 @pass_ctx
 def read(
-    ctx: Ctx, message_id: str, save_attachments: Path | None, style: str | None, no_pager: bool
+    ctx: Ctx, message_id: str, save_attachments: str | None, style: str | None, no_pager: bool
 ) -> None:
     """Show a letter under its verification panel: a stored one by its id (32 hex
     digits, or a unique prefix of 6 or more) or `latest` (the one received last),
     or a letter FILE addressed to me, checked as `receive` would, not stored."""
     import sys
+    from pathlib import Path
 
     from securemsg.app.read import read as read_letter
     from securemsg.app.read import read_file
     from securemsg.cli.view import LetterView
 
+    save_dir = None if save_attachments is None else Path(save_attachments)
     if is_letter_file(message_id):
-        r = read_file(ctx.home(), Path(message_id), ctx.now(), save_dir=save_attachments)
+        r = read_file(ctx.home(), Path(message_id), ctx.now(), save_dir=save_dir)
     else:
-        r = read_letter(ctx.home(), message_id, ctx.now(), save_dir=save_attachments)
+        r = read_letter(ctx.home(), message_id, ctx.now(), save_dir=save_dir)
     view = LetterView(
         r.opened,
         r.me,
@@ -116,13 +118,13 @@ def receipts() -> None:
 
 
 @receipts.command("import")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @pass_ctx
-def receipts_import(ctx: Ctx, files: tuple[Path, ...]) -> None:
+def receipts_import(ctx: Ctx, files: tuple[str, ...]) -> None:
     """Match receipts (or refusal notices) to the doubles they prove."""
+    from pathlib import Path
+
     from securemsg.app.receive import import_proofs
     from securemsg.cli.receiving import finish_report
 
-    finish_report(import_proofs(ctx.home(), list(files), ctx.now()), ctx.as_json)
+    finish_report(import_proofs(ctx.home(), [Path(f) for f in files], ctx.now()), ctx.as_json)

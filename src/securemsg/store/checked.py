@@ -15,8 +15,10 @@ import io
 import os
 import stat
 from collections.abc import Callable
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from pathlib import Path  # pathlib: annotations only (start-up time of the listings)
 
 # a file is opened without following a link and without waiting (a FIFO), never
 # as the terminal of this process

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path  # annotations only: the listings import no pathlib
 
 from securemsg.i18n import _
 
@@ -109,8 +112,9 @@ MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    if not path.exists():
+def connect(path: str | Path) -> sqlite3.Connection:
+    path = os.fspath(path)
+    if not os.path.exists(path):
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
     os.chmod(path, 0o600)
@@ -125,8 +129,8 @@ def connect(path: Path) -> sqlite3.Connection:
     if version < SCHEMA_VERSION:
         _migrate(conn, version)
     for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
+        side = path + suffix
+        if os.path.exists(side):
             os.chmod(side, 0o600)
     return conn
 

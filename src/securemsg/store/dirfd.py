@@ -28,10 +28,12 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from securemsg.store.checked import FILE_FLAGS, Ident, Opened, Problem, Unsafe, check, ident
+
+if TYPE_CHECKING:
+    from pathlib import Path  # pathlib: annotations only (start-up time of the listings)
 
 # A folder is held by an O_PATH descriptor where there is one (Linux): it needs
 # no read permission, only search, so a recipient's folder of a shared drop

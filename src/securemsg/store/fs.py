@@ -12,13 +12,17 @@ import os
 import stat
 import unicodedata
 from collections.abc import Iterator
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from securemsg.errors import ConflictError, UsageError
 from securemsg.i18n import _
 from securemsg.store.checked import Unsafe
 from securemsg.store.dirfd import Dir
+
+if TYPE_CHECKING:  # pathlib is imported where a Path is made: not by the listings
+    from pathlib import Path
+
+_P = TypeVar("_P", str, "Path")
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -29,9 +33,11 @@ MAX_SUFFIX = 16  # characters of an extension kept when a name is shortened
 MAX_TRIES = 10_000  # names tried before giving up ("report (9999).pdf")
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) if needed and make it 0700."""
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+def ensure_private_dir(path: _P) -> _P:
+    """Create ``path`` (and parents) if needed and make it 0700 (a ``str`` or a
+    ``Path``: ``os.makedirs`` is ``Path.mkdir(parents=True)``, parents in the
+    default mode, the folder itself in ``PRIVATE_DIR``)."""
+    os.makedirs(path, mode=PRIVATE_DIR, exist_ok=True)
     os.chmod(path, PRIVATE_DIR)
     return path
 
@@ -78,6 +84,8 @@ def atomic_writer(
     ``replace=False`` the file takes its name only if nothing has it, not even
     a dangling symbolic link (:meth:`Dir.place_new`), else FileExistsError.
     """
+    from pathlib import Path
+
     path = Path(path)
     with _folder(path.parent) as d:
         with d.writing(f".{path.name[:32]}.", mode) as (tmp, fh):

@@ -378,8 +378,8 @@ class Home:
             from securemsg.store import db
             from securemsg.store.fs import ensure_private_dir
 
-            ensure_private_dir(self.path)
-            self._conn = db.connect(self.db_path)
+            ensure_private_dir(self.dir)  # str paths: the listings import no pathlib
+            self._conn = db.connect(self._file("securemsg.db"))
             if db.needs_first_checkpoint(self._conn):
                 from securemsg.store.mailbox import sign_first_checkpoint
 

@@ -25,7 +25,6 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from securemsg.core import cbor
@@ -45,6 +44,8 @@ from securemsg.store.fs import ensure_private_dir
 from securemsg.store.home import Home
 
 if TYPE_CHECKING:  # core.log is imported where the log is used: listings need none of it
+    from pathlib import Path  # nor pathlib: the listings open the mailbox by str paths
+
     from securemsg.core.letter.manifest import Manifest
     from securemsg.core.log import ChainReport, Checkpoint, LogEntry, Owner
 
@@ -158,15 +159,16 @@ class Mailbox:
         self.card: Card = home.card()
         self.cards: list[Card] = [self.card, *home.previous_cards()]  # then older, newest first
         self._conn: sqlite3.Connection = home.database()  # tables: store/db.py
-        ensure_private_dir(self.home.path / "mail")  # mkdir(parents=True) left it 0755
+        mail = os.path.join(self.home.dir, "mail")
+        ensure_private_dir(mail)  # mkdir(parents=True) left it 0755
         for folder in ("in", "sent", "tmp"):
-            ensure_private_dir(self.home.path / "mail" / folder)
+            ensure_private_dir(os.path.join(mail, folder))
         self._placed: list[tuple[Path, Path]] = []  # (marker, envelope) until the commit
         # Every process with the mailbox open holds a shared lock on HOME/.mailbox.lock
         # (released by the kernel when it exits, even on SIGKILL). cleanup_in_flight
         # and sweep run only when they can take the lock exclusively: no other live
         # process then has a temp file or an uncommitted envelope in mail/.
-        fd = os.open(self.home.path / ".mailbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(os.path.join(self.home.dir, ".mailbox.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         self._lock = os.fdopen(fd, "rb")
         fcntl.flock(self._lock, fcntl.LOCK_SH)
 
