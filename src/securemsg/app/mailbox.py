@@ -5,7 +5,7 @@ listings do not import)."""
 from __future__ import annotations
 
 from securemsg.core.frozen import Frozen, _set
-from securemsg.store.contacts import Contacts
+from securemsg.store.contacts import Contact, Contacts
 from securemsg.store.home import Home
 from securemsg.store.mailbox import LetterRow, Mailbox
 
@@ -14,10 +14,13 @@ __all__ = ["LetterRow", "Listing", "listing", "names_of"]
 Deliveries = dict[str, list[tuple[str, str, int | None]]]  # id -> (recipient, status, at)
 
 
-def names_of(box: Mailbox) -> dict[str, str]:
+def names_of(box: Mailbox, book: list[Contact] | None = None) -> dict[str, str]:
     """Every key this mailbox knows (replaced ones too), by fingerprint, mine too:
-    names as their cards give them (the display marks mine, "you", by fingerprint)."""
-    out = {c.fingerprint: c.name for c in Contacts(box.home).all(include_replaced=True)}
+    names as their cards give them (the display marks mine, "you", by fingerprint).
+    ``book``: every contact, replaced ones too, if the caller has read them."""
+    if book is None:
+        book = Contacts(box.home).all(include_replaced=True)
+    out = {c.fingerprint: c.name for c in book}
     for mine in box.cards[1:]:  # my previous keys (issue 16): named as my card names me
         out[mine.fingerprint] = mine.name
     out[box.card.fingerprint] = box.card.name
@@ -74,15 +77,19 @@ class Listing(Frozen):
         _set(self, "revoked", revoked)
 
 
-def revoked_keys(box: Mailbox) -> dict[str, int]:
-    """The contacts' keys revoked, with their revocation time."""
-    book = Contacts(box.home).all(include_replaced=True)
+def revoked_keys(box: Mailbox, book: list[Contact] | None = None) -> dict[str, int]:
+    """The contacts' keys revoked, with their revocation time (``book`` as in names_of)."""
+    if book is None:
+        book = Contacts(box.home).all(include_replaced=True)
     return {c.fingerprint: c.revoked_as_of for c in book if c.revoked_as_of is not None}
 
 
-def unverified_patients(box: Mailbox) -> frozenset[str]:
-    """The patient cards pinned from letters that the user has not verified."""
-    return frozenset(c.fingerprint for c in Contacts(box.home).all() if c.unverified_pin)
+def unverified_patients(box: Mailbox, book: list[Contact] | None = None) -> frozenset[str]:
+    """The patient cards pinned from letters that the user has not verified (among
+    the active contacts; ``book`` as in names_of)."""
+    if book is None:
+        book = Contacts(box.home).all(include_replaced=True)
+    return frozenset(c.fingerprint for c in book if c.state == "active" and c.unverified_pin)
 
 
 def listing(home: Home, folder: str, limit: int, page: int, patient: str | None = None) -> Listing:
@@ -94,16 +101,17 @@ def listing(home: Home, folder: str, limit: int, page: int, patient: str | None 
     rows = box.listing(folder, limit=limit, offset=(page - 1) * limit, patient_fp=patient_fp)
     deliveries = {r.id: box.deliveries(r.id) for r in rows} if folder == "sent" else {}
     patient_view = box.card.profile.role.is_patient
+    book = Contacts(box.home).all(include_replaced=True)  # read (and verified) once
     return Listing(
         rows,
         folder,
         deliveries,
-        names_of(box),
+        names_of(box, book),
         patient_view,
         box.card.fingerprint,
-        unverified_patients(box),
+        unverified_patients(box, book),
         box.read_times(r.id for r in rows),
-        revoked_keys(box),
+        revoked_keys(box, book),
     )
 
 
@@ -113,14 +121,15 @@ def thread(home: Home, message_id: str) -> Listing:
     root = box.latest("in") if message_id.strip().lower() == "latest" else box.find(message_id)
     rows = box.thread(root.id)
     deliveries = {r.id: box.deliveries(r.id) for r in rows if r.folder == "sent"}
+    book = Contacts(box.home).all(include_replaced=True)
     return Listing(
         rows,
         "thread",
         deliveries,
-        names_of(box),
+        names_of(box, book),
         box.card.profile.role.is_patient,
         box.card.fingerprint,
-        unverified_patients(box),
+        unverified_patients(box, book),
         box.read_times(r.id for r in rows),
-        revoked_keys(box),
+        revoked_keys(box, book),
     )

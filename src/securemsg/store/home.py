@@ -111,7 +111,7 @@ class Home:
     """One home folder. ``env`` is the environment the key store reads
     (default: a copy of ``os.environ``); ``repr`` shows only the path."""
 
-    __slots__ = ("_conn", "_history", "_path", "_secret", "dir", "env")
+    __slots__ = ("_conn", "_history", "_path", "_secret", "_storage_keys", "dir", "env")
 
     def __init__(
         self,
@@ -130,6 +130,7 @@ class Home:
         if _history is not None:
             self._secret = _history.current
         self._conn = _conn
+        self._storage_keys: StorageKeys | None = None
 
     def __repr__(self) -> str:
         return f"Home(path={self.path!r})"
@@ -238,6 +239,7 @@ class Home:
             "test_identity": card.test_key,
         }
         self._secret, self._history = secret, SecretHistory((secret,))
+        self._storage_keys = None
         atomic_write(self.config_path, json.dumps(config, indent=2).encode())
         self.database()
 
@@ -293,7 +295,14 @@ class Home:
             )
 
     def storage_keys(self) -> StorageKeys:
-        """Derived from my first key pair: a rotation does not re-seal the database."""
+        """Derived from my first key pair: a rotation does not re-seal the database.
+        Once per process (each table's owner asks; with the agent, each ask was a
+        request): they never change, a rotation keeps the first key pair's."""
+        if self._storage_keys is None:
+            self._storage_keys = self._derive_storage_keys()
+        return self._storage_keys
+
+    def _derive_storage_keys(self) -> StorageKeys:
         from securemsg.core.storage import StorageKeys
 
         holder = self.unlock()
