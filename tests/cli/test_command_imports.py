@@ -254,6 +254,8 @@ def test_receive_and_read_build_no_dataclass(
     )
     assert code in (0, None) and "Signature: valid" in out, err
     assert "securemsg.app.read" in modules and _dataclasses(modules) == []
+    # tempfile (with shutil, lzma, bz2) only to save attachments; shlex only to word a refusal
+    assert _absent(modules, ("tempfile", "shutil", "shlex")) == []
 
 
 def test_send_builds_one_dataclass_its_request(world: dict[str, Any]) -> None:

@@ -9,7 +9,6 @@ sides; only their wording for the sender is changed here.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -41,6 +40,8 @@ NEW_CONSENT_ANSWERS = frozenset(
 
 def grant_command(me: Card, recipients: Sequence[Card], kind: Purpose) -> str:
     """The command the patient runs to consent to this letter."""
+    import shlex  # here: only for a letter refused for want of consent
+
     args = ["securemsg", "consent", "grant", "--from", me.name]
     for card in recipients:
         args += ["--to", card.name]

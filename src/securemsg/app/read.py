@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -274,6 +273,8 @@ def open_letter(
             if save_dir is not None:
                 if not saved:
                     _make_dir(save_dir)
+                import tempfile  # here: with shutil, lzma, bz2 (~2 ms), only to save
+
                 fd, tmp = tempfile.mkstemp(prefix=".att-", dir=save_dir)
                 saved.append((len(items), Path(tmp), head.name))
                 with os.fdopen(fd, "wb") as fh:

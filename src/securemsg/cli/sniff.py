@@ -4,7 +4,6 @@ takes it (core/sniff.py guesses; the command's own parser still decides)."""
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 from collections.abc import Collection
 from pathlib import Path
@@ -54,6 +53,8 @@ def refuse_other_kind(path: Path, head: bytes | None, takes: str) -> None:
     kind = sniff(head_of(path) if head is None else head)
     if kind is None or kind in TAKES[takes]:
         return
+    import shlex  # here: only to word the refusal
+
     raise WrongCommand(
         _("{path} is {kind}, not {what}").format(
             path=path, kind=_(kind.value), what=_(WHAT[takes])

@@ -16,7 +16,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,6 +58,8 @@ def temp_file(directory: Path | Dir) -> tuple[Path, int]:
         path = directory.path / name
         shared = bool(directory.st.st_mode & stat.S_ISGID)
     else:
+        import tempfile  # here: tempfile imports shutil, lzma, bz2, random
+
         fd, tmp = tempfile.mkstemp(prefix=".send-", suffix=".tmp", dir=directory)
         path = Path(tmp)
         shared = file_mode_in(directory) != PRIVATE_FILE
