@@ -14,7 +14,7 @@ is recorded in ``mail_seen`` (UIDVALIDITY, UID) and flagged or moved. Killed at
 any point, the next run takes up the mails not recorded: a letter accepted
 before the kill is a duplicate (kept once) whose receipt is sent again; a
 receipt or notice imported twice is recorded once (docs/format.md, "Letters
-by mail").
+by mail"). Long file: both directions share the account and the outbox.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ Layout (all private: folders 0700, files 0600)::
 
 ``whoami`` reads the config, the card and the key file's header through the
 folder's name as a string (:attr:`Home.dir`): pathlib costs ~3 ms at start-up
-(docs/performance.md, target 4). Everything else uses :attr:`Home.path`.
+(docs/performance.md, target 4); so do the database and the mailbox opened by
+the everyday commands (target 9). Everything else uses :attr:`Home.path`.
+Long file: the home's files, its key store and its database have one owner.
 """
 
 from __future__ import annotations
