@@ -1,0 +1,60 @@
+"""More hostile backups through the installed executable (the red team of
+session 4, beyond tests/letters/test_backup_hostile.py): a file where the
+backup also holds a folder of the same name, and SQLite's side files, which a
+backup never carries (docs/format-backup.md §3). Each is refused as
+``backup_unsafe_entry`` (exit 3), never an internal error, and nothing is left.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+import test_backup_hostile as base
+from test_backup_hostile import Entry, _named, _refused, genuine_entries, seal
+
+pytestmark = pytest.mark.slow
+gp_home = base.gp_home  # the fixture: the GP's home after sending a letter
+
+
+def _folder(name: str) -> Entry:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    return info, b""
+
+
+def _plus(entries: list[Entry], extra: list[Entry]) -> list[Entry]:
+    """``entries`` and ``extra``, the manifest's file count kept true (so only the
+    extra entries can be what is refused)."""
+    head, body = entries[0]
+    doc = json.loads(body)
+    doc["files"] += sum(1 for info, _ in extra if info.isreg())
+    body = json.dumps(doc).encode()
+    head.size = len(body)
+    return [(head, body), *entries[1:], *extra]
+
+
+FILE_AND_FOLDER = {
+    "a-file-then-a-file-inside-it": [_named("notes"), _named("notes/x")],
+    "a-file-then-a-folder-inside-it": [_named("notes"), _folder("notes/sub")],
+    "a-file-inside-then-the-name-as-a-file": [_named("notes/x"), _named("notes")],
+}
+
+
+@pytest.mark.parametrize("case", sorted(FILE_AND_FOLDER))
+def test_a_name_both_a_file_and_a_folder(gp_home: Path, tmp_path: Path, case: str) -> None:
+    """Before: ``internal error: FileExistsError``."""
+    data = seal(_plus(genuine_entries(gp_home), FILE_AND_FOLDER[case]))
+    doc = _refused(tmp_path, data, "backup_unsafe_entry")
+    assert "notes" in doc["message"]
+
+
+@pytest.mark.parametrize("side", ["securemsg.db-wal", "securemsg.db-shm", "securemsg.db-journal"])
+def test_sqlite_side_files_are_never_restored(gp_home: Path, tmp_path: Path, side: str) -> None:
+    """Before: a ``-wal`` or ``-shm`` entry was restored into the home beside the
+    verified database (and a ``-journal`` one refused as a damaged database)."""
+    data = seal(_plus(genuine_entries(gp_home), [_named(side)]))
+    doc = _refused(tmp_path, data, "backup_unsafe_entry")
+    assert side in doc["message"]
