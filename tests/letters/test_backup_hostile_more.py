@@ -3,6 +3,7 @@ session 4, beyond tests/letters/test_backup_hostile.py): a file where the
 backup also holds a folder of the same name, and SQLite's side files, which a
 backup never carries (docs/format-backup.md §3). Each is refused as
 ``backup_unsafe_entry`` (exit 3), never an internal error, and nothing is left.
+And a restore says whose identity it restored.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from pathlib import Path
 
 import pytest
 import test_backup_hostile as base
+from letterworld import PASSPHRASE
 from test_backup_hostile import Entry, _named, _refused, genuine_entries, seal
+
+from clirun import run_cli, world_env
+from securemsg.core.card import Card
 
 pytestmark = pytest.mark.slow
 gp_home = base.gp_home  # the fixture: the GP's home after sending a letter
@@ -58,3 +63,20 @@ def test_sqlite_side_files_are_never_restored(gp_home: Path, tmp_path: Path, sid
     data = seal(_plus(genuine_entries(gp_home), [_named(side)]))
     doc = _refused(tmp_path, data, "backup_unsafe_entry")
     assert side in doc["message"]
+
+
+def test_a_restore_says_whose_identity_it_is(gp_home: Path, tmp_path: Path) -> None:
+    """A backup is verified against the identity it carries, so any practitioner's
+    backup restores: the restore must say whose home it now is, in words and not
+    only in the JSON's fingerprint (before: the text output named no one)."""
+    backup = tmp_path / "b.age"
+    backup.write_bytes(seal(genuine_entries(gp_home)))
+    fp = json.loads((gp_home / "config.json").read_text())["fingerprint"]
+    name = Card.parse((gp_home / "card.txt").read_bytes()).name
+    doc = base.restore(tmp_path / "one", backup).json()
+    assert (doc["fingerprint"], doc["name"], doc["role"]) == (fp, name, "gp")
+    env = {**world_env(PASSPHRASE), "SECUREMSG_BACKUP_PASSPHRASE": base.BACKUP_PASS}
+    res = run_cli(tmp_path / "two", "restore", backup, env=env, executable=True)
+    assert res.exit_code == 0, res.stderr
+    (line,) = [x for x in res.stdout.splitlines() if x.startswith("Identity:")]
+    assert name in line and fp in line
