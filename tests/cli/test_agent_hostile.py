@@ -13,6 +13,7 @@ on its socket as any process of the user could."""
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import time
@@ -22,6 +23,7 @@ import pytest
 import test_agent
 from test_agent import Agents, _ask, alive, wait_gone
 
+from clirun import run_cli
 from securemsg.core import agentproto as proto
 from securemsg.core import cbor, cose, labels
 from securemsg.core.card import Card
@@ -148,3 +150,22 @@ def test_a_client_sending_a_byte_at_a_time_neither_holds_the_agent_nor_its_keys(
     assert closed_after is not None and closed_after < 8, closed_after
     wait_gone(pid, Path(path), seconds=10)
     assert not alive(pid)
+
+
+def test_in_french_a_refused_socket_or_folder_is_named_in_french(gp: Agents) -> None:
+    """Before: "agent refusé (folder …)": the English word glued into the French
+    sentence."""
+    sock = Path(str(gp.unlock("gp")["socket"]))
+    env = {**gp.env(False), "LANG": "fr_FR.UTF-8", "LC_ALL": None, "LANGUAGE": None}
+    try:
+        os.chmod(sock, 0o666)
+        res = run_cli(gp.home("gp"), "contacts", "list", env=env, executable=True)
+        assert res.exit_code == 4 and "socket de l'agent refusé" in res.stderr, res.stderr
+        os.chmod(sock, 0o600)
+        os.chmod(sock.parent, 0o755)
+        res = run_cli(gp.home("gp"), "inbox", env=env, executable=True)
+        assert res.exit_code == 4 and "dossier de l'agent refusé" in res.stderr, res.stderr
+        assert "folder" not in res.stderr
+    finally:
+        os.chmod(sock, 0o600)
+        os.chmod(sock.parent, 0o700)
