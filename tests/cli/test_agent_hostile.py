@@ -14,6 +14,7 @@ on its socket as any process of the user could."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import struct
 import time
@@ -169,3 +170,14 @@ def test_in_french_a_refused_socket_or_folder_is_named_in_french(gp: Agents) -> 
     finally:
         os.chmod(sock, 0o600)
         os.chmod(sock.parent, 0o700)
+
+
+def test_in_french_the_agent_says_its_time_in_the_french_form(gp: Agents) -> None:
+    """Times for people go through core.times.shown (JJ/MM/AAAA HH:MM ZONE in
+    French), never RFC 3339. Before: "Clés gardées jusqu'au : 2026-12-02T01:26:21Z"."""
+    gp.unlock("gp")
+    env = {**gp.env(False), "LANG": "fr_FR.UTF-8", "LC_ALL": None, "TZ": "Europe/Paris"}
+    res = run_cli(gp.home("gp"), "agent", "status", env=env, executable=True)
+    assert res.exit_code == 0, res.stderr
+    assert re.search(r"\d\d/\d\d/20\d\d \d\d:\d\d CE", res.stdout), res.stdout
+    assert not re.search(r"\d\dT\d\d:\d\d:\d\dZ", res.stdout), res.stdout

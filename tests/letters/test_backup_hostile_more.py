@@ -9,6 +9,7 @@ And a restore says whose identity it restored.
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 from pathlib import Path
 
@@ -80,3 +81,22 @@ def test_a_restore_says_whose_identity_it_is(gp_home: Path, tmp_path: Path) -> N
     assert res.exit_code == 0, res.stderr
     (line,) = [x for x in res.stdout.splitlines() if x.startswith("Identity:")]
     assert name in line and fp in line
+
+
+def test_in_french_a_restore_says_its_times_in_the_french_form(
+    gp_home: Path, tmp_path: Path
+) -> None:
+    """Before: "Sauvegarde faite : 2023-11-14T22:13:20Z" (RFC 3339 for people)."""
+    backup = tmp_path / "b.age"
+    backup.write_bytes(seal(genuine_entries(gp_home)))
+    env = {
+        **world_env(PASSPHRASE),
+        "SECUREMSG_BACKUP_PASSPHRASE": base.BACKUP_PASS,
+        "LANG": "fr_FR.UTF-8",
+        "LC_ALL": None,
+        "TZ": "Europe/Paris",
+    }
+    res = run_cli(tmp_path / "home", "restore", backup, env=env, executable=True)
+    assert res.exit_code == 0, res.stderr
+    assert "14/11/2023 23:13 CET" in res.stdout + res.stderr
+    assert not re.search(r"\dT\d\d:\d\d:\d\dZ", res.stdout + res.stderr), res.stdout
