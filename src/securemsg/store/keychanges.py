@@ -47,18 +47,14 @@ def _old_contact(book: Contacts, fp: str, what: str) -> Contact:
     return old
 
 
-def _revoked_by(old: Contact, at: int) -> bool:
-    return old.revoked and old.revoked_as_of is not None and old.revoked_as_of <= at
-
-
 def succeed(book: Contacts, data: bytes, signer_fp: str, now: int) -> Moved:
     old = _old_contact(book, signer_fp, N_("key succession"))
     succession = Succession.verify(data, old.card)
     new = succession.new_card
     # `at` is written by whoever holds the old key: a thief dates it before the
-    # revocation as easily as after. Revoked as of now (we import it now), or as of
-    # its stated time: it vouches for nothing.
-    if _revoked_by(old, max(now, succession.at)):
+    # revocation as easily as after. A revoked key vouches for nothing, whatever
+    # its T (as receive refuses its letters whatever their date: app/trust.py).
+    if old.revoked:
         when = shown_day(old.revoked_as_of or 0)
         raise KeyRevoked(
             _(
