@@ -17,7 +17,7 @@ from test_key_rotation import ALICE, World, card_of, contact, ok, prepared_revoc
 
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
-from securemsg.core.keychange import Succession
+from securemsg.core.keychange import KeyRevocation, Reason, Succession
 from securemsg.store.home import Home
 
 pytestmark = pytest.mark.slow
@@ -74,3 +74,23 @@ def test_a_revocation_stated_before_an_imported_succession_unverifies_it(world: 
     assert res.json()["status"] == "revoked"
     assert contact(b, new_fp)["verified"] is False
     assert card_of(a).profile.name == ALICE
+
+
+def test_a_key_revoked_as_of_a_future_time_vouches_for_nothing_either(
+    world: World, snapshot
+) -> None:
+    """A revocation dated a year ahead (signed with the key: the CLI refuses a
+    future --as-of, a crafted statement does not): receive refuses the key's
+    letters at once, and the key vouches for no successor either."""
+    a, b = world.alice, world.bob
+    rev = KeyRevocation.sign(stolen_key(a), Reason.COMPROMISED, int(time.time()),
+                             int(time.time()) + 12 * MONTH)  # fmt: skip
+    ahead = world.tmp / "ahead.cose"
+    ahead.write_bytes(rev.encoded)
+    ok(sm(b, "--json", "contacts", "add", ahead))
+    forged = world.tmp / "succ.cose"
+    forged.write_bytes(thiefs_succession(a, int(time.time())))
+    before = snapshot(b)
+    res = sm(b, "--json", "contacts", "add", forged)
+    assert res.exit_code == 3 and res.error_json()["error"] == "key_revoked", res.stdout
+    assert snapshot(b) == before
