@@ -100,3 +100,23 @@ def test_in_french_a_restore_says_its_times_in_the_french_form(
     assert res.exit_code == 0, res.stderr
     assert "14/11/2023 23:13 CET" in res.stdout + res.stderr
     assert not re.search(r"\dT\d\d:\d\d:\d\dZ", res.stdout + res.stderr), res.stdout
+
+
+@pytest.mark.parametrize("kind", ["link-to-an-empty-folder", "a-file", "a-dangling-link"])
+def test_restore_into_a_link_or_a_file_is_refused(gp_home: Path, tmp_path: Path, kind: str) -> None:
+    """Checked and found sound (no fix needed): the target home is never a link
+    (its folder would be written through it) nor a file."""
+    backup = tmp_path / "b.age"
+    backup.write_bytes(seal(genuine_entries(gp_home)))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = tmp_path / "home"
+    if kind == "a-file":
+        target.write_text("keep")
+    else:
+        target.symlink_to(elsewhere if kind.startswith("link") else tmp_path / "nowhere")
+    res = base.restore(target, backup)
+    assert (res.exit_code, res.error_json()["error"]) == (1, "restore_not_empty"), res.stderr
+    assert list(elsewhere.iterdir()) == [] and not (tmp_path / "nowhere").exists()
+    assert target.is_symlink() or target.read_text() == "keep"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
