@@ -52,7 +52,7 @@ def test_a_draft_rewritten_by_the_patient_is_never_sent(world: World) -> None:
     assert res.error_json()["error"] == "draft_not_prepared_here"
     assert "internal error" not in res.stderr
     assert world.snap("gp") == before
-    code, doc = world.receive_drop("card")
+    _code, doc = world.receive_drop("card")
     assert doc.get("results", []) == [], doc
     # the GP's own draft, under a grant for it, is sent as before
     res = world.run("pat", "consent", "grant", "--draft", draft, "--yes", "-o",
