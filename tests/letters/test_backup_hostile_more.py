@@ -120,3 +120,16 @@ def test_restore_into_a_link_or_a_file_is_refused(gp_home: Path, tmp_path: Path,
     assert list(elsewhere.iterdir()) == [] and not (tmp_path / "nowhere").exists()
     assert target.is_symlink() or target.read_text() == "keep"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+@pytest.mark.parametrize("created", [10**20, -(10**13), 0])
+def test_a_manifest_time_out_of_range(gp_home: Path, tmp_path: Path, created: int) -> None:
+    """Before: the restore completed, then ``internal error: OverflowError`` (or
+    ValueError) when it said when the backup was made; 0 is no time either."""
+    entries = genuine_entries(gp_home)
+    head, body = entries[0]
+    doc = json.loads(body)
+    doc["created"] = created
+    body = json.dumps(doc).encode()
+    head.size = len(body)
+    _refused(tmp_path, seal([(head, body), *entries[1:]]), "backup_invalid")

@@ -89,7 +89,8 @@ class Manifest:
             "key_sealed_by": str,
         }
         for key, kind in fields.items():
-            if type(doc.get(key)) is not kind:
+            low = 1 if key == "created" else 0  # a time (0 < t < 2^40), or a count
+            if type(doc.get(key)) is not kind or (kind is int and not low <= doc[key] < 2**40):
                 raise BackupInvalid(_("the backup's manifest has no valid {key!r}").format(key=key))
         if doc["key_sealed_by"] not in ("key file", "backup"):
             raise BackupInvalid(_("the backup's manifest names an unknown key protection"))
