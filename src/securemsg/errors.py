@@ -408,6 +408,13 @@ class NoTerminal(UsageError):
     code = "no_terminal"
 
 
+class DraftNotPreparedHere(VerificationError):
+    """send --draft of a draft this home did not prepare, or one changed since: a
+    draft is not signed, and anyone can encrypt a file naming me to my key."""
+
+    code = "draft_not_prepared_here"
+
+
 class BackupPassphraseError(VerificationError):
     """The passphrase does not open the backup."""
 

@@ -170,3 +170,15 @@ def test_renew_never_writes_over_a_file(pair, snapshot, tmp_path: Path) -> None:
     res = securemsg(alice, "--json", "card", "renew", "-o", out)
     assert res.exit_code == 2 and res.error_json()["error"] == "usage"
     assert out.read_text() == "mine" and snapshot(alice) == before
+
+
+def test_own_card_expiring_is_warned_in_french(pair) -> None:
+    """Before: the warning was written in English whatever the language (red team,
+    session 4)."""
+    alice, _ = pair
+    assert securemsg(alice, "card", "renew", "--valid-for", "45").exit_code == 0
+    res = run_cli(alice, "whoami", env={"LANG": "fr_FR.UTF-8", "LC_ALL": None}, executable=True)
+    assert res.exit_code == 0, res.stderr
+    assert "securemsg : avertissement : votre carte expire le" in res.stderr, res.stderr
+    assert "(dans 45 jours)" in res.stderr or "(dans 46 jours)" in res.stderr
+    assert "warning" not in res.stderr

@@ -189,6 +189,8 @@ class RestoreDone:
     log_entries: int
     last_log_time: int | None
     key_from_backup: bool  # the key file is sealed under the backup's passphrase or code
+    name: str  # whose identity this is (the backup's card): said, so no one restores
+    role: str  # another practitioner's home believing it is their own
 
 
 def check_empty_target(target: Path) -> None:
@@ -270,7 +272,7 @@ def restore(home: Home, src: Path, now: int, ask: Ask = read_terminal) -> Restor
 
 def _verify(
     staging: Path, manifest: Manifest, files: list[str], passphrase: bytes, env: Mapping[str, str]
-) -> tuple[int, str, int, int, int, int, int | None, bool]:
+) -> tuple[int, str, int, int, int, int, int | None, bool, str, str]:
     """The restored home is sound: its files, its card, its database, its log
     chain (every signature, to the signed checkpoint), every letter's digest."""
     for needed in ("config.json", "card.txt", DB_NAME):
@@ -283,7 +285,8 @@ def _verify(
     if manifest.key_sealed_by == "backup":
         env = {**env, ENV_PASSPHRASE: passphrase.decode()}
     restored = Home(staging, env=env)
-    if restored.card().fingerprint != manifest.fingerprint:
+    card = restored.card()
+    if card.fingerprint != manifest.fingerprint:
         raise BackupInvalid(_("the backup's card is not the identity its manifest names"))
     box = Mailbox(restored)
     try:
@@ -298,7 +301,8 @@ def _verify(
     finally:
         restored.close()
     return (manifest.created, manifest.fingerprint, len(files), counts[0], counts[1],
-            report.entries, last, manifest.key_sealed_by == "backup")  # fmt: skip
+            report.entries, last, manifest.key_sealed_by == "backup", card.name,
+            card.profile.role.value)  # fmt: skip
 
 
 def _check_letters(box: Mailbox, staging: Path, folder: str) -> int:

@@ -11,6 +11,7 @@ others (app/doubles.py).
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import tempfile
 from collections.abc import Callable, Mapping
@@ -28,6 +29,8 @@ from securemsg.store import db
 from securemsg.store.backup import DB_NAME, Manifest, write_backup
 from securemsg.store.fs import atomic_write, check_new_file
 from securemsg.store.home import Home
+from securemsg.store.keystore import KeyStore
+from securemsg.store.keystore.os_keyring import KeyringStore
 from securemsg.store.keystore.prompt import read_terminal
 from securemsg.store.keystore.selection import select_keystore
 from securemsg.store.mailbox import Mailbox, strip_for_new_device
@@ -141,7 +144,9 @@ def _settle(
         raise BackupInvalid(_("the device file's key is not its card's"))
     (staging / KEY_NAME).unlink()
     store = select_keystore(here.keys_dir, account=card.fingerprint, env=env)
-    store.save(history.to_bytes())
+    shared = _already_held(store, history)
+    if not shared:
+        store.save(history.to_bytes())
     try:
         config = dict(here.config(), keystore=store.descriptor())
         atomic_write(here.config_path, json.dumps(config, indent=2).encode())
@@ -155,7 +160,29 @@ def _settle(
         if chain is None or report.problem is not None:
             raise BackupInvalid(_("the device file's log is not a new device's"))
     except BaseException:
-        if store.kind != "file":
+        if store.kind != "file" and not shared:  # never the entry another home uses
             store.delete()
         raise
     return card.fingerprint, chain.hex()
+
+
+def _already_held(store: KeyStore, history: SecretHistory) -> bool:
+    """True if the OS key store already holds exactly these keys (another home of
+    this identity on this computer: the entry is one per identity, so it is
+    shared, never deleted here); KeyStoreError if it holds other keys of this
+    identity (say, the keys after a rotation made since the device file: storing
+    these would take the other home's current key away)."""
+    if not isinstance(store, KeyringStore) or not store.holds_entry():
+        return False
+    if hmac.compare_digest(store.load(), history.to_bytes()):
+        return True
+    raise KeyStoreError(
+        _(
+            "the OS key store already holds other keys of this identity: another "
+            "home of it on this computer uses them"
+        ),
+        hint=_(
+            "use that home on this computer, or join with the key in a key file of this "
+            "home (SECUREMSG_KEYSTORE=file)"
+        ),
+    )

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import hmac
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +39,14 @@ from securemsg.core.letter.draft import (
     review,
 )
 from securemsg.core.letter.manifest import ID_BYTES, SALT_BYTES
-from securemsg.errors import AgeError, FormatError, NoIdentityMatchError, NotForMe, UsageError
+from securemsg.errors import (
+    AgeError,
+    DraftNotPreparedHere,
+    FormatError,
+    NoIdentityMatchError,
+    NotForMe,
+    UsageError,
+)
 from securemsg.i18n import _
 from securemsg.store import fs
 from securemsg.store.contacts import Contacts
@@ -46,6 +54,7 @@ from securemsg.store.home import Home
 from securemsg.store.mailbox import Mailbox
 
 Lookup = Callable[[str], str | None]
+DRAFTS = "drafts"  # in the home: a copy of every draft prepared here (age, as written)
 
 
 class Prepared(Frozen):
@@ -152,7 +161,9 @@ def prepare(home: Home, req: sending.SendRequest, output: Path, now: int) -> Pre
         plaintext,
         out,
     )
-    fs.write_new(output, out.getvalue())
+    data = out.getvalue()
+    _keep(home, draft.message_id, data)
+    fs.write_new(output, data)
     return Prepared(draft, review(draft), output, tuple(withheld))
 
 
@@ -174,13 +185,51 @@ def _in_memory(a: sending.AttachmentFile | sending.AttachmentData) -> DraftAttac
     return DraftAttachment(a.name, a.domain, data)
 
 
+def _kept(home: Home, message_id: bytes) -> Path:
+    return home.path / DRAFTS / f"{message_id.hex()}.draft"
+
+
+def _keep(home: Home, message_id: bytes, data: bytes) -> None:
+    """The draft as written (encrypted), kept in the home: ``send --draft`` sends
+    only a draft identical to one prepared here (a draft is not signed, and age
+    does not say who encrypted a file: the patient, or anyone with my card,
+    can write a "draft" naming me, encrypted to my key)."""
+    fs.ensure_private_dir(home.path / DRAFTS)
+    fs.atomic_write(_kept(home, message_id), data)
+
+
+def _check_prepared_here(home: Home, draft: Draft, data: bytes, path: Path) -> None:
+    try:
+        kept = _kept(home, draft.message_id).read_bytes()
+    except FileNotFoundError:
+        kept = None
+    if kept is None or not hmac.compare_digest(kept, data):
+        raise DraftNotPreparedHere(
+            _(
+                "{path} is not a draft prepared in this home, or it was changed since: "
+                "nothing was sent"
+            ).format(path=path),
+            hint=_(
+                "send the draft file that `send --prepare` wrote here; a draft given back "
+                "to you may have been rewritten (prepare the letter again if in doubt)"
+            ),
+        )
+
+
 # -- opening a draft ---------------------------------------------------------------------
-def open_draft(path: Path, secret: KeyHolder) -> Draft:
-    """The draft in ``path``, decrypted with my key and read strictly."""
+def _read(path: Path) -> bytes:
     with path.open("rb") as fh:
         data = fh.read(MAX_DRAFT + (1 << 20) + 1)
     if len(data) > MAX_DRAFT + (1 << 20):
         raise FormatError(_("{path} is too large to be a draft").format(path=path))
+    return data
+
+
+def open_draft(path: Path, secret: KeyHolder, data: bytes | None = None) -> Draft:
+    """The draft in ``path`` (or its bytes ``data``, read from it), decrypted with
+    my key and read strictly."""
+    if data is None:
+        data = _read(path)
     try:
         return open_sealed(data, secret.share_opener())
     except NoIdentityMatchError as exc:
@@ -253,9 +302,11 @@ def send_draft(
     now: int,
 ) -> sending.SendResult:
     """Send exactly the prepared letter, under the grant the patient signed for it."""
-    draft = open_draft(path, home.unlock())
+    data = _read(path)
+    draft = open_draft(path, home.unlock(), data)
     if draft.author.fingerprint != home.card().fingerprint:
         raise UsageError(_("this draft was prepared by someone else; only its author sends it"))
+    _check_prepared_here(home, draft, data, path)
     reviewed = review(draft)
     patient_fp = draft.patient.fingerprint
     req = sending.SendRequest(

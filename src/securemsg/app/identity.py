@@ -189,7 +189,8 @@ def renew_card(home: Home, now: int, validity_days: int, output: str | None = No
         )
     if output is not None:
         check_new_file(Path(output))
-    card = old.renewed(home.unlock(), now, validity_days)
+    # the key in hand, never the agent's: an agent signs no card (docs/format-agent.md)
+    card = old.renewed(home.unlock_local(), now, validity_days)
     atomic_write(home.card_path, card.to_text().encode())
     if output is not None:
         write_new(Path(output), card.to_text().encode(), mode=0o644)

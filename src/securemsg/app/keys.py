@@ -75,7 +75,10 @@ def revoke_own(
     check_new_file(output)
     if as_of is not None and as_of > now:
         raise UsageError(_("--as-of is in the future"), hint=_("give a time up to now"))
-    rev = KeyRevocation.sign(home.unlock(), reason, now, as_of if as_of is not None else now)
+    # the key in hand, never the agent's: an agent signs no key statement, so a
+    # process that can reach it cannot revoke my key (docs/format-agent.md)
+    secret = home.unlock_local()
+    rev = KeyRevocation.sign(secret, reason, now, as_of if as_of is not None else now)
     write_new(output, rev.encoded, mode=0o644)
     return OwnRevocation(rev, output)
 

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 import click
 
 from securemsg.app import backup as app
+from securemsg.cli import names
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.cli.progress import Bar
@@ -73,6 +74,8 @@ class Restored:
             "home": d.home,
             "backup_created": rfc3339(d.created),
             "fingerprint": d.fingerprint,
+            "name": d.name,
+            "role": d.role,
             "files": d.files,
             "letters_received": d.letters_in,
             "letters_sent": d.letters_sent,
@@ -85,6 +88,9 @@ class Restored:
     def render(self, out: Printer) -> None:
         d = self.done
         out.field(_("Restored into"), d.home)
+        identity = _("{name} ({role}), fingerprint {fingerprint}")
+        role = names.role(d.role)
+        out.field(_("Identity"), identity.format(name=d.name, role=role, fingerprint=d.fingerprint))
         out.field(_("Backup made"), shown(d.created))
         last = shown(d.last_log_time) if d.last_log_time else _("none (empty log)")
         out.field(_("Last log entry"), last)

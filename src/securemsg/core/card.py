@@ -284,7 +284,9 @@ class Card(Frozen, signed.Signed):
 
 
 def iso_day(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).date().isoformat()
+    from securemsg.core.times import LAST  # a card may say "until 36812": written as LAST
+
+    return dt.datetime.fromtimestamp(min(max(ts, 0), LAST), tz=dt.UTC).date().isoformat()
 
 
 def same_patient(a: Card, b: Card) -> bool:

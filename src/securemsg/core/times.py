@@ -19,6 +19,18 @@ import datetime as _dt
 _display_zone: _dt.tzinfo | None = _dt.UTC
 
 
+# The formats allow times up to 2^40 (year 36812; docs/format.md §1), which no
+# datetime (nor RFC 3339, four-digit years) can write: a time after LAST (a
+# colleague's card "valid until" such a year, a manifest's date) is written as
+# LAST, never a crash of the command showing it. LAST leaves a day for any
+# zone's offset before 9999-12-31T23:59:59Z.
+LAST = 253402214400  # 9999-12-31T00:00:00Z
+
+
+def _utc(ts: int) -> _dt.datetime:
+    return _dt.datetime.fromtimestamp(min(max(ts, 0), LAST), tz=_dt.UTC)
+
+
 def set_display_zone(zone: _dt.tzinfo | None) -> None:
     """The zone of every time shown to people from now on (None: the system's)."""
     global _display_zone
@@ -31,7 +43,7 @@ def shown(ts: int) -> str:
     would cost 25-45 ms of import and locale data on each command, issue 14)."""
     from securemsg import i18n
 
-    when = _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).astimezone(_display_zone)
+    when = _utc(ts).astimezone(_display_zone)
     form = "%d/%m/%Y %H:%M " if i18n.language() == "fr" else "%Y-%m-%d %H:%M "
     return when.strftime(form) + (when.tzname() or when.strftime("%z"))
 
@@ -41,7 +53,7 @@ def shown_day(ts: int) -> str:
     French ``JJ/MM/AAAA`` (a card's expiry, a key's revocation)."""
     from securemsg import i18n
 
-    when = _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).astimezone(_display_zone)
+    when = _utc(ts).astimezone(_display_zone)
     return when.strftime("%d/%m/%Y" if i18n.language() == "fr" else "%Y-%m-%d")
 
 
@@ -56,8 +68,9 @@ def shown_date(day: str) -> str:
 
 
 def rfc3339(ts: int) -> str:
-    """A Unix time as an RFC 3339 UTC timestamp, e.g. ``2026-12-01T08:30:00Z``."""
-    return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A Unix time as an RFC 3339 UTC timestamp, e.g. ``2026-12-01T08:30:00Z``
+    (a time after :data:`LAST` as LAST)."""
+    return _utc(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 iso_time = shown  # the name the views and core.consent use for it

@@ -89,7 +89,8 @@ class Manifest:
             "key_sealed_by": str,
         }
         for key, kind in fields.items():
-            if type(doc.get(key)) is not kind:
+            low = 1 if key == "created" else 0  # a time (0 < t < 2^40), or a count
+            if type(doc.get(key)) is not kind or (kind is int and not low <= doc[key] < 2**40):
                 raise BackupInvalid(_("the backup's manifest has no valid {key!r}").format(key=key))
         if doc["key_sealed_by"] not in ("key file", "backup"):
             raise BackupInvalid(_("the backup's manifest names an unknown key protection"))
@@ -258,7 +259,12 @@ def check_member(info: tarfile.TarInfo, seen: set[str]) -> str:
             ),
             hint=_("nothing was restored; this file was not made by securemsg backup"),
         )
-    if name.startswith("/") or ".." in name.split("/") or not NAME.fullmatch(name):
+    if (
+        name.startswith("/")
+        or ".." in name.split("/")
+        or not NAME.fullmatch(name)
+        or name in SKIPPED_NAMES  # SQLite's side files: a backup never carries them (§3)
+    ):
         raise BackupUnsafeEntry(
             _("the backup holds an entry whose name a restore never writes: {shown}").format(
                 shown=shown
@@ -290,11 +296,14 @@ def extract_backup(reader: DecryptingReader, staging: Path) -> tuple[Manifest, l
                     continue
                 name = check_member(info, seen)
                 target = staging / name
-                if info.isdir():
-                    os.makedirs(target, mode=0o700, exist_ok=True)
-                    continue
-                os.makedirs(target.parent, mode=0o700, exist_ok=True)
-                _write_entry(tar, info, target)
+                try:
+                    if info.isdir():
+                        os.makedirs(target, mode=0o700, exist_ok=True)
+                        continue
+                    os.makedirs(target.parent, mode=0o700, exist_ok=True)
+                    _write_entry(tar, info, target)
+                except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                    raise _file_and_folder(name) from None
                 files.append(name)
         if not reader.drain():
             raise BackupInvalid(_("the backup holds data after the end of its archive"))
@@ -313,6 +322,16 @@ def extract_backup(reader: DecryptingReader, staging: Path) -> tuple[Manifest, l
             )
         )
     return manifest, files
+
+
+def _file_and_folder(name: str) -> BackupUnsafeEntry:
+    """``name`` is a file inside a file, or a file and a folder at once."""
+    return BackupUnsafeEntry(
+        _("the backup holds {shown} where a file and a folder would have one name").format(
+            shown=repr(name[:80])
+        ),
+        hint=_("nothing was restored; this file was not made by securemsg backup"),
+    )
 
 
 def _write_entry(tar: tarfile.TarFile, info: tarfile.TarInfo, target: Path) -> None:

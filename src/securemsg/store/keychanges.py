@@ -48,15 +48,14 @@ def _old_contact(book: Contacts, fp: str, what: str) -> Contact:
     return old
 
 
-def _revoked_by(old: Contact, at: int) -> bool:
-    return old.revoked and old.revoked_as_of is not None and old.revoked_as_of <= at
-
-
 def succeed(book: Contacts, data: bytes, signer_fp: str, now: int) -> Moved:
     old = _old_contact(book, signer_fp, N_("key succession"))
     succession = Succession.verify(data, old.card)
     new = succession.new_card
-    if _revoked_by(old, succession.at):
+    # `at` is written by whoever holds the old key: a thief dates it before the
+    # revocation as easily as after. A revoked key vouches for nothing, whatever
+    # its T (as receive refuses its letters whatever their date: app/trust.py).
+    if old.revoked:
         when = shown_day(old.revoked_as_of or 0)
         raise KeyRevoked(
             _(
@@ -141,7 +140,9 @@ def revoke(book: Contacts, data: bytes, signer_fp: str, now: int) -> Revoked:
     successor = book.get(old.replaced_by) if old.replaced_by else None
     if successor is not None and successor.succession is not None:
         at = Succession.verify(successor.succession, old.card).at
-        if at >= t:  # vouched for by a key revoked by then: no longer verified
+        # vouched for, or taken in here, at or after T (the statement's `at` alone
+        # is the old key holder's word: a thief backdates it): no longer verified
+        if max(at, successor.added) >= t:
             successor = replace(successor, verified=False)
             book.write([marked, successor])
             return Revoked(marked, rev, "revoked", successor)

@@ -60,8 +60,13 @@ def _not_private(path: str, st: os.stat_result, what: str) -> AgentError:
         why = _("it belongs to another user (uid {uid})").format(uid=st.st_uid)
     else:
         why = _("its mode {mode:04o} lets others in").format(mode=stat.S_IMODE(st.st_mode))
+    said = (
+        _("refusing the agent folder {path}: {why}")
+        if what == "folder"
+        else _("refusing the agent socket {path}: {why}")
+    )  # two whole sentences: the word "folder" or "socket" is not glued into a translation
     return AgentError(
-        _("refusing the agent {what} {path}: {why}").format(what=_(what), path=path, why=why),
+        said.format(path=path, why=why),
         hint=_(
             "someone may be impersonating the agent; do not use it. Remove it if it "
             "is yours to remove, or set XDG_RUNTIME_DIR to a private folder"

@@ -10,8 +10,14 @@ one request per connection, one connection at a time:
   else it is closed unanswered;
 * every frame is bounded (core/agentproto.py) and validated before use; a bad
   one gets ``BAD_REQUEST``; a client has 5 seconds to send its request;
-* it signs only COSE Sig_structures of securemsg objects other than cards
-  (a card is an identity: it is signed by ``init`` with the key in hand).
+* it signs only COSE Sig_structures of securemsg objects other than cards and
+  key statements (a card, a key succession or acceptance and a key revocation
+  bind or unbind an identity: they are signed with the key in hand, by ``init``,
+  ``card renew``, ``key rotate`` and ``key revoke``, never by the agent, so that
+  a process that can reach the agent cannot move the identity to a key of its
+  own, nor revoke it);
+* a request that makes the agent fail in any way gets ``BAD_REQUEST``: no
+  request stops it but ``OP_LOCK``.
 
 It stops, wiping the keys and removing its socket (if it is still its own),
 at the deadline (CLOCK_BOOTTIME: time asleep counts), on ``OP_LOCK``, and on
@@ -36,8 +42,13 @@ from securemsg.i18n import N_
 from securemsg.store.agent.client import peer_uid
 from securemsg.store.agent.keys import KeyMemory
 
-REQUEST_TIMEOUT: Final = 5.0
-SIGNABLE: Final = frozenset(labels.COSE_TYPES) - {labels.COSE_CARD}
+REQUEST_TIMEOUT: Final = 5.0  # for the whole request, not for each read
+SIGNABLE: Final = frozenset(labels.COSE_TYPES) - {
+    labels.COSE_CARD,
+    labels.COSE_KEY_SUCCESSION,
+    labels.COSE_KEY_ACCEPTANCE,
+    labels.COSE_KEY_REVOCATION,
+}
 
 
 class Stop(Exception):
@@ -51,7 +62,8 @@ def _clock() -> float:
 
 
 def signable(message: bytes) -> bool:
-    """True if ``message`` is a COSE Sig_structure of a securemsg object (not a card)."""
+    """True if ``message`` is a COSE Sig_structure of a securemsg object (not a card,
+    not a key statement: SIGNABLE)."""
     if not message.startswith(proto.SIG_STRUCTURE_PREFIX):
         return False
     try:
@@ -64,10 +76,14 @@ def signable(message: bytes) -> bool:
         )
     except FormatError:
         return False
+    if not isinstance(header, dict):
+        return False
+    content_type = header.get(cose.H_CONTENT_TYPE)
     return (
-        isinstance(header, dict)
+        type(header.get(cose.H_ALG)) is int
         and header.get(cose.H_ALG) == cose.ALG_EDDSA
-        and header.get(cose.H_CONTENT_TYPE) in SIGNABLE
+        and isinstance(content_type, str)  # a list or map would not even hash
+        and content_type in SIGNABLE
         and value[2] == b""
         and isinstance(value[3], bytes)
     )
@@ -102,17 +118,24 @@ def answer(keys: KeyMemory, expires: int, body: bytes) -> tuple[bytes, bool]:
     return proto.response(proto.OK), True  # OP_LOCK
 
 
-def _read_request(conn: socket.socket) -> bytes | None:
+def _read_request(conn: socket.socket, until: float) -> bytes | None:
+    """The request body, or None if it is malformed or not all there by ``until``
+    (_clock): a client sending a byte now and then does not hold the agent, nor
+    keep the keys past their time."""
     try:
-        prefix = _recv(conn, proto.LENGTH.size)
-        return _recv(conn, proto.body_length(prefix))
+        prefix = _recv(conn, proto.LENGTH.size, until)
+        return _recv(conn, proto.body_length(prefix), until)
     except (OSError, proto.ProtocolError):
         return None
 
 
-def _recv(conn: socket.socket, n: int) -> bytes:
+def _recv(conn: socket.socket, n: int, until: float) -> bytes:
     buf = bytearray()
     while len(buf) < n:
+        left = until - _clock()
+        if left <= 0:
+            raise TimeoutError
+        conn.settimeout(left)
         chunk = conn.recv(min(n - len(buf), 1 << 16))
         if not chunk:
             raise ConnectionResetError
@@ -120,19 +143,31 @@ def _recv(conn: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
-def serve_one(listener: socket.socket, keys: KeyMemory, expires: int) -> bool:
-    """Accept and answer one connection. True if the agent must stop (locked)."""
+def serve_one(
+    listener: socket.socket, keys: KeyMemory, expires: int, deadline: float | None = None
+) -> bool:
+    """Accept and answer one connection: its request must arrive within
+    REQUEST_TIMEOUT, and before the agent's ``deadline`` (_clock). True if the
+    agent must stop (locked)."""
     conn, _addr = listener.accept()
     with conn:
         if peer_uid(conn) != os.getuid():
             return False  # another user: not a word
-        conn.settimeout(REQUEST_TIMEOUT)
-        body = _read_request(conn)
+        until = _clock() + REQUEST_TIMEOUT
+        if deadline is not None:
+            until = min(until, deadline)
+        body = _read_request(conn, until)
         if body is None:
             with contextlib.suppress(OSError):
                 conn.sendall(proto.response(proto.BAD_REQUEST))
             return False
-        reply, stop = answer(keys, expires, body)
+        try:
+            reply, stop = answer(keys, expires, body)
+        except Stop:
+            raise
+        except Exception:  # a request we did not foresee: refused, never the agent's end
+            reply, stop = proto.response(proto.BAD_REQUEST), False
+        conn.settimeout(REQUEST_TIMEOUT)
         with contextlib.suppress(OSError):
             conn.sendall(reply)
         return stop
@@ -175,7 +210,7 @@ def serve(path: str, seconds: int, keys: KeyMemory, ready: int) -> int:
         ready = -1
         while (remaining := deadline - _clock()) > 0:
             readable, _w, _x = select.select([listener], [], [], min(remaining, 60.0))
-            if readable and serve_one(listener, keys, expires):
+            if readable and serve_one(listener, keys, expires, deadline):
                 break
     except Stop:
         pass

@@ -144,6 +144,13 @@ class KeyringStore:
         with self._errors(_("store the key")):
             _resolve_backend(self.backend).set_password(self.service, self.account, value)
 
+    def holds_entry(self) -> bool:
+        """True if the OS key store has an entry under this service and account
+        (another home of the same identity on this computer uses it)."""
+        with self._errors(_("read the key")):
+            found = _resolve_backend(self.backend).get_password(self.service, self.account)
+        return found is not None
+
     def load(self) -> bytes:
         with self._errors(_("read the key")):
             value = _resolve_backend(self.backend).get_password(self.service, self.account)
