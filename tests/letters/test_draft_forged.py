@@ -8,13 +8,12 @@ Through the installed executable."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import pytest
 from letterworld import MEDICAL_TEXT, World
 
-from securemsg.core import age
+from securemsg.core import age, frozen
 from securemsg.core.letter.draft import open_sealed
 
 pytestmark = pytest.mark.slow
@@ -31,7 +30,7 @@ def test_a_draft_rewritten_by_the_patient_is_never_sent(world: World) -> None:
     # to herself and to the GP (the GP's public key is on the GP's card)
     real = open_sealed(draft.read_bytes(), world.secret("pat").share_opener())
     assert MEDICAL_TEXT.encode() in real.source
-    mine = dataclasses.replace(real, source=real.source.replace(MEDICAL_TEXT.encode(),
+    mine = frozen.replace(real, source=real.source.replace(MEDICAL_TEXT.encode(),
                                                                 ALTERED.encode()))  # fmt: skip
     out = io.BytesIO()
     age.encrypt(
