@@ -11,6 +11,7 @@ refused once the identity has several devices."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -201,7 +202,13 @@ def test_moving_received_mails_is_refused_with_several_devices(mail_world: MailW
     args = w.account_args("gp")
     run_cli(gp2, "account", "remove", w.address("gp"), executable=True)
     res = run_cli(gp2, *args, "--after", "move", input=PASSWORD + "\n", executable=True)
+    assert res.exit_code == 1 and "device forget" in res.stderr  # refused up front
+    # a home left with both (an account added before the check existed): refused too
+    exe(gp2, "device", "forget")
+    res = run_cli(gp2, *args, "--after", "move", input=PASSWORD + "\n", executable=True)
     assert res.exit_code == 0, res.stderr
+    config = json.loads((gp2 / "config.json").read_text())
+    (gp2 / "config.json").write_text(json.dumps(dict(config, devices=True)))
     before = snapshot(gp2)
     res = run_cli(gp2, "--json", "receive", "--mail", executable=True)
     assert (res.exit_code, res.error_json()["error"]) == (1, "mail"), res.stderr
@@ -235,3 +242,32 @@ def test_a_receipt_for_a_letter_sent_before_the_join(mail_world: MailWorld) -> N
     assert got == [("double: recorded", mid), ("receipt: delivered", mid)]
     assert _deliveries(gp2, mid) == _deliveries(gp, mid)
     assert exe(gp2, "log", "verify")["ok"] is True
+
+
+def _send_from(w: MailWorld, home: Path) -> Any:
+    return exe(home, "send", w.root / "letter.md", "--to", "Bruno", "--kind", "referral",
+               "--patient", "Paule", "--consent", w.root / "consent.cose", "--mail")  # fmt: skip
+
+
+def test_an_older_first_device_learns_from_a_double_and_forget_stops_them(
+    mail_world: MailWorld,
+) -> None:
+    """A first computer whose `device add` came before the "devices" flag (its
+    config lacks it) counts the second once it files a double from it; after
+    `device forget` on the second, its doubles are no longer mailed."""
+    w = mail_world
+    gp, gp2 = w.home("gp"), _join(w)
+    config = json.loads((gp / "config.json").read_text())
+    del config["devices"]
+    (gp / "config.json").write_text(json.dumps(config))
+    assert "double_mailed_to" not in w.send()  # one device, as far as it knows
+    sent = _send_from(w, gp2)  # the joined one knows (its log chain id)
+    assert sent["double_mailed_to"] == w.address("gp")
+    w.wait("gp", 1)
+    assert _statuses(exe(gp, "receive", "--mail")) == [("double: recorded", sent["message_id"])]
+    assert json.loads((gp / "config.json").read_text())["devices"] is True
+    assert w.send()["double_mailed_to"] == w.address("gp")
+    # the first computer is gone: the second forgets it and mails no more doubles
+    assert exe(gp2, "device", "forget")["was_several"] is True
+    last = _send_from(w, gp2)
+    assert "double_mailed_to" not in last and last["mails"], last

@@ -4,8 +4,9 @@ shown on this screen; ``device join`` on the other machine makes a home of it,
 with the key in that machine's own key store and a log of its own (a new chain
 id, named in its receipts: docs/format.md §14). Letters are not carried: each
 device keeps the letters it received and sent. Both configs say ``"devices":
-true``: by mail, every device then receives every letter and the doubles of the
-others (app/doubles.py).
+true`` (app/devices.py; refused while a mail account moves what it receives): by
+mail, every device then receives every letter and the doubles of the others
+(app/doubles.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import nacl.utils
 
 from securemsg.app.backup import Ask, unpack
+from securemsg.app.devices import check_accounts, set_devices
 from securemsg.core import keyfile
 from securemsg.core.identity import SecretHistory
 from securemsg.errors import BackupInvalid, KeyStoreError
@@ -65,6 +67,7 @@ def device_add(home: Home, out: Path, now: int) -> DeviceFile:
     card = home.card()
     check_new_file(out)
     secret = home.unlock_history()  # every key pair, to move them: never from the agent
+    check_accounts(home)  # no mail account may move what it receives (app/devices.py)
     code = new_code()
     extra: dict[str, bytes] = {
         KEY_NAME: keyfile.seal(secret.to_bytes(), code_bytes(code)),
@@ -81,8 +84,7 @@ def device_add(home: Home, out: Path, now: int) -> DeviceFile:
     names = sorted({*files, *extra})
     manifest = Manifest(now, card.fingerprint, len(names), 0, "backup")
     write_backup(out, home.path, manifest, files, code_bytes(code), now, extra)
-    if config.get("devices") is not True:  # this identity now has several devices
-        atomic_write(home.config_path, json.dumps(dict(config, devices=True), indent=2).encode())
+    set_devices(home, True)  # this identity now has several devices
     return DeviceFile(str(out), code, card.fingerprint)
 
 

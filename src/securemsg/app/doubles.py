@@ -1,15 +1,15 @@
 """Keeping the mailboxes of one practitioner's devices in step, by mail
 (docs/format.md §18.2; README, "When you change computer, or lose one").
 
-An identity used on several devices (``device add`` marks the first one's
-config ``"devices": true``; a joined device has a log chain id) reads one mail
-account from each device:
+An identity used on several devices (app/devices.py: the config's
+``"devices"``, or a joined device's log chain id) reads one mail account from
+each device:
 
 - each device marks what it has finished with its own IMAP keyword
   (:func:`keyword`): every device receives every letter, receipt and notice,
   and signs its own receipts, naming its own log chain;
 - moving finished mails to a folder is refused: the other devices would never
-  see them (:func:`check_after`);
+  see them (app/devices.py, ``check_after``);
 - a device that sends a letter by mail also mails the double, with its signed
   record (core/letter/doubles.py), to the account's own address
   (:func:`mail_double`); the other devices file it under ``sent`` with the
@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from securemsg.app.devices import set_devices, several_devices
 from securemsg.app.receive import Outcome, ProofReceived, import_file
 from securemsg.app.send import SendResult
 from securemsg.core.card import Card
@@ -45,16 +46,11 @@ from securemsg.i18n import N_, _
 from securemsg.store import maillayout
 from securemsg.store.checked import Opened
 from securemsg.store.home import Home
-from securemsg.store.mailaccounts import DONE_KEYWORD, Account, After
+from securemsg.store.mailaccounts import DONE_KEYWORD, Account
 from securemsg.store.mailbox import LetterRow, Mailbox
 from securemsg.store.mailtransport import Smtp
 
 MAX_RECORD = 64 * 1024
-
-
-def several_devices(home: Home, box: Mailbox) -> bool:
-    """This identity is used on more than one device (as far as this one knows)."""
-    return box.chain_id() is not None or home.config().get("devices") is True
 
 
 def keyword(box: Mailbox) -> str:
@@ -63,21 +59,6 @@ def keyword(box: Mailbox) -> str:
     device's names its log chain."""
     chain = box.chain_id()
     return DONE_KEYWORD if chain is None else f"{DONE_KEYWORD}-{chain.hex()}"
-
-
-def check_after(home: Home, box: Mailbox, acct: Account) -> None:
-    """Refuse to move finished mails when several devices read the account."""
-    if acct.after is After.MOVE and several_devices(home, box):
-        raise MailError(
-            _(
-                "the account {name} moves the mails it has received to {folder}: with "
-                "your identity on several devices, the others would never see them"
-            ).format(name=acct.name, folder=acct.done_folder),
-            hint=_(
-                "add the account again with --after flag (securemsg account remove, then "
-                "account add): each device then marks the mails it has received"
-            ),
-        )
 
 
 # -- the sending device ---------------------------------------------------------------
@@ -219,6 +200,8 @@ def file_double_at(box: Mailbox, data: bytes, tmp: Path, now: int) -> tuple[str,
         for fp, envelope in rec.deliveries:
             box.add_delivery(rec.id_hex, fp, envelope, rec.time)
             box.append_log(now, "send", rec.message_id, fp, envelope)
+    if "devices" not in box.home.config():  # a home older than the flag: now it knows
+        set_devices(box.home, True)
     return rec.id_hex, Outcome.RECORDED
 
 

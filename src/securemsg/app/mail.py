@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from securemsg.app import doubles
+from securemsg.app import devices, doubles
 from securemsg.app import receive as receiving
 from securemsg.app import send as sending
 from securemsg.app.proofs import MAX_PROOF
@@ -57,8 +57,7 @@ ENVELOPE_SLACK = 512 << 10
 
 # -- accounts -------------------------------------------------------------------------
 def add_account(home: Home, account: Account) -> Account:
-    Accounts(home).add(account)
-    return account
+    return devices.add_account(home, account)  # refused with several devices and move
 
 
 def accounts(home: Home) -> list[Account]:
@@ -225,7 +224,7 @@ def receive_mail(
     with Imap(acct) as imap:  # a server that fails TLS or the login: nothing touched here
         uv = imap.select(folder)
         box = Mailbox(home)
-        doubles.check_after(home, box, acct)
+        devices.check_after(home, box, acct)
         box.cleanup_in_flight()  # mail/tmp only: never the whole mailbox
         incoming = home.path / "mail" / "incoming"
         for left in incoming.glob(".*") if incoming.is_dir() else []:  # a killed run's

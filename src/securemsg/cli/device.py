@@ -1,4 +1,5 @@
-"""device add, device join, device sync (docs/cli.md; the files: docs/format-backup.md §7, §8)."""
+"""device add, device join, device sync, device forget (docs/cli.md; the files:
+docs/format-backup.md §7, §8)."""
 
 from __future__ import annotations
 
@@ -147,3 +148,41 @@ def device_sync(ctx: Ctx, sync_file: str | None, output: str | None, everything:
 
     assert sync_file is not None
     finish_report(devicesync.import_sync(ctx.home(), Path(sync_file), ctx.now()), ctx.as_json)
+
+
+class DeviceForgotten:
+    schema = "securemsg.device-forget/1"
+
+    def __init__(self, was_several: bool) -> None:
+        self.was_several = was_several
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": self.schema, "was_several": self.was_several, "several": False}
+
+    def render(self, out: Printer) -> None:
+        if not self.was_several:
+            out.line(_("This computer was already your identity's only device: nothing changed."))
+            return
+        out.line(
+            _(
+                "This computer is now your identity's only device: send --mail no longer "
+                "mails your doubles to your own address, and a mail account may move the "
+                "mails it has received."
+            ),
+            "green",
+        )
+        out.line(
+            _(
+                "If another computer still uses your identity: securemsg device add -o FILE "
+                "counts it again (then delete FILE)."
+            )
+        )
+
+
+@device.command("forget")
+@pass_ctx
+def device_forget(ctx: Ctx) -> None:
+    """My other computers are gone: this one is my identity's only device."""
+    from securemsg.app.devices import forget
+
+    emit(DeviceForgotten(forget(ctx.home()).was_several), ctx.as_json)

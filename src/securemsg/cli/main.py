@@ -159,7 +159,7 @@ HELP = {
     "drop": N_("Set up a drop folder shared by several Unix accounts."),
     "backup": N_("Write the whole home into one passphrase-encrypted file."),
     "restore": N_("Restore a backup into an empty home, verified."),
-    "device": N_("Use my identity on a second computer (add, join, sync)."),
+    "device": N_("Use my identity on a second computer (add, join, sync, forget)."),
     "unlock": N_("Unlock my keys once, for a time (--for 8h): no more prompts."),
     "lock": N_("Stop the key agent: it forgets the keys."),
     "agent": N_("The key agent: status."),
