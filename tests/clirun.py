@@ -182,3 +182,22 @@ def db_rows(db: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
         return [(t, sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables]
     finally:
         conn.close()
+
+
+LIGHT_KDF = (1, 8192)  # Argon2id opslimit, memlimit: libsodium's minimum
+
+
+def light_key_file(home: Path, passphrase: str) -> None:
+    """Re-seal ``home``'s passphrase key file (``keys/identity.key``) with the
+    lightest Argon2id parameters, for the session worlds whose homes are unlocked
+    by every command of every test: the same key, the same passphrase, about a
+    millisecond per unlock instead of a tenth of a second. The key file, its
+    format and its default parameters are tested on homes of their own
+    (tests/store/test_keyfile_format.py, test_keystore_file.py, tests/cli)."""
+    from securemsg.core import keyfile
+    from securemsg.store.fs import atomic_write
+
+    path = home / "keys" / "identity.key"
+    word = keyfile.passphrase_bytes(passphrase)
+    secret = keyfile.open_keyfile(path.read_bytes(), word)
+    atomic_write(path, keyfile.seal(secret, word, keyfile.KdfParams(*LIGHT_KDF)))

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from clirun import Result, run_cli
+from clirun import Result, light_key_file, run_cli
 
 # Tests leave nothing outside temp dirs: no example database, and hypothesis's
 # other caches in a temp dir removed at exit, not in the checkout.
@@ -94,13 +94,15 @@ def profile_args(**profile: str) -> list[str]:
 
 @pytest.fixture
 def make_home(tmp_path: Path, run: RunFn) -> Callable[..., Path]:
-    """``make_home(name, role, **profile) -> Path``: ``securemsg init`` through the CLI."""
+    """``make_home(name, role, **profile) -> Path``: ``securemsg init`` through the CLI
+    (the key file then re-sealed with light Argon2id parameters: clirun.light_key_file)."""
     counter = iter(range(1000))
 
     def _make(name: str, role: str, **profile: str) -> Path:
         home = tmp_path / f"home{next(counter)}"
         res = run(home, "init", "--name", name, "--role", role, *profile_args(**profile))
         assert res.exit_code == 0, res.stderr
+        light_key_file(home, PASSPHRASE)  # the tests' commands unlock it, often
         return home
 
     return _make

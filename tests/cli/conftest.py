@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from clirun import Result, db_rows, world_env
+from clirun import Result, db_rows, light_key_file, world_env
 from clirun import run_cli as _run_cli
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
@@ -86,6 +86,7 @@ def _build(root: Path) -> None:
             root / label, "init", "--name", name, "--role", role, *extra, "--test-key", str(keyfile)
         )
         assert res.exit_code == 0, res.stderr
+        light_key_file(root / label, PASSPHRASE)  # every test unlocks these homes
         res = run_cli(root / label, "card", "export", "-o", str(root / f"{label}.card"))
         assert res.exit_code == 0, res.stderr
     for label, known in KNOWS.items():

@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 
 import reference
-from clirun import Result, db_rows, world_env
+from clirun import Result, db_rows, light_key_file, world_env
 from clirun import run_cli as _run_cli
 from securemsg.core import age, frozen
 from securemsg.core.card import Card
@@ -131,6 +131,7 @@ def _build(root: Path) -> None:
             root / label, "init", "--name", name, "--role", role, *extra, "--test-key", keyfile
         )
         assert res.exit_code == 0, res.stderr
+        light_key_file(root / label, PASSPHRASE)  # every test unlocks these homes
         res = run_cli(root / label, "card", "export", "-o", root / f"{label}.card")
         assert res.exit_code == 0, res.stderr
     _pat2_card(root)

@@ -15,7 +15,7 @@ from typing import Any
 
 import mailserver
 
-from clirun import Result, db_rows, world_env
+from clirun import Result, db_rows, light_key_file, world_env
 from clirun import run_cli as _run_cli
 from securemsg.core.testkeys import derive_test_identity, format_test_key
 
@@ -129,6 +129,7 @@ def build(root: Path, server: mailserver.MailServer) -> MailWorld:
         key.write_text(format_test_key(derive_test_identity(f"mail-tests/{label}")))
         w.ok(label, "init", "--name", name, "--role", role, "--email", w.address(label),
              *extra, "--test-key", key)  # fmt: skip
+        light_key_file(w.home(label), PASSPHRASE)  # every command unlocks these homes
         w.ok(label, "card", "export", "-o", root / f"{label}.card")
     for label in PEOPLE:
         for other in PEOPLE:
