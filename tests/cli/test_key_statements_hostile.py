@@ -94,3 +94,35 @@ def test_a_key_revoked_as_of_a_future_time_vouches_for_nothing_either(
     res = sm(b, "--json", "contacts", "add", forged)
     assert res.exit_code == 3 and res.error_json()["error"] == "key_revoked", res.stdout
     assert snapshot(b) == before
+
+
+def test_a_compromised_key_vouches_for_nothing_even_before_its_revocation(world: World) -> None:
+    """The thief's succession reaches Bob before Alice's prepared revocation (reason
+    "compromised", no T: T is the day Bob imports it, after the succession). The
+    key may have been in the thief's hands long before: the successor it vouched
+    for is not verified any more. Before: it stayed verified."""
+    a, b = world.alice, world.bob
+    forged = world.tmp / "first.cose"
+    forged.write_bytes(thiefs_succession(a, int(time.time())))
+    new_fp = ok(sm(b, "--json", "contacts", "add", forged)).json()["fingerprint"]
+    assert contact(b, new_fp)["verified"] is True
+    res = ok(sm(b, "--json", "contacts", "add", prepared_revocation(a)))
+    assert res.json()["status"] == "revoked"
+    assert contact(b, new_fp)["verified"] is False
+
+
+def test_a_key_retired_after_a_rotation_still_vouches_for_its_successor(world: World) -> None:
+    """The counterpart: Alice rotates, then her old key is revoked as "superseded"
+    (not compromised): Bob keeps her new key verified."""
+    a, b = world.alice, world.bob
+    old = stolen_key(a)
+    succ = world.tmp / "s.cose"
+    ok(sm(a, "key", "rotate", "-o", succ))
+    new_fp = ok(sm(b, "--json", "contacts", "add", succ)).json()["fingerprint"]
+    rev = KeyRevocation.sign(old, Reason.SUPERSEDED, int(time.time()), None)
+    retired = world.tmp / "retired.cose"
+    retired.write_bytes(rev.encoded)
+    time.sleep(1.1)  # T, the import time, strictly after the succession was taken in
+    res = ok(sm(b, "--json", "contacts", "add", retired))
+    assert res.json()["status"] == "revoked"
+    assert contact(b, new_fp)["verified"] is True

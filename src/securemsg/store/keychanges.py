@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from securemsg.core.frozen import replace
-from securemsg.core.keychange import KeyRevocation, Succession
+from securemsg.core.keychange import KeyRevocation, Reason, Succession
 from securemsg.core.signed import Key
 from securemsg.core.times import shown_day
 from securemsg.errors import (
@@ -141,8 +141,11 @@ def revoke(book: Contacts, data: bytes, signer_fp: str, now: int) -> Revoked:
     if successor is not None and successor.succession is not None:
         at = Succession.verify(successor.succession, old.card).at
         # vouched for, or taken in here, at or after T (the statement's `at` alone
-        # is the old key holder's word: a thief backdates it): no longer verified
-        if max(at, successor.added) >= t:
+        # is the old key holder's word: a thief backdates it): no longer verified.
+        # A key revoked as compromised vouches for nothing, whenever: the thief may
+        # have held it before its owner knew (the prepared revocation's T is the
+        # day it is imported), so its successor is verified again by safety number.
+        if rev.reason is Reason.COMPROMISED or max(at, successor.added) >= t:
             successor = replace(successor, verified=False)
             book.write([marked, successor])
             return Revoked(marked, rev, "revoked", successor)
