@@ -257,7 +257,8 @@ def _receive(s: _Session, store: Accounts, imap: Imap, folder: str, uv: int) -> 
         for group in _by_bytes(batch, sizes, acct.max_mail):
             small = [u for u in group if sizes.get(u, 0) <= acct.max_mail]
             bodies = imap.fetch(small) if small else {}
-            done = [_one(s, folder, u, sizes.get(u, 0), bodies.pop(u, None)) for u in group]
+            order = sorted(group, key=lambda u: not _statement(bodies.get(u)))
+            done = [_one(s, folder, u, sizes.get(u, 0), bodies.pop(u, None)) for u in order]
             _send_proofs(s, done)
             s.crash.at("proof_sent")
             store.mark_seen(acct.name, folder, uv, [(m.uid, m.status) for m in done])
@@ -266,6 +267,14 @@ def _receive(s: _Session, store: Accounts, imap: Imap, folder: str, uv: int) -> 
             s.crash.at("flagged")
             rows += [r for m in done for r in m.rows]
     return rows
+
+
+def _statement(raw: bytes | None) -> bool:
+    """A key statement's mail, taken before the letters of its group (so that a
+    letter signed by a new key finds its contact moved): only the order depends
+    on this look at the headers; the mail is parsed and checked as any other."""
+    head = (raw or b"")[:16384].partition(b"\r\n\r\n")[0].lower()
+    return f"{maillayout.HEADER.lower()}: statement/".encode() in head
 
 
 def _chunks(items: list[int], n: int) -> Iterator[list[int]]:
@@ -323,6 +332,12 @@ def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> _M
         mail = maillayout.parse(raw)
     except SecureMsgError as exc:
         return _Mail(uid, "refused", [LetterReceived(where, Outcome.REFUSED, error=exc)], [])
+    if mail.kind == "statement":  # a key succession or revocation (app/statements.py)
+        from securemsg.app import statements
+
+        return _Mail(
+            uid, mail.kind, statements.import_bytes(s.home, where, mail.parts[0][1], s.now), []
+        )
     if mail.kind in ("consent", "card"):
         from securemsg.app import mailobjects
 

@@ -72,6 +72,7 @@ class Outcome(enum.Enum):
     RECORDED = "recorded"  # by mail: a consent object, recorded as by `consent import`
     OFFERED = "offered"  # by mail: a card, kept aside for `contacts add`, never trusted
     ELSEWHERE = "elsewhere"  # several devices: a proof for a letter another device sent
+    KEY_MOVED = "key_moved"  # a key succession: the contact moved to its new key (app/statements)
 
 
 class LetterReceived(Frozen):
@@ -403,9 +404,12 @@ def receive_files(
     out_dir = receipt_out if receipt_out is not None and receipt_out.is_dir() else None
     if receipt_out is not None and out_dir is None:
         check_new_file(receipt_out)  # before anything is received
+    from securemsg.app import statements  # it imports this module
+
+    rows: list[Received]
+    rows, files = statements.take_files(home, files, now)  # key statements first
     box = Mailbox(home)
     cap = NoticeCap()
-    rows: list[Received] = []
     for path in files:
         opened = _open_named(path, _cap(path.name))
         if isinstance(opened, Bad):
@@ -461,7 +465,12 @@ def _receive_drop(home: Home, drop: Path, now: int, keep_days: int) -> list[Rece
         dropfolder.make_mine(root, box.card.fingerprint) as mine,
     ):
         origin = {"drop": str(drop.absolute())}
-        for name in drop_files.collect(mine):
+        from securemsg.app import statements  # it imports this module
+
+        names = drop_files.collect(mine)
+        for name in [n for n in names if n.endswith(statements.SUFFIX)]:  # before letters
+            rows += statements.from_drop(home, mine, name, now)
+        for name in [n for n in names if not n.endswith(statements.SUFFIX)]:
             row = _drop_file(box, root, mine, name, now, cap, origin)
             if row is not None:
                 rows.append(row)

@@ -15,8 +15,8 @@ from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.core.card import Card
 from securemsg.core.keychange import Reason
 from securemsg.core.times import rfc3339, shown, shown_day
-from securemsg.errors import UsageError
-from securemsg.i18n import _
+from securemsg.errors import EXIT_ERROR, UsageError
+from securemsg.i18n import N_, _
 
 OUT = click.Path(dir_okay=False, path_type=Path)
 
@@ -134,3 +134,86 @@ def key_revoke(ctx: Ctx, output: Path, reason: str, as_of: str | None) -> None:
         ).format(file=output)
     )
     emit(RevocationView(r.fingerprint, r.reason.value, r.as_of, output), ctx.as_json)
+
+
+STATEMENT_KINDS = {"key succession": N_("key succession"), "key revocation": N_("key revocation")}
+
+
+@dataclass
+class AnnouncedView:
+    kind: str
+    key: str
+    by: str
+    rows: list[dict[str, Any]]
+    schema: str = "securemsg.key-announced/1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"statement": self.kind, "key": self.key, "by": self.by, "to": self.rows}
+
+    def render(self, out: Printer) -> None:
+        table = [
+            [r["name"], _("sent") if r["status"] == "sent" else _("failed"), r["detail"]]
+            for r in self.rows
+        ]
+        title = _("Announced: {what} of {key}").format(
+            what=_(STATEMENT_KINDS[self.kind]), key=self.key[:16]
+        )
+        out.table(title, [_("Contact"), _("Status"), _("Where")], table)
+
+
+@key.command("announce")
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="CONTACT",
+    help="Only this contact (repeatable). Default: every contact whose key is not revoked.",
+)
+@click.option(
+    "--drop",
+    type=click.Path(exists=True, file_okay=False, readable=False, path_type=Path),
+    help="Put it in each contact's folder of this drop folder.",
+)
+@click.option("--mail", "by_mail", is_flag=True, help="Mail it to the address on each card.")
+@click.option("--account", metavar="NAME", help="The mail account (with --mail).")
+@pass_ctx
+def key_announce(
+    ctx: Ctx,
+    file: Path | None,
+    to: tuple[str, ...],
+    drop: Path | None,
+    by_mail: bool,
+    account: str | None,
+) -> None:
+    """Send my key succession (default: the latest, from key rotate) or a key
+    revocation FILE to my contacts, by the drop folder or by mail."""
+    if (drop is not None) == by_mail:
+        raise UsageError(
+            _("give --drop DIR or --mail, one of them"),
+            hint=_("securemsg key announce --drop DROP-FOLDER, or securemsg key announce --mail"),
+        )
+    if account and not by_mail:
+        raise UsageError(_("--account goes with --mail"))
+    from securemsg.app import announce
+
+    done = announce.announce(ctx.home(), file, list(to), drop, account)
+    rows: list[dict[str, Any]] = []
+    for d in done.deliveries:
+        row: dict[str, Any] = {"name": d.name, "fingerprint": d.fingerprint}
+        if d.error is None:
+            row.update({"status": "sent", "detail": d.where or ""})
+        else:
+            e = d.error
+            row.update({"status": "failed", "error": e.code, "detail": e.message, "hint": e.hint})
+        rows.append(row)
+    emit(AnnouncedView(done.kind, done.key, done.by, rows), ctx.as_json)
+    failed = [r for r in rows if r["status"] == "failed"]
+    for r in failed:
+        message(f"{r['name']}: {r['detail']}", "red")
+        if r.get("hint"):
+            message(_("  hint: {hint}").format(hint=r["hint"]))
+    if failed:
+        raise click.exceptions.Exit(EXIT_ERROR)

@@ -35,6 +35,10 @@ STATUSES = {
     "refusal: offered": N_("refusal: offered"),
     "receipt: already recorded": N_("receipt: already recorded"),
     "refusal: already recorded": N_("refusal: already recorded"),
+    "key succession: moved": N_("key succession: moved"),
+    "key succession: already recorded": N_("key succession: already recorded"),
+    "key revocation: recorded": N_("key revocation: recorded"),
+    "key revocation: already recorded": N_("key revocation: already recorded"),
 }
 
 PROOF_STATUS = {
@@ -92,7 +96,11 @@ def received_row(r: Received) -> dict[str, Any]:
             }
         )
     else:
-        done = {Outcome.RECORDED: "recorded", Outcome.OFFERED: "offered"}  # by mail
+        done = {
+            Outcome.RECORDED: "recorded",  # by mail: a consent; or a key revocation
+            Outcome.OFFERED: "offered",  # by mail: a card
+            Outcome.KEY_MOVED: "moved",  # a key succession (app/statements.py)
+        }
         status = (
             PROOF_STATUS.get(r.outcome) or f"{r.kind}: {done.get(r.outcome, 'already recorded')}"
         )

@@ -18,8 +18,15 @@ from securemsg.i18n import N_, _
 # What each command takes (anything else it recognises is refused with a hint).
 TAKES: dict[str, Collection[FileKind]] = {
     "letter": {FileKind.LETTER_SOURCE},
-    "receive": {FileKind.LETTER, FileKind.ARMORED_AGE, FileKind.RECEIPT, FileKind.REFUSAL},
-    "card": {FileKind.CARD},
+    "receive": {
+        FileKind.LETTER,
+        FileKind.ARMORED_AGE,
+        FileKind.RECEIPT,
+        FileKind.REFUSAL,
+        FileKind.KEY_SUCCESSION,
+        FileKind.KEY_REVOCATION,
+    },
+    "card": {FileKind.CARD, FileKind.KEY_SUCCESSION, FileKind.KEY_REVOCATION},
     "consent": {FileKind.CONSENT, FileKind.REVOCATION, FileKind.OBJECTION},
 }
 WHAT = {

@@ -30,6 +30,8 @@ class FileKind(enum.Enum):
     OBJECTION = N_("a consent objection")
     RECEIPT = N_("a receipt")
     REFUSAL = N_("a refusal notice")
+    KEY_SUCCESSION = N_("a key succession")
+    KEY_REVOCATION = N_("a key revocation")
     LETTER_SOURCE = N_("a letter's Markdown source")
 
 
@@ -40,6 +42,8 @@ _COSE = {
     labels.COSE_CONSENT_OBJECTION: FileKind.OBJECTION,
     labels.COSE_RECEIPT: FileKind.RECEIPT,
     labels.COSE_REFUSAL: FileKind.REFUSAL,
+    labels.COSE_KEY_SUCCESSION: FileKind.KEY_SUCCESSION,
+    labels.COSE_KEY_REVOCATION: FileKind.KEY_REVOCATION,
 }
 _MARKDOWN = re.compile(rb"(?m)^(?:---\s*$|#{1,6} |\{[a-z-]+\}\s*$)")
 
@@ -54,8 +58,14 @@ COMMANDS = {
     FileKind.OBJECTION: N_("securemsg consent import {file}"),
     FileKind.RECEIPT: N_("securemsg receipts import {file}"),
     FileKind.REFUSAL: N_("securemsg receipts import {file}"),
+    FileKind.KEY_SUCCESSION: N_("securemsg receive {file} (or securemsg contacts add {file})"),
+    FileKind.KEY_REVOCATION: N_("securemsg receive {file} (or securemsg contacts add {file})"),
     FileKind.LETTER_SOURCE: N_("securemsg send {file} --to ... (or securemsg reply ID {file})"),
 }
+
+
+def _first(found: tuple[int, FileKind | None]) -> int:
+    return found[0]
 
 
 def sniff(head: bytes) -> FileKind | None:
@@ -68,10 +78,10 @@ def sniff(head: bytes) -> FileKind | None:
     if stripped.startswith(b"-----BEGIN SECUREMSG CARD-----"):
         return FileKind.CARD
     if head[:1] == b"\xd2":  # CBOR tag 18: a COSE_Sign1
-        for object_type, kind in _COSE.items():
-            if object_type.encode() in head:
-                return kind
-        return None
+        # the first type named is the object's own (its protected header comes
+        # first); a key succession carries a card further on
+        found = [(head.find(t.encode()), kind) for t, kind in _COSE.items()]
+        return min(((i, k) for i, k in found if i >= 0), default=(0, None), key=_first)[1]
     if b"\x00" in head:
         return None
     try:

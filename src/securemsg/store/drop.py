@@ -272,6 +272,20 @@ def put_proof(
             raise folder_error(unsafe, root.path) from exc
 
 
+def put_statement(root: Dir, fp: str, name: str, data: bytes, who: str) -> Path:
+    """A key statement (``key announce``) into a contact's folder, made if needed
+    in a private drop folder; the same name again replaces the same content."""
+    with make_theirs(root, fp, who) as folder:
+        mode = SHARED_FILE if is_shared(folder) else PROOF_FILE
+        try:
+            return write_into(folder, name, data, mode)
+        except Unsafe as exc:
+            raise folder_error(exc, root.path) from exc
+        except OSError as exc:
+            unsafe = Unsafe(Problem.UNWRITABLE, folder.path, error=exc)
+            raise folder_error(unsafe, root.path) from exc
+
+
 # -- permission errors ----------------------------------------------------------------
 @contextlib.contextmanager
 def permission_errors(drop: Path | None) -> Iterator[None]:

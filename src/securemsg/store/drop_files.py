@@ -30,7 +30,7 @@ from securemsg.i18n import N_, _
 from securemsg.store.checked import Ident, Opened, Problem, Unsafe
 from securemsg.store.dirfd import Dir
 
-_NAME = re.compile(r"^[0-9a-f]{32}(\.[0-9a-f]{40})?\.(smsg|receipt|refusal)$")
+_NAME = re.compile(r"^[0-9a-f]{32}(\.[0-9a-f]{40})?\.(smsg|receipt|refusal|statement)$")
 REFUSED = ".refused"
 
 

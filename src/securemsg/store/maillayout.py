@@ -7,10 +7,11 @@ letter (headers and body are seen by every relay), then ``application/octet-stre
 attachments in base64: one envelope (``letter/1``, named ``<message id>.smsg``),
 1 to MAX_PROOFS receipts and refusal notices for one author (``proofs/1``,
 each named ``<message id>.receipt`` or ``.refusal``), one signed consent object
-(``consent/1``, ``consent.cose``: a grant, revocation or objection) or one card
-(``card/1``, ``card.txt``), or a double with its record (``double/1``, to the
-practitioner's own address: ``<message id>.double`` then ``<message id>.smsg``;
-docs/format.md §18.2). The header
+(``consent/1``, ``consent.cose``: a grant, revocation or objection), one card
+(``card/1``, ``card.txt``), one key succession or key revocation
+(``statement/1``, ``key-statement.cose``), or a double with its record
+(``double/1``, to the practitioner's own address: ``<message id>.double`` then
+``<message id>.smsg``; docs/format.md §18.2). The header
 ``X-Securemsg: <kind>/1`` tells a securemsg mail from any other; each
 attachment is verified exactly as the same file would be (the mail's From,
 To and Subject decide nothing).
@@ -32,7 +33,7 @@ from securemsg.errors import FormatError
 from securemsg.i18n import _, ngettext
 
 HEADER = "X-Securemsg"
-KINDS = ("letter", "proofs", "consent", "card", "double")
+KINDS = ("letter", "proofs", "consent", "card", "double", "statement")
 MAX_PROOFS = 256  # receipts and notices in one proofs/1 mail
 VERSION = "1"
 SUBJECT = "Secure message"
