@@ -35,6 +35,8 @@ from securemsg.app import send as sending
 from securemsg.app.proofs import MAX_PROOF
 from securemsg.app.receive import LetterReceived, NoticeCap, Outcome, ProofReceived, Received
 from securemsg.app.send import SendRequest, SendResult
+from securemsg.app.statements import import_bytes as import_statement
+from securemsg.app.statements import statement_mail
 from securemsg.core.frozen import replace
 from securemsg.errors import MailError, MailTooLarge, SecureMsgError, TooLargeError
 from securemsg.i18n import _
@@ -257,7 +259,7 @@ def _receive(s: _Session, store: Accounts, imap: Imap, folder: str, uv: int) -> 
         for group in _by_bytes(batch, sizes, acct.max_mail):
             small = [u for u in group if sizes.get(u, 0) <= acct.max_mail]
             bodies = imap.fetch(small) if small else {}
-            order = sorted(group, key=lambda u: not _statement(bodies.get(u)))
+            order = sorted(group, key=lambda u: not statement_mail(bodies.get(u)))
             done = [_one(s, folder, u, sizes.get(u, 0), bodies.pop(u, None)) for u in order]
             _send_proofs(s, done)
             s.crash.at("proof_sent")
@@ -267,14 +269,6 @@ def _receive(s: _Session, store: Accounts, imap: Imap, folder: str, uv: int) -> 
             s.crash.at("flagged")
             rows += [r for m in done for r in m.rows]
     return rows
-
-
-def _statement(raw: bytes | None) -> bool:
-    """A key statement's mail, taken before the letters of its group (so that a
-    letter signed by a new key finds its contact moved): only the order depends
-    on this look at the headers; the mail is parsed and checked as any other."""
-    head = (raw or b"")[:16384].partition(b"\r\n\r\n")[0].lower()
-    return f"{maillayout.HEADER.lower()}: statement/".encode() in head
 
 
 def _chunks(items: list[int], n: int) -> Iterator[list[int]]:
@@ -333,11 +327,7 @@ def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> _M
     except SecureMsgError as exc:
         return _Mail(uid, "refused", [LetterReceived(where, Outcome.REFUSED, error=exc)], [])
     if mail.kind == "statement":  # a key succession or revocation (app/statements.py)
-        from securemsg.app import statements
-
-        return _Mail(
-            uid, mail.kind, statements.import_bytes(s.home, where, mail.parts[0][1], s.now), []
-        )
+        return _Mail(uid, mail.kind, import_statement(s.home, where, mail.parts[0][1], s.now), [])
     if mail.kind in ("consent", "card"):
         from securemsg.app import mailobjects
 

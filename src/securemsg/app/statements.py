@@ -25,7 +25,7 @@ from securemsg.core.sniff import HEAD, FileKind, sniff
 from securemsg.core.times import shown
 from securemsg.errors import FormatError, SecureMsgError, TooLargeError, UnreadableError
 from securemsg.i18n import _
-from securemsg.store import drop_files
+from securemsg.store import drop_files, maillayout
 from securemsg.store.checked import Opened, Unsafe, open_path
 from securemsg.store.dirfd import Dir
 from securemsg.store.drop_files import Bad, unreadable
@@ -113,6 +113,14 @@ def _row(where: Path, outcome: Outcome, kind: str, name: str, text: str) -> Proo
 
 def _read(src: Opened, limit: int) -> bytes:
     return src.reader(functools.partial(unreadable, src.path)).read(limit)
+
+
+def statement_mail(raw: bytes | None) -> bool:
+    """A key statement's mail (``X-Securemsg: statement/1``), taken before the
+    letters of its group by ``receive --mail``: only the order depends on this
+    look at the headers; the mail is then parsed and checked as any other."""
+    head = (raw or b"")[:16384].partition(b"\r\n\r\n")[0].lower()
+    return f"{maillayout.HEADER.lower()}: statement/".encode() in head
 
 
 # -- files the user named ------------------------------------------------------------
