@@ -152,6 +152,11 @@ def test_statement_given_as_a_file_is_recognised_by_content(world: World, snapsh
     assert snapshot(b) == before
     # and `contacts add` of the same statement agrees
     assert ok(sm(b, "--json", "contacts", "add", succ)).json()["status"] == "unchanged"
+    # given to a command that does not take it: what it is, and which command does
+    res = sm(b, "--json", "consent", "show", disguised)
+    assert res.exit_code == 2 and res.error_json()["error"] == "wrong_command"
+    assert "is a key succession" in res.error_json()["message"]
+    assert "securemsg receive" in res.error_json()["hint"]
 
 
 def test_letters_kept_aside_from_the_new_key_are_received_with_the_succession(
