@@ -68,6 +68,7 @@ def key_rotate(ctx: Ctx, output: Path) -> None:
         ).format(key=done.new.display_fingerprint, file=done.written_to),
         "green",
     )
+    message(_("To send it to every contact: securemsg key announce --drop DIR (or --mail)"))
     emit(RotatedView(done.old, done.new, done.written_to), ctx.as_json)
 
 
@@ -133,6 +134,8 @@ def key_revoke(ctx: Ctx, output: Path, reason: str, as_of: str | None) -> None:
             "new key: securemsg key rotate (your correspondents will verify it by safety number)"
         ).format(file=output)
     )
+    said = _("To send it to every contact: securemsg key announce {file} --drop DIR (or --mail)")
+    message(said.format(file=output))
     emit(RevocationView(r.fingerprint, r.reason.value, r.as_of, output), ctx.as_json)
 
 
