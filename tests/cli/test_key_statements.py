@@ -283,3 +283,29 @@ def test_announce_refuses_what_is_not_my_statement(world: World) -> None:
              "--to", "Nobody")  # fmt: skip
     assert res.exit_code != 0 and res.error_json()["error"] in ("not_found", "usage")
     assert list(world.drop.iterdir()) == []
+
+
+def test_letters_after_a_rotation_carry_the_succession_until_answered(world: World) -> None:
+    """No `key announce`: the letter sent by the drop folder takes the succession
+    along; once Bob's receipt for a letter of the new key is back, it stops."""
+    a, b = world.alice, world.bob
+    old, _ = card_of(a), ok(sm(a, "key", "rotate", "-o", world.tmp / "s.cose"))
+    res = sm(a, "send", world.source("first letter of the new key"), "--to", BOB, "--kind",
+             "tele-expertise", "--pseudonym", "P1", "--drop", world.drop)  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert f"your key succession went with the letter to {BOB}" in res.stderr
+    bobs = world.drop / card_of(b).fingerprint
+    assert len(list(bobs.glob("*.statement"))) == 1
+    rows = world.receive_drop(b)
+    assert by_status(rows) == ["key succession: moved", "accepted"]
+    assert contact(b, old.fingerprint)["state"] == "replaced"
+    assert contact(b, card_of(a).fingerprint)["verified"] is True
+
+    world.drop_letter(b, ALICE, "the answer, from Bob")
+    rows = world.receive_drop(a)  # Bob's receipt for the new key's letter, and his letter
+    assert sorted(by_status(rows)) == ["accepted", "receipt: delivered"]
+    res = sm(a, "send", world.source("second letter"), "--to", BOB, "--kind",
+             "tele-expertise", "--pseudonym", "P1", "--drop", world.drop)  # fmt: skip
+    assert res.exit_code == 0 and "key succession" not in res.stderr
+    assert list(bobs.glob("*.statement")) == []
+    assert sorted(by_status(world.receive_drop(b))) == ["accepted", "receipt: delivered"]

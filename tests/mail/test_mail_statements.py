@@ -47,9 +47,19 @@ def test_rotation_mailed_to_every_contact_then_letters_both_ways(mail_world: Mai
     old = _card(w, "gp")
     w.ok("gp", "key", "rotate", "-o", w.root / "succession.cose")
     new = _card(w, "gp")
-    # a letter signed by the new key mailed BEFORE the statement: in the same
-    # receive, the statement is taken first and the letter finds Anne moved
-    _send(w, "gp", "Bruno", "after the rotation, from Anne")
+    # a letter signed by the new key mailed BEFORE the statement (by hand: `send
+    # --mail` would send the succession first): in the same receive, the statement
+    # is taken first and the letter finds Anne moved
+    out = w.root / "out"
+    out.mkdir()
+    _x(w, "gp", "send", _note(w, "after the rotation, from Anne"), "--to", "Bruno", "--kind",
+       "tele-expertise", "--pseudonym", "P1", "-o", out)  # fmt: skip
+    (envelope,) = out.iterdir()
+    data = envelope.read_bytes()
+    m = maillayout.outgoing("letter", "other@mail.test", w.address("card"), envelope.name,
+                            len(data), 0)  # fmt: skip
+    w.inject("card", m.head + b"".join(maillayout.base64_lines(io.BytesIO(data))) + m.tail)
+    w.wait("card", 1)
     doc = _x(w, "gp", "key", "announce", "--mail")
     assert (doc["statement"], doc["by"], doc["key"]) == ("key succession", "mail", old.fingerprint)
     assert {(r["status"], r["detail"]) for r in doc["to"]} == {
@@ -75,6 +85,22 @@ def test_rotation_mailed_to_every_contact_then_letters_both_ways(mail_world: Mai
     w.wait("pat", 2)
     (row,) = _x(w, "pat", "receive", "--mail")["results"]
     assert row["status"] == "key succession: already recorded"
+
+
+def test_a_letter_mailed_after_a_rotation_carries_the_succession(mail_world: MailWorld) -> None:
+    w = mail_world
+    old = _card(w, "gp")
+    w.ok("gp", "key", "rotate", "-o", w.root / "succession.cose")
+    res = w.run("gp", "send", _note(w, "first letter of the new key"), "--to", "Bruno",
+                "--kind", "tele-expertise", "--pseudonym", "P1", "--mail",
+                executable=True)  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert "your key succession went with the letter to Dr Bruno Mailcard" in res.stderr
+    w.wait("card", 2)  # the statement, then the letter
+    moved, row = _x(w, "card", "receive", "--mail")["results"]
+    assert moved["status"] == "key succession: moved" and row["status"] == "accepted"
+    shown = w.ok("card", "contacts", "show", "Anne")
+    assert shown["fingerprint"] == _card(w, "gp").fingerprint != old.fingerprint
 
 
 def test_revocation_by_mail_then_the_revoked_keys_letter_refused(mail_world: MailWorld) -> None:

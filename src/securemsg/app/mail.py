@@ -14,7 +14,9 @@ is recorded in ``mail_seen`` (UIDVALIDITY, UID) and flagged or moved. Killed at
 any point, the next run takes up the mails not recorded: a letter accepted
 before the kill is a duplicate (kept once) whose receipt is sent again; a
 receipt or notice imported twice is recorded once (docs/format.md, "Letters
-by mail"). Long file: both directions share the account and the outbox.
+by mail"). Long file: both directions share the account and the outbox; each
+kind of mail but letters and proofs is handled apart (app/mailobjects.py,
+app/doubles.py, app/statements.py), only dispatched here.
 """
 
 from __future__ import annotations
@@ -29,14 +31,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from securemsg.app import devices, doubles
+from securemsg.app import carry, devices, doubles, statements
 from securemsg.app import receive as receiving
 from securemsg.app import send as sending
 from securemsg.app.proofs import MAX_PROOF
 from securemsg.app.receive import LetterReceived, NoticeCap, Outcome, ProofReceived, Received
 from securemsg.app.send import SendRequest, SendResult
-from securemsg.app.statements import import_bytes as import_statement
-from securemsg.app.statements import statement_mail
 from securemsg.core.frozen import replace
 from securemsg.errors import MailError, MailTooLarge, SecureMsgError, TooLargeError
 from securemsg.i18n import _
@@ -101,6 +101,7 @@ class MailSent:
     mails: tuple[tuple[str, str, int], ...]  # (recipient name, address, bytes)
     double_to: str | None = None  # several devices (app/doubles.py): the double went there
     double_problem: SecureMsgError | None = None
+    carried: carry.Carried | None = None  # my key succession, mailed before the letter
 
 
 def _address(contacts: Contacts, query: str, role: str) -> str:
@@ -140,11 +141,12 @@ def send_by_mail(home: Home, req: SendRequest, account_name: str | None, now: in
         outbox = ensure_private_dir(home.path / "mail" / "outbox" / secrets.token_hex(8))
         try:
             result = sending.send(home, replace(req, out_dir=outbox, drop=None), now)
+            carried = carry.by_mail(home, smtp, acct.address, result.outputs, contacts, now)
             mails = _post(smtp, acct, result, contacts, limit, now)
         finally:
             shutil.rmtree(outbox, ignore_errors=True)
         double_to, problem = doubles.mail_double(smtp, acct, home, result, now)
-    return MailSent(result, acct.name, mails, double_to, problem)
+    return MailSent(result, acct.name, mails, double_to, problem, carried)
 
 
 def _post(
@@ -259,8 +261,8 @@ def _receive(s: _Session, store: Accounts, imap: Imap, folder: str, uv: int) -> 
         for group in _by_bytes(batch, sizes, acct.max_mail):
             small = [u for u in group if sizes.get(u, 0) <= acct.max_mail]
             bodies = imap.fetch(small) if small else {}
-            order = sorted(group, key=lambda u: not statement_mail(bodies.get(u)))
-            done = [_one(s, folder, u, sizes.get(u, 0), bodies.pop(u, None)) for u in order]
+            group = statements.first(group, bodies)  # key statements before letters
+            done = [_one(s, folder, u, sizes.get(u, 0), bodies.pop(u, None)) for u in group]
             _send_proofs(s, done)
             s.crash.at("proof_sent")
             store.mark_seen(acct.name, folder, uv, [(m.uid, m.status) for m in done])
@@ -327,7 +329,8 @@ def _one(s: _Session, folder: str, uid: int, size: int, raw: bytes | None) -> _M
     except SecureMsgError as exc:
         return _Mail(uid, "refused", [LetterReceived(where, Outcome.REFUSED, error=exc)], [])
     if mail.kind == "statement":  # a key succession or revocation (app/statements.py)
-        return _Mail(uid, mail.kind, import_statement(s.home, where, mail.parts[0][1], s.now), [])
+        taken = statements.import_bytes(s.home, where, mail.parts[0][1], s.now)
+        return _Mail(uid, mail.kind, taken, [])
     if mail.kind in ("consent", "card"):
         from securemsg.app import mailobjects
 

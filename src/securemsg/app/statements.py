@@ -123,6 +123,11 @@ def statement_mail(raw: bytes | None) -> bool:
     return f"{maillayout.HEADER.lower()}: statement/".encode() in head
 
 
+def first(uids: list[int], bodies: dict[int, bytes]) -> list[int]:
+    """``uids`` with the key statements' mails first (:func:`statement_mail`)."""
+    return sorted(uids, key=lambda u: not statement_mail(bodies.get(u)))
+
+
 # -- files the user named ------------------------------------------------------------
 def take_files(home: Home, files: list[Path], now: int) -> tuple[list[Received], list[Path]]:
     """The key statements among ``files`` (by content), imported first: their rows,

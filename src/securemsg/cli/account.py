@@ -17,6 +17,7 @@ from securemsg.errors import UsageError
 from securemsg.i18n import _, ngettext
 
 if TYPE_CHECKING:
+    from securemsg.app.carry import Carried
     from securemsg.app.send import SendResult
 
 TLS_MODES = click.Choice(["implicit", "starttls"])
@@ -155,10 +156,31 @@ def send_mail(ctx: Ctx, req: Any, account: str | None, asked: bool) -> MailSentV
             hint=_("with a mail account (securemsg account add), letters go by mail"),
         )
     sent = send_by_mail(home, req, account, ctx.now())
+    if sent.carried is not None:
+        say_carried(sent.carried)
     return MailSentView(
         sent.result, sent.mails, sent.account, double_to=sent.double_to,
         double_problem=sent.double_problem,
     )  # fmt: skip
+
+
+def say_carried(carried: Carried) -> None:
+    """My key succession sent along with a letter (app/carry.py), on stderr."""
+    from securemsg.cli.output import message, warn
+
+    if carried.names:
+        message(
+            _(
+                "your key succession went with the letter to {names}: their receive moves "
+                "you to your new key"
+            ).format(names=", ".join(carried.names))
+        )
+    for name, exc in carried.problems:
+        warn(
+            _("your key succession could not go with the letter to {name}: {message}").format(
+                name=name, message=exc.message
+            )
+        )
 
 
 def read_password(from_stdin: bool) -> str:

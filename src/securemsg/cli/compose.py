@@ -257,6 +257,12 @@ def run_send(ctx: Any, req: SendRequest, how: Delivery, words: Callable[..., str
         else:
             result = sending.send(ctx.home(), req, ctx.now())
             view = PreviewView(result) if result.dry_run else SentView(result)
+            if req.drop is not None and not result.dry_run:  # my key succession along
+                from securemsg.app import carry
+                from securemsg.cli.account import say_carried
+
+                to = [(o.name, o.fp) for o in result.outputs]
+                say_carried(carry.by_drop(ctx.home(), req.drop, to, ctx.now()))
     except SendRefused as exc:
         raise UsageError(words(exc), hint=exc.hint) from exc
     finally:

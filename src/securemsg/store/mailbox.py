@@ -490,6 +490,16 @@ class Mailbox:
         )
         return [bytes(r[0]) for r in rows]
 
+    def delivered_since(self, recipient: str, since: int) -> bool:
+        """A receipt recorded from ``recipient`` for a letter I sent at or after
+        ``since`` (app/carry.py: they know my key of that time)."""
+        row = self._conn.execute(
+            "SELECT 1 FROM deliveries d JOIN letters l ON l.id = d.id AND l.folder = 'sent' "
+            "WHERE d.recipient = ? AND d.status = 'delivered' AND l.date >= ? LIMIT 1",
+            (recipient, since),
+        ).fetchone()
+        return row is not None
+
     def add_delivery(self, message_id: str, recipient: str, digest: bytes, now: int) -> None:
         """Inside a transaction: one envelope of a letter sent, awaiting its receipt."""
         self._conn.execute(
