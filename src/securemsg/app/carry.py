@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from securemsg.app.keys import SUCCESSION_FILE
-from securemsg.core.fingerprint import fingerprint
-from securemsg.core.keychange import Succession, kind_of
+from securemsg.core import cbor, cose
+from securemsg.core.keychange import Succession
 from securemsg.core.signed import Key
 from securemsg.errors import SecureMsgError
 from securemsg.store import drop as dropfolder
@@ -58,8 +58,7 @@ def pending(home: Home, now: int) -> tuple[bytes, str, int] | None:
     except FileNotFoundError:
         return None
     try:
-        _type, signer = kind_of(data)
-        old_key = _old_key(home, signer)
+        old_key = _claimed_old_key(data)
         if old_key is None:
             return None
         succession = Succession.verify(data, Key(old_key))
@@ -72,11 +71,12 @@ def pending(home: Home, now: int) -> tuple[bytes, str, int] | None:
     return data, succession.old_fingerprint, succession.at
 
 
-def _old_key(home: Home, fp: str) -> bytes | None:
-    for k in home.unlock_history().keys:
-        if fingerprint(k.sign_public).hex() == fp:
-            return k.sign_public
-    return None
+def _claimed_old_key(data: bytes) -> bytes | None:
+    """The old key the statement names (then verified as its signer): no key
+    store is opened (an agent's home sends without the passphrase)."""
+    payload = cbor.loads(cose.parse(data, "key succession").payload, "key succession")
+    old = payload.get("old_key") if isinstance(payload, dict) else None
+    return old if isinstance(old, bytes) and len(old) == 32 else None
 
 
 def recipients(box: Mailbox, fps: list[str], since: int) -> list[str]:
