@@ -281,8 +281,24 @@ def test_announce_refuses_what_is_not_my_statement(world: World) -> None:
     assert res.exit_code == 2 and res.error_json()["error"] == "usage"
     res = sm(a, "--json", "key", "announce", prepared_revocation(a), "--drop", world.drop,
              "--to", "Nobody")  # fmt: skip
-    assert res.exit_code != 0 and res.error_json()["error"] in ("not_found", "usage")
+    assert res.exit_code == 1 and res.error_json()["error"] == "not_found"
     assert list(world.drop.iterdir()) == []
+
+
+def test_announce_reports_a_contact_it_cannot_reach(world: World, tmp_path: Path) -> None:
+    """Bob's folder in the drop folder is a link (someone who can write there put
+    it): not followed, reported for him, exit 1; nothing written through it."""
+    a, b = world.alice, world.bob
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (world.drop / card_of(b).fingerprint).symlink_to(elsewhere)
+    ok(sm(a, "key", "rotate", "-o", world.tmp / "s.cose"))
+    res = sm(a, "--json", "key", "announce", "--drop", world.drop)
+    assert res.exit_code == 1, res.stderr
+    (row,) = res.json()["to"]
+    assert (row["name"], row["status"], row["error"]) == (BOB, "failed", "drop_folder")
+    assert row["hint"] and "symbolic link" in res.stderr
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_letters_after_a_rotation_carry_the_succession_until_answered(world: World) -> None:
