@@ -28,6 +28,7 @@ from securemsg.core import cbor, cose
 from securemsg.core.keychange import Succession
 from securemsg.core.signed import Key
 from securemsg.errors import SecureMsgError
+from securemsg.i18n import N_
 from securemsg.store import drop as dropfolder
 from securemsg.store import maillayout
 from securemsg.store.home import Home
@@ -74,7 +75,8 @@ def pending(home: Home, now: int) -> tuple[bytes, str, int] | None:
 def _claimed_old_key(data: bytes) -> bytes | None:
     """The old key the statement names (then verified as its signer): no key
     store is opened (an agent's home sends without the passphrase)."""
-    payload = cbor.loads(cose.parse(data, "key succession").payload, "key succession")
+    what = N_("key succession")
+    payload = cbor.loads(cose.parse(data, what).payload, what)
     old = payload.get("old_key") if isinstance(payload, dict) else None
     return old if isinstance(old, bytes) and len(old) == 32 else None
 
