@@ -30,8 +30,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from securemsg.app import carry, devices, doubles, statements
+from securemsg.app import devices, doubles, statements
 from securemsg.app import receive as receiving
 from securemsg.app import send as sending
 from securemsg.app.proofs import MAX_PROOF
@@ -49,6 +50,9 @@ from securemsg.store.keystore.prompt import read_terminal
 from securemsg.store.mailaccounts import DONE_KEYWORD, TLS, Account, Accounts, After
 from securemsg.store.mailbox import Mailbox
 from securemsg.store.mailtransport import Imap, Smtp
+
+if TYPE_CHECKING:
+    from securemsg.app.carry import Carried
 
 BATCH = 100  # mails per group (receive --mail --batch)
 BATCH_BYTES = 16 << 20  # bytes of mail per FETCH of bodies
@@ -101,7 +105,7 @@ class MailSent:
     mails: tuple[tuple[str, str, int], ...]  # (recipient name, address, bytes)
     double_to: str | None = None  # several devices (app/doubles.py): the double went there
     double_problem: SecureMsgError | None = None
-    carried: carry.Carried | None = None  # my key succession, mailed before the letter
+    carried: Carried | None = None  # my key succession, mailed before the letter
 
 
 def _address(contacts: Contacts, query: str, role: str) -> str:
@@ -120,6 +124,8 @@ def _address(contacts: Contacts, query: str, role: str) -> str:
 
 
 def send_by_mail(home: Home, req: SendRequest, account_name: str | None, now: int) -> MailSent:
+    from securemsg.app.carry import by_mail  # my key succession along (not at start-up)
+
     acct = Accounts(home).get(account_name)
     contacts = Contacts(home)
     for q in req.to:
@@ -141,7 +147,7 @@ def send_by_mail(home: Home, req: SendRequest, account_name: str | None, now: in
         outbox = ensure_private_dir(home.path / "mail" / "outbox" / secrets.token_hex(8))
         try:
             result = sending.send(home, replace(req, out_dir=outbox, drop=None), now)
-            carried = carry.by_mail(home, smtp, acct.address, result.outputs, contacts, now)
+            carried = by_mail(home, smtp, acct.address, result.outputs, contacts, now)
             mails = _post(smtp, acct, result, contacts, limit, now)
         finally:
             shutil.rmtree(outbox, ignore_errors=True)

@@ -14,18 +14,16 @@ the new key (app/retry.py).
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 from pathlib import Path
 
-from securemsg.app import keys
 from securemsg.app.receive import LETTER_CAP, Outcome, ProofReceived, Received
 from securemsg.core import labels
-from securemsg.core.keychange import kind_of
+from securemsg.core.frozen import replace
 from securemsg.core.sniff import HEAD, FileKind, sniff
 from securemsg.core.times import shown
 from securemsg.errors import FormatError, SecureMsgError, TooLargeError, UnreadableError
 from securemsg.i18n import _
-from securemsg.store import drop_files, maillayout
+from securemsg.store import drop_files
 from securemsg.store.checked import Opened, Unsafe, open_path
 from securemsg.store.dirfd import Dir
 from securemsg.store.drop_files import Bad, unreadable
@@ -46,6 +44,10 @@ def is_statement(head: bytes) -> bool:
 def import_bytes(home: Home, where: Path, data: bytes, now: int) -> list[Received]:
     """One statement imported as ``contacts add`` would: its row, then the rows of
     the letters kept aside from a contact's new key, received now."""
+    # here, not at import: `receive` builds no dataclass at start-up (CONTRIBUTING.md)
+    from securemsg.app import keys
+    from securemsg.core.keychange import kind_of
+
     kind = SUCCESSION
     try:
         if len(data) > MAX_STATEMENT:
@@ -86,6 +88,8 @@ def import_bytes(home: Home, where: Path, data: bytes, now: int) -> list[Receive
 
 
 def _moved(home: Home, where: Path, data: bytes, now: int) -> list[Received]:
+    from securemsg.app import keys
+
     moved = keys.import_succession(home, data, now)
     c = moved.contact
     if moved.status == "unchanged":
@@ -119,6 +123,8 @@ def statement_mail(raw: bytes | None) -> bool:
     """A key statement's mail (``X-Securemsg: statement/1``), taken before the
     letters of its group by ``receive --mail``: only the order depends on this
     look at the headers; the mail is then parsed and checked as any other."""
+    from securemsg.store import maillayout  # already loaded: the mail path
+
     head = (raw or b"")[:16384].partition(b"\r\n\r\n")[0].lower()
     return f"{maillayout.HEADER.lower()}: statement/".encode() in head
 
