@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -13,8 +12,8 @@ from securemsg.cli import names
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, message, warn
 from securemsg.cli.progress import Bar
+from securemsg.cli.terminal import open_terminal, show_code
 from securemsg.core.times import rfc3339, shown
-from securemsg.errors import NoTerminal
 from securemsg.i18n import N_, _, ngettext
 
 
@@ -155,29 +154,20 @@ def backup(ctx: Ctx, output: str, recovery_code: bool) -> None:
 
 
 def _terminal() -> TextIO:
-    """The controlling terminal, to show a recovery code on: never stdout or
-    stderr, which scripts and services send to files and logs."""
-    try:
-        fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
-    except OSError:
-        raise NoTerminal(
-            _("no terminal to show the recovery code on"),
-            hint=_("run the backup from a terminal, where you can write the code down; "
-                   "scripts use a passphrase (SECUREMSG_BACKUP_PASSPHRASE) instead"),
-        ) from None  # fmt: skip
-    return os.fdopen(fd, "w", encoding="utf-8")
+    return open_terminal(
+        _("no terminal to show the recovery code on"),
+        _("run the backup from a terminal, where you can write the code down; "
+          "scripts use a passphrase (SECUREMSG_BACKUP_PASSPHRASE) instead"),
+    )  # fmt: skip
 
 
 def _show_code(tty: TextIO, code: str) -> None:
-    tty.write("\n" + _("Recovery code of this backup (shown only this once):") + "\n\n")
-    tty.write(f"    {code}\n\n")
     advice = _(
         "Write it down now, exactly, and keep it apart from the backup: without it "
         "nobody, not even you, can open the backup. To restore, type it in any "
         "case, with or without the dashes (age -d: type it as shown)."
     )
-    tty.write(advice + "\n\n")
-    tty.flush()
+    show_code(tty, _("Recovery code of this backup (shown only this once):"), code, advice)
 
 
 @click.command()
