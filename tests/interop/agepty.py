@@ -58,6 +58,21 @@ def run_age(
             os.kill(pid, 9)
         if not done:
             _, status = os.waitpid(pid, 0)
+        seen += _rest(master)  # written just before the child exited
     finally:
         os.close(master)
     return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+
+
+def _rest(master: int) -> bytes:
+    """What is left to read on the terminal once its child is gone."""
+    rest = b""
+    while select.select([master], [], [], 0)[0]:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: nothing more
+            break
+        if not data:
+            break
+        rest += data
+    return rest

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import shutil
 import tarfile
 from pathlib import Path
@@ -22,10 +21,9 @@ from letterworld import PASSPHRASE, World
 
 from clirun import child_env, cli_command, run_cli, world_env
 from interop.agepty import run_age
+from ontty import CODE
 
 pytestmark = pytest.mark.slow
-
-CODE = re.compile(r"\b[A-Z2-7]{4}(?:-[A-Z2-7]{4}){7}\b")
 
 
 def _env(**extra: str | None) -> dict[str, str | None]:
