@@ -402,8 +402,9 @@ class WeakPassphrase(UsageError):
 
 
 class NoTerminal(UsageError):
-    """A secret meant for the user's eyes only (a recovery code) and no terminal
-    to show it on: it is never written to stdout, stderr or a log."""
+    """A secret meant for the user's eyes only (a recovery code, a device file's
+    one-time code) and no terminal to show it on: it is never written to stdout,
+    stderr or a log."""
 
     code = "no_terminal"
 

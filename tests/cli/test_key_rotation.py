@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from clirun import Result, run_cli
+from ontty import add_device
 from securemsg.core import cbor, cose, labels
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
@@ -285,8 +286,7 @@ def test_a_rotated_home_backs_up_restores_and_joins_a_second_device(world: World
     assert ok(sm(restored, "--json", "log", "verify")).json()["ok"] is True
 
     device = world.tmp / "device.age"
-    res = ok(sm(a, "device", "add", "-o", device))
-    code = res.stderr.split("One-time code", 1)[1].split(": ", 1)[1].split()[0]
+    code, _ = add_device(a, device)
     second = world.tmp / "second"
     res = run_cli(second, "device", "join", device, env={"SECUREMSG_DEVICE_CODE": code},
                   executable=True)  # fmt: skip

@@ -8,7 +8,6 @@ new device's receipts name its own log chain; the first device's name none.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from letterworld import PASSPHRASE, World
 
 from clirun import run_cli, world_env
+from ontty import add_device
 from securemsg.core.letter.proofs import Receipt
 
 pytestmark = pytest.mark.slow
@@ -27,13 +27,11 @@ def exe(home: Path, *args: str | Path, **env: str | None) -> Any:
 
 def _join(world: World) -> tuple[Path, str]:
     dev = world.path("gp-device.age")
-    res = exe(world.home("gp"), "--json", "device", "add", "-o", dev)
-    assert res.exit_code == 0, res.stderr
+    code, res = add_device(world.home("gp"), dev, world_env(PASSPHRASE), "--json")
     assert dev.stat().st_mode & 0o777 == 0o600
-    match = re.search(r"One-time code \(.*\): ([A-Z2-7-]+)", res.stderr)
-    assert match, res.stderr
-    code = match.group(1)
-    assert len(code.replace("-", "")) == 32 and code not in res.stdout
+    assert res.json() == {"schema": "securemsg.device-add/1", "path": str(dev),
+                          "fingerprint": world.fp("gp")}  # fmt: skip
+    assert res.stderr == ""
     home2 = world.root / "gp2"
     wrong = exe(home2, "--json", "device", "join", dev, SECUREMSG_DEVICE_CODE="AAAA-" * 7 + "AAAA")
     assert (wrong.exit_code, wrong.error_json()["error"]) == (3, "backup_passphrase")

@@ -10,7 +10,6 @@ No mail server is needed: adding an account only stores it."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from letterworld import PASSPHRASE, World, snapshot
 
 from clirun import Result, run_cli, world_env
+from ontty import add_device, run_on_terminal
 
 pytestmark = pytest.mark.slow  # two device files (scrypt) and a dozen runs of the executable
 
@@ -37,9 +37,13 @@ def ok(home: Path, *args: str | Path, **env: str) -> Any:
 
 
 def refused_move(home: Path, *args: str | Path) -> dict[str, Any]:
-    """``args`` refused with the moving-account message; the home unchanged."""
+    """``args`` refused with the moving-account message; the home unchanged.
+    ``device add`` runs on a terminal (it shows its code there only)."""
     before = snapshot(home)
-    res = exe(home, *args)
+    if args[:2] == ("device", "add"):
+        res: Any = run_on_terminal(home, "--json", *args, env=world_env(PASSPHRASE))
+    else:
+        res = exe(home, *args)
     assert res.exit_code == 1, res.stderr
     err: dict[str, Any] = res.error_json()
     assert err["error"] == "mail", err
@@ -53,11 +57,10 @@ def devices_flag(home: Path) -> object:
     return json.loads((home / "config.json").read_text()).get("devices", "absent")
 
 
-def join(world: World, dev: Path, stderr: str, name: str) -> Path:
-    match = re.search(r": ([A-Z2-7]{4}(?:-[A-Z2-7]{4}){7})", stderr)
-    assert match, stderr
+def add_and_join(world: World, home: Path, dev: Path, name: str) -> Path:
+    code, _ = add_device(home, dev, world_env(PASSPHRASE))
     home2 = world.root / name
-    ok(home2, "device", "join", dev, SECUREMSG_DEVICE_CODE=match.group(1))
+    ok(home2, "device", "join", dev, SECUREMSG_DEVICE_CODE=code)
     return home2
 
 
@@ -71,10 +74,8 @@ def test_moving_accounts_and_several_devices(world: World) -> None:
     assert "account remove" in err["hint"] and not dev.exists()
     assert devices_flag(gp) == "absent"
     ok(gp, "account", "remove", "gp@mail.test")
-    res = exe(gp, "device", "add", "-o", dev)
-    assert res.exit_code == 0, res.stderr
+    gp2 = add_and_join(world, gp, dev, "gp2")
     assert devices_flag(gp) is True
-    gp2 = join(world, dev, res.stderr, "gp2")
     assert devices_flag(gp2) is True
     # several devices: account add --after move refused on both, nothing stored
     for home in (gp, gp2):
@@ -97,9 +98,7 @@ def test_device_forget_turns_the_flag_off_and_device_add_on(world: World) -> Non
         "schema": "securemsg.device-forget/1", "was_several": False, "several": False,
     }  # fmt: skip
     dev = world.path("gp.device")
-    res = exe(gp, "device", "add", "-o", dev)
-    assert res.exit_code == 0, res.stderr
-    gp2 = join(world, dev, res.stderr, "gp2")
+    gp2 = add_and_join(world, gp, dev, "gp2")
     # the first computer is gone: the joined one (log chain id) forgets it
     assert ok(gp2, "device", "forget")["was_several"] is True
     assert devices_flag(gp2) is False
@@ -114,5 +113,5 @@ def test_device_forget_turns_the_flag_off_and_device_add_on(world: World) -> Non
     # device add counts a second computer again: refused while that account moves
     refused_move(gp, "device", "add", "-o", world.path("again.device"))
     ok(gp, "account", "remove", "gp@mail.test")
-    ok(gp, "device", "add", "-o", world.path("again.device"))
+    add_device(gp, world.path("again.device"), world_env(PASSPHRASE))
     assert devices_flag(gp) is True

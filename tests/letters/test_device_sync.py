@@ -9,7 +9,6 @@ key is refused with every store unchanged."""
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from letterworld import PASSPHRASE, World, snapshot
 
 from clirun import run_cli, world_env
+from ontty import add_device
 from securemsg.core.letter.doubles import DoubleRecord
 from securemsg.store.devicesync import SyncManifest, write_sync
 
@@ -36,12 +36,9 @@ def ok(home: Path, *args: str | Path) -> Any:
 
 def _join(world: World) -> Path:
     dev = world.path("gp-device.age")
-    res = exe(world.home("gp"), "device", "add", "-o", dev)
-    assert res.exit_code == 0, res.stderr
-    match = re.search(r": ([A-Z2-7]{4}(?:-[A-Z2-7]{4}){7})", res.stderr)
-    assert match, res.stderr
+    code, _ = add_device(world.home("gp"), dev, world_env(PASSPHRASE))
     home2 = world.root / "gp2"
-    assert exe(home2, "device", "join", dev, SECUREMSG_DEVICE_CODE=match.group(1)).exit_code == 0
+    assert exe(home2, "device", "join", dev, SECUREMSG_DEVICE_CODE=code).exit_code == 0
     return home2
 
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mailserver import PASSWORD
-from mailworld import MailWorld, run_cli, snapshot
+from mailworld import PASSPHRASE, MailWorld, run_cli, snapshot
 
+from clirun import world_env
+from ontty import add_device
 from securemsg.core.letter.doubles import DoubleRecord
 from securemsg.core.testkeys import derive_test_identity
 from securemsg.store import maillayout
@@ -35,12 +36,9 @@ def exe(home: Path, *args: str | Path, **env: str) -> Any:
 
 def _join(w: MailWorld) -> Path:
     dev = w.root / "gp.device"
-    res = run_cli(w.home("gp"), "device", "add", "-o", dev, executable=True)
-    assert res.exit_code == 0, res.stderr
-    match = re.search(r": ([A-Z2-7]{4}(?:-[A-Z2-7]{4}){7})", res.stderr)
-    assert match, res.stderr
+    code, _ = add_device(w.home("gp"), dev, world_env(PASSPHRASE))
     home2 = w.root / "gp2"
-    exe(home2, "device", "join", dev, SECUREMSG_DEVICE_CODE=match.group(1))
+    exe(home2, "device", "join", dev, SECUREMSG_DEVICE_CODE=code)
     return home2
 
 

@@ -1,8 +1,9 @@
 """A second device: ``device add`` writes the identity, contacts and consents
 into a backup file (docs/format-backup.md §7) protected by a one-time code
-shown on this screen; ``device join`` on the other machine makes a home of it,
-with the key in that machine's own key store and a log of its own (a new chain
-id, named in its receipts: docs/format.md §14). Letters are not carried: each
+given to ``show_code`` (the CLI shows it on the controlling terminal only);
+``device join`` on the other machine makes a home of it, with the key in that
+machine's own key store and a log of its own (a new chain id, named in its
+receipts: docs/format.md §14). Letters are not carried: each
 device keeps the letters it received and sent. Both configs say ``"devices":
 true`` (app/devices.py; refused while a mail account moves what it receives): by
 mail, every device then receives every letter and the doubles of the others
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import nacl.utils
 
-from securemsg.app.backup import Ask, unpack
+from securemsg.app.backup import Ask, ShowCode, unpack
 from securemsg.app.devices import check_accounts, set_devices
 from securemsg.core import keyfile
 from securemsg.core.identity import SecretHistory
@@ -57,12 +58,12 @@ def code_bytes(code: str) -> bytes:
 @dataclass(frozen=True, slots=True)
 class DeviceFile:
     path: str
-    code: str
     fingerprint: str
 
 
-def device_add(home: Home, out: Path, now: int) -> DeviceFile:
-    """Write the device file to ``out``; return it with its one-time code."""
+def device_add(home: Home, out: Path, now: int, show_code: ShowCode) -> DeviceFile:
+    """Write the device file to ``out``, protected by a new one-time code given to
+    ``show_code`` (once, before the file is written) and never returned."""
     config = home.config()
     card = home.card()
     check_new_file(out)
@@ -83,9 +84,10 @@ def device_add(home: Home, out: Path, now: int) -> DeviceFile:
     files = ["card.txt", *(["previous-cards.txt"] if home.previous_cards_path.exists() else [])]
     names = sorted({*files, *extra})
     manifest = Manifest(now, card.fingerprint, len(names), 0, "backup")
+    show_code(code)
     write_backup(out, home.path, manifest, files, code_bytes(code), now, extra)
     set_devices(home, True)  # this identity now has several devices
-    return DeviceFile(str(out), code, card.fingerprint)
+    return DeviceFile(str(out), card.fingerprint)
 
 
 def _code(env: Mapping[str, str], ask: Ask) -> bytes:

@@ -11,6 +11,7 @@ import click
 from securemsg.app import device as app
 from securemsg.cli.main import Ctx, pass_ctx
 from securemsg.cli.output import Printer, emit, keystore_shown, message
+from securemsg.cli.terminal import open_terminal, show_code
 from securemsg.core.consent import iso_time
 from securemsg.core.times import rfc3339
 from securemsg.errors import UsageError
@@ -23,7 +24,7 @@ class DeviceAdded:
     def __init__(self, done: app.DeviceFile) -> None:
         self.done = done
 
-    def to_json(self) -> dict[str, Any]:  # never the code: it is shown on the terminal only
+    def to_json(self) -> dict[str, Any]:  # never the code: shown on the terminal only
         return {"schema": self.schema, "path": self.done.path, "fingerprint": self.done.fingerprint}
 
     def render(self, out: Printer) -> None:
@@ -71,16 +72,25 @@ def device() -> None:
 @pass_ctx
 def device_add(ctx: Ctx, output: str) -> None:
     """Export my identity, contacts and consents for another computer."""
-    done = app.device_add(ctx.home(), Path(output), ctx.now())
-    message(
-        _("One-time code (type it on the other computer): {code}").format(code=done.code), "bold"
-    )
-    message(
-        _(
-            "Anyone with the file and this code can act as you: do not write the code down "
-            "next to the file, and delete the file once the other computer has joined."
+    tty = open_terminal(
+        _("no terminal to show the one-time code on"),
+        _("run device add from a terminal, where you can read the code: it is never "
+          "written to the output or to a log"),
+    )  # fmt: skip
+
+    def show(code: str) -> None:
+        advice = _(
+            "Type it on the other computer (securemsg device join FILE). Anyone with the "
+            "file and this code can act as you: do not write the code down next to the "
+            "file, and delete the file once the other computer has joined."
         )
-    )
+        show_code(tty, _("One-time code of this device file (shown only this once):"), code,
+                  advice)  # fmt: skip
+
+    try:
+        done = app.device_add(ctx.home(), Path(output), ctx.now(), show)
+    finally:
+        tty.close()
     emit(DeviceAdded(done), ctx.as_json)
 
 
