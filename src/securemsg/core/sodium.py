@@ -115,8 +115,10 @@ SCALAR_SIZE = 32
 
 
 def mlock(buf: bytearray) -> bool:
-    """Lock ``buf`` in RAM (and exclude it from core dumps where the OS can). True
-    if the OS allowed it (RLIMIT_MEMLOCK may refuse: the caller says so)."""
+    """Lock ``buf`` in RAM. True if the OS allowed it (RLIMIT_MEMLOCK may refuse:
+    the caller says so). libsodium also asks ``MADV_DONTDUMP`` here, which fails
+    unseen for a buffer not aligned on a page (a ``bytearray``): core dumps are
+    kept off by RLIMIT_CORE and PR_SET_DUMPABLE (docs/threat-model.md)."""
     with _ffi.from_buffer(buf, require_writable=True) as ptr:
         return bool(_lib.sodium_mlock(ptr, len(buf)) == 0)
 
