@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_key_rotation import ALICE, BOB, card_of, ok, sm
 
-from clirun import Result, run_cli
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
 from securemsg.core.keychange import Succession
@@ -23,21 +23,6 @@ from tamper import flip
 
 # Whole runs of the executable: in `make test` (CI), not in the inner loop.
 pytestmark = pytest.mark.slow
-
-ALICE, BOB = "Dr Alice Martin", "Dr Bob Durand"
-
-
-def sm(home: Path, *args: str | Path, input: str | None = None) -> Result:
-    return run_cli(home, *args, executable=True, input=input)
-
-
-def ok(res: Result) -> Result:
-    assert res.exit_code == 0, (res.stdout, res.stderr)
-    return res
-
-
-def card_of(home: Path) -> Card:
-    return Card.parse((home / "card.txt").read_bytes())
 
 
 class World:
