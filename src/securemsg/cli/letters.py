@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -185,16 +186,10 @@ def send(
         to=list(to),
         kind=Purpose.parse(kind or "referral"),
         patient=patient,
-        consent=read_consent(consent),
         emergency=emergency,
         pseudonym=pseudonym,
-        attachments=[parse_attach(a) for a in attach],
         reply_to=reply_to,
-        phone_call=parse_when(phone_call) if phone_call else None,
-        no_patient_copy=no_patient_copy,
-        out_dir=out_dir,
-        drop=drop,
-        dry_run=dry_run,
+        **_shared(consent, attach, phone_call, no_patient_copy, out_dir, drop, dry_run),
     )
     if prepare is not None:
         try:
@@ -247,14 +242,29 @@ def reply(
         to=[*r.to, *to],
         kind=r.kind,
         patient=r.patient,
-        consent=read_consent(consent),
         pseudonym=r.pseudonym,
-        attachments=[parse_attach(a) for a in attach],
         reply_to=r.message_id,
-        phone_call=parse_when(phone_call) if phone_call else None,
-        no_patient_copy=no_patient_copy,
-        out_dir=out_dir,
-        drop=drop,
-        dry_run=dry_run,
+        **_shared(consent, attach, phone_call, no_patient_copy, out_dir, drop, dry_run),
     )
     run_send(ctx, req, Delivery(by_mail, account, yes), option_words)
+
+
+def _shared(
+    consent: Path | None,
+    attach: tuple[str, ...],
+    phone_call: str | None,
+    no_patient_copy: bool,
+    out_dir: Path | None,
+    drop: Path | None,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """The SendRequest fields from the options send and reply share (send_options)."""
+    return {
+        "consent": read_consent(consent),
+        "attachments": [parse_attach(a) for a in attach],
+        "phone_call": parse_when(phone_call) if phone_call else None,
+        "no_patient_copy": no_patient_copy,
+        "out_dir": out_dir,
+        "drop": drop,
+        "dry_run": dry_run,
+    }
