@@ -18,6 +18,7 @@ staging folder and moves it into place, or removes it.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -188,13 +189,13 @@ def write_backup(
             writer = EncryptingWriter([recipient], fh)
             with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
                 body = manifest.to_json()
-                tar.addfile(entry_info(MANIFEST, len(body), now), _Bytes(body))
+                tar.addfile(entry_info(MANIFEST, len(body), now), io.BytesIO(body))
                 made: set[str] = set()
                 for name in sorted({*files, *extra}, key=lambda n: (n != DB_NAME, n)):
                     _add_dirs(tar, name, made, now)
                     if name in extra:
                         data = extra[name]
-                        tar.addfile(entry_info(name, len(data), now), _Bytes(data))
+                        tar.addfile(entry_info(name, len(data), now), io.BytesIO(data))
                         continue
                     path = snap if name == DB_NAME and snap is not None else home / name
                     with open(path, "rb") as src:
@@ -212,17 +213,6 @@ def _add_dirs(tar: tarfile.TarFile, name: str, made: set[str], now: int) -> None
         if folder not in made:
             made.add(folder)
             tar.addfile(entry_info(folder, 0, now, directory=True))
-
-
-class _Bytes:
-    def __init__(self, data: bytes) -> None:
-        self._data, self._at = data, 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        end = len(self._data) if size < 0 else self._at + size
-        out = self._data[self._at : end]
-        self._at += len(out)
-        return out
 
 
 # -- reading ------------------------------------------------------------------------

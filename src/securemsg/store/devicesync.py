@@ -13,6 +13,7 @@ or truncated file changes nothing.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -73,17 +74,6 @@ class SyncManifest:
         return cls(doc["created"], doc["fingerprint"], doc["since"], doc["files"])
 
 
-class _Bytes:
-    def __init__(self, data: bytes) -> None:
-        self._data, self._at = data, 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        end = len(self._data) if size < 0 else self._at + size
-        out = self._data[self._at : end]
-        self._at += len(out)
-        return out
-
-
 def write_sync(
     out_path: Path,
     recipient: bytes,
@@ -104,12 +94,12 @@ def write_sync(
             )  # fmt: skip
             with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
                 body = manifest.to_json()
-                tar.addfile(entry_info(MANIFEST, len(body), now), _Bytes(body))
+                tar.addfile(entry_info(MANIFEST, len(body), now), io.BytesIO(body))
                 for folder in FOLDERS:
                     tar.addfile(entry_info(folder, 0, now, directory=True))
                 for name, src in entries:
                     if isinstance(src, bytes):
-                        tar.addfile(entry_info(name, len(src), now), _Bytes(src))
+                        tar.addfile(entry_info(name, len(src), now), io.BytesIO(src))
                         continue
                     with open(src, "rb") as fh_in:
                         size = os.fstat(fh_in.fileno()).st_size
