@@ -66,15 +66,20 @@ class World:
         return str(row["message_id"])
 
 
-@pytest.fixture
-def world(make_home, tmp_path: Path) -> World:
+def verified_pair(make_home: Any) -> tuple[Path, Path]:
+    """Alice and Bob, each the other's verified contact."""
     alice = make_home(ALICE, "gp", rpps="10001234565")
     bob = make_home(BOB, "specialist")
     for me, other, name in ((alice, bob, BOB), (bob, alice, ALICE)):
         card = ok(sm(other, "card", "export")).stdout
         ok(sm(me, "contacts", "add", "-", input=card))
         ok(sm(me, "contacts", "verify", name, card_of(other).fingerprint))
-    return World(tmp_path, alice, bob)
+    return alice, bob
+
+
+@pytest.fixture
+def world(make_home, tmp_path: Path) -> World:
+    return World(tmp_path, *verified_pair(make_home))
 
 
 def contact(home: Path, fp: str) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_key_rotation import ALICE, BOB, card_of, ok, sm
+import test_key_rotation as base
+from test_key_rotation import ALICE, BOB, card_of, contact, ok, sm
 
 from securemsg.core.card import Card
 from securemsg.core.identity import SecretIdentity
@@ -25,27 +26,19 @@ from tamper import flip
 pytestmark = pytest.mark.slow
 
 
-class World:
+class World(base.World):
+    """The rotation tests' world, with a drop folder."""
+
     def __init__(self, tmp: Path, alice: Path, bob: Path) -> None:
-        self.tmp, self.alice, self.bob = tmp, alice, bob
+        super().__init__(tmp, alice, bob)
         self.drop = tmp / "drop"
         self.drop.mkdir()
-        self.n = 0
 
     def source(self, text: str) -> Path:
         self.n += 1
         src = self.tmp / f"letter{self.n}.md"
         src.write_text(f"## Note\n{text}\n")
         return src
-
-    def letter(self, sender: Path, to: str, text: str) -> Path:
-        """``send`` to one recipient into a fresh folder; the envelope's path."""
-        out = self.tmp / f"out{self.n + 1}"
-        out.mkdir()
-        ok(sm(sender, "send", self.source(text), "--to", to, "--kind", "tele-expertise",
-              "--pseudonym", "P1", "-o", out))  # fmt: skip
-        (envelope,) = out.iterdir()
-        return envelope
 
     def drop_letter(self, sender: Path, to: str, text: str) -> None:
         ok(sm(sender, "send", self.source(text), "--to", to, "--kind", "tele-expertise",
@@ -59,19 +52,7 @@ class World:
 
 @pytest.fixture
 def world(make_home, tmp_path: Path) -> World:
-    alice = make_home(ALICE, "gp", rpps="10001234565")
-    bob = make_home(BOB, "specialist")
-    for me, other, name in ((alice, bob, BOB), (bob, alice, ALICE)):
-        card = ok(sm(other, "card", "export")).stdout
-        ok(sm(me, "contacts", "add", "-", input=card))
-        ok(sm(me, "contacts", "verify", name, card_of(other).fingerprint))
-    return World(tmp_path, alice, bob)
-
-
-def contact(home: Path, fp: str) -> dict[str, Any]:
-    listed = ok(sm(home, "--json", "contacts", "list", "--all")).json()["contacts"]
-    (doc,) = [c for c in listed if c["fingerprint"] == fp]
-    return dict(doc)
+    return World(tmp_path, *base.verified_pair(make_home))
 
 
 def by_status(rows: list[dict[str, Any]]) -> list[str]:
