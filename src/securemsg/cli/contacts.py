@@ -260,9 +260,9 @@ def _import_statement(ctx: Ctx, statement: str, data: bytes) -> None:
     if done.unvouched is not None:
         warn(
             _(
-                "{name}'s key {fingerprint} was vouched for by "
-                "this key after that time: it is NOT verified any more; compare the safety "
-                "number with them (securemsg contacts verify)"
+                "{name}'s key {fingerprint}, which the revoked key vouched for, is NOT "
+                "verified any more; compare the safety number with them (securemsg contacts "
+                "verify)"
             ).format(name=c.name, fingerprint=done.unvouched.card.display_fingerprint)
         )
     emit(ContactView(c, me, done.status), ctx.as_json)
